@@ -1,0 +1,298 @@
+/**
+ * Physical RAM: little-endian, byte-addressed and sparse.
+ *
+ * Installed memory is split into 64 KiB chunks. A chunk gets host memory only when something
+ * non-zero is first written to it; until then it reads as zeros from one shared, never-written
+ * chunk. A 64 GiB machine therefore costs host memory only for what was touched.
+ *
+ * ```
+ *  chunks[]  (one slot per 64 KiB of physical address space up to the top of RAM)
+ *  ┌───────────┬───────────┬───────────┬───────────┬─────┬───────────┐
+ *  │ Uint8Array│  ZERO     │  ZERO     │ undefined │ ... │ Uint8Array│
+ *  │ (touched) │(untouched)│(untouched)│(PCI hole: │     │ (touched) │
+ *  └───────────┴───────────┴───────────┴not RAM)───┴─────┴───────────┘
+ * ```
+ *
+ * An access to an address with no RAM behind it (beyond the top, or in a hole such as the PCI
+ * hole below 4 GiB) raises a {@link MachineCheckError}: real hardware would not silently read 0.
+ */
+import { WallosError } from '../errors.js';
+import { formatPhysical } from './address.js';
+import type { MemoryAccess } from './memory-access.js';
+
+/** Bytes in one chunk of host backing. */
+export const RAM_CHUNK_SHIFT = 16;
+export const RAM_CHUNK_SIZE = 1 << RAM_CHUNK_SHIFT;
+const CHUNK_MASK = RAM_CHUNK_SIZE - 1;
+
+/** A half-open range of physical addresses `[base, base + length)`. */
+export interface PhysicalRange {
+  readonly base: number;
+  readonly length: number;
+}
+
+/** An access to a physical address with no RAM behind it. */
+export class MachineCheckError extends WallosError {
+  constructor(
+    readonly address: number,
+    readonly length: number,
+  ) {
+    super(
+      'MACHINE_CHECK',
+      `machine check: ${length}-byte access at physical ${formatPhysical(address)} hits no installed RAM`,
+    );
+  }
+}
+
+/** Shared backing for chunks never written: reads as zeros, never handed out for writing. */
+const ZERO_CHUNK = new Uint8Array(RAM_CHUNK_SIZE);
+const ZERO_WORDS = new Int32Array(ZERO_CHUNK.buffer);
+
+export class PhysicalMemory implements MemoryAccess {
+  /** Bytes of installed RAM (the sum of the installed ranges). */
+  readonly installedBytes: number;
+  /** One past the highest installed physical address. */
+  readonly top: number;
+  readonly ranges: readonly PhysicalRange[];
+  private readonly bytes: (Uint8Array | undefined)[];
+  private readonly words: (Int32Array | undefined)[];
+  private touched = 0;
+
+  /**
+   * @param installed where RAM modules answer; every range must start and end on a 64 KiB
+   *   boundary and ranges must not overlap.
+   */
+  constructor(installed: readonly PhysicalRange[]) {
+    const sorted = [...installed].sort((a, b) => a.base - b.base);
+    let top = 0;
+    let total = 0;
+    for (const r of sorted) {
+      if (r.length <= 0 || r.base % RAM_CHUNK_SIZE !== 0 || r.length % RAM_CHUNK_SIZE !== 0) {
+        throw new RangeError(
+          `RAM range ${formatPhysical(r.base)}+${r.length} is not 64 KiB aligned`,
+        );
+      }
+      if (r.base < top)
+        throw new RangeError(`RAM range ${formatPhysical(r.base)} overlaps another`);
+      top = r.base + r.length;
+      total += r.length;
+    }
+    this.ranges = sorted;
+    this.top = top;
+    this.installedBytes = total;
+    const slots = top / RAM_CHUNK_SIZE;
+    this.bytes = new Array<Uint8Array | undefined>(slots).fill(undefined);
+    this.words = new Array<Int32Array | undefined>(slots).fill(undefined);
+    for (const r of sorted) {
+      for (let a = r.base; a < r.base + r.length; a += RAM_CHUNK_SIZE) {
+        this.bytes[a / RAM_CHUNK_SIZE] = ZERO_CHUNK;
+        this.words[a / RAM_CHUNK_SIZE] = ZERO_WORDS;
+      }
+    }
+  }
+
+  /** A machine with `size` bytes of RAM from address 0 (size a multiple of 64 KiB). */
+  static flat(size: number): PhysicalMemory {
+    return new PhysicalMemory([{ base: 0, length: size }]);
+  }
+
+  /** Host bytes actually allocated to back touched chunks. */
+  get hostBytes(): number {
+    return this.touched * RAM_CHUNK_SIZE;
+  }
+
+  /** True when every byte of `[address, address + length)` has RAM behind it. */
+  isInstalled(address: number, length = 1): boolean {
+    if (!Number.isSafeInteger(address) || address < 0 || length < 0) return false;
+    const end = address + length;
+    for (let a = address - (address & CHUNK_MASK); a < end; a += RAM_CHUNK_SIZE) {
+      if (this.bytes[a / RAM_CHUNK_SIZE] === undefined) return false;
+    }
+    return true;
+  }
+
+  load8(address: number): number {
+    return this.readChunk(address, 1)[address & CHUNK_MASK]!;
+  }
+
+  load16(address: number): number {
+    if ((address & 1) === 0) {
+      const chunk = this.readChunk(address, 2);
+      const o = address & CHUNK_MASK;
+      return chunk[o]! | (chunk[o + 1]! << 8);
+    }
+    return this.load8(address) | (this.load8(address + 1) << 8);
+  }
+
+  load32(address: number): number {
+    if ((address & 3) === 0) {
+      const words = this.words[Math.floor(address / RAM_CHUNK_SIZE)];
+      if (words === undefined || address < 0) throw new MachineCheckError(address, 4);
+      return words[(address & CHUNK_MASK) >> 2]! >>> 0;
+    }
+    return (this.load16(address) | (this.load16(address + 2) << 16)) >>> 0;
+  }
+
+  /** A 64-bit load as a number; throws RangeError when the value is 2^53 or more. */
+  load64(address: number): number {
+    const high = this.load32(address + 4);
+    if (high >= 2 ** 21)
+      throw new RangeError(`64-bit value at ${formatPhysical(address)} exceeds 2^53`);
+    return high * 2 ** 32 + this.load32(address);
+  }
+
+  store8(address: number, value: number): void {
+    this.writeChunk(address, 1)[address & CHUNK_MASK] = value;
+  }
+
+  store16(address: number, value: number): void {
+    if ((address & 1) === 0) {
+      const chunk = this.writeChunk(address, 2);
+      const o = address & CHUNK_MASK;
+      chunk[o] = value;
+      chunk[o + 1] = value >>> 8;
+      return;
+    }
+    this.store8(address, value);
+    this.store8(address + 1, value >>> 8);
+  }
+
+  store32(address: number, value: number): void {
+    if ((address & 3) === 0) {
+      this.writeChunk(address, 4);
+      this.words[Math.floor(address / RAM_CHUNK_SIZE)]![(address & CHUNK_MASK) >> 2] = value;
+      return;
+    }
+    this.store16(address, value);
+    this.store16(address + 2, value >>> 16);
+  }
+
+  /** A 64-bit store of a non-negative safe integer (as two little-endian 32-bit halves). */
+  store64(address: number, value: number): void {
+    if (!Number.isSafeInteger(value) || value < 0) {
+      throw new RangeError(`store64 value ${value} is not a non-negative safe integer`);
+    }
+    this.checkRange(address, 8);
+    this.store32(address, value % 2 ** 32);
+    this.store32(address + 4, Math.floor(value / 2 ** 32));
+  }
+
+  readBytes(address: number, length: number): Uint8Array {
+    this.checkRange(address, length);
+    const out = new Uint8Array(length);
+    this.forEachSegment(address, length, (chunkIndex, offset, count, done) => {
+      out.set(this.bytes[chunkIndex]!.subarray(offset, offset + count), done);
+    });
+    return out;
+  }
+
+  writeBytes(address: number, data: Uint8Array): void {
+    this.checkRange(address, data.length);
+    this.forEachSegment(address, data.length, (chunkIndex, offset, count, done) => {
+      this.materialize(chunkIndex).set(data.subarray(done, done + count), offset);
+    });
+  }
+
+  fill(address: number, length: number, byte: number): void {
+    this.checkRange(address, length);
+    const value = byte & 0xff;
+    this.forEachSegment(address, length, (chunkIndex, offset, count) => {
+      const chunk = this.bytes[chunkIndex]!;
+      if (value === 0 && count === RAM_CHUNK_SIZE) {
+        this.release(chunkIndex);
+      } else if (value !== 0 || chunk !== ZERO_CHUNK) {
+        this.materialize(chunkIndex).fill(value, offset, offset + count);
+      }
+    });
+  }
+
+  /** Copies `length` bytes from `source` to `destination`; overlapping ranges work like memmove. */
+  copy(destination: number, source: number, length: number): void {
+    this.checkRange(source, length);
+    this.checkRange(destination, length);
+    const overlaps = destination < source + length && source < destination + length;
+    if (overlaps) {
+      this.writeBytes(destination, this.readBytes(source, length));
+      return;
+    }
+    this.forEachSegment(source, length, (chunkIndex, offset, count, done) => {
+      const chunk = this.bytes[chunkIndex]!;
+      const from = chunk.subarray(offset, offset + count);
+      if (chunk === ZERO_CHUNK || isAllZero(from)) {
+        this.fill(destination + done, count, 0);
+      } else {
+        this.writeBytes(destination + done, from);
+      }
+    });
+  }
+
+  /** True when `[address, address + length)` reads as all zeros (cheap on untouched chunks). */
+  isZero(address: number, length: number): boolean {
+    this.checkRange(address, length);
+    let zero = true;
+    this.forEachSegment(address, length, (chunkIndex, offset, count) => {
+      const chunk = this.bytes[chunkIndex]!;
+      if (zero && chunk !== ZERO_CHUNK) zero = isAllZero(chunk.subarray(offset, offset + count));
+    });
+    return zero;
+  }
+
+  private checkRange(address: number, length: number): void {
+    if (!Number.isSafeInteger(length) || length < 0 || !this.isInstalled(address, length)) {
+      throw new MachineCheckError(address, length);
+    }
+  }
+
+  private readChunk(address: number, length: number): Uint8Array {
+    const chunk = this.bytes[Math.floor(address / RAM_CHUNK_SIZE)];
+    if (chunk === undefined || address < 0) throw new MachineCheckError(address, length);
+    return chunk;
+  }
+
+  private writeChunk(address: number, length: number): Uint8Array {
+    const index = Math.floor(address / RAM_CHUNK_SIZE);
+    const chunk = this.bytes[index];
+    if (chunk === undefined || address < 0) throw new MachineCheckError(address, length);
+    return chunk === ZERO_CHUNK ? this.materialize(index) : chunk;
+  }
+
+  /** Gives a chunk its own host memory (idempotent). */
+  private materialize(index: number): Uint8Array {
+    const chunk = this.bytes[index]!;
+    if (chunk !== ZERO_CHUNK) return chunk;
+    const fresh = new Uint8Array(RAM_CHUNK_SIZE);
+    this.bytes[index] = fresh;
+    this.words[index] = new Int32Array(fresh.buffer);
+    this.touched++;
+    return fresh;
+  }
+
+  /** Drops a chunk's host memory: it reads as zeros again. */
+  private release(index: number): void {
+    if (this.bytes[index] === ZERO_CHUNK) return;
+    this.bytes[index] = ZERO_CHUNK;
+    this.words[index] = ZERO_WORDS;
+    this.touched--;
+  }
+
+  /** Calls `visit` once per chunk that `[address, address + length)` crosses. */
+  private forEachSegment(
+    address: number,
+    length: number,
+    visit: (chunkIndex: number, offset: number, count: number, done: number) => void,
+  ): void {
+    let done = 0;
+    while (done < length) {
+      const at = address + done;
+      const offset = at & CHUNK_MASK;
+      const count = Math.min(length - done, RAM_CHUNK_SIZE - offset);
+      visit(Math.floor(at / RAM_CHUNK_SIZE), offset, count, done);
+      done += count;
+    }
+  }
+}
+
+function isAllZero(bytes: Uint8Array): boolean {
+  for (let i = 0; i < bytes.length; i++) if (bytes[i] !== 0) return false;
+  return true;
+}

@@ -1,0 +1,62 @@
+/**
+ * Values of the Linux x86-64 ABI that user programs see: protection and mapping flags for
+ * mmap/mprotect, signal numbers and errno values. They match <sys/mman.h>, <signal.h> and
+ * <errno.h> exactly so code and numbers carry over from Linux.
+ */
+
+export const PROT_NONE = 0x0;
+export const PROT_READ = 0x1;
+export const PROT_WRITE = 0x2;
+export const PROT_EXEC = 0x4;
+
+export const MAP_SHARED = 0x01;
+export const MAP_PRIVATE = 0x02;
+export const MAP_FIXED = 0x10;
+export const MAP_ANONYMOUS = 0x20;
+export const MAP_ANON = MAP_ANONYMOUS;
+export const MAP_GROWSDOWN = 0x100;
+export const MAP_NORESERVE = 0x4000;
+export const MAP_POPULATE = 0x8000;
+export const MAP_FIXED_NOREPLACE = 0x100000;
+/** What mmap returns on failure, `(void *)-1`. */
+export const MAP_FAILED = -1;
+
+export const SIGABRT = 6;
+export const SIGKILL = 9;
+export const SIGSEGV = 11;
+
+/** errno values of Linux x86-64, by name. */
+export const ERRNO = {
+  EPERM: 1,
+  ENOENT: 2,
+  ESRCH: 3,
+  EINTR: 4,
+  EIO: 5,
+  EBADF: 9,
+  ECHILD: 10,
+  EAGAIN: 11,
+  ENOMEM: 12,
+  EACCES: 13,
+  EFAULT: 14,
+  EBUSY: 16,
+  EEXIST: 17,
+  EINVAL: 22,
+  EMFILE: 24,
+  ENOSPC: 28,
+  ESPIPE: 29,
+  EPIPE: 32,
+  ERANGE: 34,
+  ENOSYS: 38,
+  EOVERFLOW: 75,
+} as const;
+
+export type ErrnoName = keyof typeof ERRNO;
+
+const ERRNO_NAMES = new Map<number, ErrnoName>(
+  Object.entries(ERRNO).map(([name, value]) => [value, name as ErrnoName]),
+);
+
+/** The name of a positive errno value (`14` → `'EFAULT'`), or undefined. */
+export function errnoName(errno: number): ErrnoName | undefined {
+  return ERRNO_NAMES.get(errno);
+}
