@@ -1,0 +1,123 @@
+/**
+ * The standard benchmark workloads of `shared/bench/WORKLOADS.md`, as one deterministic driver.
+ *
+ * Every implementation (buddy, slab, heap, their peers) runs the exact same operation sequence:
+ * a loop of `ops` steps over `slots` slots; each step draws a slot, frees its block if it holds
+ * one, otherwise allocates one of the drawn size. Isomorphic: no Node APIs here.
+ */
+
+/** The PRNG every implementation uses, seeded with 42 (mulberry32). */
+export function mulberry32(seed: number): () => number {
+  let a = seed | 0;
+  return () => {
+    a = (a + 0x6d2b79f5) | 0;
+    let t = Math.imul(a ^ (a >>> 15), 1 | a);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+export const WORKLOAD_SEED = 42;
+
+export type Layer = 'buddy' | 'slab' | 'heap';
+
+export interface Workload {
+  readonly name: string;
+  readonly layer: Layer;
+  readonly slots: number;
+  readonly ops: number;
+  /** The size (bytes, or a buddy order) of the next allocation, drawn from `r`. */
+  readonly draw: (r: () => number) => number;
+}
+
+export const WORKLOADS: readonly Workload[] = [
+  { name: 'B1', layer: 'buddy', slots: 100_000, ops: 4_000_000, draw: () => 0 },
+  {
+    name: 'B2',
+    layer: 'buddy',
+    slots: 2_000,
+    ops: 2_000_000,
+    draw: (r) => Math.min(10, Math.floor(-Math.log2(1 - r()))),
+  },
+  { name: 'S1', layer: 'slab', slots: 100_000, ops: 4_000_000, draw: () => 64 },
+  {
+    name: 'H1',
+    layer: 'heap',
+    slots: 10_000,
+    ops: 2_000_000,
+    draw: (r) => 16 + Math.floor(r() * 113),
+  },
+  {
+    name: 'H2',
+    layer: 'heap',
+    slots: 10_000,
+    ops: 1_000_000,
+    draw: (r) => Math.floor(8 * 2 ** (r() * 11)),
+  },
+];
+
+/** Buddy workloads run over 262,144 frames (1 GiB); heap workloads over a 64 MiB pool. */
+export const BUDDY_FRAMES = 262_144;
+export const HEAP_POOL_BYTES = 64 * 1024 * 1024;
+
+/**
+ * What a workload drives. `allocate` returns a handle (any number, negative ones included) or
+ * `null` when the allocation failed; `release` gets back the handle and the size it was drawn
+ * with. Heap implementations write one byte into every block they hand out.
+ */
+export interface SlotAllocator {
+  allocate(size: number): number | null;
+  release(handle: number, size: number): void;
+}
+
+/** Runs one pass of `workload` over `target`, ending with everything freed. */
+export function runWorkload(workload: Workload, target: SlotAllocator): void {
+  const r = mulberry32(WORKLOAD_SEED);
+  const held = new Uint8Array(workload.slots);
+  const handles = new Float64Array(workload.slots);
+  const sizes = new Float64Array(workload.slots);
+  for (let step = 0; step < workload.ops; step++) {
+    const slot = Math.floor(r() * workload.slots);
+    if (held[slot] === 1) {
+      target.release(handles[slot]!, sizes[slot]!);
+      held[slot] = 0;
+      continue;
+    }
+    const size = workload.draw(r);
+    const handle = target.allocate(size);
+    if (handle === null) continue;
+    handles[slot] = handle;
+    sizes[slot] = size;
+    held[slot] = 1;
+  }
+  for (let slot = 0; slot < workload.slots; slot++) {
+    if (held[slot] === 1) target.release(handles[slot]!, sizes[slot]!);
+  }
+}
+
+export interface BenchRow {
+  workload: string;
+  implementation: string;
+  nsPerOp: number;
+  opsPerSec: number;
+}
+
+/** Times `runWorkload`: one warm-up, then the median of `reps` runs. `now()` is in ms. */
+export function measureWorkload(
+  workload: Workload,
+  implementation: string,
+  target: SlotAllocator,
+  now: () => number,
+  reps = 5,
+): BenchRow {
+  runWorkload(workload, target);
+  const times: number[] = [];
+  for (let i = 0; i < reps; i++) {
+    const start = now();
+    runWorkload(workload, target);
+    times.push(now() - start);
+  }
+  times.sort((a, b) => a - b);
+  const nsPerOp = (times[Math.floor(reps / 2)]! * 1e6) / workload.ops;
+  return { workload: workload.name, implementation, nsPerOp, opsPerSec: 1e9 / nsPerOp };
+}
