@@ -1,0 +1,544 @@
+/**
+ * A user address space: its page tables, its VMAs, its program break, and the page-fault
+ * handler that makes the two agree lazily (demand-zero paging, copy-on-write, stack growth).
+ *
+ * Leaf entries of user memory take one of three forms:
+ *
+ * ```
+ *  0                                   nothing: the first touch faults and maps a zeroed frame
+ *  frame | P | US | [RW] | [NX] | A D  present: RW is clear while the frame is shared (COW)
+ *  frame | PTE_PROT_NONE               held but inaccessible (PROT_NONE): P = 0, so any access
+ *                                      faults, yet the frame and its contents stay ours
+ * ```
+ *
+ * Every frame a leaf holds counts one reference in the physical allocator; fork adds one per
+ * shared frame, unmapping drops one. Syscall-style methods return Linux values (negative errno).
+ */
+import { USER_TOP } from '../hw/address.js';
+import { PAGE_SIZE } from '../hw/constants.js';
+import {
+  entryAddress,
+  entryHigh,
+  entryLow,
+  PF_ID,
+  PF_W,
+  PTE_P,
+  PTE_RW,
+  PTE_US,
+} from '../hw/paging.js';
+import {
+  ERRNO,
+  MAP_ANONYMOUS,
+  MAP_FIXED,
+  MAP_FIXED_NOREPLACE,
+  MAP_GROWSDOWN,
+  MAP_NORESERVE,
+  MAP_POPULATE,
+  MAP_PRIVATE,
+  MAP_SHARED,
+  PROT_EXEC,
+  PROT_READ,
+  PROT_WRITE,
+} from '../linux-abi.js';
+import { FrameUse, ZONE_NORMAL } from '../physical/index.js';
+import {
+  IMAGE_BASE,
+  INITIAL_STACK_SIZE,
+  MMAP_BASE,
+  STACK_GUARD_GAP,
+  STACK_LIMIT,
+  STACK_TOP,
+  USER_MIN,
+} from './layout.js';
+import { PageTables } from './page-tables.js';
+import { FaultResult } from './stats.js';
+import type { VirtualMemory } from './virtual-memory.js';
+import { Vma, type VmaKind, VmaList } from './vma.js';
+
+/** Software bit (AVL, bit 9) of a non-present leaf whose frame is kept under PROT_NONE. */
+export const PTE_PROT_NONE = 0x200;
+const PROT_ALL = PROT_READ | PROT_WRITE | PROT_EXEC;
+/** mmap flags understood here; MAP_GROWSDOWN and MAP_NORESERVE are accepted and ignored. */
+const KNOWN_MAP_FLAGS =
+  MAP_SHARED |
+  MAP_PRIVATE |
+  MAP_FIXED |
+  MAP_ANONYMOUS |
+  MAP_FIXED_NOREPLACE |
+  MAP_POPULATE |
+  MAP_GROWSDOWN |
+  MAP_NORESERVE;
+/** Sizes of the program image that every process gets (text, then data and bss). */
+export const IMAGE_TEXT_SIZE = 16 * 1024;
+export const IMAGE_DATA_SIZE = 8 * 1024;
+/** Records a split can need: one for each end of the range. */
+const SPLIT_RECORDS = 2;
+
+function pageUp(n: number): number {
+  return Math.ceil(n / PAGE_SIZE) * PAGE_SIZE;
+}
+
+function isPageAligned(n: number): boolean {
+  return n % PAGE_SIZE === 0;
+}
+
+export class AddressSpace {
+  readonly vmas = new VmaList();
+  /** First byte of the heap: the program break never goes below it. */
+  readonly brkStart: number;
+  /** The program break (may be unaligned; the heap VMA ends at it rounded up). */
+  brk: number;
+  /** Resident user frames mapped here (VmRSS / 4 KiB). */
+  rss = 0;
+  /** Highest `rss` seen (VmHWM). */
+  peakRss = 0;
+  minorFaults = 0;
+  cowBreaks = 0;
+
+  private constructor(
+    readonly vm: VirtualMemory,
+    readonly tables: PageTables,
+    brkStart: number,
+  ) {
+    this.brkStart = brkStart;
+    this.brk = brkStart;
+  }
+
+  /**
+   * A fresh address space with a program image named `name` and a stack, or undefined when
+   * memory is exhausted (nothing is left allocated then).
+   */
+  static create(vm: VirtualMemory, name: string): AddressSpace | undefined {
+    const tables = PageTables.create(vm.ram, vm.frames);
+    if (tables === undefined) return undefined;
+    tables.shareKernelHalf(vm.kernelTables);
+    const imageEnd = IMAGE_BASE + IMAGE_TEXT_SIZE + IMAGE_DATA_SIZE;
+    const space = new AddressSpace(vm, tables, imageEnd);
+    const path = `/bin/${name}`;
+    const ok =
+      space.addVma(IMAGE_BASE, IMAGE_TEXT_SIZE, PROT_READ | PROT_EXEC, false, 'image', path) &&
+      space.addVma(
+        IMAGE_BASE + IMAGE_TEXT_SIZE,
+        IMAGE_DATA_SIZE,
+        PROT_READ | PROT_WRITE,
+        false,
+        'image',
+        path,
+      ) &&
+      space.addVma(
+        STACK_TOP - INITIAL_STACK_SIZE,
+        INITIAL_STACK_SIZE,
+        PROT_READ | PROT_WRITE,
+        false,
+        'stack',
+        '[stack]',
+      );
+    if (!ok) {
+      space.destroy();
+      return undefined;
+    }
+    return space;
+  }
+
+  /** True while this space's PML4 is in CR3. */
+  get isActive(): boolean {
+    return this.vm.active === this;
+  }
+
+  /** Bytes of user address space mapped (VmSize). */
+  get mappedBytes(): number {
+    let total = 0;
+    for (const vma of this.vmas.items) total += vma.length;
+    return total;
+  }
+
+  /** Bytes of the areas of `kind` (VmData: heap + anon; VmStk: stack). */
+  bytesOf(kinds: readonly VmaKind[]): number {
+    let total = 0;
+    for (const vma of this.vmas.items) if (kinds.includes(vma.kind)) total += vma.length;
+    return total;
+  }
+
+  /** The stack area, if the process still has one. */
+  get stack(): Vma | undefined {
+    return this.vmas.items.find((v) => v.kind === 'stack');
+  }
+
+  // ─── the page-fault handler ────────────────────────────────────────────────────────────
+
+  /**
+   * Resolves a fault at `va` with x86 error code `errorCode`. Decides from the VMA: grow the
+   * stack, map a zeroed frame, break copy-on-write, or report a segmentation fault.
+   */
+  handleFault(va: number, errorCode: number): FaultResult {
+    this.vm.events.pgfault++;
+    const vma = this.vmas.find(va) ?? this.growStack(va);
+    if (vma === undefined) return this.segv(FaultResult.SEGV_MAPERR);
+    const write = (errorCode & PF_W) !== 0;
+    const fetch = (errorCode & PF_ID) !== 0;
+    if (
+      (write && !(vma.prot & PROT_WRITE)) ||
+      (fetch && !(vma.prot & PROT_EXEC)) ||
+      vma.prot === 0
+    ) {
+      return this.segv(FaultResult.SEGV_ACCERR);
+    }
+    const at = this.tables.entry(va, 1, true, true);
+    if (at < 0) return FaultResult.OUT_OF_MEMORY;
+    const page = va - (va % PAGE_SIZE);
+    const lo = this.tables.low(at);
+    let result: FaultResult;
+    if (lo === 0 && this.tables.high(at) === 0) result = this.mapZeroedFrame(at, vma);
+    else if (write && (lo & PTE_P) !== 0 && (lo & PTE_RW) === 0) result = this.breakCow(at, vma);
+    else result = FaultResult.HANDLED; // already resolved: a stale TLB entry, dropped below
+    if (result === FaultResult.HANDLED) {
+      this.minorFaults++;
+      this.invalidate(page);
+    }
+    return result;
+  }
+
+  private segv(result: FaultResult): FaultResult {
+    this.vm.events.segvs++;
+    return result;
+  }
+
+  private mapZeroedFrame(at: number, vma: Vma): FaultResult {
+    const frame = this.vm.frames.tryAllocPages(0, FrameUse.USER, ZONE_NORMAL, true);
+    if (frame < 0) return FaultResult.OUT_OF_MEMORY;
+    this.writeLeaf(at, frame, vma.prot, true);
+    this.vm.events.demandZero++;
+    this.rss++;
+    if (this.rss > this.peakRss) this.peakRss = this.rss;
+    return FaultResult.HANDLED;
+  }
+
+  /** A write to a present read-only page of a writable area: the frame is shared (COW). */
+  private breakCow(at: number, vma: Vma): FaultResult {
+    const frames = this.vm.frames;
+    const old = entryAddress(this.tables.low(at), this.tables.high(at));
+    this.vm.events.cowFaults++;
+    this.cowBreaks++;
+    if (frames.refCount(old) === 1) {
+      this.vm.events.cowReuses++;
+      this.writeLeaf(at, old, vma.prot, true);
+      return FaultResult.HANDLED;
+    }
+    const copy = frames.tryAllocPages(0, FrameUse.USER, ZONE_NORMAL, false);
+    if (copy < 0) return FaultResult.OUT_OF_MEMORY;
+    this.vm.ram.copy(copy, old, PAGE_SIZE);
+    this.writeLeaf(at, copy, vma.prot, true);
+    frames.putPage(old);
+    return FaultResult.HANDLED;
+  }
+
+  /** Extends the stack down to cover `va` if the stack limit and the guard gap allow it. */
+  private growStack(va: number): Vma | undefined {
+    const stack = this.stack;
+    if (stack === undefined || va >= stack.start || va < STACK_TOP - STACK_LIMIT) return undefined;
+    const start = va - (va % PAGE_SIZE);
+    const below = this.vmas.items[this.vmas.indexAfter(start) - 1];
+    if (below !== undefined && below !== stack && below.end + STACK_GUARD_GAP > start)
+      return undefined;
+    stack.start = start;
+    this.vm.syncRecord(stack);
+    this.vm.events.stackGrowths++;
+    return stack;
+  }
+
+  // ─── leaves ─────────────────────────────────────────────────────────────────────────────
+
+  /**
+   * Writes the leaf for `frame` under `prot`. RW is set only when `exclusive` (the frame is
+   * ours alone or the area is shared); PROT_NONE keeps the frame in a non-present entry.
+   */
+  private writeLeaf(at: number, frame: number, prot: number, exclusive: boolean): void {
+    if (prot === 0) {
+      this.tables.write(at, entryLow(frame, PTE_PROT_NONE), entryHigh(frame));
+      return;
+    }
+    const rw = prot & PROT_WRITE && exclusive ? PTE_RW : 0;
+    const noExec = !(prot & PROT_EXEC) && this.vm.cpu.eferNxe;
+    this.tables.write(at, entryLow(frame, PTE_P | PTE_US | rw), entryHigh(frame, noExec));
+  }
+
+  /** Drops every frame mapped in `[start, end)` and the tables left empty. */
+  private releasePages(start: number, end: number): void {
+    this.tables.forEachLeaf(start, end, (at, va) => {
+      const frame = entryAddress(this.tables.low(at), this.tables.high(at));
+      this.tables.clear(va, 1);
+      this.vm.frames.putPage(frame);
+      this.rss--;
+      this.invalidate(va);
+    });
+  }
+
+  /** Re-derives the leaves of `[start, end)` from `prot` (mprotect). */
+  private reprotect(start: number, end: number, prot: number, shared: boolean): void {
+    this.tables.forEachLeaf(start, end, (at, va) => {
+      const frame = entryAddress(this.tables.low(at), this.tables.high(at));
+      this.writeLeaf(at, frame, prot, shared || this.vm.frames.refCount(frame) === 1);
+      this.invalidate(va);
+    });
+  }
+
+  private invalidate(va: number): void {
+    if (!this.isActive) return;
+    this.vm.mmu.invlpg(va);
+    this.vm.events.tlbSinglePageFlushes++;
+  }
+
+  // ─── VMAs ───────────────────────────────────────────────────────────────────────────────
+
+  private addVma(
+    start: number,
+    length: number,
+    prot: number,
+    shared: boolean,
+    kind: VmaKind,
+    name: string,
+  ): Vma | undefined {
+    const record = this.vm.allocRecord();
+    if (record < 0) return undefined;
+    const vma = new Vma(start, start + length, prot, shared, kind, name, record);
+    this.vmas.insert(vma);
+    this.vm.syncRecord(vma);
+    return vma;
+  }
+
+  /** Removes `[start, end)` from the VMAs (splitting at the edges) and releases its pages. */
+  private removeRange(start: number, end: number, spare: number[]): void {
+    this.splitEdges(start, end, spare);
+    for (const vma of this.vmas.overlapping(start, end)) {
+      this.releasePages(vma.start, vma.end);
+      this.vmas.remove(vma);
+      this.vm.freeRecord(vma.record);
+    }
+  }
+
+  private splitEdges(start: number, end: number, spare: number[]): void {
+    for (const edge of [start, end]) {
+      const lower = this.vmas.find(edge);
+      if (this.vmas.splitAt(edge, () => spare.pop()!)) {
+        this.vm.syncRecord(lower!);
+        this.vm.syncRecord(this.vmas.find(edge)!);
+      }
+    }
+  }
+
+  private mergeAround(start: number, end: number): void {
+    for (const gone of this.vmas.mergeAround(start, end)) this.vm.freeRecord(gone.record);
+    for (const vma of this.vmas.overlapping(start - 1, end + 1)) this.vm.syncRecord(vma);
+  }
+
+  /** Reserves VMA records for an operation that may split; undefined when none are left. */
+  private reserveRecords(): number[] | undefined {
+    const spare: number[] = [];
+    for (let i = 0; i < SPLIT_RECORDS; i++) {
+      const record = this.vm.allocRecord();
+      if (record < 0) {
+        this.releaseRecords(spare);
+        return undefined;
+      }
+      spare.push(record);
+    }
+    return spare;
+  }
+
+  private releaseRecords(spare: number[]): void {
+    for (const record of spare) this.vm.freeRecord(record);
+  }
+
+  // ─── system calls ───────────────────────────────────────────────────────────────────────
+
+  /** brk(2): moves the program break; returns the new break, or the old one on failure. */
+  setBrk(requested: number): number {
+    if (!Number.isSafeInteger(requested) || requested < this.brkStart) return this.brk;
+    const oldEnd = pageUp(this.brk);
+    const newEnd = pageUp(requested);
+    if (newEnd > oldEnd) {
+      if (newEnd > MMAP_BASE || this.vmas.overlaps(oldEnd, newEnd)) return this.brk;
+      const rw = PROT_READ | PROT_WRITE;
+      if (!this.addVma(oldEnd, newEnd - oldEnd, rw, false, 'heap', '[heap]')) return this.brk;
+      this.mergeAround(oldEnd, newEnd);
+    } else if (newEnd < oldEnd) {
+      const spare = this.reserveRecords();
+      if (spare === undefined) return this.brk;
+      this.removeRange(newEnd, oldEnd, spare);
+      this.releaseRecords(spare);
+    }
+    this.brk = requested;
+    return this.brk;
+  }
+
+  /** mmap(2) of anonymous memory: the address, or a negative errno. */
+  mmap(address: number, length: number, prot: number, flags: number): number {
+    const sharing = flags & (MAP_SHARED | MAP_PRIVATE);
+    if (!Number.isSafeInteger(length) || length <= 0 || !Number.isSafeInteger(address))
+      return -ERRNO.EINVAL;
+    if (sharing === 0 || sharing === (MAP_SHARED | MAP_PRIVATE)) return -ERRNO.EINVAL;
+    if ((prot & ~PROT_ALL) !== 0 || (flags & ~KNOWN_MAP_FLAGS) !== 0) {
+      return -ERRNO.EINVAL;
+    }
+    if (!(flags & MAP_ANONYMOUS)) return -ERRNO.EBADF;
+    const size = pageUp(length);
+    if (size > USER_TOP) return -ERRNO.ENOMEM;
+    const fixed = (flags & (MAP_FIXED | MAP_FIXED_NOREPLACE)) !== 0;
+    let start: number;
+    if (fixed) {
+      if (!isPageAligned(address) || address < 0) return -ERRNO.EINVAL;
+      if (address + size > USER_TOP) return -ERRNO.ENOMEM;
+      if (address < USER_MIN) return -ERRNO.EPERM;
+      if (flags & MAP_FIXED_NOREPLACE && this.vmas.overlaps(address, address + size))
+        return -ERRNO.EEXIST;
+      start = address;
+    } else {
+      start = this.placeMapping(address, size);
+      if (start < 0) return -ERRNO.ENOMEM;
+    }
+    const spare = this.reserveRecords();
+    if (spare === undefined) return -ERRNO.ENOMEM;
+    if (fixed) this.removeRange(start, start + size, spare);
+    this.releaseRecords(spare);
+    if (!this.addVma(start, size, prot, sharing === MAP_SHARED, 'anon', '')) return -ERRNO.ENOMEM;
+    this.mergeAround(start, start + size);
+    if (flags & MAP_POPULATE && this.populate(start, start + size) !== FaultResult.HANDLED) {
+      this.munmap(start, size);
+      return -ERRNO.ENOMEM;
+    }
+    return start;
+  }
+
+  /** Where a non-fixed mapping goes: the hint if free and valid, else top-down below MMAP_BASE. */
+  private placeMapping(hint: number, size: number): number {
+    const start = hint - (hint % PAGE_SIZE);
+    if (
+      start >= USER_MIN &&
+      start + size <= MMAP_BASE &&
+      !this.vmas.overlaps(start, start + size)
+    ) {
+      return start;
+    }
+    return this.vmas.findGapTopDown(size, Math.max(USER_MIN, pageUp(this.brk)), MMAP_BASE);
+  }
+
+  /** munmap(2): 0 or a negative errno. Unmapping nothing is not an error. */
+  munmap(address: number, length: number): number {
+    if (!Number.isSafeInteger(address) || !Number.isSafeInteger(length)) return -ERRNO.EINVAL;
+    if (!isPageAligned(address) || length <= 0 || address < 0) return -ERRNO.EINVAL;
+    const end = pageUp(address + length);
+    if (end > USER_TOP) return -ERRNO.EINVAL;
+    const spare = this.reserveRecords();
+    if (spare === undefined) return -ERRNO.ENOMEM;
+    this.removeRange(address, end, spare);
+    this.releaseRecords(spare);
+    return 0;
+  }
+
+  /** mprotect(2): 0 or a negative errno (ENOMEM when part of the range is not mapped). */
+  mprotect(address: number, length: number, prot: number): number {
+    if (!Number.isSafeInteger(address) || !Number.isSafeInteger(length)) return -ERRNO.EINVAL;
+    if (!isPageAligned(address) || length < 0 || address < 0 || (prot & ~PROT_ALL) !== 0) {
+      return -ERRNO.EINVAL;
+    }
+    const end = pageUp(address + length);
+    if (end > USER_TOP) return -ERRNO.ENOMEM;
+    if (end === address) return 0;
+    if (!this.covers(address, end)) return -ERRNO.ENOMEM;
+    const spare = this.reserveRecords();
+    if (spare === undefined) return -ERRNO.ENOMEM;
+    this.splitEdges(address, end, spare);
+    this.releaseRecords(spare);
+    for (const vma of this.vmas.overlapping(address, end)) {
+      vma.prot = prot;
+      this.reprotect(vma.start, vma.end, prot, vma.shared);
+      this.vm.syncRecord(vma);
+    }
+    this.mergeAround(address, end);
+    return 0;
+  }
+
+  /** True when `[start, end)` is mapped without holes. */
+  private covers(start: number, end: number): boolean {
+    let at = start;
+    for (const vma of this.vmas.overlapping(start, end)) {
+      if (vma.start > at) return false;
+      at = vma.end;
+    }
+    return at >= end;
+  }
+
+  /** Faults in every page of `[start, end)` as a write would (MAP_POPULATE, shared fork). */
+  private populate(start: number, end: number): FaultResult {
+    for (let va = start; va < end; va += PAGE_SIZE) {
+      const at = this.tables.entry(va, 1, false, true);
+      if (at >= 0 && (this.tables.low(at) | this.tables.high(at)) !== 0) continue;
+      const vma = this.vmas.find(va)!;
+      const entry = this.tables.entry(va, 1, true, true);
+      if (entry < 0 || this.mapZeroedFrame(entry, vma) !== FaultResult.HANDLED) {
+        return FaultResult.OUT_OF_MEMORY;
+      }
+    }
+    return FaultResult.HANDLED;
+  }
+
+  // ─── fork and exit ──────────────────────────────────────────────────────────────────────
+
+  /**
+   * A copy-on-write copy of this space: every private frame becomes read-only and shared by
+   * both; shared areas share their (first populated) frames writable. Undefined on OOM, with
+   * nothing leaked.
+   */
+  fork(): AddressSpace | undefined {
+    const tables = PageTables.create(this.vm.ram, this.vm.frames);
+    if (tables === undefined) return undefined;
+    tables.shareKernelHalf(this.vm.kernelTables);
+    const child = new AddressSpace(this.vm, tables, this.brkStart);
+    child.brk = this.brk;
+    for (const vma of this.vmas.items) {
+      if (!this.forkArea(vma, child)) {
+        child.destroy();
+        this.vm.flushTlb();
+        return undefined;
+      }
+    }
+    child.peakRss = child.rss;
+    if (this.isActive) this.vm.flushTlb();
+    return child;
+  }
+
+  private forkArea(vma: Vma, child: AddressSpace): boolean {
+    if (vma.shared && this.populate(vma.start, vma.end) !== FaultResult.HANDLED) return false;
+    const copy = child.addVma(vma.start, vma.length, vma.prot, vma.shared, vma.kind, vma.name);
+    if (copy === undefined) return false;
+    let ok = true;
+    this.tables.forEachLeaf(vma.start, vma.end, (at, va) => {
+      if (!ok) return;
+      const target = child.tables.entry(va, 1, true, true);
+      if (target < 0) {
+        ok = false;
+        return;
+      }
+      let lo = this.tables.low(at);
+      const hi = this.tables.high(at);
+      if (!vma.shared && (lo & PTE_RW) !== 0) {
+        lo &= ~PTE_RW;
+        this.tables.write(at, lo, hi);
+      }
+      child.tables.write(target, lo, hi);
+      this.vm.frames.getPage(entryAddress(lo, hi));
+      child.rss++;
+    });
+    return ok;
+  }
+
+  /** Releases every frame, VMA record and page-table page of this space. */
+  destroy(): void {
+    for (const vma of this.vmas.items) {
+      this.releasePages(vma.start, vma.end);
+      this.vm.freeRecord(vma.record);
+    }
+    this.vmas.items.length = 0;
+    this.tables.destroy();
+  }
+}

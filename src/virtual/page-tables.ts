@@ -1,0 +1,207 @@
+/**
+ * One 4-level page-table tree in simulated RAM, in the real x86-64 format.
+ *
+ * ```
+ *   CR3 ─► PML4 (level 4)      PDPT (level 3)     PD (level 2)        PT (level 1)
+ *          ┌──────────┐ ┌────► ┌──────────┐ ┌───► ┌──────────┐ ┌───► ┌──────────┐
+ *   va[47:39]│ entry ───┼─┘ va[38:30] ───┼─┘      │ entry ───┼─┘     │ PTE ─────┼──► 4 KiB frame
+ *          │  ...     │      │ PS=1 ────┼► 1 GiB │ PS=1 ────┼► 2 MiB│          │   + va[11:0]
+ *          └──────────┘      └──────────┘        └──────────┘       └──────────┘
+ *   each table: one 4 KiB frame of 512 eight-byte entries, read as two 32-bit halves
+ * ```
+ *
+ * Tables come from the physical allocator (use PAGE_TABLE, zeroed) and go back to it as soon as
+ * they hold no entry. The top half of every user PML4 (entries 256..511) points at the kernel's
+ * shared tables, which are never freed from here. This class only edits entries: TLB
+ * invalidation is the caller's job, because only the caller knows whether the tree is live.
+ */
+import { ENTRIES_PER_TABLE, PAGE_SIZE, PTE_SIZE } from '../hw/constants.js';
+import {
+  entryAddress,
+  entryHigh,
+  entryLow,
+  levelSpan,
+  type PageLevel,
+  PTE_P,
+  PTE_PS,
+  PTE_RW,
+  PTE_US,
+  tableIndex,
+} from '../hw/paging.js';
+import type { PhysicalMemory } from '../hw/ram.js';
+import { FrameUse, type PhysicalAllocator, ZONE_NORMAL } from '../physical/index.js';
+
+/** The first PML4 entry of the kernel half (address 0xffff800000000000). */
+export const KERNEL_PML4_FIRST = ENTRIES_PER_TABLE / 2;
+const TABLE_MASK = PAGE_SIZE - 1;
+
+export class PageTables {
+  /** Physical address of the PML4: what CR3 holds while this tree is live. */
+  readonly root: number;
+  /** Table frames this tree owns (its PML4 and user-half tables): VmPTE. */
+  tablePages = 1;
+  /** Non-zero entries in each owned table below the PML4; a table is freed when it empties. */
+  private readonly used = new Map<number, number>();
+
+  private constructor(
+    readonly ram: PhysicalMemory,
+    readonly frames: PhysicalAllocator,
+    root: number,
+  ) {
+    this.root = root;
+  }
+
+  /** A tree with an empty PML4, or undefined when no frame is left. */
+  static create(ram: PhysicalMemory, frames: PhysicalAllocator): PageTables | undefined {
+    const root = frames.tryAllocPages(0, FrameUse.PAGE_TABLE, ZONE_NORMAL, true);
+    return root < 0 ? undefined : new PageTables(ram, frames, root);
+  }
+
+  /** Copies the kernel half of `kernel`'s PML4 into this one (shared kernel tables). */
+  shareKernelHalf(kernel: PageTables): void {
+    for (let i = KERNEL_PML4_FIRST; i < ENTRIES_PER_TABLE; i++) {
+      const from = kernel.root + i * PTE_SIZE;
+      const to = this.root + i * PTE_SIZE;
+      this.ram.store32(to, this.ram.load32(from));
+      this.ram.store32(to + 4, this.ram.load32(from + 4));
+    }
+  }
+
+  /**
+   * Physical address of the entry at `level` that maps `va`. With `create`, missing tables on
+   * the way are allocated (user tables when `user`); returns -1 when a table is missing (or
+   * cannot be allocated) or a large-page leaf sits above `level`.
+   */
+  entry(va: number, level: PageLevel, create: boolean, user: boolean): number {
+    let table = this.root;
+    for (let l: PageLevel = 4; l > level; l = (l - 1) as PageLevel) {
+      const at = table + tableIndex(va, l) * PTE_SIZE;
+      const lo = this.ram.load32(at);
+      if ((lo & PTE_P) === 0) {
+        if (!create) return -1;
+        const fresh = this.newTable();
+        if (fresh < 0) return -1;
+        this.write(at, entryLow(fresh, PTE_P | PTE_RW | (user ? PTE_US : 0)), entryHigh(fresh));
+        table = fresh;
+        continue;
+      }
+      if (l < 4 && (lo & PTE_PS) !== 0) return -1;
+      table = entryAddress(lo, this.ram.load32(at + 4));
+    }
+    return table + tableIndex(va, level) * PTE_SIZE;
+  }
+
+  /** The low half of the entry at physical address `at`. */
+  low(at: number): number {
+    return this.ram.load32(at);
+  }
+
+  /** The high half of the entry at physical address `at`. */
+  high(at: number): number {
+    return this.ram.load32(at + 4);
+  }
+
+  /** Writes an entry, keeping the per-table count of non-zero entries. */
+  write(at: number, lo: number, hi: number): void {
+    const table = at - (at & TABLE_MASK);
+    const wasZero = (this.ram.load32(at) | this.ram.load32(at + 4)) === 0;
+    const isZero = (lo | hi) === 0;
+    this.ram.store32(at, lo);
+    this.ram.store32(at + 4, hi);
+    const count = this.used.get(table);
+    if (count === undefined || wasZero === isZero) return;
+    this.used.set(table, count + (isZero ? -1 : 1));
+  }
+
+  /**
+   * Clears the entry at `level` for `va` and frees every table that this leaves empty, up to
+   * (not including) the PML4.
+   */
+  clear(va: number, level: PageLevel): void {
+    const at = this.entry(va, level, false, false);
+    if (at < 0) return;
+    this.write(at, 0, 0);
+    for (let l: PageLevel = level; l < 4; l = (l + 1) as PageLevel) {
+      const child = this.entry(va, l, false, false);
+      const table = child - (child & TABLE_MASK);
+      if (this.used.get(table) !== 0) return;
+      this.write(this.entry(va, (l + 1) as PageLevel, false, false), 0, 0);
+      this.freeTable(table);
+    }
+  }
+
+  /**
+   * Calls `visit(entryAddress, va)` for every non-zero level-1 entry of `[start, end)`, skipping
+   * whole missing tables. `visit` may clear the entry it is given.
+   */
+  forEachLeaf(start: number, end: number, visit: (at: number, va: number) => void): void {
+    let va = start;
+    while (va < end) {
+      const skip = this.missingSpan(va);
+      if (skip > 0) {
+        va = (Math.floor(va / skip) + 1) * skip;
+        continue;
+      }
+      const at = this.entry(va, 1, false, false);
+      if ((this.low(at) | this.high(at)) !== 0) visit(at, va);
+      va += PAGE_SIZE;
+    }
+  }
+
+  /**
+   * Keeps the table holding the level-`level` entry of `va` for good: it is never freed when it
+   * empties (the kernel's shared PDPTs, which every user PML4 points at).
+   */
+  pin(va: number, level: PageLevel): void {
+    const at = this.entry(va, level, false, false);
+    if (at >= 0) this.used.delete(at - (at & TABLE_MASK));
+  }
+
+  /** Frees every table of the user half and the PML4 itself. Leaves must already be gone. */
+  destroy(): void {
+    for (let i = 0; i < KERNEL_PML4_FIRST; i++) this.freeSubtree(this.root + i * PTE_SIZE, 3);
+    this.frames.freePages(this.root, 0);
+    this.tablePages = 0;
+  }
+
+  /** The span of the missing table on `va`'s walk (0 when the walk reaches a level-1 table). */
+  private missingSpan(va: number): number {
+    let table = this.root;
+    for (let l: PageLevel = 4; l > 1; l = (l - 1) as PageLevel) {
+      const at = table + tableIndex(va, l) * PTE_SIZE;
+      const lo = this.ram.load32(at);
+      if ((lo & PTE_P) === 0) return levelSpan(l);
+      table = entryAddress(lo, this.ram.load32(at + 4));
+    }
+    return 0;
+  }
+
+  /** Frees the table an entry at `level` points to, and every table below it. */
+  private freeSubtree(at: number, level: number): void {
+    const lo = this.ram.load32(at);
+    const hi = this.ram.load32(at + 4);
+    if ((lo & PTE_P) === 0) return;
+    this.ram.store32(at, 0);
+    this.ram.store32(at + 4, 0);
+    if ((lo & PTE_PS) !== 0) return; // a large-page leaf: its frame is not a table
+    const table = entryAddress(lo, hi);
+    if (level > 1) {
+      for (let i = 0; i < ENTRIES_PER_TABLE; i++) this.freeSubtree(table + i * PTE_SIZE, level - 1);
+    }
+    this.freeTable(table);
+  }
+
+  private newTable(): number {
+    const pa = this.frames.tryAllocPages(0, FrameUse.PAGE_TABLE, ZONE_NORMAL, true);
+    if (pa < 0) return -1;
+    this.used.set(pa, 0);
+    this.tablePages++;
+    return pa;
+  }
+
+  private freeTable(pa: number): void {
+    this.used.delete(pa);
+    this.frames.freePages(pa, 0);
+    this.tablePages--;
+  }
+}

@@ -1,0 +1,323 @@
+/**
+ * The virtual-memory layer: the kernel's own page tables (shared by every address space),
+ * kernel pages for the allocators above, the vmalloc area, user address spaces, and the only
+ * sanctioned way for kernel code to touch user memory (`copyFromUser` / `copyToUser`).
+ *
+ * Boot builds the kernel half once:
+ *
+ * ```
+ *  PML4[273] ─► PDPT (pinned) ─► 1 GiB / 2 MiB / 4 KiB leaves: direct map of all RAM
+ *  PML4[402] ─► PDPT (pinned) ─► tables made on demand:        vmalloc area
+ *  PML4[511] ─► PDPT (pinned) ─► PD ─► PT:                     kernel image (text RX, data NX)
+ * ```
+ *
+ * Every user PML4 copies these entries when it is created; since the PDPTs are never freed or
+ * replaced, the kernel half stays identical in every address space without any syncing.
+ * All kernel leaves are global (they survive CR3 reloads), so unmapping one needs `invlpg`.
+ */
+
+import { isUserAddress, USER_TOP } from '../hw/address.js';
+import { HUGE_PAGE_SIZE, LARGE_PAGE_SIZE, PAGE_SIZE } from '../hw/constants.js';
+import type { Cpu } from '../hw/cpu.js';
+import type { BootMemoryMap } from '../hw/memory-map.js';
+import { type Mmu, PageFault } from '../hw/mmu.js';
+import {
+  entryAddress,
+  entryHigh,
+  entryLow,
+  levelSpan,
+  type PageLevel,
+  PTE_G,
+  PTE_P,
+  PTE_PS,
+  PTE_RW,
+} from '../hw/paging.js';
+import type { PhysicalMemory, PhysicalRange } from '../hw/ram.js';
+import { ERRNO } from '../linux-abi.js';
+import { FrameUse, type PhysicalAllocator, ZONE_NORMAL } from '../physical/index.js';
+import { AddressSpace } from './address-space.js';
+import { DIRECT_MAP_BASE, KERNEL_IMAGE_VA, physicalToDirectMap, VMALLOC_BASE } from './layout.js';
+import { PageTables } from './page-tables.js';
+import { FaultResult, VmEvents } from './stats.js';
+import type { Vma } from './vma.js';
+
+/** Where VMA records live: a slab cache, wired in by the kernel once the slab allocator runs. */
+export interface RecordStore {
+  /** Kernel address of a fresh record, or -1 when memory is exhausted. */
+  alloc(): number;
+  free(address: number): void;
+  /** Writes the fields of `vma` into its record. */
+  write(address: number, vma: Vma): void;
+}
+
+/** The level of the largest leaf that can map `pa` without passing `end`: 3, 2 or 1. */
+function largestLeafAt(pa: number, end: number): PageLevel {
+  if (pa % HUGE_PAGE_SIZE === 0 && pa + HUGE_PAGE_SIZE <= end) return 3;
+  if (pa % LARGE_PAGE_SIZE === 0 && pa + LARGE_PAGE_SIZE <= end) return 2;
+  return 1;
+}
+
+/** The vmalloc area actually used: one PML4 slot (512 GiB) behind a pinned PDPT. */
+const VMALLOC_SPAN = levelSpan(4);
+/** Unmapped page left after every vmalloc area, so overruns fault instead of corrupting. */
+const VMALLOC_GUARD = PAGE_SIZE;
+
+export class VirtualMemory {
+  readonly kernelTables: PageTables;
+  readonly events = new VmEvents();
+  /** The address space whose PML4 is in CR3 (null: the kernel's own tables). */
+  active: AddressSpace | null = null;
+  /** Bytes of RAM the direct map covers with 4 KiB, 2 MiB and 1 GiB pages. */
+  readonly directMap = { small: 0, large: 0, huge: 0 };
+  /** Pages handed out through vmalloc (areas, by start address → size in pages). */
+  private readonly vmallocAreas = new Map<number, number>();
+  private records: RecordStore | null = null;
+
+  /** Builds the kernel's page tables and switches the CPU onto them, with NX, SMEP and SMAP on. */
+  constructor(
+    readonly ram: PhysicalMemory,
+    readonly mmu: Mmu,
+    readonly frames: PhysicalAllocator,
+    map: BootMemoryMap,
+  ) {
+    const tables = PageTables.create(ram, frames);
+    if (tables === undefined) throw new Error('no memory for the kernel page tables');
+    this.kernelTables = tables;
+    const cpu = mmu.cpu;
+    cpu.eferNxe = true;
+    cpu.cr0Wp = true;
+    for (const base of [DIRECT_MAP_BASE, VMALLOC_BASE, KERNEL_IMAGE_VA]) this.pinKernelSlot(base);
+    for (const range of map.installed) this.mapDirect(range);
+    if (map.kernelImage !== undefined) this.mapKernelImage(map.kernelImage);
+    mmu.loadCr3(tables.root);
+    cpu.cr4Smep = true;
+    cpu.cr4Smap = true;
+  }
+
+  get cpu(): Cpu {
+    return this.mmu.cpu;
+  }
+
+  /** Page-table pages of the kernel half (counted once: they are shared). */
+  get kernelTablePages(): number {
+    return this.kernelTables.tablePages;
+  }
+
+  /** Gives the layer a place for VMA records (the kernel's `vm_area_struct` cache). */
+  useRecordStore(store: RecordStore): void {
+    this.records = store;
+  }
+
+  // ─── boot ───────────────────────────────────────────────────────────────────────────────
+
+  private pinKernelSlot(base: number): void {
+    if (this.kernelTables.entry(base, 3, true, false) < 0) throw new Error('no memory for a PDPT');
+    this.kernelTables.pin(base, 3);
+  }
+
+  /** Maps `range` of RAM at DIRECT_MAP_BASE + pa with the largest pages that fit. */
+  private mapDirect(range: PhysicalRange): void {
+    const end = range.base + range.length;
+    let pa = range.base;
+    while (pa < end) {
+      const level = largestLeafAt(pa, end);
+      this.mapKernelLeaf(physicalToDirectMap(pa), pa, level, true, false);
+      const span = levelSpan(level);
+      if (level === 3) this.directMap.huge += span;
+      else if (level === 2) this.directMap.large += span;
+      else this.directMap.small += span;
+      pa += span;
+    }
+  }
+
+  /** Maps the kernel image at KERNEL_IMAGE_VA + pa: first half text (RX), second half data (RW, NX). */
+  private mapKernelImage(image: PhysicalRange): void {
+    const textEnd = image.base + image.length / 2;
+    for (let pa = image.base; pa < image.base + image.length; pa += PAGE_SIZE) {
+      const text = pa < textEnd;
+      this.mapKernelLeaf(KERNEL_IMAGE_VA + pa, pa, 1, !text, !text);
+    }
+  }
+
+  private mapKernelLeaf(
+    va: number,
+    pa: number,
+    level: PageLevel,
+    writable: boolean,
+    noExec: boolean,
+  ): void {
+    const at = this.kernelTables.entry(va, level, true, false);
+    if (at < 0) throw new Error('no memory for kernel page tables');
+    const flags = PTE_P | PTE_G | (writable ? PTE_RW : 0) | (level > 1 ? PTE_PS : 0);
+    this.kernelTables.write(at, entryLow(pa, flags), entryHigh(pa, noExec));
+  }
+
+  // ─── kernel pages ───────────────────────────────────────────────────────────────────────
+
+  /** Direct-map address of 2^order contiguous slab pages, or -1 when memory is exhausted. */
+  allocKernelPages(order: number): number {
+    const pa = this.frames.tryAllocPages(order, FrameUse.SLAB, ZONE_NORMAL, false);
+    return pa < 0 ? -1 : physicalToDirectMap(pa);
+  }
+
+  freeKernelPages(address: number, order: number): void {
+    this.frames.freePages(address - DIRECT_MAP_BASE, order);
+  }
+
+  /**
+   * Virtually contiguous kernel memory of `size` bytes (rounded up to pages) in the vmalloc
+   * area, each page its own frame of `use`; -1 when memory or address space is exhausted.
+   */
+  vmalloc(size: number, use: FrameUse = FrameUse.VMALLOC): number {
+    const pages = Math.ceil(size / PAGE_SIZE);
+    const start = this.findVmallocGap(pages * PAGE_SIZE + VMALLOC_GUARD);
+    if (pages <= 0 || start < 0) return -1;
+    for (let i = 0; i < pages; i++) {
+      const frame = this.frames.tryAllocPages(0, use, ZONE_NORMAL, true);
+      if (frame < 0 || this.kernelTables.entry(start + i * PAGE_SIZE, 1, true, false) < 0) {
+        if (frame >= 0) this.frames.freePages(frame, 0);
+        this.unmapVmalloc(start, i);
+        return -1;
+      }
+      this.mapKernelLeaf(start + i * PAGE_SIZE, frame, 1, true, true);
+    }
+    this.vmallocAreas.set(start, pages);
+    return start;
+  }
+
+  /** Frees a vmalloc area and flushes its (global) translations. */
+  vfree(address: number): void {
+    const pages = this.vmallocAreas.get(address);
+    if (pages === undefined) throw new Error(`vfree of ${address}: not a vmalloc area`);
+    this.vmallocAreas.delete(address);
+    this.unmapVmalloc(address, pages);
+  }
+
+  /** Bytes currently held through vmalloc (meminfo VmallocUsed). */
+  get vmallocBytes(): number {
+    let pages = 0;
+    for (const n of this.vmallocAreas.values()) pages += n;
+    return pages * PAGE_SIZE;
+  }
+
+  private unmapVmalloc(start: number, pages: number): void {
+    for (let i = 0; i < pages; i++) {
+      const va = start + i * PAGE_SIZE;
+      const at = this.kernelTables.entry(va, 1, false, false);
+      const frame = entryAddress(this.kernelTables.low(at), this.kernelTables.high(at));
+      this.kernelTables.clear(va, 1);
+      this.mmu.invlpg(va);
+      this.events.tlbSinglePageFlushes++;
+      this.frames.freePages(frame, 0);
+    }
+  }
+
+  private findVmallocGap(size: number): number {
+    const areas = [...this.vmallocAreas].sort((a, b) => a[0] - b[0]);
+    let candidate = VMALLOC_BASE;
+    for (const [start, pages] of areas) {
+      if (candidate + size <= start) break;
+      candidate = Math.max(candidate, start + pages * PAGE_SIZE + VMALLOC_GUARD);
+    }
+    return candidate + size <= VMALLOC_BASE + VMALLOC_SPAN ? candidate : -1;
+  }
+
+  // ─── address spaces ─────────────────────────────────────────────────────────────────────
+
+  /** A new user address space for a program called `name`, or undefined on OOM. */
+  createAddressSpace(name: string): AddressSpace | undefined {
+    return AddressSpace.create(this, name);
+  }
+
+  /** Loads `space`'s PML4 into CR3 (the kernel's when null): non-global TLB entries go. */
+  switchTo(space: AddressSpace | null): void {
+    this.active = space;
+    this.mmu.loadCr3(space === null ? this.kernelTables.root : space.tables.root);
+    this.events.tlbFullFlushes++;
+  }
+
+  /** Reloads CR3, dropping every non-global translation. */
+  flushTlb(): void {
+    this.mmu.loadCr3(this.mmu.cpu.cr3);
+    this.events.tlbFullFlushes++;
+  }
+
+  allocRecord(): number {
+    return this.records === null ? 0 : this.records.alloc();
+  }
+
+  freeRecord(address: number): void {
+    if (this.records !== null && address !== 0) this.records.free(address);
+  }
+
+  syncRecord(vma: Vma): void {
+    if (this.records !== null && vma.record !== 0) this.records.write(vma.record, vma);
+  }
+
+  // ─── user copies ────────────────────────────────────────────────────────────────────────
+
+  /**
+   * Copies `length` bytes from user address `va` of `space` (the active one) into the kernel.
+   * Faults are handled like user faults (demand paging); an address that cannot be made
+   * readable gives -EFAULT instead of a kernel crash, as Linux's exception tables do.
+   */
+  copyFromUser(space: AddressSpace, va: number, length: number): Uint8Array | number {
+    if (!this.isUserRange(va, length)) return -ERRNO.EFAULT;
+    const out = new Uint8Array(length);
+    const status = this.eachUserPage(space, va, length, (at, done, count) => {
+      out.set(this.mmu.readBytes(at, count), done);
+    });
+    return status === 0 ? out : status;
+  }
+
+  /** Copies `bytes` to user address `va` of `space`: 0, or -EFAULT. */
+  copyToUser(space: AddressSpace, va: number, bytes: Uint8Array): number {
+    if (!this.isUserRange(va, bytes.length)) return -ERRNO.EFAULT;
+    return this.eachUserPage(space, va, bytes.length, (at, done, count) => {
+      this.mmu.writeBytes(at, bytes.subarray(done, done + count));
+    });
+  }
+
+  /** True when `[va, va + length)` lies wholly in user space (no wrap, no kernel half). */
+  isUserRange(va: number, length: number): boolean {
+    return (
+      Number.isSafeInteger(va) &&
+      Number.isSafeInteger(length) &&
+      length >= 0 &&
+      isUserAddress(va) &&
+      va + length <= USER_TOP
+    );
+  }
+
+  /**
+   * Runs `copy` page by page with RFLAGS.AC set (SMAP's `stac`), resolving faults through the
+   * fault handler; the one place where a kernel-mode fault on a user address is legal.
+   */
+  private eachUserPage(
+    space: AddressSpace,
+    va: number,
+    length: number,
+    copy: (at: number, done: number, count: number) => void,
+  ): number {
+    const cpu = this.mmu.cpu;
+    let done = 0;
+    cpu.rflagsAc = true;
+    try {
+      while (done < length) {
+        const at = va + done;
+        const count = Math.min(length - done, PAGE_SIZE - (at % PAGE_SIZE));
+        try {
+          copy(at, done, count);
+          done += count;
+        } catch (error) {
+          if (!(error instanceof PageFault)) throw error;
+          if (space.handleFault(error.cr2, error.errorCode) !== FaultResult.HANDLED)
+            return -ERRNO.EFAULT;
+        }
+      }
+      return 0;
+    } finally {
+      cpu.rflagsAc = false;
+    }
+  }
+}

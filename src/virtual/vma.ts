@@ -1,0 +1,161 @@
+/**
+ * Virtual memory areas: the ranges of a user address space that may be touched, with what
+ * rights and of what kind. Page tables only cache what VMAs allow; a page fault is resolved by
+ * asking the VMA at the faulting address.
+ *
+ * ```
+ *  VmaList.items (sorted, never overlapping, page aligned)
+ *  [ image r-x ][ image rw- ][ heap rw- ]   ...   [ anon rw- ][ anon r-- ]   ...  [ stack rw- ]
+ *  0x400000                                                               guard gap ^
+ * ```
+ */
+import { PROT_EXEC, PROT_READ, PROT_WRITE } from '../linux-abi.js';
+
+export type VmaKind = 'image' | 'heap' | 'stack' | 'anon';
+
+export class Vma {
+  constructor(
+    public start: number,
+    public end: number,
+    /** PROT_READ | PROT_WRITE | PROT_EXEC bits. */
+    public prot: number,
+    /** MAP_SHARED: children share the frames instead of copying on write. */
+    public shared: boolean,
+    public kind: VmaKind,
+    /** The path column of /proc/PID/maps (`[heap]`, `[stack]`, the program), or ''. */
+    public name: string,
+    /** Kernel address of this area's record (a `vm_area_struct` from the slab), or 0. */
+    public record = 0,
+  ) {}
+
+  get length(): number {
+    return this.end - this.start;
+  }
+
+  contains(va: number): boolean {
+    return va >= this.start && va < this.end;
+  }
+
+  /** A `/proc/PID/maps` line, in Linux's exact format. */
+  mapsLine(): string {
+    const perms =
+      (this.prot & PROT_READ ? 'r' : '-') +
+      (this.prot & PROT_WRITE ? 'w' : '-') +
+      (this.prot & PROT_EXEC ? 'x' : '-') +
+      (this.shared ? 's' : 'p');
+    const head = `${hex(this.start)}-${hex(this.end)} ${perms} 00000000 00:00 0 `;
+    return this.name === '' ? head : `${head.padEnd(73, ' ')}${this.name}`;
+  }
+
+  /** True when `next` continues this area with identical attributes (so they can merge). */
+  canMergeWith(next: Vma): boolean {
+    return (
+      this.end === next.start &&
+      this.prot === next.prot &&
+      this.shared === next.shared &&
+      this.kind === next.kind &&
+      this.name === next.name &&
+      this.kind !== 'stack'
+    );
+  }
+}
+
+/** Lowercase hex without padding beyond 8 digits, as /proc/PID/maps prints addresses. */
+function hex(va: number): string {
+  return va.toString(16).padStart(8, '0');
+}
+
+/** A sorted list of non-overlapping VMAs. */
+export class VmaList {
+  readonly items: Vma[] = [];
+
+  /** The area containing `va`, or undefined. */
+  find(va: number): Vma | undefined {
+    const i = this.indexAfter(va) - 1;
+    const vma = this.items[i];
+    return vma?.contains(va) ? vma : undefined;
+  }
+
+  /** Index of the first area that starts above `va`. */
+  indexAfter(va: number): number {
+    let lo = 0;
+    let hi = this.items.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (this.items[mid]!.start <= va) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  }
+
+  /** The areas overlapping `[start, end)`, in order. */
+  overlapping(start: number, end: number): Vma[] {
+    const out: Vma[] = [];
+    for (let i = Math.max(0, this.indexAfter(start) - 1); i < this.items.length; i++) {
+      const vma = this.items[i]!;
+      if (vma.start >= end) break;
+      if (vma.end > start) out.push(vma);
+    }
+    return out;
+  }
+
+  /** True when some area overlaps `[start, end)`. */
+  overlaps(start: number, end: number): boolean {
+    return this.overlapping(start, end).length > 0;
+  }
+
+  insert(vma: Vma): void {
+    this.items.splice(this.indexAfter(vma.start), 0, vma);
+  }
+
+  remove(vma: Vma): void {
+    const i = this.items.indexOf(vma);
+    if (i >= 0) this.items.splice(i, 1);
+  }
+
+  /**
+   * Splits the area strictly containing `va` in two at `va`; the upper piece gets `record`.
+   * Returns false (and uses no record) when no area needs splitting there.
+   */
+  splitAt(va: number, record: () => number): boolean {
+    const vma = this.find(va);
+    if (vma === undefined || vma.start === va) return false;
+    const upper = new Vma(va, vma.end, vma.prot, vma.shared, vma.kind, vma.name, record());
+    vma.end = va;
+    this.insert(upper);
+    return true;
+  }
+
+  /** Merges neighbours with identical attributes around `[start, end)`; returns the removed. */
+  mergeAround(start: number, end: number): Vma[] {
+    const removed: Vma[] = [];
+    let i = Math.max(0, this.indexAfter(start) - 2);
+    while (i + 1 < this.items.length && this.items[i]!.start <= end) {
+      const a = this.items[i]!;
+      const b = this.items[i + 1]!;
+      if (a.canMergeWith(b)) {
+        a.end = b.end;
+        this.items.splice(i + 1, 1);
+        removed.push(b);
+      } else {
+        i++;
+      }
+    }
+    return removed;
+  }
+
+  /**
+   * The highest gap of `length` bytes that fits in `[low, high)` (top-down, like Linux's mmap
+   * placement), or -1.
+   */
+  findGapTopDown(length: number, low: number, high: number): number {
+    let ceiling = high;
+    for (let i = this.indexAfter(high - 1) - 1; ; i--) {
+      const vma = this.items[i];
+      const floor = vma === undefined ? low : Math.max(low, vma.end);
+      if (ceiling - floor >= length) return ceiling - length;
+      if (vma === undefined || vma.start <= low) return -1;
+      ceiling = Math.min(ceiling, vma.start);
+    }
+  }
+}
