@@ -1,0 +1,85 @@
+/**
+ * Heap workloads H1 and H2 (shared/bench/WORKLOADS.md) for our flat heap and for the JS peer
+ * `@thi.ng/malloc` (its `MemPool`), both over a 64 MiB ArrayBuffer. Each adapter writes one byte
+ * into every block it hands out, so memory is touched as the workloads require.
+ */
+import { MemPool } from '@thi.ng/malloc';
+import { createFlatHeap } from '../user-alloc/flat-heap.js';
+import type { UserAllocator } from '../user-alloc/user-allocator.js';
+import {
+  type BenchRow,
+  HEAP_POOL_BYTES,
+  measureWorkload,
+  type SlotAllocator,
+  WORKLOADS,
+  type Workload,
+} from './workloads.js';
+
+/** The byte written into every block handed out. */
+const TOUCH = 1;
+
+/** Our allocator over a flat 64 MiB buffer. */
+export class FlatHeapSlots implements SlotAllocator {
+  private readonly heap: UserAllocator;
+
+  constructor(heap: UserAllocator = createFlatHeap(HEAP_POOL_BYTES)) {
+    this.heap = heap;
+  }
+
+  allocate(size: number): number | null {
+    const p = this.heap.malloc(size);
+    if (p === 0) return null;
+    this.heap.memory.store8(p, TOUCH);
+    return p;
+  }
+
+  release(handle: number): void {
+    this.heap.free(handle);
+  }
+}
+
+/** `@thi.ng/malloc`'s MemPool over a 64 MiB buffer (its default 8-byte alignment). */
+export class ThingMallocSlots implements SlotAllocator {
+  private readonly pool = new MemPool({ size: HEAP_POOL_BYTES });
+  private readonly bytes = new Uint8Array(this.pool.buf);
+
+  allocate(size: number): number | null {
+    const p = this.pool.malloc(size);
+    if (p === 0) return null;
+    this.bytes[p] = TOUCH;
+    return p;
+  }
+
+  release(handle: number): void {
+    this.pool.free(handle);
+  }
+}
+
+/** Which heap workloads to run (H1 and H2 by default) and how many timed runs each. */
+export interface HeapBenchOptions {
+  names?: readonly string[];
+  reps?: number;
+  /** Skip the slow peer (its H1 takes minutes). */
+  skipPeer?: boolean;
+  /** Milliseconds clock; `performance.now` by default. */
+  now?: () => number;
+}
+
+/** Runs the heap workloads for `wallos-memory` (flat) and `@thi.ng/malloc`; one row each. */
+export function runHeapBench(options: HeapBenchOptions = {}): BenchRow[] {
+  const names = options.names ?? ['H1', 'H2'];
+  const now = options.now ?? (() => performance.now());
+  const reps = options.reps ?? 5;
+  const rows: BenchRow[] = [];
+  for (const workload of heapWorkloads(names)) {
+    rows.push(measureWorkload(workload, 'wallos-memory', new FlatHeapSlots(), now, reps));
+    if (!options.skipPeer) {
+      rows.push(measureWorkload(workload, '@thi.ng/malloc', new ThingMallocSlots(), now, reps));
+    }
+  }
+  return rows;
+}
+
+function heapWorkloads(names: readonly string[]): Workload[] {
+  return WORKLOADS.filter((w) => w.layer === 'heap' && names.includes(w.name));
+}

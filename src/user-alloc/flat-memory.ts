@@ -1,0 +1,122 @@
+/**
+ * A {@link MemoryAccess} over one ArrayBuffer: address `a` is byte offset `a` of the buffer.
+ *
+ * This is what the user allocator sees when it runs standalone, outside any simulated process.
+ * Aligned 32-bit accesses (the allocator's metadata is all aligned) go through a `Uint32Array`;
+ * unaligned ones fall back to a `DataView`. An access outside the buffer throws a
+ * {@link FlatMemoryFaultError} instead of reading `undefined` as a typed array would.
+ *
+ * ```
+ *   0                                              byteLength
+ *   ┌──────────────────────────────────────────────┐
+ *   │ bytes of the ArrayBuffer, little-endian words │
+ *   └──────────────────────────────────────────────┘
+ * ```
+ */
+import { WallosError } from '../errors.js';
+import type { MemoryAccess } from '../hw/memory-access.js';
+
+/** An access outside the flat buffer: the standalone analogue of a segmentation fault. */
+export class FlatMemoryFaultError extends WallosError {
+  constructor(
+    readonly address: number,
+    readonly length: number,
+  ) {
+    super('EFAULT', `${length}-byte access at ${address} is outside the flat memory`);
+  }
+}
+
+const WORD_MASK = 3;
+
+export class FlatMemory implements MemoryAccess {
+  private u8: Uint8Array;
+  private u32: Uint32Array;
+  private view: DataView;
+  /** The buffer's length in bytes: every valid address is below it. */
+  byteLength: number;
+
+  constructor(buffer: ArrayBuffer) {
+    this.u8 = new Uint8Array(buffer);
+    this.u32 = new Uint32Array(buffer, 0, buffer.byteLength >>> 2);
+    this.view = new DataView(buffer);
+    this.byteLength = buffer.byteLength;
+  }
+
+  /** The current backing buffer (replaced by {@link FlatMemory.replaceBuffer} when it grows). */
+  get buffer(): ArrayBuffer {
+    return this.u8.buffer as ArrayBuffer;
+  }
+
+  /**
+   * Switches to a larger buffer that already holds the old contents, as
+   * `WebAssembly.Memory.prototype.grow` provides.
+   */
+  replaceBuffer(buffer: ArrayBuffer): void {
+    this.u8 = new Uint8Array(buffer);
+    this.u32 = new Uint32Array(buffer, 0, buffer.byteLength >>> 2);
+    this.view = new DataView(buffer);
+    this.byteLength = buffer.byteLength;
+  }
+
+  load8(address: number): number {
+    this.check(address, 1);
+    return this.u8[address]!;
+  }
+
+  load16(address: number): number {
+    this.check(address, 2);
+    return this.view.getUint16(address, true);
+  }
+
+  load32(address: number): number {
+    this.check(address, 4);
+    return (address & WORD_MASK) === 0
+      ? this.u32[address >>> 2]!
+      : this.view.getUint32(address, true);
+  }
+
+  store8(address: number, value: number): void {
+    this.check(address, 1);
+    this.u8[address] = value;
+  }
+
+  store16(address: number, value: number): void {
+    this.check(address, 2);
+    this.view.setUint16(address, value, true);
+  }
+
+  store32(address: number, value: number): void {
+    this.check(address, 4);
+    if ((address & WORD_MASK) === 0) this.u32[address >>> 2] = value;
+    else this.view.setUint32(address, value, true);
+  }
+
+  readBytes(address: number, length: number): Uint8Array {
+    this.check(address, length);
+    return this.u8.slice(address, address + length);
+  }
+
+  writeBytes(address: number, bytes: Uint8Array): void {
+    this.check(address, bytes.length);
+    this.u8.set(bytes, address);
+  }
+
+  fill(address: number, length: number, byte: number): void {
+    this.check(address, length);
+    this.u8.fill(byte, address, address + length);
+  }
+
+  /** Copies `length` bytes from `from` to `to` (the ranges may overlap), like memmove. */
+  copyWithin(to: number, from: number, length: number): void {
+    this.check(from, length);
+    this.check(to, length);
+    this.u8.copyWithin(to, from, from + length);
+  }
+
+  /** Throws unless `[address, address + length)` lies inside the buffer. */
+  private check(address: number, length: number): void {
+    if (!(address >= 0 && address + length <= this.byteLength)) {
+      throw new FlatMemoryFaultError(address, length);
+    }
+  }
+}

@@ -1,0 +1,881 @@
+/**
+ * The malloc family of one process (or one flat heap), running in user space.
+ *
+ * All of its metadata lives in the managed memory, reached through `host.memory`: chunk headers,
+ * boundary tags, free-list links and list heads (see `chunk.ts` for the layout). The JS object
+ * only caches what can be rebuilt from memory: where the heap and its top chunk are, the list
+ * bitmaps and the set of mmapped blocks. A program that scribbles over the heap therefore
+ * corrupts it for real, and every operation checks what it reads before trusting it, aborting
+ * through `host.abort` with a glibc-like message before a block could be handed out twice.
+ *
+ * The heap grows with sbrk:
+ *
+ * ```
+ *  base                                                                         break
+ *  ┌──────────────────────┬───────┬──────┬───────┬─────┬───────┬───────────────┐
+ *  │ heap header:         │ chunk │ free │ chunk │ ... │ chunk │ top chunk     │
+ *  │ BIN_COUNT list heads │(used) │chunk │(used) │     │(used) │ (never binned)│
+ *  └──────────────────────┴───────┴──────┴───────┴─────┴───────┴───────────────┘
+ * ```
+ * Allocation: best-fitting bin first (segregated fit, O(1) via bitmaps), else carve from the top
+ * chunk, else grow the break. Free: coalesce at once with free neighbours (boundary tags); a
+ * chunk reaching the top merges into it, and a top past the trim threshold shrinks the break.
+ * Blocks of at least the mmap threshold get their own mapping, returned by munmap on free.
+ */
+import { InvalidArgumentError } from '../errors.js';
+import { PAGE_SIZE } from '../hw/constants.js';
+import type { MemoryAccess } from '../hw/memory-access.js';
+import { ERRNO } from '../linux-abi.js';
+import {
+  ALIGNMENT,
+  ALIGNMENT_MASK,
+  BIN_COUNT,
+  BK,
+  binOf,
+  FD,
+  FL_COUNT,
+  FLAG_MASK,
+  HEAD,
+  HEAP_OVERHEAD,
+  INUSE,
+  LINEAR_LIMIT,
+  lowestBit,
+  MAX_CHUNK,
+  MIN_CHUNK,
+  MIN_TOP,
+  MMAP_OVERHEAD,
+  MMAPPED,
+  PAYLOAD,
+  PREV_INUSE,
+  PREV_SIZE,
+  SEAL,
+  SL_COUNT,
+  SL_SHIFT,
+  sealOf,
+} from './chunk.js';
+import type { HeapHost } from './heap-host.js';
+
+/** Tunables, named after glibc's mallopt parameters. */
+export interface UserAllocatorOptions {
+  /** Requests of at least this many bytes get their own mmap (glibc M_MMAP_THRESHOLD, 128 KiB). */
+  mmapThreshold?: number;
+  /** A top chunk larger than this is given back with a negative sbrk (M_TRIM_THRESHOLD, 128 KiB). */
+  trimThreshold?: number;
+  /** Extra bytes asked for each time the break grows, and kept when trimming (M_TOP_PAD). */
+  topPad?: number;
+  /** Seed of the secret that seals chunk headers; random when absent. */
+  seed?: number;
+}
+
+/** glibc's `struct mallinfo2`: statistics of the heap, in bytes and chunk counts. */
+export interface MallInfo {
+  /** Bytes of the sbrk heap (header, chunks and top). */
+  arena: number;
+  /** Free chunks, the top chunk included. */
+  ordblks: number;
+  /** Free fastbin chunks (always 0: there are no fastbins). */
+  smblks: number;
+  /** Blocks served by their own mmap. */
+  hblks: number;
+  /** Bytes of those mappings. */
+  hblkhd: number;
+  /** Always 0 (unused by glibc too). */
+  usmblks: number;
+  /** Bytes in fastbins (always 0). */
+  fsmblks: number;
+  /** Bytes of the sbrk heap in use (arena - fordblks). */
+  uordblks: number;
+  /** Bytes of the sbrk heap free, the top chunk included. */
+  fordblks: number;
+  /** Bytes that trimming could give back: the top chunk. */
+  keepcost: number;
+}
+
+const DEFAULT_MMAP_THRESHOLD = 128 * 1024;
+const DEFAULT_TRIM_THRESHOLD = 128 * 1024;
+const DEFAULT_TOP_PAD = 16 * 1024;
+/** Requests up to this take the integer fast path of {@link UserAllocator.chunkSizeFor}. */
+const SMALL_REQUEST = 2 ** 30;
+/** The largest request: a chunk of it plus page rounding must fit the 32-bit head word. */
+export const MAX_REQUEST = MAX_CHUNK - PAGE_SIZE - MMAP_OVERHEAD;
+/** The list heads sit right after a 16-byte heap header word area. */
+const HEADS_OFFSET = 16;
+const HEAP_HEADER_SIZE = HEADS_OFFSET + BIN_COUNT * 4;
+/** How many entries of the requested size's own list are tried before moving up a list. */
+const FIT_SCAN_LIMIT = 8;
+/** Copies longer than this go through one readBytes/writeBytes instead of a word loop. */
+const BULK_COPY_BYTES = 256;
+const POINTER_HIGH = 2 ** 32;
+/** Alignments beyond this cannot be honoured within MAX_CHUNK. */
+const MAX_ALIGNMENT = 2 ** 30;
+
+/** Heap life cycle: the break is only touched on the first allocation. */
+const HEAP_UNTRIED = 0;
+const HEAP_READY = 1;
+const HEAP_UNAVAILABLE = 2;
+
+/**
+ * A malloc/free/realloc/memalign allocator over a {@link HeapHost}. One per process or flat heap.
+ * Pointers are plain numbers; 0 is NULL, and after a failure `errno` says why.
+ */
+export class UserAllocator<H extends HeapHost = HeapHost> {
+  /** The environment: memory, break, mappings and abort. */
+  readonly host: H;
+  /** `ERRNO.ENOMEM` or `ERRNO.EINVAL` after a failed call; never cleared by a successful one. */
+  errno = 0;
+  private readonly m: MemoryAccess;
+  private readonly mmapThreshold: number;
+  private readonly trimThreshold: number;
+  private readonly topPad: number;
+  private key: number;
+  private heapState = HEAP_UNTRIED;
+  /** Address of the heap header; free-list links are stored as offsets from it. */
+  private base = 0;
+  private firstChunk = 0;
+  private top = 0;
+  /** The break: one past the top chunk. */
+  private end = 0;
+  /** Cache of which lists are non-empty (rebuildable from the list heads in memory). */
+  private flBitmap = 0;
+  private readonly slBitmaps = new Uint32Array(FL_COUNT);
+  /** Cache of the live mmapped chunks: chunk address → mapping length. */
+  private readonly mapped = new Map<number, number>();
+  private mappedBytes = 0;
+
+  constructor(host: H, options: UserAllocatorOptions = {}) {
+    this.host = host;
+    this.m = host.memory;
+    this.mmapThreshold = options.mmapThreshold ?? DEFAULT_MMAP_THRESHOLD;
+    this.trimThreshold = options.trimThreshold ?? DEFAULT_TRIM_THRESHOLD;
+    this.topPad = roundUpToPage(options.topPad ?? DEFAULT_TOP_PAD);
+    this.key = secretKey(options.seed);
+  }
+
+  /** The memory the allocator manages (the host's). */
+  get memory(): H['memory'] {
+    return this.host.memory;
+  }
+
+  /** A copy of this allocator's bookkeeping over `host`, for a forked copy of the same memory. */
+  fork<C extends HeapHost>(host: C): UserAllocator<C> {
+    const child = new UserAllocator(host, {
+      mmapThreshold: this.mmapThreshold,
+      trimThreshold: this.trimThreshold,
+      topPad: this.topPad,
+    });
+    child.key = this.key;
+    child.heapState = this.heapState;
+    child.base = this.base;
+    child.firstChunk = this.firstChunk;
+    child.top = this.top;
+    child.end = this.end;
+    child.flBitmap = this.flBitmap;
+    child.mappedBytes = this.mappedBytes;
+    child.slBitmaps.set(this.slBitmaps);
+    for (const [address, length] of this.mapped) child.mapped.set(address, length);
+    return child;
+  }
+
+  // ─── The malloc family ──────────────────────────────────────────────────────────────────────
+
+  /** Allocates `size` bytes aligned to 16; 0 (errno ENOMEM) when it cannot. */
+  malloc(size: number): number {
+    const need = this.chunkSizeFor(size);
+    if (need === 0) return this.fail(ERRNO.ENOMEM);
+    if (need >= this.mmapThreshold) {
+      const p = this.mmapChunk(need, ALIGNMENT);
+      if (p !== 0) return p;
+    }
+    const chunk = this.allocateChunk(need);
+    if (chunk !== 0) return chunk + PAYLOAD;
+    return need < this.mmapThreshold ? this.mallocFallback(need) : this.fail(ERRNO.ENOMEM);
+  }
+
+  /** Frees a block from malloc & co. `free(0)` does nothing; anything else invalid aborts. */
+  free(p: number): void {
+    if (p === 0) return;
+    const chunk = p - PAYLOAD;
+    if (chunk >= this.firstChunk && chunk < this.top) {
+      this.freeChunk(this.checkInUse(chunk, 'free'));
+    } else if (chunk === this.top && this.heapState === HEAP_READY) {
+      this.corrupt('free(): double free detected');
+    } else {
+      this.unmapChunk(chunk, 'free');
+    }
+  }
+
+  /** Allocates `count * size` zeroed bytes; 0 (ENOMEM) if the product overflows. */
+  calloc(count: number, size: number): number {
+    checkInteger(count, 'calloc count');
+    checkInteger(size, 'calloc size');
+    const bytes = count * size;
+    if (!(bytes <= MAX_REQUEST)) return this.fail(ERRNO.ENOMEM);
+    const p = this.malloc(bytes);
+    // Fresh mappings are zero already; reused heap memory is not.
+    if (p !== 0 && p - PAYLOAD >= this.firstChunk && p - PAYLOAD < this.top) {
+      this.m.fill(p, bytes, 0);
+    }
+    return p;
+  }
+
+  /**
+   * Resizes a block, in place when it can (shrinking, or growing into a free successor or the
+   * top), else by moving it. `realloc(0, n)` is malloc; `realloc(p, 0)` frees p and returns 0.
+   * On failure returns 0 with ENOMEM and leaves p untouched.
+   */
+  realloc(p: number, size: number): number {
+    if (p === 0) return this.malloc(size);
+    const chunk = p - PAYLOAD;
+    const inHeap = chunk >= this.firstChunk && chunk < this.top;
+    if (inHeap) this.checkInUse(chunk, 'realloc');
+    else this.checkMapped(chunk, 'realloc');
+    if (size === 0) {
+      this.free(p);
+      return 0;
+    }
+    const need = this.chunkSizeFor(size);
+    if (need === 0) return this.fail(ERRNO.ENOMEM);
+    if (inHeap && this.resizeInPlace(chunk, need)) return p;
+    const usable = this.usableSize(p);
+    if (!inHeap && need <= usable + MMAP_OVERHEAD && need >= this.mmapThreshold) return p;
+    const q = this.malloc(size);
+    if (q === 0) return 0;
+    this.copy(q, p, Math.min(usable, this.usableSize(q)));
+    this.free(p);
+    return q;
+  }
+
+  /**
+   * Allocates `size` bytes at a multiple of `alignment` (rounded up to a power of two, as glibc
+   * does). 0 with EINVAL for an alignment that is not a positive integer, or ENOMEM.
+   */
+  memalign(alignment: number, size: number): number {
+    if (!Number.isInteger(alignment) || alignment <= 0) return this.fail(ERRNO.EINVAL);
+    if (alignment <= ALIGNMENT) return this.malloc(size);
+    if (alignment > MAX_ALIGNMENT) return this.fail(ERRNO.ENOMEM);
+    const align = 2 ** Math.ceil(Math.log2(alignment));
+    const need = this.chunkSizeFor(size);
+    if (need === 0 || need + align + MIN_CHUNK > MAX_REQUEST) return this.fail(ERRNO.ENOMEM);
+    if (need >= this.mmapThreshold) {
+      const p = this.mmapChunk(need, align);
+      if (p !== 0) return p;
+    }
+    const chunk = this.allocateChunk(need + align + MIN_CHUNK);
+    if (chunk === 0) return this.mmapChunk(need, align) || this.fail(ERRNO.ENOMEM);
+    return this.alignWithin(chunk, need, align) + PAYLOAD;
+  }
+
+  /** C11 aligned_alloc: `alignment` must be a power of two (else 0, EINVAL). */
+  alignedAlloc(alignment: number, size: number): number {
+    if (!isPowerOfTwo(alignment)) return this.fail(ERRNO.EINVAL);
+    return this.memalign(alignment, size);
+  }
+
+  /**
+   * POSIX posix_memalign: stores the 64-bit pointer at `memptr` (in the managed memory) and
+   * returns 0, or returns EINVAL (alignment not a power-of-two multiple of 8) or ENOMEM.
+   */
+  posixMemalign(memptr: number, alignment: number, size: number): number {
+    if (!isPowerOfTwo(alignment) || alignment % 8 !== 0) return ERRNO.EINVAL;
+    const p = this.memalign(alignment, size);
+    if (p === 0) return ERRNO.ENOMEM;
+    this.m.store32(memptr, p % POINTER_HIGH);
+    this.m.store32(memptr + 4, Math.floor(p / POINTER_HIGH));
+    return 0;
+  }
+
+  /** malloc_usable_size: bytes the block really offers (≥ what was asked); 0 for NULL. */
+  usableSize(p: number): number {
+    if (p === 0) return 0;
+    const chunk = p - PAYLOAD;
+    if (chunk >= this.firstChunk && chunk < this.top) {
+      return sizeOf(this.checkInUse(chunk, 'malloc_usable_size')) - HEAP_OVERHEAD;
+    }
+    return sizeOf(this.checkMapped(chunk, 'malloc_usable_size')) - MMAP_OVERHEAD;
+  }
+
+  /** Bytes the allocator holds from its host: the sbrk heap plus mmapped blocks. O(1). */
+  footprint(): number {
+    return this.end - this.base + this.mappedBytes;
+  }
+
+  /** glibc's mallinfo2(), computed by walking the heap. */
+  mallinfo(): MallInfo {
+    let freeChunks = 0;
+    let freeBytes = 0;
+    for (let chunk = this.firstChunk; chunk < this.top; ) {
+      const head = this.m.load32(chunk + HEAD);
+      if (sizeOf(head) < MIN_CHUNK) this.corrupt('mallinfo(): corrupted size');
+      if ((head & INUSE) === 0) {
+        freeChunks++;
+        freeBytes += sizeOf(head);
+      }
+      chunk += sizeOf(head);
+    }
+    const arena = this.end - this.base;
+    const topSize = this.end - this.top;
+    return {
+      arena,
+      ordblks: freeChunks + (arena > 0 ? 1 : 0),
+      smblks: 0,
+      hblks: this.mapped.size,
+      hblkhd: this.mappedBytes,
+      usmblks: 0,
+      fsmblks: 0,
+      uordblks: arena - freeBytes - topSize,
+      fordblks: freeBytes + topSize,
+      keepcost: topSize,
+    };
+  }
+
+  /**
+   * Walks the whole heap and every free list, verifying every invariant; aborts through the host
+   * on the first violation. For tests and debugging: O(heap size).
+   */
+  check(): void {
+    const freeCount = this.checkChunks();
+    const listed = this.checkLists();
+    if (listed !== freeCount) this.corrupt(`check(): ${freeCount} free chunks, ${listed} listed`);
+    for (const [chunk, length] of this.mapped) {
+      const head = this.checkMapped(chunk, 'check');
+      if (sizeOf(head) + this.m.load32(chunk + PREV_SIZE) !== length) {
+        this.corrupt('check(): mmapped chunk size does not match its mapping');
+      }
+    }
+  }
+
+  // ─── Sizes and validation ───────────────────────────────────────────────────────────────────
+
+  /** The chunk size serving a request of `size` bytes, or 0 if no chunk can. */
+  private chunkSizeFor(size: number): number {
+    if (size >= 0 && size <= SMALL_REQUEST && (size | 0) === size) {
+      return size <= MIN_CHUNK - HEAP_OVERHEAD
+        ? MIN_CHUNK
+        : (size + HEAP_OVERHEAD + ALIGNMENT_MASK) & ~ALIGNMENT_MASK;
+    }
+    checkNumber(size);
+    if (!(size >= 0 && size <= MAX_REQUEST)) return 0;
+    return Math.ceil((size + HEAP_OVERHEAD) / ALIGNMENT) * ALIGNMENT;
+  }
+
+  private fail(errno: number): number {
+    this.errno = errno;
+    return 0;
+  }
+
+  /** Aborts unless `chunk` is a sealed, in-use heap chunk with a sane successor; its head word. */
+  private checkInUse(chunk: number, who: string): number {
+    // `%`, not `&`: a fractional pointer must fail too.
+    if ((chunk - this.base) % ALIGNMENT !== 0) this.corrupt(`${who}(): invalid pointer`);
+    const head = this.m.load32(chunk + HEAD);
+    if (this.m.load32(chunk + SEAL) !== sealOf(chunk, head, this.key)) {
+      this.corrupt(`${who}(): invalid pointer`);
+    }
+    if ((head & INUSE) === 0) this.corrupt(`${who}(): double free detected`);
+    const next = chunk + sizeOf(head);
+    if (sizeOf(head) < MIN_CHUNK || next > this.top) this.corrupt(`${who}(): invalid size`);
+    const nextHead = this.m.load32(next + HEAD);
+    if (this.m.load32(next + SEAL) !== sealOf(next, nextHead, this.key)) {
+      this.corrupt(`${who}(): invalid next size`);
+    }
+    if ((nextHead & PREV_INUSE) === 0) this.corrupt(`${who}(): double free or corruption (!prev)`);
+    return chunk;
+  }
+
+  /** Aborts unless `chunk` is a live mmapped chunk this allocator made; its head word. */
+  private checkMapped(chunk: number, who: string): number {
+    const length = this.mapped.get(chunk);
+    if (length === undefined) return this.corrupt(`${who}(): invalid pointer`);
+    const head = this.m.load32(chunk + HEAD);
+    if (this.m.load32(chunk + SEAL) !== sealOf(chunk, head, this.key) || (head & MMAPPED) === 0) {
+      this.corrupt(`munmap_chunk(): invalid pointer`);
+    }
+    return head;
+  }
+
+  /** Checks a free chunk found through a list or a boundary tag before using it. */
+  private checkFree(chunk: number, who: string): number {
+    if (chunk < this.firstChunk || chunk >= this.top || (chunk - this.base) % ALIGNMENT !== 0) {
+      this.corrupt(`${who}: corrupted free list`);
+    }
+    const head = this.m.load32(chunk + HEAD);
+    if (this.m.load32(chunk + SEAL) !== sealOf(chunk, head, this.key) || (head & INUSE) !== 0) {
+      this.corrupt(`${who}: memory corruption`);
+    }
+    const size = sizeOf(head);
+    if (size < MIN_CHUNK || chunk + size > this.top) this.corrupt(`${who}: corrupted size`);
+    if (this.m.load32(chunk + size + PREV_SIZE) !== size) {
+      this.corrupt(`${who}: corrupted size vs. prev_size`);
+    }
+    return size;
+  }
+
+  private corrupt(message: string): never {
+    return this.host.abort(message);
+  }
+
+  // ─── Free lists ─────────────────────────────────────────────────────────────────────────────
+
+  private headAddress(bin: number): number {
+    return this.base + HEADS_OFFSET + bin * 4;
+  }
+
+  /** The chunk at link offset `link` (0 = none), checked to lie in the heap. */
+  private chunkAt(link: number): number {
+    return link === 0 ? 0 : this.linkTarget(link);
+  }
+
+  private insert(chunk: number, size: number): void {
+    const bin = binOf(size);
+    const headAddress = this.headAddress(bin);
+    const first = this.m.load32(headAddress);
+    const link = chunk - this.base;
+    this.m.store32(chunk + FD, first);
+    this.m.store32(chunk + BK, 0);
+    if (first !== 0) this.m.store32(this.base + first + BK, link);
+    this.m.store32(headAddress, link);
+    const fl = bin >>> SL_SHIFT;
+    this.slBitmaps[fl]! |= 1 << (bin & (SL_COUNT - 1));
+    this.flBitmap |= 1 << fl;
+  }
+
+  /** Removes a free chunk of `size` from its list, with glibc's safe-unlinking checks. */
+  private unlink(chunk: number, size: number): void {
+    const link = chunk - this.base;
+    const fd = this.m.load32(chunk + FD);
+    const bk = this.m.load32(chunk + BK);
+    if (fd !== 0 && this.m.load32(this.linkTarget(fd) + BK) !== link) {
+      this.corrupt('corrupted double-linked list');
+    }
+    const bin = binOf(size);
+    if (bk === 0) {
+      const headAddress = this.headAddress(bin);
+      if (this.m.load32(headAddress) !== link) this.corrupt('corrupted double-linked list');
+      this.m.store32(headAddress, fd);
+      if (fd === 0) this.clearBit(bin);
+    } else {
+      if (this.m.load32(this.linkTarget(bk) + FD) !== link) {
+        this.corrupt('corrupted double-linked list');
+      }
+      this.m.store32(this.base + bk + FD, fd);
+    }
+    if (fd !== 0) this.m.store32(this.base + fd + BK, bk);
+  }
+
+  /** The chunk a stored link points to, aborting if it cannot be a chunk of this heap. */
+  private linkTarget(link: number): number {
+    const chunk = this.base + link;
+    if (chunk < this.firstChunk || chunk >= this.top || (link & ALIGNMENT_MASK) !== 0) {
+      this.corrupt('corrupted double-linked list');
+    }
+    return chunk;
+  }
+
+  private clearBit(bin: number): void {
+    const fl = bin >>> SL_SHIFT;
+    const bits = this.slBitmaps[fl]! & ~(1 << (bin & (SL_COUNT - 1)));
+    this.slBitmaps[fl] = bits;
+    if (bits === 0) this.flBitmap &= ~(1 << fl);
+  }
+
+  /** The first non-empty bin above `bin`, or -1. */
+  private binAbove(bin: number): number {
+    const fl = bin >>> SL_SHIFT;
+    const sl = bin & (SL_COUNT - 1);
+    const above = sl === SL_COUNT - 1 ? 0 : this.slBitmaps[fl]! & (-1 << (sl + 1));
+    if (above !== 0) return fl * SL_COUNT + lowestBit(above);
+    const higher = this.flBitmap & (-1 << (fl + 1));
+    if (higher === 0) return -1;
+    const next = lowestBit(higher);
+    return next * SL_COUNT + lowestBit(this.slBitmaps[next]!);
+  }
+
+  /** A free chunk of at least `need` bytes, unlinked, or 0. Exact lists, then a bounded scan. */
+  private takeFree(need: number): number {
+    const bin = binOf(need);
+    let chunk = this.chunkAt(this.m.load32(this.headAddress(bin)));
+    if (chunk !== 0 && need >= LINEAR_LIMIT) chunk = this.firstFit(chunk, need);
+    if (chunk === 0) {
+      const above = this.binAbove(bin);
+      if (above < 0) return 0;
+      chunk = this.base + this.m.load32(this.headAddress(above));
+    }
+    const size = this.checkFree(chunk, 'malloc()');
+    if (size < need) this.corrupt('malloc(): corrupted free list');
+    this.unlink(chunk, size);
+    return chunk;
+  }
+
+  /** The first of up to FIT_SCAN_LIMIT chunks of a list, from `chunk` on, that holds `need`. */
+  private firstFit(chunk: number, need: number): number {
+    for (let i = 0; i < FIT_SCAN_LIMIT && chunk !== 0; i++) {
+      if (sizeOf(this.m.load32(chunk + HEAD)) >= need) return chunk;
+      const fd = this.m.load32(chunk + FD);
+      chunk = fd === 0 ? 0 : this.linkTarget(fd);
+    }
+    return 0;
+  }
+
+  // ─── Chunks ─────────────────────────────────────────────────────────────────────────────────
+
+  private setHead(chunk: number, head: number): void {
+    this.m.store32(chunk + HEAD, head);
+    this.m.store32(chunk + SEAL, sealOf(chunk, head, this.key));
+  }
+
+  /** Marks the chunk after `chunk` (of `size`) as following a used chunk. */
+  private setPrevInUse(next: number): void {
+    this.setHead(next, this.m.load32(next + HEAD) | PREV_INUSE);
+  }
+
+  /** Makes `[chunk, chunk + size)` a free chunk (previous in use), with footer, and lists it. */
+  private makeFree(chunk: number, size: number): void {
+    this.setHead(chunk, size | PREV_INUSE);
+    this.m.store32(chunk + size + PREV_SIZE, size);
+    this.insert(chunk, size);
+  }
+
+  /** A used heap chunk of exactly or a little more than `need` bytes, or 0. */
+  private allocateChunk(need: number): number {
+    const chunk = this.takeFree(need);
+    if (chunk === 0) return this.carveTop(need);
+    const head = this.m.load32(chunk + HEAD);
+    const size = sizeOf(head);
+    if (size - need >= MIN_CHUNK) {
+      this.makeFree(chunk + need, size - need);
+      this.setHead(chunk, need | INUSE | (head & PREV_INUSE));
+    } else {
+      this.setHead(chunk, head | INUSE);
+      this.setPrevInUse(chunk + size);
+    }
+    return chunk;
+  }
+
+  /** Carves `need` bytes off the top chunk, growing the heap if it is too small; or 0. */
+  private carveTop(need: number): number {
+    if (this.heapState !== HEAP_READY && !this.initHeap()) return 0;
+    this.checkTop();
+    if (this.end - this.top < need + MIN_TOP && !this.growTop(need)) return 0;
+    const chunk = this.top;
+    this.top = chunk + need;
+    this.setHead(chunk, need | INUSE | PREV_INUSE);
+    this.writeTop();
+    return chunk;
+  }
+
+  private writeTop(): void {
+    this.setHead(this.top, (this.end - this.top) | PREV_INUSE);
+  }
+
+  /** glibc's "corrupted top size": the top chunk's header must describe exactly [top, break). */
+  private checkTop(): void {
+    const head = this.m.load32(this.top + HEAD);
+    if (
+      head !== ((this.end - this.top) | PREV_INUSE) ||
+      this.m.load32(this.top + SEAL) !== sealOf(this.top, head, this.key)
+    ) {
+      this.corrupt('malloc(): corrupted top size');
+    }
+  }
+
+  /** Grows the break so the top chunk holds `need` bytes more than its minimum. */
+  private growTop(need: number): boolean {
+    const missing = need + MIN_TOP - (this.end - this.top);
+    if (this.end + missing - this.base > MAX_CHUNK) return false;
+    return this.extendBreak(roundUpToPage(missing + this.topPad)) || this.extendBreak(missing);
+  }
+
+  /** Moves the break up by `increment`; false if the host refuses or is not contiguous. */
+  private extendBreak(increment: number): boolean {
+    const previous = this.host.sbrk(increment);
+    if (previous === -1) return false;
+    if (previous !== this.end) {
+      this.host.sbrk(-increment);
+      return false;
+    }
+    this.end += increment;
+    this.writeTop();
+    return true;
+  }
+
+  /** Sets the heap up at the current break (first use): header, list heads, empty top. */
+  private initHeap(): boolean {
+    if (this.heapState === HEAP_UNAVAILABLE) return false;
+    this.heapState = HEAP_UNAVAILABLE;
+    const start = this.host.sbrk(0);
+    if (start === -1) return false;
+    const base = Math.ceil(start / ALIGNMENT) * ALIGNMENT;
+    const increment = base - start + HEAP_HEADER_SIZE + MIN_TOP;
+    if (this.host.sbrk(increment) !== start) return false;
+    this.base = base;
+    this.firstChunk = base + HEAP_HEADER_SIZE;
+    this.top = this.firstChunk;
+    this.end = start + increment;
+    for (let bin = 0; bin < BIN_COUNT; bin++) this.m.store32(this.headAddress(bin), 0);
+    this.writeTop();
+    this.heapState = HEAP_READY;
+    return true;
+  }
+
+  /** Frees a checked in-use heap chunk: coalesce, then list it or merge it into the top. */
+  private freeChunk(chunk: number): void {
+    const head = this.m.load32(chunk + HEAD);
+    let size = sizeOf(head);
+    const next = chunk + size;
+    if ((head & PREV_INUSE) === 0) {
+      const prevSize = this.m.load32(chunk + PREV_SIZE);
+      const prev = chunk - prevSize;
+      if (this.checkFree(prev, 'free()') !== prevSize) {
+        this.corrupt('free(): corrupted size vs. prev_size');
+      }
+      this.unlink(prev, prevSize);
+      this.bury(chunk);
+      chunk = prev;
+      size += prevSize;
+    }
+    if (next === this.top) {
+      this.checkTop();
+      this.bury(next);
+      this.top = chunk;
+      this.writeTop();
+      if (this.end - this.top > this.trimThreshold) this.trim();
+      return;
+    }
+    const nextHead = this.m.load32(next + HEAD);
+    if ((nextHead & INUSE) === 0) {
+      const nextSize = this.checkFree(next, 'free()');
+      this.unlink(next, nextSize);
+      this.bury(next);
+      size += nextSize;
+    } else {
+      this.setHead(next, nextHead & ~PREV_INUSE);
+    }
+    this.makeFree(chunk, size);
+  }
+
+  /**
+   * Leaves a sealed "dead" header (size 0, not in use) where a chunk was absorbed by a neighbour,
+   * so that freeing its stale pointer again reads as the double free it is.
+   */
+  private bury(chunk: number): void {
+    this.setHead(chunk, 0);
+  }
+
+  /** Gives the top chunk back to the host down to its pad, whole pages at a time. */
+  private trim(): void {
+    const spare = this.end - this.top - MIN_TOP - this.topPad;
+    const release = Math.floor(spare / PAGE_SIZE) * PAGE_SIZE;
+    if (release <= 0 || this.host.sbrk(-release) === -1) return;
+    this.end -= release;
+    this.writeTop();
+  }
+
+  /** Resizes a checked in-use heap chunk to `need` without moving it; false if it cannot. */
+  private resizeInPlace(chunk: number, need: number): boolean {
+    const head = this.m.load32(chunk + HEAD);
+    const size = sizeOf(head);
+    if (need <= size) {
+      this.shrink(chunk, head, need);
+      return true;
+    }
+    const next = chunk + size;
+    if (next === this.top) {
+      this.checkTop();
+      if (this.end - this.top < need - size + MIN_TOP && !this.growTop(need - size)) return false;
+      this.top = chunk + need;
+      this.setHead(chunk, need | (head & FLAG_MASK));
+      this.writeTop();
+      return true;
+    }
+    const nextHead = this.m.load32(next + HEAD);
+    if ((nextHead & INUSE) !== 0) return false;
+    const nextSize = this.checkFree(next, 'realloc()');
+    if (size + nextSize < need) return false;
+    this.unlink(next, nextSize);
+    this.bury(next);
+    this.setHead(chunk, (size + nextSize) | (head & FLAG_MASK));
+    this.setPrevInUse(chunk + size + nextSize);
+    this.shrink(chunk, this.m.load32(chunk + HEAD), need);
+    return true;
+  }
+
+  /** Cuts an in-use chunk down to `need`, freeing the tail if it makes a chunk of its own. */
+  private shrink(chunk: number, head: number, need: number): void {
+    const size = sizeOf(head);
+    if (size - need < MIN_CHUNK) return;
+    this.setHead(chunk, need | (head & FLAG_MASK));
+    this.setHead(chunk + need, (size - need) | INUSE | PREV_INUSE);
+    this.freeChunk(chunk + need);
+  }
+
+  /**
+   * Places an aligned chunk of `need` bytes inside the used chunk `chunk` (sized for
+   * need + align + MIN_CHUNK): frees the lead before the aligned payload and the tail after it.
+   *
+   * ```
+   *  chunk            aligned (payload % align == 0)
+   *  ├── lead (free) ─┼── need ──┼── tail (freed by shrink) ──┤
+   * ```
+   */
+  private alignWithin(chunk: number, need: number, align: number): number {
+    const payload = chunk + PAYLOAD;
+    if (payload % align === 0) {
+      this.shrink(chunk, this.m.load32(chunk + HEAD), need);
+      return chunk;
+    }
+    const aligned = Math.ceil((payload + MIN_CHUNK) / align) * align - PAYLOAD;
+    const lead = aligned - chunk;
+    const head = this.m.load32(chunk + HEAD);
+    const size = sizeOf(head);
+    this.setHead(chunk, lead | INUSE | (head & PREV_INUSE));
+    this.setHead(aligned, (size - lead) | INUSE | PREV_INUSE);
+    this.freeChunk(chunk);
+    this.shrink(aligned, this.m.load32(aligned + HEAD), need);
+    return aligned;
+  }
+
+  /** When the heap cannot grow, a small block may still come from its own mapping (as glibc). */
+  private mallocFallback(need: number): number {
+    return this.mmapChunk(need, ALIGNMENT) || this.fail(ERRNO.ENOMEM);
+  }
+
+  // ─── mmapped chunks ─────────────────────────────────────────────────────────────────────────
+
+  /**
+   * A block of `need` chunk bytes in its own mapping, payload aligned to `align`; 0 on failure.
+   *
+   * ```
+   *  mapping ─┬─ lead ─┬─ chunk: prev_size = lead, head = (length - lead) | MMAPPED | INUSE ──┐
+   * ```
+   */
+  private mmapChunk(need: number, align: number): number {
+    const length = roundUpToPage(need + MMAP_OVERHEAD + (align > ALIGNMENT ? align : 0));
+    if (length > MAX_CHUNK) return 0;
+    const mapping = this.host.mmap(length);
+    if (mapping === -1) return 0;
+    const payload = Math.ceil((mapping + PAYLOAD) / align) * align;
+    const chunk = payload - PAYLOAD;
+    const lead = chunk - mapping;
+    this.m.store32(chunk + PREV_SIZE, lead);
+    this.setHead(chunk, (length - lead) | MMAPPED | INUSE);
+    this.mapped.set(chunk, length);
+    this.mappedBytes += length;
+    return payload;
+  }
+
+  private unmapChunk(chunk: number, who: string): void {
+    const head = this.checkMapped(chunk, who);
+    const lead = this.m.load32(chunk + PREV_SIZE);
+    const length = this.mapped.get(chunk)!;
+    if (sizeOf(head) + lead !== length) this.corrupt('munmap_chunk(): invalid pointer');
+    this.mapped.delete(chunk);
+    this.mappedBytes -= length;
+    if (this.host.munmap(chunk - lead, length) !== 0) this.corrupt('munmap_chunk(): munmap failed');
+  }
+
+  // ─── Helpers ────────────────────────────────────────────────────────────────────────────────
+
+  /** Copies `length` bytes (a multiple of 8) from payload `from` to payload `to`. */
+  private copy(to: number, from: number, length: number): void {
+    if (length > BULK_COPY_BYTES) {
+      this.m.writeBytes(to, this.m.readBytes(from, length));
+      return;
+    }
+    for (let i = 0; i < length; i += 4) this.m.store32(to + i, this.m.load32(from + i));
+  }
+
+  /** Walks the heap checking every chunk; the number of free chunks. */
+  private checkChunks(): number {
+    if (this.heapState !== HEAP_READY) return 0;
+    let free = 0;
+    let prevInUse = true;
+    let chunk = this.firstChunk;
+    while (chunk < this.top) {
+      const head = this.m.load32(chunk + HEAD);
+      const size = sizeOf(head);
+      if (this.m.load32(chunk + SEAL) !== sealOf(chunk, head, this.key)) {
+        this.corrupt(`check(): bad seal at ${chunk}`);
+      }
+      if (size < MIN_CHUNK || chunk + size > this.top)
+        this.corrupt(`check(): bad size at ${chunk}`);
+      if (((head & PREV_INUSE) !== 0) !== prevInUse)
+        this.corrupt(`check(): bad PREV_INUSE at ${chunk}`);
+      const inUse = (head & INUSE) !== 0;
+      if (!inUse) {
+        if (!prevInUse) this.corrupt(`check(): two free chunks side by side at ${chunk}`);
+        this.checkFree(chunk, 'check()');
+        free++;
+      }
+      prevInUse = inUse;
+      chunk += size;
+    }
+    if (chunk !== this.top || !prevInUse) this.corrupt('check(): heap does not end at the top');
+    this.checkTop();
+    return free;
+  }
+
+  /** Walks every free list checking links, bins and bitmaps; the number of listed chunks. */
+  private checkLists(): number {
+    if (this.heapState !== HEAP_READY) return 0;
+    let listed = 0;
+    for (let bin = 0; bin < BIN_COUNT; bin++) {
+      const first = this.m.load32(this.headAddress(bin));
+      const bit = (this.slBitmaps[bin >>> SL_SHIFT]! >>> (bin & (SL_COUNT - 1))) & 1;
+      if ((first !== 0) !== (bit === 1)) this.corrupt(`check(): bitmap disagrees at bin ${bin}`);
+      let previous = 0;
+      for (let link = first; link !== 0; ) {
+        const chunk = this.linkTarget(link);
+        const size = this.checkFree(chunk, 'check()');
+        if (binOf(size) !== bin) this.corrupt(`check(): chunk in the wrong bin ${bin}`);
+        if (this.m.load32(chunk + BK) !== previous) this.corrupt('check(): bad back link');
+        previous = link;
+        link = this.m.load32(chunk + FD);
+        listed++;
+      }
+    }
+    for (let fl = 0; fl < FL_COUNT; fl++) {
+      if (((this.flBitmap >>> fl) & 1) !== (this.slBitmaps[fl]! !== 0 ? 1 : 0)) {
+        this.corrupt('check(): first-level bitmap disagrees');
+      }
+    }
+    return listed;
+  }
+}
+
+/** The size part of a head word (which may exceed 2^31, so no sign-changing bit operations). */
+function sizeOf(head: number): number {
+  return head - (head & FLAG_MASK);
+}
+
+function roundUpToPage(bytes: number): number {
+  return Math.ceil(bytes / PAGE_SIZE) * PAGE_SIZE;
+}
+
+function isPowerOfTwo(n: number): boolean {
+  return Number.isInteger(n) && n > 0 && 2 ** Math.round(Math.log2(n)) === n;
+}
+
+/** Sizes are numbers; NaN and fractions are programming errors, not memory pressure. */
+function checkNumber(size: number): void {
+  if (
+    typeof size !== 'number' ||
+    Number.isNaN(size) ||
+    (Number.isFinite(size) && !Number.isInteger(size))
+  ) {
+    throw new InvalidArgumentError(`size must be an integer, got ${size}`);
+  }
+}
+
+function checkInteger(n: number, what: string): void {
+  if (typeof n !== 'number' || Number.isNaN(n) || (Number.isFinite(n) && !Number.isInteger(n))) {
+    throw new InvalidArgumentError(`${what} must be an integer, got ${n}`);
+  }
+}
+
+/** The per-heap secret of the chunk seals. */
+function secretKey(seed: number | undefined): number {
+  const x = seed === undefined ? Math.floor(Math.random() * POINTER_HIGH) : seed;
+  let h = Math.imul(x ^ (x >>> 16), 0x45d9f3b);
+  h = Math.imul(h ^ (h >>> 16), 0x45d9f3b);
+  return (h ^ (h >>> 16)) >>> 0;
+}
