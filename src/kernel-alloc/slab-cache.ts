@@ -1,0 +1,446 @@
+/**
+ * One object cache in Bonwick's design: slabs of equal objects on full / partial / empty lists,
+ * the free list of each slab threaded through its free objects in simulated RAM (see
+ * geometry.ts for the layout), constructors run once per object when a slab is populated.
+ *
+ * Allocation takes the first free object of the first partial slab; a free pushes the object on
+ * its slab's free list. Both are O(1): the slab of an object comes from the page-owner table.
+ */
+import { InvalidArgumentError } from '../errors.js';
+import { formatAddress } from '../hw/address.js';
+import type { MemoryAccess } from '../hw/memory-access.js';
+import {
+  POISON_INUSE,
+  paintRedZones,
+  poisonFree,
+  poisonIntact,
+  RED_ACTIVE,
+  RED_INACTIVE,
+  RedZoneState,
+  redZoneState,
+} from './debug.js';
+import { SlabError, type SlabErrorCode } from './errors.js';
+import { FREE_LIST_END, type SlabGeometry } from './geometry.js';
+import { isDirectMapPage, NO_OWNER, type PageOwnerMap, slabOwner } from './page-owners.js';
+import { type KernelPageSource, NO_PAGES } from './page-source.js';
+import { EMPTY, FULL, LIST_KINDS, NO_SLAB, PARTIAL, type SlabTable } from './slab-table.js';
+
+/** What `alloc` and `kmalloc` return when memory is exhausted (C's NULL). */
+export const NULL = 0;
+
+/** A constructor: puts a fresh object at `address` into its initial (constructed) state. */
+export type ObjectConstructor = (address: number) => void;
+
+/** Per-cache options of `SlabAllocator.createCache`. */
+export interface CacheOptions {
+  /** Red zones, poisoning and full checks on every operation (Linux's SLAB_DEBUG flags). */
+  debug?: boolean;
+  /** Count the cache's pages as reclaimable (`SReclaimable`, Linux's SLAB_RECLAIM_ACCOUNT). */
+  reclaimable?: boolean;
+}
+
+/**
+ * What a cache shares with the allocator that made it.
+ * @internal
+ */
+export interface SlabContext {
+  readonly pages: KernelPageSource;
+  readonly memory: MemoryAccess;
+  readonly slabs: SlabTable;
+  readonly owners: PageOwnerMap;
+  /** Gives every cache's empty slabs back; called before a cache reports out of memory. */
+  reclaim(): number;
+  /** Drops a destroyed cache. */
+  forget(cache: SlabCache): void;
+  /** The name of the cache with id `id`. */
+  cacheName(id: number): string;
+}
+
+/** A cache of equal-size kernel objects. Made by `SlabAllocator.createCache`. */
+export class SlabCache {
+  /** Bytes the caller may use in each object. */
+  readonly objectSize: number;
+  /** Every object address is a multiple of this. */
+  readonly align: number;
+  /** Whether the cache's pages count as reclaimable. */
+  readonly reclaimable: boolean;
+  private readonly memory: MemoryAccess;
+  private readonly slabs: SlabTable;
+  private readonly owners: PageOwnerMap;
+  private readonly pages: KernelPageSource;
+  // Copies of the geometry for the hot paths.
+  private readonly stride: number;
+  private readonly objectOffset: number;
+  private readonly linkOffset: number;
+  private readonly objectsPerSlab: number;
+  private readonly poison: boolean;
+  private readonly heads = new Int32Array(LIST_KINDS).fill(NO_SLAB);
+  private readonly counts = new Int32Array(LIST_KINDS);
+  private active = 0;
+  private nextColour = 0;
+  private destroyed = false;
+
+  /** @internal Use `SlabAllocator.createCache`. */
+  constructor(
+    /** The cache's name, as slabinfo shows it. */
+    readonly name: string,
+    /** The cache's index in its allocator. */
+    readonly id: number,
+    /** Slot, slab and colour layout. */
+    readonly geometry: SlabGeometry,
+    private readonly ctor: ObjectConstructor | undefined,
+    /** Whether red zones, poisoning and full checks are on. */
+    readonly debug: boolean,
+    reclaimable: boolean,
+    private readonly context: SlabContext,
+  ) {
+    this.objectSize = geometry.objectSize;
+    this.align = geometry.align;
+    this.reclaimable = reclaimable;
+    this.memory = context.memory;
+    this.slabs = context.slabs;
+    this.owners = context.owners;
+    this.pages = context.pages;
+    this.stride = geometry.stride;
+    this.objectOffset = geometry.objectOffset;
+    this.linkOffset = geometry.linkOffset;
+    this.objectsPerSlab = geometry.objectsPerSlab;
+    this.poison = debug && ctor === undefined;
+  }
+
+  /** Objects handed out and not yet freed. */
+  get activeObjects(): number {
+    return this.active;
+  }
+
+  /** Objects in all slabs, free or not. */
+  get totalObjects(): number {
+    return this.slabCount * this.objectsPerSlab;
+  }
+
+  /** Slabs the cache holds. */
+  get slabCount(): number {
+    return this.counts[FULL]! + this.counts[PARTIAL]! + this.counts[EMPTY]!;
+  }
+
+  /** Slabs with at least one object in use. */
+  get activeSlabs(): number {
+    return this.counts[FULL]! + this.counts[PARTIAL]!;
+  }
+
+  /** Pages the cache holds. */
+  get pageCount(): number {
+    return this.slabCount * this.geometry.pagesPerSlab;
+  }
+
+  /**
+   * Allocates one object and returns its kernel virtual address, or {@link NULL} (0) when no
+   * page can be had (after reclaiming every cache's empty slabs). The object is constructed if
+   * the cache has a constructor, otherwise its contents are undefined (0x5a bytes in debug mode).
+   * @throws SlabError (debug or corruption) when the next free object is damaged; the slab is
+   *   then taken out of service (its free objects are never handed out) and the call may be
+   *   retried.
+   */
+  alloc(): number {
+    let slab = this.heads[PARTIAL]!;
+    if (slab === NO_SLAB) {
+      slab = this.refill();
+      if (slab === NO_SLAB) return NULL;
+    }
+    const slabs = this.slabs;
+    const slot = slabs.firstSlot[slab]! + slabs.freeHead[slab]! * this.stride;
+    if (this.debug) this.checkFreeSlot(slab, slot);
+    const link = this.memory.load32(slot + this.linkOffset);
+    const inUse = slabs.inUse[slab]! + 1;
+    // The slab's last free object must end the list; any other link must name an object.
+    if (inUse === this.objectsPerSlab ? link !== FREE_LIST_END : link >= this.objectsPerSlab) {
+      throw this.isolate(slab, 'FREELIST_CORRUPT', slot + this.objectOffset, `bad link ${link}`);
+    }
+    slabs.freeHead[slab] = link; // FREE_LIST_END is stored as -1, the empty list
+    slabs.inUse[slab] = inUse;
+    if (inUse === this.objectsPerSlab) slabs.move(slab, FULL, this.heads, this.counts);
+    this.active++;
+    const object = slot + this.objectOffset;
+    if (this.debug) this.markAllocated(slot, object);
+    return object;
+  }
+
+  /**
+   * Frees an object of this cache.
+   * @throws SlabError `INVALID_POINTER` (not an object start), `CROSS_CACHE_FREE`,
+   *   `DOUBLE_FREE` (always when the object heads its slab's free list; in debug mode always),
+   *   `REDZONE` (debug: the object overflowed; it stays allocated). Nothing changes on error.
+   */
+  free(address: number): void {
+    const owner = this.owners.get(address);
+    if (owner <= NO_OWNER) {
+      throw new SlabError('INVALID_POINTER', this.name, address, 'not in any slab');
+    }
+    const slab = owner - 1;
+    const cache = this.slabs.cache[slab]!;
+    if (cache !== this.id) {
+      const reason = `object of cache ${this.context.cacheName(cache)}, not ${this.name}`;
+      throw new SlabError('CROSS_CACHE_FREE', this.name, address, reason);
+    }
+    this.freeInSlab(slab, address);
+  }
+
+  /**
+   * Gives every empty slab's pages back to the page source.
+   * @returns pages freed.
+   */
+  shrink(): number {
+    let freed = 0;
+    for (let slab = this.heads[EMPTY]!; slab !== NO_SLAB; slab = this.heads[EMPTY]!) {
+      this.releaseSlab(slab);
+      freed += this.geometry.pagesPerSlab;
+    }
+    return freed;
+  }
+
+  /**
+   * Frees the cache's pages and removes it from its allocator; any later `alloc` throws.
+   * @throws SlabError `CACHE_BUSY` while objects are still allocated (the cache stays usable).
+   */
+  destroy(): void {
+    if (this.active > 0) {
+      const reason = `${this.active} objects still allocated, cannot destroy`;
+      throw new SlabError('CACHE_BUSY', this.name, NULL, reason);
+    }
+    this.shrink();
+    this.destroyed = true;
+    this.context.forget(this);
+  }
+
+  /**
+   * Checks every slab: free-list links (in range, no cycle, as many free objects as the counts
+   * say) and, in debug mode, every object's red zones and every free object's poison.
+   * @param report called with each problem found.
+   * @returns the number of problems: one per corrupt free list, plus one per object with damaged
+   *   red zones or (free objects) damaged poison.
+   */
+  validate(report?: (error: SlabError) => void): number {
+    let errors = 0;
+    const visited = new Uint8Array(this.objectsPerSlab);
+    for (let kind = 0; kind < LIST_KINDS; kind++) {
+      for (let slab = this.heads[kind]!; slab !== NO_SLAB; slab = this.slabs.next[slab]!) {
+        const problems = [this.checkFreeList(slab, visited), ...this.checkObjects(slab)];
+        for (const problem of problems) {
+          if (problem === undefined) continue;
+          errors++;
+          report?.(problem);
+        }
+      }
+    }
+    return errors;
+  }
+
+  /**
+   * The index of the object at `address` in `slab`.
+   * @throws SlabError `INVALID_POINTER` when `address` is not the start of an object.
+   * @internal
+   */
+  objectIndex(slab: number, address: number): number {
+    const offset = address - this.objectOffset - this.slabs.firstSlot[slab]!;
+    const index = Math.floor(offset / this.stride);
+    if (index >= 0 && index < this.objectsPerSlab && index * this.stride === offset) return index;
+    throw this.strayPointer(slab, address, offset, index);
+  }
+
+  /**
+   * Frees the object at `address`, known to lie in `slab` of this cache.
+   * @internal
+   */
+  freeInSlab(slab: number, address: number): void {
+    const slabs = this.slabs;
+    const index = this.objectIndex(slab, address);
+    const slot = address - this.objectOffset;
+    const head = slabs.freeHead[slab]!;
+    if (this.debug) this.checkAllocatedSlot(slot, address);
+    else if (head === index) throw new SlabError('DOUBLE_FREE', this.name, address, 'already free');
+    this.memory.store32(slot + this.linkOffset, head); // -1 (empty list) stores FREE_LIST_END
+    if (this.debug) this.markFree(slot, address);
+    slabs.freeHead[slab] = index;
+    const inUse = slabs.inUse[slab]! - 1;
+    slabs.inUse[slab] = inUse;
+    if (inUse === 0) slabs.move(slab, EMPTY, this.heads, this.counts);
+    else if (inUse === this.objectsPerSlab - 1) slabs.move(slab, PARTIAL, this.heads, this.counts);
+    this.active--;
+  }
+
+  /** A slab with a free object, from the empty list or freshly made; NO_SLAB when out of pages. */
+  private refill(): number {
+    let slab = this.heads[EMPTY]!;
+    if (slab !== NO_SLAB) {
+      this.slabs.move(slab, PARTIAL, this.heads, this.counts);
+      return slab;
+    }
+    if (this.destroyed) {
+      throw new SlabError('CACHE_DESTROYED', this.name, NULL, 'cache was destroyed');
+    }
+    slab = this.grow();
+    if (slab !== NO_SLAB) this.slabs.link(slab, PARTIAL, this.heads, this.counts);
+    return slab;
+  }
+
+  /** A new slab, populated, on no list; NO_SLAB when no pages can be had even after reclaim. */
+  private grow(): number {
+    const g = this.geometry;
+    let base = this.pages.allocKernelPages(g.order);
+    if (base === NO_PAGES) {
+      this.context.reclaim();
+      base = this.pages.allocKernelPages(g.order);
+      if (base === NO_PAGES) return NO_SLAB;
+    }
+    if (!isDirectMapPage(base)) {
+      throw new InvalidArgumentError(
+        `page source returned ${formatAddress(base)}, not a page of the direct map`,
+      );
+    }
+    const first = base + this.nextColour * g.colourUnit;
+    const slab = this.slabs.create(this.id, base, first, 0);
+    try {
+      this.populate(first);
+    } catch (error) {
+      this.slabs.release(slab);
+      this.pages.freeKernelPages(base, g.order);
+      throw error;
+    }
+    this.nextColour = (this.nextColour + 1) % g.colours;
+    this.owners.set(base, g.pagesPerSlab, slabOwner(slab));
+    return slab;
+  }
+
+  /** Threads the free list through a fresh slab's objects and constructs them. */
+  private populate(first: number): void {
+    const last = this.objectsPerSlab - 1;
+    for (let index = 0; index <= last; index++) {
+      const slot = first + index * this.stride;
+      const object = slot + this.objectOffset;
+      if (this.debug) this.markFree(slot, object);
+      this.ctor?.(object);
+      this.memory.store32(slot + this.linkOffset, index < last ? index + 1 : FREE_LIST_END);
+    }
+  }
+
+  private releaseSlab(slab: number): void {
+    const base = this.slabs.base[slab]!;
+    this.slabs.unlink(slab, this.heads, this.counts);
+    this.slabs.release(slab);
+    this.owners.set(base, this.geometry.pagesPerSlab, NO_OWNER);
+    this.pages.freeKernelPages(base, this.geometry.order);
+  }
+
+  /**
+   * Takes a slab whose free list cannot be trusted out of service, as SLUB does: every object
+   * counts as allocated, so none of its free objects is ever handed out again. Objects the
+   * callers really hold can still be freed, and the slab refills with those only.
+   */
+  private isolate(slab: number, code: SlabErrorCode, address: number, reason: string): SlabError {
+    const slabs = this.slabs;
+    this.active += this.objectsPerSlab - slabs.inUse[slab]!;
+    slabs.inUse[slab] = this.objectsPerSlab;
+    slabs.freeHead[slab] = NO_SLAB;
+    if (slabs.list[slab] !== FULL) slabs.move(slab, FULL, this.heads, this.counts);
+    const where = formatAddress(slabs.base[slab]!);
+    return new SlabError(code, this.name, address, `${reason}; slab ${where} taken out of service`);
+  }
+
+  /** Debug: the object about to be handed out must be intact and marked free. */
+  private checkFreeSlot(slab: number, slot: number): void {
+    const object = slot + this.objectOffset;
+    const state = redZoneState(this.memory, slot, this.geometry);
+    if (state === RedZoneState.Active) {
+      throw this.isolate(slab, 'FREELIST_CORRUPT', object, 'allocated object on the free list');
+    }
+    if (state === RedZoneState.Damaged) {
+      throw this.isolate(slab, 'REDZONE', object, 'red zone overwritten while free');
+    }
+    if (this.poison && !poisonIntact(this.memory, object, this.objectSize)) {
+      throw this.isolate(slab, 'POISON', object, 'written after free (poison damaged)');
+    }
+  }
+
+  /** Debug: the object being freed must be marked allocated with intact red zones. */
+  private checkAllocatedSlot(slot: number, object: number): void {
+    const state = redZoneState(this.memory, slot, this.geometry);
+    if (state === RedZoneState.Inactive) {
+      throw new SlabError('DOUBLE_FREE', this.name, object, 'already free');
+    }
+    if (state === RedZoneState.Damaged) {
+      throw new SlabError('REDZONE', this.name, object, 'red zone overwritten (buffer overflow)');
+    }
+  }
+
+  private markAllocated(slot: number, object: number): void {
+    paintRedZones(this.memory, slot, this.geometry, RED_ACTIVE);
+    if (this.poison) this.memory.fill(object, this.objectSize, POISON_INUSE);
+  }
+
+  private markFree(slot: number, object: number): void {
+    paintRedZones(this.memory, slot, this.geometry, RED_INACTIVE);
+    if (this.poison) poisonFree(this.memory, object, this.objectSize);
+  }
+
+  /** The error for an address in a slab that is not an object start. */
+  private strayPointer(slab: number, address: number, offset: number, index: number): SlabError {
+    if (
+      index >= 0 &&
+      index < this.objectsPerSlab &&
+      offset - index * this.stride < this.objectSize
+    ) {
+      const object = this.slabs.firstSlot[slab]! + this.objectOffset + index * this.stride;
+      const reason = `pointer ${formatAddress(address)} is ${offset - index * this.stride} bytes into the object`;
+      return new SlabError('INVALID_POINTER', this.name, object, reason);
+    }
+    return new SlabError('INVALID_POINTER', this.name, address, 'not an object (slab padding)');
+  }
+
+  /** One error if the free list of `slab` is corrupt. */
+  private checkFreeList(slab: number, visited: Uint8Array): SlabError | undefined {
+    const slabs = this.slabs;
+    visited.fill(0);
+    let free = 0;
+    for (let index = slabs.freeHead[slab]!; index !== NO_SLAB; free++) {
+      const slot = slabs.firstSlot[slab]! + index * this.stride;
+      if (index < 0 || index >= this.objectsPerSlab || visited[index] === 1) {
+        return this.listError(slab, `link ${index >>> 0} leaves the slab or loops`);
+      }
+      visited[index] = 1;
+      if (this.debug && redZoneState(this.memory, slot, this.geometry) === RedZoneState.Active) {
+        return this.listError(slab, `allocated object ${formatAddress(slot)} on the free list`);
+      }
+      index = this.memory.load32(slot + this.linkOffset) | 0;
+    }
+    const expected = this.objectsPerSlab - slabs.inUse[slab]!;
+    if (free !== expected)
+      return this.listError(slab, `${free} free objects listed, ${expected} free`);
+    return undefined;
+  }
+
+  private listError(slab: number, reason: string): SlabError {
+    return new SlabError('FREELIST_CORRUPT', this.name, this.slabs.base[slab]!, reason);
+  }
+
+  /** Debug: one error per object with damaged red zones or, when free, damaged poison. */
+  private checkObjects(slab: number): SlabError[] {
+    if (!this.debug) return [];
+    const errors: SlabError[] = [];
+    const first = this.slabs.firstSlot[slab]!;
+    for (let index = 0; index < this.objectsPerSlab; index++) {
+      const slot = first + index * this.stride;
+      const object = slot + this.objectOffset;
+      const state = redZoneState(this.memory, slot, this.geometry);
+      if (state === RedZoneState.Damaged) {
+        errors.push(new SlabError('REDZONE', this.name, object, 'red zone overwritten'));
+      } else if (
+        state === RedZoneState.Inactive &&
+        this.poison &&
+        !poisonIntact(this.memory, object, this.objectSize)
+      ) {
+        errors.push(new SlabError('POISON', this.name, object, 'written after free'));
+      }
+    }
+    return errors;
+  }
+}
