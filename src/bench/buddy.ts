@@ -1,0 +1,50 @@
+/**
+ * Workloads B1 and B2 (`shared/bench/WORKLOADS.md`) over the buddy allocator of a 1 GiB
+ * machine: each slot holds one block allocated for a user page, freed with its order.
+ */
+import { GiB } from '../hw/constants.js';
+import { memoryMapFromRegions } from '../hw/memory-map.js';
+import { PhysicalMemory } from '../hw/ram.js';
+import { PhysicalAllocator } from '../physical/allocator.js';
+import { FrameUse } from '../physical/constants.js';
+import { type BenchRow, measureWorkload, type SlotAllocator, WORKLOADS } from './workloads.js';
+
+/** The implementation name of our rows in the benchmark output. */
+const IMPLEMENTATION = 'wallos-memory';
+/** RAM of the benchmark machine: 262,144 frames, as the workloads specify. */
+const BENCH_RAM = 1 * GiB;
+
+/** Drives a {@link PhysicalAllocator} from the workload loop: sizes are block orders. */
+class BuddySlotAllocator implements SlotAllocator {
+  constructor(private readonly allocator: PhysicalAllocator) {}
+
+  allocate(order: number): number | null {
+    const pa = this.allocator.tryAllocPages(order, FrameUse.USER);
+    return pa < 0 ? null : pa;
+  }
+
+  release(pa: number, order: number): void {
+    this.allocator.freePages(pa, order);
+  }
+}
+
+/**
+ * The allocator of a machine with 1 GiB of flat usable RAM. The kernel image and the frame
+ * table are carved out of it, so slightly fewer than 262,144 frames are managed.
+ */
+export function buddyBenchAllocator(): PhysicalAllocator {
+  const map = memoryMapFromRegions([{ base: 0, length: BENCH_RAM, type: 'usable' }]);
+  return new PhysicalAllocator(new PhysicalMemory(map.installed), map);
+}
+
+/** A workload target over `allocator` (a fresh 1 GiB machine by default). */
+export function buddyWorkloadTarget(allocator = buddyBenchAllocator()): SlotAllocator {
+  return new BuddySlotAllocator(allocator);
+}
+
+/** Measures B1 and B2, each on a fresh machine. `now()` is in milliseconds. */
+export function measureBuddyWorkloads(now: () => number, reps = 5): BenchRow[] {
+  return WORKLOADS.filter((w) => w.layer === 'buddy').map((w) =>
+    measureWorkload(w, IMPLEMENTATION, buddyWorkloadTarget(), now, reps),
+  );
+}

@@ -1,0 +1,692 @@
+/**
+ * The buddy allocator of physical page frames (the seed's `physical_mem`).
+ *
+ * Memory is handed out in blocks of 2^order contiguous frames (order 0..10, 4 KiB .. 4 MiB),
+ * each naturally aligned. A block's buddy is the other half of the block one order up, found
+ * by flipping one bit of the frame number: `buddy = pfn ^ (1 << order)`. Allocation splits a
+ * larger free block down to the requested order; freeing merges a block with its buddy for as
+ * long as the buddy is free and of the same order.
+ *
+ * ```
+ *  order 2 block at pfn 8 (free)        allocate order 0: split twice, hand out pfn 8
+ *  ┌──────┬──────┬──────┬──────┐        ┌──────┬──────┬─────────────┐
+ *  │  8   │  9   │  10  │  11  │   ──►  │ 8 use│ 9 o0 │   10 o1     │  9 and 10 go on the
+ *  └──────┴──────┴──────┴──────┘        └──────┴──────┴─────────────┘  order-0/1 free lists
+ * ```
+ *
+ * Per-frame metadata (Linux's `mem_map`, 64 bytes a frame there) lives in typed arrays,
+ * 14 bytes a frame (15 in debug mode):
+ *
+ * ```
+ *  state    Uint8Array   1  HEAD bit | FrameUse   (see below)
+ *  order    Uint8Array   1  order of the block this frame heads
+ *  refcount Int32Array   4  references to an allocated block (head frame only)
+ *  next     Int32Array   4  free-list links (free block heads only), in FreeLists
+ *  prev     Int32Array   4
+ *  poisoned Uint8Array  (1) debug mode: the frame holds the poison pattern
+ *
+ *  state values:  HEAD | FREE      head of a free block, linked in its zone's list
+ *                 HEAD | use       head of an allocated block
+ *                 TAIL (0)         any other frame of a block: its head is below it
+ *                 RESERVED         not managed (firmware, holes, kernel image, this
+ *                                  table), or quarantined after a poison violation
+ * ```
+ *
+ * The table covers every frame up to the top of RAM (a flat `mem_map`) and, as on a real
+ * machine, occupies RAM: `ceil(frames * bytesPerFrame / PAGE_SIZE)` frames are taken from the
+ * top of usable memory at boot and show as RESERVED.
+ */
+import { InvalidArgumentError } from '../errors.js';
+import { formatPhysical } from '../hw/address.js';
+import { PAGE_SIZE } from '../hw/constants.js';
+import type { BootMemoryMap } from '../hw/memory-map.js';
+import type { PhysicalMemory } from '../hw/ram.js';
+import {
+  type FrameRange,
+  forEachMaximalBlock,
+  takeFromTop,
+  usableFrameRanges,
+} from './boot-layout.js';
+import {
+  DMA_END_PFN,
+  DMA32_END_PFN,
+  FRAME_USE_COUNT,
+  FrameUse,
+  MAX_ORDER,
+  ZONE_COUNT,
+  ZONE_NAMES,
+  ZONE_NORMAL,
+  zoneOfPfn,
+} from './constants.js';
+import { InvalidFrameError, InvalidFreeError, InvariantError, OutOfMemoryError } from './errors.js';
+import { FreeLists, NIL } from './free-lists.js';
+import { firstUnpoisonedByte, type PoisonReport, poison } from './poison.js';
+import { formatBuddyinfo, type PhysicalMemoryStats, type ZoneStats } from './stats.js';
+
+/** Host bytes of metadata per frame: state, order, refcount, next, prev. */
+export const BYTES_PER_FRAME = 1 + 1 + 4 + 4 + 4;
+/** Debug mode adds one byte a frame: whether the frame holds poison. */
+export const DEBUG_BYTES_PER_FRAME = BYTES_PER_FRAME + 1;
+
+/** State bit: this frame is the first of a block. */
+const HEAD = 0x10;
+/** State bits holding the frame's {@link FrameUse}. */
+const USE_MASK = 0x0f;
+/** State of a frame inside a block, after its head. */
+const TAIL = 0;
+/** State of the head of a free block. */
+const FREE_HEAD = HEAD | FrameUse.FREE;
+/** Refcounts stop here rather than wrap (Linux warns on refcount saturation too). */
+const MAX_REFCOUNT = 0x7fffffff;
+
+/** Where `checkFrames` counts quarantined frames, after the per-use counts. */
+const QUARANTINE_SLOT = FRAME_USE_COUNT;
+
+/** Options of {@link PhysicalAllocator}. */
+export interface PhysicalAllocatorOptions {
+  /** Poison freed frames and verify the poison when they are handed out again. */
+  debug?: boolean;
+  /** Debug mode: called once per free frame found modified (it is quarantined first). */
+  onPoison?: (report: PoisonReport) => void;
+}
+
+/** The buddy allocator of one machine's physical frames. */
+export class PhysicalAllocator {
+  /** Frames of installed RAM (reserved ones included). */
+  readonly totalFrames: number;
+  /** Frames given to the allocator at boot: usable RAM minus the kernel and the frame table. */
+  readonly managedFrames: number;
+  /** Frames the metadata table describes: every frame below the top of RAM. */
+  readonly spannedFrames: number;
+  /** Frames of RAM the metadata table occupies (reserved at boot from the top of usable RAM). */
+  readonly metadataFrames: number;
+  /** Host bytes of metadata per frame (see the table in this file's header). */
+  readonly bytesPerFrame: number;
+  /** Whether freed frames are poisoned and checked when handed out again. */
+  readonly debug: boolean;
+  /** Debug mode: every corrupted free frame found, in the order found. */
+  readonly poisonReports: PoisonReport[] = [];
+
+  private readonly ram: PhysicalMemory;
+  private readonly state: Uint8Array;
+  private readonly orders: Uint8Array;
+  private readonly refcounts: Int32Array;
+  private readonly lists: FreeLists;
+  private readonly poisoned: Uint8Array;
+  private readonly useCounts = new Int32Array(FRAME_USE_COUNT);
+  private readonly managedRanges: readonly FrameRange[];
+  private readonly presentByZone: number[];
+  private readonly managedByZone: number[];
+  private readonly onPoison: ((report: PoisonReport) => void) | undefined;
+  private quarantined = 0;
+
+  /**
+   * Boots the allocator: every whole usable frame of `map` outside the kernel image is managed,
+   * less the frames the metadata table takes; free memory starts as maximal aligned blocks.
+   * @throws InvalidArgumentError when a usable region has no RAM behind it in `ram`, or usable
+   *   memory cannot hold the metadata table.
+   */
+  constructor(ram: PhysicalMemory, map: BootMemoryMap, options: PhysicalAllocatorOptions = {}) {
+    this.ram = ram;
+    this.debug = options.debug === true;
+    this.onPoison = options.onPoison;
+    this.spannedFrames = ram.top / PAGE_SIZE;
+    this.totalFrames = ram.installedBytes / PAGE_SIZE;
+    this.bytesPerFrame = this.debug ? DEBUG_BYTES_PER_FRAME : BYTES_PER_FRAME;
+    this.metadataFrames = Math.ceil((this.spannedFrames * this.bytesPerFrame) / PAGE_SIZE);
+
+    const usable = usableFrameRanges(map);
+    for (const range of usable) this.checkInstalled(range);
+    this.managedRanges = takeFromTop(usable, this.metadataFrames).kept;
+
+    const frames = this.spannedFrames;
+    this.state = new Uint8Array(frames).fill(FrameUse.RESERVED);
+    this.orders = new Uint8Array(frames);
+    this.refcounts = new Int32Array(frames);
+    this.lists = new FreeLists(frames);
+    this.poisoned = new Uint8Array(this.debug ? frames : 0);
+
+    let managed = 0;
+    for (const range of this.managedRanges) {
+      this.state.fill(TAIL, range.start, range.end);
+      forEachMaximalBlock(range.start, range.end, (pfn, order) => this.linkFree(pfn, order));
+      managed += range.end - range.start;
+    }
+    this.managedFrames = managed;
+    this.useCounts[FrameUse.FREE] = managed;
+    this.useCounts[FrameUse.RESERVED] = this.totalFrames - managed;
+    this.presentByZone = framesPerZone(ram.ranges.map(toFrameRange));
+    this.managedByZone = framesPerZone(this.managedRanges);
+  }
+
+  /** Free frames (MemFree). */
+  get freeFrames(): number {
+    return this.useCounts[FrameUse.FREE]!;
+  }
+
+  /** Frames quarantined in debug mode because their poison was overwritten. */
+  get quarantinedFrames(): number {
+    return this.quarantined;
+  }
+
+  /**
+   * Allocates 2^order contiguous, naturally aligned frames from `highestZone` or, when it has
+   * no block large enough, from the zones below it (Normal → DMA32 → DMA).
+   * @param use what the block is for (not FREE); its head frame starts with refcount 1.
+   * @param zero fill the block with zeros before returning it.
+   * @returns the block's physical address, or -1 when no zone can serve the request (nothing
+   *   changed then).
+   * @throws InvalidArgumentError for an order outside 0..MAX_ORDER, a bad use or zone.
+   */
+  tryAllocPages(order: number, use: FrameUse, highestZone = ZONE_NORMAL, zero = false): number {
+    if (
+      order >>> 0 !== order ||
+      order > MAX_ORDER ||
+      use >>> 0 !== use ||
+      use === FrameUse.FREE ||
+      use >= FRAME_USE_COUNT ||
+      highestZone >>> 0 !== highestZone ||
+      highestZone >= ZONE_COUNT
+    ) {
+      rejectRequest(order, use, highestZone);
+    }
+    const pfn = this.takeBlock(order, highestZone);
+    if (pfn === NIL) return -1;
+    this.state[pfn] = HEAD | use;
+    this.refcounts[pfn] = 1;
+    const frames = 1 << order;
+    this.useCounts[FrameUse.FREE] -= frames;
+    this.useCounts[use] += frames;
+    const pa = pfn * PAGE_SIZE;
+    if (zero) this.ram.fill(pa, frames * PAGE_SIZE, 0);
+    return pa;
+  }
+
+  /**
+   * Like {@link tryAllocPages}, but out of memory is an error.
+   * @throws OutOfMemoryError (code `ENOMEM`) when no zone can serve the request.
+   */
+  allocPages(order: number, use: FrameUse, highestZone = ZONE_NORMAL, zero = false): number {
+    const pa = this.tryAllocPages(order, use, highestZone, zero);
+    if (pa < 0) throw new OutOfMemoryError(order, highestZone);
+    return pa;
+  }
+
+  /**
+   * Frees the block of 2^order frames at `pa`, merging it with its free buddies.
+   * @throws InvalidFreeError unless `pa` starts an allocated block of exactly this order whose
+   *   refcount is 1 (see {@link InvalidFreeCode}); InvalidArgumentError for a bad order.
+   *   Nothing changes when it throws.
+   */
+  freePages(pa: number, order: number): void {
+    const pfn = pa / PAGE_SIZE;
+    if (pfn >>> 0 !== pfn || pfn >= this.spannedFrames) this.rejectFree(pa, order);
+    const state = this.state[pfn]!;
+    if (
+      (state & HEAD) === 0 ||
+      state === FREE_HEAD ||
+      this.orders[pfn] !== order ||
+      this.refcounts[pfn] !== 1
+    ) {
+      this.rejectFree(pa, order);
+    }
+    this.release(pfn, order, state & USE_MASK);
+  }
+
+  /** References to the block holding the frame at `pa` (any address in it); 0 when free. */
+  refCount(pa: number): number {
+    const head = this.blockOf(this.frameAt(pa));
+    return head === NIL ? 0 : this.refcounts[head]!;
+  }
+
+  /**
+   * Takes one more reference to the allocated block holding `pa` (a copy-on-write share).
+   * @throws InvalidFrameError when the frame is not in an allocated block.
+   */
+  getPage(pa: number): void {
+    const head = this.blockOf(this.frameAt(pa));
+    if (head === NIL || this.state[head] === FREE_HEAD) {
+      throw new InvalidFrameError(pa, 'not in an allocated block');
+    }
+    if (this.refcounts[head] === MAX_REFCOUNT) {
+      throw new InvalidFrameError(pa, 'reference count would overflow');
+    }
+    this.refcounts[head]!++;
+  }
+
+  /**
+   * Drops one reference to the allocated block holding `pa`; the last one frees the block.
+   * @returns true when the block was freed.
+   * @throws InvalidFreeError when the frame is not in an allocated block (nothing changes).
+   */
+  putPage(pa: number): boolean {
+    const pfn = this.frameAt(pa);
+    const head = this.blockOf(pfn);
+    if (head === NIL || this.state[head] === FREE_HEAD) this.rejectFree(pfn * PAGE_SIZE, 0);
+    if (--this.refcounts[head]! > 0) return false;
+    this.release(head, this.orders[head]!, this.state[head]! & USE_MASK);
+    return true;
+  }
+
+  /** What the frame at `pa` (any address in it) is used for. */
+  frameUse(pa: number): FrameUse {
+    const head = this.blockOf(this.frameAt(pa));
+    if (head === NIL) return FrameUse.RESERVED;
+    return (this.state[head]! & USE_MASK) as FrameUse;
+  }
+
+  /**
+   * Re-labels the allocated block of 2^order frames at `pa` (e.g. a frame allocated for the
+   * kernel that becomes a page table).
+   * @throws InvalidFrameError unless `pa` starts an allocated block of this order;
+   *   InvalidArgumentError for a bad use.
+   */
+  setFrameUse(pa: number, order: number, use: FrameUse): void {
+    if (use >>> 0 !== use || use === FrameUse.FREE || use >= FRAME_USE_COUNT) {
+      throw new InvalidArgumentError(`frame use ${use} is not an allocated FrameUse`);
+    }
+    const pfn = this.frameAt(pa);
+    const state = this.state[pfn]!;
+    if (pfn * PAGE_SIZE !== pa || (state & HEAD) === 0 || state === FREE_HEAD) {
+      throw new InvalidFrameError(pa, 'not the start of an allocated block');
+    }
+    if (this.orders[pfn] !== order) {
+      throw new InvalidFrameError(pa, `block has order ${this.orders[pfn]}, not ${order}`);
+    }
+    const frames = 1 << order;
+    this.useCounts[state & USE_MASK] -= frames;
+    this.useCounts[use] += frames;
+    this.state[pfn] = HEAD | use;
+  }
+
+  /** Frames now used for `use` (FREE: free frames; RESERVED: also unmanaged RAM). */
+  framesByUse(use: FrameUse): number {
+    if (use >>> 0 !== use || use >= FRAME_USE_COUNT) {
+      throw new InvalidArgumentError(`frame use ${use} is not a FrameUse`);
+    }
+    return this.useCounts[use]!;
+  }
+
+  /** Free blocks of `order` in `zone` (Linux's nr_free). */
+  freeBlocks(zone: number, order: number): number {
+    return this.lists.countOf(zone, order);
+  }
+
+  /** Calls `visit` for every free block, list by list (zone, then order, then list order). */
+  forEachFreeBlock(visit: (pa: number, order: number, zone: number) => void): void {
+    for (let zone = 0; zone < ZONE_COUNT; zone++) {
+      for (let order = 0; order <= MAX_ORDER; order++) {
+        for (let pfn = this.lists.firstOf(zone, order); pfn !== NIL; pfn = this.lists.next[pfn]!) {
+          visit(pfn * PAGE_SIZE, order, zone);
+        }
+      }
+    }
+  }
+
+  /** Counters for `/proc/meminfo`, `/proc/zoneinfo` and `/proc/buddyinfo`. */
+  stats(): PhysicalMemoryStats {
+    return {
+      totalFrames: this.totalFrames,
+      managedFrames: this.managedFrames,
+      freeFrames: this.freeFrames,
+      quarantinedFrames: this.quarantined,
+      framesByUse: Array.from(this.useCounts),
+      zones: ZONE_NAMES.map((name, zone) => this.zoneStats(zone, name)),
+    };
+  }
+
+  /** The exact text of `/proc/buddyinfo`. */
+  buddyinfo(): string {
+    return formatBuddyinfo(this.stats().zones);
+  }
+
+  /**
+   * Verifies every invariant of the allocator: each free list is a consistent doubly linked
+   * list of free, aligned heads of its order and zone; no frame is in two blocks; no two free
+   * buddies were left unmerged; allocated blocks have refcount ≥ 1; every counter matches.
+   * O(frames): for tests and debugging.
+   * @throws InvariantError describing the first violation found.
+   */
+  check(): void {
+    const listed = this.checkFreeLists();
+    const counted = this.checkFrames(listed);
+    this.checkCounts(counted);
+  }
+
+  /** Takes a free block of at least `order` (split down to `order`), or returns NIL. */
+  private takeBlock(order: number, highestZone: number): number {
+    for (;;) {
+      const pfn = this.splitFrom(order, highestZone);
+      if (pfn === NIL || !this.debug || this.poisonIntact(pfn, order)) return pfn;
+      this.quarantine(pfn, order);
+    }
+  }
+
+  /** Unlinks the smallest fitting free block of the highest usable zone and splits it. */
+  private splitFrom(order: number, highestZone: number): number {
+    for (let zone = highestZone; zone >= 0; zone--) {
+      let found = this.lists.smallestOrderFrom(zone, order);
+      if (found < 0) continue;
+      const pfn = this.lists.pop(zone, found);
+      while (found > order) {
+        found--;
+        const upperHalf = pfn + (1 << found);
+        this.state[upperHalf] = FREE_HEAD;
+        this.orders[upperHalf] = found;
+        this.lists.push(zone, found, upperHalf);
+      }
+      this.orders[pfn] = order;
+      return pfn;
+    }
+    return NIL;
+  }
+
+  /** Returns an allocated block to the free lists, merging it with free buddies. */
+  private release(pfn: number, order: number, use: number): void {
+    const frames = 1 << order;
+    this.useCounts[use] -= frames;
+    this.useCounts[FrameUse.FREE] += frames;
+    this.refcounts[pfn] = 0;
+    if (this.debug) this.poisonBlock(pfn, frames);
+    this.mergeAndLink(pfn, order);
+  }
+
+  /** Links the free block at `pfn`, first merging it with its buddy for as long as possible. */
+  private mergeAndLink(pfn: number, order: number): void {
+    this.state[pfn] = TAIL;
+    this.orders[pfn] = 0;
+    const zone = zoneOfPfn(pfn);
+    while (order < MAX_ORDER) {
+      const buddy = pfn ^ (1 << order);
+      // A free head is always managed, and the zone limits are multiples of the largest block,
+      // so a free buddy of the same order is in the same zone.
+      if (buddy >= this.spannedFrames || this.state[buddy] !== FREE_HEAD) break;
+      if (this.orders[buddy] !== order) break;
+      this.lists.remove(zone, order, buddy);
+      this.state[buddy] = TAIL;
+      this.orders[buddy] = 0;
+      pfn &= ~(1 << order);
+      order++;
+    }
+    this.linkFree(pfn, order);
+  }
+
+  /** Makes `pfn` the head of a free block of `order` and links it. */
+  private linkFree(pfn: number, order: number): void {
+    this.state[pfn] = FREE_HEAD;
+    this.orders[pfn] = order;
+    this.lists.push(zoneOfPfn(pfn), order, pfn);
+  }
+
+  /** Fills a freed block with poison and remembers which frames hold it. */
+  private poisonBlock(pfn: number, frames: number): void {
+    poison(this.ram, pfn * PAGE_SIZE, frames * PAGE_SIZE);
+    this.poisoned.fill(1, pfn, pfn + frames);
+  }
+
+  /** True when every poisoned frame of the block still holds the poison (clears the marks). */
+  private poisonIntact(pfn: number, order: number): boolean {
+    const end = pfn + (1 << order);
+    for (let frame = pfn; frame < end; frame++) {
+      if (this.poisoned[frame] === 1 && firstUnpoisonedByte(this.ram, frame * PAGE_SIZE) >= 0) {
+        return false;
+      }
+    }
+    this.poisoned.fill(0, pfn, end);
+    return true;
+  }
+
+  /**
+   * Takes the corrupted frames of a block just unlinked out of service for good (reported,
+   * marked RESERVED) and returns the intact ones to the free lists.
+   */
+  private quarantine(pfn: number, order: number): void {
+    const end = pfn + (1 << order);
+    this.state.fill(TAIL, pfn, end);
+    this.orders[pfn] = 0;
+    for (let frame = pfn; frame < end; frame++) {
+      const offset =
+        this.poisoned[frame] === 1 ? firstUnpoisonedByte(this.ram, frame * PAGE_SIZE) : -1;
+      if (offset < 0) {
+        this.mergeAndLink(frame, 0);
+        continue;
+      }
+      this.poisoned[frame] = 0;
+      this.state[frame] = FrameUse.RESERVED;
+      this.useCounts[FrameUse.FREE]--;
+      this.useCounts[FrameUse.RESERVED]++;
+      this.quarantined++;
+      const report = {
+        frame: frame * PAGE_SIZE,
+        offset,
+        found: this.ram.load8(frame * PAGE_SIZE + offset),
+      };
+      this.poisonReports.push(report);
+      this.onPoison?.(report);
+    }
+  }
+
+  /** The frame number holding physical address `pa`. @throws InvalidArgumentError outside RAM. */
+  private frameAt(pa: number): number {
+    if (!Number.isSafeInteger(pa) || pa < 0 || pa >= this.spannedFrames * PAGE_SIZE) {
+      throw new InvalidArgumentError(`physical address ${pa} is outside RAM`);
+    }
+    return Math.floor(pa / PAGE_SIZE);
+  }
+
+  /**
+   * The head of the managed block (free or allocated) holding frame `pfn`, or NIL for a frame
+   * the allocator does not manage. A block's head is its frame number with the low `order`
+   * bits cleared, so at most MAX_ORDER candidates are tried.
+   */
+  private blockOf(pfn: number): number {
+    const state = this.state[pfn]!;
+    if ((state & HEAD) !== 0) return pfn;
+    if (state !== TAIL) return NIL;
+    for (let order = 1; order <= MAX_ORDER; order++) {
+      const head = pfn - (pfn % 2 ** order);
+      if ((this.state[head]! & HEAD) !== 0 && this.orders[head]! >= order) return head;
+    }
+    throw new InvariantError(`frame ${formatPhysical(pfn * PAGE_SIZE)} is a tail without a head`);
+  }
+
+  /** Explains why a free is refused, as a typed error (the cold path of freePages/putPage). */
+  private rejectFree(pa: number, order: number): never {
+    if (order >>> 0 !== order || order > MAX_ORDER) {
+      throw new InvalidArgumentError(`order ${order} is not an integer in 0..${MAX_ORDER}`);
+    }
+    if (!Number.isSafeInteger(pa) || pa < 0 || pa >= this.spannedFrames * PAGE_SIZE) {
+      throw new InvalidFreeError('INVALID_FREE', pa, 'outside RAM');
+    }
+    if (pa % PAGE_SIZE !== 0) throw new InvalidFreeError('INVALID_FREE', pa, 'not page-aligned');
+    const pfn = pa / PAGE_SIZE;
+    const head = this.blockOf(pfn);
+    if (head === NIL) {
+      throw new InvalidFreeError('INVALID_FREE', pa, 'frame is reserved, not managed');
+    }
+    const where = `block of order ${this.orders[head]} at ${formatPhysical(head * PAGE_SIZE)}`;
+    if (this.state[head] === FREE_HEAD) {
+      throw new InvalidFreeError('DOUBLE_FREE', pa, `already free (in the free ${where})`);
+    }
+    if (head !== pfn) throw new InvalidFreeError('INVALID_FREE', pa, `inside the ${where}`);
+    if (this.orders[pfn] !== order) {
+      throw new InvalidFreeError('WRONG_ORDER', pa, `${where}, freed with order ${order}`);
+    }
+    throw new InvalidFreeError(
+      'FREE_SHARED',
+      pa,
+      `block has ${this.refcounts[pfn]} references; drop them with putPage`,
+    );
+  }
+
+  /** @throws InvalidArgumentError when a usable range has no installed RAM behind it. */
+  private checkInstalled(range: FrameRange): void {
+    const base = range.start * PAGE_SIZE;
+    const length = (range.end - range.start) * PAGE_SIZE;
+    if (!this.ram.isInstalled(base, length)) {
+      throw new InvalidArgumentError(
+        `usable memory ${formatPhysical(base)}+${length} has no RAM installed behind it`,
+      );
+    }
+  }
+
+  private zoneStats(zone: number, name: string): ZoneStats {
+    const freeBlocks: number[] = [];
+    let freeFrames = 0;
+    for (let order = 0; order <= MAX_ORDER; order++) {
+      const blocks = this.lists.countOf(zone, order);
+      freeBlocks.push(blocks);
+      freeFrames += blocks * 2 ** order;
+    }
+    return {
+      zone,
+      name,
+      presentFrames: this.presentByZone[zone]!,
+      managedFrames: this.managedByZone[zone]!,
+      freeFrames,
+      freeBlocks,
+    };
+  }
+
+  /** Walks every free list; returns a mark per frame: 1 for each listed head. */
+  private checkFreeLists(): Uint8Array {
+    const listed = new Uint8Array(this.spannedFrames);
+    for (let zone = 0; zone < ZONE_COUNT; zone++) {
+      for (let order = 0; order <= MAX_ORDER; order++) {
+        let before = NIL;
+        let blocks = 0;
+        for (let pfn = this.lists.firstOf(zone, order); pfn !== NIL; pfn = this.lists.next[pfn]!) {
+          const at = `free list ${ZONE_NAMES[zone]}/${order}: frame ${pfn}`;
+          if (pfn < 0 || pfn >= this.spannedFrames) invariant(`${at} is outside RAM`);
+          if (listed[pfn] === 1) invariant(`${at} is listed twice (or the list loops)`);
+          listed[pfn] = 1;
+          if (this.lists.prev[pfn] !== before) invariant(`${at} has a wrong back link`);
+          if (this.state[pfn] !== FREE_HEAD) invariant(`${at} is not a free head`);
+          if (this.orders[pfn] !== order) invariant(`${at} has order ${this.orders[pfn]}`);
+          if (pfn % 2 ** order !== 0) invariant(`${at} is not aligned to its order`);
+          if (zoneOfPfn(pfn) !== zone) invariant(`${at} belongs to another zone`);
+          before = pfn;
+          blocks++;
+        }
+        const hasBlocks = (this.lists.nonEmpty[zone]! >> order) & 1;
+        if (blocks !== this.lists.countOf(zone, order) || hasBlocks !== (blocks > 0 ? 1 : 0)) {
+          const counted = this.lists.countOf(zone, order);
+          invariant(
+            `free list ${ZONE_NAMES[zone]}/${order} holds ${blocks} blocks, ${counted} counted`,
+          );
+        }
+      }
+    }
+    return listed;
+  }
+
+  /**
+   * Walks every frame: blocks tile managed memory, the rest is reserved. Counts frames per use
+   * (quarantined ones in QUARANTINE_SLOT).
+   */
+  private checkFrames(listed: Uint8Array): Int32Array {
+    const counted = new Int32Array(QUARANTINE_SLOT + 1);
+    let pfn = 0;
+    for (const range of this.managedRanges) {
+      this.checkReserved(pfn, range.start);
+      pfn = range.start;
+      while (pfn < range.end) pfn = this.checkBlock(pfn, range.end, listed, counted);
+    }
+    this.checkReserved(pfn, this.spannedFrames);
+    return counted;
+  }
+
+  /** Checks the block (or quarantined frame) at `pfn`; returns the frame after it. */
+  private checkBlock(pfn: number, end: number, listed: Uint8Array, counted: Int32Array): number {
+    const state = this.state[pfn]!;
+    const at = `frame ${formatPhysical(pfn * PAGE_SIZE)}`;
+    if (state === FrameUse.RESERVED) {
+      counted[QUARANTINE_SLOT]!++;
+      return pfn + 1;
+    }
+    if ((state & HEAD) === 0) invariant(`${at} is a tail with no block head before it`);
+    const order = this.orders[pfn]!;
+    const frames = 2 ** order;
+    if (pfn % frames !== 0 || pfn + frames > end)
+      invariant(`${at}: misplaced order-${order} block`);
+    for (let tail = pfn + 1; tail < pfn + frames; tail++) {
+      if (this.state[tail] !== TAIL || this.refcounts[tail] !== 0) {
+        invariant(`frame ${formatPhysical(tail * PAGE_SIZE)} is in two blocks`);
+      }
+    }
+    counted[state & USE_MASK]! += frames;
+    if (state === FREE_HEAD) this.checkFreeBlock(pfn, order, listed, at);
+    else if (this.refcounts[pfn]! < 1) invariant(`${at} is allocated with refcount 0`);
+    return pfn + frames;
+  }
+
+  private checkFreeBlock(pfn: number, order: number, listed: Uint8Array, at: string): void {
+    if (listed[pfn] !== 1) invariant(`${at} is a free head on no free list`);
+    if (this.refcounts[pfn] !== 0) invariant(`${at} is free with refcount ${this.refcounts[pfn]}`);
+    const buddy = pfn ^ (1 << order);
+    if (order < MAX_ORDER && this.state[buddy] === FREE_HEAD && this.orders[buddy] === order) {
+      invariant(`${at} and its buddy are both free at order ${order}, not merged`);
+    }
+  }
+
+  private checkReserved(from: number, to: number): void {
+    for (let pfn = from; pfn < to; pfn++) {
+      if (this.state[pfn] !== FrameUse.RESERVED) {
+        invariant(`unmanaged frame ${formatPhysical(pfn * PAGE_SIZE)} is in use by the allocator`);
+      }
+    }
+  }
+
+  private checkCounts(counted: Int32Array): void {
+    const quarantined = counted[QUARANTINE_SLOT]!;
+    if (quarantined !== this.quarantined) {
+      invariant(`${quarantined} frames are quarantined, ${this.quarantined} counted`);
+    }
+    const unmanaged = this.totalFrames - this.managedFrames;
+    for (let use = 0; use < FRAME_USE_COUNT; use++) {
+      const reserved = use === FrameUse.RESERVED ? unmanaged + quarantined : 0;
+      const expected = counted[use]! + reserved;
+      if (this.useCounts[use] !== expected) {
+        invariant(`${this.useCounts[use]} frames counted as use ${use}, ${expected} found`);
+      }
+    }
+    let listedFrames = 0;
+    for (let zone = 0; zone < ZONE_COUNT; zone++) {
+      for (let order = 0; order <= MAX_ORDER; order++) {
+        listedFrames += this.lists.countOf(zone, order) * 2 ** order;
+      }
+    }
+    if (listedFrames !== this.freeFrames) {
+      invariant(`free lists hold ${listedFrames} frames, ${this.freeFrames} counted free`);
+    }
+  }
+}
+
+function invariant(violation: string): never {
+  throw new InvariantError(violation);
+}
+
+function rejectRequest(order: number, use: number, highestZone: number): never {
+  if (order >>> 0 !== order || order > MAX_ORDER) {
+    throw new InvalidArgumentError(`order ${order} is not an integer in 0..${MAX_ORDER}`);
+  }
+  if (highestZone >>> 0 !== highestZone || highestZone >= ZONE_COUNT) {
+    throw new InvalidArgumentError(`zone ${highestZone} is not a zone (0..${ZONE_COUNT - 1})`);
+  }
+  throw new InvalidArgumentError(`frame use ${use} is not an allocated FrameUse`);
+}
+
+function toFrameRange(range: { base: number; length: number }): FrameRange {
+  return { start: range.base / PAGE_SIZE, end: (range.base + range.length) / PAGE_SIZE };
+}
+
+/** Frames of `ranges` that fall in each zone. */
+function framesPerZone(ranges: readonly FrameRange[]): number[] {
+  const limits = [DMA_END_PFN, DMA32_END_PFN, Number.POSITIVE_INFINITY];
+  return limits.map((end, zone) => {
+    const start = zone === 0 ? 0 : limits[zone - 1]!;
+    let frames = 0;
+    for (const r of ranges) frames += Math.max(0, Math.min(r.end, end) - Math.max(r.start, start));
+    return frames;
+  });
+}

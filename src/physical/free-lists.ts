@@ -1,0 +1,86 @@
+/**
+ * The free areas: one doubly linked list of free blocks per zone per order, linked through
+ * per-frame index arrays (Linux's `zone->free_area[order].free_list`, without pointers).
+ *
+ * ```
+ *  first[zone * ORDER_COUNT + order]           next[] / prev[]  (indexed by frame number)
+ *  ┌──────────────────────┐   ┌─────────┐     ┌─────────┐     ┌─────────┐
+ *  │ DMA32, order 3: 0x48 ├──►│ pfn 0x48├────►│ pfn 0x10├────►│ pfn 0x88├──► NIL
+ *  └──────────────────────┘   │         │◄────┤         │◄────┤         │
+ *                       NIL ◄─┤         │     │         │     │         │
+ *                             └─────────┘     └─────────┘     └─────────┘
+ * ```
+ *
+ * Only a free block's head frame is linked; every operation is O(1). `nonEmpty[zone]` keeps one
+ * bit per order whose list has a block, so the smallest order that can serve a request is found
+ * with one bit trick instead of a scan over eleven lists.
+ */
+import { ORDER_COUNT, ZONE_COUNT } from './constants.js';
+
+/** "No frame": the end of a list. */
+export const NIL = -1;
+
+export class FreeLists {
+  /** Next free block head in the same list, per frame (4 bytes a frame). */
+  readonly next: Int32Array;
+  /** Previous free block head in the same list, per frame (4 bytes a frame). */
+  readonly prev: Int32Array;
+  /** First block of each list, indexed `zone * ORDER_COUNT + order`. */
+  readonly first = new Int32Array(ZONE_COUNT * ORDER_COUNT).fill(NIL);
+  /** Blocks in each list (Linux's `nr_free`), indexed like {@link first}. */
+  readonly count = new Int32Array(ZONE_COUNT * ORDER_COUNT);
+  /** Per zone, bit `order` is set when that order's list is not empty. */
+  readonly nonEmpty = new Int32Array(ZONE_COUNT);
+
+  constructor(frames: number) {
+    this.next = new Int32Array(frames);
+    this.prev = new Int32Array(frames);
+  }
+
+  /** Links `pfn` at the front (the most recently freed block is the next one handed out). */
+  push(zone: number, order: number, pfn: number): void {
+    const list = zone * ORDER_COUNT + order;
+    const head = this.first[list]!;
+    this.next[pfn] = head;
+    this.prev[pfn] = NIL;
+    if (head !== NIL) this.prev[head] = pfn;
+    this.first[list] = pfn;
+    this.count[list]!++;
+    this.nonEmpty[zone]! |= 1 << order;
+  }
+
+  /** Unlinks `pfn`, which must be in the list of `zone` and `order`. */
+  remove(zone: number, order: number, pfn: number): void {
+    const list = zone * ORDER_COUNT + order;
+    const before = this.prev[pfn]!;
+    const after = this.next[pfn]!;
+    if (before === NIL) this.first[list] = after;
+    else this.next[before] = after;
+    if (after !== NIL) this.prev[after] = before;
+    if (--this.count[list]! === 0) this.nonEmpty[zone]! &= ~(1 << order);
+  }
+
+  /** Unlinks and returns the first block of a list that is not empty. */
+  pop(zone: number, order: number): number {
+    const pfn = this.first[zone * ORDER_COUNT + order]!;
+    this.remove(zone, order, pfn);
+    return pfn;
+  }
+
+  /** The smallest order at least `order` with a free block in `zone`, or -1. */
+  smallestOrderFrom(zone: number, order: number): number {
+    const orders = this.nonEmpty[zone]! & (-1 << order);
+    if (orders === 0) return -1;
+    return 31 - Math.clz32(orders & -orders);
+  }
+
+  /** The head of the list of `zone` and `order` (NIL when empty). */
+  firstOf(zone: number, order: number): number {
+    return this.first[zone * ORDER_COUNT + order]!;
+  }
+
+  /** Free blocks of `order` in `zone`. */
+  countOf(zone: number, order: number): number {
+    return this.count[zone * ORDER_COUNT + order]!;
+  }
+}
