@@ -75,7 +75,7 @@ export class SlabCache {
   private readonly objectsPerSlab: number;
   private readonly poison: boolean;
   private readonly heads = new Int32Array(LIST_KINDS).fill(NO_SLAB);
-  private readonly counts = new Int32Array(LIST_KINDS);
+  private slabTotal = 0;
   private active = 0;
   private nextColour = 0;
   private destroyed = false;
@@ -120,12 +120,12 @@ export class SlabCache {
 
   /** Slabs the cache holds. */
   get slabCount(): number {
-    return this.counts[FULL]! + this.counts[PARTIAL]! + this.counts[EMPTY]!;
+    return this.slabTotal;
   }
 
   /** Slabs with at least one object in use. */
   get activeSlabs(): number {
-    return this.counts[FULL]! + this.counts[PARTIAL]!;
+    return this.slabTotal - this.slabs.length(EMPTY, this.heads);
   }
 
   /** Pages the cache holds. */
@@ -158,7 +158,7 @@ export class SlabCache {
     }
     slabs.freeHead[slab] = link; // FREE_LIST_END is stored as -1, the empty list
     slabs.inUse[slab] = inUse;
-    if (inUse === this.objectsPerSlab) slabs.move(slab, FULL, this.heads, this.counts);
+    if (inUse === this.objectsPerSlab) slabs.move(slab, FULL, this.heads);
     this.active++;
     const object = slot + this.objectOffset;
     if (this.debug) this.markAllocated(slot, object);
@@ -242,8 +242,9 @@ export class SlabCache {
    */
   objectIndex(slab: number, address: number): number {
     const offset = address - this.objectOffset - this.slabs.firstSlot[slab]!;
-    const index = Math.floor(offset / this.stride);
-    if (index >= 0 && index < this.objectsPerSlab && index * this.stride === offset) return index;
+    // A slab is at most 128 KiB, so truncating to int32 is exact for every in-slab offset.
+    const index = (offset / this.stride) | 0;
+    if (offset >= 0 && index < this.objectsPerSlab && index * this.stride === offset) return index;
     throw this.strayPointer(slab, address, offset, index);
   }
 
@@ -263,8 +264,8 @@ export class SlabCache {
     slabs.freeHead[slab] = index;
     const inUse = slabs.inUse[slab]! - 1;
     slabs.inUse[slab] = inUse;
-    if (inUse === 0) slabs.move(slab, EMPTY, this.heads, this.counts);
-    else if (inUse === this.objectsPerSlab - 1) slabs.move(slab, PARTIAL, this.heads, this.counts);
+    if (inUse === 0) slabs.move(slab, EMPTY, this.heads);
+    else if (inUse === this.objectsPerSlab - 1) slabs.move(slab, PARTIAL, this.heads);
     this.active--;
   }
 
@@ -272,14 +273,16 @@ export class SlabCache {
   private refill(): number {
     let slab = this.heads[EMPTY]!;
     if (slab !== NO_SLAB) {
-      this.slabs.move(slab, PARTIAL, this.heads, this.counts);
+      this.slabs.move(slab, PARTIAL, this.heads);
       return slab;
     }
     if (this.destroyed) {
       throw new SlabError('CACHE_DESTROYED', this.name, NULL, 'cache was destroyed');
     }
     slab = this.grow();
-    if (slab !== NO_SLAB) this.slabs.link(slab, PARTIAL, this.heads, this.counts);
+    if (slab === NO_SLAB) return NO_SLAB;
+    this.slabs.link(slab, PARTIAL, this.heads);
+    this.slabTotal++;
     return slab;
   }
 
@@ -325,8 +328,9 @@ export class SlabCache {
 
   private releaseSlab(slab: number): void {
     const base = this.slabs.base[slab]!;
-    this.slabs.unlink(slab, this.heads, this.counts);
+    this.slabs.unlink(slab, this.heads);
     this.slabs.release(slab);
+    this.slabTotal--;
     this.owners.set(base, this.geometry.pagesPerSlab, NO_OWNER);
     this.pages.freeKernelPages(base, this.geometry.order);
   }
@@ -341,7 +345,7 @@ export class SlabCache {
     this.active += this.objectsPerSlab - slabs.inUse[slab]!;
     slabs.inUse[slab] = this.objectsPerSlab;
     slabs.freeHead[slab] = NO_SLAB;
-    if (slabs.list[slab] !== FULL) slabs.move(slab, FULL, this.heads, this.counts);
+    if (slabs.list[slab] !== FULL) slabs.move(slab, FULL, this.heads);
     const where = formatAddress(slabs.base[slab]!);
     return new SlabError(code, this.name, address, `${reason}; slab ${where} taken out of service`);
   }

@@ -22,7 +22,7 @@ export const NO_SLAB = -1;
 export const FULL = 0;
 export const PARTIAL = 1;
 export const EMPTY = 2;
-/** Number of lists per cache (the length of a cache's `heads` and `counts`). */
+/** Number of lists per cache (the length of a cache's `heads`). */
 export const LIST_KINDS = 3;
 
 const INITIAL_CAPACITY = 64;
@@ -64,32 +64,36 @@ export class SlabTable {
     this.released = slab;
   }
 
-  /** Pushes `slab` on the front of list `kind` of a cache whose heads/counts are given. */
-  link(slab: number, kind: number, heads: Int32Array, counts: Int32Array): void {
+  /** Pushes `slab` on the front of list `kind` of the cache whose list heads are `heads`. */
+  link(slab: number, kind: number, heads: Int32Array): void {
     const head = heads[kind]!;
     this.list[slab] = kind;
     this.prev[slab] = NO_SLAB;
     this.next[slab] = head;
     if (head !== NO_SLAB) this.prev[head] = slab;
     heads[kind] = slab;
-    counts[kind]!++;
   }
 
   /** Takes `slab` off whichever list of its cache it is on. */
-  unlink(slab: number, heads: Int32Array, counts: Int32Array): void {
-    const kind = this.list[slab]!;
+  unlink(slab: number, heads: Int32Array): void {
     const prev = this.prev[slab]!;
     const next = this.next[slab]!;
-    if (prev === NO_SLAB) heads[kind] = next;
+    if (prev === NO_SLAB) heads[this.list[slab]!] = next;
     else this.next[prev] = next;
     if (next !== NO_SLAB) this.prev[next] = prev;
-    counts[kind]!--;
   }
 
-  /** Moves `slab` to list `kind`. */
-  move(slab: number, kind: number, heads: Int32Array, counts: Int32Array): void {
-    this.unlink(slab, heads, counts);
-    this.link(slab, kind, heads, counts);
+  /** Moves `slab` to the front of list `kind`. */
+  move(slab: number, kind: number, heads: Int32Array): void {
+    this.unlink(slab, heads);
+    this.link(slab, kind, heads);
+  }
+
+  /** Slabs on list `kind` (walks the list: for statistics, not hot paths). */
+  length(kind: number, heads: Int32Array): number {
+    let count = 0;
+    for (let slab = heads[kind]!; slab !== NO_SLAB; slab = this.next[slab]!) count++;
+    return count;
   }
 
   private takeId(): number {

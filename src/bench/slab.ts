@@ -1,0 +1,43 @@
+/**
+ * Workload S1 (bench/WORKLOADS.md) on the slab allocator: one 64-byte cache whose slabs come from
+ * a {@link FlatPageSource} over simulated RAM, objects touched only through the direct map.
+ */
+import { MiB } from '../hw/constants.js';
+import { PhysicalMemory } from '../hw/ram.js';
+import { SlabAllocator } from '../kernel-alloc/slab-allocator.js';
+import { NULL, type SlabCache } from '../kernel-alloc/slab-cache.js';
+import { DirectMapMemory, FlatPageSource } from '../kernel-alloc/standalone.js';
+import { type BenchRow, measureWorkload, type SlotAllocator, WORKLOADS } from './workloads.js';
+
+/** RAM behind the S1 cache: S1 peaks near 50,000 live objects (3.2 MiB of slabs). */
+const S1_RAM_BYTES = 16 * MiB;
+const S1_OBJECT_SIZE = 64;
+
+/** S1's slots hold objects of one 64-byte cache. */
+export class SlabSlots implements SlotAllocator {
+  constructor(readonly cache: SlabCache) {}
+
+  allocate(): number | null {
+    const object = this.cache.alloc();
+    return object === NULL ? null : object;
+  }
+
+  release(handle: number): void {
+    this.cache.free(handle);
+  }
+}
+
+/** A fresh allocator and its S1 adapter. */
+export function createSlabS1(): { allocator: SlabAllocator; slots: SlabSlots } {
+  const ram = PhysicalMemory.flat(S1_RAM_BYTES);
+  const pages = new FlatPageSource(0, S1_RAM_BYTES / 4096);
+  const allocator = new SlabAllocator(pages, new DirectMapMemory(ram));
+  const cache = allocator.createCache('bench-64', S1_OBJECT_SIZE, S1_OBJECT_SIZE);
+  return { allocator, slots: new SlabSlots(cache) };
+}
+
+/** Measures S1 on the slab allocator (`now()` in milliseconds). */
+export function benchSlabS1(now: () => number, reps = 5): BenchRow {
+  const s1 = WORKLOADS.find((workload) => workload.name === 'S1')!;
+  return measureWorkload(s1, 'wallos-memory', createSlabS1().slots, now, reps);
+}

@@ -1,0 +1,191 @@
+import { describe, expect, it } from 'vitest';
+import { InvalidArgumentError } from '../../src/errors.js';
+import { PAGE_SIZE } from '../../src/hw/constants.js';
+import { CACHE_LINE_SIZE, WASTE_FRACTION } from '../../src/kernel-alloc/geometry.js';
+import { NULL } from '../../src/kernel-alloc/slab-cache.js';
+import { codeOf, makeKernel } from './helpers.js';
+
+describe('slab geometry', () => {
+  it('picks the smallest order that wastes at most 1/8 of a slab', () => {
+    const { slab } = makeKernel();
+    for (const size of [8, 24, 100, 700, 1000, 1500, 3000, 5000, 9000, 20000, 40000]) {
+      const g = slab.createCache(`c${size}`, size).geometry;
+      const waste = g.slabBytes - g.objectsPerSlab * g.stride;
+      expect(g.objectsPerSlab).toBeGreaterThan(0);
+      expect(waste * WASTE_FRACTION).toBeLessThanOrEqual(g.slabBytes);
+      if (g.order > 0) {
+        const smaller = PAGE_SIZE << (g.order - 1);
+        const fit = Math.floor(smaller / g.stride);
+        expect(fit === 0 || (smaller - fit * g.stride) * WASTE_FRACTION > smaller).toBe(true);
+      }
+    }
+  });
+
+  it('cycles the colour of successive slabs through the leftover in cache lines', () => {
+    const { slab } = makeKernel();
+    const cache = slab.createCache('colour', 200); // 20 objects, 96 bytes left: 2 colours
+    const g = cache.geometry;
+    expect(g.colours).toBe(2);
+    const firstOffsets: number[] = [];
+    for (let s = 0; s < 4; s++) {
+      const objects = Array.from({ length: g.objectsPerSlab }, () => cache.alloc());
+      firstOffsets.push(Math.min(...objects.map((a) => a & (PAGE_SIZE - 1))));
+    }
+    expect(firstOffsets).toEqual([0, CACHE_LINE_SIZE, 0, CACHE_LINE_SIZE]);
+  });
+
+  it('aligns every object to the requested alignment', () => {
+    const { slab } = makeKernel();
+    const cache = slab.createCache('aligned', 40, 128);
+    for (let i = 0; i < 100; i++) expect(cache.alloc() & 127).toBe(0);
+  });
+
+  it('rejects bad cache arguments and creates nothing', () => {
+    const { slab } = makeKernel();
+    const before = slab.caches().length;
+    slab.createCache('twice', 32);
+    expect(() => slab.createCache('twice', 32)).toThrow(InvalidArgumentError);
+    expect(() => slab.createCache('has space', 32)).toThrow(InvalidArgumentError);
+    expect(() => slab.createCache('', 32)).toThrow(InvalidArgumentError);
+    expect(() => slab.createCache('zero', 0)).toThrow(InvalidArgumentError);
+    expect(() => slab.createCache('frac', 2.5)).toThrow(InvalidArgumentError);
+    expect(() => slab.createCache('odd-align', 32, 24)).toThrow(InvalidArgumentError);
+    expect(() => slab.createCache('huge-align', 32, 2 * PAGE_SIZE)).toThrow(InvalidArgumentError);
+    expect(() => slab.createCache('huge', 200_000)).toThrow(InvalidArgumentError);
+    expect(slab.caches().length).toBe(before + 1);
+  });
+});
+
+describe('constructors', () => {
+  it('run once per object when a slab is populated, not per allocation', () => {
+    const { slab, memory } = makeKernel();
+    const constructed: number[] = [];
+    const cache = slab.createCache('ctor', 48, 8, (address) => {
+      constructed.push(address);
+      memory.store32(address, 0xc0ffee);
+    });
+    const perSlab = cache.geometry.objectsPerSlab;
+    const a = cache.alloc();
+    expect(constructed.length).toBe(perSlab);
+    expect(memory.load32(a)).toBe(0xc0ffee);
+    cache.free(a);
+    expect(cache.alloc()).toBe(a);
+    expect(memory.load32(a)).toBe(0xc0ffee); // freed and reallocated: still constructed
+    for (let i = 1; i < perSlab; i++) cache.alloc();
+    expect(constructed.length).toBe(perSlab);
+    cache.alloc();
+    expect(constructed.length).toBe(2 * perSlab);
+    expect(new Set(constructed).size).toBe(2 * perSlab);
+  });
+
+  it('a throwing constructor returns the pages and leaves the cache empty', () => {
+    const { slab, pages } = makeKernel();
+    const cache = slab.createCache('bad-ctor', 64, 8, () => {
+      throw new Error('no');
+    });
+    expect(() => cache.alloc()).toThrow('no');
+    expect(pages.allocatedPages).toBe(0);
+    expect(cache.slabCount).toBe(0);
+    expect(slab.validate()).toBe(0);
+  });
+});
+
+describe('free errors', () => {
+  it('refuses pointers inside an object, outside every slab and from another cache', () => {
+    const { slab } = makeKernel();
+    const a = slab.createCache('a', 64);
+    const b = slab.createCache('b', 64);
+    const x = a.alloc();
+    const y = b.alloc();
+    expect(codeOf(() => a.free(x + 8))).toBe('INVALID_POINTER');
+    expect(codeOf(() => a.free(12345))).toBe('INVALID_POINTER');
+    expect(codeOf(() => a.free(x + 64 * 200))).toBe('INVALID_POINTER');
+    expect(codeOf(() => a.free(y))).toBe('CROSS_CACHE_FREE');
+    expect(a.activeObjects).toBe(1);
+    expect(b.activeObjects).toBe(1);
+    a.free(x);
+    b.free(y);
+    expect(slab.validate()).toBe(0);
+  });
+
+  it('reports the cache name and the object address', () => {
+    const { slab } = makeKernel();
+    const cache = slab.createCache('named', 64);
+    const x = cache.alloc();
+    try {
+      cache.free(x + 4);
+      expect.unreachable();
+    } catch (error) {
+      expect(error).toMatchObject({ code: 'INVALID_POINTER', cacheName: 'named', address: x });
+      expect(String(error)).toContain('named');
+    }
+  });
+
+  it('catches the double free of the last freed object without debug', () => {
+    const { slab } = makeKernel();
+    const cache = slab.createCache('df', 64);
+    const x = cache.alloc();
+    cache.alloc();
+    cache.free(x);
+    expect(codeOf(() => cache.free(x))).toBe('DOUBLE_FREE');
+    expect(cache.activeObjects).toBe(1);
+    expect(slab.validate()).toBe(0);
+  });
+});
+
+describe('shrink, destroy and out of memory', () => {
+  it('keeps empty slabs until shrink, then returns every page', () => {
+    const { slab, pages } = makeKernel();
+    const cache = slab.createCache('shrink', 256, 8, undefined, { reclaimable: true });
+    const objects = Array.from({ length: 100 }, () => cache.alloc());
+    const slabs = Math.ceil(100 / cache.geometry.objectsPerSlab);
+    expect(cache.slabCount).toBe(slabs);
+    expect(pages.allocatedPages).toBe(slabs);
+    expect(slab.stats().reclaimableBytes).toBe(slabs * PAGE_SIZE);
+    for (const object of objects) cache.free(object);
+    expect(cache.activeObjects).toBe(0);
+    expect(cache.slabCount).toBe(slabs);
+    expect(cache.shrink()).toBe(slabs);
+    expect(pages.allocatedPages).toBe(0);
+    expect(cache.shrink()).toBe(0);
+  });
+
+  it('destroy refuses a busy cache and frees an idle one', () => {
+    const { slab, pages } = makeKernel();
+    const cache = slab.createCache('doomed', 128);
+    const x = cache.alloc();
+    expect(codeOf(() => cache.destroy())).toBe('CACHE_BUSY');
+    expect(slab.caches()).toContain(cache);
+    cache.free(x);
+    cache.destroy();
+    expect(pages.allocatedPages).toBe(0);
+    expect(slab.caches()).not.toContain(cache);
+    expect(codeOf(() => cache.alloc())).toBe('CACHE_DESTROYED');
+    expect(slab.createCache('doomed', 128).objectSize).toBe(128); // the name is free again
+  });
+
+  it('returns NULL when pages run out, consistent and usable afterwards', () => {
+    const { slab, pages } = makeKernel({ pageCount: 4 });
+    const cache = slab.createCache('oom', 1024);
+    const objects: number[] = [];
+    for (let object = cache.alloc(); object !== NULL; object = cache.alloc()) objects.push(object);
+    expect(objects.length).toBe(4 * cache.geometry.objectsPerSlab);
+    expect(cache.alloc()).toBe(NULL);
+    expect(slab.validate()).toBe(0);
+    cache.free(objects.pop()!);
+    expect(cache.alloc()).not.toBe(NULL);
+    expect(pages.allocatedPages).toBe(4);
+  });
+
+  it('reclaims empty slabs of other caches before giving up', () => {
+    const { slab, pages } = makeKernel({ pageCount: 2 });
+    const a = slab.createCache('a', 2048);
+    const b = slab.createCache('b', 2048);
+    const objects = [a.alloc(), a.alloc(), a.alloc(), a.alloc()];
+    for (const object of objects) a.free(object);
+    expect(a.slabCount).toBe(2);
+    expect(b.alloc()).not.toBe(NULL);
+    expect(a.slabCount).toBe(0);
+    expect(pages.allocatedPages).toBe(1);
+  });
+});
