@@ -31,6 +31,12 @@ export interface PhysicalRange {
   readonly length: number;
 }
 
+/** A cache of RAM's backing arrays, told when they change (see {@link PhysicalMemory.wordsAt}). */
+export interface BackingObserver {
+  /** A chunk got or lost its own host memory: drop every array taken from `wordsAt`. */
+  backingChanged(): void;
+}
+
 /** An access to a physical address with no RAM behind it. */
 export class MachineCheckError extends WallosError {
   constructor(
@@ -57,6 +63,7 @@ export class PhysicalMemory implements MemoryAccess {
   private readonly bytes: (Uint8Array | undefined)[];
   private readonly words: (Int32Array | undefined)[];
   private touched = 0;
+  private readonly observers: BackingObserver[] = [];
 
   /**
    * @param installed where RAM modules answer; every range must start and end on a 64 KiB
@@ -99,6 +106,24 @@ export class PhysicalMemory implements MemoryAccess {
   /** Host bytes actually allocated to back touched chunks. */
   get hostBytes(): number {
     return this.touched * RAM_CHUNK_SIZE;
+  }
+
+  /**
+   * Registers a cache of arrays from {@link wordsAt} (the TLB is one): it is told whenever a
+   * chunk gets or loses its own host memory, and must then drop every array it holds.
+   */
+  addBackingObserver(observer: BackingObserver): void {
+    this.observers.push(observer);
+  }
+
+  /**
+   * The 32-bit words backing the chunk that holds `address` (index `(address % 64 KiB) / 4`),
+   * or undefined when that chunk has no host memory of its own yet (untouched, or no RAM).
+   * Valid until the next {@link BackingObserver.backingChanged}.
+   */
+  wordsAt(address: number): Int32Array | undefined {
+    const index = Math.floor(address / RAM_CHUNK_SIZE);
+    return this.bytes[index] === ZERO_CHUNK ? undefined : this.words[index];
   }
 
   /** True when every byte of `[address, address + length)` has RAM behind it. */
@@ -264,6 +289,7 @@ export class PhysicalMemory implements MemoryAccess {
     this.bytes[index] = fresh;
     this.words[index] = new Int32Array(fresh.buffer);
     this.touched++;
+    this.notifyBackingChanged();
     return fresh;
   }
 
@@ -273,6 +299,11 @@ export class PhysicalMemory implements MemoryAccess {
     this.bytes[index] = ZERO_CHUNK;
     this.words[index] = ZERO_WORDS;
     this.touched--;
+    this.notifyBackingChanged();
+  }
+
+  private notifyBackingChanged(): void {
+    for (const observer of this.observers) observer.backingChanged();
   }
 
   /** Calls `visit` once per chunk that `[address, address + length)` crosses. */

@@ -1,0 +1,557 @@
+/**
+ * The memory-management unit: every virtual access goes TLB → (on a miss) page walk → RAM.
+ *
+ * ```
+ *  load32(va) ──► canonical? ──no──► #GP (GeneralProtectionFault)
+ *                    │
+ *                    ▼
+ *               TLB hit with rights? ──yes──► RAM[frame + offset]
+ *                    │ no
+ *                    ▼
+ *               walk CR3 → PML4 → PDPT → PD → PT (stops early at a PS leaf)
+ *                    │ not present / reserved bit / rights deny
+ *                    ├──────────────────────────────► CR2 = va, #PF (PageFault, error code)
+ *                    ▼
+ *               set A in each entry (D in the leaf on a write), fill the TLB, RAM access
+ * ```
+ *
+ * Permissions follow the Intel SDM (vol. 3, 4.6): RW and US are ANDed down the walk, NX ORed;
+ * the CPU state in {@link Cpu} (CPL, CR0.WP, CR4.SMEP/SMAP, RFLAGS.AC, EFER.NXE) is read at
+ * the moment of each access. Multi-byte accesses that cross a page translate both pages before
+ * touching memory; bulk accesses go page by page, like `rep movsb`, so a fault part-way leaves
+ * the earlier pages written.
+ */
+import { InvalidArgumentError, WallosError } from '../errors.js';
+import { formatAddress, isCanonical } from './address.js';
+import { PAGE_MASK, PAGE_SHIFT, PAGE_SIZE, PTE_SIZE } from './constants.js';
+import { Cpu } from './cpu.js';
+import type { MemoryAccess } from './memory-access.js';
+import {
+  describeFaultCode,
+  entryAddress,
+  formatEntryFlags,
+  hasReservedBits,
+  LEVEL_NAMES,
+  levelSpan,
+  MAXPHYADDR,
+  type PageLevel,
+  PF_ID,
+  PF_P,
+  PF_RSVD,
+  PF_U,
+  PF_W,
+  PTE_A,
+  PTE_D,
+  PTE_G,
+  PTE_NX_HIGH,
+  PTE_P,
+  PTE_PS,
+  PTE_RW,
+  PTE_US,
+  TOP_LEVEL,
+  tableIndex,
+} from './paging.js';
+import { type PhysicalMemory, RAM_CHUNK_SIZE } from './ram.js';
+import {
+  RIGHT_DIRTY,
+  RIGHT_GLOBAL,
+  RIGHT_NO_EXECUTE,
+  RIGHT_USER,
+  RIGHT_WRITABLE,
+  TLB_ENTRIES,
+  Tlb,
+} from './tlb.js';
+
+/** A data read. */
+export const ACCESS_READ = 0;
+/** A data write. */
+export const ACCESS_WRITE = 1;
+/** An instruction fetch. */
+export const ACCESS_EXECUTE = 2;
+/** The kind of a memory access, which decides the permission checked. */
+export type AccessKind = typeof ACCESS_READ | typeof ACCESS_WRITE | typeof ACCESS_EXECUTE;
+
+/** A #PF exception: CR2 holds the faulting address, `errorCode` the x86 `PF_*` bits. */
+export class PageFault extends WallosError {
+  /** The faulting linear address (sign-extended), as the CPU leaves it in CR2. */
+  readonly cr2: number;
+  /** The error code pushed by the CPU: `PF_P | PF_W | PF_U | PF_RSVD | PF_ID`. */
+  readonly errorCode: number;
+
+  constructor(cr2: number, errorCode: number) {
+    super('PAGE_FAULT', `page fault at ${formatAddress(cr2)} (${describeFaultCode(errorCode)})`);
+    this.cr2 = cr2;
+    this.errorCode = errorCode;
+  }
+}
+
+/** A #GP exception: an access to a non-canonical address (never a page fault). */
+export class GeneralProtectionFault extends WallosError {
+  /** The offending address. */
+  readonly address: number;
+
+  constructor(address: number) {
+    super(
+      'GENERAL_PROTECTION',
+      `general protection fault: ${formatAddress(address)} is not a canonical address`,
+    );
+    this.address = address;
+  }
+}
+
+/** One level of a {@link PageWalk}. */
+export interface PageWalkStep {
+  readonly level: PageLevel;
+  /** `PML4`, `PDPT`, `PD` or `PT`. */
+  readonly tableName: string;
+  /** Physical address of the table read at this level. */
+  readonly tableAddress: number;
+  /** Index of the entry within the table (0..511). */
+  readonly index: number;
+  /** Physical address of the entry. */
+  readonly entryAddress: number;
+  /** The entry's low and high 32-bit halves. */
+  readonly low: number;
+  readonly high: number;
+  /** The set flags for people, e.g. `P RW US A`. */
+  readonly flags: string;
+  readonly present: boolean;
+  readonly writable: boolean;
+  readonly user: boolean;
+  readonly noExecute: boolean;
+  readonly accessed: boolean;
+  readonly dirty: boolean;
+  readonly global: boolean;
+  /** True when this entry is the leaf (a PTE, or a PDE/PDPTE with PS). */
+  readonly leaf: boolean;
+  /** The address the entry points at: the next table, or the page for a leaf. */
+  readonly target: number;
+}
+
+/** How a walk ended. */
+export type WalkOutcome = 'mapped' | 'not-present' | 'reserved-bit' | 'non-canonical';
+
+/** A side-effect-free description of how the MMU would translate an address. */
+export interface PageWalk {
+  readonly virtualAddress: number;
+  readonly outcome: WalkOutcome;
+  /** The entries read, from the PML4 down to where the walk stopped. */
+  readonly steps: readonly PageWalkStep[];
+  /** The translated address, when mapped. */
+  readonly physicalAddress: number | undefined;
+  /** Size of the mapping page (4 KiB, 2 MiB or 1 GiB), when mapped. */
+  readonly pageSize: number | undefined;
+  /** Effective rights (combined down the walk), meaningful when mapped. */
+  readonly writable: boolean;
+  readonly user: boolean;
+  readonly noExecute: boolean;
+}
+
+const WALK_MAPPED = 0;
+const WALK_NOT_PRESENT = 1;
+const WALK_RESERVED = 2;
+/** What `lookup` returns when the TLB cannot answer alone. */
+const MISS = -1;
+const SLOT_MASK = TLB_ENTRIES - 1;
+const BYTE_BITS = 8;
+/** Bytes in a 32-bit word, as a shift, and the offset bits that make a word access unaligned. */
+const WORD_SHIFT = 2;
+const WORD_MISALIGNMENT = 3;
+const BYTE_RANGE = 256;
+
+/** The MMU of one CPU, translating virtual accesses into accesses to `ram`. */
+export class Mmu implements MemoryAccess {
+  readonly ram: PhysicalMemory;
+  readonly cpu: Cpu;
+  readonly tlb = new Tlb();
+
+  // The last walk, kept in preallocated fields so a TLB miss allocates nothing.
+  // Index 0 is the PML4 entry; `walkDepth` entries were read.
+  private readonly walkEntries = new Float64Array(TOP_LEVEL);
+  private readonly walkLows = new Uint32Array(TOP_LEVEL);
+  private readonly walkHighs = new Uint32Array(TOP_LEVEL);
+  private walkDepth = 0;
+  private walkLevel: PageLevel = 1;
+  private walkPage = 0;
+  private walkRights = 0;
+
+  constructor(ram: PhysicalMemory, cpu: Cpu = new Cpu()) {
+    this.ram = ram;
+    this.cpu = cpu;
+    ram.addBackingObserver(this.tlb);
+  }
+
+  /**
+   * Translates `va` for an `access` at the CPU's current privilege, as the hardware would:
+   * through the TLB, walking (and setting A/D bits) on a miss.
+   * @returns the physical address.
+   * @throws GeneralProtectionFault for a non-canonical address.
+   * @throws PageFault (after setting `cpu.cr2`) when the access is not allowed.
+   */
+  translate(va: number, access: AccessKind): number {
+    const pa = this.lookup(va, access);
+    return pa !== MISS ? pa : this.translateMiss(va, access);
+  }
+
+  load8(va: number): number {
+    return this.ram.load8(this.translate(va, ACCESS_READ));
+  }
+
+  load16(va: number): number {
+    if ((va & PAGE_MASK) > PAGE_SIZE - 2) return this.loadSplit(va, 2);
+    return this.ram.load16(this.translate(va, ACCESS_READ));
+  }
+
+  /** The hot path: a TLB hit reads RAM's backing words directly (see {@link Tlb.words}). */
+  load32(va: number): number {
+    const tlb = this.tlb;
+    const offset = va & PAGE_MASK;
+    const slot = (va >>> PAGE_SHIFT) & SLOT_MASK;
+    if (
+      tlb.wordTags[slot] === va - offset &&
+      (offset & WORD_MISALIGNMENT) === 0 &&
+      this.allowed(tlb.rights[slot]!, ACCESS_READ)
+    ) {
+      tlb.hits++;
+      return tlb.words[slot]![tlb.wordBase[slot]! + (offset >> WORD_SHIFT)]! >>> 0;
+    }
+    return this.load32Slow(va);
+  }
+
+  store8(va: number, value: number): void {
+    this.ram.store8(this.translate(va, ACCESS_WRITE), value);
+  }
+
+  store16(va: number, value: number): void {
+    if ((va & PAGE_MASK) > PAGE_SIZE - 2) this.storeSplit(va, 2, value);
+    else this.ram.store16(this.translate(va, ACCESS_WRITE), value);
+  }
+
+  /** The hot path for stores, like {@link load32}; a clean entry takes the slow path to set D. */
+  store32(va: number, value: number): void {
+    const tlb = this.tlb;
+    const offset = va & PAGE_MASK;
+    const slot = (va >>> PAGE_SHIFT) & SLOT_MASK;
+    const rights = tlb.rights[slot]!;
+    if (
+      tlb.wordTags[slot] === va - offset &&
+      (offset & WORD_MISALIGNMENT) === 0 &&
+      (rights & RIGHT_DIRTY) !== 0 &&
+      this.allowed(rights, ACCESS_WRITE)
+    ) {
+      tlb.hits++;
+      tlb.words[slot]![tlb.wordBase[slot]! + (offset >> WORD_SHIFT)] = value;
+      return;
+    }
+    this.store32Slow(va, value);
+  }
+
+  /** An instruction fetch of the byte at `va`: needs execute permission. */
+  fetch(va: number): number {
+    return this.ram.load8(this.translate(va, ACCESS_EXECUTE));
+  }
+
+  readBytes(va: number, length: number): Uint8Array {
+    checkLength(length);
+    const out = new Uint8Array(length);
+    for (let done = 0; done < length; ) {
+      const count = bytesOnPage(va + done, length - done);
+      const pa = this.translate(va + done, ACCESS_READ);
+      out.set(this.ram.readBytes(pa, count), done);
+      done += count;
+    }
+    return out;
+  }
+
+  writeBytes(va: number, bytes: Uint8Array): void {
+    for (let done = 0; done < bytes.length; ) {
+      const count = bytesOnPage(va + done, bytes.length - done);
+      const pa = this.translate(va + done, ACCESS_WRITE);
+      this.ram.writeBytes(pa, bytes.subarray(done, done + count));
+      done += count;
+    }
+  }
+
+  fill(va: number, length: number, byte: number): void {
+    checkLength(length);
+    for (let done = 0; done < length; ) {
+      const count = bytesOnPage(va + done, length - done);
+      this.ram.fill(this.translate(va + done, ACCESS_WRITE), count, byte);
+      done += count;
+    }
+  }
+
+  /** `mov cr3, pa`: switches page tables and drops every non-global TLB entry. */
+  loadCr3(pa: number): void {
+    if (!Number.isSafeInteger(pa) || pa < 0 || pa >= 2 ** MAXPHYADDR) {
+      throw new InvalidArgumentError(`CR3 value ${pa} is not a physical address`);
+    }
+    this.cpu.cr3 = pa;
+    this.tlb.flushNonGlobal();
+  }
+
+  /** `invlpg va`: drops the TLB's translation of the page holding `va`. */
+  invlpg(va: number): void {
+    this.tlb.invalidate(va);
+  }
+
+  /**
+   * Describes how `va` translates right now, reading the tables in RAM (never the TLB) and
+   * changing nothing: no A/D bits, no CR2, no TLB fill.
+   */
+  walk(va: number): PageWalk {
+    if (!isCanonical(va)) return describeWalk(va, 'non-canonical', [], undefined, undefined, 0);
+    const status = this.resolve(va);
+    const steps: PageWalkStep[] = [];
+    for (let i = 0; i < this.walkDepth; i++) {
+      const level = (TOP_LEVEL - i) as PageLevel;
+      const at = this.walkEntries[i]!;
+      steps.push(
+        describeStep(level, at, tableIndex(va, level), this.walkLows[i]!, this.walkHighs[i]!),
+      );
+    }
+    if (status === WALK_NOT_PRESENT) {
+      return describeWalk(va, 'not-present', steps, undefined, undefined, 0);
+    }
+    if (status === WALK_RESERVED) {
+      return describeWalk(va, 'reserved-bit', steps, undefined, undefined, 0);
+    }
+    const span = levelSpan(this.walkLevel);
+    const pa = this.walkPage + offsetIn(va, span);
+    return describeWalk(va, 'mapped', steps, pa, span, this.walkRights);
+  }
+
+  /** The TLB's answer for an allowed access, or MISS. The hot path: no allocation. */
+  private lookup(va: number, access: AccessKind): number {
+    const tlb = this.tlb;
+    const offset = va & PAGE_MASK;
+    const slot = (va >>> PAGE_SHIFT) & SLOT_MASK;
+    if (tlb.tags[slot] !== va - offset) return MISS;
+    const rights = tlb.rights[slot]!;
+    if (!this.allowed(rights, access)) return MISS;
+    // A first write through a clean entry walks again, so the D bit gets set in RAM.
+    if (access === ACCESS_WRITE && (rights & RIGHT_DIRTY) === 0) return MISS;
+    tlb.hits++;
+    return tlb.frames[slot]! + offset;
+  }
+
+  /** Everything `lookup` could not answer: #GP, cached denials, walks, A/D updates, fills. */
+  private translateMiss(va: number, access: AccessKind): number {
+    if (!isCanonical(va)) throw new GeneralProtectionFault(va);
+    const tlb = this.tlb;
+    const slot = Tlb.slotOf(va);
+    // Like Intel parts, a cached entry's rights decide without a re-walk (a "spurious" fault
+    // when software raised the rights in RAM without flushing); the fault drops the entry.
+    if (tlb.tags[slot] === va - (va & PAGE_MASK) && !this.allowed(tlb.rights[slot]!, access)) {
+      this.fault(va, this.faultCode(access, PF_P));
+    }
+    tlb.misses++;
+    const status = this.resolve(va);
+    if (status === WALK_NOT_PRESENT) this.fault(va, this.faultCode(access, 0));
+    if (status === WALK_RESERVED) this.fault(va, this.faultCode(access, PF_P | PF_RSVD));
+    if (!this.allowed(this.walkRights, access)) this.fault(va, this.faultCode(access, PF_P));
+    this.markAccessed(access === ACCESS_WRITE);
+    const piece = this.walkPage + offsetIn(va, levelSpan(this.walkLevel)) - (va & PAGE_MASK);
+    tlb.insert(va, piece, this.walkRights, this.walkLevel);
+    return piece + (va & PAGE_MASK);
+  }
+
+  /**
+   * Walks the tables from CR3 for `va`, recording each entry read; returns a WALK_* status.
+   * Reads RAM only.
+   */
+  private resolve(va: number): number {
+    const cr3 = this.cpu.cr3;
+    const nxe = this.cpu.eferNxe;
+    let table = cr3 - (cr3 % PAGE_SIZE);
+    let rights = RIGHT_WRITABLE | RIGHT_USER;
+    this.walkDepth = 0;
+    for (let step = 0; step < TOP_LEVEL; step++) {
+      const level = (TOP_LEVEL - step) as PageLevel;
+      const at = table + tableIndex(va, level) * PTE_SIZE;
+      const low = this.ram.load32(at);
+      const high = this.ram.load32(at + 4);
+      this.walkEntries[step] = at;
+      this.walkLows[step] = low;
+      this.walkHighs[step] = high;
+      this.walkDepth = step + 1;
+      if ((low & PTE_P) === 0) return WALK_NOT_PRESENT;
+      if (hasReservedBits(low, high, level, nxe)) return WALK_RESERVED;
+      if ((low & PTE_RW) === 0) rights &= ~RIGHT_WRITABLE;
+      if ((low & PTE_US) === 0) rights &= ~RIGHT_USER;
+      if ((high & PTE_NX_HIGH) !== 0) rights |= RIGHT_NO_EXECUTE;
+      const target = entryAddress(low, high);
+      if (level === 1 || (low & PTE_PS) !== 0) {
+        if ((low & PTE_G) !== 0) rights |= RIGHT_GLOBAL;
+        if ((low & PTE_D) !== 0) rights |= RIGHT_DIRTY;
+        this.walkLevel = level;
+        this.walkPage = target - (target % levelSpan(level));
+        this.walkRights = rights;
+        return WALK_MAPPED;
+      }
+      table = target;
+    }
+    return WALK_NOT_PRESENT;
+  }
+
+  /**
+   * Sets A in every entry of the last walk and D in its leaf on a write, re-reading each entry
+   * (a recursive mapping can make two levels share one entry) as the CPU's locked OR does.
+   */
+  private markAccessed(write: boolean): void {
+    const leaf = this.walkDepth - 1;
+    for (let i = 0; i <= leaf; i++) {
+      const at = this.walkEntries[i]!;
+      const low = this.ram.load32(at);
+      const wanted = write && i === leaf ? low | PTE_A | PTE_D : low | PTE_A;
+      if (wanted !== low) this.ram.store32(at, wanted);
+    }
+    if (write) this.walkRights |= RIGHT_DIRTY;
+  }
+
+  /** Whether rights combined down a walk let the current CPU state make `access`. */
+  private allowed(rights: number, access: AccessKind): boolean {
+    const cpu = this.cpu;
+    const userPage = (rights & RIGHT_USER) !== 0;
+    if (access === ACCESS_EXECUTE) {
+      if ((rights & RIGHT_NO_EXECUTE) !== 0) return false;
+      return cpu.cpl === 3 ? userPage : !(userPage && cpu.cr4Smep);
+    }
+    const writeOk = access === ACCESS_READ || (rights & RIGHT_WRITABLE) !== 0;
+    if (cpu.cpl === 3) return userPage && writeOk;
+    if (userPage && cpu.cr4Smap && !cpu.rflagsAc) return false;
+    return writeOk || !cpu.cr0Wp;
+  }
+
+  /** The error code the CPU pushes for `access`, on top of `base` (P and RSVD). */
+  private faultCode(access: AccessKind, base: number): number {
+    const cpu = this.cpu;
+    let code = base;
+    if (access === ACCESS_WRITE) code |= PF_W;
+    if (cpu.cpl === 3) code |= PF_U;
+    // I/D is reported only when fetches can fault for being fetches (SDM 4.7).
+    if (access === ACCESS_EXECUTE && (cpu.eferNxe || cpu.cr4Smep)) code |= PF_ID;
+    return code;
+  }
+
+  /** Raises #PF: CR2 gets the address; the TLB drops the page, as a fault does on hardware. */
+  private fault(va: number, errorCode: number): never {
+    this.cpu.cr2 = va;
+    this.tlb.invalidate(va);
+    throw new PageFault(va, errorCode);
+  }
+
+  private load32Slow(va: number): number {
+    if ((va & PAGE_MASK) > PAGE_SIZE - 4) return this.loadSplit(va, 4);
+    const pa = this.translate(va, ACCESS_READ);
+    this.attachWords(va, pa);
+    return this.ram.load32(pa);
+  }
+
+  private store32Slow(va: number, value: number): void {
+    if ((va & PAGE_MASK) > PAGE_SIZE - 4) {
+      this.storeSplit(va, 4, value);
+      return;
+    }
+    const pa = this.translate(va, ACCESS_WRITE);
+    this.ram.store32(pa, value);
+    this.attachWords(va, pa);
+  }
+
+  /** Gives the TLB slot of `va` (just translated to `pa`) RAM's words, once RAM has them. */
+  private attachWords(va: number, pa: number): void {
+    const words = this.ram.wordsAt(pa);
+    if (words === undefined) return;
+    const piece = pa - (pa & PAGE_MASK);
+    const base = (piece - Math.floor(piece / RAM_CHUNK_SIZE) * RAM_CHUNK_SIZE) >> WORD_SHIFT;
+    this.tlb.attachWords(va, words, base);
+  }
+
+  /** A load that crosses into the next page: both pages are translated before reading. */
+  private loadSplit(va: number, size: number): number {
+    const first = PAGE_SIZE - (va & PAGE_MASK);
+    const low = this.translate(va, ACCESS_READ);
+    const high = this.translate(va + first, ACCESS_READ);
+    let value = 0;
+    for (let i = size - 1; i >= 0; i--) {
+      const pa = i < first ? low + i : high + (i - first);
+      value = value * BYTE_RANGE + this.ram.load8(pa);
+    }
+    return value;
+  }
+
+  /** A store that crosses into the next page: both pages are checked before writing. */
+  private storeSplit(va: number, size: number, value: number): void {
+    const first = PAGE_SIZE - (va & PAGE_MASK);
+    const low = this.translate(va, ACCESS_WRITE);
+    const high = this.translate(va + first, ACCESS_WRITE);
+    for (let i = 0; i < size; i++) {
+      const pa = i < first ? low + i : high + (i - first);
+      this.ram.store8(pa, value >>> (i * BYTE_BITS));
+    }
+  }
+}
+
+/** `va`'s offset within its naturally aligned block of `span` bytes (non-negative). */
+function offsetIn(va: number, span: number): number {
+  return va - Math.floor(va / span) * span;
+}
+
+/** How many of `remaining` bytes from `va` lie on `va`'s page. */
+function bytesOnPage(va: number, remaining: number): number {
+  return Math.min(remaining, PAGE_SIZE - (va & PAGE_MASK));
+}
+
+function checkLength(length: number): void {
+  if (!Number.isSafeInteger(length) || length < 0) {
+    throw new InvalidArgumentError(`length ${length} is not a non-negative integer`);
+  }
+}
+
+function describeStep(
+  level: PageLevel,
+  at: number,
+  index: number,
+  low: number,
+  high: number,
+): PageWalkStep {
+  return {
+    level,
+    tableName: LEVEL_NAMES[level],
+    tableAddress: at - index * PTE_SIZE,
+    index,
+    entryAddress: at,
+    low,
+    high,
+    flags: formatEntryFlags(low, high),
+    present: (low & PTE_P) !== 0,
+    writable: (low & PTE_RW) !== 0,
+    user: (low & PTE_US) !== 0,
+    noExecute: (high & PTE_NX_HIGH) !== 0,
+    accessed: (low & PTE_A) !== 0,
+    dirty: (low & PTE_D) !== 0,
+    global: (low & PTE_G) !== 0,
+    leaf: (low & PTE_P) !== 0 && (level === 1 || (low & PTE_PS) !== 0),
+    target: entryAddress(low, high),
+  };
+}
+
+function describeWalk(
+  va: number,
+  outcome: WalkOutcome,
+  steps: readonly PageWalkStep[],
+  physicalAddress: number | undefined,
+  pageSize: number | undefined,
+  rights: number,
+): PageWalk {
+  return {
+    virtualAddress: va,
+    outcome,
+    steps,
+    physicalAddress,
+    pageSize,
+    writable: (rights & RIGHT_WRITABLE) !== 0,
+    user: (rights & RIGHT_USER) !== 0,
+    noExecute: (rights & RIGHT_NO_EXECUTE) !== 0,
+  };
+}

@@ -1,0 +1,175 @@
+/**
+ * The translation lookaside buffer: a direct-mapped cache of 4 KiB translations.
+ *
+ * Each slot holds one 4 KiB piece of a page (large pages are cached piece by piece) in
+ * parallel typed arrays, indexed by bits 12.. of the virtual address:
+ *
+ * ```
+ *  va ──► slot = (va >>> 12) & (TLB_ENTRIES - 1)
+ *
+ *  slot │ tags (Float64)   │ frames (Float64) │ rights (Uint8)         │ levels (Uint8)
+ *  ─────┼──────────────────┼──────────────────┼────────────────────────┼──────────────
+ *    0  │ NaN (empty)      │                  │                        │
+ *    1  │ 0x0000000000401000│ 0x000203000     │ WRITABLE|USER|DIRTY    │ 1 (4 KiB)
+ *    2  │ 0xffffffff80002000│ 0x000102000     │ GLOBAL|DIRTY           │ 2 (2 MiB piece)
+ *   ... │                  │                  │                        │
+ * ```
+ *
+ * A tag is the sign-extended virtual address of the 4 KiB piece. Rights are the permissions
+ * combined down the walk when the entry was filled, plus the leaf's dirty state, so a first
+ * write through a clean entry makes the MMU walk again to set D. Nothing here reads the page
+ * tables: a changed entry stays invisible until software invalidates the slot, exactly like
+ * hardware. Frames are physical addresses (never references to RAM chunks, which RAM may
+ * replace when it materialises or releases them).
+ */
+import { PAGE_MASK, PAGE_SHIFT } from './constants.js';
+import { levelSpan, type PageLevel } from './paging.js';
+import type { BackingObserver, PhysicalMemory } from './ram.js';
+
+/** Number of slots; a power of two (4 MiB of reach, like a second-level TLB). */
+export const TLB_ENTRIES = 1024;
+const SLOT_MASK = TLB_ENTRIES - 1;
+/** The tag of an empty slot: NaN equals nothing, so no address ever hits it. */
+const EMPTY = Number.NaN;
+
+/** Rights bit: writes allowed (RW set at every level). */
+export const RIGHT_WRITABLE = 1;
+/** Rights bit: a user page (US set at every level). */
+export const RIGHT_USER = 2;
+/** Rights bit: execute-disabled (NX set at some level, with EFER.NXE). */
+export const RIGHT_NO_EXECUTE = 4;
+/** Rights bit: the leaf's D bit was set when cached. */
+export const RIGHT_DIRTY = 8;
+/** Rights bit: the leaf is global (survives {@link Tlb.flushNonGlobal}). */
+export const RIGHT_GLOBAL = 16;
+
+/** One cached translation, for display. */
+export interface TlbEntry {
+  /** The sign-extended virtual address of the cached 4 KiB piece. */
+  readonly virtualPage: number;
+  /** The physical address it maps to. */
+  readonly physicalFrame: number;
+  /** Size of the page the piece belongs to: 4 KiB, 2 MiB or 1 GiB. */
+  readonly pageSize: number;
+  readonly writable: boolean;
+  readonly user: boolean;
+  readonly noExecute: boolean;
+  readonly dirty: boolean;
+  readonly global: boolean;
+}
+
+/** A direct-mapped TLB. The MMU reads the typed arrays directly on its hot path. */
+export class Tlb implements BackingObserver {
+  /** Virtual address of the piece in each slot, NaN when empty. */
+  readonly tags = new Float64Array(TLB_ENTRIES).fill(EMPTY);
+  /** Physical address of the piece in each slot. */
+  readonly frames = new Float64Array(TLB_ENTRIES);
+  /** `RIGHT_*` bits of each slot. */
+  readonly rights = new Uint8Array(TLB_ENTRIES);
+  /** The paging level of the leaf each slot came from (1 = 4 KiB, 2 = 2 MiB, 3 = 1 GiB). */
+  readonly levels = new Uint8Array(TLB_ENTRIES);
+  /**
+   * The tag again, for slots that also hold RAM's backing words for their piece: a hit here
+   * lets the MMU's 32-bit accesses skip RAM's chunk lookup. The MMU attaches words from
+   * {@link PhysicalMemory.wordsAt}; all are dropped when RAM reports its backing changed.
+   */
+  readonly wordTags = new Float64Array(TLB_ENTRIES).fill(EMPTY);
+  /** RAM's backing words of each slot with a `wordTags` entry. */
+  readonly words: (Int32Array | null)[] = new Array<Int32Array | null>(TLB_ENTRIES).fill(null);
+  /** Index in `words[slot]` of the piece's first word. */
+  readonly wordBase = new Int32Array(TLB_ENTRIES);
+  /** Lookups answered from the cache. */
+  hits = 0;
+  /** Lookups that needed a page walk. */
+  misses = 0;
+  /** Slots holding a piece of a large page: `invalidate` scans only when there are some. */
+  private largePieces = 0;
+
+  /** The slot that caches `va`. */
+  static slotOf(va: number): number {
+    return (va >>> PAGE_SHIFT) & SLOT_MASK;
+  }
+
+  /** Caches the 4 KiB piece holding `va` at physical `frame` (page-aligned). */
+  insert(va: number, frame: number, rights: number, level: PageLevel): void {
+    const slot = Tlb.slotOf(va);
+    this.clearSlot(slot);
+    this.tags[slot] = va - (va & PAGE_MASK);
+    this.frames[slot] = frame;
+    this.rights[slot] = rights;
+    this.levels[slot] = level;
+    if (level > 1) this.largePieces++;
+  }
+
+  /** Attaches RAM's backing `words` (the piece starts at word `base`) to the slot of `va`. */
+  attachWords(va: number, words: Int32Array, base: number): void {
+    const slot = Tlb.slotOf(va);
+    this.wordTags[slot] = this.tags[slot]!;
+    this.words[slot] = words;
+    this.wordBase[slot] = base;
+  }
+
+  /** RAM's backing changed: every attached array may be stale. */
+  backingChanged(): void {
+    this.wordTags.fill(EMPTY);
+    this.words.fill(null);
+  }
+
+  /** `invlpg`: drops the translation of `va`, and every piece of the large page holding it. */
+  invalidate(va: number): void {
+    const slot = Tlb.slotOf(va);
+    if (this.tags[slot] === va - (va & PAGE_MASK)) this.clearSlot(slot);
+    if (this.largePieces === 0) return;
+    for (let s = 0; s < TLB_ENTRIES; s++) {
+      if (this.levels[s]! > 1 && this.coversInLargePage(s, va)) this.clearSlot(s);
+    }
+  }
+
+  /** Drops every entry (a CR4.PGE toggle or INVPCID all-context). */
+  flushAll(): void {
+    for (let s = 0; s < TLB_ENTRIES; s++) this.clearSlot(s);
+  }
+
+  /** Drops every non-global entry: what loading CR3 does. */
+  flushNonGlobal(): void {
+    for (let s = 0; s < TLB_ENTRIES; s++) {
+      if ((this.rights[s]! & RIGHT_GLOBAL) === 0) this.clearSlot(s);
+    }
+  }
+
+  /** The cached translations, in slot order. */
+  entries(): TlbEntry[] {
+    const list: TlbEntry[] = [];
+    for (let s = 0; s < TLB_ENTRIES; s++) {
+      if (Number.isNaN(this.tags[s]!)) continue;
+      const rights = this.rights[s]!;
+      list.push({
+        virtualPage: this.tags[s]!,
+        physicalFrame: this.frames[s]!,
+        pageSize: levelSpan(this.levels[s] as PageLevel),
+        writable: (rights & RIGHT_WRITABLE) !== 0,
+        user: (rights & RIGHT_USER) !== 0,
+        noExecute: (rights & RIGHT_NO_EXECUTE) !== 0,
+        dirty: (rights & RIGHT_DIRTY) !== 0,
+        global: (rights & RIGHT_GLOBAL) !== 0,
+      });
+    }
+    return list;
+  }
+
+  /** True when slot `s` holds a piece of a large page that also contains `va`. */
+  private coversInLargePage(s: number, va: number): boolean {
+    const span = levelSpan(this.levels[s] as PageLevel);
+    return Math.floor(this.tags[s]! / span) === Math.floor(va / span);
+  }
+
+  private clearSlot(slot: number): void {
+    if (Number.isNaN(this.tags[slot]!)) return;
+    if (this.levels[slot]! > 1) this.largePieces--;
+    this.tags[slot] = EMPTY;
+    this.rights[slot] = 0;
+    this.levels[slot] = 0;
+    this.wordTags[slot] = EMPTY;
+    this.words[slot] = null;
+  }
+}
