@@ -15,22 +15,24 @@
  * ```
  *
  * Per-frame metadata (Linux's `mem_map`, 64 bytes a frame there) lives in typed arrays,
- * 14 bytes a frame (15 in debug mode):
+ * 13 bytes a frame (14 in debug mode):
  *
  * ```
- *  state    Uint8Array   1  HEAD bit | FrameUse   (see below)
- *  order    Uint8Array   1  order of the block this frame heads
+ *  state    Uint8Array   1  order | HEAD | FrameUse, one byte (see below)
  *  refcount Int32Array   4  references to an allocated block (head frame only)
- *  next     Int32Array   4  free-list links (free block heads only), in FreeLists
- *  prev     Int32Array   4
+ *  links    Int32Array   8  next, prev: free-list links (free block heads only), in FreeLists
  *  poisoned Uint8Array  (1) debug mode: the frame holds the poison pattern
  *
- *  state values:  HEAD | FREE      head of a free block, linked in its zone's list
- *                 HEAD | use       head of an allocated block
- *                 TAIL (0)         any other frame of a block: its head is below it
- *                 RESERVED         not managed (firmware, holes, kernel image, this
- *                                  table), or quarantined after a poison violation
+ *   7     4   3    2   0
+ *  ┌───────┬──────┬─────┐   order | HEAD | FREE   head of a free block, in its zone's list
+ *  │ order │ HEAD │ use │   order | HEAD | use    head of an allocated block
+ *  └───────┴──────┴─────┘   TAIL (0)              any other frame of a block (head below it)
+ *                           RESERVED              not managed (firmware, holes, kernel image,
+ *                                                 this table), or quarantined (poison broken)
  * ```
+ *
+ * Packing the order with the head bit makes the buddy test of the merge loop one byte
+ * compare: `state[buddy] === freeHead(order)`.
  *
  * The table covers every frame up to the top of RAM (a flat `mem_map`) and, as on a real
  * machine, occupies RAM: `ceil(frames * bytesPerFrame / PAGE_SIZE)` frames are taken from the
@@ -63,19 +65,34 @@ import { FreeLists, NIL } from './free-lists.js';
 import { firstUnpoisonedByte, type PoisonReport, poison } from './poison.js';
 import { formatBuddyinfo, type PhysicalMemoryStats, type ZoneStats } from './stats.js';
 
-/** Host bytes of metadata per frame: state, order, refcount, next, prev. */
-export const BYTES_PER_FRAME = 1 + 1 + 4 + 4 + 4;
+/** Host bytes of metadata per frame: state, refcount, next, prev. */
+export const BYTES_PER_FRAME = 1 + 4 + 4 + 4;
 /** Debug mode adds one byte a frame: whether the frame holds poison. */
 export const DEBUG_BYTES_PER_FRAME = BYTES_PER_FRAME + 1;
 
-/** State bit: this frame is the first of a block. */
-const HEAD = 0x10;
 /** State bits holding the frame's {@link FrameUse}. */
-const USE_MASK = 0x0f;
+const USE_MASK = 0x07;
+/** State bit: this frame is the first of a block. */
+const HEAD = 0x08;
+/** Where a head's block order sits in its state byte. */
+const ORDER_SHIFT = 4;
 /** State of a frame inside a block, after its head. */
 const TAIL = 0;
-/** State of the head of a free block. */
-const FREE_HEAD = HEAD | FrameUse.FREE;
+
+/** State of the head of a free block of `order`. */
+function freeHead(order: number): number {
+  return (order << ORDER_SHIFT) | HEAD | FrameUse.FREE;
+}
+
+/** The block order kept in a head's state. */
+function orderOf(state: number): number {
+  return state >>> ORDER_SHIFT;
+}
+
+/** True for the state of a free block's head. */
+function isFreeHead(state: number): boolean {
+  return (state & (HEAD | USE_MASK)) === HEAD;
+}
 /** Refcounts stop here rather than wrap (Linux warns on refcount saturation too). */
 const MAX_REFCOUNT = 0x7fffffff;
 
@@ -109,7 +126,6 @@ export class PhysicalAllocator {
 
   private readonly ram: PhysicalMemory;
   private readonly state: Uint8Array;
-  private readonly orders: Uint8Array;
   private readonly refcounts: Int32Array;
   private readonly lists: FreeLists;
   private readonly poisoned: Uint8Array;
@@ -141,7 +157,6 @@ export class PhysicalAllocator {
 
     const frames = this.spannedFrames;
     this.state = new Uint8Array(frames).fill(FrameUse.RESERVED);
-    this.orders = new Uint8Array(frames);
     this.refcounts = new Int32Array(frames);
     this.lists = new FreeLists(frames);
     this.poisoned = new Uint8Array(this.debug ? frames : 0);
@@ -192,7 +207,7 @@ export class PhysicalAllocator {
     }
     const pfn = this.takeBlock(order, highestZone);
     if (pfn === NIL) return -1;
-    this.state[pfn] = HEAD | use;
+    this.state[pfn] = (order << ORDER_SHIFT) | HEAD | use;
     this.refcounts[pfn] = 1;
     const frames = 1 << order;
     this.useCounts[FrameUse.FREE] -= frames;
@@ -223,9 +238,9 @@ export class PhysicalAllocator {
     if (pfn >>> 0 !== pfn || pfn >= this.spannedFrames) this.rejectFree(pa, order);
     const state = this.state[pfn]!;
     if (
+      orderOf(state) !== order ||
       (state & HEAD) === 0 ||
-      state === FREE_HEAD ||
-      this.orders[pfn] !== order ||
+      (state & USE_MASK) === FrameUse.FREE ||
       this.refcounts[pfn] !== 1
     ) {
       this.rejectFree(pa, order);
@@ -245,7 +260,7 @@ export class PhysicalAllocator {
    */
   getPage(pa: number): void {
     const head = this.blockOf(this.frameAt(pa));
-    if (head === NIL || this.state[head] === FREE_HEAD) {
+    if (head === NIL || isFreeHead(this.state[head]!)) {
       throw new InvalidFrameError(pa, 'not in an allocated block');
     }
     if (this.refcounts[head] === MAX_REFCOUNT) {
@@ -262,9 +277,10 @@ export class PhysicalAllocator {
   putPage(pa: number): boolean {
     const pfn = this.frameAt(pa);
     const head = this.blockOf(pfn);
-    if (head === NIL || this.state[head] === FREE_HEAD) this.rejectFree(pfn * PAGE_SIZE, 0);
+    if (head === NIL || isFreeHead(this.state[head]!)) this.rejectFree(pfn * PAGE_SIZE, 0);
     if (--this.refcounts[head]! > 0) return false;
-    this.release(head, this.orders[head]!, this.state[head]! & USE_MASK);
+    const state = this.state[head]!;
+    this.release(head, orderOf(state), state & USE_MASK);
     return true;
   }
 
@@ -287,16 +303,16 @@ export class PhysicalAllocator {
     }
     const pfn = this.frameAt(pa);
     const state = this.state[pfn]!;
-    if (pfn * PAGE_SIZE !== pa || (state & HEAD) === 0 || state === FREE_HEAD) {
+    if (pfn * PAGE_SIZE !== pa || (state & HEAD) === 0 || isFreeHead(state)) {
       throw new InvalidFrameError(pa, 'not the start of an allocated block');
     }
-    if (this.orders[pfn] !== order) {
-      throw new InvalidFrameError(pa, `block has order ${this.orders[pfn]}, not ${order}`);
+    if (orderOf(state) !== order) {
+      throw new InvalidFrameError(pa, `block has order ${orderOf(state)}, not ${order}`);
     }
     const frames = 1 << order;
     this.useCounts[state & USE_MASK] -= frames;
     this.useCounts[use] += frames;
-    this.state[pfn] = HEAD | use;
+    this.state[pfn] = (state & ~USE_MASK) | use;
   }
 
   /** Frames now used for `use` (FREE: free frames; RESERVED: also unmanaged RAM). */
@@ -316,7 +332,7 @@ export class PhysicalAllocator {
   forEachFreeBlock(visit: (pa: number, order: number, zone: number) => void): void {
     for (let zone = 0; zone < ZONE_COUNT; zone++) {
       for (let order = 0; order <= MAX_ORDER; order++) {
-        for (let pfn = this.lists.firstOf(zone, order); pfn !== NIL; pfn = this.lists.next[pfn]!) {
+        for (let pfn = this.lists.firstOf(zone, order); pfn !== NIL; pfn = this.lists.nextOf(pfn)) {
           visit(pfn * PAGE_SIZE, order, zone);
         }
       }
@@ -371,11 +387,9 @@ export class PhysicalAllocator {
       while (found > order) {
         found--;
         const upperHalf = pfn + (1 << found);
-        this.state[upperHalf] = FREE_HEAD;
-        this.orders[upperHalf] = found;
+        this.state[upperHalf] = freeHead(found);
         this.lists.push(zone, found, upperHalf);
       }
-      this.orders[pfn] = order;
       return pfn;
     }
     return NIL;
@@ -394,17 +408,14 @@ export class PhysicalAllocator {
   /** Links the free block at `pfn`, first merging it with its buddy for as long as possible. */
   private mergeAndLink(pfn: number, order: number): void {
     this.state[pfn] = TAIL;
-    this.orders[pfn] = 0;
     const zone = zoneOfPfn(pfn);
     while (order < MAX_ORDER) {
       const buddy = pfn ^ (1 << order);
       // A free head is always managed, and the zone limits are multiples of the largest block,
       // so a free buddy of the same order is in the same zone.
-      if (buddy >= this.spannedFrames || this.state[buddy] !== FREE_HEAD) break;
-      if (this.orders[buddy] !== order) break;
+      if (buddy >= this.spannedFrames || this.state[buddy] !== freeHead(order)) break;
       this.lists.remove(zone, order, buddy);
       this.state[buddy] = TAIL;
-      this.orders[buddy] = 0;
       pfn &= ~(1 << order);
       order++;
     }
@@ -413,8 +424,7 @@ export class PhysicalAllocator {
 
   /** Makes `pfn` the head of a free block of `order` and links it. */
   private linkFree(pfn: number, order: number): void {
-    this.state[pfn] = FREE_HEAD;
-    this.orders[pfn] = order;
+    this.state[pfn] = freeHead(order);
     this.lists.push(zoneOfPfn(pfn), order, pfn);
   }
 
@@ -443,7 +453,6 @@ export class PhysicalAllocator {
   private quarantine(pfn: number, order: number): void {
     const end = pfn + (1 << order);
     this.state.fill(TAIL, pfn, end);
-    this.orders[pfn] = 0;
     for (let frame = pfn; frame < end; frame++) {
       const offset =
         this.poisoned[frame] === 1 ? firstUnpoisonedByte(this.ram, frame * PAGE_SIZE) : -1;
@@ -485,7 +494,8 @@ export class PhysicalAllocator {
     if (state !== TAIL) return NIL;
     for (let order = 1; order <= MAX_ORDER; order++) {
       const head = pfn - (pfn % 2 ** order);
-      if ((this.state[head]! & HEAD) !== 0 && this.orders[head]! >= order) return head;
+      const state = this.state[head]!;
+      if ((state & HEAD) !== 0 && orderOf(state) >= order) return head;
     }
     throw new InvariantError(`frame ${formatPhysical(pfn * PAGE_SIZE)} is a tail without a head`);
   }
@@ -504,12 +514,13 @@ export class PhysicalAllocator {
     if (head === NIL) {
       throw new InvalidFreeError('INVALID_FREE', pa, 'frame is reserved, not managed');
     }
-    const where = `block of order ${this.orders[head]} at ${formatPhysical(head * PAGE_SIZE)}`;
-    if (this.state[head] === FREE_HEAD) {
+    const state = this.state[head]!;
+    const where = `block of order ${orderOf(state)} at ${formatPhysical(head * PAGE_SIZE)}`;
+    if (isFreeHead(state)) {
       throw new InvalidFreeError('DOUBLE_FREE', pa, `already free (in the free ${where})`);
     }
     if (head !== pfn) throw new InvalidFreeError('INVALID_FREE', pa, `inside the ${where}`);
-    if (this.orders[pfn] !== order) {
+    if (orderOf(state) !== order) {
       throw new InvalidFreeError('WRONG_ORDER', pa, `${where}, freed with order ${order}`);
     }
     throw new InvalidFreeError(
@@ -555,14 +566,14 @@ export class PhysicalAllocator {
       for (let order = 0; order <= MAX_ORDER; order++) {
         let before = NIL;
         let blocks = 0;
-        for (let pfn = this.lists.firstOf(zone, order); pfn !== NIL; pfn = this.lists.next[pfn]!) {
+        for (let pfn = this.lists.firstOf(zone, order); pfn !== NIL; pfn = this.lists.nextOf(pfn)) {
           const at = `free list ${ZONE_NAMES[zone]}/${order}: frame ${pfn}`;
           if (pfn < 0 || pfn >= this.spannedFrames) invariant(`${at} is outside RAM`);
           if (listed[pfn] === 1) invariant(`${at} is listed twice (or the list loops)`);
           listed[pfn] = 1;
-          if (this.lists.prev[pfn] !== before) invariant(`${at} has a wrong back link`);
-          if (this.state[pfn] !== FREE_HEAD) invariant(`${at} is not a free head`);
-          if (this.orders[pfn] !== order) invariant(`${at} has order ${this.orders[pfn]}`);
+          if (this.lists.prevOf(pfn) !== before) invariant(`${at} has a wrong back link`);
+          if (this.state[pfn] !== freeHead(order))
+            invariant(`${at} is not a free head of its order`);
           if (pfn % 2 ** order !== 0) invariant(`${at} is not aligned to its order`);
           if (zoneOfPfn(pfn) !== zone) invariant(`${at} belongs to another zone`);
           before = pfn;
@@ -605,7 +616,7 @@ export class PhysicalAllocator {
       return pfn + 1;
     }
     if ((state & HEAD) === 0) invariant(`${at} is a tail with no block head before it`);
-    const order = this.orders[pfn]!;
+    const order = orderOf(state);
     const frames = 2 ** order;
     if (pfn % frames !== 0 || pfn + frames > end)
       invariant(`${at}: misplaced order-${order} block`);
@@ -615,7 +626,7 @@ export class PhysicalAllocator {
       }
     }
     counted[state & USE_MASK]! += frames;
-    if (state === FREE_HEAD) this.checkFreeBlock(pfn, order, listed, at);
+    if (isFreeHead(state)) this.checkFreeBlock(pfn, order, listed, at);
     else if (this.refcounts[pfn]! < 1) invariant(`${at} is allocated with refcount 0`);
     return pfn + frames;
   }
@@ -624,7 +635,7 @@ export class PhysicalAllocator {
     if (listed[pfn] !== 1) invariant(`${at} is a free head on no free list`);
     if (this.refcounts[pfn] !== 0) invariant(`${at} is free with refcount ${this.refcounts[pfn]}`);
     const buddy = pfn ^ (1 << order);
-    if (order < MAX_ORDER && this.state[buddy] === FREE_HEAD && this.orders[buddy] === order) {
+    if (order < MAX_ORDER && this.state[buddy] === freeHead(order)) {
       invariant(`${at} and its buddy are both free at order ${order}, not merged`);
     }
   }

@@ -3,7 +3,7 @@
  * per-frame index arrays (Linux's `zone->free_area[order].free_list`, without pointers).
  *
  * ```
- *  first[zone * ORDER_COUNT + order]           next[] / prev[]  (indexed by frame number)
+ *  first[zone * ORDER_COUNT + order]           links[2 pfn] = next, links[2 pfn + 1] = prev
  *  ┌──────────────────────┐   ┌─────────┐     ┌─────────┐     ┌─────────┐
  *  │ DMA32, order 3: 0x48 ├──►│ pfn 0x48├────►│ pfn 0x10├────►│ pfn 0x88├──► NIL
  *  └──────────────────────┘   │         │◄────┤         │◄────┤         │
@@ -20,11 +20,13 @@ import { ORDER_COUNT, ZONE_COUNT } from './constants.js';
 /** "No frame": the end of a list. */
 export const NIL = -1;
 
+/** Int32 slots of links per frame: next and prev side by side, in one cache line. */
+const LINK_SLOTS = 2;
+const PREV = 1;
+
 export class FreeLists {
-  /** Next free block head in the same list, per frame (4 bytes a frame). */
-  readonly next: Int32Array;
-  /** Previous free block head in the same list, per frame (4 bytes a frame). */
-  readonly prev: Int32Array;
+  /** Per frame, the next and the previous free block head of its list (8 bytes a frame). */
+  private readonly links: Int32Array;
   /** First block of each list, indexed `zone * ORDER_COUNT + order`. */
   readonly first = new Int32Array(ZONE_COUNT * ORDER_COUNT).fill(NIL);
   /** Blocks in each list (Linux's `nr_free`), indexed like {@link first}. */
@@ -33,17 +35,16 @@ export class FreeLists {
   readonly nonEmpty = new Int32Array(ZONE_COUNT);
 
   constructor(frames: number) {
-    this.next = new Int32Array(frames);
-    this.prev = new Int32Array(frames);
+    this.links = new Int32Array(frames * LINK_SLOTS);
   }
 
   /** Links `pfn` at the front (the most recently freed block is the next one handed out). */
   push(zone: number, order: number, pfn: number): void {
     const list = zone * ORDER_COUNT + order;
     const head = this.first[list]!;
-    this.next[pfn] = head;
-    this.prev[pfn] = NIL;
-    if (head !== NIL) this.prev[head] = pfn;
+    this.links[pfn * LINK_SLOTS] = head;
+    this.links[pfn * LINK_SLOTS + PREV] = NIL;
+    if (head !== NIL) this.links[head * LINK_SLOTS + PREV] = pfn;
     this.first[list] = pfn;
     this.count[list]!++;
     this.nonEmpty[zone]! |= 1 << order;
@@ -52,11 +53,11 @@ export class FreeLists {
   /** Unlinks `pfn`, which must be in the list of `zone` and `order`. */
   remove(zone: number, order: number, pfn: number): void {
     const list = zone * ORDER_COUNT + order;
-    const before = this.prev[pfn]!;
-    const after = this.next[pfn]!;
+    const before = this.links[pfn * LINK_SLOTS + PREV]!;
+    const after = this.links[pfn * LINK_SLOTS]!;
     if (before === NIL) this.first[list] = after;
-    else this.next[before] = after;
-    if (after !== NIL) this.prev[after] = before;
+    else this.links[before * LINK_SLOTS] = after;
+    if (after !== NIL) this.links[after * LINK_SLOTS + PREV] = before;
     if (--this.count[list]! === 0) this.nonEmpty[zone]! &= ~(1 << order);
   }
 
@@ -72,6 +73,16 @@ export class FreeLists {
     const orders = this.nonEmpty[zone]! & (-1 << order);
     if (orders === 0) return -1;
     return 31 - Math.clz32(orders & -orders);
+  }
+
+  /** The block after `pfn` in its list (NIL at the end). */
+  nextOf(pfn: number): number {
+    return this.links[pfn * LINK_SLOTS]!;
+  }
+
+  /** The block before `pfn` in its list (NIL at the front). */
+  prevOf(pfn: number): number {
+    return this.links[pfn * LINK_SLOTS + PREV]!;
   }
 
   /** The head of the list of `zone` and `order` (NIL when empty). */
