@@ -152,10 +152,20 @@ export class AddressSpace {
     return total;
   }
 
-  /** Bytes of the areas of `kind` (VmData: heap + anon; VmStk: stack). */
-  bytesOf(kinds: readonly VmaKind[]): number {
+  /** Bytes of private writable areas other than the stack (VmData). */
+  get dataBytes(): number {
     let total = 0;
-    for (const vma of this.vmas.items) if (kinds.includes(vma.kind)) total += vma.length;
+    for (const vma of this.vmas.items) {
+      if (vma.prot & PROT_WRITE && !vma.shared && vma.kind !== 'stack') total += vma.length;
+    }
+    return total;
+  }
+
+  /** Bytes of executable program image (VmExe). */
+  get textBytes(): number {
+    let total = 0;
+    for (const vma of this.vmas.items)
+      if (vma.kind === 'image' && vma.prot & PROT_EXEC) total += vma.length;
     return total;
   }
 

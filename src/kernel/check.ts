@@ -1,0 +1,77 @@
+/**
+ * `machine.check()`: every layer's books must agree with every other layer's.
+ *
+ * - physical: the buddy allocator's own invariants (free lists, counts, refcounts);
+ * - every user frame is referenced exactly `refCount` times by leaves of live page tables,
+ *   owned as USER, and every USER frame is referenced;
+ * - page-table frames = the kernel's tables + every live address space's tables;
+ * - each address space's RSS equals its leaves, and each leaf lies inside a VMA;
+ * - the kernel half of every PML4 is identical to the kernel's own;
+ * - slab caches validate, and kernel stacks match the live processes.
+ */
+import { USER_TOP } from '../hw/address.js';
+import { ENTRIES_PER_TABLE, PAGE_SIZE, PTE_SIZE } from '../hw/constants.js';
+import { entryAddress } from '../hw/paging.js';
+import { FrameUse } from '../physical/index.js';
+import { KERNEL_PML4_FIRST } from '../virtual/page-tables.js';
+import { InvariantError } from './errors.js';
+import { KERNEL_STACK_SIZE } from './kernel-objects.js';
+import type { Machine } from './machine.js';
+
+export function checkMachine(machine: Machine): void {
+  const problems: string[] = [];
+  try {
+    machine.frames.check();
+  } catch (error) {
+    problems.push(`physical: ${(error as Error).message}`);
+  }
+  const slabErrors = machine.slab.validate();
+  if (slabErrors !== 0) problems.push(`slab: validate() found ${slabErrors} errors`);
+  const references = new Map<number, number>();
+  let tablePages = machine.vm.kernelTablePages;
+  const live = machine.processList.filter((p) => !p.ended);
+  for (const process of live) {
+    const space = process.space;
+    tablePages += space.tables.tablePages;
+    let leaves = 0;
+    space.tables.forEachLeaf(0, USER_TOP, (at, va) => {
+      const frame = entryAddress(space.tables.low(at), space.tables.high(at));
+      references.set(frame, (references.get(frame) ?? 0) + 1);
+      leaves++;
+      if (space.vmas.find(va) === undefined)
+        problems.push(`pid ${process.pid}: leaf at ${va} outside any VMA`);
+    });
+    if (leaves !== space.rss)
+      problems.push(`pid ${process.pid}: rss ${space.rss} but ${leaves} leaves`);
+    if (!sameKernelHalf(machine, space.tables.root))
+      problems.push(`pid ${process.pid}: kernel half differs`);
+  }
+  for (const [frame, count] of references) {
+    const refs = machine.frames.refCount(frame);
+    if (refs !== count) problems.push(`frame ${frame}: refcount ${refs}, mapped ${count} times`);
+    if (machine.frames.frameUse(frame) !== FrameUse.USER)
+      problems.push(`frame ${frame}: mapped but not USER`);
+  }
+  const userFrames = machine.frames.framesByUse(FrameUse.USER);
+  if (userFrames !== references.size)
+    problems.push(`${userFrames} USER frames, ${references.size} mapped`);
+  const tableFrames = machine.frames.framesByUse(FrameUse.PAGE_TABLE);
+  if (tableFrames !== tablePages)
+    problems.push(`${tableFrames} PAGE_TABLE frames, ${tablePages} in trees`);
+  const stackFrames = machine.frames.framesByUse(FrameUse.KERNEL_STACK);
+  const expectedStacks = (live.length * KERNEL_STACK_SIZE) / PAGE_SIZE;
+  if (stackFrames !== expectedStacks)
+    problems.push(`${stackFrames} KERNEL_STACK frames, expected ${expectedStacks}`);
+  if (problems.length > 0) throw new InvariantError(problems);
+}
+
+function sameKernelHalf(machine: Machine, root: number): boolean {
+  const kernel = machine.vm.kernelTables.root;
+  for (let i = KERNEL_PML4_FIRST; i < ENTRIES_PER_TABLE; i++) {
+    for (const half of [0, 4]) {
+      const offset = i * PTE_SIZE + half;
+      if (machine.ram.load32(root + offset) !== machine.ram.load32(kernel + offset)) return false;
+    }
+  }
+  return true;
+}

@@ -1,0 +1,452 @@
+/**
+ * The machine: boots the layers in order and runs processes on them.
+ *
+ * ```
+ *  Machine.boot ─► memory map ─► PhysicalMemory (RAM) ─► PhysicalAllocator (buddy)
+ *              ─► VirtualMemory (kernel page tables, direct map) ─► SlabAllocator
+ *              ─► kernel object caches (task_struct, mm_struct, vm_area_struct) ─► ready
+ * ```
+ *
+ * Processes run one at a time on the single simulated CPU. The scheduler is round-robin: a
+ * generator program runs until its next `yield`, a plain function until it returns; each
+ * switch loads the next process's CR3. A process blocked in `wait` runs the scheduler itself
+ * until its child ends, so `wait` works from plain functions too.
+ */
+import { formatAddress } from '../hw/address.js';
+import { Cpu } from '../hw/cpu.js';
+import {
+  formatE820,
+  generateMemoryMap,
+  type MemoryRegion,
+  memoryMapFromRegions,
+} from '../hw/memory-map.js';
+import { GeneralProtectionFault, Mmu, PageFault } from '../hw/mmu.js';
+import { PF_ID, PF_W } from '../hw/paging.js';
+import { PhysicalMemory } from '../hw/ram.js';
+import { formatSize, parseSize } from '../hw/size.js';
+import { SlabAllocator } from '../kernel-alloc/index.js';
+import { SIGABRT, SIGKILL, SIGSEGV } from '../linux-abi.js';
+import { FrameUse, PhysicalAllocator, ZONE_NAMES } from '../physical/index.js';
+import { ProcFs } from '../procfs/procfs.js';
+import { UserAllocator } from '../user-alloc/index.js';
+import type { AddressSpace } from '../virtual/address-space.js';
+import { FaultResult } from '../virtual/stats.js';
+import { VirtualMemory } from '../virtual/virtual-memory.js';
+import { checkMachine } from './check.js';
+import { KernelOops, ProcessTermination } from './errors.js';
+import { KERNEL_STACK_SIZE, KernelObjects, TASK_STATE_CODES } from './kernel-objects.js';
+import { type FaultReport, Process, ProcessHandle, type Program } from './process.js';
+import { ProcessHeapHost } from './process-heap-host.js';
+import { UserContext } from './user-context.js';
+import { UserMemory } from './user-memory.js';
+
+export interface BootOptions {
+  /** RAM size: bytes or a string with a K/M/G suffix (default 256M). */
+  memory?: string | number;
+  /** Seed for everything random in the machine's workloads (the machine itself is deterministic). */
+  seed?: number;
+  /** A firmware memory map to use instead of the generated PC layout. */
+  memoryMap?: readonly MemoryRegion[];
+  /** Debug mode: poison free frames and red-zone and poison every slab object. */
+  debug?: boolean;
+}
+
+export interface SpawnOptions {
+  name?: string;
+  /** What the process reads from fd 0. */
+  stdin?: string | Uint8Array;
+}
+
+/** A fault the same instruction may take this many times in a row before it is a kernel bug. */
+const MAX_REPEATED_FAULTS = 4;
+
+export class Machine {
+  readonly ram: PhysicalMemory;
+  readonly cpu: Cpu;
+  readonly mmu: Mmu;
+  readonly frames: PhysicalAllocator;
+  readonly vm: VirtualMemory;
+  readonly slab: SlabAllocator;
+  readonly objects: KernelObjects;
+  readonly procfs: ProcFs;
+  readonly seed: number;
+  /** The kernel's boot messages, like `dmesg`. */
+  readonly bootLog: string[] = [];
+  /** Kernel bugs caught while running; always empty unless the kernel is broken. */
+  readonly oopses: KernelOops[] = [];
+  /** Free frames right after boot: what all memory comes back to. */
+  readonly bootFreeFrames: number;
+  /** Processes killed because memory ran out at a page fault. */
+  oomKills = 0;
+  /** The process on the CPU, or null while the kernel runs on its own. */
+  current: Process | null = null;
+  private readonly processes = new Map<number, Process>();
+  private nextPid = 1;
+  private lastScheduled = 0;
+  private repeatedFaults = 0;
+  private lastFaultAddress = Number.NaN;
+
+  private constructor(options: BootOptions) {
+    const bytes = parseSize(options.memory ?? '256M');
+    this.seed = options.seed ?? 0;
+    const map = options.memoryMap
+      ? memoryMapFromRegions(options.memoryMap)
+      : generateMemoryMap(bytes);
+    this.log(
+      `wallos-memory: booting with ${formatSize(map.installed.reduce((s, r) => s + r.length, 0))} of RAM`,
+    );
+    for (const line of formatE820(map)) this.log(line);
+    this.ram = new PhysicalMemory(map.installed);
+    this.cpu = new Cpu();
+    this.mmu = new Mmu(this.ram, this.cpu);
+    this.frames = new PhysicalAllocator(this.ram, map, { debug: options.debug ?? false });
+    this.logZones();
+    this.vm = new VirtualMemory(this.ram, this.mmu, this.frames, map);
+    this.log(
+      `paging: 4-level, NX SMEP SMAP on; kernel page tables: ${this.vm.kernelTablePages} pages; ` +
+        `direct map ${formatSize(this.vm.directMap.huge)} in 1G, ${formatSize(this.vm.directMap.large)} in 2M, ` +
+        `${formatSize(this.vm.directMap.small)} in 4k pages`,
+    );
+    this.slab = new SlabAllocator(this.vm, this.mmu, { debug: options.debug ?? false });
+    this.objects = new KernelObjects(this.slab, this.mmu);
+    this.vm.useRecordStore(this.objects);
+    this.procfs = new ProcFs(this);
+    this.bootFreeFrames = this.frames.freeFrames;
+    this.log(`Memory: ${this.frames.freeFrames * 4}K/${this.frames.managedFrames * 4}K available`);
+  }
+
+  /** Boots a machine: memory map → buddy allocator → kernel page tables → slab caches. */
+  static boot(options: BootOptions = {}): Machine {
+    return new Machine(options);
+  }
+
+  private log(line: string): void {
+    this.bootLog.push(line);
+  }
+
+  private logZones(): void {
+    const stats = this.frames.stats();
+    for (let zone = 0; zone < ZONE_NAMES.length; zone++) {
+      const free = stats.zones[zone]?.freeFrames ?? 0;
+      this.log(`zone ${ZONE_NAMES[zone]}: ${free} free pages`);
+    }
+  }
+
+  // ─── processes ──────────────────────────────────────────────────────────────────────────
+
+  /** Starts `program` in a new process; it runs when the machine runs (`run`, or a `wait`). */
+  spawn(program: Program, options: SpawnOptions = {}): ProcessHandle {
+    if (typeof program !== 'function') throw new TypeError('spawn: program must be a function');
+    const name = options.name ?? (program.name || 'program');
+    const stdin =
+      typeof options.stdin === 'string'
+        ? new TextEncoder().encode(options.stdin)
+        : (options.stdin ?? new Uint8Array(0));
+    const space = this.vm.createAddressSpace(name);
+    if (space === undefined) throw new Error('spawn: out of memory');
+    const process = this.createProcess(space, null, name, program, stdin);
+    if (process === undefined) {
+      space.destroy();
+      throw new Error('spawn: out of memory');
+    }
+    return new ProcessHandle(process);
+  }
+
+  /** The process with `pid`, if it has not been reaped. */
+  process(pid: number): Process | undefined {
+    return this.processes.get(pid);
+  }
+
+  /** Every process not yet reaped, by pid. */
+  get processList(): Process[] {
+    return [...this.processes.values()];
+  }
+
+  /**
+   * Builds a process around `space`: task_struct, mm_struct, kernel stack, user context.
+   * Undefined (with nothing allocated) when kernel memory is exhausted.
+   */
+  createProcess(
+    space: AddressSpace,
+    parent: Process | null,
+    name: string,
+    program: Program,
+    stdin: Uint8Array,
+  ): Process | undefined {
+    const task = this.objects.tasks.alloc();
+    const mm = this.objects.mms.alloc();
+    const stack = this.vm.vmalloc(KERNEL_STACK_SIZE, FrameUse.KERNEL_STACK);
+    if (task === 0 || mm === 0 || stack < 0) {
+      if (task !== 0) this.objects.tasks.free(task);
+      if (mm !== 0) this.objects.mms.free(mm);
+      if (stack >= 0) this.vm.vfree(stack);
+      return undefined;
+    }
+    const pid = this.nextPid++;
+    const process = new Process(pid, parent, name, program, space, task, mm, stack, stdin);
+    this.objects.writeTask(task, { pid, ppid: process.ppid, state: 0, exit: 0, mm, stack, name });
+    this.syncMm(process);
+    this.processes.set(pid, process);
+    parent?.children.add(process);
+    return process;
+  }
+
+  /** Writes the address-space summary into the process's mm_struct. */
+  syncMm(process: Process): void {
+    const space = process.space;
+    process.peakVmSize = Math.max(process.peakVmSize, space.mappedBytes);
+    this.objects.writeMm(process.mmRecord, {
+      pgd: space.tables.root,
+      startBrk: space.brkStart,
+      brk: space.brk,
+      mapCount: space.vmas.items.length,
+      rss: space.rss,
+    });
+  }
+
+  /** The process's user context and heap wiring, made on first use. */
+  contextOf(process: Process): UserContext {
+    process.context ??= new UserContext(this, process, new UserMemory(this, process));
+    return process.context;
+  }
+
+  /** The process's malloc heap, created on its first use (or inherited through fork). */
+  heapOf(process: Process): UserAllocator {
+    process.heap ??= new UserAllocator(this.heapHostOf(process));
+    return process.heap;
+  }
+
+  /** The system-call interface a heap in `process` grows through. */
+  heapHostOf(process: Process): ProcessHeapHost {
+    return new ProcessHeapHost(this, process);
+  }
+
+  // ─── the scheduler ──────────────────────────────────────────────────────────────────────
+
+  /** Runs every process to its end. */
+  run(): void {
+    this.schedule(() => false);
+  }
+
+  /** Runs runnable processes round-robin until `done()` holds or none can run. */
+  schedule(done: () => boolean): void {
+    while (!done()) {
+      const next = this.pickNext();
+      if (next === undefined) return;
+      this.step(next);
+    }
+  }
+
+  private pickNext(): Process | undefined {
+    const runnable = [...this.processes.values()].filter((p) => p.state === 'runnable');
+    if (runnable.length === 0) return undefined;
+    const next = runnable.find((p) => p.pid > this.lastScheduled) ?? runnable[0]!;
+    this.lastScheduled = next.pid;
+    return next;
+  }
+
+  /** Runs `process` until it yields, blocks for good or ends. */
+  private step(process: Process): void {
+    const previous = this.current;
+    this.current = process;
+    process.state = 'running';
+    this.vm.switchTo(process.space);
+    this.cpu.cpl = 3;
+    try {
+      const result = this.resume(process);
+      if (result.done === true)
+        this.enterKernel(() => this.exit(process, exitCodeOf(result.value), null));
+    } catch (error) {
+      if (!(error instanceof ProcessTermination)) this.programThrew(process, error);
+    } finally {
+      this.cpu.cpl = 0;
+      if (process.state === 'running') process.state = 'runnable';
+      this.current = previous;
+      this.vm.switchTo(previous?.space ?? null);
+    }
+  }
+
+  private resume(process: Process): IteratorResult<unknown> {
+    if (process.ended) return { done: true, value: undefined };
+    if (process.started) return process.iterator!.next();
+    process.started = true;
+    const result = process.program(this.contextOf(process));
+    if (!isIterator(result)) return { done: true, value: result };
+    process.iterator = result;
+    return result.next();
+  }
+
+  /** A program threw something of its own: it dies like an uncaught exception (exit code 1). */
+  private programThrew(process: Process, error: unknown): void {
+    if (process.ended) return;
+    const message = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+    process.error = message;
+    this.writeStream(process.stderr, `${process.name}: uncaught ${message}\n`);
+    this.enterKernel(() => this.exit(process, 1, null));
+  }
+
+  // ─── kernel entry, faults and termination ───────────────────────────────────────────────
+
+  /**
+   * Runs kernel code at CPL 0. A fault or error escaping it is a kernel bug: an oops is
+   * recorded and the current process killed, as Linux does.
+   */
+  enterKernel<T>(work: () => T): T {
+    const saved = this.cpu.cpl;
+    this.cpu.cpl = 0;
+    try {
+      return work();
+    } catch (error) {
+      if (error instanceof ProcessTermination) throw error;
+      throw this.oops(error);
+    } finally {
+      this.cpu.cpl = saved;
+    }
+  }
+
+  private oops(error: unknown): Error {
+    const message = error instanceof Error ? error.message : String(error);
+    const oops = new KernelOops(message, error);
+    this.oopses.push(oops);
+    const victim = this.current;
+    if (victim === null || victim.ended) return oops;
+    this.exit(victim, null, SIGKILL);
+    return new ProcessTermination(victim.pid);
+  }
+
+  /**
+   * What a fault in user mode leads to: the handler resolves it (return, and the access is
+   * retried) or the process dies (the termination is thrown through the program).
+   */
+  userFault(process: Process, error: unknown): void {
+    if (error instanceof ProcessTermination) throw error;
+    if (process.ended) throw new ProcessTermination(process.pid);
+    if (error instanceof GeneralProtectionFault) {
+      this.killBySegv(process, error.address, 'SEGV_MAPERR', 'read', error.message);
+    }
+    if (!(error instanceof PageFault)) throw this.enterKernel(() => this.oops(error));
+    this.countRepeats(error.cr2);
+    const result = this.enterKernel(() => process.space.handleFault(error.cr2, error.errorCode));
+    if (result === FaultResult.HANDLED) return;
+    const access = error.errorCode & PF_ID ? 'execute' : error.errorCode & PF_W ? 'write' : 'read';
+    if (result === FaultResult.OUT_OF_MEMORY) {
+      this.oomKills++;
+      this.kill(process, SIGKILL, 'out of memory');
+    }
+    const kind = result === FaultResult.SEGV_MAPERR ? 'SEGV_MAPERR' : 'SEGV_ACCERR';
+    this.killBySegv(process, error.cr2, kind, access, error.message);
+  }
+
+  /** The same address faulting again and again after being "handled" is a kernel bug. */
+  private countRepeats(address: number): void {
+    this.repeatedFaults = address === this.lastFaultAddress ? this.repeatedFaults + 1 : 0;
+    this.lastFaultAddress = address;
+    if (this.repeatedFaults >= MAX_REPEATED_FAULTS) {
+      this.repeatedFaults = 0;
+      throw this.enterKernel(() => this.oops(new Error(`fault loop at ${formatAddress(address)}`)));
+    }
+  }
+
+  private killBySegv(
+    process: Process,
+    address: number,
+    kind: FaultReport['kind'],
+    access: FaultReport['access'],
+    detail: string,
+  ): never {
+    process.fault = {
+      address,
+      kind,
+      access,
+      message: `${kind} at ${formatAddress(address)}: ${detail}`,
+    };
+    this.writeStream(
+      process.stderr,
+      `${process.name}[${process.pid}]: segfault at ${formatAddress(address)} (${access}, ${kind})\n`,
+    );
+    return this.kill(process, SIGSEGV);
+  }
+
+  /** Ends `process` by signal `signal` and unwinds it. */
+  kill(process: Process, signal: number, message?: string): never {
+    if (message !== undefined && process.error === null) process.error = message;
+    this.enterKernel(() => this.exit(process, null, signal));
+    throw new ProcessTermination(process.pid);
+  }
+
+  /** exit(2): ends `process` normally with `code` and unwinds it. */
+  terminate(process: Process, code: number): never {
+    this.enterKernel(() => this.exit(process, Number.isInteger(code) ? code & 0xff : 0, null));
+    throw new ProcessTermination(process.pid);
+  }
+
+  /** glibc's abort(): the message on stderr, then SIGABRT. */
+  abort(process: Process, message: string): never {
+    this.writeStream(process.stderr, `${message}\n`);
+    return this.kill(process, SIGABRT, message);
+  }
+
+  /**
+   * Ends a process: frees its address space and kernel stack, hands its children to init
+   * (reaping the dead ones), and leaves a zombie for its parent — or reaps it at once when no
+   * process is its parent.
+   */
+  exit(process: Process, exitCode: number | null, signal: number | null): void {
+    if (process.ended) return;
+    process.exitCode = signal === null ? (exitCode ?? 0) : null;
+    process.signal = signal;
+    if (this.vm.active === process.space) this.vm.switchTo(null);
+    process.space.destroy();
+    this.vm.vfree(process.kernelStack);
+    this.objects.mms.free(process.mmRecord);
+    for (const child of process.children) {
+      child.parent = null;
+      if (child.state === 'zombie') this.reap(child);
+    }
+    process.children.clear();
+    process.state = 'zombie';
+    this.objects.writeTaskState(process.descriptor, TASK_STATE_CODES.zombie, process.waitStatus);
+    if (process.parent === null) this.reap(process);
+  }
+
+  /** Frees a zombie's descriptor: it is gone from the process table. */
+  reap(process: Process): void {
+    process.state = 'reaped';
+    process.parent?.children.delete(process);
+    this.objects.tasks.free(process.descriptor);
+    this.processes.delete(process.pid);
+  }
+
+  /** Appends UTF-8 text to an output stream of a process. */
+  writeStream(stream: number[], text: string): void {
+    for (const byte of new TextEncoder().encode(text)) stream.push(byte);
+  }
+
+  // ─── checks ─────────────────────────────────────────────────────────────────────────────
+
+  /**
+   * Cross-checks every layer against the others (frame owners, reference counts, RSS, page
+   * tables, slab consistency) and throws an {@link InvariantError} listing what disagrees.
+   */
+  check(): void {
+    checkMachine(this);
+  }
+
+  /** Frees cached kernel memory (empty slabs), as `echo 3 > drop_caches` would. */
+  dropCaches(): number {
+    return this.slab.shrinkAll();
+  }
+}
+
+function isIterator(value: unknown): value is Iterator<unknown> {
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    typeof (value as { next?: unknown }).next === 'function'
+  );
+}
+
+/** A program's return value as an exit code: an integer 0..255, else 0. */
+function exitCodeOf(value: unknown): number {
+  return typeof value === 'number' && Number.isInteger(value) ? value & 0xff : 0;
+}

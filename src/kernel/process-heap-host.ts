@@ -1,0 +1,46 @@
+/**
+ * How a process's malloc heap reaches the kernel: through system calls only, exactly as a libc
+ * does. The allocator itself runs in user mode over the process's own memory.
+ */
+import { MAP_ANONYMOUS, MAP_PRIVATE, PROT_READ, PROT_WRITE } from '../linux-abi.js';
+import type { HeapHost } from '../user-alloc/index.js';
+import type { Machine } from './machine.js';
+import type { Process } from './process.js';
+import type { UserMemory } from './user-memory.js';
+
+export class ProcessHeapHost implements HeapHost {
+  readonly memory: UserMemory;
+
+  constructor(
+    private readonly machine: Machine,
+    private readonly process: Process,
+  ) {
+    this.memory = machine.contextOf(process).memory;
+  }
+
+  /** sbrk(3) over brk(2): the old break, or -1. */
+  sbrk(increment: number): number {
+    const space = this.process.space;
+    return this.machine.enterKernel(() => {
+      const old = space.brk;
+      const moved = space.setBrk(old + increment);
+      this.machine.syncMm(this.process);
+      return moved === old + increment ? old : -1;
+    });
+  }
+
+  mmap(length: number): number {
+    const address = this.machine.enterKernel(() =>
+      this.process.space.mmap(0, length, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS),
+    );
+    return address < 0 ? -1 : address;
+  }
+
+  munmap(address: number, length: number): number {
+    return this.machine.enterKernel(() => this.process.space.munmap(address, length)) < 0 ? -1 : 0;
+  }
+
+  abort(message: string): never {
+    return this.machine.abort(this.process, message);
+  }
+}

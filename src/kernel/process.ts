@@ -1,0 +1,127 @@
+/**
+ * A process: an address space, a kernel stack and descriptor, a user context for its program,
+ * and — once it ends — its exit status, kept until the parent reaps it.
+ */
+import type { UserAllocator } from '../user-alloc/index.js';
+import type { AddressSpace } from '../virtual/address-space.js';
+import type { UserContext } from './user-context.js';
+
+/** A program: a plain function (runs to its end when scheduled) or a generator function (runs
+ * until each `yield`, so processes interleave). Its return value, if an integer, is the exit code. */
+export type Program = (ctx: UserContext) => unknown;
+
+export type ProcessState = 'runnable' | 'running' | 'waiting' | 'zombie' | 'reaped';
+
+/** Why a process was killed by SIGSEGV. */
+export interface FaultReport {
+  /** The faulting virtual address (CR2). */
+  readonly address: number;
+  /** `SEGV_MAPERR` (nothing mapped) or `SEGV_ACCERR` (mapped, but not for this access). */
+  readonly kind: 'SEGV_MAPERR' | 'SEGV_ACCERR';
+  readonly access: 'read' | 'write' | 'execute';
+  readonly message: string;
+}
+
+export class Process {
+  state: ProcessState = 'runnable';
+  exitCode: number | null = null;
+  signal: number | null = null;
+  fault: FaultReport | null = null;
+  /** The message of a heap abort (SIGABRT), or of an exception the program threw. */
+  error: string | null = null;
+  readonly children = new Set<Process>();
+  /** The running generator, once the program has been started. */
+  iterator: Iterator<unknown> | null = null;
+  started = false;
+  heap: UserAllocator | null = null;
+  /** The program's view of the machine, made when the program starts. */
+  context: UserContext | null = null;
+  readonly stdout: number[] = [];
+  readonly stderr: number[] = [];
+  stdinOffset = 0;
+  /** Largest VmSize seen (VmPeak). */
+  peakVmSize = 0;
+
+  constructor(
+    readonly pid: number,
+    public parent: Process | null,
+    readonly name: string,
+    readonly program: Program,
+    readonly space: AddressSpace,
+    /** Kernel address of this process's `task_struct`. */
+    readonly descriptor: number,
+    /** Kernel address of its `mm_struct`. */
+    readonly mmRecord: number,
+    /** Base of its kernel stack in the vmalloc area. */
+    readonly kernelStack: number,
+    readonly stdin: Uint8Array,
+  ) {}
+
+  get ppid(): number {
+    return this.parent?.pid ?? 0;
+  }
+
+  get ended(): boolean {
+    return this.state === 'zombie' || this.state === 'reaped';
+  }
+
+  /** Linux's wait status word: exit code in bits 8..15, or the signal in bits 0..6. */
+  get waitStatus(): number {
+    return this.signal !== null ? this.signal : (this.exitCode ?? 0) << 8;
+  }
+}
+
+/** What `machine.spawn` returns: a live view of a process, like Node's ChildProcess. */
+export class ProcessHandle {
+  constructor(private readonly process: Process) {}
+
+  get pid(): number {
+    return this.process.pid;
+  }
+
+  get name(): string {
+    return this.process.name;
+  }
+
+  /** The exit code after a normal exit; null while running or when killed by a signal. */
+  get exitCode(): number | null {
+    return this.process.exitCode;
+  }
+
+  /** The signal that killed it (11 SIGSEGV, 6 SIGABRT, 9 SIGKILL), or null. */
+  get signal(): number | null {
+    return this.process.signal;
+  }
+
+  get state(): ProcessState {
+    return this.process.state;
+  }
+
+  get ended(): boolean {
+    return this.process.ended;
+  }
+
+  /** What the process wrote to fd 1, decoded as UTF-8. */
+  get stdout(): string {
+    return decode(this.process.stdout);
+  }
+
+  /** What the process wrote to fd 2 (and heap-abort messages), decoded as UTF-8. */
+  get stderr(): string {
+    return decode(this.process.stderr);
+  }
+
+  /** Where and why it was killed by SIGSEGV, or null. */
+  get fault(): FaultReport | null {
+    return this.process.fault;
+  }
+
+  /** A heap-abort message or an exception the program threw, or null. */
+  get error(): string | null {
+    return this.process.error;
+  }
+}
+
+function decode(bytes: number[]): string {
+  return new TextDecoder().decode(Uint8Array.from(bytes));
+}

@@ -1,0 +1,131 @@
+/**
+ * A process's memory as its own code sees it: every access goes through the MMU at CPL 3, and
+ * a page fault enters the kernel's handler, which either resolves it (the access is retried,
+ * as the CPU re-executes the faulting instruction) or kills the process.
+ *
+ * Each method spells out the same retry loop on purpose: this is the hot path of every user
+ * load and store (the heap allocator's included), and a shared helper would need a closure per
+ * access.
+ */
+import type { MemoryAccess } from '../hw/memory-access.js';
+import type { Mmu } from '../hw/mmu.js';
+import type { Machine } from './machine.js';
+import type { Process } from './process.js';
+
+export class UserMemory implements MemoryAccess {
+  private readonly mmu: Mmu;
+
+  constructor(
+    private readonly machine: Machine,
+    private readonly process: Process,
+  ) {
+    this.mmu = machine.mmu;
+  }
+
+  load8(va: number): number {
+    for (;;) {
+      try {
+        return this.mmu.load8(va);
+      } catch (error) {
+        this.machine.userFault(this.process, error);
+      }
+    }
+  }
+
+  load16(va: number): number {
+    for (;;) {
+      try {
+        return this.mmu.load16(va);
+      } catch (error) {
+        this.machine.userFault(this.process, error);
+      }
+    }
+  }
+
+  load32(va: number): number {
+    for (;;) {
+      try {
+        return this.mmu.load32(va);
+      } catch (error) {
+        this.machine.userFault(this.process, error);
+      }
+    }
+  }
+
+  store8(va: number, value: number): void {
+    for (;;) {
+      try {
+        this.mmu.store8(va, value);
+        return;
+      } catch (error) {
+        this.machine.userFault(this.process, error);
+      }
+    }
+  }
+
+  store16(va: number, value: number): void {
+    for (;;) {
+      try {
+        this.mmu.store16(va, value);
+        return;
+      } catch (error) {
+        this.machine.userFault(this.process, error);
+      }
+    }
+  }
+
+  store32(va: number, value: number): void {
+    for (;;) {
+      try {
+        this.mmu.store32(va, value);
+        return;
+      } catch (error) {
+        this.machine.userFault(this.process, error);
+      }
+    }
+  }
+
+  readBytes(va: number, length: number): Uint8Array {
+    for (;;) {
+      try {
+        return this.mmu.readBytes(va, length);
+      } catch (error) {
+        this.machine.userFault(this.process, error);
+      }
+    }
+  }
+
+  writeBytes(va: number, bytes: Uint8Array): void {
+    for (;;) {
+      try {
+        this.mmu.writeBytes(va, bytes);
+        return;
+      } catch (error) {
+        this.machine.userFault(this.process, error);
+      }
+    }
+  }
+
+  fill(va: number, length: number, byte: number): void {
+    for (;;) {
+      try {
+        this.mmu.fill(va, length, byte);
+        return;
+      } catch (error) {
+        this.machine.userFault(this.process, error);
+      }
+    }
+  }
+
+  /** An instruction fetch at `va` (a jump or call there). */
+  fetch(va: number): void {
+    for (;;) {
+      try {
+        this.mmu.fetch(va);
+        return;
+      } catch (error) {
+        this.machine.userFault(this.process, error);
+      }
+    }
+  }
+}

@@ -1,0 +1,89 @@
+/** /proc/meminfo, with Linux 6.x's fields in Linux's order. */
+import { PAGE_SIZE } from '../hw/constants.js';
+import type { Machine } from '../kernel/machine.js';
+import { PROT_WRITE } from '../linux-abi.js';
+import { FrameUse } from '../physical/index.js';
+import { VMALLOC_SIZE } from '../virtual/layout.js';
+import { countLine, kb, kbLine } from './format.js';
+
+/** Linux's default vm.overcommit_ratio: CommitLimit is this share of RAM (no swap here). */
+const OVERCOMMIT_RATIO = 50;
+const HUGE_PAGE_KB = 2048;
+
+export function formatMeminfo(machine: Machine): string {
+  const frames = machine.frames.stats();
+  const pagesKb = (n: number) => (n * PAGE_SIZE) / 1024;
+  const used = (use: FrameUse) => frames.framesByUse[use] ?? 0;
+  const slab = machine.slab.stats();
+  const total = pagesKb(frames.managedFrames);
+  const free = pagesKb(frames.freeFrames);
+  const anon = pagesKb(used(FrameUse.USER));
+  const reclaimable = kb(slab.reclaimableBytes);
+  const rows: [string, number][] = [
+    ['MemTotal', total],
+    ['MemFree', free],
+    ['MemAvailable', free + reclaimable],
+    ['Buffers', 0],
+    ['Cached', 0],
+    ['SwapCached', 0],
+    ['Active', anon],
+    ['Inactive', 0],
+    ['Active(anon)', anon],
+    ['Inactive(anon)', 0],
+    ['Active(file)', 0],
+    ['Inactive(file)', 0],
+    ['Unevictable', 0],
+    ['Mlocked', 0],
+    ['SwapTotal', 0],
+    ['SwapFree', 0],
+    ['Zswap', 0],
+    ['Zswapped', 0],
+    ['Dirty', 0],
+    ['Writeback', 0],
+    ['AnonPages', anon],
+    ['Mapped', 0],
+    ['Shmem', 0],
+    ['KReclaimable', reclaimable],
+    ['Slab', kb(slab.slabBytes)],
+    ['SReclaimable', reclaimable],
+    ['SUnreclaim', kb(slab.unreclaimableBytes)],
+    ['KernelStack', pagesKb(used(FrameUse.KERNEL_STACK))],
+    ['PageTables', pagesKb(used(FrameUse.PAGE_TABLE))],
+    ['SecPageTables', 0],
+    ['NFS_Unstable', 0],
+    ['Bounce', 0],
+    ['WritebackTmp', 0],
+    ['CommitLimit', (total * OVERCOMMIT_RATIO) / 100],
+    ['Committed_AS', kb(committedBytes(machine))],
+    ['VmallocTotal', kb(VMALLOC_SIZE)],
+    ['VmallocUsed', kb(machine.vm.vmallocBytes)],
+    ['VmallocChunk', 0],
+    ['Percpu', 0],
+    ['HardwareCorrupted', pagesKb(frames.quarantinedFrames)],
+    ['AnonHugePages', 0],
+    ['ShmemHugePages', 0],
+    ['ShmemPmdMapped', 0],
+    ['FileHugePages', 0],
+    ['FilePmdMapped', 0],
+  ];
+  let text = rows.map(([label, value]) => kbLine(label, value)).join('');
+  for (const label of ['HugePages_Total', 'HugePages_Free', 'HugePages_Rsvd', 'HugePages_Surp']) {
+    text += countLine(label, 0);
+  }
+  text += kbLine('Hugepagesize', HUGE_PAGE_KB);
+  text += kbLine('Hugetlb', 0);
+  text += kbLine('DirectMap4k', kb(machine.vm.directMap.small));
+  text += kbLine('DirectMap2M', kb(machine.vm.directMap.large));
+  text += kbLine('DirectMap1G', kb(machine.vm.directMap.huge));
+  return text;
+}
+
+/** Committed_AS: the writable memory processes could touch (private writable and shared areas). */
+function committedBytes(machine: Machine): number {
+  let bytes = 0;
+  for (const process of machine.processList) {
+    if (process.ended) continue;
+    for (const vma of process.space.vmas.items) if (vma.prot & PROT_WRITE) bytes += vma.length;
+  }
+  return bytes;
+}

@@ -1,0 +1,64 @@
+/**
+ * /proc, in Linux's exact formats, generated on every read from the live state of the layers.
+ * `read` is synchronous and may be called at any time, also from inside a running program.
+ *
+ *   /proc/meminfo  /proc/buddyinfo  /proc/slabinfo  /proc/vmstat
+ *   /proc/PID/maps  /proc/PID/status   (PID may be `self` inside a program)
+ */
+import { WallosError } from '../errors.js';
+import type { Machine } from '../kernel/machine.js';
+import type { Process } from '../kernel/process.js';
+import { formatMeminfo } from './meminfo.js';
+import { formatStatus } from './status.js';
+import { formatVmstat } from './vmstat.js';
+
+/** A path that /proc does not have (or a process that does not exist). */
+export class ProcFsError extends WallosError {
+  constructor(path: string) {
+    super('ENOENT', `${path}: no such file in /proc`);
+  }
+}
+
+const PID_PATH = /^\/proc\/(\d+|self)\/(maps|status)$/;
+
+export class ProcFs {
+  constructor(private readonly machine: Machine) {}
+
+  /** The text of a /proc file. @throws ProcFsError for an unknown path or process. */
+  read(path: string): string {
+    const m = this.machine;
+    switch (path) {
+      case '/proc/meminfo':
+        return formatMeminfo(m);
+      case '/proc/buddyinfo':
+        return m.frames.buddyinfo();
+      case '/proc/slabinfo':
+        return m.slab.slabinfo();
+      case '/proc/vmstat':
+        return formatVmstat(m);
+    }
+    const match = PID_PATH.exec(path);
+    const process = match === null ? undefined : this.processFor(match[1]!);
+    if (match === null || process === undefined) throw new ProcFsError(path);
+    return match[2] === 'maps' ? mapsOf(process) : formatStatus(process);
+  }
+
+  /** The paths `read` accepts now (PID files for every process in the table). */
+  list(): string[] {
+    const paths = ['/proc/meminfo', '/proc/buddyinfo', '/proc/slabinfo', '/proc/vmstat'];
+    for (const p of this.machine.processList)
+      paths.push(`/proc/${p.pid}/maps`, `/proc/${p.pid}/status`);
+    return paths;
+  }
+
+  private processFor(pid: string): Process | undefined {
+    if (pid === 'self') return this.machine.current ?? undefined;
+    return this.machine.process(Number(pid));
+  }
+}
+
+/** `/proc/PID/maps`: one line per VMA; a zombie has none, as on Linux. */
+function mapsOf(process: Process): string {
+  if (process.ended) return '';
+  return process.space.vmas.items.map((vma) => `${vma.mapsLine()}\n`).join('');
+}

@@ -1,0 +1,72 @@
+/** /proc/vmstat: `name value` lines, the counters procps' vmstat reads among them. */
+import { PAGE_SIZE } from '../hw/constants.js';
+import type { Machine } from '../kernel/machine.js';
+import { FrameUse, ZONE_DMA, ZONE_DMA32, ZONE_NORMAL } from '../physical/index.js';
+
+export function formatVmstat(machine: Machine): string {
+  const frames = machine.frames.stats();
+  const used = (use: FrameUse) => frames.framesByUse[use] ?? 0;
+  const slab = machine.slab.stats();
+  const events = machine.vm.events;
+  const counters = machine.frames.counters;
+  const anon = used(FrameUse.USER);
+  const rows: [string, number][] = [
+    ['nr_free_pages', frames.freeFrames],
+    ['nr_zone_inactive_anon', 0],
+    ['nr_zone_active_anon', anon],
+    ['nr_zone_inactive_file', 0],
+    ['nr_zone_active_file', 0],
+    ['nr_zone_unevictable', 0],
+    ['nr_zone_write_pending', 0],
+    ['nr_mlock', 0],
+    ['nr_bounce', 0],
+    ['nr_free_cma', 0],
+    ['nr_inactive_anon', 0],
+    ['nr_active_anon', anon],
+    ['nr_inactive_file', 0],
+    ['nr_active_file', 0],
+    ['nr_unevictable', 0],
+    ['nr_slab_reclaimable', Math.floor(slab.reclaimableBytes / PAGE_SIZE)],
+    ['nr_slab_unreclaimable', Math.floor(slab.unreclaimableBytes / PAGE_SIZE)],
+    ['nr_anon_pages', anon],
+    ['nr_mapped', 0],
+    ['nr_file_pages', 0],
+    ['nr_dirty', 0],
+    ['nr_writeback', 0],
+    ['nr_shmem', 0],
+    ['nr_anon_transparent_hugepages', 0],
+    ['nr_kernel_stack', (used(FrameUse.KERNEL_STACK) * PAGE_SIZE) / 1024],
+    ['nr_page_table_pages', used(FrameUse.PAGE_TABLE)],
+    ['nr_dirty_threshold', 0],
+    ['nr_dirty_background_threshold', 0],
+    ['pgpgin', 0],
+    ['pgpgout', 0],
+    ['pswpin', 0],
+    ['pswpout', 0],
+    ['pgalloc_dma', counters.pgalloc[ZONE_DMA] ?? 0],
+    ['pgalloc_dma32', counters.pgalloc[ZONE_DMA32] ?? 0],
+    ['pgalloc_normal', counters.pgalloc[ZONE_NORMAL] ?? 0],
+    ['pgalloc_movable', 0],
+    ['pgfree', counters.pgfree],
+    ['pgactivate', 0],
+    ['pgdeactivate', 0],
+    ['pgfault', events.pgfault],
+    ['pgmajfault', events.pgmajfault],
+    ['pgrefill', 0],
+    ['pgscan_kswapd', 0],
+    ['pgscan_direct', 0],
+    ['pgsteal_kswapd', 0],
+    ['pgsteal_direct', 0],
+    ['oom_kill', machine.oomKills],
+    ['thp_fault_alloc', 0],
+    ['thp_fault_fallback', 0],
+    ['thp_collapse_alloc', 0],
+    ['thp_split_page', 0],
+    ['nr_tlb_local_flush_all', events.tlbFullFlushes],
+    ['nr_tlb_local_flush_one', events.tlbSinglePageFlushes],
+    ['cow_fault', events.cowFaults],
+    ['pgfault_demand_zero', events.demandZero],
+    ['stack_growth', events.stackGrowths],
+  ];
+  return rows.map(([name, value]) => `${name} ${value}\n`).join('');
+}
