@@ -1,6 +1,6 @@
 /** A small kernel for the slab allocator's tests: flat RAM, its direct map, a page source. */
 import { PAGE_SIZE } from '../../src/hw/constants.js';
-import { PhysicalMemory } from '../../src/hw/ram.js';
+import { PhysicalMemory, RAM_CHUNK_SIZE } from '../../src/hw/ram.js';
 import { SlabAllocator } from '../../src/kernel-alloc/slab-allocator.js';
 import { DirectMapMemory, FlatPageSource } from '../../src/kernel-alloc/standalone.js';
 
@@ -14,7 +14,9 @@ export interface TestKernel {
 /** An allocator over `pageCount` pages of RAM (physical 0 up). */
 export function makeKernel(options: { pageCount?: number; debug?: boolean } = {}): TestKernel {
   const pageCount = options.pageCount ?? 1024;
-  const ram = PhysicalMemory.flat(Math.max(pageCount * PAGE_SIZE, 1 << 16));
+  const ram = PhysicalMemory.flat(
+    Math.ceil((pageCount * PAGE_SIZE) / RAM_CHUNK_SIZE) * RAM_CHUNK_SIZE,
+  );
   const memory = new DirectMapMemory(ram);
   const pages = new FlatPageSource(0, pageCount);
   const slab = new SlabAllocator(pages, memory, { debug: options.debug ?? false });
