@@ -62,6 +62,8 @@ export const MIN_TOP = 16;
 export const PREV_INUSE = 1;
 export const INUSE = 2;
 export const MMAPPED = 4;
+/** In use for its neighbours, but parked in a per-size cache (see UserAllocator's tcache). */
+export const CACHED = 8;
 export const FLAG_MASK = 15;
 
 /** Largest chunk the 32-bit head word can describe. */

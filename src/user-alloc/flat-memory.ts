@@ -34,12 +34,15 @@ export class FlatMemory implements MemoryAccess {
   private view: DataView;
   /** The buffer's length in bytes: every valid address is below it. */
   byteLength: number;
+  /** One past the last address where an aligned 32-bit word fits. */
+  private wordLimit: number;
 
   constructor(buffer: ArrayBuffer) {
     this.u8 = new Uint8Array(buffer);
     this.u32 = new Uint32Array(buffer, 0, buffer.byteLength >>> 2);
     this.view = new DataView(buffer);
     this.byteLength = buffer.byteLength;
+    this.wordLimit = buffer.byteLength - WORD_MASK;
   }
 
   /** The current backing buffer (replaced by {@link FlatMemory.replaceBuffer} when it grows). */
@@ -56,6 +59,7 @@ export class FlatMemory implements MemoryAccess {
     this.u32 = new Uint32Array(buffer, 0, buffer.byteLength >>> 2);
     this.view = new DataView(buffer);
     this.byteLength = buffer.byteLength;
+    this.wordLimit = buffer.byteLength - WORD_MASK;
   }
 
   load8(address: number): number {
@@ -69,15 +73,15 @@ export class FlatMemory implements MemoryAccess {
   }
 
   load32(address: number): number {
-    this.check(address, 4);
-    return (address & WORD_MASK) === 0
-      ? this.u32[address >>> 2]!
-      : this.view.getUint32(address, true);
+    if ((address & WORD_MASK) === 0 && address >= 0 && address < this.wordLimit) {
+      return this.u32[address >>> 2]!;
+    }
+    return this.load32Slow(address);
   }
 
   store8(address: number, value: number): void {
-    this.check(address, 1);
-    this.u8[address] = value;
+    if (address >= 0 && address < this.byteLength) this.u8[address] = value;
+    else this.check(address, 1);
   }
 
   store16(address: number, value: number): void {
@@ -86,9 +90,11 @@ export class FlatMemory implements MemoryAccess {
   }
 
   store32(address: number, value: number): void {
-    this.check(address, 4);
-    if ((address & WORD_MASK) === 0) this.u32[address >>> 2] = value;
-    else this.view.setUint32(address, value, true);
+    if ((address & WORD_MASK) === 0 && address >= 0 && address < this.wordLimit) {
+      this.u32[address >>> 2] = value;
+    } else {
+      this.store32Slow(address, value);
+    }
   }
 
   readBytes(address: number, length: number): Uint8Array {
@@ -111,6 +117,17 @@ export class FlatMemory implements MemoryAccess {
     this.check(from, length);
     this.check(to, length);
     this.u8.copyWithin(to, from, from + length);
+  }
+
+  /** Unaligned (or faulting) 32-bit load, kept out of line so load32 stays tiny. */
+  private load32Slow(address: number): number {
+    this.check(address, 4);
+    return this.view.getUint32(address, true);
+  }
+
+  private store32Slow(address: number, value: number): void {
+    this.check(address, 4);
+    this.view.setUint32(address, value, true);
   }
 
   /** Throws unless `[address, address + length)` lies inside the buffer. */

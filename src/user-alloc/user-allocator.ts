@@ -32,6 +32,7 @@ import {
   BIN_COUNT,
   BK,
   binOf,
+  CACHED,
   FD,
   FL_COUNT,
   FLAG_MASK,
@@ -63,6 +64,8 @@ export interface UserAllocatorOptions {
   trimThreshold?: number;
   /** Extra bytes asked for each time the break grows, and kept when trimming (M_TOP_PAD). */
   topPad?: number;
+  /** Freed chunks kept per small size for fast reuse (glibc's tcache count, 7); 0 disables. */
+  cacheLimit?: number;
   /** Seed of the secret that seals chunk headers; random when absent. */
   seed?: number;
 }
@@ -100,7 +103,15 @@ const SMALL_REQUEST = 2 ** 30;
 export const MAX_REQUEST = MAX_CHUNK - PAGE_SIZE - MMAP_OVERHEAD;
 /** The list heads sit right after a 16-byte heap header word area. */
 const HEADS_OFFSET = 16;
-const HEAP_HEADER_SIZE = HEADS_OFFSET + BIN_COUNT * 4;
+/** Heads of the per-size caches follow: one per exact small bin. */
+const CACHE_OFFSET = HEADS_OFFSET + BIN_COUNT * 4;
+const CACHE_BINS = SL_COUNT;
+const HEAP_HEADER_SIZE = CACHE_OFFSET + CACHE_BINS * 4;
+/** Requests up to this have chunks in the exact bins, so they may be cached. */
+const CACHE_MAX_REQUEST = LINEAR_LIMIT - ALIGNMENT - HEAP_OVERHEAD;
+/** Added to a request before dividing by 16: room for the header word, rounded up. */
+const CHUNK_ROUNDING = HEAP_OVERHEAD + ALIGNMENT_MASK;
+const DEFAULT_CACHE_LIMIT = 7;
 /** How many entries of the requested size's own list are tried before moving up a list. */
 const FIT_SCAN_LIMIT = 8;
 /** Copies longer than this go through one readBytes/writeBytes instead of a word loop. */
@@ -141,6 +152,10 @@ export class UserAllocator<H extends HeapHost = HeapHost> {
   /** Cache of the live mmapped chunks: chunk address → mapping length. */
   private readonly mapped = new Map<number, number>();
   private mappedBytes = 0;
+  private readonly cacheLimit: number;
+  /** Cache of how many chunks each per-size cache list holds. */
+  private readonly cacheCounts = new Uint8Array(CACHE_BINS);
+  private cachedChunks = 0;
 
   constructor(host: H, options: UserAllocatorOptions = {}) {
     this.host = host;
@@ -149,6 +164,7 @@ export class UserAllocator<H extends HeapHost = HeapHost> {
     this.trimThreshold = options.trimThreshold ?? DEFAULT_TRIM_THRESHOLD;
     this.topPad = roundUpToPage(options.topPad ?? DEFAULT_TOP_PAD);
     this.key = secretKey(options.seed);
+    this.cacheLimit = options.cacheLimit ?? DEFAULT_CACHE_LIMIT;
   }
 
   /** The memory the allocator manages (the host's). */
@@ -162,6 +178,7 @@ export class UserAllocator<H extends HeapHost = HeapHost> {
       mmapThreshold: this.mmapThreshold,
       trimThreshold: this.trimThreshold,
       topPad: this.topPad,
+      cacheLimit: this.cacheLimit,
     });
     child.key = this.key;
     child.heapState = this.heapState;
@@ -172,6 +189,8 @@ export class UserAllocator<H extends HeapHost = HeapHost> {
     child.flBitmap = this.flBitmap;
     child.mappedBytes = this.mappedBytes;
     child.slBitmaps.set(this.slBitmaps);
+    child.cacheCounts.set(this.cacheCounts);
+    child.cachedChunks = this.cachedChunks;
     for (const [address, length] of this.mapped) child.mapped.set(address, length);
     return child;
   }
@@ -180,6 +199,15 @@ export class UserAllocator<H extends HeapHost = HeapHost> {
 
   /** Allocates `size` bytes aligned to 16; 0 (errno ENOMEM) when it cannot. */
   malloc(size: number): number {
+    if (size <= CACHE_MAX_REQUEST && size >= 0 && (size | 0) === size) {
+      const bin = (size <= MIN_CHUNK - HEAP_OVERHEAD ? MIN_CHUNK : size + CHUNK_ROUNDING) >>> 4;
+      if (this.cacheCounts[bin] !== 0) return this.popCache(bin);
+    }
+    return this.mallocSlow(size);
+  }
+
+  /** malloc without a cached chunk at hand: lists, top, growth, mmap. */
+  private mallocSlow(size: number): number {
     const need = this.chunkSizeFor(size);
     if (need === 0) return this.fail(ERRNO.ENOMEM);
     if (need >= this.mmapThreshold) {
@@ -191,12 +219,49 @@ export class UserAllocator<H extends HeapHost = HeapHost> {
     return need < this.mmapThreshold ? this.mallocFallback(need) : this.fail(ERRNO.ENOMEM);
   }
 
+  /** A heap chunk of `need` bytes, flushing the caches and retrying once before failing. */
+  private allocateChunk(need: number): number {
+    const chunk = this.allocateFromLists(need);
+    if (chunk !== 0 || this.cachedChunks === 0) return chunk;
+    this.flushCaches();
+    return this.allocateFromLists(need);
+  }
+
   /** Frees a block from malloc & co. `free(0)` does nothing; anything else invalid aborts. */
   free(p: number): void {
+    const chunk = p - PAYLOAD;
+    if (chunk >= this.firstChunk && chunk < this.top) {
+      // Fast path: a sealed small in-use chunk goes to its cache. The seal proves the header was
+      // written by us at this very address, so the size can be trusted without more checks.
+      const head = this.m.load32(chunk + HEAD);
+      const bin = head >>> 4;
+      if (
+        (head & (INUSE | CACHED)) === INUSE &&
+        bin < CACHE_BINS &&
+        this.cacheCounts[bin]! < this.cacheLimit &&
+        this.m.load32(chunk + SEAL) === sealOf(chunk, head, this.key) &&
+        bin >= MIN_CHUNK >>> 4 &&
+        (chunk - this.base) % ALIGNMENT === 0
+      ) {
+        this.pushCache(chunk, head, bin);
+        return;
+      }
+    }
+    this.freeSlow(p);
+  }
+
+  /** free with every check: bad pointers, mmapped chunks, full caches, coalescing. */
+  private freeSlow(p: number): void {
     if (p === 0) return;
     const chunk = p - PAYLOAD;
     if (chunk >= this.firstChunk && chunk < this.top) {
-      this.freeChunk(this.checkInUse(chunk, 'free'));
+      const head = this.checkInUse(chunk, 'free');
+      const size = sizeOf(head);
+      if (size < LINEAR_LIMIT && this.cacheCounts[size >>> 4]! < this.cacheLimit) {
+        this.pushCache(chunk, head, size >>> 4);
+      } else {
+        this.freeChunk(chunk);
+      }
     } else if (chunk === this.top && this.heapState === HEAP_READY) {
       this.corrupt('free(): double free detected');
     } else {
@@ -335,6 +400,7 @@ export class UserAllocator<H extends HeapHost = HeapHost> {
   check(): void {
     const freeCount = this.checkChunks();
     const listed = this.checkLists();
+    this.checkCaches();
     if (listed !== freeCount) this.corrupt(`check(): ${freeCount} free chunks, ${listed} listed`);
     for (const [chunk, length] of this.mapped) {
       const head = this.checkMapped(chunk, 'check');
@@ -365,27 +431,36 @@ export class UserAllocator<H extends HeapHost = HeapHost> {
 
   /** Aborts unless `chunk` is a sealed, in-use heap chunk with a sane successor; its head word. */
   private checkInUse(chunk: number, who: string): number {
-    // `%`, not `&`: a fractional pointer must fail too.
-    if ((chunk - this.base) % ALIGNMENT !== 0) this.corrupt(`${who}(): invalid pointer`);
-    const head = this.m.load32(chunk + HEAD);
-    if (this.m.load32(chunk + SEAL) !== sealOf(chunk, head, this.key)) {
-      this.corrupt(`${who}(): invalid pointer`);
-    }
-    if ((head & INUSE) === 0) this.corrupt(`${who}(): double free detected`);
+    const head = this.checkOwnHead(chunk, who);
     const next = chunk + sizeOf(head);
-    if (sizeOf(head) < MIN_CHUNK || next > this.top) this.corrupt(`${who}(): invalid size`);
     const nextHead = this.m.load32(next + HEAD);
     if (this.m.load32(next + SEAL) !== sealOf(next, nextHead, this.key)) {
-      this.corrupt(`${who}(): invalid next size`);
+      this.corruptIn(who, '(): invalid next size');
     }
-    if ((nextHead & PREV_INUSE) === 0) this.corrupt(`${who}(): double free or corruption (!prev)`);
-    return chunk;
+    if ((nextHead & PREV_INUSE) === 0) this.corruptIn(who, '(): double free or corruption (!prev)');
+    return head;
+  }
+
+  /** Aborts unless `chunk` carries a sealed in-use (not cached) header of sane size; the head. */
+  private checkOwnHead(chunk: number, who: string): number {
+    // `%`, not `&`: a fractional pointer must fail too.
+    if ((chunk - this.base) % ALIGNMENT !== 0) this.corruptIn(who, '(): invalid pointer');
+    const head = this.m.load32(chunk + HEAD);
+    if (this.m.load32(chunk + SEAL) !== sealOf(chunk, head, this.key)) {
+      this.corruptIn(who, '(): invalid pointer');
+    }
+    if ((head & (INUSE | CACHED)) !== INUSE) {
+      this.corruptIn(who, who === 'free' ? '(): double free detected' : '(): invalid pointer');
+    }
+    const size = sizeOf(head);
+    if (size < MIN_CHUNK || chunk + size > this.top) this.corruptIn(who, '(): invalid size');
+    return head;
   }
 
   /** Aborts unless `chunk` is a live mmapped chunk this allocator made; its head word. */
   private checkMapped(chunk: number, who: string): number {
     const length = this.mapped.get(chunk);
-    if (length === undefined) return this.corrupt(`${who}(): invalid pointer`);
+    if (length === undefined) return this.corruptIn(who, '(): invalid pointer');
     const head = this.m.load32(chunk + HEAD);
     if (this.m.load32(chunk + SEAL) !== sealOf(chunk, head, this.key) || (head & MMAPPED) === 0) {
       this.corrupt(`munmap_chunk(): invalid pointer`);
@@ -396,22 +471,27 @@ export class UserAllocator<H extends HeapHost = HeapHost> {
   /** Checks a free chunk found through a list or a boundary tag before using it. */
   private checkFree(chunk: number, who: string): number {
     if (chunk < this.firstChunk || chunk >= this.top || (chunk - this.base) % ALIGNMENT !== 0) {
-      this.corrupt(`${who}: corrupted free list`);
+      this.corruptIn(who, ': corrupted free list');
     }
     const head = this.m.load32(chunk + HEAD);
     if (this.m.load32(chunk + SEAL) !== sealOf(chunk, head, this.key) || (head & INUSE) !== 0) {
-      this.corrupt(`${who}: memory corruption`);
+      this.corruptIn(who, ': memory corruption');
     }
     const size = sizeOf(head);
-    if (size < MIN_CHUNK || chunk + size > this.top) this.corrupt(`${who}: corrupted size`);
+    if (size < MIN_CHUNK || chunk + size > this.top) this.corruptIn(who, ': corrupted size');
     if (this.m.load32(chunk + size + PREV_SIZE) !== size) {
-      this.corrupt(`${who}: corrupted size vs. prev_size`);
+      this.corruptIn(who, ': corrupted size vs. prev_size');
     }
     return size;
   }
 
   private corrupt(message: string): never {
     return this.host.abort(message);
+  }
+
+  /** Aborts with `who + what`, built only when it happens (keeps callers small for inlining). */
+  private corruptIn(who: string, what: string): never {
+    return this.host.abort(who + what);
   }
 
   // ─── Free lists ─────────────────────────────────────────────────────────────────────────────
@@ -516,6 +596,53 @@ export class UserAllocator<H extends HeapHost = HeapHost> {
     return 0;
   }
 
+  // ─── Per-size caches (tcache) ───────────────────────────────────────────────────────────────
+
+  /**
+   * Caches keep recently freed small chunks for reuse by the next malloc of the same size, as
+   * glibc's tcache does: a cached chunk stays "in use" for its neighbours (flag CACHED), so both
+   * operations skip coalescing. Each cache is a LIFO list through the chunks' fd words, its head
+   * in the heap header; at most `cacheLimit` chunks per size, flushed when memory runs out.
+   */
+  private cacheHeadAddress(bin: number): number {
+    return this.base + CACHE_OFFSET + bin * 4;
+  }
+
+  private pushCache(chunk: number, head: number, bin: number): void {
+    const headAddress = this.cacheHeadAddress(bin);
+    this.setHead(chunk, head | CACHED);
+    this.m.store32(chunk + FD, this.m.load32(headAddress));
+    this.m.store32(headAddress, chunk - this.base);
+    this.cacheCounts[bin]!++;
+    this.cachedChunks++;
+  }
+
+  /** Takes the most recently cached chunk of `bin`, checking it really is one; its payload. */
+  private popCache(bin: number): number {
+    const headAddress = this.cacheHeadAddress(bin);
+    const chunk = this.linkTarget(this.m.load32(headAddress));
+    const head = this.m.load32(chunk + HEAD);
+    if (
+      this.m.load32(chunk + SEAL) !== sealOf(chunk, head, this.key) ||
+      (head & (INUSE | CACHED)) !== (INUSE | CACHED) ||
+      head >>> 4 !== bin
+    ) {
+      this.corrupt('malloc(): tcache chunk corrupted');
+    }
+    this.m.store32(headAddress, this.m.load32(chunk + FD));
+    this.setHead(chunk, head & ~CACHED);
+    this.cacheCounts[bin]!--;
+    this.cachedChunks--;
+    return chunk + PAYLOAD;
+  }
+
+  /** Really frees every cached chunk, so they can coalesce (before failing for lack of memory). */
+  private flushCaches(): void {
+    for (let bin = 0; bin < CACHE_BINS; bin++) {
+      while (this.cacheCounts[bin] !== 0) this.freeChunk(this.popCache(bin) - PAYLOAD);
+    }
+  }
+
   // ─── Chunks ─────────────────────────────────────────────────────────────────────────────────
 
   private setHead(chunk: number, head: number): void {
@@ -536,7 +663,7 @@ export class UserAllocator<H extends HeapHost = HeapHost> {
   }
 
   /** A used heap chunk of exactly or a little more than `need` bytes, or 0. */
-  private allocateChunk(need: number): number {
+  private allocateFromLists(need: number): number {
     const chunk = this.takeFree(need);
     if (chunk === 0) return this.carveTop(need);
     const head = this.m.load32(chunk + HEAD);
@@ -612,6 +739,7 @@ export class UserAllocator<H extends HeapHost = HeapHost> {
     this.top = this.firstChunk;
     this.end = start + increment;
     for (let bin = 0; bin < BIN_COUNT; bin++) this.m.store32(this.headAddress(bin), 0);
+    for (let bin = 0; bin < CACHE_BINS; bin++) this.m.store32(this.cacheHeadAddress(bin), 0);
     this.writeTop();
     this.heapState = HEAP_READY;
     return true;
@@ -812,6 +940,25 @@ export class UserAllocator<H extends HeapHost = HeapHost> {
     if (chunk !== this.top || !prevInUse) this.corrupt('check(): heap does not end at the top');
     this.checkTop();
     return free;
+  }
+
+  /** Walks every cache list: sealed cached chunks of the right size, as many as counted. */
+  private checkCaches(): void {
+    if (this.heapState !== HEAP_READY) return;
+    let total = 0;
+    for (let bin = 0; bin < CACHE_BINS; bin++) {
+      let count = 0;
+      for (let link = this.m.load32(this.cacheHeadAddress(bin)); link !== 0; count++) {
+        const chunk = this.linkTarget(link);
+        const head = this.m.load32(chunk + HEAD);
+        if ((head & CACHED) === 0 || head >>> 4 !== bin) this.corrupt('check(): bad cached chunk');
+        if (count > this.cacheLimit) this.corrupt('check(): cache list loops');
+        link = this.m.load32(chunk + FD);
+      }
+      if (count !== this.cacheCounts[bin]) this.corrupt(`check(): cache ${bin} count mismatch`);
+      total += count;
+    }
+    if (total !== this.cachedChunks) this.corrupt('check(): cached chunk total mismatch');
   }
 
   /** Walks every free list checking links, bins and bitmaps; the number of listed chunks. */
