@@ -72,9 +72,11 @@ export function toUnsigned64(va: number): bigint {
 
 /**
  * Formats an address for people: `0x` and 16 lowercase hex digits, kernel addresses with their
- * sign-extended top bits (`-0x80000000` prints as `0xffffffff80000000`).
+ * sign-extended top bits (`-0x80000000` prints as `0xffffffff80000000`). A number that is no
+ * address at all (a fraction, NaN) prints as itself.
  */
 export function formatAddress(va: number): string {
+  if (!Number.isSafeInteger(va)) return String(va);
   if (va >= 0) return `0x${va.toString(16).padStart(16, '0')}`;
   if (va >= KERNEL_BOTTOM) return `0xffff${(va + TWO_POW_48).toString(16).padStart(12, '0')}`;
   return `0x${toUnsigned64(va).toString(16).padStart(16, '0')}`;

@@ -1,0 +1,601 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { parseAddress, USER_TOP } from '../../src/hw/address.js';
+import { GiB, MiB, PAGE_SIZE } from '../../src/hw/constants.js';
+import { Cpu } from '../../src/hw/cpu.js';
+import {
+  ACCESS_EXECUTE,
+  ACCESS_READ,
+  ACCESS_WRITE,
+  type AccessKind,
+  GeneralProtectionFault,
+  Mmu,
+  PageFault,
+} from '../../src/hw/mmu.js';
+import {
+  entryHigh,
+  entryLow,
+  type PageLevel,
+  PF_ID,
+  PF_P,
+  PF_RSVD,
+  PF_U,
+  PF_W,
+  PTE_A,
+  PTE_D,
+  PTE_G,
+  PTE_NX_HIGH,
+  PTE_P,
+  PTE_PS,
+  PTE_RW,
+  PTE_US,
+} from '../../src/hw/paging.js';
+import { PhysicalMemory } from '../../src/hw/ram.js';
+import { ALL, PageTableBuilder } from './page-tables.js';
+
+const USER_VA = 0x0000_4000_0020_3000;
+const KERNEL_VA = parseAddress('0xffffffff80000000');
+const FRAME = 0x40_0000;
+const LARGE_FRAME = 0x60_0000;
+
+interface Machine {
+  ram: PhysicalMemory;
+  cpu: Cpu;
+  mmu: Mmu;
+  tables: PageTableBuilder;
+}
+
+function machine(ramBytes = 8 * MiB): Machine {
+  const ram = PhysicalMemory.flat(ramBytes);
+  const cpu = new Cpu();
+  const tables = new PageTableBuilder(ram);
+  cpu.cr3 = tables.root;
+  return { ram, cpu, mmu: new Mmu(ram, cpu), tables };
+}
+
+/** The fault `f` raises, or undefined when it succeeds. */
+function faultOf(f: () => unknown): PageFault | undefined {
+  try {
+    f();
+    return undefined;
+  } catch (error) {
+    if (error instanceof PageFault) return error;
+    throw error;
+  }
+}
+
+interface CpuMode {
+  cpl: 0 | 3;
+  wp: boolean;
+  smep: boolean;
+  smap: boolean;
+  ac: boolean;
+  nxe: boolean;
+}
+
+function setMode(cpu: Cpu, mode: CpuMode): void {
+  cpu.cpl = mode.cpl;
+  cpu.cr0Wp = mode.wp;
+  cpu.cr4Smep = mode.smep;
+  cpu.cr4Smap = mode.smap;
+  cpu.rflagsAc = mode.ac;
+  cpu.eferNxe = mode.nxe;
+}
+
+const ALL_MODES: CpuMode[] = [];
+for (let bits = 0; bits < 64; bits++) {
+  ALL_MODES.push({
+    cpl: bits & 1 ? 3 : 0,
+    wp: (bits & 2) !== 0,
+    smep: (bits & 4) !== 0,
+    smap: (bits & 8) !== 0,
+    ac: (bits & 16) !== 0,
+    nxe: (bits & 32) !== 0,
+  });
+}
+const ACCESSES: AccessKind[] = [ACCESS_READ, ACCESS_WRITE, ACCESS_EXECUTE];
+
+interface LevelRights {
+  rw: boolean;
+  us: boolean;
+  nx: boolean;
+}
+
+/**
+ * The oracle: the error code the SDM (vol. 3, 4.6 and 4.7) prescribes for an access through
+ * entries with `levels` rights, or 0 when the access is allowed. Written as the SDM's tables
+ * read, independently of the MMU's code.
+ */
+function expectedCode(levels: LevelRights[], mode: CpuMode, access: AccessKind): number {
+  const userBit = mode.cpl === 3 ? PF_U : 0;
+  const writeBit = access === ACCESS_WRITE ? PF_W : 0;
+  const fetchBit = access === ACCESS_EXECUTE && (mode.nxe || mode.smep) ? PF_ID : 0;
+  const code = (base: number) => base | userBit | writeBit | fetchBit;
+  if (!mode.nxe && levels.some((l) => l.nx)) return code(PF_P | PF_RSVD);
+  const writable = levels.every((l) => l.rw);
+  const userPage = levels.every((l) => l.us);
+  const executeDisabled = mode.nxe && levels.some((l) => l.nx);
+  let ok: boolean;
+  if (mode.cpl === 3) {
+    if (access === ACCESS_READ) ok = userPage;
+    else if (access === ACCESS_WRITE) ok = userPage && writable;
+    else ok = userPage && !executeDisabled;
+  } else if (access === ACCESS_EXECUTE) {
+    ok = !(userPage && mode.smep) && !executeDisabled;
+  } else {
+    const smapBlocks = userPage && mode.smap && !mode.ac;
+    if (access === ACCESS_READ) ok = !smapBlocks;
+    else ok = !smapBlocks && (writable || !mode.wp);
+  }
+  return ok ? 0 : code(PF_P);
+}
+
+function mapWithRights(m: Machine, va: number, leafLevel: PageLevel, levels: LevelRights[]): void {
+  const flags: Partial<Record<PageLevel, number>> = {};
+  const nx: Partial<Record<PageLevel, boolean>> = {};
+  levels.forEach((l, i) => {
+    const level = (4 - i) as PageLevel;
+    flags[level] = PTE_P | (l.rw ? PTE_RW : 0) | (l.us ? PTE_US : 0);
+    nx[level] = l.nx;
+  });
+  const pa = leafLevel === 1 ? FRAME : leafLevel === 2 ? LARGE_FRAME : 0;
+  m.tables.map(va, pa, { leafLevel, flags, nx });
+}
+
+function checkAccess(m: Machine, va: number, access: AccessKind, expected: number): void {
+  m.mmu.tlb.flushAll();
+  m.cpu.cr2 = 0;
+  const fault = faultOf(() => m.mmu.translate(va, access));
+  if (expected === 0) {
+    expect(fault).toBeUndefined();
+  } else {
+    expect(fault?.errorCode).toBe(expected);
+    expect(fault?.cr2).toBe(va);
+    expect(m.cpu.cr2).toBe(va);
+  }
+}
+
+describe('permission rules (Intel SDM vol. 3, 4.6)', () => {
+  it('every RW/US/NX combination at each level, in every CPU mode, for every access', () => {
+    const m = machine();
+    for (let level = 0; level < 4; level++) {
+      for (let combo = 0; combo < 8; combo++) {
+        const levels: LevelRights[] = [0, 1, 2, 3].map((i) =>
+          i === level
+            ? { rw: (combo & 1) !== 0, us: (combo & 2) !== 0, nx: (combo & 4) !== 0 }
+            : { rw: true, us: true, nx: false },
+        );
+        mapWithRights(m, USER_VA, 1, levels);
+        for (const mode of ALL_MODES) {
+          setMode(m.cpu, mode);
+          for (const access of ACCESSES) {
+            checkAccess(m, USER_VA, access, expectedCode(levels, mode, access));
+          }
+        }
+      }
+    }
+  });
+
+  it('random rights at all levels, with 4 KiB, 2 MiB and 1 GiB leaves, match the oracle', () => {
+    const rights = fc.record({ rw: fc.boolean(), us: fc.boolean(), nx: fc.boolean() });
+    fc.assert(
+      fc.property(
+        fc.constantFrom<PageLevel>(1, 2, 3),
+        fc.array(rights, { minLength: 3, maxLength: 3 }),
+        rights,
+        fc.constantFrom(...ALL_MODES),
+        fc.constantFrom(...ACCESSES),
+        (leafLevel, upper, extra, mode, access) => {
+          const m = machine();
+          const levels = [...upper, extra].slice(0, 5 - leafLevel);
+          mapWithRights(m, USER_VA, leafLevel, levels);
+          setMode(m.cpu, mode);
+          checkAccess(m, USER_VA, access, expectedCode(levels, mode, access));
+        },
+      ),
+      { numRuns: 300 },
+    );
+  });
+
+  it('user write to a read-only page: error code P|W|U and CR2', () => {
+    const m = machine();
+    m.tables.map(USER_VA, FRAME, { flags: { 1: PTE_P | PTE_US } });
+    m.cpu.cpl = 3;
+    expect(m.mmu.load32(USER_VA + 8)).toBe(0);
+    const fault = faultOf(() => m.mmu.store32(USER_VA + 8, 1));
+    expect(fault?.errorCode).toBe(PF_P | PF_W | PF_U);
+    expect(fault?.cr2).toBe(USER_VA + 8);
+    expect(fault?.code).toBe('PAGE_FAULT');
+    expect(fault?.message).toBe(
+      'page fault at 0x0000400000203008 (user write, protection violation)',
+    );
+  });
+
+  it('supervisor writes to read-only pages only with CR0.WP clear', () => {
+    const m = machine();
+    m.tables.map(KERNEL_VA, FRAME, { flags: { 1: PTE_P } });
+    expect(faultOf(() => m.mmu.store8(KERNEL_VA, 1))?.errorCode).toBe(PF_P | PF_W);
+    m.cpu.cr0Wp = false;
+    m.mmu.store8(KERNEL_VA, 7);
+    expect(m.ram.load8(FRAME)).toBe(7);
+  });
+
+  it('user access to a supervisor page faults', () => {
+    const m = machine();
+    m.tables.map(KERNEL_VA, FRAME, { flags: { 4: PTE_P | PTE_RW } });
+    m.cpu.cpl = 3;
+    expect(faultOf(() => m.mmu.load8(KERNEL_VA))?.errorCode).toBe(PF_P | PF_U);
+    m.cpu.cpl = 0;
+    expect(m.mmu.load8(KERNEL_VA)).toBe(0);
+  });
+
+  it('SMAP blocks supervisor data access to user pages unless RFLAGS.AC', () => {
+    const m = machine();
+    m.tables.map(USER_VA, FRAME);
+    m.cpu.cr4Smap = true;
+    expect(faultOf(() => m.mmu.load8(USER_VA))?.errorCode).toBe(PF_P);
+    expect(faultOf(() => m.mmu.store8(USER_VA, 1))?.errorCode).toBe(PF_P | PF_W);
+    m.cpu.rflagsAc = true;
+    m.mmu.store8(USER_VA, 9);
+    expect(m.mmu.load8(USER_VA)).toBe(9);
+  });
+
+  it('SMEP blocks supervisor fetches from user pages; I/D is reported', () => {
+    const m = machine();
+    m.tables.map(USER_VA, FRAME);
+    m.ram.store8(FRAME, 0x90);
+    expect(m.mmu.fetch(USER_VA)).toBe(0x90);
+    m.cpu.cr4Smep = true;
+    expect(faultOf(() => m.mmu.fetch(USER_VA))?.errorCode).toBe(PF_P | PF_ID);
+    m.cpu.cpl = 3;
+    expect(m.mmu.fetch(USER_VA)).toBe(0x90);
+  });
+
+  it('NX faults fetches with EFER.NXE, and is a reserved bit without it', () => {
+    const m = machine();
+    m.tables.map(USER_VA, FRAME, { nx: { 1: true } });
+    m.cpu.cpl = 3;
+    expect(faultOf(() => m.mmu.load8(USER_VA))?.errorCode).toBe(PF_P | PF_RSVD | PF_U);
+    m.cpu.eferNxe = true;
+    expect(m.mmu.load8(USER_VA)).toBe(0);
+    expect(faultOf(() => m.mmu.fetch(USER_VA))?.errorCode).toBe(PF_P | PF_U | PF_ID);
+  });
+
+  it('I/D is clear for a fetch fault when neither NXE nor SMEP is on', () => {
+    const m = machine();
+    m.cpu.cpl = 3;
+    expect(faultOf(() => m.mmu.fetch(USER_VA))?.errorCode).toBe(PF_U);
+    m.cpu.eferNxe = true;
+    expect(faultOf(() => m.mmu.fetch(USER_VA))?.errorCode).toBe(PF_U | PF_ID);
+  });
+});
+
+describe('page walk', () => {
+  it('a missing entry at each level faults with P clear', () => {
+    for (const level of [4, 3, 2, 1] as PageLevel[]) {
+      const m = machine();
+      m.tables.map(USER_VA, FRAME);
+      m.ram.store32(m.tables.entryFor(USER_VA, level), 0);
+      m.cpu.cpl = 3;
+      expect(faultOf(() => m.mmu.store16(USER_VA + 2, 1))?.errorCode).toBe(PF_W | PF_U);
+      expect(m.cpu.cr2).toBe(USER_VA + 2);
+      expect(m.mmu.walk(USER_VA).steps).toHaveLength(5 - level);
+    }
+  });
+
+  it('translates 4 KiB, 2 MiB and 1 GiB leaves, in both halves', () => {
+    const m = machine();
+    m.tables.map(USER_VA, FRAME);
+    m.tables.map(2 * GiB + 2 * MiB, LARGE_FRAME, { leafLevel: 2 });
+    m.tables.map(-GiB, 0, { leafLevel: 3 });
+    expect(m.mmu.translate(USER_VA + 0x123, ACCESS_READ)).toBe(FRAME + 0x123);
+    expect(m.mmu.translate(2 * GiB + 2 * MiB + 0x1_2345, ACCESS_READ)).toBe(LARGE_FRAME + 0x1_2345);
+    expect(m.mmu.translate(-GiB + 0x7_6543, ACCESS_WRITE)).toBe(0x7_6543);
+    m.mmu.store32(-GiB + 0x30_0000, 0xdeadbeef);
+    expect(m.ram.load32(0x30_0000)).toBe(0xdeadbeef);
+    expect(m.mmu.load32(2 * GiB + 2 * MiB)).toBe(0);
+  });
+
+  it('faults with RSVD for reserved bits at every level', () => {
+    const cases: { level: PageLevel; lowBits: number; highBits: number; leafLevel: PageLevel }[] =
+      [];
+    for (const level of [4, 3, 2, 1] as PageLevel[]) {
+      for (let bit = 46; bit <= 51; bit++) {
+        cases.push({ level, lowBits: 0, highBits: 1 << (bit - 32), leafLevel: 1 });
+      }
+    }
+    cases.push({ level: 4, lowBits: PTE_PS, highBits: 0, leafLevel: 1 });
+    for (let bit = 13; bit <= 20; bit++) {
+      cases.push({ level: 2, lowBits: 1 << bit, highBits: 0, leafLevel: 2 });
+    }
+    for (let bit = 13; bit <= 29; bit++) {
+      cases.push({ level: 3, lowBits: 1 << bit, highBits: 0, leafLevel: 3 });
+    }
+    for (const c of cases) {
+      const m = machine();
+      m.tables.map(USER_VA, c.leafLevel === 1 ? FRAME : 0, { leafLevel: c.leafLevel });
+      const at = m.tables.entryFor(USER_VA, c.level);
+      m.ram.store32(at, m.ram.load32(at) | c.lowBits);
+      m.ram.store32(at + 4, m.ram.load32(at + 4) | c.highBits);
+      m.cpu.cpl = 3;
+      const fault = faultOf(() => m.mmu.load8(USER_VA));
+      expect(fault?.errorCode, JSON.stringify(c)).toBe(PF_P | PF_RSVD | PF_U);
+      expect(m.mmu.walk(USER_VA).outcome).toBe('reserved-bit');
+    }
+  });
+
+  it('PAT (bit 12) of a large leaf is not reserved, and not part of the frame', () => {
+    const m = machine();
+    m.tables.map(2 * MiB * 5, LARGE_FRAME, { leafLevel: 2 });
+    const at = m.tables.entryFor(2 * MiB * 5, 2);
+    m.ram.store32(at, m.ram.load32(at) | 0x1000);
+    expect(m.mmu.translate(2 * MiB * 5 + 4, ACCESS_READ)).toBe(LARGE_FRAME + 4);
+  });
+
+  it('sets A at every level and D in the leaf on write, only when the access succeeds', () => {
+    const m = machine();
+    m.tables.map(USER_VA, FRAME, { flags: { 1: PTE_P | PTE_US } });
+    const levels = [4, 3, 2, 1] as PageLevel[];
+    m.cpu.cpl = 3;
+    m.cpu.cr4Smap = true;
+    expect(faultOf(() => m.mmu.store8(USER_VA, 1))).toBeDefined();
+    for (const l of levels) expect(m.tables.low(USER_VA, l) & (PTE_A | PTE_D)).toBe(0);
+    m.mmu.load8(USER_VA);
+    for (const l of levels) expect(m.tables.low(USER_VA, l) & (PTE_A | PTE_D)).toBe(PTE_A);
+    m.tables.map(USER_VA, FRAME);
+    m.mmu.tlb.flushAll();
+    m.mmu.store8(USER_VA, 1);
+    for (const l of [4, 3, 2] as PageLevel[]) {
+      expect(m.tables.low(USER_VA, l) & (PTE_A | PTE_D)).toBe(PTE_A);
+    }
+    expect(m.tables.low(USER_VA, 1) & (PTE_A | PTE_D)).toBe(PTE_A | PTE_D);
+  });
+
+  it('a write through a clean cached entry walks again to set D', () => {
+    const m = machine();
+    m.tables.map(USER_VA, FRAME);
+    m.mmu.load32(USER_VA);
+    expect(m.tables.low(USER_VA, 1) & PTE_D).toBe(0);
+    m.mmu.store32(USER_VA, 5);
+    expect(m.tables.low(USER_VA, 1) & PTE_D).toBe(PTE_D);
+    expect(m.mmu.tlb.entries()[0]?.dirty).toBe(true);
+  });
+
+  it('sets D in a 2 MiB leaf', () => {
+    const m = machine();
+    m.tables.map(2 * MiB, LARGE_FRAME, { leafLevel: 2 });
+    m.mmu.store8(2 * MiB + 5, 1);
+    expect(m.tables.low(2 * MiB, 2) & (PTE_A | PTE_D)).toBe(PTE_A | PTE_D);
+  });
+
+  it('non-canonical addresses raise #GP, not #PF, and leave CR2 alone', () => {
+    const m = machine();
+    m.tables.map(USER_TOP - PAGE_SIZE, FRAME);
+    m.cpu.cr2 = 0x1234;
+    for (const va of [USER_TOP, -USER_TOP - 1, 2 ** 60, 0.5, Number.NaN]) {
+      expect(() => m.mmu.load8(va)).toThrow(GeneralProtectionFault);
+    }
+    expect(() => m.mmu.load32(USER_TOP - 2)).toThrow(GeneralProtectionFault);
+    expect(() => m.mmu.readBytes(USER_TOP - 4, 8)).toThrow(GeneralProtectionFault);
+    const gp = (() => {
+      try {
+        m.mmu.store8(USER_TOP, 0);
+      } catch (error) {
+        return error as GeneralProtectionFault;
+      }
+    })();
+    expect(gp?.code).toBe('GENERAL_PROTECTION');
+    expect(gp?.address).toBe(USER_TOP);
+    expect(m.cpu.cr2).toBe(0x1234);
+  });
+
+  it('walk() describes each level and changes nothing', () => {
+    const m = machine();
+    m.tables.map(KERNEL_VA, FRAME, { flags: { 1: PTE_P | PTE_RW | PTE_G } });
+    const before = m.ram.readBytes(m.tables.root, PAGE_SIZE);
+    const walk = m.mmu.walk(KERNEL_VA + 0x10);
+    expect(walk.outcome).toBe('mapped');
+    expect(walk.physicalAddress).toBe(FRAME + 0x10);
+    expect(walk.pageSize).toBe(PAGE_SIZE);
+    expect(walk.user).toBe(false);
+    expect(walk.writable).toBe(true);
+    expect(walk.steps.map((s) => [s.tableName, s.index])).toEqual([
+      ['PML4', 511],
+      ['PDPT', 510],
+      ['PD', 0],
+      ['PT', 0],
+    ]);
+    expect(walk.steps[0]?.tableAddress).toBe(m.tables.root);
+    expect(walk.steps[0]?.entryAddress).toBe(m.tables.root + 511 * 8);
+    expect(walk.steps[3]).toMatchObject({ leaf: true, global: true, flags: 'P RW G' });
+    expect(m.ram.readBytes(m.tables.root, PAGE_SIZE)).toEqual(before);
+    expect(m.mmu.tlb.entries()).toHaveLength(0);
+    expect(m.mmu.walk(USER_VA).outcome).toBe('not-present');
+    expect(m.mmu.walk(USER_TOP).outcome).toBe('non-canonical');
+  });
+});
+
+describe('accesses', () => {
+  it('a load crossing into an unmapped page faults at the page boundary, a store writes nothing', () => {
+    const m = machine();
+    m.tables.map(USER_VA, FRAME);
+    m.cpu.cpl = 3;
+    const last = USER_VA + PAGE_SIZE - 2;
+    expect(faultOf(() => m.mmu.load32(last))?.cr2).toBe(USER_VA + PAGE_SIZE);
+    expect(faultOf(() => m.mmu.store32(last, 0xffffffff))?.errorCode).toBe(PF_W | PF_U);
+    expect(m.ram.load16(FRAME + PAGE_SIZE - 2)).toBe(0);
+  });
+
+  it('accesses crossing a page boundary go to both frames, little-endian', () => {
+    const m = machine();
+    m.tables.map(USER_VA, FRAME);
+    m.tables.map(USER_VA + PAGE_SIZE, FRAME + 5 * PAGE_SIZE);
+    const edge = USER_VA + PAGE_SIZE - 1;
+    m.mmu.store32(edge, 0x44332211);
+    expect(m.ram.load8(FRAME + PAGE_SIZE - 1)).toBe(0x11);
+    expect(m.ram.load16(FRAME + 5 * PAGE_SIZE)).toBe(0x3322);
+    expect(m.mmu.load32(edge)).toBe(0x44332211);
+    m.mmu.store16(edge, 0xbeef);
+    expect(m.mmu.load16(edge)).toBe(0xbeef);
+    m.mmu.writeBytes(edge - 2, Uint8Array.of(1, 2, 3, 4, 5));
+    expect([...m.mmu.readBytes(edge - 2, 5)]).toEqual([1, 2, 3, 4, 5]);
+    m.mmu.fill(USER_VA + 10, 2 * PAGE_SIZE - 20, 0xab);
+    expect(m.ram.load8(FRAME + 5 * PAGE_SIZE + PAGE_SIZE - 11)).toBe(0xab);
+    expect(m.ram.load8(FRAME + 5 * PAGE_SIZE + PAGE_SIZE - 10)).toBe(0);
+  });
+
+  it('unaligned 32-bit accesses within a page work through the TLB', () => {
+    const m = machine();
+    m.tables.map(USER_VA, FRAME);
+    m.mmu.store32(USER_VA + 1, 0xcafebabe);
+    expect(m.mmu.load32(USER_VA + 1)).toBe(0xcafebabe);
+    expect(m.ram.load32(FRAME + 1)).toBe(0xcafebabe);
+  });
+
+  it('sees RAM changed behind its back, even after RAM replaces a chunk', () => {
+    const m = machine();
+    m.tables.map(USER_VA, FRAME);
+    m.mmu.store32(USER_VA, 7);
+    expect(m.mmu.load32(USER_VA)).toBe(7);
+    m.ram.fill(FRAME - (FRAME % 0x10000), 0x10000, 0);
+    expect(m.mmu.load32(USER_VA)).toBe(0);
+    m.ram.store32(FRAME + 4, 9);
+    expect(m.mmu.load32(USER_VA + 4)).toBe(9);
+    m.mmu.store32(USER_VA + 8, 3);
+    expect(m.ram.load32(FRAME + 8)).toBe(3);
+  });
+
+  it('rejects negative lengths', () => {
+    const m = machine();
+    expect(() => m.mmu.readBytes(USER_VA, -1)).toThrow(/length/);
+    expect(() => m.mmu.fill(USER_VA, 1.5, 0)).toThrow(/length/);
+  });
+
+  it('loadCr3 rejects what is not a physical address', () => {
+    const m = machine();
+    expect(() => m.mmu.loadCr3(-4096)).toThrow(/CR3/);
+    expect(() => m.mmu.loadCr3(2 ** 46)).toThrow(/CR3/);
+  });
+});
+
+describe('TLB', () => {
+  it('goes stale when a PTE changes, until invlpg', () => {
+    const m = machine();
+    m.tables.map(USER_VA, FRAME);
+    m.ram.store32(FRAME, 1);
+    m.ram.store32(FRAME + PAGE_SIZE, 2);
+    expect(m.mmu.load32(USER_VA)).toBe(1);
+    m.tables.map(USER_VA, FRAME + PAGE_SIZE);
+    expect(m.mmu.load32(USER_VA)).toBe(1);
+    m.mmu.invlpg(USER_VA + 0x800);
+    expect(m.mmu.load32(USER_VA)).toBe(2);
+  });
+
+  it('keeps stale permissions: a page made read-only can still be written', () => {
+    const m = machine();
+    m.tables.map(USER_VA, FRAME);
+    m.cpu.cpl = 3;
+    m.mmu.store8(USER_VA, 1);
+    m.tables.map(USER_VA, FRAME, { flags: { 1: PTE_P | PTE_US | PTE_A | PTE_D } });
+    m.mmu.store8(USER_VA, 2);
+    expect(m.ram.load8(FRAME)).toBe(2);
+    m.mmu.invlpg(USER_VA);
+    expect(faultOf(() => m.mmu.store8(USER_VA, 3))?.errorCode).toBe(PF_P | PF_W | PF_U);
+  });
+
+  it('a cached denial faults once (spurious fault); the fault drops the entry', () => {
+    const m = machine();
+    m.tables.map(USER_VA, FRAME, { flags: { 1: PTE_P | PTE_US } });
+    m.cpu.cpl = 3;
+    m.mmu.load8(USER_VA);
+    m.tables.map(USER_VA, FRAME);
+    expect(faultOf(() => m.mmu.store8(USER_VA, 1))?.errorCode).toBe(PF_P | PF_W | PF_U);
+    m.mmu.store8(USER_VA, 1);
+    expect(m.ram.load8(FRAME)).toBe(1);
+  });
+
+  it('CR3 reload drops non-global entries and keeps global ones; flushAll drops both', () => {
+    const m = machine();
+    m.tables.map(USER_VA, FRAME);
+    m.tables.map(KERNEL_VA, FRAME + PAGE_SIZE, { flags: { 1: PTE_P | PTE_RW | PTE_G } });
+    m.ram.store32(FRAME, 1);
+    m.ram.store32(FRAME + PAGE_SIZE, 2);
+    expect(m.mmu.load32(USER_VA) + m.mmu.load32(KERNEL_VA)).toBe(3);
+    const other = new PageTableBuilder(m.ram, 0x20_0000);
+    other.map(USER_VA, FRAME + 2 * PAGE_SIZE);
+    other.map(KERNEL_VA, FRAME + 2 * PAGE_SIZE);
+    m.mmu.loadCr3(other.root);
+    expect(m.cpu.cr3).toBe(other.root);
+    expect(m.mmu.load32(USER_VA)).toBe(0);
+    expect(m.mmu.load32(KERNEL_VA)).toBe(2);
+    expect(m.mmu.tlb.entries().map((e) => e.global)).toContain(true);
+    m.mmu.tlb.flushAll();
+    expect(m.mmu.tlb.entries()).toHaveLength(0);
+    expect(m.mmu.load32(KERNEL_VA)).toBe(0);
+  });
+
+  it('invlpg anywhere in a large page drops every cached piece of it', () => {
+    const m = machine();
+    const base = 4 * MiB;
+    m.tables.map(base, LARGE_FRAME, { leafLevel: 2 });
+    m.mmu.load8(base);
+    m.mmu.load8(base + 0x10_0000);
+    m.mmu.load8(base + 0x1f_f000);
+    expect(m.mmu.tlb.entries().filter((e) => e.pageSize === 2 * MiB)).toHaveLength(3);
+    m.tables.map(base, LARGE_FRAME - 2 * MiB, { leafLevel: 2 });
+    m.mmu.invlpg(base + 0x12_3456);
+    expect(m.mmu.tlb.entries()).toHaveLength(0);
+    expect(m.mmu.translate(base + 0x10_0000, ACCESS_READ)).toBe(LARGE_FRAME - 2 * MiB + 0x10_0000);
+  });
+
+  it('invlpg of another page keeps the entry', () => {
+    const m = machine();
+    m.tables.map(USER_VA, FRAME);
+    m.mmu.load8(USER_VA);
+    m.mmu.invlpg(USER_VA + PAGE_SIZE);
+    expect(m.mmu.tlb.entries()).toHaveLength(1);
+  });
+
+  it('counts hits and misses and lists entries', () => {
+    const m = machine();
+    m.tables.map(USER_VA, FRAME, { nx: { 1: true } });
+    m.cpu.eferNxe = true;
+    m.mmu.load32(USER_VA);
+    m.mmu.load32(USER_VA + 4);
+    m.mmu.load8(USER_VA + 8);
+    expect(m.mmu.tlb.misses).toBe(1);
+    expect(m.mmu.tlb.hits).toBe(2);
+    expect(m.mmu.tlb.entries()).toEqual([
+      {
+        virtualPage: USER_VA,
+        physicalFrame: FRAME,
+        pageSize: PAGE_SIZE,
+        writable: true,
+        user: true,
+        noExecute: true,
+        dirty: false,
+        global: false,
+      },
+    ]);
+  });
+
+  it('a PTE rewritten in RAM with NX set is seen only after invalidation', () => {
+    const m = machine();
+    m.cpu.eferNxe = true;
+    m.tables.map(USER_VA, FRAME);
+    m.mmu.fetch(USER_VA);
+    const at = m.tables.entryFor(USER_VA, 1);
+    m.ram.store32(at + 4, PTE_NX_HIGH);
+    expect(m.mmu.fetch(USER_VA)).toBe(0);
+    m.mmu.invlpg(USER_VA);
+    expect(faultOf(() => m.mmu.fetch(USER_VA))?.errorCode).toBe(PF_P | PF_ID);
+  });
+});
+
+describe('entries built with the paging helpers', () => {
+  it('round-trip frames above 4 GiB', () => {
+    const pa = 0x12_3456_7000;
+    expect(entryLow(pa, ALL)).toBe(0x3456_7007);
+    expect(entryHigh(pa, true)).toBe((0x12 | PTE_NX_HIGH) >>> 0);
+  });
+});
