@@ -60,7 +60,12 @@ import {
   ZONE_NORMAL,
   zoneOfPfn,
 } from './constants.js';
-import { InvalidFrameError, InvalidFreeError, InvariantError, OutOfMemoryError } from './errors.js';
+import {
+  InvalidFrameError,
+  InvalidFreeError,
+  OutOfMemoryError,
+  PhysicalInvariantError,
+} from './errors.js';
 import { FreeLists, NIL } from './free-lists.js';
 import { firstUnpoisonedByte, type PoisonReport, poison } from './poison.js';
 import { formatBuddyinfo, type PhysicalMemoryStats, type ZoneStats } from './stats.js';
@@ -99,6 +104,14 @@ const MAX_REFCOUNT = 0x7fffffff;
 /** Where `checkFrames` counts quarantined frames, after the per-use counts. */
 const QUARANTINE_SLOT = FRAME_USE_COUNT;
 
+/** Page events since boot, as `/proc/vmstat` counts them (in frames). */
+export interface PhysicalCounters {
+  /** Frames allocated from each zone, indexed by zone (pgalloc_dma, _dma32, _normal). */
+  readonly pgalloc: readonly number[];
+  /** Frames freed (pgfree). */
+  readonly pgfree: number;
+}
+
 /** Options of {@link PhysicalAllocator}. */
 export interface PhysicalAllocatorOptions {
   /** Poison freed frames and verify the poison when they are handed out again. */
@@ -135,6 +148,10 @@ export class PhysicalAllocator {
   private readonly managedByZone: number[];
   private readonly onPoison: ((report: PoisonReport) => void) | undefined;
   private quarantined = 0;
+  /** Frames allocated from each zone since boot (vmstat's pgalloc_*). */
+  private readonly pgalloc = new Float64Array(ZONE_COUNT);
+  /** Frames freed since boot (vmstat's pgfree). */
+  private pgfree = 0;
 
   /**
    * Boots the allocator: every whole usable frame of `map` outside the kernel image is managed,
@@ -184,6 +201,11 @@ export class PhysicalAllocator {
     return this.quarantined;
   }
 
+  /** Event counters since boot, for `/proc/vmstat`. */
+  get counters(): PhysicalCounters {
+    return { pgalloc: Array.from(this.pgalloc), pgfree: this.pgfree };
+  }
+
   /**
    * Allocates 2^order contiguous, naturally aligned frames from `highestZone` or, when it has
    * no block large enough, from the zones below it (Normal → DMA32 → DMA).
@@ -212,6 +234,7 @@ export class PhysicalAllocator {
     const frames = 1 << order;
     this.useCounts[FrameUse.FREE] -= frames;
     this.useCounts[use] += frames;
+    this.pgalloc[zoneOfPfn(pfn)] += frames;
     const pa = pfn * PAGE_SIZE;
     if (zero) this.ram.fill(pa, frames * PAGE_SIZE, 0);
     return pa;
@@ -323,8 +346,11 @@ export class PhysicalAllocator {
     return this.useCounts[use]!;
   }
 
-  /** Free blocks of `order` in `zone` (Linux's nr_free). */
+  /** Free blocks of `order` in `zone` (Linux's nr_free). @throws InvalidArgumentError */
   freeBlocks(zone: number, order: number): number {
+    if (zone >>> 0 !== zone || zone >= ZONE_COUNT || order >>> 0 !== order || order > MAX_ORDER) {
+      throw new InvalidArgumentError(`no free list for zone ${zone}, order ${order}`);
+    }
     return this.lists.countOf(zone, order);
   }
 
@@ -361,7 +387,7 @@ export class PhysicalAllocator {
    * list of free, aligned heads of its order and zone; no frame is in two blocks; no two free
    * buddies were left unmerged; allocated blocks have refcount ≥ 1; every counter matches.
    * O(frames): for tests and debugging.
-   * @throws InvariantError describing the first violation found.
+   * @throws PhysicalInvariantError describing the first violation found.
    */
   check(): void {
     const listed = this.checkFreeLists();
@@ -400,6 +426,7 @@ export class PhysicalAllocator {
     const frames = 1 << order;
     this.useCounts[use] -= frames;
     this.useCounts[FrameUse.FREE] += frames;
+    this.pgfree += frames;
     this.refcounts[pfn] = 0;
     if (this.debug) this.poisonBlock(pfn, frames);
     this.mergeAndLink(pfn, order);
@@ -497,7 +524,9 @@ export class PhysicalAllocator {
       const state = this.state[head]!;
       if ((state & HEAD) !== 0 && orderOf(state) >= order) return head;
     }
-    throw new InvariantError(`frame ${formatPhysical(pfn * PAGE_SIZE)} is a tail without a head`);
+    throw new PhysicalInvariantError(
+      `frame ${formatPhysical(pfn * PAGE_SIZE)} is a tail without a head`,
+    );
   }
 
   /** Explains why a free is refused, as a typed error (the cold path of freePages/putPage). */
@@ -674,7 +703,7 @@ export class PhysicalAllocator {
 }
 
 function invariant(violation: string): never {
-  throw new InvariantError(violation);
+  throw new PhysicalInvariantError(violation);
 }
 
 function rejectRequest(order: number, use: number, highestZone: number): never {

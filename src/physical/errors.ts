@@ -58,7 +58,7 @@ function describe(address: number): string {
 }
 
 /** The allocator's own state is inconsistent (found by `check()`): a bug or memory corruption. */
-export class InvariantError extends WallosError {
+export class PhysicalInvariantError extends WallosError {
   constructor(violation: string) {
     super('INVARIANT', `physical allocator invariant violated: ${violation}`);
   }

@@ -159,6 +159,38 @@ describe('allocation', () => {
   });
 });
 
+describe('statistics', () => {
+  it('counts allocated frames per zone and freed frames, as vmstat does', () => {
+    const a = machine(HIGH_MACHINE);
+    const normal = a.allocPages(2, FrameUse.USER);
+    const dma = a.allocPages(0, FrameUse.KERNEL, ZONE_DMA);
+    a.freePages(normal, 2);
+    expect(a.counters).toEqual({ pgalloc: [1, 0, 4], pgfree: 4 });
+    a.getPage(dma);
+    expect(a.putPage(dma)).toBe(false);
+    expect(a.putPage(dma)).toBe(true);
+    expect(a.counters.pgfree).toBe(5);
+  });
+
+  it('adds up: free frames per zone, per order and per use', () => {
+    const a = machine(HIGH_MACHINE);
+    a.allocPages(3, FrameUse.SLAB, ZONE_DMA32);
+    const stats = a.stats();
+    let free = 0;
+    for (const zone of stats.zones) {
+      const inLists = zone.freeBlocks.reduce((n, blocks, order) => n + blocks * 2 ** order, 0);
+      expect(zone.freeFrames).toBe(inLists);
+      expect(zone.freeBlocks[0]).toBe(a.freeBlocks(zone.zone, 0));
+      free += zone.freeFrames;
+    }
+    expect(free).toBe(stats.freeFrames);
+    expect(stats.framesByUse[FrameUse.SLAB]).toBe(8);
+    expect(stats.framesByUse.reduce((x, y) => x + y, 0)).toBe(stats.totalFrames);
+    expect(() => a.freeBlocks(3, 0)).toThrow(/no free list/);
+    expect(() => a.freeBlocks(0, 11)).toThrow(/no free list/);
+  });
+});
+
 describe('reference counts and uses', () => {
   it('counts shares and frees the block with the last reference', () => {
     const a = machine(LOW_MACHINE);
