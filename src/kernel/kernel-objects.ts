@@ -78,8 +78,7 @@ export class KernelObjects implements RecordStore {
 
   // RecordStore: VMA records for the virtual-memory layer.
   alloc(): number {
-    const address = this.vmas.alloc();
-    return address === 0 ? -1 : address;
+    return this.vmas.alloc();
   }
 
   free(address: number): void {

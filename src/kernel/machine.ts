@@ -176,10 +176,10 @@ export class Machine {
     const task = this.objects.tasks.alloc();
     const mm = this.objects.mms.alloc();
     const stack = this.vm.vmalloc(KERNEL_STACK_SIZE, FrameUse.KERNEL_STACK);
-    if (task === 0 || mm === 0 || stack < 0) {
+    if (task === 0 || mm === 0 || stack === 0) {
       if (task !== 0) this.objects.tasks.free(task);
       if (mm !== 0) this.objects.mms.free(mm);
-      if (stack >= 0) this.vm.vfree(stack);
+      if (stack !== 0) this.vm.vfree(stack);
       return undefined;
     }
     const pid = this.nextPid++;

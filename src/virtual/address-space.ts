@@ -309,7 +309,7 @@ export class AddressSpace {
     name: string,
   ): Vma | undefined {
     const record = this.vm.allocRecord();
-    if (record < 0) return undefined;
+    if (record === null) return undefined;
     const vma = new Vma(start, start + length, prot, shared, kind, name, record);
     this.vmas.insert(vma);
     this.vm.syncRecord(vma);
@@ -346,7 +346,7 @@ export class AddressSpace {
     const spare: number[] = [];
     for (let i = 0; i < SPLIT_RECORDS; i++) {
       const record = this.vm.allocRecord();
-      if (record < 0) {
+      if (record === null) {
         this.releaseRecords(spare);
         return undefined;
       }

@@ -43,7 +43,7 @@ import type { Vma } from './vma.js';
 
 /** Where VMA records live: a slab cache, wired in by the kernel once the slab allocator runs. */
 export interface RecordStore {
-  /** Kernel address of a fresh record, or -1 when memory is exhausted. */
+  /** Kernel address of a fresh record, or 0 (NULL) when memory is exhausted. */
   alloc(): number;
   free(address: number): void;
   /** Writes the fields of `vma` into its record. */
@@ -166,18 +166,18 @@ export class VirtualMemory {
 
   /**
    * Virtually contiguous kernel memory of `size` bytes (rounded up to pages) in the vmalloc
-   * area, each page its own frame of `use`; -1 when memory or address space is exhausted.
+   * area, each page its own frame of `use`; 0 (NULL) when memory or address space is exhausted.
    */
   vmalloc(size: number, use: FrameUse = FrameUse.VMALLOC): number {
     const pages = Math.ceil(size / PAGE_SIZE);
     const start = this.findVmallocGap(pages * PAGE_SIZE + VMALLOC_GUARD);
-    if (pages <= 0 || start < 0) return -1;
+    if (pages <= 0 || start === 0) return 0;
     for (let i = 0; i < pages; i++) {
       const frame = this.frames.tryAllocPages(0, use, ZONE_NORMAL, true);
       if (frame < 0 || this.kernelTables.entry(start + i * PAGE_SIZE, 1, true, false) < 0) {
         if (frame >= 0) this.frames.freePages(frame, 0);
         this.unmapVmalloc(start, i);
-        return -1;
+        return 0;
       }
       this.mapKernelLeaf(start + i * PAGE_SIZE, frame, 1, true, true);
     }
@@ -212,6 +212,7 @@ export class VirtualMemory {
     }
   }
 
+  /** The lowest free stretch of `size` bytes in the vmalloc area, or 0. */
   private findVmallocGap(size: number): number {
     const areas = [...this.vmallocAreas].sort((a, b) => a[0] - b[0]);
     let candidate = VMALLOC_BASE;
@@ -219,7 +220,7 @@ export class VirtualMemory {
       if (candidate + size <= start) break;
       candidate = Math.max(candidate, start + pages * PAGE_SIZE + VMALLOC_GUARD);
     }
-    return candidate + size <= VMALLOC_BASE + VMALLOC_SPAN ? candidate : -1;
+    return candidate + size <= VMALLOC_BASE + VMALLOC_SPAN ? candidate : 0;
   }
 
   // ─── address spaces ─────────────────────────────────────────────────────────────────────
@@ -242,8 +243,14 @@ export class VirtualMemory {
     this.events.tlbFullFlushes++;
   }
 
-  allocRecord(): number {
-    return this.records === null ? 0 : this.records.alloc();
+  /**
+   * A fresh VMA record: its kernel address, 0 when the layer keeps no records (no store wired
+   * in), or null when kernel memory is exhausted.
+   */
+  allocRecord(): number | null {
+    if (this.records === null) return 0;
+    const address = this.records.alloc();
+    return address === 0 ? null : address;
   }
 
   freeRecord(address: number): void {
