@@ -186,7 +186,7 @@ describe('mmap, munmap, mprotect', () => {
     const lines = space.vmas.items.map((v) => v.mapsLine());
     expect(lines[0]).toBe(`00400000-00404000 r-xp 00000000 00:00 0${' '.repeat(34)}/bin/test`);
     expect(lines).toContain(`00406000-00407000 rw-p 00000000 00:00 0${' '.repeat(34)}[heap]`);
-    expect(lines.at(-1)).toMatch(/^7ffffffe7000-7ffffffef000 rw-p 00000000 00:00 0 +\[stack\]$/);
+    expect(lines.at(-1)).toMatch(/^7fffffff7000-7ffffffff000 rw-p 00000000 00:00 0 +\[stack\]$/);
   });
 });
 
