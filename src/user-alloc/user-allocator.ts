@@ -359,6 +359,16 @@ export class UserAllocator<H extends HeapHost = HeapHost> {
     return sizeOf(this.checkMapped(chunk, 'malloc_usable_size')) - MMAP_OVERHEAD;
   }
 
+  /**
+   * glibc's malloc_trim: frees every cached chunk (so they coalesce) and gives the top chunk back
+   * to the host down to `pad` bytes. True if memory was returned.
+   */
+  trim(pad = 0): boolean {
+    if (this.heapState !== HEAP_READY) return false;
+    this.flushCaches();
+    return this.trimTop(pad);
+  }
+
   /** Bytes the allocator holds from its host: the sbrk heap plus mmapped blocks. O(1). */
   footprint(): number {
     return this.end - this.base + this.mappedBytes;
@@ -766,7 +776,7 @@ export class UserAllocator<H extends HeapHost = HeapHost> {
       this.bury(next);
       this.top = chunk;
       this.writeTop();
-      if (this.end - this.top > this.trimThreshold) this.trim();
+      if (this.end - this.top > this.trimThreshold) this.trimTop(this.topPad);
       return;
     }
     const nextHead = this.m.load32(next + HEAD);
@@ -790,12 +800,13 @@ export class UserAllocator<H extends HeapHost = HeapHost> {
   }
 
   /** Gives the top chunk back to the host down to its pad, whole pages at a time. */
-  private trim(): void {
-    const spare = this.end - this.top - MIN_TOP - this.topPad;
+  private trimTop(pad: number): boolean {
+    const spare = this.end - this.top - MIN_TOP - pad;
     const release = Math.floor(spare / PAGE_SIZE) * PAGE_SIZE;
-    if (release <= 0 || this.host.sbrk(-release) === -1) return;
+    if (release <= 0 || this.host.sbrk(-release) === -1) return false;
     this.end -= release;
     this.writeTop();
+    return true;
   }
 
   /** Resizes a checked in-use heap chunk to `need` without moving it; false if it cannot. */
