@@ -18,21 +18,25 @@
  * 13 bytes a frame (14 in debug mode):
  *
  * ```
- *  state    Uint8Array   1  order | HEAD | FrameUse, one byte (see below)
- *  refcount Int32Array   4  references to an allocated block (head frame only)
+ *  state    Uint8Array   1  order + 1 | SHARED | FrameUse, one byte (see below)
+ *  extraRefs Int32Array  4  references to an allocated block beyond the first (head only)
  *  links    Int32Array   8  next, prev: free-list links (free block heads only), in FreeLists
  *  poisoned Uint8Array  (1) debug mode: the frame holds the poison pattern
  *
- *   7     4   3    2   0
- *  ┌───────┬──────┬─────┐   order | HEAD | FREE   head of a free block, in its zone's list
- *  │ order │ HEAD │ use │   order | HEAD | use    head of an allocated block
- *  └───────┴──────┴─────┘   TAIL (0)              any other frame of a block (head below it)
- *                           RESERVED              not managed (firmware, holes, kernel image,
- *                                                 this table), or quarantined (poison broken)
+ *   7       4    3      2   0
+ *  ┌─────────┬────────┬─────┐   order+1 | FREE          head of a free block, in its list
+ *  │ order+1 │ SHARED │ use │   order+1 | use           head of an allocated block
+ *  └─────────┴────────┴─────┘   order+1 | SHARED | use  ... with more than one reference
+ *                               TAIL (0)                any other frame of a block
+ *                               RESERVED (1)            not managed (firmware, holes, kernel
+ *                                                       image, this table), or quarantined
  * ```
  *
- * Packing the order with the head bit makes the buddy test of the merge loop one byte
- * compare: `state[buddy] === freeHead(order)`.
+ * A zero upper nibble means "not a block head". Packing order, sharing and use in one byte
+ * makes the hot paths touch one byte a frame: the buddy test of the merge loop is
+ * `state[buddy] === freeHead(order)`, and a free checks order, owner and sharing with one
+ * load. Reference counts are kept as *extra* references, zero for a block with one owner, so
+ * allocating and freeing an unshared block never touch that array.
  *
  * The table covers every frame up to the top of RAM (a flat `mem_map`) and, as on a real
  * machine, occupies RAM: `ceil(frames * bytesPerFrame / PAGE_SIZE)` frames are taken from the
@@ -77,29 +81,41 @@ export const DEBUG_BYTES_PER_FRAME = BYTES_PER_FRAME + 1;
 
 /** State bits holding the frame's {@link FrameUse}. */
 const USE_MASK = 0x07;
-/** State bit: this frame is the first of a block. */
-const HEAD = 0x08;
-/** Where a head's block order sits in its state byte. */
+/** State bit of an allocated head: the block has more than one reference. */
+const SHARED = 0x08;
+/** Where a head's block order (plus one) sits in its state byte. */
 const ORDER_SHIFT = 4;
+/** The smallest state of a block head (order 0, free). */
+const FIRST_HEAD_STATE = 1 << ORDER_SHIFT;
 /** State of a frame inside a block, after its head. */
 const TAIL = 0;
 
+/** State of the head of a block of `order` owned once by `use` (FREE for a free block). */
+function headState(order: number, use: number): number {
+  return ((order + 1) << ORDER_SHIFT) | use;
+}
+
 /** State of the head of a free block of `order`. */
 function freeHead(order: number): number {
-  return (order << ORDER_SHIFT) | HEAD | FrameUse.FREE;
+  return headState(order, FrameUse.FREE);
+}
+
+/** True when the state is a block head's. */
+function isHead(state: number): boolean {
+  return state >= FIRST_HEAD_STATE;
 }
 
 /** The block order kept in a head's state. */
 function orderOf(state: number): number {
-  return state >>> ORDER_SHIFT;
+  return (state >>> ORDER_SHIFT) - 1;
 }
 
 /** True for the state of a free block's head. */
 function isFreeHead(state: number): boolean {
-  return (state & (HEAD | USE_MASK)) === HEAD;
+  return isHead(state) && (state & USE_MASK) === FrameUse.FREE;
 }
 /** Refcounts stop here rather than wrap (Linux warns on refcount saturation too). */
-const MAX_REFCOUNT = 0x7fffffff;
+const MAX_EXTRA_REFS = 0x7fffffff - 1;
 
 /** Where `checkFrames` counts quarantined frames, after the per-use counts. */
 const QUARANTINE_SLOT = FRAME_USE_COUNT;
@@ -139,7 +155,8 @@ export class PhysicalAllocator {
 
   private readonly ram: PhysicalMemory;
   private readonly state: Uint8Array;
-  private readonly refcounts: Int32Array;
+  /** References beyond the first, per allocated head (0 for every other frame). */
+  private readonly extraRefs: Int32Array;
   private readonly lists: FreeLists;
   private readonly poisoned: Uint8Array;
   private readonly useCounts = new Int32Array(FRAME_USE_COUNT);
@@ -174,7 +191,7 @@ export class PhysicalAllocator {
 
     const frames = this.spannedFrames;
     this.state = new Uint8Array(frames).fill(FrameUse.RESERVED);
-    this.refcounts = new Int32Array(frames);
+    this.extraRefs = new Int32Array(frames);
     this.lists = new FreeLists(frames);
     this.poisoned = new Uint8Array(this.debug ? frames : 0);
 
@@ -229,8 +246,7 @@ export class PhysicalAllocator {
     }
     const pfn = this.takeBlock(order, highestZone);
     if (pfn === NIL) return -1;
-    this.state[pfn] = (order << ORDER_SHIFT) | HEAD | use;
-    this.refcounts[pfn] = 1;
+    this.state[pfn] = headState(order, use);
     const frames = 1 << order;
     this.useCounts[FrameUse.FREE] -= frames;
     this.useCounts[use] += frames;
@@ -261,10 +277,10 @@ export class PhysicalAllocator {
     if (pfn >>> 0 !== pfn || pfn >= this.spannedFrames) this.rejectFree(pa, order);
     const state = this.state[pfn]!;
     if (
+      !isHead(state) ||
       orderOf(state) !== order ||
-      (state & HEAD) === 0 ||
-      (state & USE_MASK) === FrameUse.FREE ||
-      this.refcounts[pfn] !== 1
+      (state & SHARED) !== 0 ||
+      (state & USE_MASK) === FrameUse.FREE
     ) {
       this.rejectFree(pa, order);
     }
@@ -274,7 +290,8 @@ export class PhysicalAllocator {
   /** References to the block holding the frame at `pa` (any address in it); 0 when free. */
   refCount(pa: number): number {
     const head = this.blockOf(this.frameAt(pa));
-    return head === NIL ? 0 : this.refcounts[head]!;
+    if (head === NIL || isFreeHead(this.state[head]!)) return 0;
+    return this.extraRefs[head]! + 1;
   }
 
   /**
@@ -286,10 +303,11 @@ export class PhysicalAllocator {
     if (head === NIL || isFreeHead(this.state[head]!)) {
       throw new InvalidFrameError(pa, 'not in an allocated block');
     }
-    if (this.refcounts[head] === MAX_REFCOUNT) {
+    if (this.extraRefs[head] === MAX_EXTRA_REFS) {
       throw new InvalidFrameError(pa, 'reference count would overflow');
     }
-    this.refcounts[head]!++;
+    this.extraRefs[head]!++;
+    this.state[head]! |= SHARED;
   }
 
   /**
@@ -301,8 +319,11 @@ export class PhysicalAllocator {
     const pfn = this.frameAt(pa);
     const head = this.blockOf(pfn);
     if (head === NIL || isFreeHead(this.state[head]!)) this.rejectFree(pfn * PAGE_SIZE, 0);
-    if (--this.refcounts[head]! > 0) return false;
     const state = this.state[head]!;
+    if (this.extraRefs[head]! > 0) {
+      if (--this.extraRefs[head]! === 0) this.state[head] = state & ~SHARED;
+      return false;
+    }
     this.release(head, orderOf(state), state & USE_MASK);
     return true;
   }
@@ -326,7 +347,7 @@ export class PhysicalAllocator {
     }
     const pfn = this.frameAt(pa);
     const state = this.state[pfn]!;
-    if (pfn * PAGE_SIZE !== pa || (state & HEAD) === 0 || isFreeHead(state)) {
+    if (pfn * PAGE_SIZE !== pa || !isHead(state) || isFreeHead(state)) {
       throw new InvalidFrameError(pa, 'not the start of an allocated block');
     }
     if (orderOf(state) !== order) {
@@ -427,7 +448,6 @@ export class PhysicalAllocator {
     this.useCounts[use] -= frames;
     this.useCounts[FrameUse.FREE] += frames;
     this.pgfree += frames;
-    this.refcounts[pfn] = 0;
     if (this.debug) this.poisonBlock(pfn, frames);
     this.mergeAndLink(pfn, order);
   }
@@ -517,12 +537,12 @@ export class PhysicalAllocator {
    */
   private blockOf(pfn: number): number {
     const state = this.state[pfn]!;
-    if ((state & HEAD) !== 0) return pfn;
+    if (isHead(state)) return pfn;
     if (state !== TAIL) return NIL;
     for (let order = 1; order <= MAX_ORDER; order++) {
       const head = pfn - (pfn % 2 ** order);
       const state = this.state[head]!;
-      if ((state & HEAD) !== 0 && orderOf(state) >= order) return head;
+      if (isHead(state) && orderOf(state) >= order) return head;
     }
     throw new PhysicalInvariantError(
       `frame ${formatPhysical(pfn * PAGE_SIZE)} is a tail without a head`,
@@ -555,7 +575,7 @@ export class PhysicalAllocator {
     throw new InvalidFreeError(
       'FREE_SHARED',
       pa,
-      `block has ${this.refcounts[pfn]} references; drop them with putPage`,
+      `block has ${this.extraRefs[pfn]! + 1} references; drop them with putPage`,
     );
   }
 
@@ -644,25 +664,27 @@ export class PhysicalAllocator {
       counted[QUARANTINE_SLOT]!++;
       return pfn + 1;
     }
-    if ((state & HEAD) === 0) invariant(`${at} is a tail with no block head before it`);
+    if (!isHead(state)) invariant(`${at} is a tail with no block head before it`);
     const order = orderOf(state);
     const frames = 2 ** order;
     if (pfn % frames !== 0 || pfn + frames > end)
       invariant(`${at}: misplaced order-${order} block`);
     for (let tail = pfn + 1; tail < pfn + frames; tail++) {
-      if (this.state[tail] !== TAIL || this.refcounts[tail] !== 0) {
+      if (this.state[tail] !== TAIL || this.extraRefs[tail] !== 0) {
         invariant(`frame ${formatPhysical(tail * PAGE_SIZE)} is in two blocks`);
       }
     }
     counted[state & USE_MASK]! += frames;
     if (isFreeHead(state)) this.checkFreeBlock(pfn, order, listed, at);
-    else if (this.refcounts[pfn]! < 1) invariant(`${at} is allocated with refcount 0`);
+    else if (this.extraRefs[pfn]! > 0 !== ((state & SHARED) !== 0) || this.extraRefs[pfn]! < 0) {
+      invariant(`${at}: SHARED does not match ${this.extraRefs[pfn]} extra references`);
+    }
     return pfn + frames;
   }
 
   private checkFreeBlock(pfn: number, order: number, listed: Uint8Array, at: string): void {
     if (listed[pfn] !== 1) invariant(`${at} is a free head on no free list`);
-    if (this.refcounts[pfn] !== 0) invariant(`${at} is free with refcount ${this.refcounts[pfn]}`);
+    if (this.extraRefs[pfn] !== 0) invariant(`${at} is free with references`);
     const buddy = pfn ^ (1 << order);
     if (order < MAX_ORDER && this.state[buddy] === freeHead(order)) {
       invariant(`${at} and its buddy are both free at order ${order}, not merged`);
