@@ -2,11 +2,11 @@
  * Workload S1 (bench/WORKLOADS.md) on the slab allocator: one 64-byte cache whose slabs come from
  * a {@link FlatPageSource} over simulated RAM, objects touched only through the direct map.
  */
-import { MiB } from '../hw/constants.js';
+import { MiB, PAGE_SIZE } from '../hw/constants.js';
 import { PhysicalMemory } from '../hw/ram.js';
 import { SlabAllocator } from '../kernel-alloc/slab-allocator.js';
 import { NULL, type SlabCache } from '../kernel-alloc/slab-cache.js';
-import { DirectMapMemory, FlatPageSource } from '../kernel-alloc/standalone.js';
+import { DirectMapMemory, FlatKernelMemory, FlatPageSource } from '../kernel-alloc/standalone.js';
 import { type BenchRow, measureWorkload, type SlotAllocator, WORKLOADS } from './workloads.js';
 
 /** RAM behind the S1 cache: S1 peaks near 50,000 live objects (3.2 MiB of slabs). */
@@ -27,17 +27,34 @@ export class SlabSlots implements SlotAllocator {
   }
 }
 
-/** A fresh allocator and its S1 adapter. */
-export function createSlabS1(): { allocator: SlabAllocator; slots: SlabSlots } {
-  const ram = PhysicalMemory.flat(S1_RAM_BYTES);
-  const pages = new FlatPageSource(0, S1_RAM_BYTES / 4096);
-  const allocator = new SlabAllocator(pages, new DirectMapMemory(ram));
+/**
+ * A fresh allocator and its S1 adapter, over a flat buffer (`flat`, the default) or over the
+ * simulated sparse RAM through the direct map.
+ */
+export function createSlabS1(memory: 'flat' | 'ram' = 'flat'): {
+  allocator: SlabAllocator;
+  slots: SlabSlots;
+} {
+  const pages = new FlatPageSource(0, S1_RAM_BYTES / PAGE_SIZE);
+  const access =
+    memory === 'flat'
+      ? new FlatKernelMemory(S1_RAM_BYTES)
+      : new DirectMapMemory(PhysicalMemory.flat(S1_RAM_BYTES));
+  const allocator = new SlabAllocator(pages, access);
   const cache = allocator.createCache('bench-64', S1_OBJECT_SIZE, S1_OBJECT_SIZE);
   return { allocator, slots: new SlabSlots(cache) };
 }
 
-/** Measures S1 on the slab allocator (`now()` in milliseconds). */
-export function benchSlabS1(now: () => number, reps = 5): BenchRow {
+/**
+ * Measures S1 on the slab allocator (`now()` in milliseconds): implementation `wallos-memory`
+ * over a flat buffer, `wallos-memory/ram` over the simulated RAM.
+ */
+export function benchSlabS1(
+  now: () => number,
+  reps = 5,
+  memory: 'flat' | 'ram' = 'flat',
+): BenchRow {
   const s1 = WORKLOADS.find((workload) => workload.name === 'S1')!;
-  return measureWorkload(s1, 'wallos-memory', createSlabS1().slots, now, reps);
+  const name = memory === 'flat' ? 'wallos-memory' : 'wallos-memory/ram';
+  return measureWorkload(s1, name, createSlabS1(memory).slots, now, reps);
 }

@@ -15,4 +15,4 @@ export {
   ZERO_SIZE_PTR,
 } from './slab-allocator.js';
 export { type CacheOptions, NULL, type ObjectConstructor, SlabCache } from './slab-cache.js';
-export { DirectMapMemory, FlatPageSource } from './standalone.js';
+export { DirectMapMemory, FlatKernelMemory, FlatPageSource } from './standalone.js';

@@ -154,7 +154,7 @@ export class SlabAllocator implements SlabContext {
     const owner = this.owners.get(address);
     if (owner > NO_OWNER) {
       const slab = owner - 1;
-      this.byId[this.slabs.cache[slab]!]!.freeInSlab(slab, address);
+      this.byId[this.slabs.cacheOf(slab)]!.freeInSlab(slab, address);
       return;
     }
     const order = this.largeBlockOrder(address, owner);
@@ -193,7 +193,7 @@ export class SlabAllocator implements SlabContext {
     const owner = this.owners.get(address);
     if (owner > NO_OWNER) {
       const slab = owner - 1;
-      const cache = this.byId[this.slabs.cache[slab]!]!;
+      const cache = this.byId[this.slabs.cacheOf(slab)]!;
       cache.objectIndex(slab, address);
       return cache.objectSize;
     }

@@ -148,16 +148,16 @@ export class SlabCache {
       if (slab === NO_SLAB) return NULL;
     }
     const slabs = this.slabs;
-    const slot = slabs.firstSlot[slab]! + slabs.freeHead[slab]! * this.stride;
+    const slot = slabs.firstSlot(slab) + slabs.freeHead(slab) * this.stride;
     if (this.debug) this.checkFreeSlot(slab, slot);
     const link = this.memory.load32(slot + this.linkOffset);
-    const inUse = slabs.inUse[slab]! + 1;
+    const inUse = slabs.inUse(slab) + 1;
     // The slab's last free object must end the list; any other link must name an object.
     if (inUse === this.objectsPerSlab ? link !== FREE_LIST_END : link >= this.objectsPerSlab) {
       throw this.isolate(slab, 'FREELIST_CORRUPT', slot + this.objectOffset, `bad link ${link}`);
     }
-    slabs.freeHead[slab] = link; // FREE_LIST_END is stored as -1, the empty list
-    slabs.inUse[slab] = inUse;
+    slabs.setFreeHead(slab, link | 0); // FREE_LIST_END becomes -1, the empty list
+    slabs.setInUse(slab, inUse);
     if (inUse === this.objectsPerSlab) slabs.move(slab, FULL, this.heads);
     this.active++;
     const object = slot + this.objectOffset;
@@ -177,7 +177,7 @@ export class SlabCache {
       throw new SlabError('INVALID_POINTER', this.name, address, 'not in any slab');
     }
     const slab = owner - 1;
-    const cache = this.slabs.cache[slab]!;
+    const cache = this.slabs.cacheOf(slab);
     if (cache !== this.id) {
       const reason = `object of cache ${this.context.cacheName(cache)}, not ${this.name}`;
       throw new SlabError('CROSS_CACHE_FREE', this.name, address, reason);
@@ -223,7 +223,7 @@ export class SlabCache {
     let errors = 0;
     const visited = new Uint8Array(this.objectsPerSlab);
     for (let kind = 0; kind < LIST_KINDS; kind++) {
-      for (let slab = this.heads[kind]!; slab !== NO_SLAB; slab = this.slabs.next[slab]!) {
+      for (let slab = this.heads[kind]!; slab !== NO_SLAB; slab = this.slabs.next(slab)) {
         const problems = [this.checkFreeList(slab, visited), ...this.checkObjects(slab)];
         for (const problem of problems) {
           if (problem === undefined) continue;
@@ -241,7 +241,7 @@ export class SlabCache {
    * @internal
    */
   objectIndex(slab: number, address: number): number {
-    const offset = address - this.objectOffset - this.slabs.firstSlot[slab]!;
+    const offset = address - this.objectOffset - this.slabs.firstSlot(slab);
     // A slab is at most 128 KiB, so truncating to int32 is exact for every in-slab offset.
     const index = (offset / this.stride) | 0;
     if (offset >= 0 && index < this.objectsPerSlab && index * this.stride === offset) return index;
@@ -256,14 +256,14 @@ export class SlabCache {
     const slabs = this.slabs;
     const index = this.objectIndex(slab, address);
     const slot = address - this.objectOffset;
-    const head = slabs.freeHead[slab]!;
+    const head = slabs.freeHead(slab);
     if (this.debug) this.checkAllocatedSlot(slot, address);
     else if (head === index) throw new SlabError('DOUBLE_FREE', this.name, address, 'already free');
     this.memory.store32(slot + this.linkOffset, head); // -1 (empty list) stores FREE_LIST_END
     if (this.debug) this.markFree(slot, address);
-    slabs.freeHead[slab] = index;
-    const inUse = slabs.inUse[slab]! - 1;
-    slabs.inUse[slab] = inUse;
+    slabs.setFreeHead(slab, index);
+    const inUse = slabs.inUse(slab) - 1;
+    slabs.setInUse(slab, inUse);
     if (inUse === 0) slabs.move(slab, EMPTY, this.heads);
     else if (inUse === this.objectsPerSlab - 1) slabs.move(slab, PARTIAL, this.heads);
     this.active--;
@@ -301,7 +301,7 @@ export class SlabCache {
       );
     }
     const first = base + this.nextColour * g.colourUnit;
-    const slab = this.slabs.create(this.id, base, first, 0);
+    const slab = this.slabs.create(this.id, base, first);
     try {
       this.populate(first);
     } catch (error) {
@@ -327,7 +327,7 @@ export class SlabCache {
   }
 
   private releaseSlab(slab: number): void {
-    const base = this.slabs.base[slab]!;
+    const base = this.slabs.base(slab);
     this.slabs.unlink(slab, this.heads);
     this.slabs.release(slab);
     this.slabTotal--;
@@ -342,11 +342,11 @@ export class SlabCache {
    */
   private isolate(slab: number, code: SlabErrorCode, address: number, reason: string): SlabError {
     const slabs = this.slabs;
-    this.active += this.objectsPerSlab - slabs.inUse[slab]!;
-    slabs.inUse[slab] = this.objectsPerSlab;
-    slabs.freeHead[slab] = NO_SLAB;
-    if (slabs.list[slab] !== FULL) slabs.move(slab, FULL, this.heads);
-    const where = formatAddress(slabs.base[slab]!);
+    this.active += this.objectsPerSlab - slabs.inUse(slab);
+    slabs.setInUse(slab, this.objectsPerSlab);
+    slabs.setFreeHead(slab, NO_SLAB);
+    if (slabs.listOf(slab) !== FULL) slabs.move(slab, FULL, this.heads);
+    const where = formatAddress(slabs.base(slab));
     return new SlabError(code, this.name, address, `${reason}; slab ${where} taken out of service`);
   }
 
@@ -393,7 +393,7 @@ export class SlabCache {
       index < this.objectsPerSlab &&
       offset - index * this.stride < this.objectSize
     ) {
-      const object = this.slabs.firstSlot[slab]! + this.objectOffset + index * this.stride;
+      const object = this.slabs.firstSlot(slab) + this.objectOffset + index * this.stride;
       const reason = `pointer ${formatAddress(address)} is ${offset - index * this.stride} bytes into the object`;
       return new SlabError('INVALID_POINTER', this.name, object, reason);
     }
@@ -405,8 +405,8 @@ export class SlabCache {
     const slabs = this.slabs;
     visited.fill(0);
     let free = 0;
-    for (let index = slabs.freeHead[slab]!; index !== NO_SLAB; free++) {
-      const slot = slabs.firstSlot[slab]! + index * this.stride;
+    for (let index = slabs.freeHead(slab); index !== NO_SLAB; free++) {
+      const slot = slabs.firstSlot(slab) + index * this.stride;
       if (index < 0 || index >= this.objectsPerSlab || visited[index] === 1) {
         return this.listError(slab, `link ${index >>> 0} leaves the slab or loops`);
       }
@@ -416,21 +416,21 @@ export class SlabCache {
       }
       index = this.memory.load32(slot + this.linkOffset) | 0;
     }
-    const expected = this.objectsPerSlab - slabs.inUse[slab]!;
+    const expected = this.objectsPerSlab - slabs.inUse(slab);
     if (free !== expected)
       return this.listError(slab, `${free} free objects listed, ${expected} free`);
     return undefined;
   }
 
   private listError(slab: number, reason: string): SlabError {
-    return new SlabError('FREELIST_CORRUPT', this.name, this.slabs.base[slab]!, reason);
+    return new SlabError('FREELIST_CORRUPT', this.name, this.slabs.base(slab), reason);
   }
 
   /** Debug: one error per object with damaged red zones or, when free, damaged poison. */
   private checkObjects(slab: number): SlabError[] {
     if (!this.debug) return [];
     const errors: SlabError[] = [];
-    const first = this.slabs.firstSlot[slab]!;
+    const first = this.slabs.firstSlot(slab);
     for (let index = 0; index < this.objectsPerSlab; index++) {
       const slot = first + index * this.stride;
       const object = slot + this.objectOffset;

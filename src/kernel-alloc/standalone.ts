@@ -107,3 +107,68 @@ export class FlatPageSource implements KernelPageSource {
     this.allocated -= 1 << order;
   }
 }
+
+/**
+ * Kernel memory backed by one ArrayBuffer: physical `[0, bytes)` seen through the direct map, for
+ * using the slab allocator as a plain allocator over a buffer (and for its benchmark). Faster
+ * than {@link DirectMapMemory} over sparse RAM; an access outside the buffer throws a RangeError.
+ */
+export class FlatKernelMemory implements MemoryAccess {
+  private readonly bytes: Uint8Array;
+  private readonly view: DataView;
+  private readonly words: Int32Array;
+
+  /** @param size bytes of memory, a multiple of 4. */
+  constructor(readonly size: number) {
+    this.bytes = new Uint8Array(size);
+    this.view = new DataView(this.bytes.buffer);
+    this.words = new Int32Array(this.bytes.buffer, 0, size >> 2);
+  }
+
+  load8(address: number): number {
+    return this.bytes[this.offset(address, 1)]!;
+  }
+  load16(address: number): number {
+    return this.view.getUint16(this.offset(address, 2), true);
+  }
+  load32(address: number): number {
+    const offset = address - DIRECT_MAP_BASE;
+    if ((offset & 3) === 0 && offset >= 0 && offset < this.size)
+      return this.words[offset >> 2]! >>> 0;
+    return this.view.getUint32(this.offset(address, 4), true);
+  }
+  store8(address: number, value: number): void {
+    this.bytes[this.offset(address, 1)] = value;
+  }
+  store16(address: number, value: number): void {
+    this.view.setUint16(this.offset(address, 2), value, true);
+  }
+  store32(address: number, value: number): void {
+    const offset = address - DIRECT_MAP_BASE;
+    if ((offset & 3) === 0 && offset >= 0 && offset < this.size) {
+      this.words[offset >> 2] = value;
+      return;
+    }
+    this.view.setUint32(this.offset(address, 4), value, true);
+  }
+  readBytes(address: number, length: number): Uint8Array {
+    const offset = this.offset(address, length);
+    return this.bytes.slice(offset, offset + length);
+  }
+  writeBytes(address: number, bytes: Uint8Array): void {
+    this.bytes.set(bytes, this.offset(address, bytes.length));
+  }
+  fill(address: number, length: number, byte: number): void {
+    const offset = this.offset(address, length);
+    this.bytes.fill(byte, offset, offset + length);
+  }
+
+  /** The buffer offset of `[address, address + length)`, which must lie inside the buffer. */
+  private offset(address: number, length: number): number {
+    const offset = address - DIRECT_MAP_BASE;
+    if (!(offset >= 0 && length >= 0 && offset + length <= this.size)) {
+      throw new RangeError(`${length}-byte access at ${formatAddress(address)} is outside memory`);
+    }
+    return offset;
+  }
+}
