@@ -763,6 +763,9 @@ export class UserAllocator<H extends HeapHost = HeapHost> {
     if ((head & PREV_INUSE) === 0) {
       const prevSize = this.m.load32(chunk + PREV_SIZE);
       const prev = chunk - prevSize;
+      if (prevSize < MIN_CHUNK || prevSize % ALIGNMENT !== 0 || prev < this.firstChunk) {
+        this.corrupt('free(): corrupted size vs. prev_size');
+      }
       if (this.checkFree(prev, 'free()') !== prevSize) {
         this.corrupt('free(): corrupted size vs. prev_size');
       }
