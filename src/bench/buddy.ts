@@ -3,7 +3,7 @@
  * machine: each slot holds one block allocated for a user page, freed with its order.
  */
 import { GiB } from '../hw/constants.js';
-import { memoryMapFromRegions } from '../hw/memory-map.js';
+import { generateMemoryMap, memoryMapFromRegions } from '../hw/memory-map.js';
 import { PhysicalMemory } from '../hw/ram.js';
 import { PhysicalAllocator } from '../physical/allocator.js';
 import { FrameUse } from '../physical/constants.js';
@@ -47,4 +47,16 @@ export function measureBuddyWorkloads(now: () => number, reps = 5): BenchRow[] {
   return WORKLOADS.filter((w) => w.layer === 'buddy').map((w) =>
     measureWorkload(w, IMPLEMENTATION, buddyWorkloadTarget(), now, reps),
   );
+}
+
+/**
+ * Milliseconds to boot the physical layer of a PC with `ramBytes` of RAM (64 GiB by default):
+ * building the frame table and the free lists from the firmware map, RAM itself excluded.
+ */
+export function measureBuddyBoot(now: () => number, ramBytes = 64 * GiB): number {
+  const map = generateMemoryMap(ramBytes);
+  const ram = new PhysicalMemory(map.installed);
+  const start = now();
+  new PhysicalAllocator(ram, map);
+  return now() - start;
 }
