@@ -114,6 +114,7 @@ function orderOf(state: number): number {
 function isFreeHead(state: number): boolean {
   return isHead(state) && (state & USE_MASK) === FrameUse.FREE;
 }
+
 /** Refcounts stop here rather than wrap (Linux warns on refcount saturation too). */
 const MAX_EXTRA_REFS = 0x7fffffff - 1;
 
@@ -229,7 +230,7 @@ export class PhysicalAllocator {
    * @param use what the block is for (not FREE); its head frame starts with refcount 1.
    * @param zero fill the block with zeros before returning it.
    * @returns the block's physical address, or -1 when no zone can serve the request (nothing
-   *   changed then).
+   *   changed then, except that debug mode quarantines any corrupted free frame it met).
    * @throws InvalidArgumentError for an order outside 0..MAX_ORDER, a bad use or zone.
    */
   tryAllocPages(order: number, use: FrameUse, highestZone = ZONE_NORMAL, zero = false): number {
