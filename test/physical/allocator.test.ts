@@ -52,6 +52,24 @@ describe('PhysicalAllocator boot', () => {
     a.check();
   });
 
+  it('treats a hole in the physical address space as reserved', () => {
+    const a = machine(HIGH_MACHINE);
+    const hole = 1 * GiB;
+    expect(a.frameUse(hole)).toBe(FrameUse.RESERVED);
+    expect(a.refCount(hole)).toBe(0);
+    expect(() => a.freePages(hole, 0)).toThrow(expect.objectContaining({ code: 'INVALID_FREE' }));
+    expect(a.totalFrames).toBe((24 * MiB + 32 * MiB) / PAGE_SIZE);
+    expect(a.spannedFrames).toBe((4 * GiB + 32 * MiB) / PAGE_SIZE);
+    a.check();
+  });
+
+  it('refuses a map whose usable memory has no RAM behind it', () => {
+    const map = generateMemoryMap(64 * MiB);
+    expect(() => new PhysicalAllocator(PhysicalMemory.flat(32 * MiB), map)).toThrow(
+      /no RAM installed/,
+    );
+  });
+
   it('prints /proc/buddyinfo for populated zones only, in Linux columns', () => {
     const a = machine(LOW_MACHINE);
     const lines = a.buddyinfo().split('\n');
