@@ -269,6 +269,11 @@ export class SlabAllocator implements SlabContext {
   }
 
   /** @internal */
+  destroyable(cache: SlabCache): boolean {
+    return !this.kmallocCaches.includes(cache);
+  }
+
+  /** @internal */
   forget(cache: SlabCache): void {
     this.byId[cache.id] = undefined;
   }

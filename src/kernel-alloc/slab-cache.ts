@@ -50,6 +50,8 @@ export interface SlabContext {
   readonly owners: PageOwnerMap;
   /** Gives every cache's empty slabs back; called before a cache reports out of memory. */
   reclaim(): number;
+  /** Whether `cache` may be destroyed (kmalloc's caches may not). */
+  destroyable(cache: SlabCache): boolean;
   /** Drops a destroyed cache. */
   forget(cache: SlabCache): void;
   /** The name of the cache with id `id`. */
@@ -201,8 +203,12 @@ export class SlabCache {
   /**
    * Frees the cache's pages and removes it from its allocator; any later `alloc` throws.
    * @throws SlabError `CACHE_BUSY` while objects are still allocated (the cache stays usable).
+   * @throws InvalidArgumentError for a kmalloc cache.
    */
   destroy(): void {
+    if (!this.context.destroyable(this)) {
+      throw new InvalidArgumentError(`${this.name} belongs to kmalloc and cannot be destroyed`);
+    }
     if (this.active > 0) {
       const reason = `${this.active} objects still allocated, cannot destroy`;
       throw new SlabError('CACHE_BUSY', this.name, NULL, reason);

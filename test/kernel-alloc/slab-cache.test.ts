@@ -164,6 +164,12 @@ describe('shrink, destroy and out of memory', () => {
     expect(slab.createCache('doomed', 128).objectSize).toBe(128); // the name is free again
   });
 
+  it('kmalloc caches cannot be destroyed', () => {
+    const { slab } = makeKernel();
+    expect(() => slab.kmallocCache(64).destroy()).toThrow(InvalidArgumentError);
+    expect(slab.kmalloc(64)).not.toBe(NULL);
+  });
+
   it('returns NULL when pages run out, consistent and usable afterwards', () => {
     const { slab, pages } = makeKernel({ pageCount: 4 });
     const cache = slab.createCache('oom', 1024);
