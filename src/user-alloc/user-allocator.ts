@@ -140,6 +140,8 @@ export class UserAllocator<H extends HeapHost = HeapHost> {
   private readonly topPad: number;
   private key: number;
   private heapState = HEAP_UNTRIED;
+  /** The break when the heap was set up (the heap header follows, aligned to 16). */
+  private start = 0;
   /** Address of the heap header; free-list links are stored as offsets from it. */
   private base = 0;
   private firstChunk = 0;
@@ -182,6 +184,7 @@ export class UserAllocator<H extends HeapHost = HeapHost> {
     });
     child.key = this.key;
     child.heapState = this.heapState;
+    child.start = this.start;
     child.base = this.base;
     child.firstChunk = this.firstChunk;
     child.top = this.top;
@@ -371,7 +374,7 @@ export class UserAllocator<H extends HeapHost = HeapHost> {
 
   /** Bytes the allocator holds from its host: the sbrk heap plus mmapped blocks. O(1). */
   footprint(): number {
-    return this.end - this.base + this.mappedBytes;
+    return this.end - this.start + this.mappedBytes;
   }
 
   /** glibc's mallinfo2(), computed by walking the heap. */
@@ -387,7 +390,7 @@ export class UserAllocator<H extends HeapHost = HeapHost> {
       }
       chunk += sizeOf(head);
     }
-    const arena = this.end - this.base;
+    const arena = this.end - this.start;
     const topSize = this.end - this.top;
     return {
       arena,
@@ -744,6 +747,7 @@ export class UserAllocator<H extends HeapHost = HeapHost> {
     const base = Math.ceil(start / ALIGNMENT) * ALIGNMENT;
     const increment = base - start + HEAP_HEADER_SIZE + MIN_TOP;
     if (this.host.sbrk(increment) !== start) return false;
+    this.start = start;
     this.base = base;
     this.firstChunk = base + HEAP_HEADER_SIZE;
     this.top = this.firstChunk;
