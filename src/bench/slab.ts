@@ -46,15 +46,16 @@ export function createSlabS1(memory: 'flat' | 'ram' = 'flat'): {
 }
 
 /**
- * Measures S1 on the slab allocator (`now()` in milliseconds): implementation `wallos-memory`
- * over a flat buffer, `wallos-memory/ram` over the simulated RAM.
+ * Measures the slab workloads (S1) on our allocator (`now()` in milliseconds): implementation
+ * `wallos-memory` over a flat buffer, or `wallos-memory/ram` over the simulated sparse RAM.
  */
-export function benchSlabS1(
+export function measureSlabWorkloads(
   now: () => number,
   reps = 5,
   memory: 'flat' | 'ram' = 'flat',
-): BenchRow {
-  const s1 = WORKLOADS.find((workload) => workload.name === 'S1')!;
+): BenchRow[] {
   const name = memory === 'flat' ? 'wallos-memory' : 'wallos-memory/ram';
-  return measureWorkload(s1, name, createSlabS1(memory).slots, now, reps);
+  return WORKLOADS.filter((workload) => workload.layer === 'slab').map((workload) =>
+    measureWorkload(workload, name, createSlabS1(memory).slots, now, reps),
+  );
 }

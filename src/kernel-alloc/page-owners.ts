@@ -14,7 +14,7 @@
  *          LARGE_TAIL a further page of a large kmalloc
  * ```
  */
-import { PAGE_SIZE, TiB } from '../hw/constants.js';
+import { PAGE_SHIFT, PAGE_SIZE, TiB } from '../hw/constants.js';
 import { DIRECT_MAP_BASE } from '../virtual/layout.js';
 
 /** The direct map spans 64 TiB, as on Linux with 4-level paging. */
@@ -27,6 +27,8 @@ export const LARGE_TAIL = -1024;
 const CHUNK_SHIFT = 12;
 const FRAMES_PER_CHUNK = 1 << CHUNK_SHIFT;
 const FRAME_MASK = FRAMES_PER_CHUNK - 1;
+/** Bytes of direct map one chunk describes (16 MiB). */
+const CHUNK_BYTES = FRAMES_PER_CHUNK * PAGE_SIZE;
 
 /** Owner entry of slab `slab`. */
 export function slabOwner(slab: number): number {
@@ -55,10 +57,11 @@ export class PageOwnerMap {
 
   /** The owner entry of the page holding `address` ({@link NO_OWNER} outside the direct map). */
   get(address: number): number {
-    if (!inDirectMap(address)) return NO_OWNER;
-    const frame = Math.floor((address - DIRECT_MAP_BASE) / PAGE_SIZE);
-    const chunk = this.chunks[Math.floor(frame / FRAMES_PER_CHUNK)];
-    return chunk === undefined ? NO_OWNER : chunk[frame & FRAME_MASK]!;
+    const offset = address - DIRECT_MAP_BASE;
+    if (!(offset >= 0 && offset < DIRECT_MAP_SPAN)) return NO_OWNER;
+    const chunk = this.chunks[Math.floor(offset / CHUNK_BYTES)];
+    // `>>>` keeps the low 32 bits of the offset, enough for the frame within its chunk.
+    return chunk === undefined ? NO_OWNER : chunk[(offset >>> PAGE_SHIFT) & FRAME_MASK]!;
   }
 
   /** Sets the owner of the `pages` pages from the page-aligned direct-map `address`. */
