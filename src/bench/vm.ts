@@ -1,0 +1,46 @@
+/**
+ * Benchmarks of the virtual-memory layer, inside a booted machine (issue 4):
+ * - `VM-fault`: one demand-zero page fault (a first touch of an mmap'ed page), per fault;
+ * - `VM-fork`: fork of a process with 64 MiB touched, per page shared copy-on-write;
+ * - `VM-copy`: `copyFromUser` of resident memory, per 4 KiB page copied.
+ * Isomorphic: the caller passes a millisecond clock.
+ */
+import { PAGE_SIZE } from '../hw/constants.js';
+import { Machine } from '../kernel/machine.js';
+import { MAP_ANONYMOUS, MAP_PRIVATE, PROT_READ, PROT_WRITE } from '../linux-abi.js';
+import type { BenchRow } from './workloads.js';
+
+const TOUCHED_BYTES = 64 * 1024 * 1024;
+const COPY_BYTES = 1024 * 1024;
+const COPY_ROUNDS = 32;
+const IMPLEMENTATION = 'wallos-memory';
+
+function row(workload: string, ms: number, ops: number): BenchRow {
+  const nsPerOp = (ms * 1e6) / ops;
+  return { workload, implementation: IMPLEMENTATION, nsPerOp, opsPerSec: 1e9 / nsPerOp };
+}
+
+/** Runs the three virtual-memory benchmarks in one 256 MiB machine. */
+export function benchVirtualMemory(now: () => number): BenchRow[] {
+  const machine = Machine.boot({ memory: '256M' });
+  const rows: BenchRow[] = [];
+  machine.spawn((ctx) => {
+    const pages = TOUCHED_BYTES / PAGE_SIZE;
+    const base = ctx.mmap(0, TOUCHED_BYTES, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS);
+    let start = now();
+    for (let va = base; va < base + TOUCHED_BYTES; va += PAGE_SIZE) ctx.store8(va, 1);
+    rows.push(row('VM-fault', now() - start, pages));
+
+    start = now();
+    const child = ctx.fork((c) => c.exit(0));
+    rows.push(row('VM-fork', now() - start, pages));
+    ctx.wait(child);
+
+    const space = machine.process(ctx.getpid())!.space;
+    start = now();
+    for (let round = 0; round < COPY_ROUNDS; round++) machine.vm.copyFromUser(space, base, COPY_BYTES);
+    rows.push(row('VM-copy', now() - start, (COPY_ROUNDS * COPY_BYTES) / PAGE_SIZE));
+  });
+  machine.run();
+  return rows;
+}
