@@ -48,6 +48,7 @@ const MAGIC = '# wallos-trace v1';
 const REQUIRED_KEYS = ['program', 'ops', 'peak_live_bytes', 'threads'] as const;
 const NEWLINE = 0x0a;
 const SPACE = 0x20;
+const CARRIAGE_RETURN = 0x0d;
 const HASH = 0x23;
 const DIGIT_0 = 0x30;
 const DIGIT_9 = 0x39;
@@ -65,10 +66,11 @@ export function parseTrace(text: string): Trace {
   return parser.parse();
 }
 
+/** The number of the last line of a text that does not end with a newline. */
 function lineCount(text: string): number {
   let lines = 1;
   for (let i = 0; i < text.length; i++) if (text.charCodeAt(i) === NEWLINE) lines++;
-  return text.length === 0 ? 1 : lines - 1;
+  return lines;
 }
 
 class TraceParser {
@@ -126,13 +128,18 @@ class TraceParser {
     const line = this.text.slice(this.pos, end);
     this.pos = end + 1;
     this.line++;
+    this.checkCharacters(line);
+    return line;
+  }
+
+  /** Fails on a character the format forbids: non-ASCII, \\r, tab or another control. */
+  private checkCharacters(line: string): void {
     for (let i = 0; i < line.length; i++) {
       const c = line.charCodeAt(i);
       if (c >= ASCII_LIMIT) this.fail('non-ASCII character');
-      if (c < SPACE)
-        this.fail(c === 0x0d ? 'carriage return (\\r) in line' : 'control character (tab?)');
+      if (c === CARRIAGE_RETURN) this.fail('carriage return (\\r) in line');
+      if (c < SPACE) this.fail(`control character ${c} (a tab?) in line`);
     }
-    return line;
   }
 
   private readHeader(): void {
@@ -223,7 +230,7 @@ class TraceParser {
     for (let p = from; p <= end; p++) {
       if (p < end && this.text.charCodeAt(p) !== SPACE) continue;
       const value = decimal(this.text, fieldStart, p);
-      if (value < 0) this.fail(`field ${n + 1} is not a decimal number without leading zeros`);
+      if (value < 0) this.badField(from, end, n + 1);
       if (n === 0) this.id = value;
       else if (n === 1) this.a = value;
       else this.b = value;
@@ -231,6 +238,12 @@ class TraceParser {
       fieldStart = p + 1;
     }
     return n;
+  }
+
+  /** Fails for a field that is not a plain decimal, naming the offending character if any. */
+  private badField(from: number, end: number, field: number): never {
+    this.checkCharacters(this.text.slice(from, end));
+    return this.fail(`field ${field} is not a decimal number without leading zeros`);
   }
 
   private expectFields(got: number, wanted: number): void {

@@ -1,0 +1,88 @@
+import { readFileSync } from 'node:fs';
+import { gunzipSync } from 'node:zlib';
+import { describe, expect, it } from 'vitest';
+import { parseTrace } from '../../src/trace/parse.js';
+import { replayTrace, type TraceAllocator } from '../../src/trace/replay.js';
+import { createFlatHeap } from '../../src/user-alloc/flat-heap.js';
+
+const TRACES = '/work/shared/traces';
+const HEAP_BYTES = 64 * 1024 * 1024;
+
+/** glibc 2.36's peak footprint / peak live bytes on the samples (traces/FORMAT.md). */
+const GLIBC_RATIO: Record<string, number> = {
+  'python-compileall-small': 1.118,
+  'sqlite3-small': 1.104,
+};
+
+const SMALL = `# wallos-trace v1
+# program: example
+# ops: 6
+# peak_live_bytes: 4264
+# threads: 1
+a 1 100
+c 2 4 16
+m 3 64 4000
+r 1 200
+f 2
+f 1
+`;
+
+describe('replayTrace', () => {
+  it('replays the FORMAT.md example verified', () => {
+    const heap = createFlatHeap(1024 * 1024);
+    const result = replayTrace(parseTrace(SMALL), heap);
+    expect(result).toMatchObject({ ops: 6, peakLiveBytes: 4264, verified: true });
+    expect(result.peakFootprintBytes).toBeGreaterThan(4264);
+    heap.check();
+  });
+
+  it('notices an allocator that corrupts contents', () => {
+    const heap = createFlatHeap(1024 * 1024);
+    const liar: TraceAllocator = {
+      memory: heap.memory,
+      malloc: (n) => heap.malloc(n),
+      calloc: (n, s) => heap.calloc(n, s),
+      memalign: (a, n) => heap.memalign(a, n),
+      free: (p) => heap.free(p),
+      footprint: () => heap.footprint(),
+      realloc: (p, n) => {
+        const q = heap.realloc(p, n);
+        heap.memory.store8(q, 0);
+        return q;
+      },
+    };
+    const result = replayTrace(parseTrace(SMALL), liar);
+    expect(result.verified).toBe(false);
+    expect(result.failure).toMatch(/object 1 changed/);
+  });
+
+  it('notices an allocator that ignores alignment', () => {
+    const heap = createFlatHeap(1024 * 1024);
+    const sloppy: TraceAllocator = {
+      memory: heap.memory,
+      malloc: (n) => heap.malloc(n),
+      calloc: (n, s) => heap.calloc(n, s),
+      memalign: (_a, n) => heap.malloc(n + 64) + 16,
+      free: (p) => heap.free(p),
+      footprint: () => heap.footprint(),
+      realloc: (p, n) => heap.realloc(p, n),
+    };
+    const result = replayTrace(parseTrace(SMALL), sloppy);
+    expect(result.verified).toBe(false);
+    expect(result.failure).toMatch(/aligned to 64/);
+  });
+
+  it.each(Object.keys(GLIBC_RATIO))('replays the sample %s verified on a flat heap', (name) => {
+    const text = gunzipSync(readFileSync(`${TRACES}/${name}.trace.gz`)).toString('latin1');
+    const trace = parseTrace(text);
+    const heap = createFlatHeap(HEAP_BYTES);
+    const result = replayTrace(trace, heap);
+    heap.check();
+    expect(result.verified).toBe(true);
+    expect(result.ops).toBe(trace.ops);
+    expect(result.peakLiveBytes).toBe(trace.peakLiveBytes);
+    const ratio = result.peakFootprintBytes / result.peakLiveBytes;
+    console.log(`${name}: fragmentation ${ratio.toFixed(3)} (glibc ${GLIBC_RATIO[name]})`);
+    expect(ratio).toBeLessThanOrEqual(GLIBC_RATIO[name]!);
+  });
+});
