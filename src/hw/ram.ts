@@ -16,7 +16,7 @@
  * An access to an address with no RAM behind it (beyond the top, or in a hole such as the PCI
  * hole below 4 GiB) raises a {@link MachineCheckError}: real hardware would not silently read 0.
  */
-import { WallosError } from '../errors.js';
+import { InvalidArgumentError, WallosError } from '../errors.js';
 import { formatPhysical } from './address.js';
 import type { MemoryAccess } from './memory-access.js';
 
@@ -75,12 +75,12 @@ export class PhysicalMemory implements MemoryAccess {
     let total = 0;
     for (const r of sorted) {
       if (r.length <= 0 || r.base % RAM_CHUNK_SIZE !== 0 || r.length % RAM_CHUNK_SIZE !== 0) {
-        throw new RangeError(
+        throw new InvalidArgumentError(
           `RAM range ${formatPhysical(r.base)}+${r.length} is not 64 KiB aligned`,
         );
       }
       if (r.base < top)
-        throw new RangeError(`RAM range ${formatPhysical(r.base)} overlaps another`);
+        throw new InvalidArgumentError(`RAM range ${formatPhysical(r.base)} overlaps another`);
       top = r.base + r.length;
       total += r.length;
     }
@@ -129,6 +129,7 @@ export class PhysicalMemory implements MemoryAccess {
   /** True when every byte of `[address, address + length)` has RAM behind it. */
   isInstalled(address: number, length = 1): boolean {
     if (!Number.isSafeInteger(address) || address < 0 || length < 0) return false;
+    if (length === 0) return true;
     const end = address + length;
     for (let a = address - (address & CHUNK_MASK); a < end; a += RAM_CHUNK_SIZE) {
       if (this.bytes[a / RAM_CHUNK_SIZE] === undefined) return false;
@@ -152,7 +153,9 @@ export class PhysicalMemory implements MemoryAccess {
   load32(address: number): number {
     if ((address & 3) === 0) {
       const words = this.words[Math.floor(address / RAM_CHUNK_SIZE)];
-      if (words === undefined || address < 0) throw new MachineCheckError(address, 4);
+      if (words === undefined || !Number.isInteger(address)) {
+        throw new MachineCheckError(address, 4);
+      }
       return words[(address & CHUNK_MASK) >> 2]! >>> 0;
     }
     return (this.load16(address) | (this.load16(address + 2) << 16)) >>> 0;
@@ -178,6 +181,7 @@ export class PhysicalMemory implements MemoryAccess {
       chunk[o + 1] = value >>> 8;
       return;
     }
+    this.checkRange(address, 2); // all or nothing: a machine check must not tear the store
     this.store8(address, value);
     this.store8(address + 1, value >>> 8);
   }
@@ -188,6 +192,7 @@ export class PhysicalMemory implements MemoryAccess {
       this.words[Math.floor(address / RAM_CHUNK_SIZE)]![(address & CHUNK_MASK) >> 2] = value;
       return;
     }
+    this.checkRange(address, 4);
     this.store16(address, value);
     this.store16(address + 2, value >>> 16);
   }
@@ -195,7 +200,7 @@ export class PhysicalMemory implements MemoryAccess {
   /** A 64-bit store of a non-negative safe integer (as two little-endian 32-bit halves). */
   store64(address: number, value: number): void {
     if (!Number.isSafeInteger(value) || value < 0) {
-      throw new RangeError(`store64 value ${value} is not a non-negative safe integer`);
+      throw new InvalidArgumentError(`store64 value ${value} is not a non-negative safe integer`);
     }
     this.checkRange(address, 8);
     this.store32(address, value % 2 ** 32);
@@ -270,14 +275,16 @@ export class PhysicalMemory implements MemoryAccess {
 
   private readChunk(address: number, length: number): Uint8Array {
     const chunk = this.bytes[Math.floor(address / RAM_CHUNK_SIZE)];
-    if (chunk === undefined || address < 0) throw new MachineCheckError(address, length);
+    if (chunk === undefined || !Number.isInteger(address))
+      throw new MachineCheckError(address, length);
     return chunk;
   }
 
   private writeChunk(address: number, length: number): Uint8Array {
     const index = Math.floor(address / RAM_CHUNK_SIZE);
     const chunk = this.bytes[index];
-    if (chunk === undefined || address < 0) throw new MachineCheckError(address, length);
+    if (chunk === undefined || !Number.isInteger(address))
+      throw new MachineCheckError(address, length);
     return chunk === ZERO_CHUNK ? this.materialize(index) : chunk;
   }
 
