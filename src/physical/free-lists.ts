@@ -15,7 +15,14 @@
  * bit per order whose list has a block, so the smallest order that can serve a request is found
  * with one bit trick instead of a scan over eleven lists.
  */
-import { ORDER_COUNT, ZONE_COUNT } from './constants.js';
+import {
+  ORDER_COUNT as IMPORTED_ORDER_COUNT,
+  ZONE_COUNT as IMPORTED_ZONE_COUNT,
+} from './constants.js';
+
+/* Module-local copies: V8 reads imported bindings through a cell on every use (see allocator). */
+const ORDER_COUNT = IMPORTED_ORDER_COUNT;
+const ZONE_COUNT = IMPORTED_ZONE_COUNT;
 
 /** "No frame": the end of a list. */
 export const NIL = -1;
