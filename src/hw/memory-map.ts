@@ -80,9 +80,14 @@ export function generateMemoryMap(ramBytes: number): BootMemoryMap {
       type: 'reserved',
     },
   ];
+  // Firmware puts its ACPI tables at the top of low RAM when there is room above 1 MiB.
   const tablesBase = lowTop - 2 * ACPI_TABLES_SIZE;
-  if (tablesBase > LOW_HOLE_END) {
-    regions.push({ base: LOW_HOLE_END, length: tablesBase - LOW_HOLE_END, type: 'usable' });
+  const hasTables = tablesBase > LOW_HOLE_END;
+  const usableTop = hasTables ? tablesBase : lowTop;
+  if (usableTop > LOW_HOLE_END) {
+    regions.push({ base: LOW_HOLE_END, length: usableTop - LOW_HOLE_END, type: 'usable' });
+  }
+  if (hasTables) {
     regions.push({ base: tablesBase, length: ACPI_TABLES_SIZE, type: 'acpi-reclaimable' });
     regions.push({
       base: tablesBase + ACPI_TABLES_SIZE,
@@ -111,6 +116,9 @@ export function memoryMapFromRegions(given: readonly MemoryRegion[]): BootMemory
     const where = `memory map region ${formatPhysical(r.base)}+${r.length} (${r.type})`;
     if (!Number.isSafeInteger(r.base) || !Number.isSafeInteger(r.length) || r.base < 0) {
       throw new InvalidArgumentError(`${where}: base and length must be non-negative integers`);
+    }
+    if (!Object.hasOwn(E820_NAMES, r.type)) {
+      throw new InvalidArgumentError(`${where}: unknown region type`);
     }
     if (r.length <= 0) throw new InvalidArgumentError(`${where} is empty`);
     if (r.base % REGION_GRANULE !== 0 || r.length % REGION_GRANULE !== 0) {
