@@ -263,7 +263,7 @@ export class UserAllocator<H extends HeapHost = HeapHost> {
       if (size < LINEAR_LIMIT && this.cacheCounts[size >>> 4]! < this.cacheLimit) {
         this.pushCache(chunk, head, size >>> 4);
       } else {
-        this.freeChunk(chunk);
+        this.freeChunk(chunk, head);
       }
     } else if (chunk === this.top && this.heapState === HEAP_READY) {
       this.corrupt('free(): double free detected');
@@ -583,8 +583,8 @@ export class UserAllocator<H extends HeapHost = HeapHost> {
     return next * SL_COUNT + lowestBit(this.slBitmaps[next]!);
   }
 
-  /** A free chunk of at least `need` bytes, unlinked, or 0. Exact lists, then a bounded scan. */
-  private takeFree(need: number): number {
+  /** A listed free chunk of at least `need` bytes, or 0: its own list (bounded scan), then up. */
+  private findFree(need: number): number {
     const bin = binOf(need);
     let chunk = this.chunkAt(this.m.load32(this.headAddress(bin)));
     if (chunk !== 0 && need >= LINEAR_LIMIT) chunk = this.firstFit(chunk, need);
@@ -593,9 +593,6 @@ export class UserAllocator<H extends HeapHost = HeapHost> {
       if (above < 0) return 0;
       chunk = this.base + this.m.load32(this.headAddress(above));
     }
-    const size = this.checkFree(chunk, 'malloc()');
-    if (size < need) this.corrupt('malloc(): corrupted free list');
-    this.unlink(chunk, size);
     return chunk;
   }
 
@@ -652,7 +649,10 @@ export class UserAllocator<H extends HeapHost = HeapHost> {
   /** Really frees every cached chunk, so they can coalesce (before failing for lack of memory). */
   private flushCaches(): void {
     for (let bin = 0; bin < CACHE_BINS; bin++) {
-      while (this.cacheCounts[bin] !== 0) this.freeChunk(this.popCache(bin) - PAYLOAD);
+      while (this.cacheCounts[bin] !== 0) {
+        const chunk = this.popCache(bin) - PAYLOAD;
+        this.freeChunk(chunk, this.m.load32(chunk + HEAD));
+      }
     }
   }
 
@@ -677,15 +677,17 @@ export class UserAllocator<H extends HeapHost = HeapHost> {
 
   /** A used heap chunk of exactly or a little more than `need` bytes, or 0. */
   private allocateFromLists(need: number): number {
-    const chunk = this.takeFree(need);
+    const chunk = this.findFree(need);
     if (chunk === 0) return this.carveTop(need);
-    const head = this.m.load32(chunk + HEAD);
-    const size = sizeOf(head);
+    const size = this.checkFree(chunk, 'malloc()');
+    if (size < need) this.corrupt('malloc(): corrupted free list');
+    this.unlink(chunk, size);
+    // A free chunk always follows a used one (free neighbours coalesce), hence PREV_INUSE.
     if (size - need >= MIN_CHUNK) {
       this.makeFree(chunk + need, size - need);
-      this.setHead(chunk, need | INUSE | (head & PREV_INUSE));
+      this.setHead(chunk, need | INUSE | PREV_INUSE);
     } else {
-      this.setHead(chunk, head | INUSE);
+      this.setHead(chunk, size | INUSE | PREV_INUSE);
       this.setPrevInUse(chunk + size);
     }
     return chunk;
@@ -760,8 +762,7 @@ export class UserAllocator<H extends HeapHost = HeapHost> {
   }
 
   /** Frees a checked in-use heap chunk: coalesce, then list it or merge it into the top. */
-  private freeChunk(chunk: number): void {
-    const head = this.m.load32(chunk + HEAD);
+  private freeChunk(chunk: number, head: number): void {
     let size = sizeOf(head);
     const next = chunk + size;
     if ((head & PREV_INUSE) === 0) {
@@ -779,8 +780,8 @@ export class UserAllocator<H extends HeapHost = HeapHost> {
       size += prevSize;
     }
     if (next === this.top) {
+      // The old top header needs no burying: no list reaches it, and it now lies past the top.
       this.checkTop();
-      this.bury(next);
       this.top = chunk;
       this.writeTop();
       if (this.end - this.top > this.trimThreshold) this.trimTop(this.topPad);
@@ -850,8 +851,9 @@ export class UserAllocator<H extends HeapHost = HeapHost> {
     const size = sizeOf(head);
     if (size - need < MIN_CHUNK) return;
     this.setHead(chunk, need | (head & FLAG_MASK));
-    this.setHead(chunk + need, (size - need) | INUSE | PREV_INUSE);
-    this.freeChunk(chunk + need);
+    const tail = (size - need) | INUSE | PREV_INUSE;
+    this.setHead(chunk + need, tail);
+    this.freeChunk(chunk + need, tail);
   }
 
   /**
@@ -873,9 +875,10 @@ export class UserAllocator<H extends HeapHost = HeapHost> {
     const lead = aligned - chunk;
     const head = this.m.load32(chunk + HEAD);
     const size = sizeOf(head);
-    this.setHead(chunk, lead | INUSE | (head & PREV_INUSE));
+    const leadHead = lead | INUSE | (head & PREV_INUSE);
+    this.setHead(chunk, leadHead);
     this.setHead(aligned, (size - lead) | INUSE | PREV_INUSE);
-    this.freeChunk(chunk);
+    this.freeChunk(chunk, leadHead);
     this.shrink(aligned, this.m.load32(aligned + HEAD), need);
     return aligned;
   }
