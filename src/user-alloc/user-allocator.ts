@@ -677,7 +677,7 @@ export class UserAllocator<H extends HeapHost = HeapHost> {
 
   /** A used heap chunk of exactly or a little more than `need` bytes, or 0. */
   private allocateFromLists(need: number): number {
-    const chunk = this.findFree(need);
+    const chunk = this.heapState === HEAP_READY ? this.findFree(need) : 0;
     if (chunk === 0) return this.carveTop(need);
     const size = this.checkFree(chunk, 'malloc()');
     if (size < need) this.corrupt('malloc(): corrupted free list');
