@@ -205,17 +205,20 @@ export class PhysicalAllocator {
     this.managedRanges = takeFromTop(usable, this.metadataFrames).kept;
 
     const frames = this.spannedFrames;
-    this.state = new Uint8Array(frames).fill(FrameUse.RESERVED);
+    this.state = new Uint8Array(frames); // all TAIL (0) until blocks are linked
     this.extraRefs = new Int32Array(frames);
     this.lists = new FreeLists(frames);
     this.poisoned = new Uint8Array(this.debug ? frames : 0);
 
     let managed = 0;
+    let unmanagedFrom = 0;
     for (const range of this.managedRanges) {
-      this.state.fill(TAIL, range.start, range.end);
+      this.state.fill(FrameUse.RESERVED, unmanagedFrom, range.start);
       forEachMaximalBlock(range.start, range.end, (pfn, order) => this.linkFree(pfn, order));
       managed += range.end - range.start;
+      unmanagedFrom = range.end;
     }
+    this.state.fill(FrameUse.RESERVED, unmanagedFrom, frames);
     this.managedFrames = managed;
     this.useCounts[FREE] = managed;
     this.useCounts[FrameUse.RESERVED] = this.totalFrames - managed;
