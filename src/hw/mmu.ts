@@ -159,7 +159,10 @@ const WORD_SHIFT = 2;
 const WORD_MISALIGNMENT = 3;
 const BYTE_RANGE = 256;
 
-/** The MMU of one CPU, translating virtual accesses into accesses to `ram`. */
+/**
+ * The MMU of one CPU, translating virtual accesses into accesses to `ram`. One per CPU (not
+ * per address space: switching address spaces is {@link Mmu.loadCr3}).
+ */
 export class Mmu implements MemoryAccess {
   readonly ram: PhysicalMemory;
   readonly cpu: Cpu;
@@ -279,6 +282,14 @@ export class Mmu implements MemoryAccess {
       this.ram.fill(this.translate(va + done, ACCESS_WRITE), count, byte);
       done += count;
     }
+  }
+
+  /**
+   * Unhooks this MMU's TLB from RAM (which tells it whenever chunk backing changes). Call it
+   * when dropping an MMU while its RAM lives on; the MMU must not be used afterwards.
+   */
+  detach(): void {
+    this.ram.removeBackingObserver(this.tlb);
   }
 
   /** `mov cr3, pa`: switches page tables and drops every non-global TLB entry. */

@@ -116,6 +116,12 @@ export class PhysicalMemory implements MemoryAccess {
     this.observers.push(observer);
   }
 
+  /** Stops telling `observer` about backing changes. */
+  removeBackingObserver(observer: BackingObserver): void {
+    const at = this.observers.indexOf(observer);
+    if (at >= 0) this.observers.splice(at, 1);
+  }
+
   /**
    * The 32-bit words backing the chunk that holds `address` (index `(address % 64 KiB) / 4`),
    * or undefined when that chunk has no host memory of its own yet (untouched, or no RAM).

@@ -7,20 +7,25 @@
  * ```
  *  va ──► slot = (va >>> 12) & (TLB_ENTRIES - 1)
  *
- *  slot │ tags (Float64)   │ frames (Float64) │ rights (Uint8)         │ levels (Uint8)
- *  ─────┼──────────────────┼──────────────────┼────────────────────────┼──────────────
- *    0  │ NaN (empty)      │                  │                        │
- *    1  │ 0x0000000000401000│ 0x000203000     │ WRITABLE|USER|DIRTY    │ 1 (4 KiB)
- *    2  │ 0xffffffff80002000│ 0x000102000     │ GLOBAL|DIRTY           │ 2 (2 MiB piece)
- *   ... │                  │                  │                        │
+ *  slot │ tags (Float64)     │ frames (Float64) │ rights (Uint8)      │ levels │ wordTags
+ *  ─────┼────────────────────┼──────────────────┼─────────────────────┼────────┼───────────
+ *    0  │ NaN (empty)        │                  │                     │        │ NaN
+ *    1  │ 0x0000000000401000 │ 0x000203000      │ WRITABLE|USER|DIRTY │ 1: 4K  │ = tag
+ *    2  │ 0xffffffff80002000 │ 0x000102000      │ GLOBAL|DIRTY        │ 2: 2M  │ NaN
+ *   ... │                    │                  │                     │        │
  * ```
  *
  * A tag is the sign-extended virtual address of the 4 KiB piece. Rights are the permissions
  * combined down the walk when the entry was filled, plus the leaf's dirty state, so a first
  * write through a clean entry makes the MMU walk again to set D. Nothing here reads the page
  * tables: a changed entry stays invisible until software invalidates the slot, exactly like
- * hardware. Frames are physical addresses (never references to RAM chunks, which RAM may
- * replace when it materialises or releases them).
+ * hardware.
+ *
+ * `wordTags`, `words` and `wordBase` are a host-side shortcut, not hardware: the RAM chunk
+ * backing the piece (slot 1 above; slot 2's chunk was never written), so a 32-bit hit reads it
+ * without RAM's chunk lookup. RAM replaces chunk arrays when it gives a
+ * chunk host memory or takes it back, so the TLB registers as RAM's {@link BackingObserver}
+ * and drops every attached array when that happens.
  */
 import { PAGE_MASK, PAGE_SHIFT } from './constants.js';
 import { levelSpan, type PageLevel } from './paging.js';

@@ -416,7 +416,7 @@ describe('page walk', () => {
 });
 
 describe('accesses', () => {
-  it('a load crossing into an unmapped page faults at the page boundary, a store writes nothing', () => {
+  it('crossing into an unmapped page faults at the boundary; a store writes nothing', () => {
     const m = machine();
     m.tables.map(USER_VA, FRAME);
     m.cpu.cpl = 3;
@@ -463,6 +463,17 @@ describe('accesses', () => {
     expect(m.mmu.load32(USER_VA + 4)).toBe(9);
     m.mmu.store32(USER_VA + 8, 3);
     expect(m.ram.load32(FRAME + 8)).toBe(3);
+  });
+
+  it('a detached MMU no longer hears from RAM', () => {
+    const m = machine();
+    m.tables.map(USER_VA, FRAME);
+    m.mmu.store32(USER_VA, 1);
+    m.mmu.detach();
+    const fresh = new Mmu(m.ram, m.cpu);
+    m.ram.fill(FRAME - (FRAME % 0x10000), 0x10000, 0);
+    expect(m.mmu.tlb.wordTags.some((t) => !Number.isNaN(t))).toBe(true);
+    expect(fresh.load32(USER_VA)).toBe(0);
   });
 
   it('rejects negative lengths', () => {
