@@ -6,6 +6,7 @@ import {
   FrameUse,
   MAX_ORDER,
   type PhysicalAllocator,
+  type PhysicalAllocatorOptions,
   ZONE_DMA32,
   ZONE_NORMAL,
 } from '../../src/physical/index.js';
@@ -101,12 +102,18 @@ function teardown(a: PhysicalAllocator, held: readonly Held[]): void {
   a.check();
 }
 
-function property(regions: readonly MemoryRegion[], runs: number, maxSteps: number): void {
-  const boot = freeLayout(machine(regions));
+function property(
+  regions: readonly MemoryRegion[],
+  runs: number,
+  maxSteps: number,
+  options: PhysicalAllocatorOptions = {},
+): void {
+  const boot = freeLayout(machine(regions, options));
   fc.assert(
     fc.property(fc.array(step, { maxLength: maxSteps }), (steps) => {
-      const a = machine(regions);
+      const a = machine(regions, options);
       teardown(a, play(a, steps));
+      expect(a.poisonReports).toEqual([]);
       expect(freeLayout(a)).toEqual(boot);
       expect(a.freeFrames).toBe(a.managedFrames);
     }),
@@ -117,6 +124,10 @@ function property(regions: readonly MemoryRegion[], runs: number, maxSteps: numb
 describe('random operation sequences', () => {
   it('keep every invariant and coalesce back to the boot layout (DMA, DMA32)', () => {
     property(LOW_MACHINE, 60, 60);
+  });
+
+  it('keep every invariant in debug mode, poisoning without false alarms', () => {
+    property(LOW_MACHINE, 10, 30, { debug: true });
   });
 
   it('keep every invariant across three zones', () => {
