@@ -59,7 +59,9 @@ export class ThingMallocSlots implements SlotAllocator {
 export interface HeapBenchOptions {
   names?: readonly string[];
   reps?: number;
-  /** Skip the slow peer (its H1 takes minutes). */
+  /** Timed runs of the peer, whose H1 takes about 25 s a run (1 by default, after a warm-up). */
+  peerReps?: number;
+  /** Skip the slow peer altogether. */
   skipPeer?: boolean;
   /** Milliseconds clock; `performance.now` by default. */
   now?: () => number;
@@ -74,7 +76,8 @@ export function runHeapBench(options: HeapBenchOptions = {}): BenchRow[] {
   for (const workload of heapWorkloads(names)) {
     rows.push(measureWorkload(workload, 'wallos-memory', new FlatHeapSlots(), now, reps));
     if (!options.skipPeer) {
-      rows.push(measureWorkload(workload, '@thi.ng/malloc', new ThingMallocSlots(), now, reps));
+      const peerReps = options.peerReps ?? 1;
+      rows.push(measureWorkload(workload, '@thi.ng/malloc', new ThingMallocSlots(), now, peerReps));
     }
   }
   return rows;

@@ -794,6 +794,10 @@ export class UserAllocator<H extends HeapHost = HeapHost> {
       this.bury(next);
       size += nextSize;
     } else {
+      // Re-sealing must never launder a header an overflow has scribbled over.
+      if (this.m.load32(next + SEAL) !== sealOf(next, nextHead, this.key)) {
+        this.corrupt('free(): invalid next size');
+      }
       this.setHead(next, nextHead & ~PREV_INUSE);
     }
     this.makeFree(chunk, size);

@@ -211,3 +211,15 @@ describe('check()', () => {
     expectAbort(() => h.check(), /^check\(\)/);
   });
 });
+
+describe('cached blocks', () => {
+  it('an overflow from a cached block into its neighbour is caught when the cache is flushed', () => {
+    const h = heap();
+    const a = h.malloc(40);
+    const b = h.malloc(40);
+    h.malloc(16);
+    h.free(a); // cached
+    h.memory.store32(b - 4, 0x41414141); // b's seal, as an overflow out of a would write it
+    expectAbort(() => h.trim(), /^free\(\): invalid next size$/);
+  });
+});
