@@ -22,11 +22,16 @@ export class TraceFormatError extends WallosError {
   }
 }
 
-export const OP_MALLOC = 0x61; // 'a'
-export const OP_CALLOC = 0x63; // 'c'
-export const OP_MEMALIGN = 0x6d; // 'm'
-export const OP_REALLOC = 0x72; // 'r'
-export const OP_FREE = 0x66; // 'f'
+/** Op `a`: malloc(SIZE). */
+export const OP_MALLOC = 0x61;
+/** Op `c`: calloc(NMEMB, SIZE). */
+export const OP_CALLOC = 0x63;
+/** Op `m`: an aligned allocation of SIZE at ALIGN. */
+export const OP_MEMALIGN = 0x6d;
+/** Op `r`: realloc of a live id to SIZE. */
+export const OP_REALLOC = 0x72;
+/** Op `f`: free of a live id. */
+export const OP_FREE = 0x66;
 
 /** A parsed trace: header keys and the ops as parallel arrays (see the module comment). */
 export interface Trace {

@@ -38,13 +38,18 @@
 
 /** Every chunk and every payload is aligned to this (x86-64 max_align_t). */
 export const ALIGNMENT = 16;
+/** Low bits that must be 0 in an aligned address or size. */
 export const ALIGNMENT_MASK = ALIGNMENT - 1;
 
-/** Offsets of the fields inside a chunk. */
+/** Offset of prev_size: the previous chunk's size while it is free (its boundary tag). */
 export const PREV_SIZE = 0;
+/** Offset of the head word: size | flags. */
 export const HEAD = 8;
+/** Offset of the seal word, which authenticates the head word. */
 export const SEAL = 12;
+/** Offset of a free chunk's forward link (u32 offset from the heap base; 0 ends the list). */
 export const FD = 16;
+/** Offset of a free chunk's back link (0 at the list head). */
 export const BK = 20;
 /** The payload starts this far into the chunk. */
 export const PAYLOAD = 16;
@@ -58,17 +63,21 @@ export const MIN_CHUNK = 32;
 /** The top chunk always keeps room for its own header, so it can be sealed. */
 export const MIN_TOP = 16;
 
-/** Flags in the low bits of the head word. */
+/** Head flag: the previous chunk is in use (so prev_size is not valid). */
 export const PREV_INUSE = 1;
+/** Head flag: this chunk is in use (or cached). */
 export const INUSE = 2;
+/** Head flag: this chunk has its own mapping. */
 export const MMAPPED = 4;
 /** In use for its neighbours, but parked in a per-size cache (see UserAllocator's tcache). */
 export const CACHED = 8;
+/** The flag bits of the head word. */
 export const FLAG_MASK = 15;
 
 /** Largest chunk the 32-bit head word can describe. */
 export const MAX_CHUNK = 2 ** 32 - ALIGNMENT;
 
+/** log2 of the lists per first level. */
 export const SL_SHIFT = 5;
 /** Lists per first level. */
 export const SL_COUNT = 1 << SL_SHIFT;
@@ -77,6 +86,7 @@ export const LINEAR_LIMIT = SL_COUNT * ALIGNMENT;
 const LINEAR_MSB = 31 - Math.clz32(LINEAR_LIMIT);
 /** First levels: 0 (linear) and one per power of two from 512 to 2^31. */
 export const FL_COUNT = 32 - LINEAR_MSB + 1;
+/** All the free lists. */
 export const BIN_COUNT = FL_COUNT * SL_COUNT;
 
 /** Multiplier of the address mix in the seal (a Fibonacci-hashing constant). */

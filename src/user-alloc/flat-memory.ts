@@ -28,6 +28,7 @@ export class FlatMemoryFaultError extends WallosError {
 
 const WORD_MASK = 3;
 
+/** Loads and stores over one ArrayBuffer (see the module comment). */
 export class FlatMemory implements MemoryAccess {
   private u8: Uint8Array;
   private u32: Uint32Array;
