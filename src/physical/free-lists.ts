@@ -29,8 +29,10 @@ export const NIL = -1;
 
 /** Int32 slots of links per frame: next and prev side by side, in one cache line. */
 const LINK_SLOTS = 2;
+/** Offset of the prev link within a frame's slots (next is at 0). */
 const PREV = 1;
 
+/** The free lists of every zone and order over one frame table. */
 export class FreeLists {
   /** Per frame, the next and the previous free block head of its list (8 bytes a frame). */
   private readonly links: Int32Array;
@@ -41,6 +43,7 @@ export class FreeLists {
   /** Per zone, bit `order` is set when that order's list is not empty. */
   readonly nonEmpty = new Int32Array(ZONE_COUNT);
 
+  /** Lists over `frames` frames, all empty. */
   constructor(frames: number) {
     this.links = new Int32Array(frames * LINK_SLOTS);
   }
