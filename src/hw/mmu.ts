@@ -79,7 +79,11 @@ export class PageFault extends WallosError {
   readonly errorCode: number;
 
   constructor(cr2: number, errorCode: number) {
+    // Page faults are routine (demand paging, copy-on-write): skip the costly stack capture.
+    const limit = Error.stackTraceLimit;
+    Error.stackTraceLimit = 0;
     super('PAGE_FAULT', `page fault at ${formatAddress(cr2)} (${describeFaultCode(errorCode)})`);
+    Error.stackTraceLimit = limit;
     this.cr2 = cr2;
     this.errorCode = errorCode;
   }

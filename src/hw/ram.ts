@@ -24,6 +24,8 @@ import type { MemoryAccess } from './memory-access.js';
 export const RAM_CHUNK_SHIFT = 16;
 export const RAM_CHUNK_SIZE = 1 << RAM_CHUNK_SHIFT;
 const CHUNK_MASK = RAM_CHUNK_SIZE - 1;
+/** Chunks carved from one host ArrayBuffer (2 MiB). */
+const BACKING_BLOCK_CHUNKS = 32;
 
 /** A half-open range of physical addresses `[base, base + length)`. */
 export interface PhysicalRange {
@@ -63,6 +65,10 @@ export class PhysicalMemory implements MemoryAccess {
   private readonly bytes: (Uint8Array | undefined)[];
   private readonly words: (Int32Array | undefined)[];
   private touched = 0;
+  /** Host chunks given back by `release`, reused (zeroed) before new host memory is taken. */
+  private readonly spareChunks: Uint8Array[] = [];
+  private block = new ArrayBuffer(0);
+  private blockUsed = BACKING_BLOCK_CHUNKS;
   private readonly observers: BackingObserver[] = [];
 
   /**
@@ -298,9 +304,9 @@ export class PhysicalMemory implements MemoryAccess {
   private materialize(index: number): Uint8Array {
     const chunk = this.bytes[index]!;
     if (chunk !== ZERO_CHUNK) return chunk;
-    const fresh = new Uint8Array(RAM_CHUNK_SIZE);
+    const fresh = this.newChunk();
     this.bytes[index] = fresh;
-    this.words[index] = new Int32Array(fresh.buffer);
+    this.words[index] = new Int32Array(fresh.buffer, fresh.byteOffset, RAM_CHUNK_SIZE >> 2);
     this.touched++;
     this.notifyBackingChanged();
     return fresh;
@@ -308,11 +314,28 @@ export class PhysicalMemory implements MemoryAccess {
 
   /** Drops a chunk's host memory: it reads as zeros again. */
   private release(index: number): void {
-    if (this.bytes[index] === ZERO_CHUNK) return;
+    const chunk = this.bytes[index]!;
+    if (chunk === ZERO_CHUNK) return;
+    this.spareChunks.push(chunk);
     this.bytes[index] = ZERO_CHUNK;
     this.words[index] = ZERO_WORDS;
     this.touched--;
     this.notifyBackingChanged();
+  }
+
+  /**
+   * Host memory for one chunk, zeroed: a released chunk if there is one, else the next slice of
+   * a block of BACKING_BLOCK_CHUNKS chunks (one host allocation per block, not per chunk:
+   * allocating typed arrays is what made first touches slow).
+   */
+  private newChunk(): Uint8Array {
+    const reused = this.spareChunks.pop();
+    if (reused !== undefined) return reused.fill(0);
+    if (this.blockUsed === BACKING_BLOCK_CHUNKS) {
+      this.block = new ArrayBuffer(RAM_CHUNK_SIZE * BACKING_BLOCK_CHUNKS);
+      this.blockUsed = 0;
+    }
+    return new Uint8Array(this.block, RAM_CHUNK_SIZE * this.blockUsed++, RAM_CHUNK_SIZE);
   }
 
   private notifyBackingChanged(): void {
