@@ -1,0 +1,229 @@
+/**
+ * The visualizer page: boots a simulated machine in the browser, runs a workload a few
+ * scheduler steps per animation frame, and redraws every view from the machine's state.
+ *
+ * The running state is on `window.wallos` so end-to-end tests can compare what the page shows
+ * with what the simulator holds.
+ */
+import { formatAddress, parseAddress } from '../hw/address.js';
+import { PAGE_SIZE } from '../hw/constants.js';
+import { formatSize } from '../hw/size.js';
+import type { Process } from '../kernel/process.js';
+import { freeListSeries } from './model/buddy-histogram.js';
+import { CounterHistory } from './model/counters.js';
+import { colourOf, FRAME_CODE_COUNT, labelOf, USER_CODE_FIRST } from './model/frame-colours.js';
+import { describeFrame } from './model/frame-details.js';
+import { Simulation } from './model/simulation.js';
+import { slabCacheViews } from './model/slab-view.js';
+import { WEB_WORKLOADS } from './model/workloads.js';
+import { BuddyChart, CounterChart } from './ui/charts.js';
+import { byId, el } from './ui/dom.js';
+import { FrameMapView } from './ui/frame-map.js';
+import { renderHeap, renderSlabs, renderVmas, renderWalk } from './ui/panels.js';
+
+/** Widest the frame map may be, in pixels. */
+const FRAME_MAP_WIDTH = 1024;
+/** Samples kept for the counter chart. */
+const HISTORY = 400;
+/** The panels (tables, charts) are redrawn at most this often while running, in ms. */
+const PANEL_INTERVAL = 250;
+/** The speed slider's value v runs 2^v scheduler steps per animation frame. */
+const SPEED_BASE = 2;
+
+/** What the page exposes on `window.wallos`. */
+export interface PageState {
+  sim: Simulation;
+  frameMap: FrameMapView;
+  /** The process the address-space panels show. */
+  selected: Process | undefined;
+  /** The last address walked. */
+  walkAddress: number;
+  /** Redraws happened since boot (a test waits for this to move). */
+  redraws: number;
+  running: boolean;
+}
+
+declare global {
+  interface Window {
+    wallos: PageState;
+  }
+}
+
+class App {
+  private state!: PageState;
+  private readonly buddyChart = new BuddyChart(byId('buddy-chart'));
+  private readonly counterChart = new CounterChart(byId('counter-chart'));
+  private history = new CounterHistory(HISTORY);
+  private lastPanels = 0;
+
+  constructor() {
+    const workloads = byId<HTMLSelectElement>('workload');
+    for (const w of WEB_WORKLOADS)
+      workloads.append(new Option(`${w.name} — ${w.description}`, w.name));
+    byId('boot').addEventListener('click', () => this.boot());
+    byId('run').addEventListener('click', () => this.setRunning(!this.state.running));
+    byId('step').addEventListener('click', () => this.advance(1));
+    byId('process-select').addEventListener('change', (e) => {
+      const pid = Number((e.target as HTMLSelectElement).value);
+      this.state.selected = this.state.sim.machine.process(pid);
+      this.drawPanels();
+    });
+    byId('walk-form').addEventListener('submit', (e) => {
+      e.preventDefault();
+      const text = byId<HTMLInputElement>('walk-address').value.trim();
+      try {
+        this.walk(parseAddress(text));
+      } catch (error) {
+        byId('walk').textContent = error instanceof Error ? error.message : String(error);
+      }
+    });
+    this.renderLegend();
+    this.boot();
+    requestAnimationFrame(this.tick);
+  }
+
+  /** Boots a new machine with the chosen memory, workload and seed. */
+  boot(): void {
+    const sim = new Simulation({
+      memory: byId<HTMLSelectElement>('memory').value,
+      workload: byId<HTMLSelectElement>('workload').value,
+      seed: Number(byId<HTMLInputElement>('seed').value) | 0,
+    });
+    const frameMap = new FrameMapView(
+      byId('frames'),
+      byId('frame-overlay'),
+      sim.snapshot.frames,
+      FRAME_MAP_WIDTH,
+    );
+    this.bindHover(frameMap);
+    this.state = {
+      sim,
+      frameMap,
+      selected: sim.processes[0],
+      walkAddress: 0,
+      redraws: 0,
+      running: false,
+    };
+    window.wallos = this.state;
+    this.history = new CounterHistory(HISTORY);
+    this.setRunning(false);
+    this.redraw(true);
+  }
+
+  private bindHover(frameMap: FrameMapView): void {
+    const overlay = byId<HTMLCanvasElement>('frame-overlay');
+    overlay.onmousemove = (event) => {
+      frameMap.hovered = frameMap.frameAtEvent(event);
+      this.showFrame(frameMap.hovered);
+      frameMap.draw(this.state.sim.snapshot);
+    };
+    overlay.onmouseleave = () => {
+      frameMap.hovered = -1;
+      frameMap.draw(this.state.sim.snapshot);
+    };
+  }
+
+  private showFrame(pfn: number): void {
+    const { sim } = this.state;
+    byId('frame-details').textContent =
+      pfn < 0 ? 'hover over a frame' : describeFrame(sim.machine, sim.snapshot, pfn).join('\n');
+  }
+
+  private setRunning(running: boolean): void {
+    this.state.running = running && !this.state.sim.finished;
+    byId('run').textContent = this.state.running ? 'pause' : 'start';
+  }
+
+  private readonly tick = (): void => {
+    if (this.state.running) {
+      const speed = Number(byId<HTMLInputElement>('speed').value);
+      this.advance(SPEED_BASE ** speed);
+      if (this.state.sim.finished) this.setRunning(false);
+    }
+    requestAnimationFrame(this.tick);
+  };
+
+  /** Runs `steps` scheduler steps and redraws. */
+  private advance(steps: number): void {
+    this.state.sim.step(steps);
+    this.redraw(!this.state.running);
+  }
+
+  private redraw(panelsNow: boolean): void {
+    const { sim, frameMap } = this.state;
+    frameMap.draw(sim.snapshot);
+    this.history.push(sim.sample());
+    const now = performance.now();
+    if (panelsNow || now - this.lastPanels >= PANEL_INTERVAL) {
+      this.lastPanels = now;
+      this.drawPanels();
+    }
+    this.state.redraws++;
+  }
+
+  private drawPanels(): void {
+    const { sim } = this.state;
+    const machine = sim.machine;
+    const stats = machine.frames.stats();
+    byId('status').textContent =
+      `step ${sim.steps} · ${sim.processes.length} processes${sim.finished ? ' · finished' : ''}`;
+    byId('frame-summary').textContent =
+      `${stats.totalFrames} frames (${formatSize(stats.totalFrames * PAGE_SIZE)}), ` +
+      `${stats.freeFrames} free, ${this.state.frameMap.layout.columns} per row`;
+    this.buddyChart.update(freeListSeries(stats));
+    this.counterChart.update(this.history);
+    renderSlabs(byId('slab-table'), slabCacheViews(machine.slab));
+    this.drawProcess();
+  }
+
+  private drawProcess(): void {
+    const { sim } = this.state;
+    if (this.state.selected?.ended !== false) this.state.selected = sim.processes[0];
+    const selected = this.state.selected;
+    const select = byId<HTMLSelectElement>('process-select');
+    select.replaceChildren(
+      ...sim.processes.map(
+        (p) => new Option(`${p.pid} ${p.name}`, String(p.pid), false, p === selected),
+      ),
+    );
+    renderVmas(byId('vmas'), selected, (va) => this.walk(va));
+    renderHeap(
+      byId('heap-summary'),
+      byId('heap-canvas'),
+      byId('heap-mapped'),
+      sim.walker,
+      selected,
+      selected === undefined ? undefined : sim.heaps.get(selected.pid),
+    );
+    this.drawWalk();
+  }
+
+  /** Walks `va` in the selected process and shows it. */
+  walk(va: number): void {
+    this.state.walkAddress = va;
+    byId<HTMLInputElement>('walk-address').value = formatAddress(va);
+    this.drawWalk();
+  }
+
+  private drawWalk(): void {
+    const { sim, selected, walkAddress } = this.state;
+    if (selected === undefined || walkAddress === 0) return;
+    renderWalk(byId('walk'), sim.walker.walk(selected, walkAddress));
+  }
+
+  private renderLegend(): void {
+    const items: HTMLElement[] = [];
+    for (let code = 0; code <= USER_CODE_FIRST && code < FRAME_CODE_COUNT; code++) {
+      const item = el(
+        'li',
+        null,
+        code === USER_CODE_FIRST ? 'user (colour per process)' : labelOf(code),
+      );
+      item.style.setProperty('--swatch', colourOf(code));
+      items.push(item);
+    }
+    byId('legend').replaceChildren(...items);
+  }
+}
+
+new App();

@@ -1,0 +1,115 @@
+/**
+ * What each cell of the frame map shows: a small code per frame, and the colour of each code.
+ *
+ * ```
+ *  code  0 hole       no RAM behind this frame (a gap of the memory map)
+ *        1 free       in the buddy allocator's free lists
+ *        2 reserved   firmware, kernel image, the frame table itself
+ *        3 kernel     kernel pages (page allocations, kernel stacks, vmalloc)
+ *        4 slab       backing a slab cache
+ *        5 page table a page-table page of any level
+ *        6 user       a user page mapped by more than one process (copy-on-write shares)
+ *        7..          a user page of one process: USER_CODE_FIRST + (pid mod palette size)
+ * ```
+ */
+import { FrameUse } from '../../physical/constants.js';
+
+/** One cell's meaning (see the table above). */
+export const FrameCode = {
+  HOLE: 0,
+  FREE: 1,
+  RESERVED: 2,
+  KERNEL: 3,
+  SLAB: 4,
+  PAGE_TABLE: 5,
+  USER_SHARED: 6,
+} as const;
+/** One of the {@link FrameCode} values, or a per-process user code. */
+export type FrameCode = number;
+
+/** The first code of a process's own user pages. */
+export const USER_CODE_FIRST = 7;
+
+/** Colours of the fixed codes, as `#rrggbb`, indexed by code. */
+const FIXED_COLOURS: readonly string[] = [
+  '#15171c', // hole
+  '#2a2f3a', // free
+  '#5a5f6a', // reserved
+  '#d9534f', // kernel
+  '#f0ad4e', // slab
+  '#b07cd8', // page table
+  '#ffffff', // user, shared
+];
+
+/** Colours of processes' user pages, one per pid modulo the palette size. */
+const PROCESS_COLOURS: readonly string[] = [
+  '#3fb8af',
+  '#5bc0de',
+  '#7fc97f',
+  '#4e79a7',
+  '#59a14f',
+  '#76b7b2',
+  '#9ecae1',
+  '#2ca02c',
+];
+
+/** Number of codes: every fixed one plus one per process colour. */
+export const FRAME_CODE_COUNT = USER_CODE_FIRST + PROCESS_COLOURS.length;
+
+/** The code of a user page owned by process `pid` alone. */
+export function userCode(pid: number): FrameCode {
+  return USER_CODE_FIRST + (pid % PROCESS_COLOURS.length);
+}
+
+/** The code of a frame that is not a user page, from the physical allocator's FrameUse. */
+export function codeOfUse(use: FrameUse): FrameCode {
+  switch (use) {
+    case FrameUse.FREE:
+      return FrameCode.FREE;
+    case FrameUse.RESERVED:
+      return FrameCode.RESERVED;
+    case FrameUse.SLAB:
+      return FrameCode.SLAB;
+    case FrameUse.PAGE_TABLE:
+      return FrameCode.PAGE_TABLE;
+    case FrameUse.USER:
+      return FrameCode.USER_SHARED;
+    default:
+      return FrameCode.KERNEL;
+  }
+}
+
+/** The `#rrggbb` colour of `code`. */
+export function colourOf(code: FrameCode): string {
+  if (code < USER_CODE_FIRST) return FIXED_COLOURS[code]!;
+  return PROCESS_COLOURS[(code - USER_CODE_FIRST) % PROCESS_COLOURS.length]!;
+}
+
+/** What `code` stands for, for legends and hover text. */
+export function labelOf(code: FrameCode): string {
+  const labels = ['hole', 'free', 'reserved', 'kernel', 'slab', 'page table', 'user (shared)'];
+  if (code < USER_CODE_FIRST) return labels[code]!;
+  return 'user';
+}
+
+/**
+ * Colours of every code packed as ImageData pixels (`0xAABBGGRR` on little-endian hosts, the
+ * byte order of a Uint32Array view over RGBA bytes), indexed by code.
+ */
+export function packedPalette(): Uint32Array {
+  const palette = new Uint32Array(FRAME_CODE_COUNT);
+  for (let code = 0; code < FRAME_CODE_COUNT; code++) palette[code] = packRgba(colourOf(code));
+  return palette;
+}
+
+const OPAQUE = 0xff;
+const BYTE = 8;
+
+/** `#rrggbb` as an opaque pixel whose bytes in memory are R, G, B, A. */
+export function packRgba(hex: string): number {
+  const value = Number.parseInt(hex.slice(1), 16);
+  const r = (value >>> (2 * BYTE)) & OPAQUE;
+  const g = (value >>> BYTE) & OPAQUE;
+  const b = value & OPAQUE;
+  return ((OPAQUE << (3 * BYTE)) | (b << (2 * BYTE)) | (g << BYTE) | r) >>> 0;
+}

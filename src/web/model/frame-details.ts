@@ -1,0 +1,29 @@
+/** What the frame map's hover shows about one frame. */
+import { formatPhysical } from '../../hw/address.js';
+import { PAGE_SIZE } from '../../hw/constants.js';
+import type { Machine } from '../../kernel/machine.js';
+import { FRAME_USE_NAMES, MAX_ORDER, ZONE_NAMES, zoneOfPfn } from '../../physical/constants.js';
+import { blockSizeLabel } from './buddy-histogram.js';
+import { FrameCode, labelOf } from './frame-colours.js';
+import { type FrameSnapshot, SHARED_OWNER } from './frame-snapshot.js';
+
+/** The hover text of frame `pfn`, one fact a line. */
+export function describeFrame(machine: Machine, snapshot: FrameSnapshot, pfn: number): string[] {
+  const pa = pfn * PAGE_SIZE;
+  const lines = [`frame ${pfn} at ${formatPhysical(pa)}, zone ${ZONE_NAMES[zoneOfPfn(pfn)]}`];
+  const code = snapshot.codes[pfn]!;
+  if (code === FrameCode.HOLE) return [...lines, 'no RAM here (memory-map hole)'];
+  const use = FRAME_USE_NAMES[machine.frames.frameUse(pa)]!;
+  lines.push(`${labelOf(code)} (${use})`);
+  const block = snapshot.freeBlockOf(pfn, MAX_ORDER);
+  if (block !== undefined) {
+    const [head, order] = block;
+    lines.push(`in free block of order ${order} (${blockSizeLabel(order)}) at frame ${head}`);
+    return lines;
+  }
+  lines.push(`references: ${machine.frames.refCount(pa)}`);
+  const owner = snapshot.owners[pfn]!;
+  if (owner === SHARED_OWNER) lines.push('mapped by several processes (copy-on-write)');
+  else if (owner > 0) lines.push(`mapped by pid ${owner} (${machine.process(owner)?.name ?? '?'})`);
+  return lines;
+}

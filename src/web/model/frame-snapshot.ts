@@ -1,0 +1,120 @@
+/**
+ * A picture of every physical frame, taken between scheduler steps: one {@link FrameCode} per
+ * frame, the owner of each user page and the order of each free block.
+ *
+ * ```
+ *  codes     Uint8Array   one FrameCode per frame (what the frame map paints)
+ *  owners    Int32Array   user pages: the pid mapping the frame, SHARED_OWNER if several, 0 none
+ *  freeOrder Int8Array    head of a free buddy block: its order; -1 everywhere else
+ * ```
+ *
+ * Free frames come from the buddy free lists, owners from each process's page tables, and
+ * everything else from the allocator's per-frame use, so the picture is what the layers hold.
+ */
+import { PAGE_SIZE } from '../../hw/constants.js';
+import { entryAddress } from '../../hw/paging.js';
+import type { Machine } from '../../kernel/machine.js';
+import type { Process } from '../../kernel/process.js';
+import { FrameUse } from '../../physical/constants.js';
+import { codeOfUse, FrameCode, userCode } from './frame-colours.js';
+
+/** `owners` value of a frame mapped by more than one process (a copy-on-write share). */
+export const SHARED_OWNER = -1;
+/** `owners` value of a frame no process maps. */
+export const NO_OWNER = 0;
+/** `freeOrder` value of a frame that does not start a free block. */
+export const NOT_FREE_HEAD = -1;
+/** Marks a frame of RAM not yet classified during a capture. */
+const UNCLASSIFIED = 0xff;
+
+/** Every frame of one machine, re-captured in place by {@link FrameSnapshot.capture}. */
+export class FrameSnapshot {
+  /** Frames described: every frame up to the top of RAM, holes included. */
+  readonly frames: number;
+  readonly codes: Uint8Array;
+  readonly owners: Int32Array;
+  readonly freeOrder: Int8Array;
+
+  constructor(frames: number) {
+    this.frames = frames;
+    this.codes = new Uint8Array(frames);
+    this.owners = new Int32Array(frames);
+    this.freeOrder = new Int8Array(frames).fill(NOT_FREE_HEAD);
+  }
+
+  /** A snapshot sized for `machine` (every frame below its top of RAM). */
+  static of(machine: Machine): FrameSnapshot {
+    return new FrameSnapshot(machine.frames.spannedFrames);
+  }
+
+  /** Re-reads every frame of `machine`. */
+  capture(machine: Machine): void {
+    this.markInstalled(machine);
+    this.markFree(machine);
+    this.markOwners(machine.processList);
+    this.classifyRest(machine);
+  }
+
+  private markInstalled(machine: Machine): void {
+    this.codes.fill(FrameCode.HOLE);
+    for (const range of machine.ram.ranges) {
+      const first = Math.ceil(range.base / PAGE_SIZE);
+      const end = Math.min(this.frames, Math.floor((range.base + range.length) / PAGE_SIZE));
+      this.codes.fill(UNCLASSIFIED, first, end);
+    }
+  }
+
+  private markFree(machine: Machine): void {
+    this.freeOrder.fill(NOT_FREE_HEAD);
+    machine.frames.forEachFreeBlock((pa, order) => {
+      const pfn = pa / PAGE_SIZE;
+      this.freeOrder[pfn] = order;
+      this.codes.fill(FrameCode.FREE, pfn, pfn + (1 << order));
+    });
+  }
+
+  /** Records which process maps each user frame, from the leaves of its page tables. */
+  private markOwners(processes: readonly Process[]): void {
+    this.owners.fill(NO_OWNER);
+    for (const process of processes) {
+      if (process.ended) continue;
+      const tables = process.space.tables;
+      const pid = process.pid;
+      for (const vma of process.space.vmas.items) {
+        tables.forEachLeaf(vma.start, vma.end, (at) => {
+          const pfn = entryAddress(tables.low(at), tables.high(at)) / PAGE_SIZE;
+          if (pfn >= this.frames) return;
+          const owner = this.owners[pfn]!;
+          this.owners[pfn] = owner === NO_OWNER || owner === pid ? pid : SHARED_OWNER;
+        });
+      }
+    }
+  }
+
+  private classifyRest(machine: Machine): void {
+    const codes = this.codes;
+    for (let pfn = 0; pfn < this.frames; pfn++) {
+      if (codes[pfn] !== UNCLASSIFIED) continue;
+      const use = machine.frames.frameUse(pfn * PAGE_SIZE);
+      codes[pfn] = use === FrameUse.USER ? this.userCodeOf(pfn) : codeOfUse(use);
+    }
+  }
+
+  private userCodeOf(pfn: number): number {
+    const owner = this.owners[pfn]!;
+    return owner > 0 ? userCode(owner) : FrameCode.USER_SHARED;
+  }
+
+  /**
+   * The free block holding `pfn` as `[head, order]`, or undefined when the frame is not free.
+   * A block of order k starts at `pfn` with its low k bits cleared, so at most 11 heads are tried.
+   */
+  freeBlockOf(pfn: number, maxOrder: number): readonly [number, number] | undefined {
+    if (this.codes[pfn] !== FrameCode.FREE) return undefined;
+    for (let order = 0; order <= maxOrder; order++) {
+      const head = pfn - (pfn % 2 ** order);
+      if (this.freeOrder[head]! >= order) return [head, this.freeOrder[head]!];
+    }
+    return undefined;
+  }
+}

@@ -1,0 +1,68 @@
+/**
+ * A booted machine with a workload on it, advanced a few scheduler steps at a time so the page
+ * can redraw in between.
+ */
+import { Machine } from '../../kernel/machine.js';
+import type { Process, ProcessHandle } from '../../kernel/process.js';
+import { type CounterSample, sampleCounters } from './counters.js';
+import { FrameSnapshot } from './frame-snapshot.js';
+import { ProcessWalker } from './page-walk.js';
+import { type HeapRecords, workloadNamed } from './workloads.js';
+
+/** What to boot and run. */
+export interface SimulationOptions {
+  /** RAM size, e.g. `256M`. */
+  readonly memory: string;
+  /** A workload name from WEB_WORKLOADS. */
+  readonly workload: string;
+  readonly seed: number;
+}
+
+export class Simulation {
+  readonly machine: Machine;
+  readonly walker: ProcessWalker;
+  readonly snapshot: FrameSnapshot;
+  /** Blocks each program holds, by pid. */
+  readonly heaps: HeapRecords = new Map();
+  /** The workload's first processes (children they fork are not listed). */
+  readonly handles: readonly ProcessHandle[];
+  /** Scheduler steps run so far. */
+  steps = 0;
+
+  constructor(readonly options: SimulationOptions) {
+    this.machine = Machine.boot({ memory: options.memory, seed: options.seed });
+    this.walker = new ProcessWalker(this.machine);
+    this.snapshot = FrameSnapshot.of(this.machine);
+    this.handles = workloadNamed(options.workload).start(this.machine, options.seed, this.heaps);
+    this.snapshot.capture(this.machine);
+  }
+
+  /** True when no process can run any more. */
+  get finished(): boolean {
+    return !this.machine.processList.some((p) => p.state === 'runnable');
+  }
+
+  /** Live processes (not yet ended), by pid. */
+  get processes(): Process[] {
+    return this.machine.processList.filter((p) => !p.ended);
+  }
+
+  /** Runs up to `count` scheduler steps (one process until its next yield each), then re-reads
+   * the frames. Returns the number of steps run. */
+  step(count: number): number {
+    let ran = 0;
+    this.machine.schedule(() => {
+      if (ran >= count || this.finished) return true;
+      ran++;
+      return false;
+    });
+    this.steps += ran;
+    this.snapshot.capture(this.machine);
+    return ran;
+  }
+
+  /** The machine's counters now. */
+  sample(): CounterSample {
+    return sampleCounters(this.machine, this.steps);
+  }
+}

@@ -1,0 +1,191 @@
+/**
+ * The programs the page can run. Each is a generator: it does a bounded amount of work, then
+ * `yield`s, so the scheduler interleaves processes and the page can redraw between steps.
+ * Programs note the blocks they hold in a {@link HeapRecord}, which the heap view draws.
+ */
+import { mulberry32 } from '../../bench/workloads.js';
+import { PAGE_SIZE } from '../../hw/constants.js';
+import type { Machine } from '../../kernel/machine.js';
+import type { ProcessHandle, Program } from '../../kernel/process.js';
+import type { UserContext } from '../../kernel/user-context.js';
+import { MAP_ANONYMOUS, MAP_PRIVATE, PROT_READ, PROT_WRITE } from '../../linux-abi.js';
+import { HeapRecord } from './heap-view.js';
+
+/** Where programs publish the blocks they hold, by pid. */
+export type HeapRecords = Map<number, HeapRecord>;
+
+/** A workload: a name, a description and how to start it on a machine. */
+export interface WebWorkload {
+  readonly name: string;
+  readonly description: string;
+  /** Spawns the workload's processes; returns their handles. */
+  start(machine: Machine, seed: number, records: HeapRecords): ProcessHandle[];
+}
+
+const RW = PROT_READ | PROT_WRITE;
+const ANON = MAP_PRIVATE | MAP_ANONYMOUS;
+
+/** malloc that fills the block (so its pages are really touched) and records it. */
+function allocate(ctx: UserContext, record: HeapRecord, size: number, byte: number): number {
+  const pointer = ctx.malloc(size);
+  if (pointer === 0) return 0;
+  ctx.fill(pointer, size, byte);
+  record.allocated(pointer, ctx.usableSize(pointer));
+  return pointer;
+}
+
+function release(ctx: UserContext, record: HeapRecord, pointer: number): void {
+  ctx.free(pointer);
+  record.freed(pointer);
+}
+
+/** A request size: mostly small, some medium, a few above the 128 KiB mmap threshold. */
+function requestSize(random: () => number): number {
+  const p = random();
+  if (p < 0.7) return 16 + Math.floor(random() * 496);
+  if (p < 0.96) return 512 + Math.floor(random() * 16 * 1024);
+  return 64 * 1024 + Math.floor(random() * 192 * 1024);
+}
+
+const CHURN_ROUNDS = 300;
+const CHURN_OPS_PER_ROUND = 8;
+const CHURN_TARGET_LIVE = 120;
+
+/** Random malloc/free with a slowly varying number of live blocks, then frees everything. */
+function heapChurn(seed: number, records: HeapRecords): Program {
+  return function* churn(ctx: UserContext) {
+    const random = mulberry32(seed);
+    const record = new HeapRecord();
+    records.set(ctx.pid, record);
+    const live: number[] = [];
+    for (let round = 0; round < CHURN_ROUNDS; round++) {
+      for (let op = 0; op < CHURN_OPS_PER_ROUND; op++) {
+        if (live.length < CHURN_TARGET_LIVE && random() < 0.6) {
+          const pointer = allocate(ctx, record, requestSize(random), round & 0xff);
+          if (pointer !== 0) live.push(pointer);
+        } else if (live.length > 0) {
+          const index = Math.floor(random() * live.length);
+          release(ctx, record, live[index]!);
+          live[index] = live[live.length - 1]!;
+          live.pop();
+        }
+      }
+      yield;
+    }
+    for (const pointer of live) release(ctx, record, pointer);
+    yield;
+  };
+}
+
+const COW_BUFFER_BYTES = 2 * 1024 * 1024;
+const COW_CHILDREN = 3;
+const COW_PAGES_PER_STEP = 4;
+const COW_PARENT_STEPS = 400;
+
+/** A parent fills a buffer and forks children that each rewrite part of it, page by page. */
+function forkCow(records: HeapRecords): Program {
+  return function* parent(ctx: UserContext) {
+    const record = new HeapRecord();
+    records.set(ctx.pid, record);
+    const buffer = allocate(ctx, record, COW_BUFFER_BYTES, 0x11);
+    if (buffer === 0) return 1;
+    yield;
+    for (let child = 0; child < COW_CHILDREN; child++) {
+      ctx.fork(function* writer(childCtx: UserContext) {
+        const childRecord = new HeapRecord();
+        for (const [pointer, size] of record.blocks) childRecord.allocated(pointer, size);
+        records.set(childCtx.pid, childRecord);
+        const pages = COW_BUFFER_BYTES / PAGE_SIZE;
+        const share = Math.floor(pages / (child + 2));
+        for (let page = 0; page < share; page++) {
+          childCtx.store32(buffer + page * PAGE_SIZE, childCtx.pid);
+          if (page % COW_PAGES_PER_STEP === 0) yield;
+        }
+      });
+      yield;
+    }
+    for (let step = 0; step < COW_PARENT_STEPS; step++) {
+      if (step % 16 === 0) ctx.store32(buffer + ((step / 16) % 32) * PAGE_SIZE, step);
+      yield;
+    }
+    release(ctx, record, buffer);
+    return 0;
+  };
+}
+
+const MMAP_ROUNDS = 200;
+const MMAP_MAX_REGIONS = 4;
+const MMAP_MAX_PAGES = 1024;
+const MMAP_TOUCH_PER_STEP = 16;
+
+/** Maps anonymous regions, touches their pages a few at a time, unmaps the oldest. */
+function mmapPages(seed: number): Program {
+  return function* mapper(ctx: UserContext) {
+    const random = mulberry32(seed);
+    const regions: { address: number; pages: number; touched: number }[] = [];
+    for (let round = 0; round < MMAP_ROUNDS; round++) {
+      if (regions.length === 0 || (regions.length < MMAP_MAX_REGIONS && random() < 0.1)) {
+        const pages = 16 + Math.floor(random() * (MMAP_MAX_PAGES - 16));
+        regions.push({ address: ctx.mmap(0, pages * PAGE_SIZE, RW, ANON), pages, touched: 0 });
+      }
+      const region = regions[Math.floor(random() * regions.length)]!;
+      const end = Math.min(region.pages, region.touched + MMAP_TOUCH_PER_STEP);
+      for (; region.touched < end; region.touched++) {
+        ctx.store8(region.address + region.touched * PAGE_SIZE, round & 0xff);
+      }
+      if (regions.length === MMAP_MAX_REGIONS && random() < 0.05) {
+        const oldest = regions.shift()!;
+        ctx.munmap(oldest.address, oldest.pages * PAGE_SIZE);
+      }
+      yield;
+    }
+  };
+}
+
+const CHURN_PROCESSES = 3;
+const MAPPERS = 2;
+
+/** Every workload the page offers. */
+export const WEB_WORKLOADS: readonly WebWorkload[] = [
+  {
+    name: 'heap-churn',
+    description: `${CHURN_PROCESSES} processes malloc and free random sizes`,
+    start(machine, seed, records) {
+      return Array.from({ length: CHURN_PROCESSES }, (_, i) =>
+        machine.spawn(heapChurn(seed + i, records), { name: `churn${i}` }),
+      );
+    },
+  },
+  {
+    name: 'fork-cow',
+    description: 'a parent forks children that break copy-on-write page by page',
+    start(machine, _seed, records) {
+      return [machine.spawn(forkCow(records), { name: 'cow' })];
+    },
+  },
+  {
+    name: 'mmap-pages',
+    description: `${MAPPERS} processes map regions and fault their pages in`,
+    start(machine, seed) {
+      return Array.from({ length: MAPPERS }, (_, i) =>
+        machine.spawn(mmapPages(seed + i), { name: `mapper${i}` }),
+      );
+    },
+  },
+  {
+    name: 'mixed',
+    description: 'all of the above at once',
+    start(machine, seed, records) {
+      return WEB_WORKLOADS.filter((w) => w.name !== 'mixed').flatMap((w) =>
+        w.start(machine, seed, records),
+      );
+    },
+  },
+];
+
+/** The workload called `name`. @throws Error for an unknown name. */
+export function workloadNamed(name: string): WebWorkload {
+  const workload = WEB_WORKLOADS.find((w) => w.name === name);
+  if (workload === undefined) throw new Error(`unknown workload ${name}`);
+  return workload;
+}

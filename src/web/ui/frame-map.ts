@@ -1,0 +1,100 @@
+/**
+ * The frame map: every physical frame as a cell of a canvas, coloured by use, with free buddy
+ * blocks outlined on an overlay canvas when cells are large enough to show an outline.
+ */
+import { MAX_ORDER } from '../../physical/constants.js';
+import { packedPalette } from '../model/frame-colours.js';
+import { NEVER_DRAWN, paintChangedCells } from '../model/frame-paint.js';
+import type { FrameSnapshot } from '../model/frame-snapshot.js';
+import { GridLayout } from '../model/grid-layout.js';
+
+/** Cells smaller than this get no block outlines (an outline would hide the cell). */
+const OUTLINE_MIN_CELL = 3;
+const OUTLINE_COLOUR = 'rgba(120, 140, 170, 0.55)';
+const HOVER_COLOUR = '#ffffff';
+
+export class FrameMapView {
+  readonly layout: GridLayout;
+  private readonly context: CanvasRenderingContext2D;
+  private readonly overlayContext: CanvasRenderingContext2D;
+  private readonly image: ImageData;
+  private readonly pixels: Uint32Array;
+  private readonly drawn: Uint8Array;
+  private readonly palette = packedPalette();
+  /** Frame under the pointer, or -1. */
+  hovered = -1;
+
+  constructor(
+    canvas: HTMLCanvasElement,
+    private readonly overlay: HTMLCanvasElement,
+    frames: number,
+    maxWidth: number,
+  ) {
+    this.layout = new GridLayout(frames, maxWidth);
+    for (const c of [canvas, overlay]) {
+      c.width = this.layout.width;
+      c.height = this.layout.height;
+    }
+    this.context = canvas.getContext('2d')!;
+    this.overlayContext = overlay.getContext('2d')!;
+    this.image = this.context.createImageData(this.layout.width, this.layout.height);
+    this.pixels = new Uint32Array(this.image.data.buffer);
+    this.drawn = new Uint8Array(frames).fill(NEVER_DRAWN);
+  }
+
+  /** Repaints the cells that changed and the outlines; returns how many cells changed. */
+  draw(snapshot: FrameSnapshot): number {
+    const dirty = paintChangedCells(
+      snapshot.codes,
+      this.drawn,
+      this.pixels,
+      this.layout,
+      this.palette,
+    );
+    if (dirty.changed > 0) {
+      const cell = this.layout.cell;
+      const y = dirty.firstRow * cell;
+      const height = (dirty.lastRow - dirty.firstRow + 1) * cell;
+      this.context.putImageData(this.image, 0, 0, 0, y, this.layout.width, height);
+    }
+    this.drawOverlay(snapshot);
+    return dirty.changed;
+  }
+
+  private drawOverlay(snapshot: FrameSnapshot): void {
+    const context = this.overlayContext;
+    context.clearRect(0, 0, this.overlay.width, this.overlay.height);
+    if (this.layout.cell >= OUTLINE_MIN_CELL) {
+      context.strokeStyle = OUTLINE_COLOUR;
+      context.lineWidth = 1;
+      const orders = snapshot.freeOrder;
+      for (let pfn = 0; pfn < orders.length; pfn++) {
+        if (orders[pfn]! >= 0) this.outline(pfn, orders[pfn]!);
+      }
+    }
+    this.outlineHovered(snapshot);
+  }
+
+  private outlineHovered(snapshot: FrameSnapshot): void {
+    if (this.hovered < 0) return;
+    const block = snapshot.freeBlockOf(this.hovered, MAX_ORDER);
+    this.overlayContext.strokeStyle = HOVER_COLOUR;
+    this.overlayContext.lineWidth = 1;
+    this.outline(block?.[0] ?? this.hovered, block?.[1] ?? 0);
+  }
+
+  private outline(pfn: number, order: number): void {
+    const r = this.layout.blockRect(pfn, order);
+    this.overlayContext.strokeRect(r.x + 0.5, r.y + 0.5, r.width - 1, r.height - 1);
+  }
+
+  /** The frame under a pointer event, or -1. */
+  frameAtEvent(event: MouseEvent): number {
+    const box = this.overlay.getBoundingClientRect();
+    const scale = this.overlay.width / box.width;
+    return this.layout.frameAt(
+      (event.clientX - box.left) * scale,
+      (event.clientY - box.top) * scale,
+    );
+  }
+}

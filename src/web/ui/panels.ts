@@ -1,0 +1,181 @@
+/** The DOM panels: a process's VMAs and page walk, its heap, and the slab caches. */
+import { formatAddress } from '../../hw/address.js';
+import type { PageWalk } from '../../hw/mmu.js';
+import { formatSize } from '../../hw/size.js';
+import type { Process } from '../../kernel/process.js';
+import { PROT_EXEC, PROT_READ, PROT_WRITE } from '../../linux-abi.js';
+import type { Vma } from '../../virtual/vma.js';
+import { type HeapRecord, heapSegments, residentPages } from '../model/heap-view.js';
+import { type ProcessWalker, walkRows, walkSummary } from '../model/page-walk.js';
+import type { SlabCacheView } from '../model/slab-view.js';
+import { el, fillTable } from './dom.js';
+
+/** `r-x`-style rights of a VMA. */
+export function vmaRights(vma: Vma): string {
+  return (
+    (vma.prot & PROT_READ ? 'r' : '-') +
+    (vma.prot & PROT_WRITE ? 'w' : '-') +
+    (vma.prot & PROT_EXEC ? 'x' : '-') +
+    (vma.shared ? 's' : 'p')
+  );
+}
+
+/** Pages of `vma` with a page-table entry (resident or kept under PROT_NONE). */
+function residentIn(process: Process, vma: Vma): number {
+  let pages = 0;
+  process.space.tables.forEachLeaf(vma.start, vma.end, () => pages++);
+  return pages;
+}
+
+/** The VMA table; clicking a row walks its first page. */
+export function renderVmas(
+  table: HTMLTableElement,
+  process: Process | undefined,
+  onPick: (va: number) => void,
+): void {
+  if (process === undefined || process.ended) {
+    fillTable(table, ['no process'], []);
+    return;
+  }
+  const vmas = process.space.vmas.items;
+  const rows = fillTable(
+    table,
+    ['start', 'end', 'rights', 'kind', 'size', 'resident', 'name'],
+    vmas.map((vma) => [
+      formatAddress(vma.start),
+      formatAddress(vma.end),
+      vmaRights(vma),
+      vma.kind,
+      formatSize(vma.length),
+      `${residentIn(process, vma)} pages`,
+      vma.name,
+    ]),
+  );
+  rows.forEach((row, i) => {
+    row.className = 'clickable';
+    row.addEventListener('click', () => onPick(vmas[i]!.start));
+  });
+}
+
+/** The walk, level by level: table, index, raw entry, each flag bit, target. */
+export function renderWalk(container: HTMLElement, walk: PageWalk): void {
+  const steps = walkRows(walk).map((row, i) => {
+    const present = walk.steps[i]!.present;
+    const state = row.leaf ? ' leaf' : present ? '' : ' absent';
+    const bits = el(
+      'div',
+      'bits',
+      ...row.bits.map((bit) => el('span', bit.set ? 'bit set' : 'bit', bit.name)),
+    );
+    const step = el(
+      'div',
+      `walk-step${state}`,
+      `${row.table} @ ${row.tableAddress} [${row.index}] = ${row.raw} → ${row.target}`,
+      bits,
+    );
+    step.dataset.level = row.table;
+    step.dataset.raw = row.raw;
+    return step;
+  });
+  const result = el('div', 'walk-result', walkSummary(walk));
+  result.dataset.outcome = walk.outcome;
+  container.replaceChildren(...steps, result);
+}
+
+/** The heap strip: used and free stretches of the brk heap, resident pages under them. */
+export function renderHeap(
+  summary: HTMLElement,
+  canvas: HTMLCanvasElement,
+  mapped: HTMLElement,
+  walker: ProcessWalker,
+  process: Process | undefined,
+  record: HeapRecord | undefined,
+): void {
+  const context = canvas.getContext('2d')!;
+  canvas.width = canvas.clientWidth || 600;
+  context.clearRect(0, 0, canvas.width, canvas.height);
+  if (process === undefined || process.ended) {
+    summary.textContent = 'no process';
+    mapped.textContent = '';
+    return;
+  }
+  const { brkStart, brk } = process.space;
+  const blocks = record?.blocks ?? new Map<number, number>();
+  const segments = heapSegments(brkStart, brk, blocks);
+  const used = segments.filter((s) => s.used).reduce((sum, s) => sum + s.end - s.start, 0);
+  summary.textContent =
+    `${formatAddress(brkStart)} … ${formatAddress(brk)}: ${formatSize(brk - brkStart)} heap, ` +
+    `${formatSize(used)} in ${blocks.size} live blocks`;
+  if (brk > brkStart)
+    drawHeapStrip(context, canvas.width, brkStart, brk, segments, walker, process);
+  const outside = [...blocks].filter(([p]) => p < brkStart || p >= brk);
+  mapped.textContent =
+    outside.length === 0
+      ? ''
+      : `mmapped blocks: ${outside.map(([p, s]) => `${formatAddress(p)} (${formatSize(s)})`).join(', ')}`;
+}
+
+const USED_COLOUR = '#3fb8af';
+const FREE_COLOUR = '#2a2f3a';
+const RESIDENT_COLOUR = '#5bc0de';
+const STRIP_HEIGHT = 30;
+const PAGE_ROW_Y = 34;
+const PAGE_ROW_HEIGHT = 12;
+
+function drawHeapStrip(
+  context: CanvasRenderingContext2D,
+  width: number,
+  start: number,
+  end: number,
+  segments: ReturnType<typeof heapSegments>,
+  walker: ProcessWalker,
+  process: Process,
+): void {
+  const scale = width / (end - start);
+  for (const segment of segments) {
+    context.fillStyle = segment.used ? USED_COLOUR : FREE_COLOUR;
+    const x = (segment.start - start) * scale;
+    context.fillRect(x, 0, Math.max(1, (segment.end - segment.start) * scale), STRIP_HEIGHT);
+  }
+  const pages = residentPages(walker, process, start, end);
+  const pageWidth = width / pages.length;
+  for (let i = 0; i < pages.length; i++) {
+    context.fillStyle = pages[i] === 1 ? RESIDENT_COLOUR : FREE_COLOUR;
+    context.fillRect(i * pageWidth, PAGE_ROW_Y, Math.max(1, pageWidth - 1), PAGE_ROW_HEIGHT);
+  }
+}
+
+/** The slab caches: lists, objects, and a bar per slab showing how full it is. */
+export function renderSlabs(table: HTMLTableElement, caches: readonly SlabCacheView[]): void {
+  const rows = fillTable(
+    table,
+    ['cache', 'object', 'per slab', 'objects used', 'full', 'partial', 'empty', 'slabs'],
+    caches.map((cache) => [
+      cache.name,
+      `${cache.objectSize} B`,
+      cache.objectsPerSlab,
+      `${cache.activeObjects} / ${cache.totalObjects}`,
+      cache.full,
+      cache.partial,
+      cache.empty,
+      fillBars(cache),
+    ]),
+  );
+  rows.forEach((row, i) => {
+    row.dataset.cache = caches[i]!.name;
+  });
+}
+
+/** Slabs shown per cache at most; the count column has the full figure. */
+const MAX_SLAB_BARS = 64;
+
+function fillBars(cache: SlabCacheView): HTMLElement {
+  const bars = cache.slabFill.slice(0, MAX_SLAB_BARS).map((inUse) => {
+    const bar = el('span', inUse === 0 ? 'empty-slab' : null);
+    bar.style.height = `${Math.max(2, (14 * inUse) / cache.objectsPerSlab)}px`;
+    return bar;
+  });
+  const more =
+    cache.slabFill.length > MAX_SLAB_BARS ? ` +${cache.slabFill.length - MAX_SLAB_BARS}` : '';
+  return el('span', null, el('span', 'fill', ...bars), more);
+}
