@@ -135,6 +135,8 @@ export class UserAllocator<H extends HeapHost = HeapHost> {
   /** `ERRNO.ENOMEM` or `ERRNO.EINVAL` after a failed call; never cleared by a successful one. */
   errno = 0;
   private readonly m: MemoryAccess;
+  /** The memory again when it can move bytes itself (a FlatMemory), for realloc's copies. */
+  private readonly mover: ByteMover | null;
   private readonly mmapThreshold: number;
   private readonly trimThreshold: number;
   private readonly topPad: number;
@@ -162,6 +164,7 @@ export class UserAllocator<H extends HeapHost = HeapHost> {
   constructor(host: H, options: UserAllocatorOptions = {}) {
     this.host = host;
     this.m = host.memory;
+    this.mover = isByteMover(host.memory) ? host.memory : null;
     this.mmapThreshold = options.mmapThreshold ?? DEFAULT_MMAP_THRESHOLD;
     this.trimThreshold = options.trimThreshold ?? DEFAULT_TRIM_THRESHOLD;
     this.topPad = roundUpToPage(options.topPad ?? DEFAULT_TOP_PAD);
@@ -930,6 +933,10 @@ export class UserAllocator<H extends HeapHost = HeapHost> {
 
   /** Copies `length` bytes (a multiple of 8) from payload `from` to payload `to`. */
   private copy(to: number, from: number, length: number): void {
+    if (this.mover !== null) {
+      this.mover.copyWithin(to, from, length);
+      return;
+    }
     if (length > BULK_COPY_BYTES) {
       this.m.writeBytes(to, this.m.readBytes(from, length));
       return;
@@ -1012,6 +1019,15 @@ export class UserAllocator<H extends HeapHost = HeapHost> {
     }
     return listed;
   }
+}
+
+/** A memory that copies a range within itself in one call (memmove). */
+interface ByteMover {
+  copyWithin(to: number, from: number, length: number): void;
+}
+
+function isByteMover(memory: MemoryAccess): memory is MemoryAccess & ByteMover {
+  return typeof (memory as Partial<ByteMover>).copyWithin === 'function';
 }
 
 /** The size part of a head word (which may exceed 2^31, so no sign-changing bit operations). */

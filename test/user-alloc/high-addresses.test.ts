@@ -105,6 +105,12 @@ describe('UserAllocator at process addresses', () => {
     expect(() => heap.free(big)).toThrow(HeapCorruptionError);
     heap.free(aligned);
     expect(() => heap.free(aligned)).toThrow(/invalid pointer/);
+    const small = heap.malloc(40);
+    heap.memory.fill(small, 40, 0x5a);
+    heap.malloc(16); // forces the next realloc to move
+    const moved = heap.realloc(small, 3000);
+    expect(moved).not.toBe(small);
+    expect([...heap.memory.readBytes(moved, 40)].every((b) => b === 0x5a)).toBe(true);
     heap.check();
   });
 });
