@@ -1,0 +1,87 @@
+import { describe, expect, it } from 'vitest';
+import { Machine } from '../../src/kernel/machine.js';
+import { SIGABRT } from '../../src/linux-abi.js';
+
+function finish(machine: Machine): void {
+  machine.run();
+  expect(machine.oopses.map((o) => o.message)).toEqual([]);
+  machine.check();
+  machine.dropCaches();
+  expect(machine.frames.freeFrames).toBe(machine.bootFreeFrames);
+}
+
+describe('the malloc heap inside a process', () => {
+  it('lives in the process memory: brk grows, large blocks are mmapped', () => {
+    const machine = Machine.boot({ memory: '64M' });
+    const p = machine.spawn((ctx) => {
+      const start = ctx.sbrk(0);
+      const small = ctx.malloc(64);
+      const big = ctx.malloc(1024 * 1024);
+      ctx.store32(small, 1);
+      ctx.store32(big + 1024 * 1024 - 4, 2);
+      const grown = ctx.sbrk(0) > start;
+      const mapped = big > ctx.sbrk(0) + 2 ** 30;
+      const usable = ctx.usableSize(small) >= 64;
+      ctx.free(big);
+      ctx.free(small);
+      return grown && mapped && usable ? 0 : 1;
+    });
+    finish(machine);
+    expect(p.exitCode).toBe(0);
+  });
+
+  it('a forked child inherits the heap: reads the parent’s blocks, frees and allocates its own', () => {
+    const machine = Machine.boot({ memory: '64M' });
+    const p = machine.spawn((ctx) => {
+      const blocks = Array.from({ length: 50 }, (_, i) => {
+        const b = ctx.malloc(16 + i * 8);
+        ctx.store32(b, i);
+        return b;
+      });
+      const pid = ctx.fork((child) => {
+        for (let i = 0; i < 50; i++) if (child.load32(blocks[i]!) !== i) child.exit(1);
+        for (let i = 0; i < 50; i += 2) child.free(blocks[i]!);
+        for (let i = 0; i < 50; i++) child.store32(child.malloc(24), 0xdead);
+        child.exit(0);
+      });
+      const status = ctx.wait(pid);
+      for (let i = 0; i < 50; i++) if (ctx.load32(blocks[i]!) !== i) return 2;
+      for (const b of blocks) ctx.free(b);
+      return status.exitCode;
+    });
+    finish(machine);
+    expect(p.exitCode).toBe(0);
+  });
+
+  it('heap corruption aborts only that process with SIGABRT and a message', () => {
+    const machine = Machine.boot({ memory: '64M' });
+    const victim = machine.spawn((ctx) => {
+      const a = ctx.malloc(32);
+      ctx.free(a);
+      ctx.free(a);
+      return 0;
+    });
+    const bystander = machine.spawn((ctx) => {
+      const a = ctx.malloc(32);
+      ctx.free(a);
+      return 0;
+    });
+    finish(machine);
+    expect(victim.signal).toBe(SIGABRT);
+    expect(victim.stderr).toMatch(/double free/);
+    expect(bystander.exitCode).toBe(0);
+  });
+
+  it('malloc returns NULL with ENOMEM for impossible sizes', () => {
+    const machine = Machine.boot({ memory: '64M' });
+    let errno = 0;
+    const p = machine.spawn((ctx) => {
+      const r = ctx.malloc(2 ** 52);
+      errno = ctx.errno;
+      return r === 0 && ctx.calloc(2 ** 30, 2 ** 30) === 0 ? 0 : 1;
+    });
+    finish(machine);
+    expect(p.exitCode).toBe(0);
+    expect(errno).toBe(12);
+  });
+});
