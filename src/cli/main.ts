@@ -1,22 +1,169 @@
 #!/usr/bin/env node
-/** The `wallos-mem` command line. */
-import { Command } from 'commander';
-import { formatE820, generateMemoryMap } from '../hw/memory-map.js';
-import { formatSize, parseSize } from '../hw/size.js';
+/**
+ * The `wallos-mem` command line: run, replay, proc, shell and bench (commander).
+ *
+ * Exit codes: 0 success, 1 the command failed ({@link EXIT_FAILURE}), 2 the command line was
+ * wrong ({@link EXIT_USAGE}). Every error is one line on stderr, never a stack trace.
+ */
+import { readFileSync } from 'node:fs';
+import { Command, CommanderError, Option } from 'commander';
+import { MiB } from '../hw/constants.js';
+import { Machine } from '../kernel/machine.js';
+import { integerArgument, positiveIntegerArgument, sizeArgument } from './arguments.js';
+import { type BenchOptions, benchRows, formatBench } from './bench.js';
+import { WORKLOAD_NAMES } from './demo.js';
+import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, UsageError } from './errors.js';
+import { formatReplay, replayInProcess, replayJson } from './replay.js';
+import { formatRunReport, type RunOptions, runSucceeded, runWorkload } from './run.js';
+import { runShell } from './shell.js';
+import { Painter } from './terminal.js';
+import { readTraceFile } from './trace-file.js';
 
-const program = new Command('wallos-mem')
-  .description('The WallOS memory system on a simulated x86-64 machine')
-  .version('0.1.0');
+const DEFAULT_MEMORY = 256 * MiB;
+const DEFAULT_REPLAY_MEMORY = 1024 * MiB;
 
-program
-  .command('run')
-  .description('boot a machine and print its memory map')
-  .option('--memory <size>', 'RAM size, e.g. 256M or 4G', '256M')
-  .action((options: { memory: string }) => {
-    const bytes = parseSize(options.memory);
-    const map = generateMemoryMap(bytes);
-    console.log(`wallos-memory: ${formatSize(bytes)} machine`);
-    for (const line of formatE820(map)) console.log(line);
-  });
+function packageVersion(): string {
+  const path = new URL('../../package.json', import.meta.url);
+  return (JSON.parse(readFileSync(path, 'utf8')) as { version: string }).version;
+}
 
-program.parse();
+function memoryOption(defaultBytes: number, shown: string): Option {
+  return new Option('--memory <size>', 'RAM of the machine (K, M, G suffixes)')
+    .argParser(sizeArgument)
+    .default(defaultBytes, shown);
+}
+
+function seedOption(): Option {
+  return new Option('--seed <n>', 'seed of the workload').argParser(integerArgument).default(0);
+}
+
+function workloadOption(): Option {
+  return new Option(
+    '--workload <name|file>',
+    `${WORKLOAD_NAMES.join(', ')}, or a .trace[.gz] file to replay in a process`,
+  ).default('demo');
+}
+
+/** The flags of `run` as commander parses them. */
+interface RunFlags extends Omit<RunOptions, 'procCommands'> {
+  then: string[];
+  json?: boolean;
+}
+
+function collect(value: string, previous: string[]): string[] {
+  return [...previous, value];
+}
+
+function printJson(value: unknown): void {
+  process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
+}
+
+function buildProgram(): Command {
+  const program = new Command('wallos-mem')
+    .description('The WallOS memory system on a simulated x86-64 machine')
+    .version(packageVersion())
+    .showSuggestionAfterError(true)
+    .exitOverride()
+    .configureOutput({
+      // Commander's errors become one line: `wallos-mem: error: unknown option '--x' (Did you…)`.
+      outputError: (text, write) => write(`wallos-mem: ${text.trim().replace(/\s*\n\s*/g, ' ')}\n`),
+    });
+
+  program
+    .command('run')
+    .description('boot a machine, run a workload (the demo by default) and report on memory')
+    .addOption(memoryOption(DEFAULT_MEMORY, '256M'))
+    .addOption(seedOption())
+    .addOption(workloadOption())
+    .option(
+      '--then <command>',
+      "after the run, e.g. 'proc /proc/buddyinfo' (repeatable)",
+      collect,
+      [],
+    )
+    .option('--json', 'print the report as JSON')
+    .action((options: RunFlags) => {
+      const { report } = runWorkload({ ...options, procCommands: options.then });
+      if (options.json) printJson(report);
+      else process.stdout.write(formatRunReport(report, new Painter()));
+      if (!runSucceeded(report)) process.exitCode = EXIT_FAILURE;
+    });
+
+  program
+    .command('replay')
+    .description('replay an allocation trace through the malloc of a simulated process, verified')
+    .argument('<trace>', 'a wallos-trace v1 file, plain or gzipped')
+    .addOption(memoryOption(DEFAULT_REPLAY_MEMORY, '1G'))
+    .option('--json', 'print { ops, peakLiveBytes, peakFootprintBytes, nsPerOp, verified }')
+    .action((path: string, options: { memory: number; json?: boolean }) => {
+      const trace = readTraceFile(path);
+      const result = replayInProcess(trace, options.memory);
+      if (options.json) process.stdout.write(`${JSON.stringify(replayJson(result))}\n`);
+      else process.stdout.write(formatReplay(path, trace, result));
+      if (!result.verified) process.exitCode = EXIT_FAILURE;
+    });
+
+  program
+    .command('proc')
+    .description('print a /proc file of a machine after a workload (none: right after boot)')
+    .argument('<path>', 'e.g. /proc/meminfo, /proc/buddyinfo, /proc/slabinfo, /proc/vmstat')
+    .addOption(memoryOption(DEFAULT_MEMORY, '256M'))
+    .addOption(seedOption())
+    .addOption(workloadOption().default('none'))
+    .action((path: string, options: Omit<RunOptions, 'procCommands'>) => {
+      const { report } = runWorkload({ ...options, procCommands: [`proc ${path}`] });
+      process.stdout.write(report.afterRun[0]!.output);
+    });
+
+  program
+    .command('shell')
+    .description('an interactive shell on a running machine (reads commands from stdin)')
+    .addOption(memoryOption(DEFAULT_MEMORY, '256M'))
+    .action(async (options: { memory: number }) => {
+      await runShell(Machine.boot({ memory: options.memory }), options.memory);
+    });
+
+  program
+    .command('bench')
+    .description('run the standard benchmark workloads, with peers measured in the same run')
+    .argument('[names...]', 'workloads (B1 B2 S1 H1 H2 MMU), all by default')
+    .option('--json', 'print [{ workload, implementation, nsPerOp, opsPerSec }]')
+    .addOption(
+      new Option(
+        '--ops <n>',
+        'steps per workload instead of the standard count (quick runs)',
+      ).argParser(positiveIntegerArgument),
+    )
+    .addOption(
+      new Option('--reps <n>', 'timed runs per row (the median is reported)')
+        .argParser(positiveIntegerArgument)
+        .default(5),
+    )
+    .option('--no-native', 'skip the native reference even when it is there')
+    .option('--no-peers', 'skip the JavaScript peers (@thi.ng/malloc)')
+    .action((names: string[], options: Omit<BenchOptions, 'names'> & { json?: boolean }) => {
+      const rows = benchRows({ ...options, names });
+      if (options.json) printJson(rows);
+      else process.stdout.write(formatBench(rows, new Painter()));
+    });
+
+  return program;
+}
+
+/** Ends the process with the exit code `error` calls for, after one line on stderr. */
+function fail(error: unknown): void {
+  if (error instanceof CommanderError) {
+    // Commander has printed its message (or the help, or the version) already.
+    process.exitCode = error.exitCode === 0 ? EXIT_OK : EXIT_USAGE;
+    return;
+  }
+  const message = error instanceof Error ? error.message : String(error);
+  process.stderr.write(`wallos-mem: ${message.split('\n')[0]}\n`);
+  process.exitCode = error instanceof UsageError ? EXIT_USAGE : EXIT_FAILURE;
+}
+
+try {
+  await buildProgram().parseAsync(process.argv);
+} catch (error) {
+  fail(error);
+}

@@ -1,0 +1,200 @@
+/**
+ * `wallos-mem bench`: the workloads of `shared/bench/WORKLOADS.md`, our rows and the peers'
+ * measured in the same run (the machines are shared and noisy: only ratios taken together hold).
+ *
+ * ```
+ *  B1 B2  wallos-memory (buddy)                                  native-ref (buddy)
+ *  S1     wallos-memory (slab, flat buffer)                      native-ref (slab)
+ *  H1 H2  wallos-memory (flat heap)  wallos-memory/process       native-ref (glibc)
+ *         @thi.ng/malloc
+ *  MMU    wallos-memory (TLB-hit load32)  Uint32Array (raw load)
+ * ```
+ */
+import { execFileSync } from 'node:child_process';
+import { existsSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { buddyWorkloadTarget } from '../bench/buddy.js';
+import { FlatHeapSlots, ThingMallocSlots } from '../bench/heap.js';
+import { benchTranslatedLoad } from '../bench/mmu.js';
+import { createSlabS1 } from '../bench/slab.js';
+import {
+  type BenchRow,
+  measureWorkload,
+  type SlotAllocator,
+  WORKLOADS,
+  type Workload,
+} from '../bench/workloads.js';
+import { Machine } from '../kernel/machine.js';
+import type { UserContext } from '../kernel/user-context.js';
+import { UsageError } from './errors.js';
+import { formatCount, formatTable, type Painter, Progress } from './terminal.js';
+
+/** What `bench` was asked to run. */
+export interface BenchOptions {
+  /** Workload names; all of them when empty. */
+  names: string[];
+  /** Steps per workload instead of the standard count (then the native reference is skipped). */
+  ops?: number;
+  reps: number;
+  native: boolean;
+  peers: boolean;
+}
+
+const MMU_WORKLOAD = 'MMU';
+const ALL_NAMES = [...WORKLOADS.map((w) => w.name), MMU_WORKLOAD];
+/**
+ * @thi.ng/malloc scans a free list per call (tens of µs a step at 10,000 slots), so it runs at
+ * most this many steps, once after its warm-up: past ~3 × slots steps the live set is steady,
+ * so its ns/step holds for the full count.
+ */
+const PEER_MAX_OPS = 50_000;
+const PEER_REPS = 1;
+/** RAM of the machine whose process runs the heap workloads. */
+const PROCESS_BENCH_MEMORY = '256M';
+/** Which native implementation runs each workload (`native-ref/bench list`). */
+const NATIVE_IMPLEMENTATIONS: Record<string, string> = {
+  B1: 'buddy',
+  B2: 'buddy',
+  S1: 'slab',
+  H1: 'glibc',
+  H2: 'glibc',
+};
+const NATIVE_REPS = '5';
+/** The byte written into every heap block handed out, as the workloads require. */
+const TOUCH = 1;
+
+const now = (): number => performance.now();
+
+/** Runs the benchmarks; one row per (workload, implementation). */
+export function benchRows(options: BenchOptions): BenchRow[] {
+  const names = options.names.length === 0 ? ALL_NAMES : options.names;
+  for (const name of names) {
+    if (!ALL_NAMES.includes(name)) {
+      throw new UsageError(`unknown workload '${name}': expected ${ALL_NAMES.join(', ')}`);
+    }
+  }
+  const native = options.native && options.ops === undefined ? nativeReference() : null;
+  const tasks = names.flatMap((name) => tasksFor(name, options, native));
+  const progress = new Progress('bench', tasks.length);
+  const rows: BenchRow[] = [];
+  tasks.forEach((task, done) => {
+    progress.update(done);
+    rows.push(...task());
+  });
+  progress.stop();
+  return rows;
+}
+
+type Task = () => BenchRow[];
+
+function tasksFor(name: string, options: BenchOptions, native: string | null): Task[] {
+  if (name === MMU_WORKLOAD) return [() => benchTranslatedLoad(now)];
+  const standard = WORKLOADS.find((w) => w.name === name)!;
+  const workload: Workload = { ...standard, ops: options.ops ?? standard.ops };
+  const reps = options.reps;
+  const ours = (target: () => SlotAllocator, implementation = 'wallos-memory'): Task => {
+    return () => [measureWorkload(workload, implementation, target(), now, reps)];
+  };
+  const tasks: Task[] = [];
+  if (workload.layer === 'buddy') tasks.push(ours(() => buddyWorkloadTarget()));
+  if (workload.layer === 'slab') tasks.push(ours(() => createSlabS1().slots));
+  if (workload.layer === 'heap') {
+    tasks.push(ours(() => new FlatHeapSlots()));
+    tasks.push(() => [measureInProcess(workload, reps)]);
+    if (options.peers) tasks.push(() => [measurePeer(workload)]);
+  }
+  if (native !== null) tasks.push(() => [measureNative(native, name)]);
+  return tasks;
+}
+
+/** `wallos-memory/process`: the workload run by a program, through its process's malloc. */
+function measureInProcess(workload: Workload, reps: number): BenchRow {
+  const machine = Machine.boot({ memory: PROCESS_BENCH_MEMORY });
+  let row: BenchRow | null = null;
+  const handle = machine.spawn(
+    (ctx) => {
+      row = measureWorkload(workload, 'wallos-memory/process', new ProcessSlots(ctx), now, reps);
+    },
+    { name: `bench-${workload.name}` },
+  );
+  machine.run();
+  if (row === null) {
+    throw new Error(`the ${workload.name} process died: ${handle.fault?.message ?? handle.error}`);
+  }
+  return row;
+}
+
+/** Heap slots through a process's own malloc and memory (user mode, through the MMU). */
+class ProcessSlots implements SlotAllocator {
+  constructor(private readonly ctx: UserContext) {}
+
+  allocate(size: number): number | null {
+    const p = this.ctx.malloc(size);
+    if (p === 0) return null;
+    this.ctx.store8(p, TOUCH);
+    return p;
+  }
+
+  release(handle: number): void {
+    this.ctx.free(handle);
+  }
+}
+
+function measurePeer(workload: Workload): BenchRow {
+  const capped = { ...workload, ops: Math.min(workload.ops, PEER_MAX_OPS) };
+  const row = measureWorkload(capped, '@thi.ng/malloc', new ThingMallocSlots(), now, PEER_REPS);
+  return { ...row, workload: workload.name };
+}
+
+/**
+ * The native reference binary: `$WALLOS_NATIVE_REF` (the binary or its folder), else
+ * `shared/native-ref/bench` beside the package's folder; null when absent.
+ */
+function nativeReference(): string | null {
+  const configured = process.env.WALLOS_NATIVE_REF;
+  const root = fileURLToPath(new URL('../../', import.meta.url));
+  const candidate = configured ?? join(root, '..', 'shared', 'native-ref', 'bench');
+  if (!existsSync(candidate)) return null;
+  return statSync(candidate).isDirectory() ? join(candidate, 'bench') : candidate;
+}
+
+/** One row from the native reference: its JSON line's median ns per step. */
+function measureNative(binary: string, workload: string): BenchRow {
+  const implementation = NATIVE_IMPLEMENTATIONS[workload]!;
+  const output = execFileSync(binary, [implementation, workload, '--reps', NATIVE_REPS], {
+    encoding: 'utf8',
+  });
+  const line = output.trim().split('\n').pop() ?? '';
+  const nsPerOp = (JSON.parse(line) as { median_ns_op: number }).median_ns_op;
+  return { workload, implementation: 'native-ref', nsPerOp, opsPerSec: 1e9 / nsPerOp };
+}
+
+/** The rows as a table, each with its speed relative to the native reference of its workload. */
+export function formatBench(rows: readonly BenchRow[], painter: Painter): string {
+  const nativeOf = new Map(
+    rows.filter((r) => r.implementation === 'native-ref').map((r) => [r.workload, r.nsPerOp]),
+  );
+  const table = formatTable(
+    painter,
+    ['WORKLOAD', 'IMPLEMENTATION', 'NS/OP', 'OPS/SEC', 'VS NATIVE'],
+    rows.map((row) => {
+      const native = nativeOf.get(row.workload);
+      return [
+        row.workload,
+        row.implementation,
+        row.nsPerOp.toFixed(1),
+        formatCount(Math.round(row.opsPerSec)),
+        native === undefined ? '' : `${(row.nsPerOp / native).toFixed(2)}×`,
+      ];
+    }),
+    ['left', 'left', 'right', 'right', 'right'],
+  );
+  const notes: string[] = [];
+  if (rows.some((r) => r.implementation === '@thi.ng/malloc')) {
+    notes.push(
+      `@thi.ng/malloc runs at most ${formatCount(PEER_MAX_OPS)} steps once (it is too slow for the full count).`,
+    );
+  }
+  return `${[table, ...notes].join('\n')}\n`;
+}
