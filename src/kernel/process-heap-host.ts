@@ -20,12 +20,10 @@ export class ProcessHeapHost implements HeapHost {
 
   /** sbrk(3) over brk(2): the old break, or -1. */
   sbrk(increment: number): number {
-    const space = this.process.space;
     return this.machine.enterKernel(() => {
-      const old = space.brk;
-      const moved = space.setBrk(old + increment);
+      const old = this.process.space.moveBreak(increment);
       this.machine.syncMm(this.process);
-      return moved === old + increment ? old : -1;
+      return old;
     });
   }
 

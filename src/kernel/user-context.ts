@@ -190,12 +190,17 @@ export class UserContext {
           return this.sysWrite(n(0), n(1), n(2));
         case 'read':
           return this.sysRead(n(0), n(1), n(2));
+        case 'sbrk':
+          return this.sysSbrk(n(0));
         case 'exit':
+        case 'exit_group':
           return this.machine.terminate(process, n(0));
         case 'fork':
           return this.sysFork(args[0]);
+        case 'wait':
+        case 'waitpid':
         case 'wait4':
-          return this.sysWait4(n(0), n(1));
+          return this.sysWait4(args.length === 0 ? -1 : n(0), args.length > 1 ? n(1) : 0);
         default:
           return -ERRNO.ENOSYS;
       }
@@ -205,6 +210,13 @@ export class UserContext {
   private synced(result: number): number {
     this.machine.syncMm(this.process);
     return result;
+  }
+
+  /** sbrk as a raw call: the previous break, or -ENOMEM. */
+  private sysSbrk(increment: number): number {
+    const old = this.process.space.moveBreak(increment);
+    this.machine.syncMm(this.process);
+    return old < 0 ? -ERRNO.ENOMEM : old;
   }
 
   private sysWrite(fd: number, va: number, length: number): number {

@@ -381,6 +381,12 @@ export class AddressSpace {
     return this.brk;
   }
 
+  /** sbrk(3): moves the break by `increment`; the previous break, or -1 when it cannot. */
+  moveBreak(increment: number): number {
+    const old = this.brk;
+    return this.setBrk(old + increment) === old + increment ? old : -1;
+  }
+
   /** mmap(2) of anonymous memory: the address, or a negative errno. */
   mmap(address: number, length: number, prot: number, flags: number): number {
     const sharing = flags & (MAP_SHARED | MAP_PRIVATE);
