@@ -206,9 +206,17 @@ class App {
   }
 
   private drawWalk(): void {
-    const { sim, selected, walkAddress } = this.state;
-    if (selected === undefined || walkAddress === 0) return;
-    renderWalk(byId('walk'), sim.walker.walk(selected, walkAddress));
+    const { sim, selected, walkAddress, frameMap } = this.state;
+    if (selected === undefined || walkAddress === 0) {
+      byId('walk').textContent = 'click a VMA or enter an address to walk its page tables';
+      frameMap.marked = -1;
+      return;
+    }
+    const walk = sim.walker.walk(selected, walkAddress);
+    renderWalk(byId('walk'), walk);
+    frameMap.marked =
+      walk.physicalAddress === undefined ? -1 : Math.floor(walk.physicalAddress / PAGE_SIZE);
+    frameMap.draw(sim.snapshot);
   }
 
   private renderLegend(): void {

@@ -6,27 +6,50 @@ import { NOT_FREE_HEAD, SHARED_OWNER } from '../../src/web/model/frame-snapshot.
 import { Simulation } from '../../src/web/model/simulation.js';
 import { WEB_WORKLOADS } from '../../src/web/model/workloads.js';
 
-/** Checks every frame's code against the allocator, owner by owner. */
-function expectSnapshotMatchesMachine(sim: Simulation): void {
+/** The FrameUse a frame code stands for (user codes: USER). */
+function useOfCode(code: number): number {
+  if (code >= FrameCode.USER_SHARED) return FrameUse.USER;
+  const uses: Record<number, number> = {
+    [FrameCode.FREE]: FrameUse.FREE,
+    [FrameCode.SLAB]: FrameUse.SLAB,
+    [FrameCode.PAGE_TABLE]: FrameUse.PAGE_TABLE,
+    [FrameCode.RESERVED]: FrameUse.RESERVED,
+  };
+  return uses[code] ?? -1;
+}
+
+/** Every frame whose code disagrees with the allocator or with its owner, as text. */
+function snapshotMismatches(sim: Simulation): string[] {
   const { machine, snapshot } = sim;
-  const counts = new Map<number, number>();
+  const wrong: string[] = [];
   for (let pfn = 0; pfn < snapshot.frames; pfn++) {
     const code = snapshot.codes[pfn]!;
-    counts.set(code, (counts.get(code) ?? 0) + 1);
     if (code === FrameCode.HOLE) continue;
     const use = machine.frames.frameUse(pfn * PAGE_SIZE);
-    if (code >= USER_CODE_FIRST) {
-      expect(use).toBe(FrameUse.USER);
-      expect(userCode(snapshot.owners[pfn]!)).toBe(code);
-    }
-    if (code === FrameCode.FREE) expect(use).toBe(FrameUse.FREE);
-    if (code === FrameCode.SLAB) expect(use).toBe(FrameUse.SLAB);
-    if (code === FrameCode.PAGE_TABLE) expect(use).toBe(FrameUse.PAGE_TABLE);
+    const expected = useOfCode(code);
+    const kernel = [FrameUse.KERNEL, FrameUse.KERNEL_STACK, FrameUse.VMALLOC] as number[];
+    const agrees = expected === -1 ? kernel.includes(use) : use === expected;
+    const owner = snapshot.owners[pfn]!;
+    const ownerAgrees = code < USER_CODE_FIRST || userCode(owner) === code;
+    if (!agrees || !ownerAgrees)
+      wrong.push(`frame ${pfn}: code ${code}, use ${use}, owner ${owner}`);
   }
-  expect(counts.get(FrameCode.FREE) ?? 0).toBe(machine.frames.freeFrames);
-  let user = 0;
-  for (const [code, count] of counts) if (code >= FrameCode.USER_SHARED) user += count;
-  expect(user).toBe(machine.frames.framesByUse(FrameUse.USER));
+  return wrong;
+}
+
+function countCodes(sim: Simulation, accept: (code: number) => boolean): number {
+  let count = 0;
+  for (const code of sim.snapshot.codes) if (accept(code)) count++;
+  return count;
+}
+
+function expectSnapshotMatchesMachine(sim: Simulation): void {
+  expect(snapshotMismatches(sim)).toEqual([]);
+  const frames = sim.machine.frames;
+  expect(countCodes(sim, (c) => c === FrameCode.FREE)).toBe(frames.freeFrames);
+  expect(countCodes(sim, (c) => c >= FrameCode.USER_SHARED)).toBe(
+    frames.framesByUse(FrameUse.USER),
+  );
 }
 
 describe('simulation', () => {
@@ -35,9 +58,12 @@ describe('simulation', () => {
       const sim = new Simulation({ memory: '64M', workload: workload.name, seed: 7 });
       let checks = 0;
       while (!sim.finished) {
-        sim.step(97);
-        if (checks++ % 4 === 0) expectSnapshotMatchesMachine(sim);
+        sim.step(151);
+        if (checks++ % 8 === 0) expectSnapshotMatchesMachine(sim);
       }
+      expect(sim.handles.map((h) => [h.exitCode, h.signal, h.error])).toEqual(
+        sim.handles.map(() => [0, null, null]),
+      );
       expect(sim.machine.oopses).toEqual([]);
       sim.machine.check();
       sim.machine.dropCaches();

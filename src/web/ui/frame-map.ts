@@ -12,6 +12,9 @@ import { GridLayout } from '../model/grid-layout.js';
 const OUTLINE_MIN_CELL = 3;
 const OUTLINE_COLOUR = 'rgba(120, 140, 170, 0.55)';
 const HOVER_COLOUR = '#ffffff';
+const MARK_COLOUR = '#ff4fd8';
+const MARK_WIDTH = 2;
+const MARK_RADIUS = 7;
 
 export class FrameMapView {
   readonly layout: GridLayout;
@@ -23,6 +26,8 @@ export class FrameMapView {
   private readonly palette = packedPalette();
   /** Frame under the pointer, or -1. */
   hovered = -1;
+  /** Frame the page walk ended at, or -1. */
+  marked = -1;
 
   constructor(
     canvas: HTMLCanvasElement,
@@ -73,6 +78,19 @@ export class FrameMapView {
       }
     }
     this.outlineHovered(snapshot);
+    this.outlineMarked();
+  }
+
+  /** A ring around the walked frame, large enough to find on a 1-pixel-a-frame map. */
+  private outlineMarked(): void {
+    if (this.marked < 0 || this.marked >= this.layout.frames) return;
+    const r = this.layout.blockRect(this.marked, 0);
+    const context = this.overlayContext;
+    context.strokeStyle = MARK_COLOUR;
+    context.lineWidth = MARK_WIDTH;
+    context.beginPath();
+    context.arc(r.x + r.width / 2, r.y + r.height / 2, MARK_RADIUS, 0, 2 * Math.PI);
+    context.stroke();
   }
 
   private outlineHovered(snapshot: FrameSnapshot): void {

@@ -1,10 +1,10 @@
 /** The DOM panels: a process's VMAs and page walk, its heap, and the slab caches. */
 import { formatAddress } from '../../hw/address.js';
 import type { PageWalk } from '../../hw/mmu.js';
-import { formatSize } from '../../hw/size.js';
 import type { Process } from '../../kernel/process.js';
 import { PROT_EXEC, PROT_READ, PROT_WRITE } from '../../linux-abi.js';
 import type { Vma } from '../../virtual/vma.js';
+import { formatBytes } from '../model/format.js';
 import { type HeapRecord, heapSegments, residentPages } from '../model/heap-view.js';
 import { type ProcessWalker, walkRows, walkSummary } from '../model/page-walk.js';
 import type { SlabCacheView } from '../model/slab-view.js';
@@ -27,6 +27,15 @@ function residentIn(process: Process, vma: Vma): number {
   return pages;
 }
 
+/** The first page of `vma` with a page-table entry, else its start: the walk worth showing. */
+export function firstResident(process: Process, vma: Vma): number {
+  let first = -1;
+  process.space.tables.forEachLeaf(vma.start, vma.end, (_, va) => {
+    if (first < 0) first = va;
+  });
+  return first < 0 ? vma.start : first;
+}
+
 /** The VMA table; clicking a row walks its first page. */
 export function renderVmas(
   table: HTMLTableElement,
@@ -46,14 +55,14 @@ export function renderVmas(
       formatAddress(vma.end),
       vmaRights(vma),
       vma.kind,
-      formatSize(vma.length),
+      formatBytes(vma.length),
       `${residentIn(process, vma)} pages`,
       vma.name,
     ]),
   );
   rows.forEach((row, i) => {
     row.className = 'clickable';
-    row.addEventListener('click', () => onPick(vmas[i]!.start));
+    row.addEventListener('click', () => onPick(firstResident(process, vmas[i]!)));
   });
 }
 
@@ -104,15 +113,15 @@ export function renderHeap(
   const segments = heapSegments(brkStart, brk, blocks);
   const used = segments.filter((s) => s.used).reduce((sum, s) => sum + s.end - s.start, 0);
   summary.textContent =
-    `${formatAddress(brkStart)} … ${formatAddress(brk)}: ${formatSize(brk - brkStart)} heap, ` +
-    `${formatSize(used)} in ${blocks.size} live blocks`;
+    `${formatAddress(brkStart)} … ${formatAddress(brk)}: ${formatBytes(brk - brkStart)} heap, ` +
+    `${formatBytes(used)} in ${blocks.size} live blocks`;
   if (brk > brkStart)
     drawHeapStrip(context, canvas.width, brkStart, brk, segments, walker, process);
   const outside = [...blocks].filter(([p]) => p < brkStart || p >= brk);
   mapped.textContent =
     outside.length === 0
       ? ''
-      : `mmapped blocks: ${outside.map(([p, s]) => `${formatAddress(p)} (${formatSize(s)})`).join(', ')}`;
+      : `mmapped blocks: ${outside.map(([p, s]) => `${formatAddress(p)} (${formatBytes(s)})`).join(', ')}`;
 }
 
 const USED_COLOUR = '#3fb8af';
