@@ -1,6 +1,7 @@
 /**
  * Workload S1 (bench/WORKLOADS.md) on the slab allocator: one 64-byte cache whose slabs come from
- * a {@link FlatPageSource} over simulated RAM, objects touched only through the direct map.
+ * a {@link FlatPageSource}; objects and free lists are touched only through a MemoryAccess of the
+ * direct map, backed by a flat buffer or by the simulated sparse RAM.
  */
 import { MiB, PAGE_SIZE } from '../hw/constants.js';
 import { PhysicalMemory } from '../hw/ram.js';

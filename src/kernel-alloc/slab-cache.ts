@@ -156,7 +156,7 @@ export class SlabCache {
     const inUse = slabs.inUse(slab) + 1;
     // The slab's last free object must end the list; any other link must name an object.
     if (inUse === this.objectsPerSlab ? link !== FREE_LIST_END : link >= this.objectsPerSlab) {
-      throw this.isolate(slab, 'FREELIST_CORRUPT', slot + this.objectOffset, `bad link ${link}`);
+      throw this.isolate(slab, 'FREELIST_CORRUPT', slot + this.objectOffset, 'bad free-list link');
     }
     slabs.setFreeHead(slab, link | 0); // FREE_LIST_END becomes -1, the empty list
     slabs.setInUse(slab, inUse);
@@ -175,14 +175,9 @@ export class SlabCache {
    */
   free(address: number): void {
     const owner = this.owners.get(address);
-    if (owner <= NO_OWNER) {
-      throw new SlabError('INVALID_POINTER', this.name, address, 'not in any slab');
-    }
     const slab = owner - 1;
-    const cache = this.slabs.cacheOf(slab);
-    if (cache !== this.id) {
-      const reason = `object of cache ${this.context.cacheName(cache)}, not ${this.name}`;
-      throw new SlabError('CROSS_CACHE_FREE', this.name, address, reason);
+    if (owner <= NO_OWNER || this.slabs.cacheOf(slab) !== this.id) {
+      throw this.foreignPointer(address, owner);
     }
     this.freeInSlab(slab, address);
   }
@@ -264,7 +259,7 @@ export class SlabCache {
     const slot = address - this.objectOffset;
     const head = slabs.freeHead(slab);
     if (this.debug) this.checkAllocatedSlot(slot, address);
-    else if (head === index) throw new SlabError('DOUBLE_FREE', this.name, address, 'already free');
+    else if (head === index) throw this.doubleFree(address);
     this.memory.store32(slot + this.linkOffset, head); // -1 (empty list) stores FREE_LIST_END
     if (this.debug) this.markFree(slot, address);
     slabs.setFreeHead(slab, index);
@@ -374,9 +369,7 @@ export class SlabCache {
   /** Debug: the object being freed must be marked allocated with intact red zones. */
   private checkAllocatedSlot(slot: number, object: number): void {
     const state = redZoneState(this.memory, slot, this.geometry);
-    if (state === RedZoneState.Inactive) {
-      throw new SlabError('DOUBLE_FREE', this.name, object, 'already free');
-    }
+    if (state === RedZoneState.Inactive) throw this.doubleFree(object);
     if (state === RedZoneState.Damaged) {
       throw new SlabError('REDZONE', this.name, object, 'red zone overwritten (buffer overflow)');
     }
@@ -390,6 +383,19 @@ export class SlabCache {
   private markFree(slot: number, object: number): void {
     paintRedZones(this.memory, slot, this.geometry, RED_INACTIVE);
     if (this.poison) poisonFree(this.memory, object, this.objectSize);
+  }
+
+  /** The error for freeing what is not an object of this cache (`owner`: its page's owner). */
+  private foreignPointer(address: number, owner: number): SlabError {
+    if (owner <= NO_OWNER) {
+      return new SlabError('INVALID_POINTER', this.name, address, 'not in any slab');
+    }
+    const reason = `object of ${this.context.cacheName(this.slabs.cacheOf(owner - 1))}`;
+    return new SlabError('CROSS_CACHE_FREE', this.name, address, reason);
+  }
+
+  private doubleFree(address: number): SlabError {
+    return new SlabError('DOUBLE_FREE', this.name, address, 'already free');
   }
 
   /** The error for an address in a slab that is not an object start. */
