@@ -261,7 +261,7 @@ export class UserAllocator<H extends HeapHost = HeapHost> {
     if (p === 0) return;
     const chunk = p - PAYLOAD;
     if (chunk >= this.firstChunk && chunk < this.top) {
-      const head = this.checkInUse(chunk, 'free');
+      const head = this.checkOwnHead(chunk, 'free');
       const size = sizeOf(head);
       if (size < LINEAR_LIMIT && this.cacheCounts[size >>> 4]! < this.cacheLimit) {
         this.pushCache(chunk, head, size >>> 4);
@@ -768,6 +768,7 @@ export class UserAllocator<H extends HeapHost = HeapHost> {
   private freeChunk(chunk: number, head: number): void {
     let size = sizeOf(head);
     const next = chunk + size;
+    const nextHead = this.checkSuccessor(next);
     if ((head & PREV_INUSE) === 0) {
       const prevSize = this.m.load32(chunk + PREV_SIZE);
       const prev = chunk - prevSize;
@@ -784,26 +785,34 @@ export class UserAllocator<H extends HeapHost = HeapHost> {
     }
     if (next === this.top) {
       // The old top header needs no burying: no list reaches it, and it now lies past the top.
-      this.checkTop();
+      if (nextHead !== ((this.end - next) | PREV_INUSE)) this.corrupt('free(): corrupted top size');
       this.top = chunk;
       this.writeTop();
       if (this.end - this.top > this.trimThreshold) this.trimTop(this.topPad);
       return;
     }
-    const nextHead = this.m.load32(next + HEAD);
     if ((nextHead & INUSE) === 0) {
       const nextSize = this.checkFree(next, 'free()');
       this.unlink(next, nextSize);
       this.bury(next);
       size += nextSize;
     } else {
-      // Re-sealing must never launder a header an overflow has scribbled over.
-      if (this.m.load32(next + SEAL) !== sealOf(next, nextHead, this.key)) {
-        this.corrupt('free(): invalid next size');
-      }
       this.setHead(next, nextHead & ~PREV_INUSE);
     }
     this.makeFree(chunk, size);
+  }
+
+  /**
+   * The head word of the chunk after one being freed, checked first: re-sealing it must never
+   * launder a header an overflow has scribbled over, and it must know its predecessor in use.
+   */
+  private checkSuccessor(next: number): number {
+    const nextHead = this.m.load32(next + HEAD);
+    if (this.m.load32(next + SEAL) !== sealOf(next, nextHead, this.key)) {
+      this.corrupt('free(): invalid next size');
+    }
+    if ((nextHead & PREV_INUSE) === 0) this.corrupt('free(): double free or corruption (!prev)');
+    return nextHead;
   }
 
   /**
