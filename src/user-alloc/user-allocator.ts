@@ -11,16 +11,19 @@
  * The heap grows with sbrk:
  *
  * ```
- *  base                                                                         break
- *  ┌──────────────────────┬───────┬──────┬───────┬─────┬───────┬───────────────┐
- *  │ heap header:         │ chunk │ free │ chunk │ ... │ chunk │ top chunk     │
- *  │ BIN_COUNT list heads │(used) │chunk │(used) │     │(used) │ (never binned)│
- *  └──────────────────────┴───────┴──────┴───────┴─────┴───────┴───────────────┘
+ *  base                                                                           break
+ *  ┌────────────────────────┬───────┬──────┬───────┬─────┬───────┬───────────────┐
+ *  │ heap header:           │ chunk │ free │ chunk │ ... │ chunk │ top chunk     │
+ *  │ +16   768 list heads   │(used) │chunk │(cached│     │(used) │ (never listed)│
+ *  │ +3088 32 cache heads   │       │      │ = used│     │       │               │
+ *  └────────────────────────┴───────┴──────┴───────┴─────┴───────┴───────────────┘
  * ```
- * Allocation: best-fitting bin first (segregated fit, O(1) via bitmaps), else carve from the top
- * chunk, else grow the break. Free: coalesce at once with free neighbours (boundary tags); a
- * chunk reaching the top merges into it, and a top past the trim threshold shrinks the break.
- * Blocks of at least the mmap threshold get their own mapping, returned by munmap on free.
+ * Small frees and mallocs (chunks under 512 bytes) first try a per-size cache of recently freed
+ * chunks, like glibc's tcache: a LIFO pop or push, no coalescing. Otherwise allocation takes the
+ * best-fitting list (segregated fit, O(1) via bitmaps), else carves the top chunk, else grows
+ * the break. Free coalesces at once with free neighbours (boundary tags); a chunk reaching the
+ * top merges into it, and a top past the trim threshold shrinks the break. Blocks of at least
+ * the mmap threshold get their own mapping, returned by munmap on free.
  */
 import { InvalidArgumentError } from '../errors.js';
 import { PAGE_SIZE } from '../hw/constants.js';
