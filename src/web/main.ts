@@ -105,6 +105,7 @@ class App {
       running: false,
     };
     window.wallos = this.state;
+    byId<HTMLInputElement>('walk-address').value = '';
     this.history = new CounterHistory(HISTORY);
     this.setRunning(false);
     this.redraw(true);
