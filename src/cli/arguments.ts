@@ -1,6 +1,9 @@
-/** Parsers of option values: each throws commander's error, so a bad value is a usage error. */
+/** Option values: parsers throw commander's error, so a bad value is a usage error (exit 2). */
 import { InvalidArgumentError } from 'commander';
+import { InvalidArgumentError as WallosArgumentError } from '../errors.js';
 import { parseSize } from '../hw/size.js';
+import { Machine } from '../kernel/machine.js';
+import { UsageError } from './errors.js';
 
 /** `--memory 256M`: a byte count with an optional K/M/G suffix. */
 export function sizeArgument(value: string): number {
@@ -25,4 +28,14 @@ export function positiveIntegerArgument(value: string): number {
   const n = integerArgument(value);
   if (n === 0) throw new InvalidArgumentError('must be at least 1');
   return n;
+}
+
+/** Boots a machine with `memory` bytes of RAM; a size no machine can have is a usage error. */
+export function bootMachine(memory: number, seed = 0): Machine {
+  try {
+    return Machine.boot({ memory, seed });
+  } catch (error) {
+    if (error instanceof WallosArgumentError) throw new UsageError(`--memory: ${error.message}`);
+    throw error;
+  }
 }

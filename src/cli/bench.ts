@@ -171,7 +171,11 @@ function measureNative(binary: string, workload: string): BenchRow {
 }
 
 /** The rows as a table, each with its speed relative to the native reference of its workload. */
-export function formatBench(rows: readonly BenchRow[], painter: Painter): string {
+export function formatBench(
+  rows: readonly BenchRow[],
+  painter: Painter,
+  options: Pick<BenchOptions, 'ops' | 'native'>,
+): string {
   const nativeOf = new Map(
     rows.filter((r) => r.implementation === 'native-ref').map((r) => [r.workload, r.nsPerOp]),
   );
@@ -195,6 +199,11 @@ export function formatBench(rows: readonly BenchRow[], painter: Painter): string
     notes.push(
       `@thi.ng/malloc runs at most ${formatCount(PEER_MAX_OPS)} steps once (it is too slow for the full count).`,
     );
+  }
+  if (options.native && options.ops !== undefined) {
+    notes.push('native-ref skipped: it runs the standard step counts only (drop --ops).');
+  } else if (options.native && !rows.some((r) => r.implementation === 'native-ref')) {
+    notes.push('native-ref not found (set WALLOS_NATIVE_REF to its bench binary).');
   }
   return `${[table, ...notes].join('\n')}\n`;
 }

@@ -8,8 +8,12 @@
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError, Option } from 'commander';
 import { MiB } from '../hw/constants.js';
-import { Machine } from '../kernel/machine.js';
-import { integerArgument, positiveIntegerArgument, sizeArgument } from './arguments.js';
+import {
+  bootMachine,
+  integerArgument,
+  positiveIntegerArgument,
+  sizeArgument,
+} from './arguments.js';
 import { type BenchOptions, benchRows, formatBench } from './bench.js';
 import { WORKLOAD_NAMES } from './demo.js';
 import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, UsageError } from './errors.js';
@@ -120,7 +124,7 @@ function buildProgram(): Command {
     .description('an interactive shell on a running machine (reads commands from stdin)')
     .addOption(memoryOption(DEFAULT_MEMORY, '256M'))
     .action(async (options: { memory: number }) => {
-      await runShell(Machine.boot({ memory: options.memory }), options.memory);
+      await runShell(bootMachine(options.memory), options.memory);
     });
 
   program
@@ -144,7 +148,7 @@ function buildProgram(): Command {
     .action((names: string[], options: Omit<BenchOptions, 'names'> & { json?: boolean }) => {
       const rows = benchRows({ ...options, names });
       if (options.json) printJson(rows);
-      else process.stdout.write(formatBench(rows, new Painter()));
+      else process.stdout.write(formatBench(rows, new Painter(), options));
     });
 
   return program;
@@ -161,6 +165,12 @@ function fail(error: unknown): void {
   process.stderr.write(`wallos-mem: ${message.split('\n')[0]}\n`);
   process.exitCode = error instanceof UsageError ? EXIT_USAGE : EXIT_FAILURE;
 }
+
+// `wallos-mem run | head` closes the pipe early: stop quietly, as Unix tools do.
+process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+  if (error.code !== 'EPIPE') throw error;
+  process.exit(EXIT_OK);
+});
 
 try {
   await buildProgram().parseAsync(process.argv);

@@ -12,7 +12,7 @@
  */
 
 import { WallosError } from '../errors.js';
-import { Machine } from '../kernel/machine.js';
+import type { Machine } from '../kernel/machine.js';
 import type { ProcessHandle } from '../kernel/process.js';
 import {
   OP_CALLOC,
@@ -26,6 +26,7 @@ import {
   type TraceAllocator,
 } from '../trace/index.js';
 import type { UserAllocator } from '../user-alloc/index.js';
+import { bootMachine } from './arguments.js';
 import { formatBytes, formatCount, Progress } from './terminal.js';
 
 /** Timed passes whose median is reported. */
@@ -45,7 +46,7 @@ export class ReplayFailedError extends WallosError {
  * @throws ReplayFailedError when a replaying process ends without a result.
  */
 export function replayInProcess(trace: Trace, memoryBytes: number): ReplayResult {
-  const machine = Machine.boot({ memory: memoryBytes });
+  const machine = bootMachine(memoryBytes);
   const progress = new Progress('replay', trace.ops * (1 + TIMED_RUNS));
   let result: ReplayResult | null = null;
   const verifier = machine.spawn(

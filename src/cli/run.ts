@@ -8,10 +8,11 @@
  * count.
  */
 import { PAGE_SIZE } from '../hw/constants.js';
-import { Machine } from '../kernel/machine.js';
+import type { Machine } from '../kernel/machine.js';
 import type { Process } from '../kernel/process.js';
 import { SIGABRT, SIGKILL, SIGSEGV } from '../linux-abi.js';
 import type { ReplayResult } from '../trace/index.js';
+import { bootMachine } from './arguments.js';
 import { spawnWorkload, WORKLOAD_NAMES, type WorkloadName } from './demo.js';
 import { UsageError } from './errors.js';
 import { formatBytes, formatCount, formatTable, type Painter, Progress } from './terminal.js';
@@ -127,7 +128,7 @@ export function runWorkload(options: RunOptions): { machine: Machine; report: Ru
   const procPaths = parseThenCommands(options.procCommands);
   const { name, tracePath } = resolveWorkload(options.workload);
   const trace = readTraceFile(tracePath);
-  const machine = Machine.boot({ memory: options.memory, seed: options.seed });
+  const machine = bootMachine(options.memory, options.seed);
   const results = spawnWorkload(machine, name, trace, options.seed);
   const watcher = new Watcher(machine);
   const progress = new Progress('processes', 1);

@@ -128,8 +128,13 @@ export class Shell {
 
   private boot(args: string[]): string {
     expectArgs(args, 0, 1, 'boot [SIZE]');
-    if (args[0] !== undefined) this.memoryBytes = sizeArg(args[0]);
-    this.machine = Machine.boot({ memory: this.memoryBytes });
+    const memory = args[0] === undefined ? this.memoryBytes : sizeArg(args[0]);
+    try {
+      this.machine = Machine.boot({ memory });
+    } catch (error) {
+      throw new ShellError((error as Error).message);
+    }
+    this.memoryBytes = memory;
     this.residents.clear();
     return this.machine.bootLog.join('\n');
   }

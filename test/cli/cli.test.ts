@@ -136,6 +136,7 @@ describe.concurrent('usage errors exit 2 with one line', () => {
     ['replay without a trace', ['replay'], /missing required argument/],
     ['an unknown bench workload', ['bench', 'Z9'], /unknown workload 'Z9'/],
     ['a zero --ops', ['bench', 'H1', '--ops', '0'], /--ops/],
+    ['a machine too small', ['run', '--memory', '1K'], /--memory: .*outside/],
   ];
   it.each(cases)('%s', async (_name, args, pattern) => {
     expectOneLineError(await cli(args), 2, pattern);
