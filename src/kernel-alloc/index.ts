@@ -9,6 +9,7 @@ export { type KernelPageSource, MAX_PAGE_ORDER, NO_PAGES } from './page-source.j
 export { KMALLOC_MAX_CACHE_SIZE, KMALLOC_SIZES, kmallocCacheName } from './size-classes.js';
 export {
   KMALLOC_MAX_SIZE,
+  MAX_ALIGN,
   SlabAllocator,
   type SlabAllocatorOptions,
   type SlabStats,
