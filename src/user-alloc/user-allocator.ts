@@ -67,7 +67,11 @@ export interface UserAllocatorOptions {
   trimThreshold?: number;
   /** Extra bytes asked for each time the break grows, and kept when trimming (M_TOP_PAD). */
   topPad?: number;
-  /** Freed chunks kept per small size for fast reuse (glibc's tcache count, 7); 0 disables. */
+  /**
+   * Freed chunks kept per small size for fast reuse (64 by default, at most 255; glibc keeps 7
+   * in its tcache plus unbounded fastbins); 0 disables the caches. They are flushed before the
+   * heap grows, so cached chunks never make the footprint larger.
+   */
   cacheLimit?: number;
   /** Seed of the secret that seals chunk headers; random when absent. */
   seed?: number;
@@ -114,7 +118,10 @@ const HEAP_HEADER_SIZE = CACHE_OFFSET + CACHE_BINS * 4;
 const CACHE_MAX_REQUEST = LINEAR_LIMIT - ALIGNMENT - HEAP_OVERHEAD;
 /** Added to a request before dividing by 16: room for the header word, rounded up. */
 const CHUNK_ROUNDING = HEAP_OVERHEAD + ALIGNMENT_MASK;
-const DEFAULT_CACHE_LIMIT = 7;
+/** Chunks per cache: enough for ~98% hits on H1, low enough to keep trace fragmentation down. */
+const DEFAULT_CACHE_LIMIT = 64;
+/** Cache counts are bytes. */
+const MAX_CACHE_LIMIT = 255;
 /** How many entries of the requested size's own list are tried before moving up a list. */
 const FIT_SCAN_LIMIT = 8;
 /** Copies longer than this go through one readBytes/writeBytes instead of a word loop. */
@@ -172,7 +179,7 @@ export class UserAllocator<H extends HeapHost = HeapHost> {
     this.trimThreshold = options.trimThreshold ?? DEFAULT_TRIM_THRESHOLD;
     this.topPad = roundUpToPage(options.topPad ?? DEFAULT_TOP_PAD);
     this.key = secretKey(options.seed);
-    this.cacheLimit = options.cacheLimit ?? DEFAULT_CACHE_LIMIT;
+    this.cacheLimit = Math.min(options.cacheLimit ?? DEFAULT_CACHE_LIMIT, MAX_CACHE_LIMIT);
   }
 
   /** The memory the allocator manages (the host's). */
@@ -228,12 +235,19 @@ export class UserAllocator<H extends HeapHost = HeapHost> {
     return need < this.mmapThreshold ? this.mallocFallback(need) : this.fail(ERRNO.ENOMEM);
   }
 
-  /** A heap chunk of `need` bytes, flushing the caches and retrying once before failing. */
+  /**
+   * A heap chunk of `need` bytes. The break only grows once the caches have been flushed (their
+   * chunks coalesced) and still nothing fits, so cached memory never inflates the footprint.
+   */
   private allocateChunk(need: number): number {
-    const chunk = this.allocateFromLists(need);
-    if (chunk !== 0 || this.cachedChunks === 0) return chunk;
-    this.flushCaches();
-    return this.allocateFromLists(need);
+    const chunk = this.allocateFromLists(need, false);
+    if (chunk !== 0) return chunk;
+    if (this.cachedChunks !== 0) {
+      this.flushCaches();
+      const retried = this.allocateFromLists(need, false);
+      if (retried !== 0) return retried;
+    }
+    return this.carveTop(need, true);
   }
 
   /** Frees a block from malloc & co. `free(0)` does nothing; anything else invalid aborts. */
@@ -618,7 +632,7 @@ export class UserAllocator<H extends HeapHost = HeapHost> {
    * Caches keep recently freed small chunks for reuse by the next malloc of the same size, as
    * glibc's tcache does: a cached chunk stays "in use" for its neighbours (flag CACHED), so both
    * operations skip coalescing. Each cache is a LIFO list through the chunks' fd words, its head
-   * in the heap header; at most `cacheLimit` chunks per size, flushed when memory runs out.
+   * in the heap header; at most `cacheLimit` chunks per size, flushed before the heap grows.
    */
   private cacheHeadAddress(bin: number): number {
     return this.base + CACHE_OFFSET + bin * 4;
@@ -682,9 +696,9 @@ export class UserAllocator<H extends HeapHost = HeapHost> {
   }
 
   /** A used heap chunk of exactly or a little more than `need` bytes, or 0. */
-  private allocateFromLists(need: number): number {
+  private allocateFromLists(need: number, grow: boolean): number {
     const chunk = this.heapState === HEAP_READY ? this.findFree(need) : 0;
-    if (chunk === 0) return this.carveTop(need);
+    if (chunk === 0) return this.carveTop(need, grow);
     const size = this.checkFree(chunk, 'malloc()');
     if (size < need) this.corrupt('malloc(): corrupted free list');
     this.unlink(chunk, size);
@@ -700,10 +714,10 @@ export class UserAllocator<H extends HeapHost = HeapHost> {
   }
 
   /** Carves `need` bytes off the top chunk, growing the heap if it is too small; or 0. */
-  private carveTop(need: number): number {
+  private carveTop(need: number, grow: boolean): number {
     if (this.heapState !== HEAP_READY && !this.initHeap()) return 0;
     this.checkTop();
-    if (this.end - this.top < need + MIN_TOP && !this.growTop(need)) return 0;
+    if (this.end - this.top < need + MIN_TOP && !(grow && this.growTop(need))) return 0;
     const chunk = this.top;
     this.top = chunk + need;
     this.setHead(chunk, need | INUSE | PREV_INUSE);

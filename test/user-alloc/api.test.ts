@@ -281,6 +281,20 @@ describe('mmap and trim thresholds', () => {
   });
 });
 
+describe('per-size caches', () => {
+  it('are flushed and coalesced before the heap grows, so they never inflate the footprint', () => {
+    const h = createFlatHeap(1024 * KiB, { topPad: 0 });
+    const blocks = Array.from({ length: 100 }, () => h.malloc(100));
+    const guard = h.malloc(16);
+    for (const p of blocks) h.free(p);
+    const footprint = h.footprint();
+    const big = h.malloc(8000);
+    expect(big).toBeLessThan(guard);
+    expect(h.footprint()).toBe(footprint);
+    h.check();
+  });
+});
+
 describe('mallinfo', () => {
   it('adds up: used + free = arena, footprint = arena + mmapped', () => {
     const host = new TestHost();

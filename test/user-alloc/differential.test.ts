@@ -118,7 +118,7 @@ function runSequence(heap: UserAllocator, seed: number, ops: number, maxSize: nu
 describe('UserAllocator against a shadow model', () => {
   it('flat heap: 600k random operations over 30 sequences', () => {
     fc.assert(
-      fc.property(fc.integer(), fc.integer({ min: 0, max: 16 }), (seed, cacheLimit) => {
+      fc.property(fc.integer(), fc.integer({ min: 0, max: 80 }), (seed, cacheLimit) => {
         const heap = createFlatHeap(32 * 1024 * 1024, { cacheLimit, seed });
         heap.free(heap.malloc(1)); // the baseline starts with the heap set up
         heap.trim();
