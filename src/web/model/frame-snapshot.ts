@@ -11,11 +11,13 @@
  * Free frames come from the buddy free lists, owners from each process's page tables, and
  * everything else from the allocator's per-frame use, so the picture is what the layers hold.
  */
-import { PAGE_SIZE } from '../../hw/constants.js';
-import { entryAddress } from '../../hw/paging.js';
+import { ENTRIES_PER_TABLE, PAGE_SIZE, PTE_SIZE } from '../../hw/constants.js';
+import { entryAddress, PTE_P, PTE_PS, TOP_LEVEL } from '../../hw/paging.js';
+import type { PhysicalMemory } from '../../hw/ram.js';
 import type { Machine } from '../../kernel/machine.js';
-import type { Process } from '../../kernel/process.js';
 import { FrameUse } from '../../physical/constants.js';
+import { PTE_PROT_NONE } from '../../virtual/address-space.js';
+import { KERNEL_PML4_FIRST } from '../../virtual/page-tables.js';
 import { codeOfUse, FrameCode, userCode } from './frame-colours.js';
 
 /** `owners` value of a frame mapped by more than one process (a copy-on-write share). */
@@ -24,6 +26,10 @@ export const SHARED_OWNER = -1;
 export const NO_OWNER = 0;
 /** `freeOrder` value of a frame that does not start a free block. */
 export const NOT_FREE_HEAD = -1;
+/** PML4 entries of the user half (the rest is the kernel's, shared by every process). */
+const USER_PML4_ENTRIES = KERNEL_PML4_FIRST;
+/** Frames one leaf maps, by level: 4 KiB, 2 MiB, 1 GiB pages. */
+const LEVEL_FRAMES = [0, 1, ENTRIES_PER_TABLE, ENTRIES_PER_TABLE * ENTRIES_PER_TABLE];
 /** Marks a frame of RAM not yet classified during a capture. */
 const UNCLASSIFIED = 0xff;
 
@@ -51,7 +57,7 @@ export class FrameSnapshot {
   capture(machine: Machine): void {
     this.markInstalled(machine);
     this.markFree(machine);
-    this.markOwners(machine.processList);
+    this.markOwners(machine);
     this.classifyRest(machine);
   }
 
@@ -73,28 +79,63 @@ export class FrameSnapshot {
     });
   }
 
-  /** Records which process maps each user frame, from the leaves of its page tables. */
-  private markOwners(processes: readonly Process[]): void {
+  /**
+   * Records which process maps each user frame. The user half of each process's page tables is
+   * read straight from RAM, table by table, as a debugger would: a present table costs 512
+   * entry reads however sparse it is, and a missing one costs nothing.
+   */
+  private markOwners(machine: Machine): void {
     this.owners.fill(NO_OWNER);
-    for (const process of processes) {
+    for (const process of machine.processList) {
       if (process.ended) continue;
-      const tables = process.space.tables;
-      const pid = process.pid;
-      for (const vma of process.space.vmas.items) {
-        tables.forEachLeaf(vma.start, vma.end, (at) => {
-          const pfn = entryAddress(tables.low(at), tables.high(at)) / PAGE_SIZE;
-          if (pfn >= this.frames) return;
-          const owner = this.owners[pfn]!;
-          this.owners[pfn] = owner === NO_OWNER || owner === pid ? pid : SHARED_OWNER;
-        });
+      this.visitTable(
+        machine.ram,
+        process.space.tables.root,
+        TOP_LEVEL,
+        USER_PML4_ENTRIES,
+        process.pid,
+      );
+    }
+  }
+
+  private visitTable(
+    ram: PhysicalMemory,
+    table: number,
+    level: number,
+    entries: number,
+    pid: number,
+  ): void {
+    for (let i = 0; i < entries; i++) {
+      const at = table + i * PTE_SIZE;
+      const low = ram.load32(at);
+      if (low === 0 && ram.load32(at + 4) === 0) continue;
+      const target = entryAddress(low, ram.load32(at + 4));
+      const leaf = level === 1 || (low & PTE_PS) !== 0;
+      if (!leaf) {
+        if ((low & PTE_P) !== 0) this.visitTable(ram, target, level - 1, ENTRIES_PER_TABLE, pid);
+      } else if ((low & (PTE_P | PTE_PROT_NONE)) !== 0) {
+        this.own(target / PAGE_SIZE, LEVEL_FRAMES[level]!, pid);
       }
     }
   }
 
+  /** Marks `frames` frames from `pfn` as mapped by `pid` (shared if another pid maps them). */
+  private own(pfn: number, frames: number, pid: number): void {
+    const end = Math.min(this.frames, pfn + frames);
+    for (let frame = pfn; frame < end; frame++) {
+      const owner = this.owners[frame]!;
+      this.owners[frame] = owner === NO_OWNER || owner === pid ? pid : SHARED_OWNER;
+    }
+  }
+
+  /** Asks the allocator about each frame neither free nor a hole (indexOf skips runs natively). */
   private classifyRest(machine: Machine): void {
     const codes = this.codes;
-    for (let pfn = 0; pfn < this.frames; pfn++) {
-      if (codes[pfn] !== UNCLASSIFIED) continue;
+    for (
+      let pfn = codes.indexOf(UNCLASSIFIED);
+      pfn >= 0;
+      pfn = codes.indexOf(UNCLASSIFIED, pfn + 1)
+    ) {
       const use = machine.frames.frameUse(pfn * PAGE_SIZE);
       codes[pfn] = use === FrameUse.USER ? this.userCodeOf(pfn) : codeOfUse(use);
     }
