@@ -17,12 +17,21 @@ import { PAGE_SIZE } from '../hw/constants.js';
 import type { Machine } from '../kernel/machine.js';
 import type { Process } from '../kernel/process.js';
 import type { UserContext } from '../kernel/user-context.js';
-import { MAP_ANONYMOUS, MAP_PRIVATE, PROT_READ, PROT_WRITE } from '../linux-abi.js';
+import { MAP_ANONYMOUS, MAP_PRIVATE, PROT_READ, PROT_WRITE, SIGSEGV } from '../linux-abi.js';
 import { type ReplayResult, replayTrace, type Trace } from '../trace/index.js';
 
 /** The processes a workload starts. */
 export const WORKLOAD_NAMES = ['demo', 'fork', 'trace', 'mmap', 'segfault', 'none'] as const;
 export type WorkloadName = (typeof WORKLOAD_NAMES)[number];
+
+/** The process that replays the trace, and the one that faults on purpose. */
+export const REPLAY_PROCESS = 'py-replay';
+export const FAULTING_PROCESS = 'segv';
+
+/** How a demo process named `name` is meant to end: killed by a signal, or else exit 0. */
+export function expectedSignal(name: string): number | null {
+  return name === FAULTING_PROCESS ? SIGSEGV : null;
+}
 
 const RW = PROT_READ | PROT_WRITE;
 const ANON = MAP_PRIVATE | MAP_ANONYMOUS;
@@ -56,10 +65,10 @@ export function spawnWorkload(
   const all = name === 'demo';
   if (all || name === 'fork') machine.spawn(shellProgram(seed), { name: 'sh' });
   if (all || name === 'trace') {
-    machine.spawn(replayProgram(machine, trace, results), { name: 'py-replay' });
+    machine.spawn(replayProgram(machine, trace, results), { name: REPLAY_PROCESS });
   }
   if (all || name === 'mmap') machine.spawn(mapperProgram(seed), { name: 'mapper' });
-  if (all || name === 'segfault') machine.spawn(segfaultProgram, { name: 'segv' });
+  if (all || name === 'segfault') machine.spawn(segfaultProgram, { name: FAULTING_PROCESS });
   return results;
 }
 

@@ -17,7 +17,7 @@ import {
 import { type BenchOptions, benchRows, formatBench } from './bench.js';
 import { WORKLOAD_NAMES } from './demo.js';
 import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, UsageError } from './errors.js';
-import { formatReplay, replayInProcess, replayJson } from './replay.js';
+import { formatReplay, replayFlat, replayInProcess, replayJson } from './replay.js';
 import { formatRunReport, type RunOptions, runSucceeded, runWorkload } from './run.js';
 import { runShell } from './shell.js';
 import { Painter } from './terminal.js';
@@ -87,7 +87,7 @@ function buildProgram(): Command {
     )
     .option('--json', 'print the report as JSON')
     .action((options: RunFlags) => {
-      const { report } = runWorkload({ ...options, procCommands: options.then });
+      const report = runWorkload({ ...options, procCommands: options.then });
       if (options.json) printJson(report);
       else process.stdout.write(formatRunReport(report, new Painter()));
       if (!runSucceeded(report)) process.exitCode = EXIT_FAILURE;
@@ -96,14 +96,22 @@ function buildProgram(): Command {
   program
     .command('replay')
     .description('replay an allocation trace through the malloc of a simulated process, verified')
+    .addHelpText(
+      'after',
+      '\nns/op times the bare calls (no memory touched), median of 3 passes in fresh processes.',
+    )
     .argument('<trace>', 'a wallos-trace v1 file, plain or gzipped')
     .addOption(memoryOption(DEFAULT_REPLAY_MEMORY, '1G'))
     .option('--json', 'print { ops, peakLiveBytes, peakFootprintBytes, nsPerOp, verified }')
-    .action((path: string, options: { memory: number; json?: boolean }) => {
+    .option('--flat', 'run the allocator standalone over an ArrayBuffer (at most --memory)')
+    .action((path: string, options: { memory: number; json?: boolean; flat?: boolean }) => {
       const trace = readTraceFile(path);
-      const result = replayInProcess(trace, options.memory);
+      const result = options.flat
+        ? replayFlat(trace, options.memory)
+        : replayInProcess(trace, options.memory);
       if (options.json) process.stdout.write(`${JSON.stringify(replayJson(result))}\n`);
-      else process.stdout.write(formatReplay(path, trace, result));
+      else
+        process.stdout.write(formatReplay(path, trace, result, options.flat ? 'flat' : 'process'));
       if (!result.verified) process.exitCode = EXIT_FAILURE;
     });
 
@@ -115,7 +123,7 @@ function buildProgram(): Command {
     .addOption(seedOption())
     .addOption(workloadOption().default('none'))
     .action((path: string, options: Omit<RunOptions, 'procCommands'>) => {
-      const { report } = runWorkload({ ...options, procCommands: [`proc ${path}`] });
+      const report = runWorkload({ ...options, procCommands: [`proc ${path}`] });
       process.stdout.write(report.afterRun[0]!.output);
     });
 

@@ -25,9 +25,9 @@ import {
   type Trace,
   type TraceAllocator,
 } from '../trace/index.js';
-import type { UserAllocator } from '../user-alloc/index.js';
+import { createFlatHeap, type FlatHeapHost, type UserAllocator } from '../user-alloc/index.js';
 import { bootMachine } from './arguments.js';
-import { formatBytes, formatCount, Progress } from './terminal.js';
+import { formatBytes, formatCount, Progress, signalName } from './terminal.js';
 
 /** Timed passes whose median is reported. */
 export const TIMED_RUNS = 3;
@@ -64,6 +64,41 @@ export function replayInProcess(trace: Trace, memoryBytes: number): ReplayResult
   return verified;
 }
 
+/** A flat heap starts this large and doubles as it grows (up to the `--memory` limit). */
+const FLAT_INITIAL_BYTES = 16 * 1024 * 1024;
+
+/**
+ * Replays `trace` through the same allocator standalone, over an ArrayBuffer that grows up to
+ * `limitBytes`: verified, then timed on fresh heaps (the replayer's own timed passes).
+ */
+export function replayFlat(trace: Trace, limitBytes: number): ReplayResult {
+  const progress = new Progress('replay', trace.ops * (1 + TIMED_RUNS));
+  const result = replayTrace(trace, new ProgressAllocator(growingFlatHeap(limitBytes), progress), {
+    freshAllocator: () => growingFlatHeap(limitBytes),
+    timedRuns: TIMED_RUNS,
+  });
+  progress.stop();
+  return result;
+}
+
+/** A flat heap whose buffer doubles (contents copied) while it stays within `limitBytes`. */
+function growingFlatHeap(limitBytes: number): UserAllocator<FlatHeapHost> {
+  const heap: UserAllocator<FlatHeapHost> = createFlatHeap(
+    Math.min(FLAT_INITIAL_BYTES, limitBytes),
+    {
+      grow: (minBytes) => {
+        let bytes = heap.memory.buffer.byteLength;
+        while (bytes < minBytes) bytes *= 2;
+        if (bytes > limitBytes) return null;
+        const bigger = new ArrayBuffer(bytes);
+        new Uint8Array(bigger).set(new Uint8Array(heap.memory.buffer));
+        return bigger;
+      },
+    },
+  );
+  return heap;
+}
+
 /** ns/op: the median over {@link TIMED_RUNS} fresh processes running the bare calls. */
 function timeInProcesses(machine: Machine, trace: Trace, progress: Progress): number {
   const times: number[] = [];
@@ -93,7 +128,7 @@ function heapOfPid(machine: Machine, pid: number): UserAllocator {
 function deathOf(handle: ProcessHandle): string {
   if (handle.fault !== null) return `process was killed: ${handle.fault.message}`;
   if (handle.error !== null) return `process failed: ${handle.error}`;
-  return `process ended with ${handle.signal !== null ? `signal ${handle.signal}` : `exit code ${handle.exitCode}`}`;
+  return `process ended with ${handle.signal !== null ? signalName(handle.signal) : `exit code ${handle.exitCode}`}`;
 }
 
 /** One pass of the bare calls (no memory touched); its time in milliseconds. */
@@ -173,7 +208,12 @@ export function replayJson(result: ReplayResult): object {
 }
 
 /** The summary for people. */
-export function formatReplay(path: string, trace: Trace, result: ReplayResult): string {
+export function formatReplay(
+  path: string,
+  trace: Trace,
+  result: ReplayResult,
+  where: 'process' | 'flat',
+): string {
   const ratio = result.peakFootprintBytes / Math.max(1, result.peakLiveBytes);
   const lines = [
     `trace:          ${path} (${trace.program})`,
@@ -181,7 +221,7 @@ export function formatReplay(path: string, trace: Trace, result: ReplayResult): 
     `peak live:      ${formatBytes(result.peakLiveBytes)} (${formatCount(result.peakLiveBytes)} bytes)`,
     `peak footprint: ${formatBytes(result.peakFootprintBytes)} (${formatCount(result.peakFootprintBytes)} bytes), ratio ${ratio.toFixed(3)}`,
     result.verified
-      ? `speed:          ${result.nsPerOp.toFixed(1)} ns/op (bare calls inside a process, median of ${TIMED_RUNS} runs)`
+      ? `speed:          ${result.nsPerOp.toFixed(1)} ns/op (bare calls ${where === 'process' ? 'inside a process' : 'over a flat ArrayBuffer'}, median of ${TIMED_RUNS} runs)`
       : `speed:          ${result.nsPerOp.toFixed(1)} ns/op (the verified pass, checks included)`,
     `verified:       ${result.verified ? 'yes, every block intact' : `NO: ${result.failure}`}`,
   ];

@@ -10,12 +10,24 @@
 import { PAGE_SIZE } from '../hw/constants.js';
 import type { Machine } from '../kernel/machine.js';
 import type { Process } from '../kernel/process.js';
-import { SIGABRT, SIGKILL, SIGSEGV } from '../linux-abi.js';
 import type { ReplayResult } from '../trace/index.js';
 import { bootMachine } from './arguments.js';
-import { spawnWorkload, WORKLOAD_NAMES, type WorkloadName } from './demo.js';
+import {
+  expectedSignal,
+  REPLAY_PROCESS,
+  spawnWorkload,
+  WORKLOAD_NAMES,
+  type WorkloadName,
+} from './demo.js';
 import { UsageError } from './errors.js';
-import { formatBytes, formatCount, formatTable, type Painter, Progress } from './terminal.js';
+import {
+  formatBytes,
+  formatCount,
+  formatTable,
+  type Painter,
+  Progress,
+  signalName,
+} from './terminal.js';
 import { BUNDLED_TRACE, readTraceFile } from './trace-file.js';
 
 /** What `run` was asked to do. */
@@ -106,11 +118,6 @@ const MEMINFO_HIGHLIGHTS = [
 ] as const;
 
 const PROC_COMMAND = /^proc\s+(\/proc\/\S+)$/;
-const SIGNAL_NAMES: Record<number, string> = {
-  [SIGABRT]: 'SIGABRT',
-  [SIGKILL]: 'SIGKILL',
-  [SIGSEGV]: 'SIGSEGV',
-};
 
 /** The /proc paths of `--then` commands; a usage error for anything else. */
 export function parseThenCommands(commands: readonly string[]): string[] {
@@ -123,8 +130,8 @@ export function parseThenCommands(commands: readonly string[]): string[] {
   });
 }
 
-/** Boots, runs the workload, tears down and returns the report (and the machine). */
-export function runWorkload(options: RunOptions): { machine: Machine; report: RunReport } {
+/** Boots, runs the workload, tears down and returns the report. */
+export function runWorkload(options: RunOptions): RunReport {
   const procPaths = parseThenCommands(options.procCommands);
   const { name, tracePath } = resolveWorkload(options.workload);
   const trace = readTraceFile(tracePath);
@@ -140,7 +147,7 @@ export function runWorkload(options: RunOptions): { machine: Machine; report: Ru
   progress.stop();
   watcher.sample();
   const teardown = tearDown(machine);
-  const report: RunReport = {
+  return {
     memoryBytes: options.memory,
     seed: options.seed,
     workload: options.workload,
@@ -154,7 +161,6 @@ export function runWorkload(options: RunOptions): { machine: Machine; report: Ru
       output: machine.procfs.read(path),
     })),
   };
-  return { machine, report };
 }
 
 /** A workload name, or a trace path (the trace program replays it alone). */
@@ -201,7 +207,7 @@ class Watcher {
   rows(replay: ReplayResult | null): ProcessRow[] {
     return [...this.seen.values()].map((process) => {
       const sampled = this.heapPeaks.get(process.pid) ?? 0;
-      const replayed = process.name === 'py-replay' ? (replay?.peakFootprintBytes ?? 0) : 0;
+      const replayed = process.name === REPLAY_PROCESS ? (replay?.peakFootprintBytes ?? 0) : 0;
       return processRow(process, Math.max(sampled, replayed));
     });
   }
@@ -209,7 +215,7 @@ class Watcher {
 
 function processRow(process: Process, heapPeakBytes: number): ProcessRow {
   const space = process.space;
-  const expectedSignal = process.name === 'segv' ? SIGSEGV : null;
+  const signal = expectedSignal(process.name);
   return {
     pid: process.pid,
     ppid: process.ppid,
@@ -222,9 +228,9 @@ function processRow(process: Process, heapPeakBytes: number): ProcessRow {
     cowBreaks: space.cowBreaks,
     heapPeakBytes,
     asExpected:
-      expectedSignal === null
+      signal === null
         ? process.exitCode === 0
-        : process.signal === expectedSignal && process.exitCode === null,
+        : process.signal === signal && process.exitCode === null,
     stdout: decode(process.stdout),
     stderr: decode(process.stderr),
   };
@@ -232,7 +238,7 @@ function processRow(process: Process, heapPeakBytes: number): ProcessRow {
 
 function statusOf(process: Process): string {
   if (!process.ended) return process.state;
-  if (process.signal !== null) return SIGNAL_NAMES[process.signal] ?? `signal ${process.signal}`;
+  if (process.signal !== null) return signalName(process.signal);
   return `exit ${process.exitCode}`;
 }
 

@@ -22,11 +22,10 @@ import { Machine } from '../kernel/machine.js';
 import type { Process } from '../kernel/process.js';
 import type { UserContext } from '../kernel/user-context.js';
 import { MAP_ANONYMOUS, MAP_PRIVATE, PROT_READ, PROT_WRITE, SIGKILL } from '../linux-abi.js';
-import { formatBytes, formatCount, formatTable, Painter } from './terminal.js';
+import { formatBytes, formatCount, formatTable, Painter, signalName } from './terminal.js';
 
 const HISTORY_SIZE = 1000;
 const TLB_ROWS_SHOWN = 32;
-const SIGNAL_NAMES: Record<number, string> = { 6: 'SIGABRT', 9: 'SIGKILL', 11: 'SIGSEGV' };
 
 /** A bad command: its message is printed and the shell goes on. */
 class ShellError extends Error {}
@@ -352,7 +351,7 @@ function reapChildren(ctx: UserContext, machine: Machine, resident: Resident): v
 function deathOf(process: Process): string {
   if (process.fault !== null) return process.fault.message;
   if (process.signal !== null) {
-    return `${SIGNAL_NAMES[process.signal] ?? `signal ${process.signal}`}${process.error ? ` (${process.error})` : ''}`;
+    return `${signalName(process.signal)}${process.error ? ` (${process.error})` : ''}`;
   }
   return `exit ${process.exitCode}`;
 }

@@ -5,6 +5,7 @@
  */
 import { Presets, SingleBar } from 'cli-progress';
 import Table from 'cli-table3';
+import { SIGABRT, SIGKILL, SIGSEGV } from '../linux-abi.js';
 
 /** Colour codes used for emphasis; nothing else is coloured. */
 const ANSI = { bold: 1, red: 31, green: 32, yellow: 33, cyan: 36, dim: 2 } as const;
@@ -70,6 +71,17 @@ export function formatBytes(bytes: number): string {
   }
   const digits = Number.isInteger(value) ? 0 : 1;
   return `${value.toFixed(digits)} ${BYTE_UNITS[unit]}`;
+}
+
+const SIGNAL_NAMES: Record<number, string> = {
+  [SIGABRT]: 'SIGABRT',
+  [SIGKILL]: 'SIGKILL',
+  [SIGSEGV]: 'SIGSEGV',
+};
+
+/** A signal number by its name (`SIGSEGV`), as a shell reports how a process died. */
+export function signalName(signal: number): string {
+  return SIGNAL_NAMES[signal] ?? `signal ${signal}`;
 }
 
 /** A number with thousands separators, as people read counts. */

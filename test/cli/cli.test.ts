@@ -192,6 +192,31 @@ describe('replay', () => {
     expect(result.stdout).toMatch(/^verified:\s+yes/m);
   });
 
+  it('--flat replays the same allocator standalone over an ArrayBuffer', async () => {
+    const path = scratchFile('flat.trace', SMALL_TRACE);
+    const result = await cli(['replay', path, '--flat', '--json', '--memory', '1M']);
+    expect(result.code).toBe(0);
+    expect(JSON.parse(result.stdout)).toMatchObject({
+      ops: 6,
+      peakLiveBytes: 4264,
+      verified: true,
+    });
+  });
+
+  it('an allocation that fails for want of memory is a runtime error (exit 1)', async () => {
+    const path = scratchFile('big.trace', SMALL_TRACE.replace('a 1 100', 'a 1 1000000'));
+    const fixed = readFileSync(path, 'utf8').replace(
+      'peak_live_bytes: 4264',
+      'peak_live_bytes: 1004064',
+    );
+    writeFileSync(path, fixed);
+    expectOneLineError(
+      await cli(['replay', path, '--flat', '--memory', '64K']),
+      1,
+      /returned NULL/,
+    );
+  });
+
   it('a malformed trace is a runtime error (exit 1) naming the line', async () => {
     const path = scratchFile('bad.trace', SMALL_TRACE.replace('f 2\n', 'f 9\n'));
     expectOneLineError(await cli(['replay', path]), 1, /bad\.trace: trace line 10/);
