@@ -11,7 +11,7 @@ import { formatSize } from '../hw/size.js';
 import type { Process } from '../kernel/process.js';
 import { freeListSeries } from './model/buddy-histogram.js';
 import { CounterHistory } from './model/counters.js';
-import { colourOf, FRAME_CODE_COUNT, labelOf, USER_CODE_FIRST } from './model/frame-colours.js';
+import { colourOf, labelOf, USER_CODE_FIRST, userCode } from './model/frame-colours.js';
 import { describeFrame } from './model/frame-details.js';
 import { Simulation } from './model/simulation.js';
 import { slabCacheViews } from './model/slab-view.js';
@@ -55,6 +55,8 @@ class App {
   private readonly counterChart = new CounterChart(byId('counter-chart'));
   private history = new CounterHistory(HISTORY);
   private lastPanels = 0;
+  /** The pids the process list and legend were built for. */
+  private processKey = '';
 
   constructor() {
     const workloads = byId<HTMLSelectElement>('workload');
@@ -77,7 +79,6 @@ class App {
         byId('walk').textContent = error instanceof Error ? error.message : String(error);
       }
     });
-    this.renderLegend();
     this.boot();
     requestAnimationFrame(this.tick);
   }
@@ -107,6 +108,7 @@ class App {
     window.wallos = this.state;
     byId<HTMLInputElement>('walk-address').value = '';
     this.history = new CounterHistory(HISTORY);
+    this.processKey = '';
     this.setRunning(false);
     this.redraw(true);
   }
@@ -181,12 +183,17 @@ class App {
     const { sim } = this.state;
     if (this.state.selected?.ended !== false) this.state.selected = sim.processes[0];
     const selected = this.state.selected;
-    const select = byId<HTMLSelectElement>('process-select');
-    select.replaceChildren(
-      ...sim.processes.map(
-        (p) => new Option(`${p.pid} ${p.name}`, String(p.pid), false, p === selected),
-      ),
-    );
+    const processes = sim.processes;
+    const key = processes.map((p) => p.pid).join(' ');
+    if (key !== this.processKey) {
+      // Rebuilt only when processes come or go, so an open drop-down is not closed under the user.
+      this.processKey = key;
+      byId<HTMLSelectElement>('process-select').replaceChildren(
+        ...processes.map((p) => new Option(`${p.pid} ${p.name}`, String(p.pid))),
+      );
+      this.renderLegend(processes);
+    }
+    byId<HTMLSelectElement>('process-select').value = String(selected?.pid ?? '');
     renderVmas(byId('vmas'), selected, (va) => this.walk(va));
     renderHeap(
       byId('heap-summary'),
@@ -220,18 +227,16 @@ class App {
     frameMap.draw(sim.snapshot);
   }
 
-  private renderLegend(): void {
-    const items: HTMLElement[] = [];
-    for (let code = 0; code <= USER_CODE_FIRST && code < FRAME_CODE_COUNT; code++) {
-      const item = el(
-        'li',
-        null,
-        code === USER_CODE_FIRST ? 'user (colour per process)' : labelOf(code),
-      );
+  /** The legend: every fixed use, then the user-page colour of each live process. */
+  private renderLegend(processes: readonly Process[]): void {
+    const swatch = (label: string, code: number): HTMLElement => {
+      const item = el('li', null, label);
       item.style.setProperty('--swatch', colourOf(code));
-      items.push(item);
-    }
-    byId('legend').replaceChildren(...items);
+      return item;
+    };
+    const fixed = Array.from({ length: USER_CODE_FIRST }, (_, code) => swatch(labelOf(code), code));
+    const own = processes.map((p) => swatch(`pid ${p.pid} ${p.name}`, userCode(p.pid)));
+    byId('legend').replaceChildren(...fixed, ...own);
   }
 }
 

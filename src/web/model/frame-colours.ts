@@ -45,12 +45,12 @@ const FIXED_COLOURS: readonly string[] = [
 const PROCESS_COLOURS: readonly string[] = [
   '#3fb8af',
   '#5bc0de',
-  '#7fc97f',
+  '#a6d854',
   '#4e79a7',
+  '#e78ac3',
   '#59a14f',
-  '#76b7b2',
-  '#9ecae1',
-  '#2ca02c',
+  '#c7b79a',
+  '#9c755f',
 ];
 
 /** Number of codes: every fixed one plus one per process colour. */

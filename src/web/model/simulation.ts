@@ -18,6 +18,7 @@ export interface SimulationOptions {
   readonly seed: number;
 }
 
+/** One machine, its workload, and the views' shared state (frame snapshot, walker, heaps). */
 export class Simulation {
   readonly machine: Machine;
   readonly walker: ProcessWalker;

@@ -16,6 +16,7 @@ const MARK_COLOUR = '#ff4fd8';
 const MARK_WIDTH = 2;
 const MARK_RADIUS = 7;
 
+/** The frame-map canvas pair (cells below, outlines and markers above) of one machine. */
 export class FrameMapView {
   readonly layout: GridLayout;
   private readonly context: CanvasRenderingContext2D;
