@@ -397,7 +397,11 @@ export class PhysicalAllocator {
   forEachFreeBlock(visit: (pa: number, order: number, zone: number) => void): void {
     for (let zone = 0; zone < ZONE_COUNT; zone++) {
       for (let order = 0; order <= MAX_ORDER; order++) {
-        for (let pfn = this.lists.firstOf(zone, order); pfn !== NIL; pfn = this.lists.nextOf(pfn)) {
+        for (
+          let pfn = this.lists.firstOf(zone, order);
+          pfn !== NIL;
+          pfn = this.lists.nextOf(pfn, order)
+        ) {
           visit(pfn * PAGE_SIZE, order, zone);
         }
       }
@@ -633,12 +637,16 @@ export class PhysicalAllocator {
       for (let order = 0; order <= MAX_ORDER; order++) {
         let before = NIL;
         let blocks = 0;
-        for (let pfn = this.lists.firstOf(zone, order); pfn !== NIL; pfn = this.lists.nextOf(pfn)) {
+        for (
+          let pfn = this.lists.firstOf(zone, order);
+          pfn !== NIL;
+          pfn = this.lists.nextOf(pfn, order)
+        ) {
           const at = `free list ${ZONE_NAMES[zone]}/${order}: frame ${pfn}`;
           if (pfn < 0 || pfn >= this.spannedFrames) invariant(`${at} is outside RAM`);
           if (listed[pfn] === 1) invariant(`${at} is listed twice (or the list loops)`);
           listed[pfn] = 1;
-          if (this.lists.prevOf(pfn) !== before) invariant(`${at} has a wrong back link`);
+          if (this.lists.prevOf(pfn, order) !== before) invariant(`${at} has a wrong back link`);
           if (this.state[pfn] !== freeHead(order))
             invariant(`${at} is not a free head of its order`);
           if (pfn % 2 ** order !== 0) invariant(`${at} is not aligned to its order`);
