@@ -22,10 +22,12 @@ import { type ReplayResult, replayTrace, type Trace } from '../trace/index.js';
 
 /** The processes a workload starts. */
 export const WORKLOAD_NAMES = ['demo', 'fork', 'trace', 'mmap', 'segfault', 'none'] as const;
+/** One of {@link WORKLOAD_NAMES}: `demo` starts them all, `none` nothing. */
 export type WorkloadName = (typeof WORKLOAD_NAMES)[number];
 
-/** The process that replays the trace, and the one that faults on purpose. */
+/** The name of the process that replays the trace. */
 export const REPLAY_PROCESS = 'py-replay';
+/** The name of the process that faults on purpose. */
 export const FAULTING_PROCESS = 'segv';
 
 /** How a demo process named `name` is meant to end: killed by a signal, or else exit 0. */

@@ -66,12 +66,14 @@ export class Shell {
   private readonly history: string[] = [];
   private ended = false;
 
+  /** A shell on `machine`, which has `memoryBytes` of RAM (what `boot` reboots with). */
   constructor(
     private machine: Machine,
     private memoryBytes: number,
     private readonly painter = new Painter(),
   ) {}
 
+  /** True once `exit` (or `quit`) has been run. */
   get done(): boolean {
     return this.ended;
   }

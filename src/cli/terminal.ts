@@ -23,6 +23,7 @@ export function colourAllowed(stream: NodeJS.WriteStream): boolean {
 export class Painter {
   constructor(readonly enabled: boolean = colourAllowed(process.stdout)) {}
 
+  /** `text` in `colour` (unchanged when colour is off). */
   paint(colour: Colour, text: string): string {
     return this.enabled ? `\x1b[${ANSI[colour]}m${text}\x1b[0m` : text;
   }
@@ -124,6 +125,7 @@ export class Progress {
     this.bar.update(done);
   }
 
+  /** Removes the bar, if it was drawn. */
   stop(): void {
     this.bar?.stop();
     this.bar = null;
