@@ -97,3 +97,12 @@ describe('simulation', () => {
     expect(sim.steps).toBe(5);
   });
 });
+
+describe('simulation time budget', () => {
+  it('runs at least one step even with no time left, and all of them with time to spare', () => {
+    const sim = new Simulation({ memory: '64M', workload: 'mmap-pages', seed: 5 });
+    expect(sim.step(50, 0)).toBe(1);
+    expect(sim.step(3, Number.POSITIVE_INFINITY)).toBe(3);
+    expect(sim.steps).toBe(4);
+  });
+});

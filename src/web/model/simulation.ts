@@ -48,12 +48,16 @@ export class Simulation {
     return this.machine.processList.filter((p) => !p.ended);
   }
 
-  /** Runs up to `count` scheduler steps (one process until its next yield each), then re-reads
-   * the frames. Returns the number of steps run. */
-  step(count: number): number {
+  /**
+   * Runs up to `count` scheduler steps (one process until its next yield each), stopping early
+   * once `budgetMs` have passed (after at least one step) so a page keeps its frame rate; then
+   * re-reads the frames. Returns the number of steps run.
+   */
+  step(count: number, budgetMs = Number.POSITIVE_INFINITY): number {
+    const deadline = performance.now() + budgetMs;
     let ran = 0;
     this.machine.schedule(() => {
-      if (ran >= count || this.finished) return true;
+      if (ran >= count || this.finished || (ran > 0 && performance.now() >= deadline)) return true;
       ran++;
       return false;
     });
