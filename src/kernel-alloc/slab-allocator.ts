@@ -154,7 +154,8 @@ export class SlabAllocator implements SlabContext {
     const owner = this.owners.get(address);
     if (owner > NO_OWNER) {
       const slab = owner - 1;
-      this.byId[this.slabs.cacheOf(slab)]!.freeInSlab(slab, address);
+      const cache = this.byId[this.slabs.cacheOf(slab)]!;
+      cache.releaseObject(slab, cache.objectIndex(slab, address));
       return;
     }
     const order = this.largeBlockOrder(address, owner);

@@ -149,22 +149,8 @@ export class SlabCache {
       slab = this.refill();
       if (slab === NO_SLAB) return NULL;
     }
-    const slabs = this.slabs;
-    const slot = slabs.firstSlot(slab) + slabs.freeHead(slab) * this.stride;
-    if (this.debug) this.checkFreeSlot(slab, slot);
-    const link = this.memory.load32(slot + this.linkOffset);
-    const inUse = slabs.inUse(slab) + 1;
-    // The slab's last free object must end the list; any other link must name an object.
-    if (inUse === this.objectsPerSlab ? link !== FREE_LIST_END : link >= this.objectsPerSlab) {
-      throw this.isolate(slab, 'FREELIST_CORRUPT', slot + this.objectOffset, 'bad free-list link');
-    }
-    slabs.setFreeHead(slab, link | 0); // FREE_LIST_END becomes -1, the empty list
-    slabs.setInUse(slab, inUse);
-    if (inUse === this.objectsPerSlab) slabs.move(slab, FULL, this.heads);
-    this.active++;
-    const object = slot + this.objectOffset;
-    if (this.debug) this.markAllocated(slot, object);
-    return object;
+    const index = this.takeFree(slab);
+    return this.slabs.firstSlot(slab) + index * this.stride + this.objectOffset;
   }
 
   /**
@@ -179,7 +165,7 @@ export class SlabCache {
     if (owner <= NO_OWNER || this.slabs.cacheOf(slab) !== this.id) {
       throw this.foreignPointer(address, owner);
     }
-    this.freeInSlab(slab, address);
+    this.releaseObject(slab, this.objectIndex(slab, address));
   }
 
   /**
@@ -250,24 +236,45 @@ export class SlabCache {
   }
 
   /**
-   * Frees the object at `address`, known to lie in `slab` of this cache.
+   * Puts object `index` of `slab` (a slab of this cache) back on the slab's free list.
+   * Addresses are recomputed here rather than passed in: calls carrying only small integers
+   * cost no boxing when the JIT does not inline them.
    * @internal
    */
-  freeInSlab(slab: number, address: number): void {
+  releaseObject(slab: number, index: number): void {
     const slabs = this.slabs;
-    const index = this.objectIndex(slab, address);
-    const slot = address - this.objectOffset;
+    const slot = slabs.firstSlot(slab) + index * this.stride;
     const head = slabs.freeHead(slab);
-    if (this.debug) this.checkAllocatedSlot(slot, address);
-    else if (head === index) throw this.doubleFree(address);
+    if (this.debug) this.checkAllocatedSlot(slot, slot + this.objectOffset);
+    else if (head === index) throw this.doubleFree(slot + this.objectOffset);
     this.memory.store32(slot + this.linkOffset, head); // -1 (empty list) stores FREE_LIST_END
-    if (this.debug) this.markFree(slot, address);
+    if (this.debug) this.markFree(slot, slot + this.objectOffset);
     slabs.setFreeHead(slab, index);
     const inUse = slabs.inUse(slab) - 1;
     slabs.setInUse(slab, inUse);
     if (inUse === 0) slabs.move(slab, EMPTY, this.heads);
     else if (inUse === this.objectsPerSlab - 1) slabs.move(slab, PARTIAL, this.heads);
     this.active--;
+  }
+
+  /** Takes the first free object off `slab` (which has one) and returns its index. */
+  private takeFree(slab: number): number {
+    const slabs = this.slabs;
+    const index = slabs.freeHead(slab);
+    const slot = slabs.firstSlot(slab) + index * this.stride;
+    if (this.debug) this.checkFreeSlot(slab, slot);
+    const link = this.memory.load32(slot + this.linkOffset);
+    const inUse = slabs.inUse(slab) + 1;
+    // The slab's last free object must end the list; any other link must name an object.
+    if (inUse === this.objectsPerSlab ? link !== FREE_LIST_END : link >= this.objectsPerSlab) {
+      throw this.isolate(slab, 'FREELIST_CORRUPT', slot + this.objectOffset, 'bad free-list link');
+    }
+    slabs.setFreeHead(slab, link | 0); // FREE_LIST_END becomes -1, the empty list
+    slabs.setInUse(slab, inUse);
+    if (inUse === this.objectsPerSlab) slabs.move(slab, FULL, this.heads);
+    this.active++;
+    if (this.debug) this.markAllocated(slot, slot + this.objectOffset);
+    return index;
   }
 
   /** A slab with a free object, from the empty list or freshly made; NO_SLAB when out of pages. */
