@@ -1,0 +1,84 @@
+import fc from 'fast-check';
+import { afterEach, describe, expect, it } from 'vitest';
+import { integerArgument, positiveIntegerArgument, sizeArgument } from '../../src/cli/arguments.js';
+import { parseThenCommands } from '../../src/cli/run.js';
+import { colourAllowed, formatBytes, formatTable, Painter } from '../../src/cli/terminal.js';
+
+const tty = { isTTY: true } as NodeJS.WriteStream;
+const pipe = { isTTY: false } as NodeJS.WriteStream;
+const savedNoColor = process.env.NO_COLOR;
+
+afterEach(() => {
+  if (savedNoColor === undefined) delete process.env.NO_COLOR;
+  else process.env.NO_COLOR = savedNoColor;
+});
+
+describe('colour', () => {
+  it('only on a TTY, and never with NO_COLOR (whatever its value)', () => {
+    delete process.env.NO_COLOR;
+    expect([colourAllowed(tty), colourAllowed(pipe)]).toEqual([true, false]);
+    process.env.NO_COLOR = '';
+    expect(colourAllowed(tty)).toBe(false);
+  });
+
+  it('a painter without colour leaves text and tables free of escape codes', () => {
+    const painter = new Painter(false);
+    expect(painter.paint('red', 'x')).toBe('x');
+    expect(formatTable(painter, ['A', 'B'], [[1, 'two']])).not.toContain('\x1b');
+    expect(new Painter(true).paint('red', 'x')).toBe('\x1b[31mx\x1b[0m');
+  });
+});
+
+describe('formatBytes', () => {
+  it('picks the largest unit below the value, whole units without decimals', () => {
+    expect(formatBytes(1023)).toBe('1023 B');
+    expect(formatBytes(4096)).toBe('4 KiB');
+    expect(formatBytes(1536 * 1024)).toBe('1.5 MiB');
+  });
+
+  it('always reads back within the rounding of its one decimal', () => {
+    const scale: Record<string, number> = {
+      B: 1,
+      KiB: 2 ** 10,
+      MiB: 2 ** 20,
+      GiB: 2 ** 30,
+      TiB: 2 ** 40,
+    };
+    fc.assert(
+      fc.property(fc.integer({ min: 0, max: 2 ** 50 }), (bytes) => {
+        const [value, unit] = formatBytes(bytes).split(' ') as [string, string];
+        const unitBytes = scale[unit]!;
+        expect(Math.abs(Number(value) * unitBytes - bytes)).toBeLessThanOrEqual(0.05 * unitBytes);
+        expect(bytes < 1024 || Number(value) >= 1).toBe(true);
+      }),
+    );
+  });
+});
+
+describe('option values', () => {
+  it('integers: exactly the decimal digit strings of safe integers', () => {
+    fc.assert(
+      fc.property(fc.string(), (text) => {
+        const valid = /^\d+$/.test(text) && Number.isSafeInteger(Number(text));
+        if (valid) expect(integerArgument(text)).toBe(Number(text));
+        else expect(() => integerArgument(text)).toThrow();
+      }),
+    );
+    expect(() => positiveIntegerArgument('0')).toThrow(/at least 1/);
+  });
+
+  it('sizes take K/M/G suffixes and reject the rest', () => {
+    expect(sizeArgument('256M')).toBe(256 * 2 ** 20);
+    expect(() => sizeArgument('12Q')).toThrow(/12Q/);
+  });
+
+  it('--then takes only proc commands', () => {
+    expect(parseThenCommands(['proc /proc/buddyinfo', '  proc  /proc/1/maps '])).toEqual([
+      '/proc/buddyinfo',
+      '/proc/1/maps',
+    ]);
+    for (const bad of ['ls /', 'proc', 'proc meminfo', 'proc /proc/a /proc/b']) {
+      expect(() => parseThenCommands([bad])).toThrow(/expected 'proc/);
+    }
+  });
+});
