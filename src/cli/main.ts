@@ -62,17 +62,8 @@ function printJson(value: unknown): void {
   process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
 }
 
-function buildProgram(): Command {
-  const program = new Command('wallos-mem')
-    .description('The WallOS memory system on a simulated x86-64 machine')
-    .version(packageVersion())
-    .showSuggestionAfterError(true)
-    .exitOverride()
-    .configureOutput({
-      // Commander's errors become one line: `wallos-mem: error: unknown option '--x' (Did you…)`.
-      outputError: (text, write) => write(`wallos-mem: ${text.trim().replace(/\s*\n\s*/g, ' ')}\n`),
-    });
-
+/** `run`: boot, run a workload, report (text or JSON); exit 1 when memory did not come back. */
+function defineRun(program: Command): void {
   program
     .command('run')
     .description('boot a machine, run a workload (the demo by default) and report on memory')
@@ -92,7 +83,10 @@ function buildProgram(): Command {
       else process.stdout.write(formatRunReport(report, new Painter()));
       if (!runSucceeded(report)) process.exitCode = EXIT_FAILURE;
     });
+}
 
+/** `replay TRACE`: a verified replay in a process (or `--flat`), then timed passes. */
+function defineReplay(program: Command): void {
   program
     .command('replay')
     .description('replay an allocation trace through the malloc of a simulated process, verified')
@@ -114,7 +108,10 @@ function buildProgram(): Command {
         process.stdout.write(formatReplay(path, trace, result, options.flat ? 'flat' : 'process'));
       if (!result.verified) process.exitCode = EXIT_FAILURE;
     });
+}
 
+/** `proc PATH`: a /proc file of a machine after a workload. */
+function defineProc(program: Command): void {
   program
     .command('proc')
     .description('print a /proc file of a machine after a workload (none: right after boot)')
@@ -126,7 +123,10 @@ function buildProgram(): Command {
       const report = runWorkload({ ...options, procCommands: [`proc ${path}`] });
       process.stdout.write(report.afterRun[0]!.output);
     });
+}
 
+/** `shell`: the REPL on a fresh machine. */
+function defineShell(program: Command): void {
   program
     .command('shell')
     .description('an interactive shell on a running machine (reads commands from stdin)')
@@ -134,7 +134,10 @@ function buildProgram(): Command {
     .action(async (options: { memory: number }) => {
       await runShell(bootMachine(options.memory), options.memory);
     });
+}
 
+/** `bench [NAME...]`: the standard workloads, peers and native reference alongside. */
+function defineBench(program: Command): void {
   program
     .command('bench')
     .description('run the standard benchmark workloads, with peers measured in the same run')
@@ -158,7 +161,22 @@ function buildProgram(): Command {
       if (options.json) printJson(rows);
       else process.stdout.write(formatBench(rows, new Painter(), options));
     });
+}
 
+/** The commander program: global options, then each command (which inherits them). */
+function buildProgram(): Command {
+  const program = new Command('wallos-mem')
+    .description('The WallOS memory system on a simulated x86-64 machine')
+    .version(packageVersion())
+    .showSuggestionAfterError(true)
+    .exitOverride()
+    .configureOutput({
+      // Commander's errors become one line: `wallos-mem: error: unknown option '--x' (Did you…)`.
+      outputError: (text, write) => write(`wallos-mem: ${text.trim().replace(/\s*\n\s*/g, ' ')}\n`),
+    });
+  for (const define of [defineRun, defineReplay, defineProc, defineShell, defineBench]) {
+    define(program);
+  }
   return program;
 }
 
