@@ -106,3 +106,24 @@ describe('simulation time budget', () => {
     expect(sim.steps).toBe(4);
   });
 });
+
+describe('heap records', () => {
+  it("agree with the allocator's mallinfo: heap blocks fit in its in-use bytes, mmapped ones match", () => {
+    const sim = new Simulation({ memory: '64M', workload: 'heap-churn', seed: 11 });
+    for (let round = 0; round < 6; round++) {
+      sim.step(60);
+      for (const process of sim.processes) {
+        const record = sim.heaps.get(process.pid)!;
+        const { brkStart, brk } = process.space;
+        const inHeap = [...record.blocks].filter(([p]) => p >= brkStart && p < brk);
+        const mapped = [...record.blocks].filter(([p]) => p < brkStart || p >= brk);
+        const info = record.info!;
+        expect(info.hblks).toBe(mapped.length);
+        expect(info.uordblks).toBeGreaterThanOrEqual(
+          inHeap.reduce((sum, [, size]) => sum + size, 0),
+        );
+        expect(info.arena).toBe(brk - brkStart);
+      }
+    }
+  });
+});

@@ -11,6 +11,7 @@
  */
 import { PAGE_SIZE } from '../../hw/constants.js';
 import type { Process } from '../../kernel/process.js';
+import type { MallInfo } from '../../user-alloc/user-allocator.js';
 import type { ProcessWalker } from './page-walk.js';
 
 /** One stretch of the heap range. */
@@ -24,6 +25,8 @@ export interface HeapSegment {
 export class HeapRecord {
   /** Live blocks in the brk heap and in their own mappings: payload address → usable bytes. */
   readonly blocks = new Map<number, number>();
+  /** The allocator's own statistics (mallinfo2), as the program last read them. */
+  info: MallInfo | null = null;
 
   /** Notes a block `malloc` returned (0 is ignored) with its usable size. */
   allocated(pointer: number, usable: number): void {

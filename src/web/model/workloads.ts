@@ -70,9 +70,11 @@ function heapChurn(seed: number, records: HeapRecords): Program {
           live.pop();
         }
       }
+      record.info = ctx.mallinfo();
       yield;
     }
     for (const pointer of live) release(ctx, record, pointer);
+    record.info = ctx.mallinfo();
     yield;
   };
 }
@@ -89,6 +91,7 @@ function forkCow(records: HeapRecords): Program {
     records.set(ctx.pid, record);
     const buffer = allocate(ctx, record, COW_BUFFER_BYTES, 0x11);
     if (buffer === 0) return 1;
+    record.info = ctx.mallinfo();
     yield;
     for (let child = 0; child < COW_CHILDREN; child++) {
       ctx.fork(function* writer(childCtx: UserContext) {

@@ -3,6 +3,7 @@ import { formatAddress } from '../../hw/address.js';
 import type { PageWalk } from '../../hw/mmu.js';
 import type { Process } from '../../kernel/process.js';
 import { PROT_EXEC, PROT_READ, PROT_WRITE } from '../../linux-abi.js';
+import type { MallInfo } from '../../user-alloc/user-allocator.js';
 import type { Vma } from '../../virtual/vma.js';
 import { formatBytes } from '../model/format.js';
 import { type HeapRecord, heapSegments, residentPages } from '../model/heap-view.js';
@@ -114,7 +115,7 @@ export function renderHeap(
   const used = segments.filter((s) => s.used).reduce((sum, s) => sum + s.end - s.start, 0);
   summary.textContent =
     `${formatAddress(brkStart)} … ${formatAddress(brk)}: ${formatBytes(brk - brkStart)} heap, ` +
-    `${formatBytes(used)} in ${blocks.size} live blocks`;
+    `${formatBytes(used)} in ${blocks.size} live blocks${describeInfo(record?.info ?? null)}`;
   if (brk > brkStart)
     drawHeapStrip(context, canvas.width, brkStart, brk, segments, walker, process);
   const outside = [...blocks].filter(([p]) => p < brkStart || p >= brk);
@@ -122,6 +123,16 @@ export function renderHeap(
     outside.length === 0
       ? ''
       : `mmapped blocks: ${outside.map(([p, s]) => `${formatAddress(p)} (${formatBytes(s)})`).join(', ')}`;
+}
+
+/** The allocator's own view (mallinfo2), when the program has read it. */
+function describeInfo(info: MallInfo | null): string {
+  if (info === null) return '';
+  return (
+    `\nmallinfo: arena ${formatBytes(info.arena)}, in use ${formatBytes(info.uordblks)}, ` +
+    `free ${formatBytes(info.fordblks)} in ${info.ordblks} chunks (top ${formatBytes(info.keepcost)}), ` +
+    `mmapped ${formatBytes(info.hblkhd)} in ${info.hblks} blocks`
+  );
 }
 
 const USED_COLOUR = '#3fb8af';
