@@ -220,12 +220,13 @@ class App {
 
   private drawWalk(): void {
     const { sim, selected, walkAddress, frameMap } = this.state;
-    if (selected === undefined || walkAddress === 0) {
+    if (walkAddress === 0) {
       byId('walk').textContent = 'click a VMA or enter an address to walk its page tables';
       frameMap.marked = -1;
       return;
     }
-    const walk = sim.walker.walk(selected, walkAddress);
+    // With no process left, the walk goes through the kernel's own tables (the direct map…).
+    const walk = sim.walker.walk(selected ?? null, walkAddress);
     renderWalk(byId('walk'), walk);
     frameMap.marked =
       walk.physicalAddress === undefined ? -1 : Math.floor(walk.physicalAddress / PAGE_SIZE);

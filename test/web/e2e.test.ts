@@ -163,6 +163,7 @@ describe('visualizer page', () => {
     expect([frame.pid, -1]).toContain(frame.owner);
     expect(frame.code).toBe(frame.owner === -1 ? FrameCode.USER_SHARED : userCode(frame.pid));
     await page.locator('#process').screenshot({ path: `${ARTIFACTS}/web-walk.png` });
+    await page.locator('#heap').screenshot({ path: `${ARTIFACTS}/web-heap.png` });
   });
 
   it('slab view lists each cache with the counts the slab allocator holds', async () => {
