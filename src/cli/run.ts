@@ -59,6 +59,8 @@ export interface ProcessRow {
   /** What it wrote to stdout, and to stderr (where the kernel's segfault notice goes too). */
   stdout: string;
   stderr: string;
+  /** Why the kernel killed it (`out of memory`), or what the program threw; else null. */
+  error: string | null;
 }
 
 /** /proc as it was when free memory was lowest. */
@@ -233,6 +235,7 @@ function processRow(process: Process, heapPeakBytes: number): ProcessRow {
         : process.signal === signal && process.exitCode === null,
     stdout: decode(process.stdout),
     stderr: decode(process.stderr),
+    error: process.error,
   };
 }
 
@@ -347,6 +350,9 @@ function programOutput(rows: ProcessRow[], painter: Painter): string {
   const lines = rows.flatMap((row) => [
     ...linesOf(row.stdout).map((line) => `${row.name}[${row.pid}]: ${line}`),
     ...linesOf(row.stderr).map((line) => painter.paint('yellow', line)),
+    ...(row.error !== null && !row.stderr.includes(row.error)
+      ? [painter.paint('yellow', `${row.name}[${row.pid}]: killed: ${row.error}`)]
+      : []),
   ]);
   return `${painter.heading('Program output')}\n${lines.join('\n') || '(none)'}`;
 }

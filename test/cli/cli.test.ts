@@ -114,6 +114,14 @@ describe('run', () => {
     expect(a![0]!.peakRssBytes).not.toBe(c![0]!.peakRssBytes);
   });
 
+  it('on a machine too small the OOM killer strikes: exit 1, yet all memory comes back', async () => {
+    const result = await cli(['run', '--memory', '1M']);
+    expect(result.code).toBe(1);
+    expect(result.stdout).toMatch(/killed: out of memory/);
+    expect(result.stdout).toMatch(/ended unexpectedly: SIGKILL/);
+    expect(result.stdout).toMatch(/All memory came back: ([\d,]+) free frames .*, \1 at boot/);
+  });
+
   it('replays a trace file given as the workload', async () => {
     const path = scratchFile('small.trace', SMALL_TRACE);
     const result = await cli(['run', '--memory', '32M', '--workload', path, '--json']);
