@@ -3,6 +3,7 @@ import { PAGE_SIZE } from '../../src/hw/constants.js';
 import { Machine } from '../../src/kernel/machine.js';
 import type { UserContext } from '../../src/kernel/user-context.js';
 import { MAP_ANONYMOUS, MAP_PRIVATE, PROT_READ, PROT_WRITE } from '../../src/linux-abi.js';
+import { DIRECT_MAP_BASE } from '../../src/virtual/layout.js';
 import { freeListSeries } from '../../src/web/model/buddy-histogram.js';
 import { describeFrame } from '../../src/web/model/frame-details.js';
 import { FrameSnapshot } from '../../src/web/model/frame-snapshot.js';
@@ -63,6 +64,15 @@ describe('page walk view', () => {
     const untouched = walker.walk(process, address + 3 * PAGE_SIZE);
     expect(untouched.outcome).toBe('not-present');
     expect(walkSummary(untouched)).toContain('not-present at PT[');
+  });
+
+  it("walks the kernel's own tables when given no process: the direct map is supervisor-only", () => {
+    const machine = Machine.boot({ memory: '32M' });
+    const walk = new ProcessWalker(machine).walk(null, DIRECT_MAP_BASE + PAGE_SIZE);
+    expect(walk.outcome).toBe('mapped');
+    expect(walk.physicalAddress).toBe(PAGE_SIZE);
+    expect(walk.user).toBe(false);
+    expect(walkSummary(walk)).toMatch(/→ 0x0*1000 \((4 KiB|2 MiB|1 GiB) page, rw[-x] kernel\)$/);
   });
 
   it('finds exactly the resident pages of a range', () => {

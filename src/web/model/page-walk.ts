@@ -19,6 +19,7 @@ import {
 } from '../../hw/paging.js';
 import type { Machine } from '../../kernel/machine.js';
 import type { Process } from '../../kernel/process.js';
+import { formatBytes } from './format.js';
 
 /** One flag bit of a page-table entry. */
 export interface EntryBit {
@@ -85,8 +86,6 @@ export function walkRows(walk: PageWalk): WalkRow[] {
   }));
 }
 
-const KiB_BYTES = 1024;
-
 /** One line saying where the walk ended, e.g. `0x…401000 → 0x3f2000 (4 KiB page, rw- user)`. */
 export function walkSummary(walk: PageWalk): string {
   const va = formatAddress(walk.virtualAddress);
@@ -95,7 +94,7 @@ export function walkSummary(walk: PageWalk): string {
     const where = last === undefined ? '' : ` at ${last.tableName}[${last.index}]`;
     return `${va}: ${walk.outcome}${where}`;
   }
-  const size = `${walk.pageSize! / KiB_BYTES} KiB page`;
+  const size = `${formatBytes(walk.pageSize!)} page`;
   const rights = `r${walk.writable ? 'w' : '-'}${walk.noExecute ? '-' : 'x'}`;
   const mode = walk.user ? 'user' : 'kernel';
   return `${va} → ${formatPhysical(walk.physicalAddress!)} (${size}, ${rights} ${mode})`;
