@@ -3,7 +3,7 @@ import { PAGE_SIZE } from '../../src/hw/constants.js';
 import { Machine } from '../../src/kernel/machine.js';
 import type { UserContext } from '../../src/kernel/user-context.js';
 import { MAP_ANONYMOUS, MAP_PRIVATE, PROT_READ, PROT_WRITE } from '../../src/linux-abi.js';
-import { DIRECT_MAP_BASE } from '../../src/virtual/layout.js';
+import { DIRECT_MAP_BASE, directMapToPhysical } from '../../src/virtual/layout.js';
 import { freeListSeries } from '../../src/web/model/buddy-histogram.js';
 import { describeFrame } from '../../src/web/model/frame-details.js';
 import { FrameSnapshot } from '../../src/web/model/frame-snapshot.js';
@@ -126,6 +126,12 @@ describe('slab view', () => {
     expect([view.full, view.partial, view.empty]).toEqual([1, 1, 1]);
     expect(view.slabFill).toEqual([perSlab, 3, 0]);
     expect(view.activeObjects).toBe(perSlab + 3);
+    const snapshot = FrameSnapshot.of(machine);
+    snapshot.capture(machine);
+    const partialPage = Math.floor(directMapToPhysical(objects[objects.length - 1]!) / PAGE_SIZE);
+    expect(describeFrame(machine, snapshot, partialPage)).toContain(
+      `slab of web-test: 3 of ${perSlab} objects in use`,
+    );
     for (const v of slabCacheViews(machine.slab)) {
       const c = machine.slab.caches().find((x) => x.name === v.name)!;
       expect(v.full + v.partial + v.empty).toBe(c.slabCount);

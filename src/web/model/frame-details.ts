@@ -2,7 +2,9 @@
 import { formatPhysical } from '../../hw/address.js';
 import { PAGE_SIZE } from '../../hw/constants.js';
 import type { Machine } from '../../kernel/machine.js';
+import { NO_OWNER as NO_SLAB_OWNER } from '../../kernel-alloc/page-owners.js';
 import { FRAME_USE_NAMES, MAX_ORDER, ZONE_NAMES, zoneOfPfn } from '../../physical/constants.js';
+import { physicalToDirectMap } from '../../virtual/layout.js';
 import { blockSizeLabel } from './buddy-histogram.js';
 import { FrameCode, labelOf } from './frame-colours.js';
 import { type FrameSnapshot, SHARED_OWNER } from './frame-snapshot.js';
@@ -22,8 +24,22 @@ export function describeFrame(machine: Machine, snapshot: FrameSnapshot, pfn: nu
     return lines;
   }
   lines.push(`references: ${machine.frames.refCount(pa)}`);
+  if (code === FrameCode.SLAB) lines.push(...describeSlabPage(machine, pa));
   const owner = snapshot.owners[pfn]!;
   if (owner === SHARED_OWNER) lines.push('mapped by several processes (copy-on-write)');
   else if (owner > 0) lines.push(`mapped by pid ${owner} (${machine.process(owner)?.name ?? '?'})`);
   return lines;
+}
+
+/** Which cache a slab page belongs to and how full its slab is (the slab allocator's owner table). */
+function describeSlabPage(machine: Machine, pa: number): string[] {
+  const owner = machine.slab.owners.get(physicalToDirectMap(pa));
+  if (owner <= NO_SLAB_OWNER) return ['large kmalloc block'];
+  const slab = owner - 1;
+  const table = machine.slab.slabs;
+  const cache = machine.slab.caches().find((c) => c.id === table.cacheOf(slab));
+  if (cache === undefined) return [];
+  return [
+    `slab of ${cache.name}: ${table.inUse(slab)} of ${cache.geometry.objectsPerSlab} objects in use`,
+  ];
 }
