@@ -38,7 +38,8 @@ export function benchVirtualMemory(now: () => number): BenchRow[] {
 
     const space = machine.process(ctx.getpid())!.space;
     start = now();
-    for (let round = 0; round < COPY_ROUNDS; round++) machine.vm.copyFromUser(space, base, COPY_BYTES);
+    for (let round = 0; round < COPY_ROUNDS; round++)
+      machine.vm.copyFromUser(space, base, COPY_BYTES);
     rows.push(row('VM-copy', now() - start, (COPY_ROUNDS * COPY_BYTES) / PAGE_SIZE));
   });
   machine.run();

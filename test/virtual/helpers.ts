@@ -26,13 +26,13 @@ export type Outcome = { ok: true; value: number } | { ok: false; result: FaultRe
  * Runs a user-mode (CPL 3) access in `space` the way the CPU and kernel do: on a page fault,
  * the handler runs at CPL 0 and the access is retried, until it succeeds or the handler refuses.
  */
-export function user(vm: VirtualMemory, space: AddressSpace, access: () => number | void): Outcome {
+export function user(vm: VirtualMemory, space: AddressSpace, access: () => unknown): Outcome {
   if (vm.active !== space) vm.switchTo(space);
   for (let attempt = 0; attempt < 8; attempt++) {
     vm.cpu.cpl = 3;
     try {
       const value = access();
-      return { ok: true, value: value ?? 0 };
+      return { ok: true, value: typeof value === 'number' ? value : 0 };
     } catch (error) {
       if (!(error instanceof PageFault)) throw error;
       vm.cpu.cpl = 0;
