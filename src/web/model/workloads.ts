@@ -39,17 +39,26 @@ function release(ctx: UserContext, record: HeapRecord, pointer: number): void {
   record.freed(pointer);
 }
 
+/** Request mix: [share of requests (cumulative), smallest size, largest size). */
+const SMALL_REQUESTS = [0.7, 16, 512] as const;
+const MEDIUM_REQUESTS = [0.96, 512, 16 * 1024 + 512] as const;
+/** The rest: large, a good part of them above glibc's 128 KiB mmap threshold. */
+const LARGE_REQUESTS = [1, 64 * 1024, 256 * 1024] as const;
+
 /** A request size: mostly small, some medium, a few above the 128 KiB mmap threshold. */
 function requestSize(random: () => number): number {
   const p = random();
-  if (p < 0.7) return 16 + Math.floor(random() * 496);
-  if (p < 0.96) return 512 + Math.floor(random() * 16 * 1024);
-  return 64 * 1024 + Math.floor(random() * 192 * 1024);
+  for (const [share, low, high] of [SMALL_REQUESTS, MEDIUM_REQUESTS, LARGE_REQUESTS]) {
+    if (p < share) return low + Math.floor(random() * (high - low));
+  }
+  return LARGE_REQUESTS[1];
 }
 
 const CHURN_ROUNDS = 300;
 const CHURN_OPS_PER_ROUND = 8;
 const CHURN_TARGET_LIVE = 120;
+/** Below the target, this share of operations allocates (the rest free). */
+const CHURN_ALLOC_SHARE = 0.6;
 
 /** Random malloc/free with a slowly varying number of live blocks, then frees everything. */
 function heapChurn(seed: number, records: HeapRecords): Program {
@@ -60,7 +69,7 @@ function heapChurn(seed: number, records: HeapRecords): Program {
     const live: number[] = [];
     for (let round = 0; round < CHURN_ROUNDS; round++) {
       for (let op = 0; op < CHURN_OPS_PER_ROUND; op++) {
-        if (live.length < CHURN_TARGET_LIVE && random() < 0.6) {
+        if (live.length < CHURN_TARGET_LIVE && random() < CHURN_ALLOC_SHARE) {
           const pointer = allocate(ctx, record, requestSize(random), round & 0xff);
           if (pointer !== 0) live.push(pointer);
         } else if (live.length > 0) {
@@ -120,6 +129,11 @@ const MMAP_ROUNDS = 200;
 const MMAP_MAX_REGIONS = 4;
 const MMAP_MAX_PAGES = 1024;
 const MMAP_TOUCH_PER_STEP = 16;
+/** Per step: chance of mapping one more region (below the maximum)… */
+const MMAP_MAP_CHANCE = 0.1;
+/** …and, at the maximum, of unmapping the oldest. */
+const MMAP_UNMAP_CHANCE = 0.05;
+const MMAP_MIN_PAGES = 16;
 
 /** Maps anonymous regions, touches their pages a few at a time, unmaps the oldest. */
 function mmapPages(seed: number): Program {
@@ -127,8 +141,11 @@ function mmapPages(seed: number): Program {
     const random = mulberry32(seed);
     const regions: { address: number; pages: number; touched: number }[] = [];
     for (let round = 0; round < MMAP_ROUNDS; round++) {
-      if (regions.length === 0 || (regions.length < MMAP_MAX_REGIONS && random() < 0.1)) {
-        const pages = 16 + Math.floor(random() * (MMAP_MAX_PAGES - 16));
+      if (
+        regions.length === 0 ||
+        (regions.length < MMAP_MAX_REGIONS && random() < MMAP_MAP_CHANCE)
+      ) {
+        const pages = MMAP_MIN_PAGES + Math.floor(random() * (MMAP_MAX_PAGES - MMAP_MIN_PAGES));
         regions.push({ address: ctx.mmap(0, pages * PAGE_SIZE, RW, ANON), pages, touched: 0 });
       }
       const region = regions[Math.floor(random() * regions.length)]!;
@@ -136,7 +153,7 @@ function mmapPages(seed: number): Program {
       for (; region.touched < end; region.touched++) {
         ctx.store8(region.address + region.touched * PAGE_SIZE, round & 0xff);
       }
-      if (regions.length === MMAP_MAX_REGIONS && random() < 0.05) {
+      if (regions.length === MMAP_MAX_REGIONS && random() < MMAP_UNMAP_CHANCE) {
         const oldest = regions.shift()!;
         ctx.munmap(oldest.address, oldest.pages * PAGE_SIZE);
       }

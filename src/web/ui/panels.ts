@@ -102,7 +102,7 @@ export function renderHeap(
   record: HeapRecord | undefined,
 ): void {
   const context = canvas.getContext('2d')!;
-  canvas.width = canvas.clientWidth || 600;
+  canvas.width = canvas.clientWidth || HEAP_STRIP_FALLBACK_WIDTH;
   context.clearRect(0, 0, canvas.width, canvas.height);
   if (process === undefined || process.ended) {
     summary.textContent = 'no process';
@@ -135,6 +135,8 @@ function describeInfo(info: MallInfo | null): string {
   );
 }
 
+/** Width of the heap strip before the page has laid it out. */
+const HEAP_STRIP_FALLBACK_WIDTH = 600;
 const USED_COLOUR = '#3fb8af';
 const FREE_COLOUR = '#2a2f3a';
 const RESIDENT_COLOUR = '#5bc0de';
@@ -186,13 +188,16 @@ export function renderSlabs(table: HTMLTableElement, caches: readonly SlabCacheV
   });
 }
 
+/** Height in pixels of the bar of a full slab (the row's height), and of an empty one. */
+const BAR_HEIGHT = 14;
+const MIN_BAR_HEIGHT = 2;
 /** Slabs shown per cache at most; the count column has the full figure. */
 const MAX_SLAB_BARS = 64;
 
 function fillBars(cache: SlabCacheView): HTMLElement {
   const bars = cache.slabFill.slice(0, MAX_SLAB_BARS).map((inUse) => {
     const bar = el('span', inUse === 0 ? 'empty-slab' : null);
-    bar.style.height = `${Math.max(2, (14 * inUse) / cache.objectsPerSlab)}px`;
+    bar.style.height = `${Math.max(MIN_BAR_HEIGHT, (BAR_HEIGHT * inUse) / cache.objectsPerSlab)}px`;
     return bar;
   });
   const more =
