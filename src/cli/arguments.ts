@@ -30,6 +30,16 @@ export function positiveIntegerArgument(value: string): number {
   return n;
 }
 
+const HIGHEST_PORT = 65535;
+
+/** A TCP port, 0..65535 (0: any free port). */
+export function portArgument(value: string): number {
+  const port = integerArgument(value);
+  if (port > HIGHEST_PORT)
+    throw new InvalidArgumentError(`${port} is not a port (0..${HIGHEST_PORT})`);
+  return port;
+}
+
 /** Boots a machine with `memory` bytes of RAM; a size no machine can have is a usage error. */
 export function bootMachine(memory: number, seed = 0): Machine {
   try {

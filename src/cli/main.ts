@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 /**
- * The `wallos-mem` command line: run, replay, proc, shell and bench (commander).
+ * The `wallos-mem` command line: run, replay, proc, shell, bench and serve (commander).
  *
  * Exit codes: 0 success, 1 the command failed ({@link EXIT_FAILURE}), 2 the command line was
  * wrong ({@link EXIT_USAGE}). Every error is one line on stderr, never a stack trace.
@@ -11,6 +11,7 @@ import { MiB } from '../hw/constants.js';
 import {
   bootMachine,
   integerArgument,
+  portArgument,
   positiveIntegerArgument,
   sizeArgument,
 } from './arguments.js';
@@ -19,12 +20,14 @@ import { WORKLOAD_NAMES } from './demo.js';
 import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, UsageError } from './errors.js';
 import { formatReplay, replayFlat, replayInProcess, replayJson } from './replay.js';
 import { formatRunReport, type RunOptions, runSucceeded, runWorkload } from './run.js';
+import { serve } from './serve.js';
 import { runShell } from './shell.js';
 import { Painter } from './terminal.js';
 import { readTraceFile } from './trace-file.js';
 
 const DEFAULT_MEMORY = 256 * MiB;
 const DEFAULT_REPLAY_MEMORY = 1024 * MiB;
+const DEFAULT_PORT = 8080;
 
 function packageVersion(): string {
   const path = new URL('../../package.json', import.meta.url);
@@ -163,6 +166,21 @@ function defineBench(program: Command): void {
     });
 }
 
+/** `serve`: the visualizer, on 127.0.0.1 (it runs until interrupted). */
+function defineServe(program: Command): void {
+  program
+    .command('serve')
+    .description('serve the visualizer (the simulator running in your browser) on 127.0.0.1')
+    .addOption(
+      new Option('--port <n>', 'TCP port (0: any free one)')
+        .argParser(portArgument)
+        .default(DEFAULT_PORT),
+    )
+    .action(async (options: { port: number }) => {
+      await serve({ port: options.port });
+    });
+}
+
 /** The commander program: global options, then each command (which inherits them). */
 function buildProgram(): Command {
   const program = new Command('wallos-mem')
@@ -174,7 +192,14 @@ function buildProgram(): Command {
       // Commander's errors become one line: `wallos-mem: error: unknown option '--x' (Did you…)`.
       outputError: (text, write) => write(`wallos-mem: ${text.trim().replace(/\s*\n\s*/g, ' ')}\n`),
     });
-  for (const define of [defineRun, defineReplay, defineProc, defineShell, defineBench]) {
+  for (const define of [
+    defineRun,
+    defineReplay,
+    defineProc,
+    defineShell,
+    defineBench,
+    defineServe,
+  ]) {
     define(program);
   }
   return program;

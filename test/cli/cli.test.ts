@@ -145,6 +145,7 @@ describe.concurrent('usage errors exit 2 with one line', () => {
     ['an unknown bench workload', ['bench', 'Z9'], /unknown workload 'Z9'/],
     ['a zero --ops', ['bench', 'H1', '--ops', '0'], /--ops/],
     ['a machine too small', ['run', '--memory', '1K'], /--memory: .*outside/],
+    ['a port out of range', ['serve', '--port', '70000'], /--port.*not a port/],
   ];
   it.each(cases)('%s', async (_name, args, pattern) => {
     expectOneLineError(await cli(args), 2, pattern);
@@ -369,7 +370,7 @@ describe.concurrent('--help and --version', () => {
     expect([result.code, result.stdout.trim()]).toEqual([0, version]);
   });
 
-  it.each(['run', 'replay', 'proc', 'shell', 'bench'])('%s --help', async (command) => {
+  it.each(['run', 'replay', 'proc', 'shell', 'bench', 'serve'])('%s --help', async (command) => {
     const result = await cli([command, '--help']);
     expect(result.code).toBe(0);
     expect(result.stdout).toContain(`Usage: wallos-mem ${command}`);
