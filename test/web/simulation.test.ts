@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { PAGE_SIZE } from '../../src/hw/constants.js';
 import { FrameUse } from '../../src/physical/constants.js';
@@ -125,5 +126,25 @@ describe('heap records', () => {
         expect(info.arena).toBe(brk - brkStart);
       }
     }
+  });
+});
+
+describe('snapshot property', () => {
+  it('agrees with the allocator for any machine size, workload, seed and point in the run', () => {
+    fc.assert(
+      fc.property(
+        fc.constantFrom('24M', '40M', '64M'),
+        fc.constantFrom(...WEB_WORKLOADS.map((w) => w.name)),
+        fc.nat(1000),
+        fc.integer({ min: 1, max: 120 }),
+        (memory, workload, seed, steps) => {
+          const sim = new Simulation({ memory, workload, seed });
+          sim.step(steps);
+          expectSnapshotMatchesMachine(sim);
+          expect(sim.machine.oopses).toEqual([]);
+        },
+      ),
+      { numRuns: 8 },
+    );
   });
 });
