@@ -105,7 +105,7 @@ function frameMapMismatches(palette: number[]): Promise<string[]> {
 
 describe('visualizer page', () => {
   it('frame map shows every frame in the colour of what the allocator says it is', async () => {
-    await bootAndRun('64M', 'mixed', 200, 5);
+    await bootAndRun('64M', 'mixed', 120, 6);
     expect(await frameMapMismatches(PALETTE)).toEqual([]);
     const agree = await page.evaluate(() => {
       const { sim } = window.wallos;
@@ -193,7 +193,7 @@ describe('visualizer page', () => {
   });
 
   it('a 4 GiB machine gets one pixel a frame and a correct map', async () => {
-    await bootAndRun('4G', 'mixed', 30, 2);
+    await bootAndRun('4G', 'mixed', 16, 2);
     const layout = await page.evaluate(() => ({ ...window.wallos.frameMap.layout }));
     expect(layout.columns).toBe(1024);
     expect(layout.cell).toBe(1);
