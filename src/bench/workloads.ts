@@ -6,15 +6,30 @@
  * one, otherwise allocates one of the drawn size. Isomorphic: no Node APIs here.
  */
 
-/** The PRNG every implementation uses, seeded with 42 (mulberry32). */
-export function mulberry32(seed: number): () => number {
-  let a = seed | 0;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
+/**
+ * The PRNG every implementation uses, seeded with 42 (mulberry32). A class rather than a
+ * closure: V8 inlines `next()` into the driver's loop, which halves the driver's own cost.
+ */
+export class Mulberry32 {
+  private state: number;
+
+  constructor(seed: number) {
+    this.state = seed | 0;
+  }
+
+  /** The next number in [0, 1). */
+  next(): number {
+    const a = (this.state = (this.state + 0x6d2b79f5) | 0);
     let t = Math.imul(a ^ (a >>> 15), 1 | a);
     t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  }
+}
+
+/** mulberry32 as a function returning the next number in [0, 1) on each call. */
+export function mulberry32(seed: number): () => number {
+  const rng = new Mulberry32(seed);
+  return () => rng.next();
 }
 
 export const WORKLOAD_SEED = 42;
@@ -27,7 +42,7 @@ export interface Workload {
   readonly slots: number;
   readonly ops: number;
   /** The size (bytes, or a buddy order) of the next allocation, drawn from `r`. */
-  readonly draw: (r: () => number) => number;
+  readonly draw: (r: Mulberry32) => number;
 }
 
 export const WORKLOADS: readonly Workload[] = [
@@ -37,7 +52,7 @@ export const WORKLOADS: readonly Workload[] = [
     layer: 'buddy',
     slots: 2_000,
     ops: 2_000_000,
-    draw: (r) => Math.min(10, Math.floor(-Math.log2(1 - r()))),
+    draw: (r) => Math.min(10, Math.floor(-Math.log2(1 - r.next()))),
   },
   { name: 'S1', layer: 'slab', slots: 100_000, ops: 4_000_000, draw: () => 64 },
   {
@@ -45,14 +60,14 @@ export const WORKLOADS: readonly Workload[] = [
     layer: 'heap',
     slots: 10_000,
     ops: 2_000_000,
-    draw: (r) => 16 + Math.floor(r() * 113),
+    draw: (r) => 16 + Math.floor(r.next() * 113),
   },
   {
     name: 'H2',
     layer: 'heap',
     slots: 10_000,
     ops: 1_000_000,
-    draw: (r) => Math.floor(8 * 2 ** (r() * 11)),
+    draw: (r) => Math.floor(8 * 2 ** (r.next() * 11)),
   },
 ];
 
@@ -72,18 +87,20 @@ export interface SlotAllocator {
 
 /** Runs one pass of `workload` over `target`, ending with everything freed. */
 export function runWorkload(workload: Workload, target: SlotAllocator): void {
-  const r = mulberry32(WORKLOAD_SEED);
+  const r = new Mulberry32(WORKLOAD_SEED);
+  const draw = workload.draw;
+  const slots = workload.slots;
   const held = new Uint8Array(workload.slots);
   const handles = new Float64Array(workload.slots);
   const sizes = new Float64Array(workload.slots);
   for (let step = 0; step < workload.ops; step++) {
-    const slot = Math.floor(r() * workload.slots);
+    const slot = Math.floor(r.next() * slots);
     if (held[slot] === 1) {
       target.release(handles[slot]!, sizes[slot]!);
       held[slot] = 0;
       continue;
     }
-    const size = workload.draw(r);
+    const size = draw(r);
     const handle = target.allocate(size);
     if (handle === null) continue;
     handles[slot] = handle;
