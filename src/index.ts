@@ -23,8 +23,22 @@ export { type FaultReport, ProcessHandle, type Program } from './kernel/process.
 export type { UserContext, WaitStatus } from './kernel/user-context.js';
 export { SlabAllocator, SlabCache, SlabError, ZERO_SIZE_PTR } from './kernel-alloc/index.js';
 export * from './linux-abi.js';
-export { FrameUse, OutOfMemoryError, PhysicalAllocator } from './physical/index.js';
+export {
+  FrameUse,
+  formatBuddyinfo,
+  InvalidFrameError,
+  InvalidFreeError,
+  MAX_ORDER,
+  OutOfMemoryError,
+  PhysicalAllocator,
+  PhysicalInvariantError,
+  ZONE_DMA,
+  ZONE_DMA32,
+  ZONE_NAMES,
+  ZONE_NORMAL,
+} from './physical/index.js';
 export { ProcFsError } from './procfs/procfs.js';
+export * from './trace/index.js';
 export * from './user-alloc/index.js';
 export { AddressSpace } from './virtual/address-space.js';
 export * from './virtual/layout.js';
