@@ -13,6 +13,8 @@ import { freeListSeries } from './model/buddy-histogram.js';
 import { CounterHistory } from './model/counters.js';
 import { colourOf, labelOf, USER_CODE_FIRST, userCode } from './model/frame-colours.js';
 import { describeFrame } from './model/frame-details.js';
+import { SHARED_OWNER } from './model/frame-snapshot.js';
+import { mappingsOf } from './model/reverse-map.js';
 import { Simulation } from './model/simulation.js';
 import { slabCacheViews } from './model/slab-view.js';
 import { WEB_WORKLOADS } from './model/workloads.js';
@@ -23,6 +25,7 @@ import { renderHeap, renderSlabs, renderVmas, renderWalk } from './ui/panels.js'
 
 /** Widest the frame map may be, in pixels. */
 const FRAME_MAP_WIDTH = 1024;
+const HOVER_HINT = 'hover over a frame; click a user page to walk the page tables to it';
 /** Samples kept for the counter chart. */
 const HISTORY = 400;
 /** The panels (tables, charts) are redrawn at most this often while running, in ms. */
@@ -129,12 +132,13 @@ class App {
       frameMap.hovered = -1;
       frameMap.draw(this.state.sim.snapshot);
     };
+    overlay.onclick = (event) => this.walkToFrame(frameMap.frameAtEvent(event));
   }
 
   private showFrame(pfn: number): void {
     const { sim } = this.state;
     byId('frame-details').textContent =
-      pfn < 0 ? 'hover over a frame' : describeFrame(sim.machine, sim.snapshot, pfn).join('\n');
+      pfn < 0 ? HOVER_HINT : describeFrame(sim.machine, sim.snapshot, pfn).join('\n');
   }
 
   private setRunning(running: boolean): void {
@@ -209,6 +213,25 @@ class App {
       selected === undefined ? undefined : sim.heaps.get(selected.pid),
     );
     this.drawWalk();
+  }
+
+  /**
+   * Shows how a user frame is reached: selects a process mapping it (the owner, or the first
+   * sharer of a copy-on-write frame) and walks the virtual page that maps it.
+   */
+  walkToFrame(pfn: number): void {
+    const { sim } = this.state;
+    if (pfn < 0) return;
+    const owner = sim.snapshot.owners[pfn]!;
+    for (const process of sim.processes) {
+      if (owner !== SHARED_OWNER && owner !== process.pid) continue;
+      const [va] = mappingsOf(sim.machine.ram, process, pfn);
+      if (va === undefined) continue;
+      this.state.selected = process;
+      this.drawProcess();
+      this.walk(va);
+      return;
+    }
   }
 
   /** Walks `va` in the selected process and shows it. */

@@ -166,6 +166,31 @@ describe('visualizer page', () => {
     await page.locator('#heap').screenshot({ path: `${ARTIFACTS}/web-heap.png` });
   });
 
+  it('clicking a user frame walks the page tables of a process mapping it down to that frame', async () => {
+    const target = await page.evaluate(() => {
+      const { sim, frameMap } = window.wallos;
+      const owners = sim.snapshot.owners;
+      const pfn = owners.findIndex((owner) => owner > 0);
+      const { columns, cell } = frameMap.layout;
+      return {
+        pfn,
+        owner: owners[pfn],
+        x: (pfn % columns) * cell + cell / 2,
+        y: Math.floor(pfn / columns) * cell + cell / 2,
+      };
+    });
+    expect(target.pfn).toBeGreaterThanOrEqual(0);
+    const box = (await page.locator('#frame-overlay').boundingBox())!;
+    const scale = box.width / (await page.evaluate(() => window.wallos.frameMap.layout.width));
+    await page.mouse.click(box.x + target.x * scale, box.y + target.y * scale);
+    const after = await page.evaluate(() => ({
+      pid: window.wallos.selected?.pid,
+      marked: window.wallos.frameMap.marked,
+      outcome: document.querySelector<HTMLElement>('#walk .walk-result')?.dataset.outcome,
+    }));
+    expect(after).toEqual({ pid: target.owner, marked: target.pfn, outcome: 'mapped' });
+  });
+
   it('slab view lists each cache with the counts the slab allocator holds', async () => {
     const shown = await page.$$eval('#slab-table tr[data-cache]', (rows) =>
       rows.map((row) => {

@@ -15,6 +15,7 @@ import {
   walkRows,
   walkSummary,
 } from '../../src/web/model/page-walk.js';
+import { mappingsOf } from '../../src/web/model/reverse-map.js';
 import { slabCacheViews } from '../../src/web/model/slab-view.js';
 
 const RW = PROT_READ | PROT_WRITE;
@@ -73,6 +74,17 @@ describe('page walk view', () => {
     expect(walk.physicalAddress).toBe(PAGE_SIZE);
     expect(walk.user).toBe(false);
     expect(walkSummary(walk)).toMatch(/→ 0x0*1000 \((4 KiB|2 MiB|1 GiB) page, rw[-x] kernel\)$/);
+  });
+
+  it('reverse-maps a frame to the virtual pages that map it', () => {
+    const { machine, process, address } = machineWithMapping();
+    const walker = new ProcessWalker(machine);
+    for (const page of [address, address + PAGE_SIZE]) {
+      const pfn = walker.walk(process, page).physicalAddress! / PAGE_SIZE;
+      expect(mappingsOf(machine.ram, process, pfn)).toEqual([page]);
+    }
+    const table = walker.walk(process, address).steps[3]!.tableAddress / PAGE_SIZE;
+    expect(mappingsOf(machine.ram, process, table)).toEqual([]);
   });
 
   it('finds exactly the resident pages of a range', () => {
