@@ -429,12 +429,27 @@ export class Machine {
    * tables, slab consistency) and throws an {@link InvariantError} listing what disagrees.
    */
   check(): void {
-    checkMachine(this);
+    this.atCpl0(() => checkMachine(this));
   }
 
   /** Frees cached kernel memory (empty slabs), as `echo 3 > drop_caches` would. */
   dropCaches(): number {
-    return this.slab.shrinkAll();
+    return this.atCpl0(() => this.slab.shrinkAll());
+  }
+
+  /**
+   * Runs kernel work requested from outside any system call (a check, a /proc read, dropping
+   * caches) at CPL 0 — also when called from inside a running program — and restores the
+   * CPL after. Unlike {@link enterKernel}, errors are the caller's, not oopses.
+   */
+  atCpl0<T>(work: () => T): T {
+    const saved = this.cpu.cpl;
+    this.cpu.cpl = 0;
+    try {
+      return work();
+    } finally {
+      this.cpu.cpl = saved;
+    }
   }
 }
 

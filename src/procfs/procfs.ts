@@ -26,6 +26,10 @@ export class ProcFs {
 
   /** The text of a /proc file. @throws ProcFsError for an unknown path or process. */
   read(path: string): string {
+    return this.machine.atCpl0(() => this.generate(path));
+  }
+
+  private generate(path: string): string {
     const m = this.machine;
     switch (path) {
       case '/proc/meminfo':

@@ -50,7 +50,7 @@ export interface Trace {
 }
 
 const MAGIC = '# wallos-trace v1';
-const REQUIRED_KEYS = ['program', 'ops', 'peak_live_bytes', 'threads'] as const;
+const REQUIRED_KEYS: readonly string[] = ['program', 'ops', 'peak_live_bytes', 'threads'];
 const NEWLINE = 0x0a;
 const SPACE = 0x20;
 const CARRIAGE_RETURN = 0x0d;
@@ -155,8 +155,14 @@ class TraceParser {
       if (!line.startsWith('# ') || colon < 3) this.fail('header lines must read "# KEY: VALUE"');
       const key = line.slice(2, colon);
       if (key.includes(' ')) this.fail(`header key "${key}" contains a space`);
-      if (this.header.has(key)) this.fail(`header key "${key}" appears twice`);
-      this.header.set(key, line.slice(colon + 2));
+      const value = line.slice(colon + 2);
+      const earlier = this.header.get(key);
+      // `note` may repeat (and unknown keys must be tolerated): their values are joined.
+      // A second value for a key the replay depends on would be ambiguous.
+      if (earlier !== undefined && REQUIRED_KEYS.includes(key)) {
+        this.fail(`header key "${key}" appears twice`);
+      }
+      this.header.set(key, earlier === undefined ? value : `${earlier}\n${value}`);
     }
     for (const key of REQUIRED_KEYS) {
       if (!this.header.has(key)) this.fail(`missing header key "${key}"`);

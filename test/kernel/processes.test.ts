@@ -261,3 +261,33 @@ describe('memory pressure', () => {
     expect(p.exitCode).toBe(7);
   });
 });
+
+describe('machine.check', () => {
+  it('passes while processes are alive and running, not only after they end', () => {
+    const machine = Machine.boot({ memory: '64M' });
+    const checks: string[] = [];
+    machine.spawn(function* (ctx) {
+      const page = ctx.mmap(0, 4 * PAGE_SIZE, RW, ANON);
+      for (let i = 0; i < 4; i++) ctx.store32(page + i * PAGE_SIZE, i);
+      yield;
+      ctx.fork(function* (child) {
+        child.store32(page, 9);
+        yield;
+      });
+      yield;
+    });
+    machine.spawn(function* () {
+      for (let i = 0; i < 3; i++) {
+        try {
+          machine.check();
+          checks.push('ok');
+        } catch (error) {
+          checks.push((error as Error).message);
+        }
+        yield;
+      }
+    });
+    finish(machine);
+    expect(checks).toEqual(['ok', 'ok', 'ok']);
+  });
+});

@@ -57,6 +57,12 @@ describe('parseTrace', () => {
     expect(parseTrace(reordered).ops).toBe(6);
   });
 
+  it('accepts several note lines (joined) but not a second value of a required key', () => {
+    const notes = variant('# threads: 1\n', '# threads: 1\n# note: first\n# note: second\n');
+    expect(parseTrace(notes).header.get('note')).toBe('first\nsecond');
+    expectRejected(variant('# threads: 1\n', '# threads: 1\n# ops: 6\n'), 6, /appears twice/);
+  });
+
   it.each([
     ['a wrong first line', variant('# wallos-trace v1', '# wallos-trace v2'), 1, /first line/],
     ['a missing final newline', EXAMPLE.slice(0, -1), 12, /end with/],

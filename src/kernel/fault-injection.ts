@@ -1,0 +1,113 @@
+/**
+ * Fault injection, like Linux's `fail_page_alloc` / `failslab` with `fail-nth`: make the Nth
+ * page allocation, or the Nth slab allocation, counted from when it was armed, fail once.
+ *
+ * The injector sits at the boundary of the two allocators, so neither needs a hook of its own:
+ * installed on a machine, it shadows two instance methods with counting wrappers.
+ *
+ * ```
+ *  machine.frames.tryAllocPages(order, use, zone, zero)   every page allocation of the kernel
+ *     └─ wrapper: count it; the armed Nth call returns -1    (page tables, user frames, slab
+ *        (out of memory) without touching the allocator       pages, vmalloc, kernel stacks)
+ *
+ *  cache.alloc() of every slab cache live at install time   task_struct, mm_struct,
+ *     └─ wrapper: count it; the armed Nth call returns 0     vm_area_struct and the kmalloc
+ *        (NULL) without touching the cache                   caches (kmalloc ≤ 8 KiB goes here)
+ * ```
+ *
+ * `allocPages` (the throwing form) calls `tryAllocPages` on the same object and so is covered;
+ * a kmalloc above 8 KiB takes whole pages and counts as a page allocation. Caches created after
+ * `install` are not wrapped. `uninstall` removes the wrappers, and the prototype methods take
+ * over again, so a machine without an injector pays nothing.
+ */
+import type { SlabCache } from '../kernel-alloc/index.js';
+import type { FrameUse, PhysicalAllocator } from '../physical/index.js';
+import type { Machine } from './machine.js';
+
+/** The calls of {@link FaultInjector} that count and can fail. */
+export type InjectionSite = 'page' | 'slab';
+
+/** What {@link FaultInjector.arm} is waiting for: no failure armed. */
+export const NEVER = 0;
+
+type TryAllocPages = PhysicalAllocator['tryAllocPages'];
+
+/** Counts page and slab allocations of a machine and fails the armed Nth one of each site. */
+export class FaultInjector {
+  /** Page allocations seen since the last {@link reset}. */
+  pageAllocations = 0;
+  /** Slab object allocations seen since the last {@link reset}. */
+  slabAllocations = 0;
+  /** Failures injected since the last {@link reset}. */
+  injected = 0;
+  private failPageAt = NEVER;
+  private failSlabAt = NEVER;
+  private readonly wrappedCaches: SlabCache[] = [];
+  private installed = true;
+
+  private constructor(private readonly machine: Machine) {
+    this.wrapPages(machine.frames);
+    for (const cache of machine.slab.caches()) this.wrapCache(cache);
+  }
+
+  /** Installs an injector on `machine`: from now on its allocations are counted. */
+  static install(machine: Machine): FaultInjector {
+    return new FaultInjector(machine);
+  }
+
+  /**
+   * Arms `site` so that its `n`th allocation from now fails once (`n` ≥ 1), as writing `n` to
+   * `/proc/self/fail-nth` does; {@link NEVER} disarms it. Resets that site's count.
+   */
+  arm(site: InjectionSite, n: number): void {
+    if (!Number.isSafeInteger(n) || n < NEVER) throw new RangeError(`fail-nth: bad count ${n}`);
+    if (site === 'page') {
+      this.failPageAt = n;
+      this.pageAllocations = 0;
+    } else {
+      this.failSlabAt = n;
+      this.slabAllocations = 0;
+    }
+  }
+
+  /** Disarms both sites and zeroes every count. */
+  reset(): void {
+    this.failPageAt = NEVER;
+    this.failSlabAt = NEVER;
+    this.pageAllocations = 0;
+    this.slabAllocations = 0;
+    this.injected = 0;
+  }
+
+  /** Removes the wrappers: the allocators are exactly as before {@link install}. */
+  uninstall(): void {
+    if (!this.installed) return;
+    this.installed = false;
+    Reflect.deleteProperty(this.machine.frames, 'tryAllocPages');
+    for (const cache of this.wrappedCaches) Reflect.deleteProperty(cache, 'alloc');
+    this.wrappedCaches.length = 0;
+  }
+
+  private wrapPages(frames: PhysicalAllocator): void {
+    const original: TryAllocPages = frames.tryAllocPages;
+    frames.tryAllocPages = (order: number, use: FrameUse, zone?: number, zero?: boolean) => {
+      if (++this.pageAllocations === this.failPageAt) return this.fail(-1);
+      return original.call(frames, order, use, zone, zero);
+    };
+  }
+
+  private wrapCache(cache: SlabCache): void {
+    const original = cache.alloc;
+    cache.alloc = () => {
+      if (++this.slabAllocations === this.failSlabAt) return this.fail(0);
+      return original.call(cache);
+    };
+    this.wrappedCaches.push(cache);
+  }
+
+  /** Counts an injected failure and returns the allocator's failure value. */
+  private fail(value: number): number {
+    this.injected++;
+    return value;
+  }
+}
