@@ -15,8 +15,8 @@ import {
   walkRows,
   walkSummary,
 } from '../../src/web/model/page-walk.js';
-import { mappingsOf } from '../../src/web/model/reverse-map.js';
 import { slabCacheViews } from '../../src/web/model/slab-view.js';
+import { mappingsOf } from '../../src/web/model/user-leaves.js';
 
 const RW = PROT_READ | PROT_WRITE;
 const ANON = MAP_PRIVATE | MAP_ANONYMOUS;

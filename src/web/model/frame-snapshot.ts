@@ -11,14 +11,11 @@
  * Free frames come from the buddy free lists, owners from each process's page tables, and
  * everything else from the allocator's per-frame use, so the picture is what the layers hold.
  */
-import { ENTRIES_PER_TABLE, PAGE_SIZE, PTE_SIZE } from '../../hw/constants.js';
-import { entryAddress, PTE_P, PTE_PS, TOP_LEVEL } from '../../hw/paging.js';
-import type { PhysicalMemory } from '../../hw/ram.js';
+import { PAGE_SIZE } from '../../hw/constants.js';
 import type { Machine } from '../../kernel/machine.js';
 import { FrameUse } from '../../physical/constants.js';
-import { PTE_PROT_NONE } from '../../virtual/address-space.js';
-import { KERNEL_PML4_FIRST } from '../../virtual/page-tables.js';
 import { codeOfUse, FrameCode, userCode } from './frame-colours.js';
+import { forEachUserLeaf } from './user-leaves.js';
 
 /** `owners` value of a frame mapped by more than one process (a copy-on-write share). */
 export const SHARED_OWNER = -1;
@@ -26,10 +23,6 @@ export const SHARED_OWNER = -1;
 export const NO_OWNER = 0;
 /** `freeOrder` value of a frame that does not start a free block. */
 export const NOT_FREE_HEAD = -1;
-/** PML4 entries of the user half (the rest is the kernel's, shared by every process). */
-const USER_PML4_ENTRIES = KERNEL_PML4_FIRST;
-/** Frames one leaf maps, by level: 4 KiB, 2 MiB, 1 GiB pages. */
-const LEVEL_FRAMES = [0, 1, ENTRIES_PER_TABLE, ENTRIES_PER_TABLE * ENTRIES_PER_TABLE];
 /** Marks a frame of RAM not yet classified during a capture. */
 const UNCLASSIFIED = 0xff;
 
@@ -79,43 +72,14 @@ export class FrameSnapshot {
     });
   }
 
-  /**
-   * Records which process maps each user frame. The user half of each process's page tables is
-   * read straight from RAM, table by table, as a debugger would: a present table costs 512
-   * entry reads however sparse it is, and a missing one costs nothing.
-   */
+  /** Records which process maps each user frame, from the leaves of its page tables. */
   private markOwners(machine: Machine): void {
     this.owners.fill(NO_OWNER);
     for (const process of machine.processList) {
-      if (process.ended) continue;
-      this.visitTable(
-        machine.ram,
-        process.space.tables.root,
-        TOP_LEVEL,
-        USER_PML4_ENTRIES,
-        process.pid,
-      );
-    }
-  }
-
-  private visitTable(
-    ram: PhysicalMemory,
-    table: number,
-    level: number,
-    entries: number,
-    pid: number,
-  ): void {
-    for (let i = 0; i < entries; i++) {
-      const at = table + i * PTE_SIZE;
-      const low = ram.load32(at);
-      if (low === 0 && ram.load32(at + 4) === 0) continue;
-      const target = entryAddress(low, ram.load32(at + 4));
-      const leaf = level === 1 || (low & PTE_PS) !== 0;
-      if (!leaf) {
-        if ((low & PTE_P) !== 0) this.visitTable(ram, target, level - 1, ENTRIES_PER_TABLE, pid);
-      } else if ((low & (PTE_P | PTE_PROT_NONE)) !== 0) {
-        this.own(target / PAGE_SIZE, LEVEL_FRAMES[level]!, pid);
-      }
+      const pid = process.pid;
+      forEachUserLeaf(machine.ram, process, (_, frame, bytes) => {
+        this.own(frame / PAGE_SIZE, bytes / PAGE_SIZE, pid);
+      });
     }
   }
 
