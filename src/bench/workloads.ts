@@ -19,7 +19,8 @@ export class Mulberry32 {
 
   /** The next number in [0, 1). */
   next(): number {
-    const a = (this.state = (this.state + 0x6d2b79f5) | 0);
+    const a = (this.state + 0x6d2b79f5) | 0;
+    this.state = a;
     let t = Math.imul(a ^ (a >>> 15), 1 | a);
     t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
