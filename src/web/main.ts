@@ -23,8 +23,9 @@ import { byId, el } from './ui/dom.js';
 import { FrameMapView } from './ui/frame-map.js';
 import { renderHeap, renderSlabs, renderVmas, renderWalk } from './ui/panels.js';
 
-/** Widest the frame map may be, in pixels. */
+/** Largest the frame map may be, in pixels (a 4 GiB machine needs 1024 × 1024 at 1 px a frame). */
 const FRAME_MAP_WIDTH = 1024;
+const FRAME_MAP_HEIGHT = 800;
 const HOVER_HINT = 'hover over a frame; click a user page to walk the page tables to it';
 /** Samples kept for the counter chart. */
 const HISTORY = 400;
@@ -103,6 +104,7 @@ class App {
       byId('frame-overlay'),
       sim.snapshot.frames,
       FRAME_MAP_WIDTH,
+      FRAME_MAP_HEIGHT,
     );
     this.bindHover(frameMap);
     this.state = {

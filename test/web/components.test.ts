@@ -66,6 +66,22 @@ describe('grid layout', () => {
     );
   });
 
+  it('cells shrink to fit the height, but never below one pixel', () => {
+    fc.assert(
+      fc.property(
+        frameCounts,
+        widths,
+        fc.integer({ min: 64, max: 2048 }),
+        (frames, width, height) => {
+          const layout = new GridLayout(frames, width, height);
+          if (layout.cell > 1) expect(layout.height).toBeLessThanOrEqual(height);
+          expect(layout.cell).toBeLessThanOrEqual(new GridLayout(frames, width).cell);
+        },
+      ),
+    );
+    expect(new GridLayout(1 << 16, 1024, 800).cell).toBe(3);
+  });
+
   it('frameAt finds the frame whose cell holds the pixel, -1 outside', () => {
     fc.assert(
       fc.property(frameCounts, widths, fc.nat(), (frames, width, seed) => {

@@ -38,19 +38,22 @@ export class GridLayout {
   readonly cell: number;
 
   /**
-   * Fits `frames` cells into about `maxWidth` pixels: rows as long as the square root of the
-   * frame count allows (rounded up to a power of two, at most `maxWidth` cells), each cell
-   * as large as fits, from 1 to {@link MAX_CELL_SIZE} pixels.
+   * Fits `frames` cells into about `maxWidth` × `maxHeight` pixels: rows as long as the square
+   * root of the frame count allows (rounded up to a power of two, at most `maxWidth` cells),
+   * each cell as large as fits, from 1 to {@link MAX_CELL_SIZE} pixels (one pixel a frame may
+   * exceed `maxHeight`: every frame stays visible).
    */
   constructor(
     readonly frames: number,
     maxWidth: number,
+    maxHeight = Number.POSITIVE_INFINITY,
   ) {
     const square = 2 ** Math.ceil(Math.log2(Math.max(1, Math.sqrt(frames))));
     const widest = 2 ** Math.floor(Math.log2(Math.max(1, maxWidth)));
     this.columns = Math.min(square, widest);
     this.rows = Math.ceil(frames / this.columns);
-    this.cell = Math.max(1, Math.min(MAX_CELL_SIZE, Math.floor(maxWidth / this.columns)));
+    const fits = Math.min(Math.floor(maxWidth / this.columns), Math.floor(maxHeight / this.rows));
+    this.cell = Math.max(1, Math.min(MAX_CELL_SIZE, fits));
   }
 
   /** Canvas width in pixels. */

@@ -35,8 +35,9 @@ export class FrameMapView {
     private readonly overlay: HTMLCanvasElement,
     frames: number,
     maxWidth: number,
+    maxHeight: number,
   ) {
-    this.layout = new GridLayout(frames, maxWidth);
+    this.layout = new GridLayout(frames, maxWidth, maxHeight);
     for (const c of [canvas, overlay]) {
       c.width = this.layout.width;
       c.height = this.layout.height;
