@@ -21,7 +21,7 @@ export { InvariantError, KernelOops, SyscallError } from './kernel/errors.js';
 export { type BootOptions, Machine, type SpawnOptions } from './kernel/machine.js';
 export { type FaultReport, ProcessHandle, type Program } from './kernel/process.js';
 export type { UserContext, WaitStatus } from './kernel/user-context.js';
-export { SlabAllocator, SlabCache, SlabError, ZERO_SIZE_PTR } from './kernel-alloc/index.js';
+export * from './kernel-alloc/index.js';
 export * from './linux-abi.js';
 export {
   FrameUse,
@@ -42,4 +42,4 @@ export * from './trace/index.js';
 export * from './user-alloc/index.js';
 export { AddressSpace } from './virtual/address-space.js';
 export * from './virtual/layout.js';
-export { VirtualMemory } from './virtual/virtual-memory.js';
+export { type RecordStore, VirtualMemory } from './virtual/virtual-memory.js';
