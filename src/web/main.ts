@@ -107,6 +107,7 @@ class App {
       FRAME_MAP_HEIGHT,
     );
     this.bindHover(frameMap);
+    byId('frame-details').textContent = HOVER_HINT;
     this.state = {
       sim,
       frameMap,

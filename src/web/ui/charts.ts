@@ -75,12 +75,12 @@ export class BuddyChart {
 
 /** Free memory, RSS and slab in MiB (left axis), page faults (right axis), over steps. */
 export class CounterChart {
-  private readonly chart: Chart<'line'>;
+  private readonly chart: Chart<'line', { x: number; y: number }[]>;
 
   constructor(canvas: HTMLCanvasElement) {
     const line = (label: string, colour: string, yAxisID = 'y') => ({
       label,
-      data: [] as number[],
+      data: [] as { x: number; y: number }[],
       borderColor: colour,
       backgroundColor: colour,
       pointRadius: 0,
@@ -90,7 +90,6 @@ export class CounterChart {
     this.chart = new Chart(canvas, {
       type: 'line',
       data: {
-        labels: [],
         datasets: [
           line('free MiB', '#7fc97f'),
           line('RSS MiB', '#5bc0de'),
@@ -102,6 +101,12 @@ export class CounterChart {
         animation: false,
         maintainAspectRatio: false,
         scales: axes({
+          x: {
+            type: 'linear',
+            title: { display: true, text: 'scheduler steps', color: TEXT },
+            ticks: { color: TEXT },
+            grid: { color: GRID },
+          },
           faults: {
             position: 'right',
             beginAtZero: true,
@@ -115,13 +120,14 @@ export class CounterChart {
   }
 
   update(history: CounterHistory): void {
-    const mib = (values: number[]) => values.map((v) => v / MiB_BYTES);
+    const steps = history.series('step');
+    const points = (values: number[], scale = 1) =>
+      values.map((v, i) => ({ x: steps[i]!, y: v / scale }));
     const [free, rss, slab, faults] = this.chart.data.datasets;
-    this.chart.data.labels = history.series('step');
-    free!.data = mib(history.series('freeBytes'));
-    rss!.data = mib(history.series('rssBytes'));
-    slab!.data = mib(history.series('slabBytes'));
-    faults!.data = history.series('faults');
+    free!.data = points(history.series('freeBytes'), MiB_BYTES);
+    rss!.data = points(history.series('rssBytes'), MiB_BYTES);
+    slab!.data = points(history.series('slabBytes'), MiB_BYTES);
+    faults!.data = points(history.series('faults'));
     this.chart.update('none');
   }
 }
