@@ -45,8 +45,8 @@ export interface PageState {
   frameMap: FrameMapView;
   /** The process the address-space panels show. */
   selected: Process | undefined;
-  /** The last address walked. */
-  walkAddress: number;
+  /** The last address walked, or null before any walk. */
+  walkAddress: number | null;
   /** Redraws happened since boot (a test waits for this to move). */
   redraws: number;
   running: boolean;
@@ -112,7 +112,7 @@ class App {
       sim,
       frameMap,
       selected: sim.processes[0],
-      walkAddress: 0,
+      walkAddress: null,
       redraws: 0,
       running: false,
     };
@@ -129,11 +129,11 @@ class App {
     overlay.onmousemove = (event) => {
       frameMap.hovered = frameMap.frameAtEvent(event);
       this.showFrame(frameMap.hovered);
-      frameMap.draw(this.state.sim.snapshot);
+      frameMap.drawOverlay(this.state.sim.snapshot);
     };
     overlay.onmouseleave = () => {
       frameMap.hovered = -1;
-      frameMap.draw(this.state.sim.snapshot);
+      frameMap.drawOverlay(this.state.sim.snapshot);
     };
     overlay.onclick = (event) => this.walkToFrame(frameMap.frameAtEvent(event));
   }
@@ -246,7 +246,7 @@ class App {
 
   private drawWalk(): void {
     const { sim, selected, walkAddress, frameMap } = this.state;
-    if (walkAddress === 0) {
+    if (walkAddress === null) {
       byId('walk').textContent = 'click a VMA or enter an address to walk its page tables';
       frameMap.marked = -1;
       return;
@@ -256,7 +256,7 @@ class App {
     renderWalk(byId('walk'), walk);
     frameMap.marked =
       walk.physicalAddress === undefined ? -1 : Math.floor(walk.physicalAddress / PAGE_SIZE);
-    frameMap.draw(sim.snapshot);
+    frameMap.drawOverlay(sim.snapshot);
   }
 
   /** The legend: every fixed use, then the user-page colour of each live process. */

@@ -140,7 +140,7 @@ describe('visualizer page', () => {
       const rows: [string, string][] = [];
       let table = selected!.space.tables.root;
       for (let level = 4; level >= 1; level--) {
-        const index = Math.floor(walkAddress / 2 ** (12 + 9 * (level - 1))) % 512;
+        const index = Math.floor(walkAddress! / 2 ** (12 + 9 * (level - 1))) % 512;
         const low = ram.load32(table + index * 8) >>> 0;
         const high = ram.load32(table + index * 8 + 4) >>> 0;
         rows.push([

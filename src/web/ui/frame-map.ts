@@ -68,7 +68,8 @@ export class FrameMapView {
     return dirty.changed;
   }
 
-  private drawOverlay(snapshot: FrameSnapshot): void {
+  /** Redraws the overlay only (outlines, hover, walk marker): the cells have not changed. */
+  drawOverlay(snapshot: FrameSnapshot): void {
     const context = this.overlayContext;
     context.clearRect(0, 0, this.overlay.width, this.overlay.height);
     if (this.layout.cell >= OUTLINE_MIN_CELL) {
