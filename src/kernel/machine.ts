@@ -57,7 +57,7 @@ export interface SpawnOptions {
   stdin?: string | Uint8Array;
 }
 
-/** A fault the same instruction may take this many times in a row before it is a kernel bug. */
+/** Faults one access may take per page it touches before it is a kernel bug (a fault loop). */
 const MAX_REPEATED_FAULTS = 4;
 
 export class Machine {
@@ -83,8 +83,6 @@ export class Machine {
   private readonly processes = new Map<number, Process>();
   private nextPid = 1;
   private lastScheduled = 0;
-  private repeatedFaults = 0;
-  private lastFaultAddress = Number.NaN;
 
   private constructor(options: BootOptions) {
     const bytes = parseSize(options.memory ?? '256M');
@@ -317,15 +315,22 @@ export class Machine {
   /**
    * What a fault in user mode leads to: the handler resolves it (return, and the access is
    * retried) or the process dies (the termination is thrown through the program).
+   * @param faults how many times this one access (spanning `pages` pages) has faulted so far,
+   *   counting this fault: more than {@link MAX_REPEATED_FAULTS} per page means the handler
+   *   "resolves" a fault that the MMU keeps raising, a kernel bug.
    */
-  userFault(process: Process, error: unknown): void {
+  userFault(process: Process, error: unknown, faults: number, pages = 1): void {
     if (error instanceof ProcessTermination) throw error;
     if (process.ended) throw new ProcessTermination(process.pid);
     if (error instanceof GeneralProtectionFault) {
       this.killBySegv(process, error.address, 'SEGV_MAPERR', 'read', error.message);
     }
     if (!(error instanceof PageFault)) throw this.enterKernel(() => this.oops(error));
-    this.countRepeats(error.cr2);
+    if (faults > MAX_REPEATED_FAULTS * pages) {
+      throw this.enterKernel(() =>
+        this.oops(new Error(`fault loop at ${formatAddress(error.cr2)}`)),
+      );
+    }
     const result = this.enterKernel(() => process.space.handleFault(error.cr2, error.errorCode));
     if (result === FaultResult.HANDLED) return;
     const access = error.errorCode & PF_ID ? 'execute' : error.errorCode & PF_W ? 'write' : 'read';
@@ -335,16 +340,6 @@ export class Machine {
     }
     const kind = result === FaultResult.SEGV_MAPERR ? 'SEGV_MAPERR' : 'SEGV_ACCERR';
     this.killBySegv(process, error.cr2, kind, access, error.message);
-  }
-
-  /** The same address faulting again and again after being "handled" is a kernel bug. */
-  private countRepeats(address: number): void {
-    this.repeatedFaults = address === this.lastFaultAddress ? this.repeatedFaults + 1 : 0;
-    this.lastFaultAddress = address;
-    if (this.repeatedFaults >= MAX_REPEATED_FAULTS) {
-      this.repeatedFaults = 0;
-      throw this.enterKernel(() => this.oops(new Error(`fault loop at ${formatAddress(address)}`)));
-    }
   }
 
   private killBySegv(

@@ -3,10 +3,14 @@
  * a page fault enters the kernel's handler, which either resolves it (the access is retried,
  * as the CPU re-executes the faulting instruction) or kills the process.
  *
+ * Each access counts its own faults: a handler that keeps "resolving" a fault the MMU keeps
+ * raising is a fault loop, which the machine reports as an oops.
+ *
  * Each method spells out the same retry loop on purpose: this is the hot path of every user
  * load and store (the heap allocator's included), and a shared helper would need a closure per
  * access.
  */
+import { PAGE_SIZE } from '../hw/constants.js';
 import type { MemoryAccess } from '../hw/memory-access.js';
 import type { Mmu } from '../hw/mmu.js';
 import type { Machine } from './machine.js';
@@ -23,109 +27,115 @@ export class UserMemory implements MemoryAccess {
   }
 
   load8(va: number): number {
-    for (;;) {
+    for (let faults = 1; ; faults++) {
       try {
         return this.mmu.load8(va);
       } catch (error) {
-        this.machine.userFault(this.process, error);
+        this.machine.userFault(this.process, error, faults);
       }
     }
   }
 
   load16(va: number): number {
-    for (;;) {
+    for (let faults = 1; ; faults++) {
       try {
         return this.mmu.load16(va);
       } catch (error) {
-        this.machine.userFault(this.process, error);
+        this.machine.userFault(this.process, error, faults);
       }
     }
   }
 
   load32(va: number): number {
-    for (;;) {
+    for (let faults = 1; ; faults++) {
       try {
         return this.mmu.load32(va);
       } catch (error) {
-        this.machine.userFault(this.process, error);
+        this.machine.userFault(this.process, error, faults);
       }
     }
   }
 
   store8(va: number, value: number): void {
-    for (;;) {
+    for (let faults = 1; ; faults++) {
       try {
         this.mmu.store8(va, value);
         return;
       } catch (error) {
-        this.machine.userFault(this.process, error);
+        this.machine.userFault(this.process, error, faults);
       }
     }
   }
 
   store16(va: number, value: number): void {
-    for (;;) {
+    for (let faults = 1; ; faults++) {
       try {
         this.mmu.store16(va, value);
         return;
       } catch (error) {
-        this.machine.userFault(this.process, error);
+        this.machine.userFault(this.process, error, faults);
       }
     }
   }
 
   store32(va: number, value: number): void {
-    for (;;) {
+    for (let faults = 1; ; faults++) {
       try {
         this.mmu.store32(va, value);
         return;
       } catch (error) {
-        this.machine.userFault(this.process, error);
+        this.machine.userFault(this.process, error, faults);
       }
     }
   }
 
   readBytes(va: number, length: number): Uint8Array {
-    for (;;) {
+    for (let faults = 1; ; faults++) {
       try {
         return this.mmu.readBytes(va, length);
       } catch (error) {
-        this.machine.userFault(this.process, error);
+        this.machine.userFault(this.process, error, faults, pagesSpanned(va, length));
       }
     }
   }
 
   writeBytes(va: number, bytes: Uint8Array): void {
-    for (;;) {
+    for (let faults = 1; ; faults++) {
       try {
         this.mmu.writeBytes(va, bytes);
         return;
       } catch (error) {
-        this.machine.userFault(this.process, error);
+        this.machine.userFault(this.process, error, faults, pagesSpanned(va, bytes.length));
       }
     }
   }
 
   fill(va: number, length: number, byte: number): void {
-    for (;;) {
+    for (let faults = 1; ; faults++) {
       try {
         this.mmu.fill(va, length, byte);
         return;
       } catch (error) {
-        this.machine.userFault(this.process, error);
+        this.machine.userFault(this.process, error, faults, pagesSpanned(va, length));
       }
     }
   }
 
   /** An instruction fetch at `va` (a jump or call there). */
   fetch(va: number): void {
-    for (;;) {
+    for (let faults = 1; ; faults++) {
       try {
         this.mmu.fetch(va);
         return;
       } catch (error) {
-        this.machine.userFault(this.process, error);
+        this.machine.userFault(this.process, error, faults);
       }
     }
   }
+}
+
+/** Pages that `[va, va + length)` touches, at least one. */
+function pagesSpanned(va: number, length: number): number {
+  const offset = va % PAGE_SIZE;
+  return Math.max(1, Math.ceil(((offset < 0 ? offset + PAGE_SIZE : offset) + length) / PAGE_SIZE));
 }
