@@ -1,14 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { Machine } from '../../src/kernel/machine.js';
 import { SIGABRT } from '../../src/linux-abi.js';
-
-function finish(machine: Machine): void {
-  machine.run();
-  expect(machine.oopses.map((o) => o.message)).toEqual([]);
-  machine.check();
-  machine.dropCaches();
-  expect(machine.frames.freeFrames).toBe(machine.bootFreeFrames);
-}
+import { finish } from './helpers.js';
 
 describe('the malloc heap inside a process', () => {
   it('lives in the process memory: brk grows, large blocks are mmapped', () => {

@@ -11,18 +11,10 @@ import {
   SIGKILL,
   SIGSEGV,
 } from '../../src/linux-abi.js';
+import { finish } from './helpers.js';
 
 const RW = PROT_READ | PROT_WRITE;
 const ANON = MAP_PRIVATE | MAP_ANONYMOUS;
-
-/** Runs everything, then asserts no oops, consistent layers and memory back at its boot value. */
-function finish(machine: Machine): void {
-  machine.run();
-  expect(machine.oopses.map((o) => o.message)).toEqual([]);
-  machine.check();
-  machine.dropCaches();
-  expect(machine.frames.freeFrames).toBe(machine.bootFreeFrames);
-}
 
 function text(ctx: UserContext, va: number, s: string): number {
   const bytes = new TextEncoder().encode(s);
