@@ -2,7 +2,14 @@
  * The frame map: every physical frame as a cell of a canvas, coloured by use, with free buddy
  * blocks outlined on an overlay canvas when cells are large enough to show an outline.
  */
-import { MAX_ORDER } from '../../physical/constants.js';
+import {
+  DMA_END_PFN,
+  DMA32_END_PFN,
+  MAX_ORDER,
+  ZONE_DMA32,
+  ZONE_NAMES,
+  ZONE_NORMAL,
+} from '../../physical/constants.js';
 import { packedPalette } from '../model/frame-colours.js';
 import { NEVER_DRAWN, paintChangedCells } from '../model/frame-paint.js';
 import type { FrameSnapshot } from '../model/frame-snapshot.js';
@@ -12,6 +19,15 @@ import { GridLayout } from '../model/grid-layout.js';
 const OUTLINE_MIN_CELL = 3;
 const OUTLINE_COLOUR = 'rgba(120, 140, 170, 0.55)';
 const HOVER_COLOUR = '#ffffff';
+const ZONE_COLOUR = '#e8e288';
+const ZONE_FONT = '11px sans-serif';
+const ZONE_LABEL_INSET = 3;
+const ZONE_LABEL_BASELINE = 12;
+/** The zones that start above frame 0, with their first frame. */
+const ZONE_STARTS: readonly (readonly [number, number])[] = [
+  [ZONE_DMA32, DMA_END_PFN],
+  [ZONE_NORMAL, DMA32_END_PFN],
+];
 const MARK_COLOUR = '#ff4fd8';
 const MARK_WIDTH = 2;
 const MARK_RADIUS = 7;
@@ -80,8 +96,29 @@ export class FrameMapView {
         if (orders[pfn]! >= 0) this.outline(pfn, orders[pfn]!);
       }
     }
+    this.drawZoneBoundaries();
     this.outlineHovered(snapshot);
     this.outlineMarked();
+  }
+
+  /** A line where each zone starts above DMA (16 MiB: DMA32, 4 GiB: Normal), with its name. */
+  private drawZoneBoundaries(): void {
+    const context = this.overlayContext;
+    context.strokeStyle = ZONE_COLOUR;
+    context.fillStyle = ZONE_COLOUR;
+    context.lineWidth = 1;
+    context.font = ZONE_FONT;
+    for (const [zone, first] of ZONE_STARTS) {
+      if (first >= this.layout.frames) continue;
+      const r = this.layout.blockRect(first, 0);
+      context.beginPath();
+      context.moveTo(r.x, r.y + 0.5);
+      context.lineTo(this.layout.width, r.y + 0.5);
+      context.moveTo(r.x + 0.5, r.y);
+      context.lineTo(r.x + 0.5, r.y + r.height);
+      context.stroke();
+      context.fillText(`${ZONE_NAMES[zone]} ▸`, r.x + ZONE_LABEL_INSET, r.y + ZONE_LABEL_BASELINE);
+    }
   }
 
   /** A ring around the walked frame, large enough to find on a 1-pixel-a-frame map. */
