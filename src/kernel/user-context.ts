@@ -12,7 +12,7 @@
  * The malloc family follows C: `malloc` returns 0 (NULL) when it fails and `ctx.errno` says
  * why. Every method is bound, so `const { malloc, free } = ctx` works.
  */
-import { ERRNO, errnoName } from '../linux-abi.js';
+import { ERRNO, errnoName, SIGKILL, SIGSEGV } from '../linux-abi.js';
 import { SyscallError } from './errors.js';
 import type { Machine } from './machine.js';
 import type { Process, Program } from './process.js';
@@ -71,12 +71,12 @@ export class UserContext {
   /** An address must be an integer; anything else is a wild pointer and faults. */
   private address(va: number): number {
     if (Number.isSafeInteger(va)) return va;
-    return this.machine.kill(this.process, 11, `invalid address ${String(va)}`);
+    return this.machine.kill(this.process, SIGSEGV, `invalid address ${String(va)}`);
   }
 
   private length(length: number): number {
     if (Number.isSafeInteger(length) && length >= 0) return length;
-    return this.machine.kill(this.process, 11, `invalid length ${String(length)}`);
+    return this.machine.kill(this.process, SIGSEGV, `invalid length ${String(length)}`);
   }
 
   // ─── the malloc family (user space) ─────────────────────────────────────────────────────
@@ -106,13 +106,7 @@ export class UserContext {
   };
 
   /** sbrk(3): moves the break by `increment`; returns the previous break. */
-  sbrk = (increment: number): number => {
-    const old = this.syscall('brk', 0);
-    if (increment === 0) return old;
-    if (this.syscall('brk', old + increment) !== old + increment)
-      throw new SyscallError('sbrk', 'ENOMEM');
-    return old;
-  };
+  sbrk = (increment: number): number => this.check('sbrk', this.syscall('sbrk', increment));
 
   mmap = (
     address: number,
@@ -154,7 +148,7 @@ export class UserContext {
   }
 
   private checkAlive(): void {
-    if (this.process.ended) this.machine.kill(this.process, this.process.signal ?? 9);
+    if (this.process.ended) this.machine.kill(this.process, this.process.signal ?? SIGKILL);
   }
 
   // ─── the raw system call ────────────────────────────────────────────────────────────────
