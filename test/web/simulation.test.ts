@@ -51,6 +51,13 @@ function expectSnapshotMatchesMachine(sim: Simulation): void {
   expect(countCodes(sim, (c) => c >= FrameCode.USER_SHARED)).toBe(
     frames.framesByUse(FrameUse.USER),
   );
+  let ownedTables = 0;
+  for (let pfn = 0; pfn < sim.snapshot.frames; pfn++) {
+    if (sim.snapshot.codes[pfn] === FrameCode.PAGE_TABLE && sim.snapshot.owners[pfn]! > 0)
+      ownedTables++;
+  }
+  const tablePages = sim.processes.reduce((sum, p) => sum + p.space.tables.tablePages, 0);
+  expect(ownedTables).toBe(tablePages);
 }
 
 describe('simulation', () => {

@@ -109,6 +109,10 @@ describe('frame details', () => {
     expect(lines[0]).toContain(`frame ${pa / PAGE_SIZE} at`);
     expect(lines).toContain(`mapped by pid ${process.pid} (${process.name})`);
     expect(lines).toContain('references: 1');
+    const table = new ProcessWalker(machine).walk(process, address).steps[3]!.tableAddress;
+    expect(describeFrame(machine, snapshot, table / PAGE_SIZE)).toContain(
+      `a page table of pid ${process.pid} (${process.name})`,
+    );
     let freeHead = -1;
     machine.frames.forEachFreeBlock((head, order) => {
       if (order >= 1 && freeHead < 0) freeHead = head / PAGE_SIZE;

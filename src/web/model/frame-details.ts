@@ -26,8 +26,10 @@ export function describeFrame(machine: Machine, snapshot: FrameSnapshot, pfn: nu
   lines.push(`references: ${machine.frames.refCount(pa)}`);
   if (code === FrameCode.SLAB) lines.push(...describeSlabPage(machine, pa));
   const owner = snapshot.owners[pfn]!;
+  const name = `pid ${owner} (${machine.process(owner)?.name ?? '?'})`;
   if (owner === SHARED_OWNER) lines.push('mapped by several processes (copy-on-write)');
-  else if (owner > 0) lines.push(`mapped by pid ${owner} (${machine.process(owner)?.name ?? '?'})`);
+  else if (owner > 0 && code === FrameCode.PAGE_TABLE) lines.push(`a page table of ${name}`);
+  else if (owner > 0) lines.push(`mapped by ${name}`);
   return lines;
 }
 

@@ -4,7 +4,8 @@
  *
  * ```
  *  codes     Uint8Array   one FrameCode per frame (what the frame map paints)
- *  owners    Int32Array   user pages: the pid mapping the frame, SHARED_OWNER if several, 0 none
+ *  owners    Int32Array   user pages: the pid mapping the frame, SHARED_OWNER if several;
+ *                         user page tables: their process's pid; 0 otherwise
  *  freeOrder Int8Array    head of a free buddy block: its order; -1 everywhere else
  * ```
  *
@@ -72,14 +73,17 @@ export class FrameSnapshot {
     });
   }
 
-  /** Records which process maps each user frame, from the leaves of its page tables. */
+  /** Records which process maps each user frame, and whose each user page table is. */
   private markOwners(machine: Machine): void {
     this.owners.fill(NO_OWNER);
     for (const process of machine.processList) {
       const pid = process.pid;
-      forEachUserLeaf(machine.ram, process, (_, frame, bytes) => {
-        this.own(frame / PAGE_SIZE, bytes / PAGE_SIZE, pid);
-      });
+      forEachUserLeaf(
+        machine.ram,
+        process,
+        (_, frame, bytes) => this.own(frame / PAGE_SIZE, bytes / PAGE_SIZE, pid),
+        (table) => this.own(table / PAGE_SIZE, 1, pid),
+      );
     }
   }
 

@@ -25,15 +25,26 @@ import { KERNEL_PML4_FIRST } from '../../virtual/page-tables.js';
 
 /** Called per leaf: the page's virtual address, its frame's physical address, its size. */
 export type LeafVisitor = (va: number, frame: number, bytes: number) => void;
+/** Called per table of the walk (its physical address and level), the PML4 first. */
+export type TableVisitor = (table: number, level: PageLevel) => void;
 
 /**
  * Calls `visit` for every leaf of `process`'s user half that holds a frame: present, or kept
- * non-present under PROT_NONE. Nothing for an ended process.
+ * non-present under PROT_NONE; and `onTable` for the PML4 and every user-half table below it.
+ * Nothing for an ended process.
  */
-export function forEachUserLeaf(ram: PhysicalMemory, process: Process, visit: LeafVisitor): void {
+export function forEachUserLeaf(
+  ram: PhysicalMemory,
+  process: Process,
+  visit: LeafVisitor,
+  onTable: TableVisitor = ignoreTable,
+): void {
   if (process.ended) return;
-  visitTable(ram, process.space.tables.root, TOP_LEVEL, 0, KERNEL_PML4_FIRST, visit);
+  const root = process.space.tables.root;
+  visitTable(ram, root, TOP_LEVEL, 0, KERNEL_PML4_FIRST, visit, onTable);
 }
+
+function ignoreTable(): void {}
 
 function visitTable(
   ram: PhysicalMemory,
@@ -42,7 +53,9 @@ function visitTable(
   base: number,
   entries: number,
   visit: LeafVisitor,
+  onTable: TableVisitor,
 ): void {
+  onTable(table, level);
   const span = levelSpan(level);
   for (let i = 0; i < entries; i++) {
     const at = table + i * PTE_SIZE;
@@ -53,7 +66,8 @@ function visitTable(
     const address = entryAddress(low, high);
     if (level > 1 && (low & PTE_PS) === 0) {
       if ((low & PTE_P) !== 0) {
-        visitTable(ram, address, (level - 1) as PageLevel, va, ENTRIES_PER_TABLE, visit);
+        const next = (level - 1) as PageLevel;
+        visitTable(ram, address, next, va, ENTRIES_PER_TABLE, visit, onTable);
       }
     } else if ((low & (PTE_P | PTE_PROT_NONE)) !== 0) {
       visit(va, address, span);
