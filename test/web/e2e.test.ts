@@ -37,6 +37,8 @@ let outDir: string;
 let server: WebServer;
 let browser: Browser;
 let page: Page;
+/** Uncaught exceptions and console errors of the page, over the whole file. */
+const pageErrors: string[] = [];
 
 beforeAll(async () => {
   outDir = mkdtempSync(join(tmpdir(), 'wallos-web-'));
@@ -48,11 +50,12 @@ beforeAll(async () => {
   server = await startServer({ port: 0, root: outDir });
   browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
   page = await browser.newPage({ viewport: { width: 1600, height: 1400 } });
-  const errors: string[] = [];
-  page.on('pageerror', (error) => errors.push(error.message));
+  page.on('pageerror', (error) => pageErrors.push(error.message));
+  page.on('console', (message) => {
+    if (message.type() === 'error') pageErrors.push(message.text());
+  });
   await page.goto(server.url);
   await page.waitForFunction(() => (window.wallos?.redraws ?? 0) > 0);
-  expect(errors).toEqual([]);
   mkdirSync(ARTIFACTS, { recursive: true });
 });
 
@@ -224,5 +227,9 @@ describe('visualizer page', () => {
     expect(layout.cell).toBe(1);
     expect(await frameMapMismatches(PALETTE)).toEqual([]);
     await page.screenshot({ path: `${ARTIFACTS}/web-4G.png`, fullPage: true });
+  });
+
+  it('logged no error along the way', () => {
+    expect(pageErrors).toEqual([]);
   });
 });

@@ -6,7 +6,12 @@ import { PROT_EXEC, PROT_READ, PROT_WRITE } from '../../linux-abi.js';
 import type { MallInfo } from '../../user-alloc/user-allocator.js';
 import type { Vma } from '../../virtual/vma.js';
 import { formatBytes } from '../model/format.js';
-import { type HeapRecord, heapSegments, residentPages } from '../model/heap-view.js';
+import {
+  type HeapRecord,
+  type HeapSegment,
+  heapSegments,
+  residentPages,
+} from '../model/heap-view.js';
 import { type ProcessWalker, walkRows, walkSummary } from '../model/page-walk.js';
 import type { SlabCacheView } from '../model/slab-view.js';
 import { el, fillTable } from './dom.js';
@@ -149,7 +154,7 @@ function drawHeapStrip(
   width: number,
   start: number,
   end: number,
-  segments: ReturnType<typeof heapSegments>,
+  segments: readonly HeapSegment[],
   walker: ProcessWalker,
   process: Process,
 ): void {
