@@ -74,6 +74,8 @@ class App {
     byId('boot').addEventListener('click', () => this.boot());
     byId('run').addEventListener('click', () => this.setRunning(!this.state.running));
     byId('step').addEventListener('click', () => this.advance(1));
+    byId('speed').addEventListener('input', () => this.showSpeed());
+    this.showSpeed();
     byId('process-select').addEventListener('change', (e) => {
       const pid = Number((e.target as HTMLSelectElement).value);
       this.state.selected = this.state.sim.machine.process(pid);
@@ -142,6 +144,11 @@ class App {
     const { sim } = this.state;
     byId('frame-details').textContent =
       pfn < 0 ? HOVER_HINT : describeFrame(sim.machine, sim.snapshot, pfn).join('\n');
+  }
+
+  private showSpeed(): void {
+    const steps = SPEED_BASE ** Number(byId<HTMLInputElement>('speed').value);
+    byId('speed-value').textContent = `≤ ${steps} steps a frame`;
   }
 
   private setRunning(running: boolean): void {
