@@ -71,8 +71,6 @@ const KNOWN_MAP_FLAGS =
 /** Sizes of the program image that every process gets (text, then data and bss). */
 export const IMAGE_TEXT_SIZE = 16 * 1024;
 export const IMAGE_DATA_SIZE = 8 * 1024;
-/** Records a split can need: one for each end of the range. */
-const SPLIT_RECORDS = 2;
 
 function pageUp(n: number): number {
   return Math.ceil(n / PAGE_SIZE) * PAGE_SIZE;
@@ -341,10 +339,15 @@ export class AddressSpace {
     for (const vma of this.vmas.overlapping(start - 1, end + 1)) this.vm.syncRecord(vma);
   }
 
-  /** Reserves VMA records for an operation that may split; undefined when none are left. */
-  private reserveRecords(): number[] | undefined {
+  /**
+   * Reserves the VMA records that cutting `[start, end)` out of the VMAs needs: one per edge
+   * that falls strictly inside a VMA (as Linux, an unmap that splits nothing cannot fail for
+   * lack of memory). Undefined when kernel memory is exhausted.
+   */
+  private reserveRecords(start: number, end: number): number[] | undefined {
     const spare: number[] = [];
-    for (let i = 0; i < SPLIT_RECORDS; i++) {
+    const needed = this.splitsAt(start) + this.splitsAt(end);
+    for (let i = 0; i < needed; i++) {
       const record = this.vm.allocRecord();
       if (record === null) {
         this.releaseRecords(spare);
@@ -353,6 +356,12 @@ export class AddressSpace {
       spare.push(record);
     }
     return spare;
+  }
+
+  /** 1 when a VMA would have to be split at `edge`, else 0. */
+  private splitsAt(edge: number): number {
+    const vma = this.vmas.find(edge);
+    return vma !== undefined && vma.start < edge ? 1 : 0;
   }
 
   private releaseRecords(spare: number[]): void {
@@ -372,7 +381,7 @@ export class AddressSpace {
       if (!this.addVma(oldEnd, newEnd - oldEnd, rw, false, 'heap', '[heap]')) return this.brk;
       this.mergeAround(oldEnd, newEnd);
     } else if (newEnd < oldEnd) {
-      const spare = this.reserveRecords();
+      const spare = this.reserveRecords(newEnd, oldEnd);
       if (spare === undefined) return this.brk;
       this.removeRange(newEnd, oldEnd, spare);
       this.releaseRecords(spare);
@@ -412,7 +421,7 @@ export class AddressSpace {
       start = this.placeMapping(address, size);
       if (start < 0) return -ERRNO.ENOMEM;
     }
-    const spare = this.reserveRecords();
+    const spare = fixed ? this.reserveRecords(start, start + size) : [];
     if (spare === undefined) return -ERRNO.ENOMEM;
     if (fixed) this.removeRange(start, start + size, spare);
     this.releaseRecords(spare);
@@ -444,7 +453,7 @@ export class AddressSpace {
     if (!isPageAligned(address) || length <= 0 || address < 0) return -ERRNO.EINVAL;
     const end = pageUp(address + length);
     if (end > USER_TOP) return -ERRNO.EINVAL;
-    const spare = this.reserveRecords();
+    const spare = this.reserveRecords(address, end);
     if (spare === undefined) return -ERRNO.ENOMEM;
     this.removeRange(address, end, spare);
     this.releaseRecords(spare);
@@ -461,7 +470,7 @@ export class AddressSpace {
     if (end > USER_TOP) return -ERRNO.ENOMEM;
     if (end === address) return 0;
     if (!this.covers(address, end)) return -ERRNO.ENOMEM;
-    const spare = this.reserveRecords();
+    const spare = this.reserveRecords(address, end);
     if (spare === undefined) return -ERRNO.ENOMEM;
     this.splitEdges(address, end, spare);
     this.releaseRecords(spare);

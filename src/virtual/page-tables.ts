@@ -70,17 +70,27 @@ export class PageTables {
   /**
    * Physical address of the entry at `level` that maps `va`. With `create`, missing tables on
    * the way are allocated (user tables when `user`); returns -1 when a table is missing (or
-   * cannot be allocated) or a large-page leaf sits above `level`.
+   * cannot be allocated) or a large-page leaf sits above `level`. A walk that runs out of
+   * memory half-way frees the tables it had added, so a failure leaves the tree as it was.
    */
   entry(va: number, level: PageLevel, create: boolean, user: boolean): number {
     let table = this.root;
+    let firstLink = -1;
+    let firstLinkLevel: PageLevel = 4;
     for (let l: PageLevel = 4; l > level; l = (l - 1) as PageLevel) {
       const at = table + tableIndex(va, l) * PTE_SIZE;
       const lo = this.ram.load32(at);
       if ((lo & PTE_P) === 0) {
         if (!create) return -1;
         const fresh = this.newTable();
-        if (fresh < 0) return -1;
+        if (fresh < 0) {
+          if (firstLink >= 0) this.unlinkNewTables(firstLink, firstLinkLevel);
+          return -1;
+        }
+        if (firstLink < 0) {
+          firstLink = at;
+          firstLinkLevel = l;
+        }
         this.write(at, entryLow(fresh, PTE_P | PTE_RW | (user ? PTE_US : 0)), entryHigh(fresh));
         table = fresh;
         continue;
@@ -174,6 +184,17 @@ export class PageTables {
       table = entryAddress(lo, this.ram.load32(at + 4));
     }
     return 0;
+  }
+
+  /**
+   * Undoes the tables a failed walk added: the entry at `at` (in a table of `level`) and the
+   * chain of fresh, otherwise empty tables below it.
+   */
+  private unlinkNewTables(at: number, level: PageLevel): void {
+    this.freeSubtree(at, level - 1);
+    const parent = at - (at & TABLE_MASK);
+    const count = this.used.get(parent);
+    if (count !== undefined) this.used.set(parent, count - 1);
   }
 
   /** Frees the table an entry at `level` points to, and every table below it. */
