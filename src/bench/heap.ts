@@ -4,6 +4,8 @@
  * into every block it hands out, so memory is touched as the workloads require.
  */
 import { MemPool } from '@thi.ng/malloc';
+import { Machine } from '../kernel/machine.js';
+import type { UserContext } from '../kernel/user-context.js';
 import { createFlatHeap } from '../user-alloc/flat-heap.js';
 import type { UserAllocator } from '../user-alloc/user-allocator.js';
 import {
@@ -53,6 +55,47 @@ export class ThingMallocSlots implements SlotAllocator {
   release(handle: number): void {
     this.pool.free(handle);
   }
+}
+
+/** Heap slots through a process's own malloc and memory (user mode, through the MMU). */
+export class ProcessHeapSlots implements SlotAllocator {
+  constructor(private readonly ctx: UserContext) {}
+
+  allocate(size: number): number | null {
+    const p = this.ctx.malloc(size);
+    if (p === 0) return null;
+    this.ctx.store8(p, TOUCH);
+    return p;
+  }
+
+  release(handle: number): void {
+    this.ctx.free(handle);
+  }
+}
+
+/** RAM of the machine whose process runs a heap workload. */
+export const PROCESS_BENCH_MEMORY = '256M';
+
+/**
+ * Measures `workload` run by a program inside a simulated process (its malloc in user space,
+ * every byte written through the MMU): implementation `wallos-memory/process`.
+ * @throws Error when the process dies (out of memory, a fault).
+ */
+export function measureHeapInProcess(workload: Workload, now: () => number, reps = 5): BenchRow {
+  const machine = Machine.boot({ memory: PROCESS_BENCH_MEMORY });
+  let row: BenchRow | null = null;
+  const handle = machine.spawn(
+    (ctx) => {
+      const slots = new ProcessHeapSlots(ctx);
+      row = measureWorkload(workload, 'wallos-memory/process', slots, now, reps);
+    },
+    { name: `bench-${workload.name}` },
+  );
+  machine.run();
+  if (row === null) {
+    throw new Error(`the ${workload.name} process died: ${handle.fault?.message ?? handle.error}`);
+  }
+  return row;
 }
 
 /** Which heap workloads to run (H1 and H2 by default) and how many timed runs each. */
