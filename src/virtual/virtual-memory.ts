@@ -121,7 +121,7 @@ export class VirtualMemory {
     let pa = range.base;
     while (pa < end) {
       const level = largestLeafAt(pa, end);
-      this.mapKernelLeaf(physicalToDirectMap(pa), pa, level, true, false);
+      this.mapKernelLeaf(physicalToDirectMap(pa), pa, level, true, true);
       const span = levelSpan(level);
       if (level === 3) this.directMap.huge += span;
       else if (level === 2) this.directMap.large += span;

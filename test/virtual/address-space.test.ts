@@ -363,3 +363,12 @@ describe('kernel half and isolation', () => {
     expect(run(true)).toBe(true);
   });
 });
+
+describe('kernel mappings', () => {
+  it('the direct map is writable data, never executable, even for the kernel', () => {
+    const { mmu } = setup();
+    const va = -0x778000000000 + 0x500000;
+    expect(() => mmu.fetch(va)).toThrow(/page fault/);
+    expect(() => mmu.fetch(-0x80000000 + 0x100000)).not.toThrow();
+  });
+});
