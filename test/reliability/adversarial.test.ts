@@ -309,6 +309,11 @@ describe('system calls with bad pointers', () => {
     expect(outcome).toEqual({ result: -ERRNO.EFAULT, stdout: '' });
   });
 
+  it('write of 1 TiB from a valid pointer (the range is user space): -EFAULT', () => {
+    const outcome = syscallResult((ctx, mapped) => ctx.syscall('write', 1, mapped, 2 ** 40));
+    expect(outcome).toEqual({ result: -ERRNO.EFAULT, stdout: '' });
+  });
+
   it('write of a huge length from a valid pointer: -EFAULT', () => {
     const outcome = syscallResult((ctx, mapped) => ctx.syscall('write', 1, mapped, 2 ** 53));
     expect(outcome.result).toBe(-ERRNO.EFAULT);
