@@ -228,6 +228,22 @@ export class PhysicalMemory implements MemoryAccess {
     return out;
   }
 
+  /** Copies `length` bytes at `address` into `target` at `targetOffset` (no allocation). */
+  readInto(address: number, target: Uint8Array, targetOffset: number, length: number): void {
+    this.checkRange(address, length);
+    let done = 0;
+    while (done < length) {
+      const at = address + done;
+      const offset = at & CHUNK_MASK;
+      const count = Math.min(length - done, RAM_CHUNK_SIZE - offset);
+      target.set(
+        this.bytes[Math.floor(at / RAM_CHUNK_SIZE)]!.subarray(offset, offset + count),
+        targetOffset + done,
+      );
+      done += count;
+    }
+  }
+
   writeBytes(address: number, data: Uint8Array): void {
     this.checkRange(address, data.length);
     this.forEachSegment(address, data.length, (chunkIndex, offset, count, done) => {

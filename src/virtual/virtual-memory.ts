@@ -20,7 +20,7 @@ import { isUserAddress, USER_TOP } from '../hw/address.js';
 import { HUGE_PAGE_SIZE, LARGE_PAGE_SIZE, PAGE_SIZE } from '../hw/constants.js';
 import type { Cpu } from '../hw/cpu.js';
 import type { BootMemoryMap } from '../hw/memory-map.js';
-import { type Mmu, PageFault } from '../hw/mmu.js';
+import { ACCESS_READ, type Mmu, PageFault } from '../hw/mmu.js';
 import {
   entryAddress,
   entryHigh,
@@ -272,7 +272,7 @@ export class VirtualMemory {
     if (!this.isUserRange(va, length)) return -ERRNO.EFAULT;
     const out = new Uint8Array(length);
     const status = this.eachUserPage(space, va, length, (at, done, count) => {
-      out.set(this.mmu.readBytes(at, count), done);
+      this.ram.readInto(this.mmu.translate(at, ACCESS_READ), out, done, count);
     });
     return status === 0 ? out : status;
   }
