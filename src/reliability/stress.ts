@@ -76,6 +76,8 @@ export interface StressOptions {
   maxProcesses?: number;
   /** Largest mmap in pages (default 32); larger ones put the machine under memory pressure. */
   maxMappingPages?: number;
+  /** Called after each `machine.check()` with the operations done so far. */
+  progress?: (ops: number) => void;
   /** Keep the last this many operations as text for the failure report (default 0: none). */
   logLength?: number;
 }
@@ -308,6 +310,7 @@ class StressDriver {
     } catch (error) {
       this.fail((error as Error).message);
     }
+    this.options.progress?.(this.ops);
   }
 
   private fail(problem: string): void {
