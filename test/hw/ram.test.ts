@@ -119,7 +119,7 @@ function apply(ram: PhysicalMemory, model: Model, o: Op): void {
       return;
     case 'write':
       ram.writeBytes(o.address, o.data);
-      model.bytes.set(o.data, o.address);
+      if (o.data.length > 0) model.bytes.set(o.data, o.address); // an empty write may name any address
       return;
     case 'fill':
       ram.fill(o.address, o.length, o.byte);
