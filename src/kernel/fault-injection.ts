@@ -1,6 +1,7 @@
 /**
- * Fault injection, like Linux's `fail_page_alloc` / `failslab` with `fail-nth`: make the Nth
- * page allocation, or the Nth slab allocation, counted from when it was armed, fail once.
+ * Fault injection, like Linux's `fail_page_alloc` / `failslab`: make the Nth page allocation,
+ * or the Nth slab allocation, counted from when it was armed, fail once (`fail-nth`), or make
+ * every Nth one fail (the fault attribute `interval`).
  *
  * The injector sits at the boundary of the two allocators, so neither needs a hook of its own:
  * installed on a machine, it shadows two instance methods with counting wrappers.
@@ -42,6 +43,8 @@ export class FaultInjector {
   injected = 0;
   private failPageAt = NEVER;
   private failSlabAt = NEVER;
+  private pageInterval = NEVER;
+  private slabInterval = NEVER;
   private readonly wrappedCaches: SlabCache[] = [];
   private installed = true;
 
@@ -70,10 +73,28 @@ export class FaultInjector {
     }
   }
 
+  /**
+   * Makes every `interval`th allocation at `site` fail from now on, as Linux's fault-attr
+   * `interval` does (with probability 100); {@link NEVER} stops it. Resets that site's count.
+   */
+  failEvery(site: InjectionSite, interval: number): void {
+    if (!Number.isSafeInteger(interval) || interval < NEVER)
+      throw new RangeError(`fail interval: bad count ${interval}`);
+    if (site === 'page') {
+      this.pageInterval = interval;
+      this.pageAllocations = 0;
+    } else {
+      this.slabInterval = interval;
+      this.slabAllocations = 0;
+    }
+  }
+
   /** Disarms both sites and zeroes every count. */
   reset(): void {
     this.failPageAt = NEVER;
     this.failSlabAt = NEVER;
+    this.pageInterval = NEVER;
+    this.slabInterval = NEVER;
     this.pageAllocations = 0;
     this.slabAllocations = 0;
     this.injected = 0;
@@ -91,7 +112,8 @@ export class FaultInjector {
   private wrapPages(frames: PhysicalAllocator): void {
     const original: TryAllocPages = frames.tryAllocPages;
     frames.tryAllocPages = (order: number, use: FrameUse, zone?: number, zero?: boolean) => {
-      if (++this.pageAllocations === this.failPageAt) return this.fail(-1);
+      const n = ++this.pageAllocations;
+      if (n === this.failPageAt || hits(n, this.pageInterval)) return this.fail(-1);
       return original.call(frames, order, use, zone, zero);
     };
   }
@@ -99,7 +121,8 @@ export class FaultInjector {
   private wrapCache(cache: SlabCache): void {
     const original = cache.alloc;
     cache.alloc = () => {
-      if (++this.slabAllocations === this.failSlabAt) return this.fail(0);
+      const n = ++this.slabAllocations;
+      if (n === this.failSlabAt || hits(n, this.slabInterval)) return this.fail(0);
       return original.call(cache);
     };
     this.wrappedCaches.push(cache);
@@ -110,4 +133,9 @@ export class FaultInjector {
     this.injected++;
     return value;
   }
+}
+
+/** True when the `n`th call is a multiple of a (non-zero) `interval`. */
+function hits(n: number, interval: number): boolean {
+  return interval !== NEVER && n % interval === 0;
 }

@@ -22,7 +22,9 @@
 import { Mulberry32 } from '../bench/workloads.js';
 import { PAGE_SIZE } from '../hw/constants.js';
 import { ProcessTermination } from '../kernel/errors.js';
+import { FaultInjector, NEVER } from '../kernel/fault-injection.js';
 import type { Machine } from '../kernel/machine.js';
+import type { Process } from '../kernel/process.js';
 import type { UserContext } from '../kernel/user-context.js';
 import {
   ERRNO,
@@ -31,6 +33,8 @@ import {
   MAP_PRIVATE,
   PROT_READ,
   PROT_WRITE,
+  SIGABRT,
+  SIGKILL,
 } from '../linux-abi.js';
 
 /** Where a run's random decisions come from. */
@@ -76,6 +80,12 @@ export interface StressOptions {
   maxProcesses?: number;
   /** Largest mmap in pages (default 32); larger ones put the machine under memory pressure. */
   maxMappingPages?: number;
+  /**
+   * Also fail every this many page allocations and slab allocations (a {@link FaultInjector}
+   * with `failEvery`); 0 or absent: no injected failures.
+   */
+  failPagesEvery?: number;
+  failSlabEvery?: number;
   /** Called after each `machine.check()` with the operations done so far. */
   progress?: (ops: number) => void;
   /** Keep the last this many operations as text for the failure report (default 0: none). */
@@ -91,6 +101,11 @@ export interface StressReport {
   enomem: number;
   /** Processes killed by the kernel for lack of memory (SIGKILL). */
   oomKills: number;
+  /**
+   * Workers the heap aborted because munmap of one of its mmapped blocks failed with ENOMEM
+   * (only with injected slab failures; glibc would ignore the failure and leak the mapping).
+   */
+  munmapAborts: number;
   /** `spawn` calls that threw because memory ran out. */
   spawnFailures: number;
   checks: number;
@@ -101,6 +116,10 @@ export interface StressReport {
 }
 
 const DEFAULT_CHECK_EVERY = 2000;
+/** How the kernel words the kill of a process at a page fault it had no memory for. */
+const OOM_MESSAGE = 'out of memory';
+/** The heap's abort message when munmap of one of its mmapped blocks fails. */
+const MUNMAP_ABORT = 'munmap_chunk(): munmap failed';
 const DEFAULT_PROCESSES = 4;
 const DEFAULT_MAX_PROCESSES = 12;
 const RW = PROT_READ | PROT_WRITE;
@@ -222,7 +241,9 @@ class StressDriver {
   private nextCheck = 0;
   private spawned = 0;
   private nextTag = 1;
-  private deaths = 0;
+  private oomDeaths = 0;
+  /** Every worker's process, kept to read how it ended after the kernel has reaped it. */
+  private readonly reaped = new Map<number, Process>();
   private readonly report: StressReport;
   private readonly checkEvery: number;
   private readonly processes: number;
@@ -251,6 +272,7 @@ class StressDriver {
       byOp: Object.fromEntries(OPS.map((op) => [op, 0])),
       enomem: 0,
       oomKills: 0,
+      munmapAborts: 0,
       spawnFailures: 0,
       checks: 0,
       failures: [],
@@ -263,16 +285,20 @@ class StressDriver {
     const baseline = slabObjects(machine);
     const oomBefore = machine.oomKills;
     const segvsBefore = machine.vm.events.segvs;
+    const injector = this.injectFaults();
     while (this.ops < this.options.ops && this.report.failures.length === 0) {
       this.topUp();
       const topUpAt = this.ops + this.checkEvery;
       machine.schedule(() => this.ops >= topUpAt || this.report.failures.length > 0);
     }
     machine.run();
+    injector?.uninstall();
     this.verify();
     this.report.oomKills = machine.oomKills - oomBefore;
-    if (this.deaths !== this.report.oomKills)
-      this.fail(`${this.deaths} processes died, ${this.report.oomKills} of them by the OOM killer`);
+    if (this.oomDeaths !== this.report.oomKills)
+      this.fail(
+        `${this.oomDeaths} workers killed for memory, the OOM killer counted ${this.report.oomKills}`,
+      );
     if (machine.vm.events.segvs !== segvsBefore) this.fail('a worker took a segmentation fault');
     machine.dropCaches();
     if (machine.frames.freeFrames !== machine.bootFreeFrames)
@@ -281,6 +307,16 @@ class StressDriver {
       this.fail(`${slabObjects(machine) - baseline} slab objects leaked`);
     this.report.ops = this.ops;
     return this.report;
+  }
+
+  private injectFaults(): FaultInjector | undefined {
+    const pages = this.options.failPagesEvery ?? NEVER;
+    const slab = this.options.failSlabEvery ?? NEVER;
+    if (pages === NEVER && slab === NEVER) return undefined;
+    const injector = FaultInjector.install(this.machine);
+    injector.failEvery('page', pages);
+    injector.failEvery('slab', slab);
+    return injector;
   }
 
   /** Spawns workers until `processes` are alive; spawn failing for lack of memory is counted. */
@@ -332,6 +368,7 @@ class StressDriver {
 
   private *worker(ctx: UserContext, state: WorkerState): Generator<void, number> {
     try {
+      this.reaped.set(ctx.pid, this.machine.process(ctx.pid)!);
       if (state.brkBase < 0) state.brkBase = ctx.syscall('brk', 0);
       let burst = 1;
       while (this.ops < this.options.ops && this.report.failures.length === 0) {
@@ -351,12 +388,26 @@ class StressDriver {
       return 0;
     } catch (error) {
       if (error instanceof ProcessTermination) {
-        this.deaths++;
+        this.noteDeath(ctx);
         throw error;
       }
       this.fail(`worker threw ${error instanceof Error ? error.stack : String(error)}`);
       return 1;
+    } finally {
+      this.reaped.delete(ctx.pid);
     }
+  }
+
+  /**
+   * A worker was killed. Documented outcomes: the OOM killer (SIGKILL), and the heap aborting
+   * because munmap of an mmapped block failed with ENOMEM (see {@link MUNMAP_ABORT}).
+   */
+  private noteDeath(ctx: UserContext): void {
+    const process = this.machine.process(ctx.pid) ?? this.reaped.get(ctx.pid);
+    if (process?.signal === SIGKILL && process.error === OOM_MESSAGE) this.oomDeaths++;
+    else if (process?.signal === SIGABRT && process.error === MUNMAP_ABORT)
+      this.report.munmapAborts++;
+    else this.fail(`pid ${ctx.pid} died: signal ${process?.signal}, ${process?.error}`);
   }
 
   private perform(ctx: UserContext, state: WorkerState, op: OpName): void {

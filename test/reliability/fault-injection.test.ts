@@ -224,9 +224,24 @@ describe('the injector', () => {
     expect(machine.frames.freeFrames).toBe(machine.bootFreeFrames);
   });
 
+  it('failEvery fails every Nth call until stopped', () => {
+    const machine = Machine.boot({ memory: '16M' });
+    const injector = FaultInjector.install(machine);
+    injector.failEvery('page', 2);
+    const results = [1, 2, 3, 4, 5].map(() => machine.frames.tryAllocPages(0, 1));
+    expect(results.map((pa) => pa < 0)).toEqual([false, true, false, true, false]);
+    injector.failEvery('page', NEVER);
+    const after = machine.frames.tryAllocPages(0, 1);
+    expect(after).toBeGreaterThanOrEqual(0);
+    for (const pa of [...results, after]) if (pa >= 0) machine.frames.freePages(pa, 0);
+    injector.uninstall();
+    expect(machine.frames.freeFrames).toBe(machine.bootFreeFrames);
+  });
+
   it('rejects a negative or fractional count', () => {
     const injector = FaultInjector.install(Machine.boot({ memory: '16M' }));
     expect(() => injector.arm('page', -1)).toThrow(RangeError);
     expect(() => injector.arm('slab', 1.5)).toThrow(RangeError);
+    expect(() => injector.failEvery('page', -2)).toThrow(RangeError);
   });
 });
