@@ -16,13 +16,16 @@ import type { UserContext } from '../../src/kernel/user-context.js';
 import {
   ERRNO,
   MAP_ANONYMOUS,
+  MAP_POPULATE,
   MAP_PRIVATE,
+  MAP_SHARED,
   PROT_READ,
   PROT_WRITE,
   SIGABRT,
   SIGKILL,
 } from '../../src/linux-abi.js';
 import { slabObjects } from '../../src/reliability/stress.js';
+import { STACK_TOP } from '../../src/virtual/layout.js';
 
 const RW = PROT_READ | PROT_WRITE;
 const ANONYMOUS = MAP_PRIVATE | MAP_ANONYMOUS;
@@ -139,6 +142,31 @@ const WORKLOADS: Record<string, Program> = {
     return 0;
   }),
   'process spawn': () => 0,
+  'MAP_POPULATE + shared fork': orEnomem((ctx) => {
+    const populated = ctx.mmap(0, 8 * PAGE_SIZE, RW, ANONYMOUS | MAP_POPULATE);
+    const shared = ctx.mmap(0, 4 * PAGE_SIZE, RW, MAP_SHARED | MAP_ANONYMOUS);
+    ctx.store32(shared, 5);
+    const writer = orEnomem((child) => {
+      child.store32(shared + 4, 6);
+      return 0;
+    });
+    const status = ctx.wait(ctx.fork(writer));
+    const sees = status.exitCode === 0 ? ctx.load32(shared + 4) === 6 : true;
+    return acceptable(status) && sees && ctx.load32(populated) === 0 ? 0 : EXIT_WRONG;
+  }),
+  'stack growth': orEnomem((ctx) => {
+    for (let i = 1; i <= 16; i++) ctx.store32(STACK_TOP - i * 4 * PAGE_SIZE, i);
+    return ctx.load32(STACK_TOP - 64 * PAGE_SIZE) === 16 ? 0 : EXIT_WRONG;
+  }),
+  'zombies and orphans': orEnomem((ctx) => {
+    const orphaner = orEnomem((child) => {
+      child.fork(() => 0); // never waited for: reparented when its parent exits
+      return 0;
+    });
+    const pid = ctx.fork(orphaner);
+    ctx.fork(() => 0); // never waited for: a zombie until this process exits
+    return acceptable(ctx.wait(pid)) ? 0 : EXIT_WRONG;
+  }),
 };
 
 interface SweepResult {
@@ -147,8 +175,8 @@ interface SweepResult {
 }
 
 /** Fails the Nth allocation at `site` of `workload` for N = 1, 2, … until none is injected. */
-function sweep(name: string, program: Program, site: InjectionSite): SweepResult {
-  const machine = Machine.boot({ memory: '16M' });
+function sweep(name: string, program: Program, site: InjectionSite, debug: boolean): SweepResult {
+  const machine = Machine.boot({ memory: '16M', debug });
   const baselineObjects = slabObjects(machine);
   const injector = FaultInjector.install(machine);
   const outcomes: Record<string, number> = {};
@@ -194,10 +222,18 @@ function runOnce(machine: Machine, program: Program, name: string): string {
   return `exit ${handle.exitCode} signal ${handle.signal} ${handle.error ?? ''}${handle.stderr}`;
 }
 
-describe.each(['page', 'slab'] as const)('fail the Nth %s allocation', (site) => {
+describe.each([
+  ['page', false],
+  ['slab', false],
+  ['page', true],
+  ['slab', true],
+] as const)('fail the Nth %s allocation (debug mode: %s)', (site, debug) => {
   it.each(Object.keys(WORKLOADS))('%s', (name) => {
-    const result = sweep(name, WORKLOADS[name]!, site);
-    console.log(`fail-nth ${site} / ${name}: ${result.runs} runs`, result.outcomes);
+    const result = sweep(name, WORKLOADS[name]!, site, debug);
+    console.log(
+      `fail-nth ${site}${debug ? ' debug' : ''} / ${name}: ${result.runs} runs`,
+      result.outcomes,
+    );
     expect(result.runs).toBeGreaterThan(1);
   });
 });
