@@ -266,10 +266,13 @@ export class VirtualMemory {
   /**
    * Copies `length` bytes from user address `va` of `space` (the active one) into the kernel.
    * Faults are handled like user faults (demand paging); an address that cannot be made
-   * readable gives -EFAULT instead of a kernel crash, as Linux's exception tables do.
+   * readable gives -EFAULT instead of a kernel crash, as Linux's exception tables do. So does a
+   * length larger than all of RAM (one address space maps each frame at most once, so it could
+   * never be read in full), before the buffer for it is allocated.
    */
   copyFromUser(space: AddressSpace, va: number, length: number): Uint8Array | number {
     if (!this.isUserRange(va, length)) return -ERRNO.EFAULT;
+    if (length > this.frames.managedFrames * PAGE_SIZE) return -ERRNO.EFAULT;
     const out = new Uint8Array(length);
     const status = this.eachUserPage(space, va, length, (at, done, count) => {
       this.ram.readInto(this.mmu.translate(at, ACCESS_READ), out, done, count);

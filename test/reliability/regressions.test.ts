@@ -66,4 +66,20 @@ describe('regressions', () => {
     expect(p.exitCode).toBe(0);
     machine.check();
   });
+
+  it('write(2) of a made-up length is -EFAULT, not a host allocation failure', () => {
+    // Found by the syscall fuzzer: copyFromUser allocated the whole length (here 128 TiB)
+    // before reading a byte, and the host's RangeError became a kernel oops.
+    const machine = Machine.boot({ memory: '16M' });
+    const p = machine.spawn((ctx) => {
+      const page = ctx.mmap(0, PAGE_SIZE, RW, ANONYMOUS);
+      const fromNull = ctx.syscall('write', 1, 0, 2 ** 47);
+      const fromPage = ctx.syscall('write', 1, page, 2 ** 46);
+      return fromNull === -14 && fromPage === -14 ? 0 : 1;
+    });
+    machine.run();
+    expect(machine.oopses.map((o) => o.message)).toEqual([]);
+    expect(p.exitCode).toBe(0);
+    machine.check();
+  });
 });
