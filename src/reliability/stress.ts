@@ -243,7 +243,7 @@ class StressDriver {
   private nextTag = 1;
   private oomDeaths = 0;
   /** Every worker's process, kept to read how it ended after the kernel has reaped it. */
-  private readonly reaped = new Map<number, Process>();
+  private readonly workers = new Map<number, Process>();
   private readonly report: StressReport;
   private readonly checkEvery: number;
   private readonly processes: number;
@@ -368,7 +368,7 @@ class StressDriver {
 
   private *worker(ctx: UserContext, state: WorkerState): Generator<void, number> {
     try {
-      this.reaped.set(ctx.pid, this.machine.process(ctx.pid)!);
+      this.workers.set(ctx.pid, this.machine.process(ctx.pid)!);
       if (state.brkBase < 0) state.brkBase = ctx.syscall('brk', 0);
       let burst = 1;
       while (this.ops < this.options.ops && this.report.failures.length === 0) {
@@ -394,7 +394,7 @@ class StressDriver {
       this.fail(`worker threw ${error instanceof Error ? error.stack : String(error)}`);
       return 1;
     } finally {
-      this.reaped.delete(ctx.pid);
+      this.workers.delete(ctx.pid);
     }
   }
 
@@ -403,7 +403,7 @@ class StressDriver {
    * because munmap of an mmapped block failed with ENOMEM (see {@link MUNMAP_ABORT}).
    */
   private noteDeath(ctx: UserContext): void {
-    const process = this.machine.process(ctx.pid) ?? this.reaped.get(ctx.pid);
+    const process = this.machine.process(ctx.pid) ?? this.workers.get(ctx.pid);
     if (process?.signal === SIGKILL && process.error === OOM_MESSAGE) this.oomDeaths++;
     else if (process?.signal === SIGABRT && process.error === MUNMAP_ABORT)
       this.report.munmapAborts++;
