@@ -162,6 +162,16 @@ const BYTE_BITS = 8;
 const WORD_SHIFT = 2;
 const WORD_MISALIGNMENT = 3;
 const BYTE_RANGE = 256;
+/** Entries per table, as a mask of the index bits one level translates. */
+const ENTRY_INDEX_MASK = 511;
+/**
+ * The bytes one entry of each level maps (index = level) and their reciprocals, looked up on
+ * the walk: `levelSpan` computes `2 ** n` with a variable exponent, a call to Math.pow, and a
+ * division or `%` by a variable span is slow too. Scaling by the reciprocal of a power of two is
+ * exact, so `Math.floor(x * scale)` is `Math.floor(x / span)` for every address.
+ */
+const LEVEL_SPANS: readonly number[] = [0, levelSpan(1), levelSpan(2), levelSpan(3), levelSpan(4)];
+const LEVEL_SCALES: readonly number[] = LEVEL_SPANS.map((span) => (span === 0 ? 0 : 1 / span));
 
 /**
  * The MMU of one CPU, translating virtual accesses into accesses to `ram`. One per CPU (not
@@ -332,7 +342,7 @@ export class Mmu implements MemoryAccess {
       return describeWalk(va, 'reserved-bit', steps, undefined, undefined, 0);
     }
     const span = levelSpan(this.walkLevel);
-    const pa = this.walkPage + offsetIn(va, span);
+    const pa = this.walkPage + offsetIn(va, this.walkLevel);
     return describeWalk(va, 'mapped', steps, pa, span, this.walkRights);
   }
 
@@ -366,7 +376,7 @@ export class Mmu implements MemoryAccess {
     if (status === WALK_RESERVED) this.fault(va, this.faultCode(access, PF_P | PF_RSVD));
     if (!this.allowed(this.walkRights, access)) this.fault(va, this.faultCode(access, PF_P));
     this.markAccessed(access === ACCESS_WRITE);
-    const piece = this.walkPage + offsetIn(va, levelSpan(this.walkLevel)) - (va & PAGE_MASK);
+    const piece = this.walkPage + offsetIn(va, this.walkLevel) - (va & PAGE_MASK);
     tlb.insert(va, piece, this.walkRights, this.walkLevel);
     return piece + (va & PAGE_MASK);
   }
@@ -378,12 +388,12 @@ export class Mmu implements MemoryAccess {
   private resolve(va: number): number {
     const cr3 = this.cpu.cr3;
     const nxe = this.cpu.eferNxe;
-    let table = cr3 - (cr3 % PAGE_SIZE);
+    let table = cr3 - (cr3 & PAGE_MASK);
     let rights = RIGHT_WRITABLE | RIGHT_USER;
     this.walkDepth = 0;
     for (let step = 0; step < TOP_LEVEL; step++) {
       const level = (TOP_LEVEL - step) as PageLevel;
-      const at = table + tableIndex(va, level) * PTE_SIZE;
+      const at = table + entryIndex(va, level) * PTE_SIZE;
       const low = this.ram.load32(at);
       const high = this.ram.load32(at + 4);
       this.walkEntries[step] = at;
@@ -400,7 +410,7 @@ export class Mmu implements MemoryAccess {
         if ((low & PTE_G) !== 0) rights |= RIGHT_GLOBAL;
         if ((low & PTE_D) !== 0) rights |= RIGHT_DIRTY;
         this.walkLevel = level;
-        this.walkPage = target - (target % levelSpan(level));
+        this.walkPage = target - offsetIn(target, level);
         this.walkRights = rights;
         return WALK_MAPPED;
       }
@@ -507,9 +517,14 @@ export class Mmu implements MemoryAccess {
   }
 }
 
-/** `va`'s offset within its naturally aligned block of `span` bytes (non-negative). */
-function offsetIn(va: number, span: number): number {
-  return va - Math.floor(va / span) * span;
+/** `address`'s offset within the naturally aligned block one `level` entry maps (non-negative). */
+function offsetIn(address: number, level: PageLevel): number {
+  return address - Math.floor(address * LEVEL_SCALES[level]!) * LEVEL_SPANS[level]!;
+}
+
+/** The index into the `level` table for `va`: paging.ts's `tableIndex`, without Math.pow. */
+function entryIndex(va: number, level: PageLevel): number {
+  return Math.floor(va * LEVEL_SCALES[level]!) & ENTRY_INDEX_MASK;
 }
 
 /** How many of `remaining` bytes from `va` lie on `va`'s page. */
