@@ -106,6 +106,14 @@ export function sealOf(address: number, head: number, key: number): number {
   return (head ^ key ^ Math.imul(address, SEAL_MIX)) >>> 0;
 }
 
+/**
+ * `offset % ALIGNMENT === 0`, fractions and non-finite values included, without `%`: user
+ * addresses inside a process are above 2^31, where `%` is a call to fmod, not an integer op.
+ */
+export function isAligned(offset: number): boolean {
+  return Number.isFinite(offset) && Math.floor(offset / ALIGNMENT) * ALIGNMENT === offset;
+}
+
 /** The index of the lowest set bit of a non-zero 32-bit value. */
 export function lowestBit(bits: number): number {
   return 31 - Math.clz32(bits & -bits);

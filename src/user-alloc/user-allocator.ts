@@ -42,6 +42,7 @@ import {
   HEAD,
   HEAP_OVERHEAD,
   INUSE,
+  isAligned,
   LINEAR_LIMIT,
   lowestBit,
   MAX_CHUNK,
@@ -264,7 +265,7 @@ export class UserAllocator<H extends HeapHost = HeapHost> {
         this.cacheCounts[bin]! < this.cacheLimit &&
         this.m.load32(chunk + SEAL) === sealOf(chunk, head, this.key) &&
         bin >= MIN_CHUNK >>> 4 &&
-        (chunk - this.base) % ALIGNMENT === 0
+        isAligned(chunk - this.base)
       ) {
         this.pushCache(chunk, head, bin);
         return;
@@ -476,8 +477,8 @@ export class UserAllocator<H extends HeapHost = HeapHost> {
 
   /** Aborts unless `chunk` carries a sealed in-use (not cached) header of sane size; the head. */
   private checkOwnHead(chunk: number, who: string): number {
-    // `%`, not `&`: a fractional pointer must fail too.
-    if ((chunk - this.base) % ALIGNMENT !== 0) this.corruptIn(who, '(): invalid pointer');
+    // Not `&`: a fractional pointer must fail too.
+    if (!isAligned(chunk - this.base)) this.corruptIn(who, '(): invalid pointer');
     const head = this.m.load32(chunk + HEAD);
     if (this.m.load32(chunk + SEAL) !== sealOf(chunk, head, this.key)) {
       this.corruptIn(who, '(): invalid pointer');
@@ -503,7 +504,7 @@ export class UserAllocator<H extends HeapHost = HeapHost> {
 
   /** Checks a free chunk found through a list or a boundary tag before using it. */
   private checkFree(chunk: number, who: string): number {
-    if (chunk < this.firstChunk || chunk >= this.top || (chunk - this.base) % ALIGNMENT !== 0) {
+    if (chunk < this.firstChunk || chunk >= this.top || !isAligned(chunk - this.base)) {
       this.corruptIn(who, ': corrupted free list');
     }
     const head = this.m.load32(chunk + HEAD);
