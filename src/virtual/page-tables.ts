@@ -34,6 +34,8 @@ import { FrameUse, type PhysicalAllocator, ZONE_NORMAL } from '../physical/index
 /** The first PML4 entry of the kernel half (address 0xffff800000000000). */
 export const KERNEL_PML4_FIRST = ENTRIES_PER_TABLE / 2;
 const TABLE_MASK = PAGE_SIZE - 1;
+/** The addresses one page table (level 1) maps: 512 pages, 2 MiB. */
+const PAGE_TABLE_SPAN = levelSpan(2);
 
 export class PageTables {
   /** Physical address of the PML4: what CR3 holds while this tree is live. */
@@ -152,9 +154,19 @@ export class PageTables {
         va = (Math.floor(va / skip) + 1) * skip;
         continue;
       }
-      const at = this.entry(va, 1, false, false);
-      if ((this.low(at) | this.high(at)) !== 0) visit(at, va);
-      va += PAGE_SIZE;
+      // The rest of this page table in one pass, instead of a walk from the root per page. A
+      // visit that empties the table frees it: the pass ends and the walk starts afresh.
+      const first = this.entry(va, 1, false, false);
+      const table = first - (first & TABLE_MASK);
+      const tableEnd = Math.min(end, (Math.floor(va / PAGE_TABLE_SPAN) + 1) * PAGE_TABLE_SPAN);
+      for (let at = first; va < tableEnd; va += PAGE_SIZE, at += PTE_SIZE) {
+        if ((this.ram.load32(at) | this.ram.load32(at + 4)) === 0) continue;
+        visit(at, va);
+        if (!this.used.has(table)) {
+          va += PAGE_SIZE;
+          break;
+        }
+      }
     }
   }
 
