@@ -35,7 +35,10 @@ import {
   PROT_WRITE,
   SIGABRT,
   SIGKILL,
+  SIGSEGV,
 } from '../linux-abi.js';
+import { IMAGE_TEXT_SIZE } from '../virtual/address-space.js';
+import { IMAGE_BASE, KERNEL_IMAGE_VA } from '../virtual/layout.js';
 
 /** Where a run's random decisions come from. */
 export interface ChoiceSource {
@@ -106,6 +109,8 @@ export interface StressReport {
    * (only with injected slab failures; glibc would ignore the failure and leak the mapping).
    */
   munmapAborts: number;
+  /** Children forked to make a wild access, each killed by SIGSEGV as it must be. */
+  wildAccesses: number;
   /** `spawn` calls that threw because memory ran out. */
   spawnFailures: number;
   checks: number;
@@ -116,6 +121,11 @@ export interface StressReport {
 }
 
 const DEFAULT_CHECK_EVERY = 2000;
+/** Kinds of wild access (see `wild`), and the addresses they use. */
+const WILD_KINDS = 4;
+const UNMAPPED = 0x1000;
+/** The program's data segment, a page without execute permission. */
+const IMAGE_DATA = IMAGE_BASE + IMAGE_TEXT_SIZE;
 /** How the kernel words the kill of a process at a page fault it had no memory for. */
 const OOM_MESSAGE = 'out of memory';
 /** The heap's abort message when munmap of one of its mmapped blocks fails. */
@@ -162,6 +172,7 @@ const OPS = [
   'fork',
   'wait',
   'exit',
+  'wild',
 ] as const;
 type OpName = (typeof OPS)[number];
 const HEAP_WEIGHTS: Record<OpName, number> = {
@@ -177,6 +188,7 @@ const HEAP_WEIGHTS: Record<OpName, number> = {
   fork: 2,
   wait: 1,
   exit: 1,
+  wild: 1,
 };
 /** brk workers move the break themselves, so they never use malloc (which owns it otherwise). */
 const BRK_WEIGHTS: Record<OpName, number> = {
@@ -273,6 +285,7 @@ class StressDriver {
       enomem: 0,
       oomKills: 0,
       munmapAborts: 0,
+      wildAccesses: 0,
       spawnFailures: 0,
       checks: 0,
       failures: [],
@@ -299,7 +312,9 @@ class StressDriver {
       this.fail(
         `${this.oomDeaths} workers killed for memory, the OOM killer counted ${this.report.oomKills}`,
       );
-    if (machine.vm.events.segvs !== segvsBefore) this.fail('a worker took a segmentation fault');
+    const segvs = machine.vm.events.segvs - segvsBefore;
+    if (segvs !== this.report.wildAccesses)
+      this.fail(`${segvs} segmentation faults, ${this.report.wildAccesses} wild accesses`);
     machine.dropCaches();
     if (machine.frames.freeFrames !== machine.bootFreeFrames)
       this.fail(`${machine.bootFreeFrames - machine.frames.freeFrames} frames leaked`);
@@ -444,6 +459,9 @@ class StressDriver {
         return;
       case 'wait':
         this.wait(ctx);
+        return;
+      case 'wild':
+        this.wild(ctx, state);
         return;
       default:
         return;
@@ -649,6 +667,30 @@ class StressDriver {
     const pid = ctx.syscall('fork', (c: UserContext) => this.worker(c, child));
     this.log(ctx, `fork() = ${pid}`);
     if (pid < 0) this.enomem(ctx, pid, 'fork');
+  }
+
+  /**
+   * Forks a child that reads kernel memory, writes an unmapped page or the program text, or
+   * jumps into data; it must die of SIGSEGV, and nothing it shared may suffer.
+   */
+  private wild(ctx: UserContext, state: WorkerState): void {
+    const data = state.mappings[0]?.start ?? IMAGE_DATA;
+    const kind = this.choices.pick(WILD_KINDS);
+    const pid = ctx.syscall('fork', (child: UserContext) => {
+      if (kind === 0) child.load32(KERNEL_IMAGE_VA);
+      else if (kind === 1) child.store32(UNMAPPED, 1);
+      else if (kind === 2) child.store32(IMAGE_BASE, 1);
+      else child.jump(data);
+      return 0;
+    });
+    this.log(ctx, `wild access ${kind} in child ${pid}`);
+    if (pid < 0) {
+      this.enomem(ctx, pid, 'fork');
+      return;
+    }
+    const status = ctx.wait(pid);
+    this.expect(ctx, status.signal === SIGSEGV, `wild child ${pid} ended with ${status.status}`);
+    this.report.wildAccesses++;
   }
 
   private wait(ctx: UserContext): void {

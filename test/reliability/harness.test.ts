@@ -59,7 +59,7 @@ describe('the stress harness', () => {
 /** A user frame mapped by exactly one leaf of a live process, if any. */
 function privateFrame(machine: Machine): number | undefined {
   let found: number | undefined;
-  for (const process of machine.processList) {
+  for (const process of machine.processList.filter((p) => !p.ended)) {
     const tables = process.space.tables;
     tables.forEachLeaf(0, USER_TOP, (at) => {
       const frame = entryAddress(tables.low(at), tables.high(at));
