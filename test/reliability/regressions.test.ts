@@ -2,10 +2,12 @@
  * Bugs the reliability suite found, one test each, kept so they stay fixed.
  */
 import { describe, expect, it } from 'vitest';
+import { formatAddress } from '../../src/hw/address.js';
 import { PAGE_SIZE } from '../../src/hw/constants.js';
 import { FaultInjector } from '../../src/kernel/fault-injection.js';
 import { Machine } from '../../src/kernel/machine.js';
-import { MAP_ANONYMOUS, MAP_PRIVATE, PROT_READ, PROT_WRITE } from '../../src/linux-abi.js';
+import { MAP_ANONYMOUS, MAP_PRIVATE, PROT_READ, PROT_WRITE, SIGKILL } from '../../src/linux-abi.js';
+import { FaultResult } from '../../src/virtual/stats.js';
 
 const RW = PROT_READ | PROT_WRITE;
 const ANONYMOUS = MAP_PRIVATE | MAP_ANONYMOUS;
@@ -81,5 +83,22 @@ describe('regressions', () => {
     expect(machine.oopses.map((o) => o.message)).toEqual([]);
     expect(p.exitCode).toBe(0);
     machine.check();
+  });
+
+  it('a handler that "resolves" a fault without fixing it is still caught as a fault loop', () => {
+    // The other side of the first fix: the detector must still fire on a real loop.
+    const machine = Machine.boot({ memory: '16M' });
+    let page = 0;
+    const p = machine.spawn((ctx) => {
+      page = ctx.mmap(0, PAGE_SIZE, RW, ANONYMOUS);
+      const space = machine.process(ctx.pid)!.space;
+      space.handleFault = () => FaultResult.HANDLED; // a broken kernel: nothing gets mapped
+      ctx.load32(page);
+    });
+    machine.run();
+    expect(machine.oopses.map((o) => o.message)).toEqual([
+      `kernel oops: fault loop at ${formatAddress(page)}`,
+    ]);
+    expect(p.signal).toBe(SIGKILL);
   });
 });
