@@ -33,7 +33,7 @@ import type { AddressSpace } from '../virtual/address-space.js';
 import { FaultResult } from '../virtual/stats.js';
 import { VirtualMemory } from '../virtual/virtual-memory.js';
 import { checkMachine } from './check.js';
-import { KernelOops, ProcessTermination } from './errors.js';
+import { KernelOops, ProcessTermination, SyscallError } from './errors.js';
 import { KERNEL_STACK_SIZE, KernelObjects, TASK_STATE_CODES } from './kernel-objects.js';
 import { type FaultReport, Process, ProcessHandle, type Program } from './process.js';
 import { ProcessHeapHost } from './process-heap-host.js';
@@ -132,7 +132,11 @@ export class Machine {
 
   // ─── processes ──────────────────────────────────────────────────────────────────────────
 
-  /** Starts `program` in a new process; it runs when the machine runs (`run`, or a `wait`). */
+  /**
+   * Starts `program` in a new process; it runs when the machine runs (`run`, or a `wait`).
+   * @throws SyscallError (code `ENOMEM`) when kernel memory for the process runs out; nothing
+   *   stays allocated then.
+   */
   spawn(program: Program, options: SpawnOptions = {}): ProcessHandle {
     if (typeof program !== 'function') throw new TypeError('spawn: program must be a function');
     const name = options.name ?? (program.name || 'program');
@@ -141,11 +145,11 @@ export class Machine {
         ? new TextEncoder().encode(options.stdin)
         : (options.stdin ?? new Uint8Array(0));
     const space = this.vm.createAddressSpace(name);
-    if (space === undefined) throw new Error('spawn: out of memory');
+    if (space === undefined) throw new SyscallError('spawn', 'ENOMEM');
     const process = this.createProcess(space, null, name, program, stdin);
     if (process === undefined) {
       space.destroy();
-      throw new Error('spawn: out of memory');
+      throw new SyscallError('spawn', 'ENOMEM');
     }
     return new ProcessHandle(process);
   }

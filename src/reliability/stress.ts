@@ -21,7 +21,7 @@
  */
 import { Mulberry32 } from '../bench/workloads.js';
 import { PAGE_SIZE } from '../hw/constants.js';
-import { ProcessTermination } from '../kernel/errors.js';
+import { ProcessTermination, SyscallError } from '../kernel/errors.js';
 import { FaultInjector, NEVER } from '../kernel/fault-injection.js';
 import type { Machine } from '../kernel/machine.js';
 import type { Process } from '../kernel/process.js';
@@ -343,7 +343,7 @@ class StressDriver {
       try {
         this.machine.spawn((ctx) => this.worker(ctx, state), { name: 'stress' });
       } catch (error) {
-        if (!(error instanceof Error) || error.message !== 'spawn: out of memory') throw error;
+        if (!(error instanceof SyscallError) || error.code !== 'ENOMEM') throw error;
         this.report.spawnFailures++;
         return;
       }

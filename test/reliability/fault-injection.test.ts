@@ -210,7 +210,7 @@ function runOnce(machine: Machine, program: Program, name: string): string {
   try {
     handle = machine.spawn(program, { name });
   } catch (error) {
-    if (error instanceof Error && error.message === 'spawn: out of memory') return 'spawn ENOMEM';
+    if (error instanceof SyscallError && error.code === 'ENOMEM') return 'spawn ENOMEM';
     throw error;
   }
   machine.run();
