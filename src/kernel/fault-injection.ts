@@ -53,7 +53,10 @@ export class FaultInjector {
     for (const cache of machine.slab.caches()) this.wrapCache(cache);
   }
 
-  /** Installs an injector on `machine`: from now on its allocations are counted. */
+  /**
+   * Installs an injector on `machine`: from now on its allocations are counted. One injector
+   * per machine at a time: uninstall it before installing another.
+   */
   static install(machine: Machine): FaultInjector {
     return new FaultInjector(machine);
   }
