@@ -15,9 +15,10 @@ import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { buddyWorkloadTarget } from '../bench/buddy.js';
-import { FlatHeapSlots, ThingMallocSlots } from '../bench/heap.js';
+import { FlatHeapSlots, measureHeapInProcess, ThingMallocSlots } from '../bench/heap.js';
 import { benchTranslatedLoad } from '../bench/mmu.js';
 import { createSlabS1 } from '../bench/slab.js';
+import { benchVirtualMemory } from '../bench/vm.js';
 import {
   type BenchRow,
   measureWorkload,
@@ -25,8 +26,6 @@ import {
   WORKLOADS,
   type Workload,
 } from '../bench/workloads.js';
-import { Machine } from '../kernel/machine.js';
-import type { UserContext } from '../kernel/user-context.js';
 import { UsageError } from './errors.js';
 import { formatCount, formatTable, type Painter, Progress } from './terminal.js';
 
@@ -42,7 +41,9 @@ export interface BenchOptions {
 }
 
 const MMU_WORKLOAD = 'MMU';
-const ALL_NAMES = [...WORKLOADS.map((w) => w.name), MMU_WORKLOAD];
+/** The virtual-memory benchmarks: demand-zero fault, fork of 64 MiB, copyFromUser. */
+const VM_WORKLOAD = 'VM';
+const ALL_NAMES = [...WORKLOADS.map((w) => w.name), MMU_WORKLOAD, VM_WORKLOAD];
 /**
  * @thi.ng/malloc scans a free list per call (tens of µs a step at 10,000 slots), so it runs at
  * most this many steps, once after its warm-up: past ~3 × slots steps the live set is steady,
@@ -50,8 +51,6 @@ const ALL_NAMES = [...WORKLOADS.map((w) => w.name), MMU_WORKLOAD];
  */
 const PEER_MAX_OPS = 50_000;
 const PEER_REPS = 1;
-/** RAM of the machine whose process runs the heap workloads. */
-const PROCESS_BENCH_MEMORY = '256M';
 /** Which native implementation runs each workload (`native-ref/bench list`). */
 const NATIVE_IMPLEMENTATIONS: Record<string, string> = {
   B1: 'buddy',
@@ -61,8 +60,6 @@ const NATIVE_IMPLEMENTATIONS: Record<string, string> = {
   H2: 'glibc',
 };
 const NATIVE_REPS = '5';
-/** The byte written into every heap block handed out, as the workloads require. */
-const TOUCH = 1;
 
 const now = (): number => performance.now();
 
@@ -90,6 +87,7 @@ type Task = () => BenchRow[];
 
 function tasksFor(name: string, options: BenchOptions, native: string | null): Task[] {
   if (name === MMU_WORKLOAD) return [() => benchTranslatedLoad(now)];
+  if (name === VM_WORKLOAD) return [() => benchVirtualMemory(now)];
   const standard = WORKLOADS.find((w) => w.name === name)!;
   const workload: Workload = { ...standard, ops: options.ops ?? standard.ops };
   const reps = options.reps;
@@ -101,44 +99,11 @@ function tasksFor(name: string, options: BenchOptions, native: string | null): T
   if (workload.layer === 'slab') tasks.push(ours(() => createSlabS1().slots));
   if (workload.layer === 'heap') {
     tasks.push(ours(() => new FlatHeapSlots()));
-    tasks.push(() => [measureInProcess(workload, reps)]);
+    tasks.push(() => [measureHeapInProcess(workload, now, reps)]);
     if (options.peers) tasks.push(() => [measurePeer(workload)]);
   }
   if (native !== null) tasks.push(() => [measureNative(native, name)]);
   return tasks;
-}
-
-/** `wallos-memory/process`: the workload run by a program, through its process's malloc. */
-function measureInProcess(workload: Workload, reps: number): BenchRow {
-  const machine = Machine.boot({ memory: PROCESS_BENCH_MEMORY });
-  let row: BenchRow | null = null;
-  const handle = machine.spawn(
-    (ctx) => {
-      row = measureWorkload(workload, 'wallos-memory/process', new ProcessSlots(ctx), now, reps);
-    },
-    { name: `bench-${workload.name}` },
-  );
-  machine.run();
-  if (row === null) {
-    throw new Error(`the ${workload.name} process died: ${handle.fault?.message ?? handle.error}`);
-  }
-  return row;
-}
-
-/** Heap slots through a process's own malloc and memory (user mode, through the MMU). */
-class ProcessSlots implements SlotAllocator {
-  constructor(private readonly ctx: UserContext) {}
-
-  allocate(size: number): number | null {
-    const p = this.ctx.malloc(size);
-    if (p === 0) return null;
-    this.ctx.store8(p, TOUCH);
-    return p;
-  }
-
-  release(handle: number): void {
-    this.ctx.free(handle);
-  }
 }
 
 function measurePeer(workload: Workload): BenchRow {
