@@ -239,6 +239,17 @@ describe('mmap and trim thresholds', () => {
     expect(h.mallinfo().hblks).toBe(0);
   });
 
+  it('a munmap the kernel refuses leaks the mapping, as glibc does, without aborting', () => {
+    const host = new TestHost();
+    const h = new UserAllocator(host);
+    const p = h.malloc(200 * KiB);
+    host.munmap = () => -1;
+    h.free(p);
+    expect(h.mallinfo().hblks).toBe(0);
+    expect(h.footprint()).toBe(h.mallinfo().arena);
+    h.check();
+  });
+
   it('the mmap threshold is tunable, and the heap serves large blocks when mmap fails', () => {
     const host = new TestHost();
     const h = new UserAllocator(host, { mmapThreshold: 1024 * KiB });
