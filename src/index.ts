@@ -18,6 +18,7 @@ export * from './hw/ram.js';
 export * from './hw/size.js';
 export { TLB_ENTRIES, Tlb, type TlbEntry } from './hw/tlb.js';
 export { InvariantError, KernelOops, SyscallError } from './kernel/errors.js';
+export { FaultInjector, type InjectionSite, NEVER } from './kernel/fault-injection.js';
 export { type BootOptions, Machine, type SpawnOptions } from './kernel/machine.js';
 export { type FaultReport, ProcessHandle, type Program } from './kernel/process.js';
 export type { UserContext, WaitStatus } from './kernel/user-context.js';
@@ -38,6 +39,14 @@ export {
   ZONE_NORMAL,
 } from './physical/index.js';
 export { ProcFsError } from './procfs/procfs.js';
+export {
+  type ChoiceSource,
+  ListChoices,
+  runStress,
+  SeededChoices,
+  type StressOptions,
+  type StressReport,
+} from './reliability/stress.js';
 export * from './trace/index.js';
 export * from './user-alloc/index.js';
 export { AddressSpace } from './virtual/address-space.js';

@@ -22,6 +22,7 @@ import { formatReplay, replayFlat, replayInProcess, replayJson } from './replay.
 import { formatRunReport, type RunOptions, runSucceeded, runWorkload } from './run.js';
 import { serve } from './serve.js';
 import { runShell } from './shell.js';
+import { runSoak } from './soak.js';
 import { Painter } from './terminal.js';
 import { readTraceFile } from './trace-file.js';
 
@@ -144,7 +145,7 @@ function defineBench(program: Command): void {
   program
     .command('bench')
     .description('run the standard benchmark workloads, with peers measured in the same run')
-    .argument('[names...]', 'workloads (B1 B2 S1 H1 H2 MMU), all by default')
+    .argument('[names...]', 'workloads (B1 B2 S1 H1 H2 MMU VM), all by default')
     .option('--json', 'print [{ workload, implementation, nsPerOp, opsPerSec }]')
     .addOption(
       new Option(
@@ -164,6 +165,53 @@ function defineBench(program: Command): void {
       if (options.json) printJson(rows);
       else process.stdout.write(formatBench(rows, new Painter(), options));
     });
+}
+
+/** `soak`: the whole-machine stress workload for as long as asked; exit 1 on any failure. */
+function defineSoak(program: Command): void {
+  program
+    .command('soak')
+    .description('run the seeded whole-machine stress workload, checking every layer as it goes')
+    .addOption(
+      new Option('--ops <n>', 'operations to run')
+        .argParser(positiveIntegerArgument)
+        .default(1_000_000),
+    )
+    .addOption(seedOption())
+    .addOption(memoryOption(32 * MiB, '32M'))
+    .addOption(
+      new Option('--processes <n>', 'worker processes kept alive').argParser(
+        positiveIntegerArgument,
+      ),
+    )
+    .addOption(
+      new Option('--mapping-pages <n>', 'largest mmap, in pages').argParser(
+        positiveIntegerArgument,
+      ),
+    )
+    .action(
+      (options: {
+        ops: number;
+        seed: number;
+        memory: number;
+        processes?: number;
+        mappingPages?: number;
+      }) => {
+        const ok = runSoak(
+          {
+            ops: options.ops,
+            seed: options.seed,
+            memory: options.memory,
+            ...(options.processes === undefined ? {} : { processes: options.processes }),
+            ...(options.mappingPages === undefined
+              ? {}
+              : { maxMappingPages: options.mappingPages }),
+          },
+          (line) => process.stdout.write(`${line}\n`),
+        );
+        if (!ok) process.exitCode = EXIT_FAILURE;
+      },
+    );
 }
 
 /** `serve`: the visualizer, on 127.0.0.1 (it runs until interrupted). */
@@ -198,6 +246,7 @@ function buildProgram(): Command {
     defineProc,
     defineShell,
     defineBench,
+    defineSoak,
     defineServe,
   ]) {
     define(program);

@@ -33,7 +33,6 @@ import {
   MAP_PRIVATE,
   PROT_READ,
   PROT_WRITE,
-  SIGABRT,
   SIGKILL,
   SIGSEGV,
 } from '../linux-abi.js';
@@ -104,11 +103,6 @@ export interface StressReport {
   enomem: number;
   /** Processes killed by the kernel for lack of memory (SIGKILL). */
   oomKills: number;
-  /**
-   * Workers the heap aborted because munmap of one of its mmapped blocks failed with ENOMEM
-   * (only with injected slab failures; glibc would ignore the failure and leak the mapping).
-   */
-  munmapAborts: number;
   /** Children forked to make a wild access, each killed by SIGSEGV as it must be. */
   wildAccesses: number;
   /** `spawn` calls that threw because memory ran out. */
@@ -128,8 +122,6 @@ const UNMAPPED = 0x1000;
 const IMAGE_DATA = IMAGE_BASE + IMAGE_TEXT_SIZE;
 /** How the kernel words the kill of a process at a page fault it had no memory for. */
 const OOM_MESSAGE = 'out of memory';
-/** The heap's abort message when munmap of one of its mmapped blocks fails. */
-const MUNMAP_ABORT = 'munmap_chunk(): munmap failed';
 const DEFAULT_PROCESSES = 4;
 const DEFAULT_MAX_PROCESSES = 12;
 const RW = PROT_READ | PROT_WRITE;
@@ -284,7 +276,6 @@ class StressDriver {
       byOp: Object.fromEntries(OPS.map((op) => [op, 0])),
       enomem: 0,
       oomKills: 0,
-      munmapAborts: 0,
       wildAccesses: 0,
       spawnFailures: 0,
       checks: 0,
@@ -413,15 +404,10 @@ class StressDriver {
     }
   }
 
-  /**
-   * A worker was killed. Documented outcomes: the OOM killer (SIGKILL), and the heap aborting
-   * because munmap of an mmapped block failed with ENOMEM (see {@link MUNMAP_ABORT}).
-   */
+  /** A worker was killed. The one documented outcome: the OOM killer (SIGKILL). */
   private noteDeath(ctx: UserContext): void {
     const process = this.machine.process(ctx.pid) ?? this.workers.get(ctx.pid);
     if (process?.signal === SIGKILL && process.error === OOM_MESSAGE) this.oomDeaths++;
-    else if (process?.signal === SIGABRT && process.error === MUNMAP_ABORT)
-      this.report.munmapAborts++;
     else this.fail(`pid ${ctx.pid} died: signal ${process?.signal}, ${process?.error}`);
   }
 

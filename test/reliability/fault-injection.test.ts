@@ -21,7 +21,6 @@ import {
   MAP_SHARED,
   PROT_READ,
   PROT_WRITE,
-  SIGABRT,
   SIGKILL,
 } from '../../src/linux-abi.js';
 import { slabObjects } from '../../src/reliability/stress.js';
@@ -33,18 +32,11 @@ const ANONYMOUS = MAP_PRIVATE | MAP_ANONYMOUS;
 const EXIT_ENOMEM = ERRNO.ENOMEM;
 /** The exit code a workload uses when it saw something wrong (never expected). */
 const EXIT_WRONG = 1;
-/**
- * Known deviation, reported to the lead (src/user-alloc): when munmap of an mmapped block fails
- * with ENOMEM (it had to split a merged VMA and no vm_area_struct could be allocated), glibc
- * ignores the failure and leaks the mapping; our allocator aborts the process instead.
- */
-const MUNMAP_ABORT = 'SIGABRT (munmap_chunk: munmap failed)';
 const DOCUMENTED_OUTCOMES = [
   'exit 0',
   'exit ENOMEM',
   'SIGKILL (OOM)',
   'spawn ENOMEM',
-  MUNMAP_ABORT,
 ];
 /** A workload that still hits an armed failure after this many N is not converging. */
 const MAX_N = 2000;
@@ -217,8 +209,6 @@ function runOnce(machine: Machine, program: Program, name: string): string {
   if (handle.signal === SIGKILL && machine.oopses.length === 0) return 'SIGKILL (OOM)';
   if (handle.exitCode === 0) return 'exit 0';
   if (handle.exitCode === EXIT_ENOMEM) return 'exit ENOMEM';
-  if (handle.signal === SIGABRT && handle.error === 'munmap_chunk(): munmap failed')
-    return MUNMAP_ABORT;
   return `exit ${handle.exitCode} signal ${handle.signal} ${handle.error ?? ''}${handle.stderr}`;
 }
 
