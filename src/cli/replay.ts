@@ -15,15 +15,11 @@ import { WallosError } from '../errors.js';
 import type { Machine } from '../kernel/machine.js';
 import type { ProcessHandle } from '../kernel/process.js';
 import {
-  OP_CALLOC,
-  OP_FREE,
-  OP_MALLOC,
-  OP_MEMALIGN,
-  OP_REALLOC,
   type ReplayResult,
   replayTrace,
   type Trace,
   type TraceAllocator,
+  timeBareCalls,
 } from '../trace/index.js';
 import { createFlatHeap, type FlatHeapHost, type UserAllocator } from '../user-alloc/index.js';
 import { bootMachine } from './arguments.js';
@@ -105,7 +101,7 @@ function timeInProcesses(machine: Machine, trace: Trace, progress: Progress): nu
   for (let run = 0; run < TIMED_RUNS; run++) {
     const timer = machine.spawn(
       (ctx) => {
-        times.push(timeBareCalls(trace, heapOfPid(machine, ctx.pid)));
+        times.push(timeBareCalls(trace, heapOfPid(machine, ctx.pid), () => performance.now()));
       },
       { name: 'replay-timed' },
     );
@@ -129,33 +125,6 @@ function deathOf(handle: ProcessHandle): string {
   if (handle.fault !== null) return `process was killed: ${handle.fault.message}`;
   if (handle.error !== null) return `process failed: ${handle.error}`;
   return `process ended with ${handle.signal !== null ? signalName(handle.signal) : `exit code ${handle.exitCode}`}`;
-}
-
-/** One pass of the bare calls (no memory touched); its time in milliseconds. */
-function timeBareCalls(trace: Trace, heap: UserAllocator): number {
-  const pointers = new Float64Array(trace.objects + 1);
-  const { kinds, ids, arg1, arg2 } = trace;
-  const start = performance.now();
-  for (let i = 0; i < trace.ops; i++) {
-    const id = ids[i]!;
-    switch (kinds[i]) {
-      case OP_MALLOC:
-        pointers[id] = heap.malloc(arg1[i]!);
-        break;
-      case OP_CALLOC:
-        pointers[id] = heap.calloc(arg1[i]!, arg2[i]!);
-        break;
-      case OP_MEMALIGN:
-        pointers[id] = heap.memalign(arg1[i]!, arg2[i]!);
-        break;
-      case OP_REALLOC:
-        pointers[id] = heap.realloc(pointers[id]!, arg1[i]!);
-        break;
-      case OP_FREE:
-        heap.free(pointers[id]!);
-    }
-  }
-  return performance.now() - start;
 }
 
 /**

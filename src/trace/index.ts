@@ -16,4 +16,5 @@ export {
   type ReplayResult,
   replayTrace,
   type TraceAllocator,
+  timeBareCalls,
 } from './replay.js';

@@ -84,8 +84,11 @@ export function replayTrace(
   return result;
 }
 
-/** One pass of the bare calls; its time in ms. */
-function timeBareCalls(trace: Trace, allocator: TraceAllocator, now: () => number): number {
+/**
+ * One pass of the bare calls, touching no memory (like the glibc reference replayer); its time
+ * in ms by `now`.
+ */
+export function timeBareCalls(trace: Trace, allocator: TraceAllocator, now: () => number): number {
   const pointers = new Float64Array(trace.objects + 1);
   const { kinds, ids, arg1, arg2 } = trace;
   const start = now();
