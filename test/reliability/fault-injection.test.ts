@@ -32,12 +32,7 @@ const ANONYMOUS = MAP_PRIVATE | MAP_ANONYMOUS;
 const EXIT_ENOMEM = ERRNO.ENOMEM;
 /** The exit code a workload uses when it saw something wrong (never expected). */
 const EXIT_WRONG = 1;
-const DOCUMENTED_OUTCOMES = [
-  'exit 0',
-  'exit ENOMEM',
-  'SIGKILL (OOM)',
-  'spawn ENOMEM',
-];
+const DOCUMENTED_OUTCOMES = ['exit 0', 'exit ENOMEM', 'SIGKILL (OOM)', 'spawn ENOMEM'];
 /** A workload that still hits an armed failure after this many N is not converging. */
 const MAX_N = 2000;
 
