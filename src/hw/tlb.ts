@@ -87,8 +87,13 @@ export class Tlb implements BackingObserver {
   hits = 0;
   /** Lookups that needed a page walk. */
   misses = 0;
-  /** Slots holding a piece of a large page: `invalidate` scans only when there are some. */
-  private largePieces = 0;
+  /**
+   * Slots holding a piece of a large page, in the user half [0] and the kernel half [1]:
+   * `invalidate` scans the slots only when the half of its address has some. The kernel's
+   * direct map fills the TLB with large-page pieces, and they must not make every user `invlpg`
+   * (each page fault, each munmap'ed page) a scan of all slots.
+   */
+  private readonly largePieces = new Int32Array(2);
 
   /** The slot that caches `va`. */
   static slotOf(va: number): number {
@@ -103,7 +108,7 @@ export class Tlb implements BackingObserver {
     this.frames[slot] = frame;
     this.rights[slot] = rights;
     this.levels[slot] = level;
-    if (level > 1) this.largePieces++;
+    if (level > 1) this.largePieces[halfOf(va)]!++;
   }
 
   /** Attaches RAM's backing `words` (the piece starts at word `base`) to the slot of `va`. */
@@ -124,7 +129,7 @@ export class Tlb implements BackingObserver {
   invalidate(va: number): void {
     const slot = Tlb.slotOf(va);
     if (this.tags[slot] === va - (va & PAGE_MASK)) this.clearSlot(slot);
-    if (this.largePieces === 0) return;
+    if (this.largePieces[halfOf(va)] === 0) return;
     for (let s = 0; s < TLB_ENTRIES; s++) {
       if (this.levels[s]! > 1 && this.coversInLargePage(s, va)) this.clearSlot(s);
     }
@@ -170,11 +175,16 @@ export class Tlb implements BackingObserver {
 
   private clearSlot(slot: number): void {
     if (Number.isNaN(this.tags[slot]!)) return;
-    if (this.levels[slot]! > 1) this.largePieces--;
+    if (this.levels[slot]! > 1) this.largePieces[halfOf(this.tags[slot]!)]!--;
     this.tags[slot] = EMPTY;
     this.rights[slot] = 0;
     this.levels[slot] = 0;
     this.wordTags[slot] = EMPTY;
     this.words[slot] = null;
   }
+}
+
+/** Which half of the address space `va` is in: 0 user, 1 kernel (sign-extended, negative). */
+function halfOf(va: number): number {
+  return va < 0 ? 1 : 0;
 }

@@ -559,6 +559,18 @@ describe('TLB', () => {
     expect(m.mmu.translate(base + 0x10_0000, ACCESS_READ)).toBe(LARGE_FRAME - 2 * MiB + 0x10_0000);
   });
 
+  it('invlpg anywhere in a kernel large page drops its pieces; user invlpg leaves them', () => {
+    const m = machine();
+    const base = KERNEL_VA - (KERNEL_VA % (2 * MiB));
+    m.tables.map(base, LARGE_FRAME, { leafLevel: 2 });
+    m.mmu.load8(base);
+    m.mmu.load8(base + 0x10_0000);
+    m.mmu.invlpg(USER_VA);
+    expect(m.mmu.tlb.entries().filter((e) => e.pageSize === 2 * MiB)).toHaveLength(2);
+    m.mmu.invlpg(base + 0x1f_f000);
+    expect(m.mmu.tlb.entries()).toHaveLength(0);
+  });
+
   it('invlpg of another page keeps the entry', () => {
     const m = machine();
     m.tables.map(USER_VA, FRAME);
