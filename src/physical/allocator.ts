@@ -251,6 +251,36 @@ export class PhysicalAllocator {
    * @throws InvalidArgumentError for an order outside 0..MAX_ORDER, a bad use or zone.
    */
   tryAllocPages(order: number, use: FrameUse, highestZone = ZONE_NORMAL, zero = false): number {
+    if (order === 0 && !zero && !this.debug) {
+      const pfn = this.takeSingleFrame(use, highestZone);
+      if (pfn !== NIL) return pfn * PAGE_SIZE;
+    }
+    return this.allocBlock(order, use, highestZone, zero);
+  }
+
+  /**
+   * The fast path of a one-frame allocation, small enough for V8 to inline into callers: the
+   * head of the order-0 list of the first zone (from `highestZone` down) with any free block,
+   * when that zone has an order-0 block. NIL when the general path must decide (a split, a lower
+   * zone, out of memory, or a bad request, which that path rejects).
+   */
+  private takeSingleFrame(use: number, highestZone: number): number {
+    if (use >>> 0 !== use || use === FREE || use >= FRAME_USE_COUNT) return NIL;
+    if (highestZone >>> 0 !== highestZone || highestZone >= ZONE_COUNT) return NIL;
+    const nonEmpty = this.lists.nonEmpty;
+    let zone = highestZone;
+    while (zone > 0 && nonEmpty[zone] === 0) zone--;
+    if ((nonEmpty[zone]! & 1) === 0) return NIL;
+    const pfn = this.lists.pop(zone, 0);
+    this.state[pfn] = FIRST_HEAD_STATE | use;
+    this.useCounts[FREE]--;
+    this.useCounts[use]++;
+    this.pgalloc[zone]++;
+    return pfn;
+  }
+
+  /** The general path of {@link tryAllocPages}: any order, zone limit, zeroing, debug mode. */
+  private allocBlock(order: number, use: FrameUse, highestZone: number, zero: boolean): number {
     if (
       order >>> 0 !== order ||
       order > MAX_ORDER ||
@@ -292,6 +322,30 @@ export class PhysicalAllocator {
    */
   freePages(pa: number, order: number): void {
     const pfn = pa / PAGE_SIZE;
+    if (order === 0 && !this.debug && this.freeSingleFrame(pfn)) return;
+    this.freeBlock(pa, pfn, order);
+  }
+
+  /**
+   * The fast path of freeing one frame, small enough for V8 to inline into callers: an unshared
+   * order-0 block whose buddy is not a free order-0 block goes straight to the front of its list.
+   * False when the general path must decide (a merge, or a bad free, which that path rejects).
+   */
+  private freeSingleFrame(pfn: number): boolean {
+    if (pfn >>> 0 !== pfn || pfn >= this.spannedFrames) return false;
+    const state = this.state[pfn]!;
+    const use = state - FIRST_HEAD_STATE;
+    if (use >>> 0 !== use || use === FREE || use > USE_MASK) return false;
+    if (this.state[pfn ^ 1] === FIRST_HEAD_STATE) return false;
+    this.useCounts[use]--;
+    this.useCounts[FREE]++;
+    this.pgfree++;
+    this.linkFree(pfn, 0);
+    return true;
+  }
+
+  /** The general path of {@link freePages}. */
+  private freeBlock(pa: number, pfn: number, order: number): void {
     if (pfn >>> 0 !== pfn || pfn >= this.spannedFrames) this.rejectFree(pa, order);
     const state = this.state[pfn]!;
     if (
