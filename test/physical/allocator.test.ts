@@ -227,6 +227,30 @@ describe('reference counts and uses', () => {
     a.check();
   });
 
+  it('refuses to free a shared single frame, then frees it with the last reference', () => {
+    const a = machine(LOW_MACHINE);
+    const pa = a.allocPages(0, FrameUse.KERNEL);
+    a.getPage(pa);
+    expect(() => a.freePages(pa, 0)).toThrow(expect.objectContaining({ code: 'FREE_SHARED' }));
+    expect(a.refCount(pa)).toBe(2);
+    expect(a.putPage(pa)).toBe(false);
+    a.freePages(pa, 0);
+    expect(a.freeFrames).toBe(a.managedFrames);
+    a.check();
+  });
+
+  it('merges single frames with their free buddies however they are freed', () => {
+    const a = machine(LOW_MACHINE);
+    const first = a.allocPages(0, FrameUse.USER);
+    const second = a.allocPages(0, FrameUse.USER);
+    expect(first ^ second).toBe(PAGE_SIZE); // buddies: one split, both halves handed out
+    a.freePages(first, 0); // buddy in use: straight onto the order-0 list
+    a.check();
+    a.freePages(second, 0); // buddy free: merged back up
+    expect(a.freeFrames).toBe(a.managedFrames);
+    a.check();
+  });
+
   it('relabels a block and accounts it by use', () => {
     const a = machine(LOW_MACHINE);
     const pa = a.allocPages(1, FrameUse.KERNEL);
