@@ -85,7 +85,14 @@ export function benchRows(options: BenchOptions): BenchRow[] {
   });
   progress.stop();
   const order = (row: BenchRow) => names.indexOf(row.workload.split('-')[0]!);
-  return rows.sort((a, b) => order(a) - order(b));
+  return rows.sort((a, b) => order(a) - order(b) || rank(a) - rank(b));
+}
+
+/** Within a workload: ours, ours in a process, the peers, then the native reference. */
+function rank(row: BenchRow): number {
+  if (row.implementation === 'wallos-memory') return 0;
+  if (row.implementation.startsWith('wallos-memory/')) return 1;
+  return row.implementation === 'native-ref' ? 3 : 2;
 }
 
 type Task = () => BenchRow[];
