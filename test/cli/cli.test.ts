@@ -3,22 +3,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { EXAMPLE_TRACE } from '../example-trace.js';
 import { type CliResult, cli, ensureBuilt, finished, ROOT, start } from './helpers.js';
 
 const DEMO_TRACE = join(ROOT, 'assets', 'demo.trace.gz');
 /** The example of traces/FORMAT.md: 6 ops, live bytes peaking at 4264. */
-const SMALL_TRACE = `# wallos-trace v1
-# program: example
-# ops: 6
-# peak_live_bytes: 4264
-# threads: 1
-a 1 100
-c 2 4 16
-m 3 64 4000
-r 1 200
-f 2
-f 1
-`;
 const SIGSEGV = 11;
 
 let scratch: string;
@@ -123,7 +112,7 @@ describe('run', () => {
   });
 
   it('replays a trace file given as the workload', async () => {
-    const path = scratchFile('small.trace', SMALL_TRACE);
+    const path = scratchFile('small.trace', EXAMPLE_TRACE);
     const result = await cli(['run', '--memory', '32M', '--workload', path, '--json']);
     expect(result.code).toBe(0);
     const report = JSON.parse(result.stdout);
@@ -154,8 +143,8 @@ describe.concurrent('usage errors exit 2 with one line', () => {
 
 describe('replay', () => {
   it('replays a tiny trace inside a process, plain and gzipped alike', async () => {
-    const plain = scratchFile('tiny.trace', SMALL_TRACE);
-    const gzipped = scratchFile('tiny.trace.gz', gzipSync(SMALL_TRACE));
+    const plain = scratchFile('tiny.trace', EXAMPLE_TRACE);
+    const gzipped = scratchFile('tiny.trace.gz', gzipSync(EXAMPLE_TRACE));
     const results = await Promise.all([
       cli(['replay', plain, '--json', '--memory', '32M']),
       cli(['replay', gzipped, '--json', '--memory', '32M']),
@@ -194,7 +183,7 @@ describe('replay', () => {
   });
 
   it('prints a readable summary without --json', async () => {
-    const path = scratchFile('summary.trace', SMALL_TRACE);
+    const path = scratchFile('summary.trace', EXAMPLE_TRACE);
     const result = await cli(['replay', path, '--memory', '32M']);
     expect(result.code).toBe(0);
     expect(result.stdout).toMatch(/^ops:\s+6$/m);
@@ -202,7 +191,7 @@ describe('replay', () => {
   });
 
   it('--flat replays the same allocator standalone over an ArrayBuffer', async () => {
-    const path = scratchFile('flat.trace', SMALL_TRACE);
+    const path = scratchFile('flat.trace', EXAMPLE_TRACE);
     const result = await cli(['replay', path, '--flat', '--json', '--memory', '1M']);
     expect(result.code).toBe(0);
     expect(JSON.parse(result.stdout)).toMatchObject({
@@ -213,7 +202,7 @@ describe('replay', () => {
   });
 
   it('an allocation that fails for want of memory is a runtime error (exit 1)', async () => {
-    const path = scratchFile('big.trace', SMALL_TRACE.replace('a 1 100', 'a 1 1000000'));
+    const path = scratchFile('big.trace', EXAMPLE_TRACE.replace('a 1 100', 'a 1 1000000'));
     const fixed = readFileSync(path, 'utf8').replace(
       'peak_live_bytes: 4264',
       'peak_live_bytes: 1004064',
@@ -227,12 +216,12 @@ describe('replay', () => {
   });
 
   it('a malformed trace is a runtime error (exit 1) naming the line', async () => {
-    const path = scratchFile('bad.trace', SMALL_TRACE.replace('f 2\n', 'f 9\n'));
+    const path = scratchFile('bad.trace', EXAMPLE_TRACE.replace('f 2\n', 'f 9\n'));
     expectOneLineError(await cli(['replay', path]), 1, /bad\.trace: trace line 10/);
   });
 
   it('a corrupt gzip file is a runtime error (exit 1)', async () => {
-    const bytes = gzipSync(SMALL_TRACE).subarray(0, 20);
+    const bytes = gzipSync(EXAMPLE_TRACE).subarray(0, 20);
     const path = scratchFile('cut.trace.gz', bytes);
     expectOneLineError(await cli(['replay', path]), 1, /cut\.trace\.gz: not a valid gzip file/);
   });

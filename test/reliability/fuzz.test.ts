@@ -20,19 +20,7 @@ import {
   STACK_TOP,
   VMALLOC_BASE,
 } from '../../src/virtual/layout.js';
-
-const VALID_TRACE = `# wallos-trace v1
-# program: fuzz
-# ops: 6
-# peak_live_bytes: 4264
-# threads: 1
-a 1 100
-c 2 4 16
-m 3 64 4000
-r 1 200
-f 2
-f 1
-`;
+import { EXAMPLE_TRACE } from '../example-trace.js';
 
 /** What a parser may do with any input: return, or throw exactly `errorClass`. */
 function outcome<T>(
@@ -51,7 +39,7 @@ function outcome<T>(
 const nearTrace = fc
   .tuple(fc.nat({ max: 12 }), fc.nat({ max: 12 }), fc.string({ maxLength: 12 }), fc.boolean())
   .map(([at, drop, insert, keepNewline]) => {
-    const lines = VALID_TRACE.split('\n');
+    const lines = EXAMPLE_TRACE.split('\n');
     lines.splice(at, drop % 2, insert);
     const text = lines.join('\n');
     return keepNewline || text.endsWith('\n') ? text : `${text}\n`;

@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { parseTrace } from '../../src/trace/parse.js';
 import { replayTrace, type TraceAllocator } from '../../src/trace/replay.js';
 import { createFlatHeap } from '../../src/user-alloc/flat-heap.js';
+import { EXAMPLE_TRACE } from '../example-trace.js';
 
 const TRACES = '/work/shared/traces';
 const HEAP_BYTES = 64 * 1024 * 1024;
@@ -14,23 +15,10 @@ const GLIBC_RATIO: Record<string, number> = {
   'sqlite3-small': 1.104,
 };
 
-const SMALL = `# wallos-trace v1
-# program: example
-# ops: 6
-# peak_live_bytes: 4264
-# threads: 1
-a 1 100
-c 2 4 16
-m 3 64 4000
-r 1 200
-f 2
-f 1
-`;
-
 describe('replayTrace', () => {
   it('replays the FORMAT.md example verified', () => {
     const heap = createFlatHeap(1024 * 1024);
-    const result = replayTrace(parseTrace(SMALL), heap);
+    const result = replayTrace(parseTrace(EXAMPLE_TRACE), heap);
     expect(result).toMatchObject({ ops: 6, peakLiveBytes: 4264, verified: true });
     expect(result.peakFootprintBytes).toBeGreaterThan(4264);
     heap.check();
@@ -51,7 +39,7 @@ describe('replayTrace', () => {
         return q;
       },
     };
-    const result = replayTrace(parseTrace(SMALL), liar);
+    const result = replayTrace(parseTrace(EXAMPLE_TRACE), liar);
     expect(result.verified).toBe(false);
     expect(result.failure).toMatch(/object 1 changed/);
   });
@@ -67,7 +55,7 @@ describe('replayTrace', () => {
       footprint: () => heap.footprint(),
       realloc: (p, n) => heap.realloc(p, n),
     };
-    const result = replayTrace(parseTrace(SMALL), sloppy);
+    const result = replayTrace(parseTrace(EXAMPLE_TRACE), sloppy);
     expect(result.verified).toBe(false);
     expect(result.failure).toMatch(/aligned to 64/);
   });
