@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { EXAMPLE_TRACE } from '../example-trace.js';
-import { type CliResult, cli, ensureBuilt, finished, ROOT, start } from './helpers.js';
+import { type CliResult, cli, collect, ensureBuilt, ROOT, start } from './helpers.js';
 
 const DEMO_TRACE = join(ROOT, 'assets', 'demo.trace.gz');
 /** The example of traces/FORMAT.md: 6 ops, live bytes peaking at 4264. */
@@ -249,15 +249,7 @@ describe('shell', () => {
   /** A shell driven line by line: each command waits for the output it should produce. */
   function session() {
     const child = start(['shell', '--memory', '64M']);
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => {
-      stdout += chunk.toString();
-    });
-    child.stderr.on('data', (chunk: Buffer) => {
-      stderr += chunk.toString();
-    });
-    const done = finished(child);
+    const output = collect(child);
     const waitFor = async (stream: () => string, pattern: RegExp): Promise<RegExpExecArray> => {
       for (;;) {
         const match = pattern.exec(stream());
@@ -267,11 +259,11 @@ describe('shell', () => {
     };
     return {
       send: (line: string) => child.stdin.write(`${line}\n`),
-      out: (pattern: RegExp) => waitFor(() => stdout, pattern),
-      err: (pattern: RegExp) => waitFor(() => stderr, pattern),
+      out: (pattern: RegExp) => waitFor(output.stdout, pattern),
+      err: (pattern: RegExp) => waitFor(output.stderr, pattern),
       end: () => {
         child.stdin.end('exit\n');
-        return done;
+        return output.done;
       },
     };
   }

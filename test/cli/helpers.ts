@@ -68,8 +68,15 @@ export function start(
   });
 }
 
-/** Collects a child's output until it exits. */
-export function finished(child: ChildProcessWithoutNullStreams): Promise<CliResult> {
+/** A child's output as it arrives, and its result once it exits. */
+export interface LiveOutput {
+  stdout(): string;
+  stderr(): string;
+  done: Promise<CliResult>;
+}
+
+/** Collects a child's output, readable while it runs, until it exits. */
+export function collect(child: ChildProcessWithoutNullStreams): LiveOutput {
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (chunk: Buffer) => {
@@ -78,7 +85,13 @@ export function finished(child: ChildProcessWithoutNullStreams): Promise<CliResu
   child.stderr.on('data', (chunk: Buffer) => {
     stderr += chunk.toString();
   });
-  return new Promise((resolve) => {
+  const done = new Promise<CliResult>((resolve) => {
     child.on('close', (code) => resolve({ code, stdout, stderr }));
   });
+  return { stdout: () => stdout, stderr: () => stderr, done };
+}
+
+/** Collects a child's output until it exits. */
+export function finished(child: ChildProcessWithoutNullStreams): Promise<CliResult> {
+  return collect(child).done;
 }
