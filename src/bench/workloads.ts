@@ -6,10 +6,25 @@
  * one, otherwise allocates one of the drawn size. Isomorphic: no Node APIs here.
  */
 
-/**
- * The PRNG every implementation uses, seeded with 42 (mulberry32). A class rather than a
- * closure: V8 inlines `next()` into the driver's loop, which halves the driver's own cost.
+/*
+ * The PRNG every implementation uses, seeded with 42: mulberry32, split into two pure functions
+ * on its 32-bit state so that the workload loop keeps the state in a register (a PRNG object
+ * the loop passes around costs the driver a third of its time: V8 does not scalar-replace it).
  */
+
+/** The mulberry32 state after `state`. */
+export function mulberry32Step(state: number): number {
+  return (state + 0x6d2b79f5) | 0;
+}
+
+/** The number in [0, 1) that mulberry32 returns for the (already stepped) `state`. */
+export function mulberry32Unit(state: number): number {
+  let t = Math.imul(state ^ (state >>> 15), 1 | state);
+  t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+  return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+}
+
+/** mulberry32 as an object, for callers that pass the generator around. */
 export class Mulberry32 {
   private state: number;
 
@@ -19,11 +34,8 @@ export class Mulberry32 {
 
   /** The next number in [0, 1). */
   next(): number {
-    const a = (this.state + 0x6d2b79f5) | 0;
-    this.state = a;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+    this.state = mulberry32Step(this.state);
+    return mulberry32Unit(this.state);
   }
 }
 
@@ -42,33 +54,36 @@ export interface Workload {
   readonly layer: Layer;
   readonly slots: number;
   readonly ops: number;
-  /** The size (bytes, or a buddy order) of the next allocation, drawn from `r`. */
-  readonly draw: (r: Mulberry32) => number;
+  /**
+   * The size (bytes, or a buddy order) of the next allocation, made from one random number `r`
+   * in [0, 1); a number when the workload draws no random number for its size.
+   */
+  readonly draw: ((r: number) => number) | number;
 }
 
 export const WORKLOADS: readonly Workload[] = [
-  { name: 'B1', layer: 'buddy', slots: 100_000, ops: 4_000_000, draw: () => 0 },
+  { name: 'B1', layer: 'buddy', slots: 100_000, ops: 4_000_000, draw: 0 },
   {
     name: 'B2',
     layer: 'buddy',
     slots: 2_000,
     ops: 2_000_000,
-    draw: (r) => Math.min(10, Math.floor(-Math.log2(1 - r.next()))),
+    draw: (r) => Math.min(10, Math.floor(-Math.log2(1 - r))),
   },
-  { name: 'S1', layer: 'slab', slots: 100_000, ops: 4_000_000, draw: () => 64 },
+  { name: 'S1', layer: 'slab', slots: 100_000, ops: 4_000_000, draw: 64 },
   {
     name: 'H1',
     layer: 'heap',
     slots: 10_000,
     ops: 2_000_000,
-    draw: (r) => 16 + Math.floor(r.next() * 113),
+    draw: (r) => 16 + Math.floor(r * 113),
   },
   {
     name: 'H2',
     layer: 'heap',
     slots: 10_000,
     ops: 1_000_000,
-    draw: (r) => Math.floor(8 * 2 ** (r.next() * 11)),
+    draw: (r) => Math.floor(8 * 2 ** (r * 11)),
   },
 ];
 
@@ -88,27 +103,34 @@ export interface SlotAllocator {
 
 /** Runs one pass of `workload` over `target`, ending with everything freed. */
 export function runWorkload(workload: Workload, target: SlotAllocator): void {
-  const r = new Mulberry32(WORKLOAD_SEED);
   const draw = workload.draw;
   const slots = workload.slots;
-  const held = new Uint8Array(workload.slots);
-  const handles = new Float64Array(workload.slots);
-  const sizes = new Float64Array(workload.slots);
+  const held = new Uint8Array(slots);
+  const handles = new Float64Array(slots);
+  const sizes = new Float64Array(slots);
+  let state = WORKLOAD_SEED;
   for (let step = 0; step < workload.ops; step++) {
-    const slot = Math.floor(r.next() * slots);
+    state = mulberry32Step(state);
+    const slot = Math.floor(mulberry32Unit(state) * slots);
     if (held[slot] === 1) {
       target.release(handles[slot]!, sizes[slot]!);
       held[slot] = 0;
       continue;
     }
-    const size = draw(r);
+    let size: number;
+    if (typeof draw === 'number') {
+      size = draw;
+    } else {
+      state = mulberry32Step(state);
+      size = draw(mulberry32Unit(state));
+    }
     const handle = target.allocate(size);
     if (handle === null) continue;
     handles[slot] = handle;
     sizes[slot] = size;
     held[slot] = 1;
   }
-  for (let slot = 0; slot < workload.slots; slot++) {
+  for (let slot = 0; slot < slots; slot++) {
     if (held[slot] === 1) target.release(handles[slot]!, sizes[slot]!);
   }
 }
