@@ -14,18 +14,8 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { buddyWorkloadTarget } from '../bench/buddy.js';
-import { FlatHeapSlots, measureHeapInProcess, ThingMallocSlots } from '../bench/heap.js';
-import { benchTranslatedLoad } from '../bench/mmu.js';
-import { createSlabS1 } from '../bench/slab.js';
-import { benchVirtualMemory } from '../bench/vm.js';
-import {
-  type BenchRow,
-  measureWorkload,
-  type SlotAllocator,
-  WORKLOADS,
-  type Workload,
-} from '../bench/workloads.js';
+import { type BenchRow, WORKLOADS } from '../bench/workloads.js';
+import { type BenchTask, PEER_MAX_OPS } from './bench-task.js';
 import { UsageError } from './errors.js';
 import { formatCount, formatTable, type Painter, Progress } from './terminal.js';
 
@@ -44,13 +34,8 @@ const MMU_WORKLOAD = 'MMU';
 /** The virtual-memory benchmarks: demand-zero fault, fork of 64 MiB, copyFromUser. */
 const VM_WORKLOAD = 'VM';
 const ALL_NAMES = [...WORKLOADS.map((w) => w.name), MMU_WORKLOAD, VM_WORKLOAD];
-/**
- * @thi.ng/malloc scans a free list per call (tens of µs a step at 10,000 slots), so it runs at
- * most this many steps, once after its warm-up: past ~3 × slots steps the live set is steady,
- * so its ns/step holds for the full count.
- */
-const PEER_MAX_OPS = 50_000;
-const PEER_REPS = 1;
+/** The script that runs one {@link BenchTask} in a fresh process. */
+const TASK_SCRIPT = fileURLToPath(new URL('./bench-task.js', import.meta.url));
 /** Which native implementation runs each workload (`native-ref/bench list`). */
 const NATIVE_IMPLEMENTATIONS: Record<string, string> = {
   B1: 'buddy',
@@ -61,9 +46,10 @@ const NATIVE_IMPLEMENTATIONS: Record<string, string> = {
 };
 const NATIVE_REPS = '5';
 
-const now = (): number => performance.now();
-
-/** Runs the benchmarks; one row per (workload, implementation). */
+/**
+ * Runs the benchmarks, each of our measurements in a fresh process (see bench-task.ts); one row
+ * per (workload, implementation).
+ */
 export function benchRows(options: BenchOptions): BenchRow[] {
   const names = options.names.length === 0 ? ALL_NAMES : options.names;
   for (const name of names) {
@@ -72,11 +58,7 @@ export function benchRows(options: BenchOptions): BenchRow[] {
     }
   }
   const native = options.native && options.ops === undefined ? nativeReference() : null;
-  const inProcess: Task[] = [];
-  const tasks = names.flatMap((name) => tasksFor(name, options, native, inProcess));
-  // The heap inside a process runs last: once the allocator has run over a process's memory,
-  // its call sites see two memory classes and the flat rows measured after would be slower.
-  tasks.push(...inProcess);
+  const tasks = names.flatMap((name) => tasksFor(name, options, native));
   const progress = new Progress('bench', tasks.length);
   const rows: BenchRow[] = [];
   tasks.forEach((task, done) => {
@@ -84,50 +66,35 @@ export function benchRows(options: BenchOptions): BenchRow[] {
     rows.push(...task());
   });
   progress.stop();
-  const order = (row: BenchRow) => names.indexOf(row.workload.split('-')[0]!);
-  return rows.sort((a, b) => order(a) - order(b) || rank(a) - rank(b));
-}
-
-/** Within a workload: ours, ours in a process, the peers, then the native reference. */
-function rank(row: BenchRow): number {
-  if (row.implementation === 'wallos-memory') return 0;
-  if (row.implementation.startsWith('wallos-memory/')) return 1;
-  return row.implementation === 'native-ref' ? 3 : 2;
+  return rows;
 }
 
 type Task = () => BenchRow[];
 
-/** The tasks of workload `name`; its in-process heap task goes to `inProcess`. */
-function tasksFor(
-  name: string,
-  options: BenchOptions,
-  native: string | null,
-  inProcess: Task[],
-): Task[] {
-  if (name === MMU_WORKLOAD) return [() => benchTranslatedLoad(now)];
-  if (name === VM_WORKLOAD) return [() => benchVirtualMemory(now)];
-  const standard = WORKLOADS.find((w) => w.name === name)!;
-  const workload: Workload = { ...standard, ops: options.ops ?? standard.ops };
-  const reps = options.reps;
-  const ours = (target: () => SlotAllocator, implementation = 'wallos-memory'): Task => {
-    return () => [measureWorkload(workload, implementation, target(), now, reps)];
-  };
-  const tasks: Task[] = [];
-  if (workload.layer === 'buddy') tasks.push(ours(() => buddyWorkloadTarget()));
-  if (workload.layer === 'slab') tasks.push(ours(() => createSlabS1().slots));
-  if (workload.layer === 'heap') {
-    tasks.push(ours(() => new FlatHeapSlots()));
-    inProcess.push(() => [measureHeapInProcess(workload, now, reps)]);
-    if (options.peers) tasks.push(() => [measurePeer(workload)]);
+/** The tasks of workload `name`: ours, ours in a process, the peer, the native reference. */
+function tasksFor(name: string, options: BenchOptions, native: string | null): Task[] {
+  if (name === MMU_WORKLOAD) return [isolated({ kind: 'mmu', reps: options.reps })];
+  if (name === VM_WORKLOAD) return [isolated({ kind: 'vm', reps: options.reps })];
+  const layer = WORKLOADS.find((w) => w.name === name)!.layer;
+  const task = { workload: name, ops: options.ops, reps: options.reps };
+  const tasks = [isolated({ ...task, kind: 'ours' })];
+  if (layer === 'heap') {
+    tasks.push(isolated({ ...task, kind: 'process' }));
+    if (options.peers) tasks.push(isolated({ ...task, kind: 'peer' }));
   }
   if (native !== null) tasks.push(() => [measureNative(native, name)]);
   return tasks;
 }
 
-function measurePeer(workload: Workload): BenchRow {
-  const capped = { ...workload, ops: Math.min(workload.ops, PEER_MAX_OPS) };
-  const row = measureWorkload(capped, '@thi.ng/malloc', new ThingMallocSlots(), now, PEER_REPS);
-  return { ...row, workload: workload.name };
+/** A task run by bench-task.js in a process of its own. */
+function isolated(task: BenchTask): Task {
+  return () => {
+    const output = execFileSync(process.execPath, [TASK_SCRIPT, JSON.stringify(task)], {
+      encoding: 'utf8',
+      maxBuffer: 1 << 20,
+    });
+    return JSON.parse(output) as BenchRow[];
+  };
 }
 
 /**
