@@ -72,6 +72,7 @@ import {
   PhysicalInvariantError,
 } from './errors.js';
 import { FreeLists, NIL as IMPORTED_NIL } from './free-lists.js';
+import { PCP_BATCH, PCP_HIGH, PerCpuPages } from './per-cpu-pages.js';
 import { firstUnpoisonedByte, type PoisonReport, poison } from './poison.js';
 import { formatBuddyinfo, type PhysicalMemoryStats, type ZoneStats } from './stats.js';
 
@@ -103,6 +104,14 @@ const ORDER_SHIFT = 4;
 const FIRST_HEAD_STATE = 1 << ORDER_SHIFT;
 /** State of a frame inside a block, after its head. */
 const TAIL = 0;
+/**
+ * State of a free frame parked in the per-CPU cache: a free order-0 head with the SHARED bit,
+ * a combination no listed free block has, so it never merges with its buddy while cached.
+ */
+const CACHED = FIRST_HEAD_STATE | SHARED;
+/** Marks of `checkFreeLists`: a head on a buddy free list, a frame in a per-CPU stack. */
+const ON_FREE_LIST = 1;
+const IN_CACHE = 2;
 
 /** State of the head of a block of `order` owned once by `use` (FREE for a free block). */
 function headState(order: number, use: number): number {
@@ -173,6 +182,9 @@ export class PhysicalAllocator {
   /** References beyond the first, per allocated head (0 for every other frame). */
   private readonly extraRefs: Int32Array;
   private readonly lists: FreeLists;
+  private readonly cache = new PerCpuPages();
+  /** Where {@link refillCache} collects a batch. */
+  private readonly batch = new Int32Array(PCP_BATCH);
   private readonly poisoned: Uint8Array;
   private readonly useCounts = new Int32Array(FRAME_USE_COUNT);
   private readonly managedRanges: readonly FrameRange[];
@@ -260,18 +272,20 @@ export class PhysicalAllocator {
 
   /**
    * The fast path of a one-frame allocation, small enough for V8 to inline into callers: the
-   * head of the order-0 list of the first zone (from `highestZone` down) with any free block,
-   * when that zone has an order-0 block. NIL when the general path must decide (a split, a lower
-   * zone, out of memory, or a bad request, which that path rejects).
+   * top of the per-CPU stack of the first zone (from `highestZone` down) with free memory,
+   * refilled from that zone's free lists when empty. NIL when no zone has a free frame or the
+   * request is bad: the general path decides then.
    */
   private takeSingleFrame(use: number, highestZone: number): number {
     if (use >>> 0 !== use || use === FREE || use >= FRAME_USE_COUNT) return NIL;
     if (highestZone >>> 0 !== highestZone || highestZone >= ZONE_COUNT) return NIL;
-    const nonEmpty = this.lists.nonEmpty;
     let zone = highestZone;
-    while (zone > 0 && nonEmpty[zone] === 0) zone--;
-    if ((nonEmpty[zone]! & 1) === 0) return NIL;
-    const pfn = this.lists.pop(zone, 0);
+    while (this.cache.countOf(zone) === 0) {
+      if (this.lists.nonEmpty[zone] !== 0) this.refillCache(zone);
+      else if (zone === 0) return NIL;
+      else zone--;
+    }
+    const pfn = this.cache.pop(zone);
     this.state[pfn] = FIRST_HEAD_STATE | use;
     this.useCounts[FREE]--;
     this.useCounts[use]++;
@@ -292,7 +306,9 @@ export class PhysicalAllocator {
     ) {
       rejectRequest(order, use, highestZone);
     }
-    const pfn = this.takeBlock(order, highestZone);
+    let pfn = this.takeBlock(order, highestZone);
+    // Cached single frames may complete a block once merged (Linux drains the pcp lists too).
+    if (pfn === NIL && this.drainPerCpuPages()) pfn = this.takeBlock(order, highestZone);
     if (pfn === NIL) return -1;
     this.state[pfn] = headState(order, use);
     const frames = 1 << order;
@@ -328,19 +344,50 @@ export class PhysicalAllocator {
 
   /**
    * The fast path of freeing one frame, small enough for V8 to inline into callers: an unshared
-   * order-0 block whose buddy is not a free order-0 block goes straight to the front of its list.
-   * False when the general path must decide (a merge, or a bad free, which that path rejects).
+   * order-0 block goes onto its zone's per-CPU stack (the coldest cached frames go back to the
+   * free lists first when the stack is full). False for a bad free: the general path explains it.
    */
   private freeSingleFrame(pfn: number): boolean {
     if (pfn >>> 0 !== pfn || pfn >= this.spannedFrames) return false;
     const state = this.state[pfn]!;
     const use = state - FIRST_HEAD_STATE;
     if (use >>> 0 !== use || use === FREE || use > USE_MASK) return false;
-    if (this.state[pfn ^ 1] === FIRST_HEAD_STATE) return false;
+    const zone = zoneOfPfn(pfn);
+    if (this.cache.isFull(zone)) this.drainCache(zone, PCP_BATCH);
+    this.state[pfn] = CACHED;
+    this.cache.push(zone, pfn);
     this.useCounts[use]--;
     this.useCounts[FREE]++;
     this.pgfree++;
-    this.linkFree(pfn, 0);
+    return true;
+  }
+
+  /** Moves up to PCP_BATCH single frames of `zone`'s free lists to its (empty) per-CPU stack. */
+  private refillCache(zone: number): void {
+    let taken = 0;
+    while (taken < PCP_BATCH) {
+      const pfn = this.splitIn(zone, 0);
+      if (pfn === NIL) break;
+      this.state[pfn] = CACHED;
+      this.batch[taken++] = pfn;
+    }
+    // The first frame taken goes on top: a fresh block is handed out in address order.
+    while (taken > 0) this.cache.push(zone, this.batch[--taken]!);
+  }
+
+  /** Returns the `frames` coldest frames of `zone`'s per-CPU stack to the free lists. */
+  private drainCache(zone: number, frames: number): void {
+    for (const pfn of this.cache.takeColdest(zone, frames)) this.mergeAndLink(pfn, 0);
+  }
+
+  /**
+   * Returns every frame of the per-CPU stacks to the free lists, where they merge with their
+   * buddies (Linux's `drain_all_pages`). Whatever reads the free lists does this first.
+   * @returns true when a frame was cached.
+   */
+  drainPerCpuPages(): boolean {
+    if (this.cache.total === 0) return false;
+    for (let zone = 0; zone < ZONE_COUNT; zone++) this.drainCache(zone, PCP_HIGH);
     return true;
   }
 
@@ -444,11 +491,13 @@ export class PhysicalAllocator {
     if (zone >>> 0 !== zone || zone >= ZONE_COUNT || order >>> 0 !== order || order > MAX_ORDER) {
       throw new InvalidArgumentError(`no free list for zone ${zone}, order ${order}`);
     }
+    this.drainPerCpuPages();
     return this.lists.countOf(zone, order);
   }
 
   /** Calls `visit` for every free block, list by list (zone, then order, then list order). */
   forEachFreeBlock(visit: (pa: number, order: number, zone: number) => void): void {
+    this.drainPerCpuPages();
     for (let zone = 0; zone < ZONE_COUNT; zone++) {
       for (let order = 0; order <= MAX_ORDER; order++) {
         for (
@@ -464,6 +513,7 @@ export class PhysicalAllocator {
 
   /** Counters for `/proc/meminfo`, `/proc/zoneinfo` and `/proc/buddyinfo`. */
   stats(): PhysicalMemoryStats {
+    this.drainPerCpuPages();
     return {
       totalFrames: this.totalFrames,
       managedFrames: this.managedFrames,
@@ -504,18 +554,24 @@ export class PhysicalAllocator {
   /** Unlinks the smallest fitting free block of the highest usable zone and splits it. */
   private splitFrom(order: number, highestZone: number): number {
     for (let zone = highestZone; zone >= 0; zone--) {
-      let found = this.lists.smallestOrderFrom(zone, order);
-      if (found < 0) continue;
-      const pfn = this.lists.pop(zone, found);
-      while (found > order) {
-        found--;
-        const upperHalf = pfn + (1 << found);
-        this.state[upperHalf] = freeHead(found);
-        this.lists.push(zone, found, upperHalf);
-      }
-      return pfn;
+      const pfn = this.splitIn(zone, order);
+      if (pfn !== NIL) return pfn;
     }
     return NIL;
+  }
+
+  /** Unlinks the smallest free block of `zone` of at least `order` and splits it down to `order`. */
+  private splitIn(zone: number, order: number): number {
+    let found = this.lists.smallestOrderFrom(zone, order);
+    if (found < 0) return NIL;
+    const pfn = this.lists.pop(zone, found);
+    while (found > order) {
+      found--;
+      const upperHalf = pfn + (1 << found);
+      this.state[upperHalf] = freeHead(found);
+      this.lists.push(zone, found, upperHalf);
+    }
+    return pfn;
   }
 
   /** Returns an allocated block to the free lists, merging it with free buddies. */
@@ -698,8 +754,8 @@ export class PhysicalAllocator {
         ) {
           const at = `free list ${ZONE_NAMES[zone]}/${order}: frame ${pfn}`;
           if (pfn < 0 || pfn >= this.spannedFrames) invariant(`${at} is outside RAM`);
-          if (listed[pfn] === 1) invariant(`${at} is listed twice (or the list loops)`);
-          listed[pfn] = 1;
+          if (listed[pfn] !== 0) invariant(`${at} is listed twice (or the list loops)`);
+          listed[pfn] = ON_FREE_LIST;
           if (this.lists.prevOf(pfn, order) !== before) invariant(`${at} has a wrong back link`);
           if (this.state[pfn] !== freeHead(order))
             invariant(`${at} is not a free head of its order`);
@@ -717,6 +773,14 @@ export class PhysicalAllocator {
         }
       }
     }
+    this.cache.forEach((pfn, zone) => {
+      const at = `per-CPU stack of ${ZONE_NAMES[zone]}: frame ${pfn}`;
+      if (pfn < 0 || pfn >= this.spannedFrames) invariant(`${at} is outside RAM`);
+      if (listed[pfn] !== 0) invariant(`${at} is cached twice or also on a free list`);
+      listed[pfn] = IN_CACHE;
+      if (this.state[pfn] !== CACHED) invariant(`${at} is not marked cached`);
+      if (zoneOfPfn(pfn) !== zone) invariant(`${at} belongs to another zone`);
+    });
     return listed;
   }
 
@@ -763,7 +827,11 @@ export class PhysicalAllocator {
   }
 
   private checkFreeBlock(pfn: number, order: number, listed: Uint8Array, at: string): void {
-    if (listed[pfn] !== 1) invariant(`${at} is a free head on no free list`);
+    if (this.state[pfn] === CACHED) {
+      if (listed[pfn] !== IN_CACHE) invariant(`${at} is marked cached but in no per-CPU stack`);
+      return;
+    }
+    if (listed[pfn] !== ON_FREE_LIST) invariant(`${at} is a free head on no free list`);
     if (this.extraRefs[pfn] !== 0) invariant(`${at} is free with references`);
     const buddy = pfn ^ (1 << order);
     if (order < MAX_ORDER && this.state[buddy] === freeHead(order)) {
@@ -798,8 +866,11 @@ export class PhysicalAllocator {
         listedFrames += this.lists.countOf(zone, order) * 2 ** order;
       }
     }
-    if (listedFrames !== this.freeFrames) {
-      invariant(`free lists hold ${listedFrames} frames, ${this.freeFrames} counted free`);
+    const cached = this.cache.total;
+    if (listedFrames + cached !== this.freeFrames) {
+      invariant(
+        `free lists hold ${listedFrames} frames and per-CPU stacks ${cached}, ${this.freeFrames} counted free`,
+      );
     }
   }
 }

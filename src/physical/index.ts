@@ -1,10 +1,11 @@
 /**
  * The physical memory layer: a buddy allocator of page frames with zones, reference counts,
- * per-use accounting, debug poisoning and Linux-format statistics.
+ * per-use accounting, a per-CPU cache of single frames, debug poisoning and Linux-format statistics.
  */
 export * from './allocator.js';
 export * from './boot-layout.js';
 export * from './constants.js';
 export * from './errors.js';
+export { PCP_BATCH, PCP_HIGH } from './per-cpu-pages.js';
 export * from './poison.js';
 export * from './stats.js';

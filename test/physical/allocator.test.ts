@@ -9,6 +9,8 @@ import {
   InvalidFreeError,
   MAX_ORDER,
   OutOfMemoryError,
+  PCP_BATCH,
+  PCP_HIGH,
   PhysicalAllocator,
   POISON_BYTE,
   ZONE_DMA,
@@ -174,6 +176,74 @@ describe('allocation', () => {
       expect(zone.freeBlocks.slice(1).every((n) => n === 0)).toBe(true);
     a.freePages(kept[0]!, 0);
     expect(a.tryAllocPages(1, FrameUse.USER)).toBe(kept[0]);
+  });
+});
+
+describe('the per-CPU cache of single frames', () => {
+  it('hands the last freed frame out next, counted free but on no free list until drained', () => {
+    const a = machine(LOW_MACHINE);
+    const boot = freeLayout(a);
+    const free = a.freeFrames;
+    const pa = a.allocPages(0, FrameUse.USER);
+    a.freePages(pa, 0);
+    expect(a.freeFrames).toBe(free);
+    a.check();
+    expect(a.allocPages(0, FrameUse.USER)).toBe(pa);
+    a.freePages(pa, 0);
+    expect(a.drainPerCpuPages()).toBe(true);
+    expect(a.drainPerCpuPages()).toBe(false);
+    expect(freeLayout(a)).toEqual(boot);
+    a.check();
+  });
+
+  it('sends the coldest frames back to the buddy lists when a stack fills', () => {
+    const a = machine(LOW_MACHINE);
+    const boot = freeLayout(a);
+    const frames = Array.from({ length: PCP_HIGH + PCP_BATCH }, () =>
+      a.allocPages(0, FrameUse.USER),
+    );
+    for (const pa of frames) {
+      a.freePages(pa, 0);
+      a.check();
+    }
+    // The newest frames are still cached: the next allocations take them, newest first.
+    expect(a.allocPages(0, FrameUse.USER)).toBe(frames.at(-1));
+    expect(a.allocPages(0, FrameUse.USER)).toBe(frames.at(-2));
+    a.freePages(frames.at(-2)!, 0);
+    a.freePages(frames.at(-1)!, 0);
+    expect(freeLayout(a)).toEqual(boot);
+  });
+
+  it('drains before an allocation its zone cannot serve otherwise', () => {
+    const a = machine(LOW_MACHINE);
+    const largest = (x: typeof a) => {
+      const blocks: number[] = [];
+      for (let pa = x.tryAllocPages(MAX_ORDER, FrameUse.USER); pa >= 0; ) {
+        blocks.push(pa);
+        pa = x.tryAllocPages(MAX_ORDER, FrameUse.USER);
+      }
+      return blocks.length;
+    };
+    const expected = largest(machine(LOW_MACHINE));
+    const frames: number[] = [];
+    while (a.freeFrames > 0) frames.push(a.allocPages(0, FrameUse.USER));
+    for (const pa of frames) a.freePages(pa, 0);
+    expect(largest(a)).toBe(expected);
+    a.check();
+  });
+
+  it('rejects a second free of a cached frame, changing nothing', () => {
+    const a = machine(LOW_MACHINE);
+    const pa = a.allocPages(0, FrameUse.USER);
+    a.freePages(pa, 0);
+    expect(() => a.freePages(pa, 0)).toThrow(expect.objectContaining({ code: 'DOUBLE_FREE' }));
+    expect(() => a.putPage(pa)).toThrow(expect.objectContaining({ code: 'DOUBLE_FREE' }));
+    expect(() => a.getPage(pa)).toThrow(expect.objectContaining({ code: 'INVALID_FRAME' }));
+    expect(a.refCount(pa)).toBe(0);
+    expect(a.frameUse(pa)).toBe(FrameUse.FREE);
+    a.check();
+    expect(a.allocPages(0, FrameUse.USER)).toBe(pa);
+    expect(a.tryAllocPages(0, FrameUse.USER)).not.toBe(pa);
   });
 });
 
