@@ -156,8 +156,19 @@ const WALK_NOT_PRESENT = 1;
 const WALK_RESERVED = 2;
 /** What `lookup` returns when the TLB cannot answer alone. */
 const MISS = -1;
+/** Privilege level of user mode. */
+const USER_CPL = 3;
+/** Rights a TLB hit needs for a write on the hot path (D cached: no walk needed to set it). */
+const WRITE_HIT_RIGHTS = RIGHT_WRITABLE | RIGHT_DIRTY;
+/** The rights bits the hot paths compare: those, and US. */
+const WRITE_HIT_MASK = WRITE_HIT_RIGHTS | RIGHT_USER;
+/** What {@link Mmu.peek32} and {@link Mmu.peek8} return when the TLB cannot answer alone. */
+export const TLB_MISS = -1;
 const SLOT_MASK = TLB_ENTRIES - 1;
 const BYTE_BITS = 8;
+/** log2 of BYTE_BITS: a byte's offset in its word, shifted by this, is its bit position. */
+const BYTE_SHIFT = 3;
+const BYTE_MASK = 0xff;
 /** Bytes in a 32-bit word, as a shift, and the offset bits that make a word access unaligned. */
 const WORD_SHIFT = 2;
 const WORD_MISALIGNMENT = 3;
@@ -211,7 +222,8 @@ export class Mmu implements MemoryAccess {
   }
 
   load8(va: number): number {
-    return this.ram.load8(this.translate(va, ACCESS_READ));
+    const value = this.peek8(va);
+    return value !== TLB_MISS ? value : this.load8Slow(va);
   }
 
   load16(va: number): number {
@@ -219,24 +231,50 @@ export class Mmu implements MemoryAccess {
     return this.ram.load16(this.translate(va, ACCESS_READ));
   }
 
-  /** The hot path: a TLB hit reads RAM's backing words directly (see {@link Tlb.words}). */
   load32(va: number): number {
+    const value = this.peek32(va);
+    return value !== TLB_MISS ? value : this.load32Slow(va);
+  }
+
+  /**
+   * The hot path of 32-bit reads: the word at `va` when the TLB alone can answer (a hit on an
+   * aligned word whose RAM words are attached, see {@link Tlb.words}, in the common case of
+   * {@link hitRights}), else {@link TLB_MISS}. Small enough for V8 to inline into callers such
+   * as `UserMemory`, which then pay for the slow path (walk, fault) only when it is taken.
+   */
+  peek32(va: number): number {
     const tlb = this.tlb;
     const offset = va & PAGE_MASK;
     const slot = (va >>> PAGE_SHIFT) & SLOT_MASK;
     if (
-      tlb.wordTags[slot] === va - offset &&
-      (offset & WORD_MISALIGNMENT) === 0 &&
-      this.allowed(tlb.rights[slot]!, ACCESS_READ)
+      tlb.wordTags[slot] !== va - offset ||
+      (offset & WORD_MISALIGNMENT) !== 0 ||
+      (tlb.rights[slot]! & RIGHT_USER) !== this.hitRights(0)
     ) {
-      tlb.hits++;
-      return tlb.words[slot]![tlb.wordBase[slot]! + (offset >> WORD_SHIFT)]! >>> 0;
+      return TLB_MISS;
     }
-    return this.load32Slow(va);
+    tlb.hits++;
+    return tlb.words[slot]![tlb.wordBase[slot]! + (offset >> WORD_SHIFT)]! >>> 0;
+  }
+
+  /** Like {@link peek32} for one byte. */
+  peek8(va: number): number {
+    const tlb = this.tlb;
+    const offset = va & PAGE_MASK;
+    const slot = (va >>> PAGE_SHIFT) & SLOT_MASK;
+    if (
+      tlb.wordTags[slot] !== va - offset ||
+      (tlb.rights[slot]! & RIGHT_USER) !== this.hitRights(0)
+    ) {
+      return TLB_MISS;
+    }
+    tlb.hits++;
+    const word = tlb.words[slot]![tlb.wordBase[slot]! + (offset >> WORD_SHIFT)]!;
+    return (word >>> ((offset & WORD_MISALIGNMENT) << BYTE_SHIFT)) & BYTE_MASK;
   }
 
   store8(va: number, value: number): void {
-    this.ram.store8(this.translate(va, ACCESS_WRITE), value);
+    if (!this.poke8(va, value)) this.store8Slow(va, value);
   }
 
   store16(va: number, value: number): void {
@@ -244,23 +282,58 @@ export class Mmu implements MemoryAccess {
     else this.ram.store16(this.translate(va, ACCESS_WRITE), value);
   }
 
-  /** The hot path for stores, like {@link load32}; a clean entry takes the slow path to set D. */
   store32(va: number, value: number): void {
+    if (!this.poke32(va, value)) this.store32Slow(va, value);
+  }
+
+  /**
+   * The hot path of 32-bit writes, like {@link peek32}: stores `value` and returns true when the
+   * TLB alone allows it, else changes nothing and returns false. A clean entry (D not cached)
+   * does not allow it: the slow path walks again so the CPU sets D in the leaf.
+   */
+  poke32(va: number, value: number): boolean {
     const tlb = this.tlb;
     const offset = va & PAGE_MASK;
     const slot = (va >>> PAGE_SHIFT) & SLOT_MASK;
-    const rights = tlb.rights[slot]!;
     if (
-      tlb.wordTags[slot] === va - offset &&
-      (offset & WORD_MISALIGNMENT) === 0 &&
-      (rights & RIGHT_DIRTY) !== 0 &&
-      this.allowed(rights, ACCESS_WRITE)
+      tlb.wordTags[slot] !== va - offset ||
+      (offset & WORD_MISALIGNMENT) !== 0 ||
+      (tlb.rights[slot]! & WRITE_HIT_MASK) !== this.hitRights(WRITE_HIT_RIGHTS)
     ) {
-      tlb.hits++;
-      tlb.words[slot]![tlb.wordBase[slot]! + (offset >> WORD_SHIFT)] = value;
-      return;
+      return false;
     }
-    this.store32Slow(va, value);
+    tlb.hits++;
+    tlb.words[slot]![tlb.wordBase[slot]! + (offset >> WORD_SHIFT)] = value;
+    return true;
+  }
+
+  /** Like {@link poke32} for one byte (merged into its word: RAM is little-endian). */
+  poke8(va: number, value: number): boolean {
+    const tlb = this.tlb;
+    const offset = va & PAGE_MASK;
+    const slot = (va >>> PAGE_SHIFT) & SLOT_MASK;
+    if (
+      tlb.wordTags[slot] !== va - offset ||
+      (tlb.rights[slot]! & WRITE_HIT_MASK) !== this.hitRights(WRITE_HIT_RIGHTS)
+    ) {
+      return false;
+    }
+    tlb.hits++;
+    const words = tlb.words[slot]!;
+    const at = tlb.wordBase[slot]! + (offset >> WORD_SHIFT);
+    const shift = (offset & WORD_MISALIGNMENT) << BYTE_SHIFT;
+    words[at] = (words[at]! & ~(BYTE_MASK << shift)) | ((value & BYTE_MASK) << shift);
+    return true;
+  }
+
+  /**
+   * The rights a TLB hit must show for the hot paths: `access` rights, plus US exactly when the
+   * CPU is in user mode. That covers the common cases (user code on user pages, the kernel on
+   * its own pages) with one compare; every other case (SMAP, CR0.WP, denials) goes the slow way
+   * through {@link allowed}, which decides it in full.
+   */
+  private hitRights(access: number): number {
+    return this.cpu.cpl === USER_CPL ? access | RIGHT_USER : access;
   }
 
   /** An instruction fetch of the byte at `va`: needs execute permission. */
@@ -464,6 +537,18 @@ export class Mmu implements MemoryAccess {
     this.cpu.cr2 = va;
     this.tlb.invalidate(va);
     throw new PageFault(va, errorCode);
+  }
+
+  private load8Slow(va: number): number {
+    const pa = this.translate(va, ACCESS_READ);
+    this.attachWords(va, pa);
+    return this.ram.load8(pa);
+  }
+
+  private store8Slow(va: number, value: number): void {
+    const pa = this.translate(va, ACCESS_WRITE);
+    this.ram.store8(pa, value);
+    this.attachWords(va, pa);
   }
 
   private load32Slow(va: number): number {

@@ -8,11 +8,13 @@
  *
  * Each method spells out the same retry loop on purpose: this is the hot path of every user
  * load and store (the heap allocator's included), and a shared helper would need a closure per
- * access.
+ * access. The 8- and 32-bit accesses first ask the MMU's TLB-hit path (`peek`/`poke`), which
+ * cannot fault: the common case is then a few typed-array reads that V8 inlines into the
+ * caller, and the try/catch loop runs only on a TLB miss.
  */
 import { PAGE_SIZE } from '../hw/constants.js';
 import type { MemoryAccess } from '../hw/memory-access.js';
-import type { Mmu } from '../hw/mmu.js';
+import { type Mmu, TLB_MISS } from '../hw/mmu.js';
 import type { Machine } from './machine.js';
 import type { Process } from './process.js';
 
@@ -27,6 +29,11 @@ export class UserMemory implements MemoryAccess {
   }
 
   load8(va: number): number {
+    const value = this.mmu.peek8(va);
+    return value !== TLB_MISS ? value : this.load8Faulting(va);
+  }
+
+  private load8Faulting(va: number): number {
     for (let faults = 1; ; faults++) {
       try {
         return this.mmu.load8(va);
@@ -47,6 +54,11 @@ export class UserMemory implements MemoryAccess {
   }
 
   load32(va: number): number {
+    const value = this.mmu.peek32(va);
+    return value !== TLB_MISS ? value : this.load32Faulting(va);
+  }
+
+  private load32Faulting(va: number): number {
     for (let faults = 1; ; faults++) {
       try {
         return this.mmu.load32(va);
@@ -57,6 +69,10 @@ export class UserMemory implements MemoryAccess {
   }
 
   store8(va: number, value: number): void {
+    if (!this.mmu.poke8(va, value)) this.store8Faulting(va, value);
+  }
+
+  private store8Faulting(va: number, value: number): void {
     for (let faults = 1; ; faults++) {
       try {
         this.mmu.store8(va, value);
@@ -79,6 +95,10 @@ export class UserMemory implements MemoryAccess {
   }
 
   store32(va: number, value: number): void {
+    if (!this.mmu.poke32(va, value)) this.store32Faulting(va, value);
+  }
+
+  private store32Faulting(va: number, value: number): void {
     for (let faults = 1; ; faults++) {
       try {
         this.mmu.store32(va, value);

@@ -197,6 +197,38 @@ describe('permission rules (Intel SDM vol. 3, 4.6)', () => {
     );
   });
 
+  it('loads and stores that hit the TLB obey the same oracle in every mode', () => {
+    const m = machine();
+    const dataAccesses: [AccessKind, (va: number) => unknown][] = [
+      [ACCESS_READ, (va) => m.mmu.load32(va)],
+      [ACCESS_READ, (va) => m.mmu.load8(va + 1)],
+      [ACCESS_WRITE, (va) => m.mmu.store32(va, 0x01020304)],
+      [ACCESS_WRITE, (va) => m.mmu.store8(va + 1, 0xff)],
+    ];
+    for (let level = 0; level < 4; level++) {
+      for (let combo = 0; combo < 8; combo++) {
+        const levels: LevelRights[] = [0, 1, 2, 3].map((i) =>
+          i === level
+            ? { rw: (combo & 1) !== 0, us: (combo & 2) !== 0, nx: (combo & 4) !== 0 }
+            : { rw: true, us: true, nx: false },
+        );
+        mapWithRights(m, USER_VA, 1, levels);
+        for (const mode of ALL_MODES) {
+          for (const [access, run] of dataAccesses) {
+            // Warm the entry (dirty, RAM words attached) in a mode allowed every data access.
+            setMode(m.cpu, { cpl: 0, wp: false, smep: false, smap: false, ac: false, nxe: true });
+            m.mmu.tlb.flushAll();
+            if (levels.some((l) => l.nx) && !mode.nxe) continue; // reserved: never cached
+            m.mmu.store32(USER_VA, 7);
+            setMode(m.cpu, mode);
+            const fault = faultOf(() => run(USER_VA));
+            expect(fault?.errorCode ?? 0).toBe(expectedCode(levels, mode, access));
+          }
+        }
+      }
+    }
+  });
+
   it('user write to a read-only page: error code P|W|U and CR2', () => {
     const m = machine();
     m.tables.map(USER_VA, FRAME, { flags: { 1: PTE_P | PTE_US } });
