@@ -6,6 +6,6 @@ export * from './allocator.js';
 export * from './boot-layout.js';
 export * from './constants.js';
 export * from './errors.js';
-export { PCP_BATCH, PCP_HIGH } from './per-cpu-pages.js';
+export { PCP_BATCH, PCP_HIGH, PCP_MAX_ORDER } from './per-cpu-pages.js';
 export * from './poison.js';
 export * from './stats.js';

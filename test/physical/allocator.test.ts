@@ -11,6 +11,7 @@ import {
   OutOfMemoryError,
   PCP_BATCH,
   PCP_HIGH,
+  PCP_MAX_ORDER,
   PhysicalAllocator,
   POISON_BYTE,
   ZONE_DMA,
@@ -230,6 +231,20 @@ describe('the per-CPU cache of single frames', () => {
     for (const pa of frames) a.freePages(pa, 0);
     expect(largest(a)).toBe(expected);
     a.check();
+  });
+
+  it('caches blocks up to order PCP_MAX_ORDER, each order on its own stack', () => {
+    const a = machine(LOW_MACHINE);
+    const boot = freeLayout(a);
+    const blocks = [0, 1, 2, 3, 4].map((order) => a.allocPages(order, FrameUse.KERNEL));
+    blocks.forEach((pa, order) => a.freePages(pa, order));
+    a.check();
+    for (let order = 0; order <= PCP_MAX_ORDER; order++) {
+      expect(a.allocPages(order, FrameUse.USER)).toBe(blocks[order]);
+    }
+    expect(a.framesByUse(FrameUse.USER)).toBe(1 + 2 + 4 + 8);
+    for (let order = 0; order <= PCP_MAX_ORDER; order++) a.freePages(blocks[order]!, order);
+    expect(freeLayout(a)).toEqual(boot);
   });
 
   it('rejects a second free of a cached frame, changing nothing', () => {
