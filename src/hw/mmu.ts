@@ -175,6 +175,8 @@ const WORD_MISALIGNMENT = 3;
 const BYTE_RANGE = 256;
 /** Entries per table, as a mask of the index bits one level translates. */
 const ENTRY_INDEX_MASK = 511;
+/** The paging level of page directories, whose entries the PDE cache keeps. */
+const PD_LEVEL = 2;
 /**
  * The bytes one entry of each level maps (index = level) and their reciprocals, looked up on
  * the walk: `levelSpan` computes `2 ** n` with a variable exponent, a call to Math.pow, and a
@@ -194,7 +196,7 @@ export class Mmu implements MemoryAccess {
   readonly tlb = new Tlb();
 
   // The last walk, kept in preallocated fields so a TLB miss allocates nothing.
-  // Index 0 is the PML4 entry; `walkDepth` entries were read.
+  // Index 0 is the first entry read (the PML4 entry on a walk from CR3); `walkDepth` were read.
   private readonly walkEntries = new Float64Array(TOP_LEVEL);
   private readonly walkLows = new Uint32Array(TOP_LEVEL);
   private readonly walkHighs = new Uint32Array(TOP_LEVEL);
@@ -202,6 +204,9 @@ export class Mmu implements MemoryAccess {
   private walkLevel: PageLevel = 1;
   private walkPage = 0;
   private walkRights = 0;
+  /** The page table the last walk's PDE referenced (-1: none read), and the rights above it. */
+  private walkTable = -1;
+  private walkTableRights = 0;
 
   constructor(ram: PhysicalMemory, cpu: Cpu = new Cpu()) {
     this.ram = ram;
@@ -372,6 +377,25 @@ export class Mmu implements MemoryAccess {
   }
 
   /**
+   * Copies `length` bytes from `from` to `to` (memmove). Runs forward like `rep movsb`, in
+   * pieces that cross no page on either side, each translated before it is copied, so a fault
+   * part-way leaves the earlier pieces copied. Overlapping ranges are copied through a buffer.
+   */
+  copyWithin(to: number, from: number, length: number): void {
+    checkLength(length);
+    if (to < from + length && from < to + length) {
+      this.writeBytes(to, this.readBytes(from, length));
+      return;
+    }
+    for (let done = 0; done < length; ) {
+      const count = bytesOnPage(to + done, bytesOnPage(from + done, length - done));
+      const source = this.translate(from + done, ACCESS_READ);
+      this.ram.copy(this.translate(to + done, ACCESS_WRITE), source, count);
+      done += count;
+    }
+  }
+
+  /**
    * Unhooks this MMU's TLB from RAM (which tells it whenever chunk backing changes). Call it
    * when dropping an MMU while its RAM lives on; the MMU must not be used afterwards.
    */
@@ -444,11 +468,13 @@ export class Mmu implements MemoryAccess {
       this.fault(va, this.faultCode(access, PF_P));
     }
     tlb.misses++;
-    const status = this.resolve(va);
+    const status = this.resolveForAccess(va);
     if (status === WALK_NOT_PRESENT) this.fault(va, this.faultCode(access, 0));
     if (status === WALK_RESERVED) this.fault(va, this.faultCode(access, PF_P | PF_RSVD));
     if (!this.allowed(this.walkRights, access)) this.fault(va, this.faultCode(access, PF_P));
     this.markAccessed(access === ACCESS_WRITE);
+    // Only now are the A bits of the upper levels set, which the PDE cache requires.
+    if (this.walkTable >= 0) tlb.insertPde(va, this.walkTable, this.walkTableRights);
     const piece = this.walkPage + offsetIn(va, this.walkLevel) - (va & PAGE_MASK);
     tlb.insert(va, piece, this.walkRights, this.walkLevel);
     return piece + (va & PAGE_MASK);
@@ -460,12 +486,30 @@ export class Mmu implements MemoryAccess {
    */
   private resolve(va: number): number {
     const cr3 = this.cpu.cr3;
+    return this.resolveFrom(va, cr3 - (cr3 & PAGE_MASK), TOP_LEVEL, RIGHT_WRITABLE | RIGHT_USER);
+  }
+
+  /**
+   * The walk of a TLB miss: from the page table of a cached PDE when the PDE cache has one
+   * (reading the PTE alone), else from CR3.
+   */
+  private resolveForAccess(va: number): number {
+    const tlb = this.tlb;
+    const table = tlb.cachedPageTable(va);
+    if (table < 0) return this.resolve(va);
+    return this.resolveFrom(va, table, 1, tlb.pdeRights[Tlb.pdeSlotOf(va)]!);
+  }
+
+  /**
+   * Walks from `table`, a table of `level`, down to the leaf for `va`; `rights` are those of
+   * the levels above. Records each entry read (`walkEntries[0]` is the first) and, when the
+   * walk passes a PDE that references a page table, that table and the rights above it.
+   */
+  private resolveFrom(va: number, table: number, level: PageLevel, rights: number): number {
     const nxe = this.cpu.eferNxe;
-    let table = cr3 - (cr3 & PAGE_MASK);
-    let rights = RIGHT_WRITABLE | RIGHT_USER;
     this.walkDepth = 0;
-    for (let step = 0; step < TOP_LEVEL; step++) {
-      const level = (TOP_LEVEL - step) as PageLevel;
+    this.walkTable = -1;
+    for (let step = 0; level >= 1; step++, level--) {
       const at = table + entryIndex(va, level) * PTE_SIZE;
       const low = this.ram.load32(at);
       const high = this.ram.load32(at + 4);
@@ -482,10 +526,14 @@ export class Mmu implements MemoryAccess {
       if (level === 1 || (low & PTE_PS) !== 0) {
         if ((low & PTE_G) !== 0) rights |= RIGHT_GLOBAL;
         if ((low & PTE_D) !== 0) rights |= RIGHT_DIRTY;
-        this.walkLevel = level;
-        this.walkPage = target - offsetIn(target, level);
+        this.walkLevel = level as PageLevel;
+        this.walkPage = target - offsetIn(target, level as PageLevel);
         this.walkRights = rights;
         return WALK_MAPPED;
+      }
+      if (level === PD_LEVEL) {
+        this.walkTable = target;
+        this.walkTableRights = rights;
       }
       table = target;
     }

@@ -266,6 +266,13 @@ export class PhysicalMemory implements MemoryAccess {
 
   /** Copies `length` bytes from `source` to `destination`; overlapping ranges work like memmove. */
   copy(destination: number, source: number, length: number): void {
+    const from = source & CHUNK_MASK;
+    const to = destination & CHUNK_MASK;
+    const small = length > 0 && (length | 0) === length;
+    if (small && from + length <= RAM_CHUNK_SIZE && to + length <= RAM_CHUNK_SIZE) {
+      this.copyInChunks(destination, source, length);
+      return;
+    }
     this.checkRange(source, length);
     this.checkRange(destination, length);
     const overlaps = destination < source + length && source < destination + length;
@@ -282,6 +289,24 @@ export class PhysicalMemory implements MemoryAccess {
         this.writeBytes(destination + done, from);
       }
     });
+  }
+
+  /**
+   * `copy` of a range that lies in one chunk, to a range in one chunk (a page copy, say): no
+   * per-segment closures. A source chunk never written stays sparse: the target is zero-filled.
+   */
+  private copyInChunks(destination: number, source: number, length: number): void {
+    const from = this.readChunk(source, length);
+    this.readChunk(destination, length); // a machine check before anything is written
+    const sourceOffset = source & CHUNK_MASK;
+    const targetOffset = destination & CHUNK_MASK;
+    if (from === ZERO_CHUNK) {
+      this.fill(destination, length, 0);
+    } else {
+      const to = this.writeChunk(destination, length);
+      if (to === from) to.copyWithin(targetOffset, sourceOffset, sourceOffset + length);
+      else to.set(from.subarray(sourceOffset, sourceOffset + length), targetOffset);
+    }
   }
 
   /** True when `[address, address + length)` reads as all zeros (cheap on untouched chunks). */

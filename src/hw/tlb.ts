@@ -26,14 +26,35 @@
  * without RAM's chunk lookup. RAM replaces chunk arrays when it gives a
  * chunk host memory or takes it back, so the TLB registers as RAM's {@link BackingObserver}
  * and drops every attached array when that happens.
+ *
+ * Beside the TLB sits a PDE cache, one of the paging-structure caches of Intel SDM vol. 3,
+ * 4.10.3: for a 2 MiB region (bits 47:21 of the address) the page table its PDE points to and
+ * the rights of the three upper levels, so a TLB miss reads only the PTE:
+ *
+ * ```
+ *  va ──► pde slot = (va >>> 21) & (PDE_CACHE_ENTRIES - 1)
+ *
+ *  slot │ pdeTags (Float64)  │ pdeTables   │ pdeRights (PML4E & PDPTE & PDE)
+ *  ─────┼────────────────────┼─────────────┼────────────────────────────────
+ *    2  │ 0x0000000000400000 │ 0x000207000 │ WRITABLE|USER
+ *    7  │ NaN (empty)        │             │
+ * ```
+ *
+ * As on hardware, an entry is made only from present entries without reserved bits, after the
+ * walk has set their A bits, and only for a PDE that references a page table (not a 2 MiB
+ * leaf); `invlpg`, a CR3 load, a full flush and a page fault drop all of them.
  */
-import { PAGE_MASK, PAGE_SHIFT } from './constants.js';
+import { LARGE_PAGE_SHIFT, LARGE_PAGE_SIZE, PAGE_MASK, PAGE_SHIFT } from './constants.js';
 import { levelSpan, type PageLevel } from './paging.js';
 import type { BackingObserver, PhysicalMemory } from './ram.js';
 
 /** Number of slots; a power of two (4 MiB of reach, like a second-level TLB). */
 export const TLB_ENTRIES = 1024;
 const SLOT_MASK = TLB_ENTRIES - 1;
+/** Entries of the PDE cache; a power of two (32, as in Intel cores: 64 MiB of page tables). */
+export const PDE_CACHE_ENTRIES = 32;
+const PDE_SLOT_MASK = PDE_CACHE_ENTRIES - 1;
+const REGION_MASK = LARGE_PAGE_SIZE - 1;
 /** The tag of an empty slot: NaN equals nothing, so no address ever hits it. */
 const EMPTY = Number.NaN;
 
@@ -94,10 +115,35 @@ export class Tlb implements BackingObserver {
    * (each page fault, each munmap'ed page) a scan of all slots.
    */
   private readonly largePieces = new Int32Array(2);
+  /** The 2 MiB region each PDE-cache entry translates (its base address), NaN when empty. */
+  readonly pdeTags = new Float64Array(PDE_CACHE_ENTRIES).fill(EMPTY);
+  /** Physical address of the page table the cached PDE references. */
+  readonly pdeTables = new Float64Array(PDE_CACHE_ENTRIES);
+  /** `RIGHT_WRITABLE | RIGHT_USER | RIGHT_NO_EXECUTE` combined over PML4E, PDPTE and PDE. */
+  readonly pdeRights = new Uint8Array(PDE_CACHE_ENTRIES);
 
   /** The slot that caches `va`. */
   static slotOf(va: number): number {
     return (va >>> PAGE_SHIFT) & SLOT_MASK;
+  }
+
+  /** The PDE-cache slot for `va`. */
+  static pdeSlotOf(va: number): number {
+    return (va >>> LARGE_PAGE_SHIFT) & PDE_SLOT_MASK;
+  }
+
+  /** The page table that the cached PDE for `va` references, or -1 when none is cached. */
+  cachedPageTable(va: number): number {
+    const slot = Tlb.pdeSlotOf(va);
+    return this.pdeTags[slot] === va - (va & REGION_MASK) ? this.pdeTables[slot]! : -1;
+  }
+
+  /** Caches the PDE for `va`: it references page table `table`; `rights` of the upper levels. */
+  insertPde(va: number, table: number, rights: number): void {
+    const slot = Tlb.pdeSlotOf(va);
+    this.pdeTags[slot] = va - (va & REGION_MASK);
+    this.pdeTables[slot] = table;
+    this.pdeRights[slot] = rights;
   }
 
   /** Caches the 4 KiB piece holding `va` at physical `frame` (page-aligned). */
@@ -125,8 +171,12 @@ export class Tlb implements BackingObserver {
     this.words.fill(null);
   }
 
-  /** `invlpg`: drops the translation of `va`, and every piece of the large page holding it. */
+  /**
+   * `invlpg`: drops the translation of `va`, every piece of the large page holding it, and (as
+   * the SDM prescribes, since a PDE may have changed) the whole PDE cache.
+   */
   invalidate(va: number): void {
+    this.pdeTags.fill(EMPTY);
     const slot = Tlb.slotOf(va);
     if (this.tags[slot] === va - (va & PAGE_MASK)) this.clearSlot(slot);
     if (this.largePieces[halfOf(va)] === 0) return;
@@ -135,13 +185,15 @@ export class Tlb implements BackingObserver {
     }
   }
 
-  /** Drops every entry (a CR4.PGE toggle or INVPCID all-context). */
+  /** Drops every entry and the PDE cache (a CR4.PGE toggle or INVPCID all-context). */
   flushAll(): void {
+    this.pdeTags.fill(EMPTY);
     for (let s = 0; s < TLB_ENTRIES; s++) this.clearSlot(s);
   }
 
-  /** Drops every non-global entry: what loading CR3 does. */
+  /** Drops every non-global entry and the PDE cache: what loading CR3 does. */
   flushNonGlobal(): void {
+    this.pdeTags.fill(EMPTY);
     for (let s = 0; s < TLB_ENTRIES; s++) {
       if ((this.rights[s]! & RIGHT_GLOBAL) === 0) this.clearSlot(s);
     }

@@ -141,6 +141,19 @@ export class UserMemory implements MemoryAccess {
     }
   }
 
+  /** memmove within the process's memory (realloc's copies), page by page through the MMU. */
+  copyWithin(to: number, from: number, length: number): void {
+    for (let faults = 1; ; faults++) {
+      try {
+        this.mmu.copyWithin(to, from, length);
+        return;
+      } catch (error) {
+        const pages = pagesSpanned(to, length) + pagesSpanned(from, length);
+        this.machine.userFault(this.process, error, faults, pages);
+      }
+    }
+  }
+
   /** An instruction fetch at `va` (a jump or call there). */
   fetch(va: number): void {
     for (let faults = 1; ; faults++) {

@@ -31,6 +31,7 @@ import {
   PTE_US,
 } from '../../src/hw/paging.js';
 import { PhysicalMemory } from '../../src/hw/ram.js';
+import { TLB_ENTRIES } from '../../src/hw/tlb.js';
 import { ALL, PageTableBuilder } from './page-tables.js';
 
 const USER_VA = 0x0000_4000_0020_3000;
@@ -508,6 +509,33 @@ describe('accesses', () => {
     expect(fresh.load32(USER_VA)).toBe(0);
   });
 
+  it('copyWithin copies across pages on both sides, and overlapping ranges like memmove', () => {
+    const m = machine();
+    for (let i = 0; i < 4; i++) m.tables.map(USER_VA + i * PAGE_SIZE, FRAME + i * PAGE_SIZE);
+    const data = Uint8Array.from({ length: 2 * PAGE_SIZE }, (_, i) => (i * 7 + 1) & 0xff);
+    m.mmu.writeBytes(USER_VA + 100, data.subarray(0, 5000));
+    m.mmu.copyWithin(USER_VA + 2 * PAGE_SIZE + 3000, USER_VA + 100, 5000);
+    expect([...m.mmu.readBytes(USER_VA + 2 * PAGE_SIZE + 3000, 5000)]).toEqual([
+      ...data.subarray(0, 5000),
+    ]);
+    m.mmu.copyWithin(USER_VA + 110, USER_VA + 100, 5000); // overlapping, forward
+    expect([...m.mmu.readBytes(USER_VA + 110, 5000)]).toEqual([...data.subarray(0, 5000)]);
+    m.mmu.copyWithin(USER_VA + 100, USER_VA + 110, 5000); // overlapping, backward
+    expect([...m.mmu.readBytes(USER_VA + 100, 5000)]).toEqual([...data.subarray(0, 5000)]);
+  });
+
+  it('copyWithin faults part-way like rep movsb: earlier pages are copied', () => {
+    const m = machine();
+    m.tables.map(USER_VA, FRAME);
+    m.tables.map(USER_VA + 2 * PAGE_SIZE, FRAME + 2 * PAGE_SIZE);
+    m.mmu.fill(USER_VA, PAGE_SIZE, 0x5a);
+    const target = USER_VA + 2 * PAGE_SIZE;
+    const fault = faultOf(() => m.mmu.copyWithin(target, USER_VA, 2 * PAGE_SIZE));
+    expect(fault?.cr2).toBe(USER_VA + PAGE_SIZE);
+    expect(m.mmu.load8(target + PAGE_SIZE - 1)).toBe(0x5a);
+    expect(() => m.mmu.copyWithin(target, USER_VA, -1)).toThrow(/length/);
+  });
+
   it('rejects negative lengths', () => {
     const m = machine();
     expect(() => m.mmu.readBytes(USER_VA, -1)).toThrow(/length/);
@@ -601,6 +629,48 @@ describe('TLB', () => {
     expect(m.mmu.tlb.entries().filter((e) => e.pageSize === 2 * MiB)).toHaveLength(2);
     m.mmu.invlpg(base + 0x1f_f000);
     expect(m.mmu.tlb.entries()).toHaveLength(0);
+  });
+
+  it('a cached PDE outlives a changed PDE in RAM until any invlpg (the PDE cache)', () => {
+    const m = machine();
+    const other = USER_VA + 2 * MiB; // the next PDE: its table's entry at the same index
+    const conflicting = USER_VA + TLB_ENTRIES * PAGE_SIZE; // USER_VA's TLB slot, another PDE
+    m.tables.map(USER_VA, FRAME);
+    m.tables.map(other, FRAME + 8 * PAGE_SIZE);
+    m.tables.map(conflicting, FRAME + 16 * PAGE_SIZE);
+    m.mmu.store32(other, 2);
+    m.mmu.store32(USER_VA, 1);
+    m.mmu.load32(conflicting); // evicts USER_VA's TLB entry; its PDE stays cached
+    const pde = m.tables.entryFor(USER_VA, 2);
+    const otherPde = m.tables.entryFor(other, 2);
+    m.ram.store32(pde, m.ram.load32(otherPde));
+    m.ram.store32(pde + 4, m.ram.load32(otherPde + 4));
+    expect(m.mmu.load32(USER_VA)).toBe(1);
+    m.mmu.load32(conflicting);
+    m.mmu.invlpg(other); // another page: the PDE cache goes all the same
+    expect(m.mmu.load32(USER_VA)).toBe(2);
+  });
+
+  it('a TLB miss through a cached PDE reads and marks the PTE alone', () => {
+    const m = machine();
+    const conflicting = USER_VA + TLB_ENTRIES * PAGE_SIZE;
+    m.tables.map(USER_VA, FRAME);
+    m.tables.map(conflicting, FRAME + PAGE_SIZE);
+    m.mmu.load32(USER_VA);
+    m.mmu.load32(conflicting);
+    for (const level of [4, 3, 2, 1] as PageLevel[]) {
+      const at = m.tables.entryFor(USER_VA, level);
+      m.ram.store32(at, m.ram.load32(at) & ~PTE_A);
+    }
+    m.mmu.load32(USER_VA);
+    expect(m.tables.low(USER_VA, 1) & PTE_A).toBe(PTE_A);
+    for (const level of [4, 3, 2] as PageLevel[])
+      expect(m.tables.low(USER_VA, level) & PTE_A).toBe(0);
+    m.mmu.loadCr3(m.cpu.cr3);
+    m.mmu.load32(USER_VA);
+    for (const level of [4, 3, 2] as PageLevel[]) {
+      expect(m.tables.low(USER_VA, level) & PTE_A).toBe(PTE_A);
+    }
   });
 
   it('invlpg of another page keeps the entry', () => {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { Machine } from '../../src/kernel/machine.js';
-import { SIGABRT } from '../../src/linux-abi.js';
+import { SIGABRT, SIGSEGV } from '../../src/linux-abi.js';
 import { finish } from './helpers.js';
 
 describe('the malloc heap inside a process', () => {
@@ -44,6 +44,35 @@ describe('the malloc heap inside a process', () => {
     });
     finish(machine);
     expect(p.exitCode).toBe(0);
+  });
+
+  it('realloc moves contents through the MMU, into pages never touched before', () => {
+    const machine = Machine.boot({ memory: '64M' });
+    const p = machine.spawn((ctx) => {
+      let block = ctx.malloc(3000);
+      for (let i = 0; i < 3000; i += 4) ctx.store32(block + i, i * 2654435761);
+      for (const size of [200_000, 6000, 300, 500_000]) {
+        block = ctx.realloc(block, size);
+        for (let i = 0; i < 300; i += 4) {
+          if (ctx.load32(block + i) !== (i * 2654435761) % 2 ** 32) return 1;
+        }
+      }
+      ctx.free(block);
+      return 0;
+    });
+    finish(machine);
+    expect(p.exitCode).toBe(0);
+  });
+
+  it('a copy into memory that is not mapped kills the process with SIGSEGV', () => {
+    const machine = Machine.boot({ memory: '64M' });
+    const p = machine.spawn((ctx) => {
+      const block = ctx.malloc(64);
+      ctx.memory.copyWithin(0x10_0000, block, 64);
+      return 0;
+    });
+    finish(machine);
+    expect(p.signal).toBe(SIGSEGV);
   });
 
   it('heap corruption aborts only that process with SIGABRT and a message', () => {
