@@ -155,7 +155,7 @@ export class SlabAllocator implements SlabContext {
     if (owner > NO_OWNER) {
       const slab = owner - 1;
       const cache = this.byId[this.slabs.cacheOf(slab)]!;
-      cache.releaseObject(slab, cache.objectIndex(slab, address));
+      cache.freeObject(slab, cache.objectIndex(slab, address));
       return;
     }
     const order = this.largeBlockOrder(address, owner);

@@ -5,6 +5,24 @@
  *
  * Allocation takes the first free object of the first partial slab; a free pushes the object on
  * its slab's free list. Both are O(1): the slab of an object comes from the page-owner table.
+ *
+ * In front of the slabs sits the CPU's array of recently freed objects (Linux SLAB's per-CPU
+ * `array_cache`, Bonwick's magazine): a free pushes the object there, an allocation pops the
+ * most recently freed one, still warm in the cache. Only when the array is empty or full do
+ * `batch` objects move between it and the slabs at once.
+ *
+ * ```
+ *   alloc() ◄─pop── ┌──────────────┐ top (most recently freed)       limit: 120 for objects
+ *   free()  ──push─►│ (slab, index)│                                 up to 256 bytes, fewer
+ *                   │     ...      │                                 for larger ones
+ *                   │ (slab, index)│ bottom (coldest)
+ *                   └──────────────┘
+ *      empty on alloc ──► take `batch` objects off the partial slabs' free lists
+ *      full on free   ──► put the `batch` coldest back on their slabs' free lists
+ * ```
+ *
+ * Objects in the array are free to the caller but allocated as far as their slabs know; debug
+ * caches have no array, so every operation is checked against the slab.
  */
 import { InvalidArgumentError } from '../errors.js';
 import { formatAddress } from '../hw/address.js';
@@ -77,6 +95,13 @@ export class SlabCache {
   private readonly objectsPerSlab: number;
   private readonly poison: boolean;
   private readonly heads = new Int32Array(LIST_KINDS).fill(NO_SLAB);
+  /** Objects the per-CPU array holds at most (slabinfo's `limit`); 0 in a debug cache. */
+  readonly arrayLimit: number;
+  /** Objects moved at once between the array and the slabs (slabinfo's `batchcount`). */
+  readonly arrayBatch: number;
+  /** The per-CPU array: (slab, index) pairs, bottom first. */
+  private readonly array: Int32Array;
+  private arrayCount = 0;
   private slabTotal = 0;
   private active = 0;
   private nextColour = 0;
@@ -108,6 +133,9 @@ export class SlabCache {
     this.linkOffset = geometry.linkOffset;
     this.objectsPerSlab = geometry.objectsPerSlab;
     this.poison = debug && ctor === undefined;
+    this.arrayLimit = debug ? 0 : arrayLimitFor(geometry.objectSize);
+    this.arrayBatch = (this.arrayLimit + 1) >> 1;
+    this.array = new Int32Array(this.arrayLimit * ARRAY_ENTRY);
   }
 
   /** Objects handed out and not yet freed. */
@@ -144,13 +172,61 @@ export class SlabCache {
    *   retried.
    */
   alloc(): number {
-    let slab = this.heads[PARTIAL]!;
-    if (slab === NO_SLAB) {
-      slab = this.refill();
-      if (slab === NO_SLAB) return NULL;
-    }
-    const index = this.takeFree(slab);
+    const count = this.arrayCount - 1;
+    if (count < 0) return this.allocFromSlab();
+    this.arrayCount = count;
+    this.active++;
+    const slab = this.array[count * ARRAY_ENTRY]!;
+    const index = this.array[count * ARRAY_ENTRY + 1]!;
     return this.slabs.firstSlot(slab) + index * this.stride + this.objectOffset;
+  }
+
+  /** The slow path of {@link alloc}: the array is empty (or the cache has none). */
+  private allocFromSlab(): number {
+    if (this.arrayLimit > 0) {
+      this.fillArray();
+      return this.arrayCount === 0 ? NULL : this.alloc();
+    }
+    const slab = this.partialSlab();
+    if (slab === NO_SLAB) return NULL;
+    const index = this.takeFree(slab);
+    this.active++;
+    return this.slabs.firstSlot(slab) + index * this.stride + this.objectOffset;
+  }
+
+  /**
+   * Moves up to a batch of free objects from the slabs to the (empty) array. Like Linux's
+   * cache_alloc_refill, it makes at most one new slab, and only when it found no free object.
+   */
+  private fillArray(): void {
+    const taken = this.arrayBatch;
+    // Written from the top down: the first object taken is the first handed out.
+    let count = 0;
+    try {
+      while (count < taken) {
+        const slab = count === 0 ? this.partialSlab() : this.slabWithoutGrowing();
+        if (slab === NO_SLAB) break;
+        const at = (taken - 1 - count) * ARRAY_ENTRY;
+        this.array[at] = slab;
+        this.array[at + 1] = this.takeFree(slab);
+        count++;
+      }
+    } finally {
+      this.array.copyWithin(0, (taken - count) * ARRAY_ENTRY, taken * ARRAY_ENTRY);
+      this.arrayCount = count;
+    }
+  }
+
+  /** The first partial slab, made from an empty or new one if needed; NO_SLAB when out of pages. */
+  private partialSlab(): number {
+    const slab = this.heads[PARTIAL]!;
+    return slab === NO_SLAB ? this.refill() : slab;
+  }
+
+  /** The first partial slab, or an empty one made partial; NO_SLAB rather than a new slab. */
+  private slabWithoutGrowing(): number {
+    if (this.heads[PARTIAL] === NO_SLAB && this.heads[EMPTY] === NO_SLAB) return NO_SLAB;
+    return this.partialSlab();
   }
 
   /**
@@ -165,14 +241,65 @@ export class SlabCache {
     if (owner <= NO_OWNER || this.slabs.cacheOf(slab) !== this.id) {
       throw this.foreignPointer(address, owner);
     }
-    this.releaseObject(slab, this.objectIndex(slab, address));
+    this.freeObject(slab, this.objectIndex(slab, address));
   }
 
   /**
-   * Gives every empty slab's pages back to the page source.
+   * Frees object `index` of `slab` (a slab of this cache): onto the array, or straight back to
+   * its slab in a debug cache.
+   * @internal
+   */
+  freeObject(slab: number, index: number): void {
+    if (this.arrayLimit === 0) {
+      this.releaseObject(slab, index);
+      this.active--;
+      return;
+    }
+    const count = this.arrayCount;
+    const top = count * ARRAY_ENTRY;
+    if (count > 0 && this.array[top - 1] === index && this.array[top - 2] === slab) {
+      throw this.doubleFree(this.slabs.firstSlot(slab) + index * this.stride + this.objectOffset);
+    }
+    if (count === this.arrayLimit) this.flushArray(this.arrayBatch);
+    const at = this.arrayCount * ARRAY_ENTRY;
+    this.array[at] = slab;
+    this.array[at + 1] = index;
+    this.arrayCount++;
+    this.active--;
+  }
+
+  /**
+   * Puts the `objects` coldest objects of the array back on their slabs' free lists. An entry
+   * its slab refuses (a double free the array could not see) is dropped with the error.
+   */
+  private flushArray(objects: number): void {
+    const flushed = Math.min(objects, this.arrayCount);
+    let entry = 0;
+    try {
+      for (; entry < flushed; entry++) {
+        this.releaseObject(this.array[entry * ARRAY_ENTRY]!, this.array[entry * ARRAY_ENTRY + 1]!);
+      }
+    } finally {
+      const dropped = Math.min(entry + 1, flushed);
+      this.array.copyWithin(0, dropped * ARRAY_ENTRY, this.arrayCount * ARRAY_ENTRY);
+      this.arrayCount -= dropped;
+    }
+  }
+
+  /**
+   * Puts every object of the per-CPU array back on its slab's free list (Linux's
+   * drain_cpu_caches), so the slab lists show exactly which objects callers hold.
+   */
+  drainArray(): void {
+    this.flushArray(this.arrayCount);
+  }
+
+  /**
+   * Gives every empty slab's pages back to the page source (the per-CPU array drained first).
    * @returns pages freed.
    */
   shrink(): number {
+    this.drainArray();
     let freed = 0;
     for (let slab = this.heads[EMPTY]!; slab !== NO_SLAB; slab = this.heads[EMPTY]!) {
       this.releaseSlab(slab);
@@ -203,11 +330,14 @@ export class SlabCache {
    * Checks every slab: free-list links (in range, no cycle, as many free objects as the counts
    * say) and, in debug mode, every object's red zones and every free object's poison.
    * @param report called with each problem found.
-   * @returns the number of problems: one per corrupt free list, plus one per object with damaged
+   * @returns the number of problems: one for a per-CPU array naming anything but distinct objects
+   *   its slabs count as allocated, one per corrupt free list, plus one per object with damaged
    *   red zones or (free objects) damaged poison.
    */
   validate(report?: (error: SlabError) => void): number {
-    let errors = 0;
+    const arrayProblem = this.checkArray();
+    if (arrayProblem !== undefined) report?.(arrayProblem);
+    let errors = arrayProblem === undefined ? 0 : 1;
     const visited = new Uint8Array(this.objectsPerSlab);
     for (let kind = 0; kind < LIST_KINDS; kind++) {
       for (let slab = this.heads[kind]!; slab !== NO_SLAB; slab = this.slabs.next(slab)) {
@@ -239,9 +369,8 @@ export class SlabCache {
    * Puts object `index` of `slab` (a slab of this cache) back on the slab's free list.
    * Addresses are recomputed here rather than passed in: calls carrying only small integers
    * cost no boxing when the JIT does not inline them.
-   * @internal
    */
-  releaseObject(slab: number, index: number): void {
+  private releaseObject(slab: number, index: number): void {
     const slabs = this.slabs;
     const slot = slabs.firstSlot(slab) + index * this.stride;
     const head = slabs.freeHead(slab);
@@ -254,7 +383,6 @@ export class SlabCache {
     slabs.setInUse(slab, inUse);
     if (inUse === 0) slabs.move(slab, EMPTY, this.heads);
     else if (inUse === this.objectsPerSlab - 1) slabs.move(slab, PARTIAL, this.heads);
-    this.active--;
   }
 
   /** Takes the first free object off `slab` (which has one) and returns its index. */
@@ -272,7 +400,6 @@ export class SlabCache {
     slabs.setFreeHead(slab, link | 0); // FREE_LIST_END becomes -1, the empty list
     slabs.setInUse(slab, inUse);
     if (inUse === this.objectsPerSlab) slabs.move(slab, FULL, this.heads);
-    this.active++;
     if (this.debug) this.markAllocated(slot, slot + this.objectOffset);
     return index;
   }
@@ -441,6 +568,37 @@ export class SlabCache {
     return undefined;
   }
 
+  /** One error if the per-CPU array holds anything but distinct allocated objects of the cache. */
+  private checkArray(): SlabError | undefined {
+    const seen = new Set<number>();
+    for (let entry = 0; entry < this.arrayCount; entry++) {
+      const slab = this.array[entry * ARRAY_ENTRY]!;
+      const index = this.array[entry * ARRAY_ENTRY + 1]!;
+      const valid =
+        this.slabs.cacheOf(slab) === this.id &&
+        index >= 0 &&
+        index < this.objectsPerSlab &&
+        !seen.has(slab * this.objectsPerSlab + index) &&
+        !this.isListedFree(slab, index);
+      if (!valid) {
+        const reason = `per-CPU array entry ${entry} (slab ${slab}, object ${index}) is not an allocated object`;
+        return new SlabError('FREELIST_CORRUPT', this.name, NULL, reason);
+      }
+      seen.add(slab * this.objectsPerSlab + index);
+    }
+    return undefined;
+  }
+
+  /** True when object `index` is on the free list of `slab` (a walk bounded by the slab's size). */
+  private isListedFree(slab: number, index: number): boolean {
+    let at = this.slabs.freeHead(slab);
+    for (let steps = 0; at !== NO_SLAB && steps < this.objectsPerSlab; steps++) {
+      if (at === index) return true;
+      at = this.memory.load32(this.slabs.firstSlot(slab) + at * this.stride + this.linkOffset) | 0;
+    }
+    return false;
+  }
+
   private listError(slab: number, reason: string): SlabError {
     return new SlabError('FREELIST_CORRUPT', this.name, this.slabs.base(slab), reason);
   }
@@ -466,4 +624,16 @@ export class SlabCache {
     }
     return errors;
   }
+}
+
+/** Int32 slots per array entry: the slab, then the object's index in it. */
+const ARRAY_ENTRY = 2;
+
+/** Linux SLAB's per-CPU array limit for objects of `size` bytes (enable_cpucache). */
+function arrayLimitFor(size: number): number {
+  if (size > 128 * 1024) return 1;
+  if (size > 4096) return 8;
+  if (size > 1024) return 24;
+  if (size > 256) return 54;
+  return 120;
 }

@@ -29,7 +29,7 @@ function formatCacheLine(cache: SlabCache): string {
   const g = cache.geometry;
   const objects = [cache.activeObjects, cache.totalObjects, g.stride].map((n) => pad(n, 6));
   const perSlab = [g.objectsPerSlab, g.pagesPerSlab].map((n) => pad(n, 4));
-  const tunables = [0, 0, 0].map((n) => pad(n, 4));
+  const tunables = [cache.arrayLimit, cache.arrayBatch, 0].map((n) => pad(n, 4));
   const slabdata = [cache.activeSlabs, cache.slabCount, 0].map((n) => pad(n, 6));
   return (
     `${cache.name.padEnd(17)} ${objects.join(' ')} ${perSlab.join(' ')}` +

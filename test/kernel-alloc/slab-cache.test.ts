@@ -90,6 +90,49 @@ describe('constructors', () => {
   });
 });
 
+describe('the per-CPU array', () => {
+  it('hands out the last freed object first and moves objects to the slabs in batches', () => {
+    const { slab, pages } = makeKernel();
+    const cache = slab.createCache('array', 64);
+    expect([cache.arrayLimit, cache.arrayBatch]).toEqual([120, 60]);
+    const x = cache.alloc();
+    cache.free(x);
+    expect(cache.alloc()).toBe(x);
+    const objects = [x, ...Array.from({ length: 2 * cache.arrayLimit }, () => cache.alloc())];
+    for (const object of objects) cache.free(object); // overflows the array: batches go back
+    expect(cache.activeObjects).toBe(0);
+    expect(cache.validate()).toBe(0);
+    expect(cache.activeSlabs).toBeGreaterThan(0); // the array's objects still hold their slabs
+    cache.drainArray();
+    expect(cache.activeSlabs).toBe(0);
+    expect(cache.shrink()).toBe(
+      cache.geometry.pagesPerSlab * Math.ceil(objects.length / cache.geometry.objectsPerSlab),
+    );
+    expect(pages.allocatedPages).toBe(0);
+  });
+
+  it('refuses a second free of the object it just took, changing nothing', () => {
+    const { slab } = makeKernel();
+    const cache = slab.createCache('twice', 64);
+    const [a, b] = [cache.alloc(), cache.alloc()];
+    cache.free(a);
+    expect(codeOf(() => cache.free(a))).toBe('DOUBLE_FREE');
+    expect(cache.activeObjects).toBe(1);
+    expect(cache.validate()).toBe(0);
+    expect(cache.alloc()).toBe(a);
+    expect([a, b]).not.toContain(cache.alloc());
+  });
+
+  it('is sized by object size as Linux SLAB sizes it, and absent in debug caches', () => {
+    const { slab } = makeKernel();
+    const limits = [200, 1000, 2000, 8000].map(
+      (size) => slab.createCache(`s${size}`, size).arrayLimit,
+    );
+    expect(limits).toEqual([120, 54, 24, 8]);
+    expect(slab.createCache('checked', 64, 8, undefined, { debug: true }).arrayLimit).toBe(0);
+  });
+});
+
 describe('free errors', () => {
   it('refuses pointers inside an object, outside every slab and from another cache', () => {
     const { slab } = makeKernel();

@@ -16,7 +16,7 @@ describe('slabinfo', () => {
     expect(lines.slice(0, 2)).toEqual(HEADER);
     expect(lines[2]!.startsWith('task_struct ')).toBe(true);
     expect(lines).toContain(
-      'kmalloc-64             3     64     64   64    1 : tunables    0    0    0 : slabdata      1      1      0',
+      'kmalloc-64             3     64     64   64    1 : tunables  120   60    0 : slabdata      1      1      0',
     );
     expect(lines.at(-1)).toBe('');
     expect(lines.length).toBe(2 + slab.caches().length + 1);
@@ -29,7 +29,8 @@ describe('slabinfo', () => {
     const objects = Array.from({ length: g.objectsPerSlab + 1 }, () => cache.alloc());
     for (const object of objects.slice(0, 1)) cache.free(object);
     const extra = Array.from({ length: 2 * g.objectsPerSlab }, () => cache.alloc());
-    for (const object of extra) cache.free(object); // leaves one empty slab
+    for (const object of extra) cache.free(object);
+    cache.drainArray(); // leaves one empty slab
     const line = slab
       .slabinfo()
       .split('\n')
@@ -45,8 +46,8 @@ describe('slabinfo', () => {
       g.stride,
       g.objectsPerSlab,
       1,
-      0,
-      0,
+      cache.arrayLimit,
+      cache.arrayBatch,
       0,
       slabs - 1, // active slabs: the empty one is not
       slabs,
