@@ -90,6 +90,7 @@ export class SlabCache {
   private readonly pages: KernelPageSource;
   // Copies of the geometry for the hot paths.
   private readonly stride: number;
+  private readonly inverseStride: number;
   private readonly objectOffset: number;
   private readonly linkOffset: number;
   private readonly objectsPerSlab: number;
@@ -129,6 +130,7 @@ export class SlabCache {
     this.owners = context.owners;
     this.pages = context.pages;
     this.stride = geometry.stride;
+    this.inverseStride = 1 / geometry.stride;
     this.objectOffset = geometry.objectOffset;
     this.linkOffset = geometry.linkOffset;
     this.objectsPerSlab = geometry.objectsPerSlab;
@@ -359,8 +361,10 @@ export class SlabCache {
    */
   objectIndex(slab: number, address: number): number {
     const offset = address - this.objectOffset - this.slabs.firstSlot(slab);
-    // A slab is at most 128 KiB, so truncating to int32 is exact for every in-slab offset.
-    const index = (offset / this.stride) | 0;
+    // offset / stride, by multiplication: half an object-to-be past an integer offset keeps the
+    // product (error ~2^-52 relative) well away from the next integer, so truncation is exact for
+    // every offset within a slab (at most 128 KiB).
+    const index = ((offset + 0.5) * this.inverseStride) | 0;
     if (offset >= 0 && index < this.objectsPerSlab && index * this.stride === offset) return index;
     throw this.strayPointer(slab, address, offset, index);
   }

@@ -151,6 +151,25 @@ describe('free errors', () => {
     expect(slab.validate()).toBe(0);
   });
 
+  it('tells every object start from every other byte of a slab, for any object size', () => {
+    const { slab } = makeKernel();
+    for (const size of [8, 24, 48, 100, 192, 700, 3000, 5000]) {
+      const cache = slab.createCache(`every-${size}`, size);
+      const first = cache.alloc();
+      const g = cache.geometry;
+      const slabStart = first - g.objectOffset;
+      let starts = 0;
+      for (let offset = 0; offset < g.objectsPerSlab * g.stride; offset++) {
+        const address = slabStart + offset;
+        const isStart = offset % g.stride === 0;
+        if (isStart) starts++;
+        if (isStart) expect(slab.ksize(address + g.objectOffset)).toBe(size);
+        else expect(codeOf(() => slab.ksize(address + g.objectOffset))).toBe('INVALID_POINTER');
+      }
+      expect(starts).toBe(g.objectsPerSlab);
+    }
+  });
+
   it('reports the cache name and the object address', () => {
     const { slab } = makeKernel();
     const cache = slab.createCache('named', 64);
