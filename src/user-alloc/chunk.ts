@@ -101,17 +101,29 @@ export function binOf(size: number): number {
   return fl * SL_COUNT + sl;
 }
 
-/** The seal that a chunk at `address` with head word `head` carries under `key`. */
+/**
+ * The seal that a chunk at `address` with head word `head` carries under `key`. It leaves out
+ * the CACHED flag, which the per-size caches flip on every push and pop with a single store: a
+ * forged CACHED bit cannot make a chunk be handed out twice, since a pop insists on finding it set
+ * and a free on finding it clear.
+ */
 export function sealOf(address: number, head: number, key: number): number {
-  return (head ^ key ^ Math.imul(address, SEAL_MIX)) >>> 0;
+  return ((head & ~CACHED) ^ key ^ Math.imul(address, SEAL_MIX)) >>> 0;
 }
 
+/** 1 / ALIGNMENT, a power of two: multiplying by it is exact. */
+const ALIGNMENT_RECIPROCAL = 1 / ALIGNMENT;
+
 /**
- * `offset % ALIGNMENT === 0`, fractions and non-finite values included, without `%`: user
- * addresses inside a process are above 2^31, where `%` is a call to fmod, not an integer op.
+ * `offset % ALIGNMENT === 0`, fractions and non-finite values included, without `%` or a
+ * division: user addresses inside a process are above 2^31, where `%` is a call to fmod, and
+ * dividing by a module constant is a real division to V8.
  */
 export function isAligned(offset: number): boolean {
-  return Number.isFinite(offset) && Math.floor(offset / ALIGNMENT) * ALIGNMENT === offset;
+  if ((offset | 0) === offset) return (offset & ALIGNMENT_MASK) === 0;
+  return (
+    Number.isFinite(offset) && Math.floor(offset * ALIGNMENT_RECIPROCAL) * ALIGNMENT === offset
+  );
 }
 
 /** The index of the lowest set bit of a non-zero 32-bit value. */

@@ -641,7 +641,7 @@ export class UserAllocator<H extends HeapHost = HeapHost> {
 
   private pushCache(chunk: number, head: number, bin: number): void {
     const headAddress = this.cacheHeadAddress(bin);
-    this.setHead(chunk, head | CACHED);
+    this.m.store32(chunk + HEAD, head | CACHED); // the seal does not cover CACHED
     this.m.store32(chunk + FD, this.m.load32(headAddress));
     this.m.store32(headAddress, chunk - this.base);
     this.cacheCounts[bin]!++;
@@ -661,7 +661,7 @@ export class UserAllocator<H extends HeapHost = HeapHost> {
       this.corrupt('malloc(): tcache chunk corrupted');
     }
     this.m.store32(headAddress, this.m.load32(chunk + FD));
-    this.setHead(chunk, head & ~CACHED);
+    this.m.store32(chunk + HEAD, head & ~CACHED);
     this.cacheCounts[bin]!--;
     this.cachedChunks--;
     return chunk + PAYLOAD;
