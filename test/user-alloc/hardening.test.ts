@@ -3,6 +3,7 @@
  * next operation must abort with a glibc-like message, before handing any block out.
  */
 import { describe, expect, it } from 'vitest';
+import { CACHED } from '../../src/user-alloc/chunk.js';
 import { createFlatHeap } from '../../src/user-alloc/flat-heap.js';
 import { HeapCorruptionError } from '../../src/user-alloc/heap-host.js';
 import { UserAllocator } from '../../src/user-alloc/user-allocator.js';
@@ -187,6 +188,25 @@ describe('corrupted free-list links (use after free)', () => {
     h.memory.store32(b, victimLink);
     expect(h.malloc(40)).toBe(b);
     expectAbort(() => h.malloc(40), /^malloc\(\): tcache chunk corrupted$/);
+  });
+
+  it('a cached chunk whose CACHED flag was cleared is never handed out twice', () => {
+    const h = heap();
+    const p = h.malloc(40);
+    h.free(p);
+    const head = h.memory.load32(p + HEAD_FROM_PAYLOAD);
+    h.memory.store32(p + HEAD_FROM_PAYLOAD, head & ~CACHED);
+    h.free(p); // looks like a block in use: cached a second time
+    expect(h.malloc(40)).toBe(p);
+    expectAbort(() => h.malloc(40), /^malloc\(\): tcache chunk corrupted$/);
+  });
+
+  it('a CACHED flag forged on a block in use makes its free abort', () => {
+    const h = heap();
+    const p = h.malloc(40);
+    const head = h.memory.load32(p + HEAD_FROM_PAYLOAD);
+    h.memory.store32(p + HEAD_FROM_PAYLOAD, head | CACHED);
+    expectAbort(() => h.free(p), /double free/);
   });
 
   it('a cache link pointing outside the heap', () => {
