@@ -24,6 +24,9 @@ import type { MemoryAccess } from './memory-access.js';
 export const RAM_CHUNK_SHIFT = 16;
 export const RAM_CHUNK_SIZE = 1 << RAM_CHUNK_SHIFT;
 const CHUNK_MASK = RAM_CHUNK_SIZE - 1;
+/** Copies up to this many bytes between two chunks go byte by byte (no subarray to allocate). */
+const SMALL_COPY_BYTES = 256;
+const BYTE_MASK = 0xff;
 /** Chunks carved from one host ArrayBuffer (2 MiB). */
 const BACKING_BLOCK_CHUNKS = 32;
 
@@ -252,8 +255,13 @@ export class PhysicalMemory implements MemoryAccess {
   }
 
   fill(address: number, length: number, byte: number): void {
+    const offset = address & CHUNK_MASK;
+    if (length > 0 && (length | 0) === length && offset + length <= RAM_CHUNK_SIZE) {
+      this.fillInChunk(address, length, byte & BYTE_MASK);
+      return;
+    }
     this.checkRange(address, length);
-    const value = byte & 0xff;
+    const value = byte & BYTE_MASK;
     this.forEachSegment(address, length, (chunkIndex, offset, count) => {
       const chunk = this.bytes[chunkIndex]!;
       if (value === 0 && count === RAM_CHUNK_SIZE) {
@@ -291,6 +299,17 @@ export class PhysicalMemory implements MemoryAccess {
     });
   }
 
+  /** `fill` of a range that lies in one chunk (a page, say): no per-segment closure. */
+  private fillInChunk(address: number, length: number, value: number): void {
+    const chunk = this.readChunk(address, length);
+    const index = Math.floor(address / RAM_CHUNK_SIZE);
+    if (value === 0 && length === RAM_CHUNK_SIZE) this.release(index);
+    else if (value !== 0 || chunk !== ZERO_CHUNK) {
+      const offset = address & CHUNK_MASK;
+      this.materialize(index).fill(value, offset, offset + length);
+    }
+  }
+
   /**
    * `copy` of a range that lies in one chunk, to a range in one chunk (a page copy, say): no
    * per-segment closures. A source chunk never written stays sparse: the target is zero-filled.
@@ -302,10 +321,15 @@ export class PhysicalMemory implements MemoryAccess {
     const targetOffset = destination & CHUNK_MASK;
     if (from === ZERO_CHUNK) {
       this.fill(destination, length, 0);
+      return;
+    }
+    const to = this.writeChunk(destination, length);
+    if (to === from) {
+      to.copyWithin(targetOffset, sourceOffset, sourceOffset + length);
+    } else if (length <= SMALL_COPY_BYTES) {
+      for (let i = 0; i < length; i++) to[targetOffset + i] = from[sourceOffset + i]!;
     } else {
-      const to = this.writeChunk(destination, length);
-      if (to === from) to.copyWithin(targetOffset, sourceOffset, sourceOffset + length);
-      else to.set(from.subarray(sourceOffset, sourceOffset + length), targetOffset);
+      to.set(from.subarray(sourceOffset, sourceOffset + length), targetOffset);
     }
   }
 
