@@ -5,6 +5,7 @@
  * a loop of `ops` steps over `slots` slots; each step draws a slot, frees its block if it holds
  * one, otherwise allocates one of the drawn size. Isomorphic: no Node APIs here.
  */
+import { drawB2Order, drawH2Size } from './draws.js';
 
 /*
  * The PRNG every implementation uses, seeded with 42: mulberry32, split into two pure functions
@@ -68,7 +69,7 @@ export const WORKLOADS: readonly Workload[] = [
     layer: 'buddy',
     slots: 2_000,
     ops: 2_000_000,
-    draw: (r) => Math.min(10, Math.floor(-Math.log2(1 - r))),
+    draw: drawB2Order, // min(10, floor(-log2(1 - r))), exactly
   },
   { name: 'S1', layer: 'slab', slots: 100_000, ops: 4_000_000, draw: 64 },
   {
@@ -83,7 +84,7 @@ export const WORKLOADS: readonly Workload[] = [
     layer: 'heap',
     slots: 10_000,
     ops: 1_000_000,
-    draw: (r) => Math.floor(8 * 2 ** (r * 11)),
+    draw: drawH2Size, // floor(8 * 2 ** (r * 11)), exactly
   },
 ];
 
