@@ -24,8 +24,11 @@ import type { MemoryAccess } from './memory-access.js';
 export const RAM_CHUNK_SHIFT = 16;
 export const RAM_CHUNK_SIZE = 1 << RAM_CHUNK_SHIFT;
 const CHUNK_MASK = RAM_CHUNK_SIZE - 1;
-/** Copies up to this many bytes between two chunks go byte by byte (no subarray to allocate). */
-const SMALL_COPY_BYTES = 256;
+/** Copies up to this many bytes between two chunks go word by word (no subarray to allocate). */
+const SMALL_COPY_BYTES = 1024;
+/** Bytes in a 32-bit word, as a shift, and the offset bits that make a word unaligned. */
+const WORD_SHIFT = 2;
+const WORD_MISALIGNMENT = 3;
 const BYTE_MASK = 0xff;
 /** Chunks carved from one host ArrayBuffer (2 MiB). */
 const BACKING_BLOCK_CHUNKS = 32;
@@ -326,10 +329,16 @@ export class PhysicalMemory implements MemoryAccess {
     const to = this.writeChunk(destination, length);
     if (to === from) {
       to.copyWithin(targetOffset, sourceOffset, sourceOffset + length);
-    } else if (length <= SMALL_COPY_BYTES) {
-      for (let i = 0; i < length; i++) to[targetOffset + i] = from[sourceOffset + i]!;
-    } else {
+    } else if (length > SMALL_COPY_BYTES) {
       to.set(from.subarray(sourceOffset, sourceOffset + length), targetOffset);
+    } else if (((sourceOffset | targetOffset | length) & WORD_MISALIGNMENT) === 0) {
+      const fromWords = this.words[Math.floor(source / RAM_CHUNK_SIZE)]!;
+      const toWords = this.words[Math.floor(destination / RAM_CHUNK_SIZE)]!;
+      const first = sourceOffset >> WORD_SHIFT;
+      const target = targetOffset >> WORD_SHIFT;
+      for (let i = 0; i < length >> WORD_SHIFT; i++) toWords[target + i] = fromWords[first + i]!;
+    } else {
+      for (let i = 0; i < length; i++) to[targetOffset + i] = from[sourceOffset + i]!;
     }
   }
 

@@ -170,6 +170,31 @@ describe('PhysicalMemory against a flat reference model', () => {
     );
   });
 
+  it('copies within and between chunks agree with copyWithin, for every alignment and size', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 0, max: 3 * RAM_CHUNK_SIZE - 1 }),
+        fc.integer({ min: 0, max: 3 * RAM_CHUNK_SIZE - 1 }),
+        fc.constantFrom(1, 3, 8, 64, 256, 1020, 1024, 1028, 4096, 5000),
+        (source, destination, length) => {
+          fc.pre(
+            source + length <= 3 * RAM_CHUNK_SIZE && destination + length <= 3 * RAM_CHUNK_SIZE,
+          );
+          const ram = PhysicalMemory.flat(3 * RAM_CHUNK_SIZE);
+          const model = Uint8Array.from(
+            { length: 3 * RAM_CHUNK_SIZE },
+            (_, i) => (i * 13 + 5) & 0xff,
+          );
+          ram.writeBytes(0, model);
+          ram.copy(destination, source, length);
+          model.copyWithin(destination, source, source + length);
+          expectSameBytes(ram.readBytes(0, model.length), model);
+        },
+      ),
+      { numRuns: 60 },
+    );
+  });
+
   it('stores that would straddle the hole are all-or-nothing', () => {
     const ram = new PhysicalMemory([LOW, HIGH]);
     for (const size of [2, 4, 8]) {
