@@ -15,10 +15,10 @@
  *  ┌────────────────────────┬───────┬──────┬───────┬─────┬───────┬───────────────┐
  *  │ heap header:           │ chunk │ free │ chunk │ ... │ chunk │ top chunk     │
  *  │ +16   768 list heads   │(used) │chunk │(cached│     │(used) │ (never listed)│
- *  │ +3088 32 cache heads   │       │      │ = used│     │       │               │
+ *  │ +3088 64 cache heads   │       │      │ = used│     │       │               │
  *  └────────────────────────┴───────┴──────┴───────┴─────┴───────┴───────────────┘
  * ```
- * Small frees and mallocs (chunks under 512 bytes) first try a per-size cache of recently freed
+ * Small frees and mallocs (chunks under 1 KiB) first try a per-size cache of recently freed
  * chunks, like glibc's tcache: a LIFO pop or push, no coalescing. Otherwise allocation takes the
  * best-fitting list (segregated fit, O(1) via bitmaps), else carves the top chunk, else grows
  * the break. Free coalesces at once with free neighbours (boundary tags); a chunk reaching the
@@ -111,12 +111,17 @@ const SMALL_REQUEST = 2 ** 30;
 export const MAX_REQUEST = MAX_CHUNK - PAGE_SIZE - MMAP_OVERHEAD;
 /** The list heads sit right after a 16-byte heap header word area. */
 const HEADS_OFFSET = 16;
-/** Heads of the per-size caches follow: one per exact small bin. */
+/** Heads of the per-size caches follow: one per 16-byte chunk size below CACHE_CHUNK_LIMIT. */
 const CACHE_OFFSET = HEADS_OFFSET + BIN_COUNT * 4;
-const CACHE_BINS = SL_COUNT;
+/**
+ * Chunks below 1 KiB are cached (glibc's tcache stops at 1032 bytes too). Their bins are exact:
+ * the linear ones, then the first power-of-two range, whose 32 lists are 16 bytes apart.
+ */
+const CACHE_CHUNK_LIMIT = 2 * LINEAR_LIMIT;
+const CACHE_BINS = CACHE_CHUNK_LIMIT / ALIGNMENT;
 const HEAP_HEADER_SIZE = CACHE_OFFSET + CACHE_BINS * 4;
-/** Requests up to this have chunks in the exact bins, so they may be cached. */
-const CACHE_MAX_REQUEST = LINEAR_LIMIT - ALIGNMENT - HEAP_OVERHEAD;
+/** Requests up to this have chunks of a cached size. */
+const CACHE_MAX_REQUEST = CACHE_CHUNK_LIMIT - ALIGNMENT - HEAP_OVERHEAD;
 /** Added to a request before dividing by 16: room for the header word, rounded up. */
 const CHUNK_ROUNDING = HEAP_OVERHEAD + ALIGNMENT_MASK;
 /** Chunks per cache: enough for ~98% hits on H1, low enough to keep trace fragmentation down. */
@@ -281,7 +286,7 @@ export class UserAllocator<H extends HeapHost = HeapHost> {
     if (chunk >= this.firstChunk && chunk < this.top) {
       const head = this.checkOwnHead(chunk, 'free');
       const size = sizeOf(head);
-      if (size < LINEAR_LIMIT && this.cacheCounts[size >>> 4]! < this.cacheLimit) {
+      if (size < CACHE_CHUNK_LIMIT && this.cacheCounts[size >>> 4]! < this.cacheLimit) {
         this.pushCache(chunk, head, size >>> 4);
       } else {
         this.freeChunk(chunk, head);

@@ -12,7 +12,7 @@ import { TestHost } from './hosts.js';
 /** Offsets from a payload pointer to its chunk's fields (see chunk.ts). */
 const HEAD_FROM_PAYLOAD = -8;
 const PREV_SIZE_FROM_PAYLOAD = -16;
-const LARGE = 1000; // above the cached sizes
+const LARGE = 2000; // above the cached sizes (chunks under 1 KiB)
 
 function heap(cacheLimit = 7) {
   return createFlatHeap(1024 * 1024, { seed: 1, cacheLimit });
