@@ -206,6 +206,8 @@ export class PhysicalAllocator {
   private readonly managedRanges: readonly FrameRange[];
   private readonly presentByZone: number[];
   private readonly managedByZone: number[];
+  /** For each zone, the highest zone at or below it that has managed frames (else DMA). */
+  private readonly populatedZoneUpTo = new Int32Array(ZONE_COUNT);
   private readonly onPoison: ((report: PoisonReport) => void) | undefined;
   private quarantined = 0;
   /** Frames allocated from each zone since boot (vmstat's pgalloc_*). */
@@ -248,15 +250,23 @@ export class PhysicalAllocator {
     }
     this.state.fill(FrameUse.RESERVED, unmanagedFrom, frames);
     this.managedFrames = managed;
-    this.useCounts[FREE] = managed;
     this.useCounts[FrameUse.RESERVED] = this.totalFrames - managed;
     this.presentByZone = framesPerZone(ram.ranges.map(toFrameRange));
     this.managedByZone = framesPerZone(this.managedRanges);
+    for (let zone = 1; zone < ZONE_COUNT; zone++) {
+      const populated = this.managedByZone[zone]! > 0;
+      this.populatedZoneUpTo[zone] = populated ? zone : this.populatedZoneUpTo[zone - 1]!;
+    }
   }
 
-  /** Free frames (MemFree). */
+  /**
+   * Free frames (MemFree): every frame not counted for a use. The hot paths count only the used
+   * frames, so each allocation and free updates one counter, not two.
+   */
   get freeFrames(): number {
-    return this.useCounts[FREE]!;
+    let used = 0;
+    for (let use = 0; use < FRAME_USE_COUNT; use++) used += use === FREE ? 0 : this.useCounts[use]!;
+    return this.totalFrames - used;
   }
 
   /** Frames quarantined in debug mode because their poison was overwritten. */
@@ -300,7 +310,7 @@ export class PhysicalAllocator {
       return NIL;
     }
     if (highestZone >>> 0 !== highestZone || highestZone >= ZONE_COUNT) return NIL;
-    let zone = highestZone;
+    let zone = this.populatedZoneUpTo[highestZone]!;
     while (this.cache.countOf(zone, order) === 0) {
       if (this.lists.nonEmpty[zone]! >> order !== 0) this.refillCache(zone, order);
       else if (zone === 0) return NIL;
@@ -309,7 +319,6 @@ export class PhysicalAllocator {
     const pfn = this.cache.pop(zone, order);
     this.state[pfn] = headState(order, use);
     const frames = 1 << order;
-    this.useCounts[FREE] -= frames;
     this.useCounts[use] += frames;
     this.pgalloc[zone] += frames;
     return pfn;
@@ -334,7 +343,6 @@ export class PhysicalAllocator {
     if (pfn === NIL) return -1;
     this.state[pfn] = headState(order, use);
     const frames = 1 << order;
-    this.useCounts[FREE] -= frames;
     this.useCounts[use] += frames;
     this.pgalloc[zoneOfPfn(pfn)] += frames;
     const pa = pfn * PAGE_SIZE;
@@ -382,7 +390,6 @@ export class PhysicalAllocator {
     this.cache.push(zone, order, pfn);
     const frames = 1 << order;
     this.useCounts[use] -= frames;
-    this.useCounts[FREE] += frames;
     this.pgfree += frames;
     return true;
   }
@@ -510,7 +517,7 @@ export class PhysicalAllocator {
     if (use >>> 0 !== use || use >= FRAME_USE_COUNT) {
       throw new InvalidArgumentError(`frame use ${use} is not a FrameUse`);
     }
-    return this.useCounts[use]!;
+    return use === FREE ? this.freeFrames : this.useCounts[use]!;
   }
 
   /** Free blocks of `order` in `zone` (Linux's nr_free). @throws InvalidArgumentError */
@@ -546,7 +553,9 @@ export class PhysicalAllocator {
       managedFrames: this.managedFrames,
       freeFrames: this.freeFrames,
       quarantinedFrames: this.quarantined,
-      framesByUse: Array.from(this.useCounts),
+      framesByUse: Array.from(this.useCounts, (frames, use) =>
+        use === FREE ? this.freeFrames : frames,
+      ),
       zones: ZONE_NAMES.map((name, zone) => this.zoneStats(zone, name)),
     };
   }
@@ -605,7 +614,6 @@ export class PhysicalAllocator {
   private release(pfn: number, order: number, use: number): void {
     const frames = 1 << order;
     this.useCounts[use] -= frames;
-    this.useCounts[FREE] += frames;
     this.pgfree += frames;
     if (this.debug) this.poisonBlock(pfn, frames);
     this.mergeAndLink(pfn, order);
@@ -668,7 +676,6 @@ export class PhysicalAllocator {
       }
       this.poisoned[frame] = 0;
       this.state[frame] = FrameUse.RESERVED;
-      this.useCounts[FREE]--;
       this.useCounts[FrameUse.RESERVED]++;
       this.quarantined++;
       const report = {
@@ -885,8 +892,9 @@ export class PhysicalAllocator {
     for (let use = 0; use < FRAME_USE_COUNT; use++) {
       const reserved = use === FrameUse.RESERVED ? unmanaged + quarantined : 0;
       const expected = counted[use]! + reserved;
-      if (this.useCounts[use] !== expected) {
-        invariant(`${this.useCounts[use]} frames counted as use ${use}, ${expected} found`);
+      const counter = this.framesByUse(use as FrameUse);
+      if (counter !== expected) {
+        invariant(`${counter} frames counted as use ${use}, ${expected} found`);
       }
     }
     let listedFrames = 0;
