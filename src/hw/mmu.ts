@@ -172,6 +172,8 @@ const BYTE_MASK = 0xff;
 /** Bytes in a 32-bit word, as a shift, and the offset bits that make a word access unaligned. */
 const WORD_SHIFT = 2;
 const WORD_MISALIGNMENT = 3;
+/** The offset bits of an aligned word within its page (0xffc). */
+const ALIGNED_WORD_MASK = PAGE_MASK & ~WORD_MISALIGNMENT;
 const BYTE_RANGE = 256;
 /** Entries per table, as a mask of the index bits one level translates. */
 const ENTRY_INDEX_MASK = 511;
@@ -260,6 +262,32 @@ export class Mmu implements MemoryAccess {
     }
     tlb.hits++;
     return tlb.words[slot]![tlb.wordBase[slot]! + (offset >> WORD_SHIFT)]! >>> 0;
+  }
+
+  /**
+   * {@link peek32} for user mode, the hot path of every load a process makes: one compare
+   * decides, against the tag the TLB keeps for user-readable slots. `va - (va & 0xffc)` is the
+   * page of `va` only for an aligned word; an unaligned address misses and takes the slow path.
+   * At any other privilege the answer is {@link TLB_MISS}, so the slow path applies every rule.
+   */
+  peekUser32(va: number): number {
+    const tlb = this.tlb;
+    const slot = (va >>> PAGE_SHIFT) & SLOT_MASK;
+    const word = va & ALIGNED_WORD_MASK;
+    if (tlb.userReadTags[slot] !== va - word || this.cpu.cpl !== USER_CPL) return TLB_MISS;
+    tlb.hits++;
+    return tlb.words[slot]![tlb.wordBase[slot]! + (word >> WORD_SHIFT)]! >>> 0;
+  }
+
+  /** {@link poke32} for user mode, like {@link peekUser32}: true when the store was done. */
+  pokeUser32(va: number, value: number): boolean {
+    const tlb = this.tlb;
+    const slot = (va >>> PAGE_SHIFT) & SLOT_MASK;
+    const word = va & ALIGNED_WORD_MASK;
+    if (tlb.userWriteTags[slot] !== va - word || this.cpu.cpl !== USER_CPL) return false;
+    tlb.hits++;
+    tlb.words[slot]![tlb.wordBase[slot]! + (word >> WORD_SHIFT)] = value;
+    return true;
   }
 
   /** Like {@link peek32} for one byte. */

@@ -68,6 +68,8 @@ export const RIGHT_NO_EXECUTE = 4;
 export const RIGHT_DIRTY = 8;
 /** Rights bit: the leaf is global (survives {@link Tlb.flushNonGlobal}). */
 export const RIGHT_GLOBAL = 16;
+/** The rights a user-mode write needs to go without a walk. */
+const USER_WRITE_RIGHTS = RIGHT_USER | RIGHT_WRITABLE | RIGHT_DIRTY;
 
 /** One cached translation, for display. */
 export interface TlbEntry {
@@ -104,6 +106,13 @@ export class Tlb implements BackingObserver {
   readonly words: (Int32Array | null)[] = new Array<Int32Array | null>(TLB_ENTRIES).fill(null);
   /** Index in `words[slot]` of the piece's first word. */
   readonly wordBase = new Int32Array(TLB_ENTRIES);
+  /**
+   * The `wordTags` entry again where the cached rights let user mode read (US), else NaN: the
+   * rights check of a user load folded into its tag compare, see {@link Mmu.peekUser32}.
+   */
+  readonly userReadTags = new Float64Array(TLB_ENTRIES).fill(EMPTY);
+  /** Likewise where user mode may write without a walk (US, RW and D cached). */
+  readonly userWriteTags = new Float64Array(TLB_ENTRIES).fill(EMPTY);
   /** Lookups answered from the cache. */
   hits = 0;
   /** Lookups that needed a page walk. */
@@ -160,14 +169,20 @@ export class Tlb implements BackingObserver {
   /** Attaches RAM's backing `words` (the piece starts at word `base`) to the slot of `va`. */
   attachWords(va: number, words: Int32Array, base: number): void {
     const slot = Tlb.slotOf(va);
-    this.wordTags[slot] = this.tags[slot]!;
+    const tag = this.tags[slot]!;
+    const rights = this.rights[slot]!;
+    this.wordTags[slot] = tag;
     this.words[slot] = words;
     this.wordBase[slot] = base;
+    this.userReadTags[slot] = (rights & RIGHT_USER) !== 0 ? tag : EMPTY;
+    this.userWriteTags[slot] = (rights & USER_WRITE_RIGHTS) === USER_WRITE_RIGHTS ? tag : EMPTY;
   }
 
   /** RAM's backing changed: every attached array may be stale. */
   backingChanged(): void {
     this.wordTags.fill(EMPTY);
+    this.userReadTags.fill(EMPTY);
+    this.userWriteTags.fill(EMPTY);
     this.words.fill(null);
   }
 
@@ -232,6 +247,8 @@ export class Tlb implements BackingObserver {
     this.rights[slot] = 0;
     this.levels[slot] = 0;
     this.wordTags[slot] = EMPTY;
+    this.userReadTags[slot] = EMPTY;
+    this.userWriteTags[slot] = EMPTY;
     this.words[slot] = null;
   }
 }

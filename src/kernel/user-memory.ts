@@ -54,7 +54,7 @@ export class UserMemory implements MemoryAccess {
   }
 
   load32(va: number): number {
-    const value = this.mmu.peek32(va);
+    const value = this.mmu.peekUser32(va);
     return value !== TLB_MISS ? value : this.load32Faulting(va);
   }
 
@@ -95,7 +95,7 @@ export class UserMemory implements MemoryAccess {
   }
 
   store32(va: number, value: number): void {
-    if (!this.mmu.poke32(va, value)) this.store32Faulting(va, value);
+    if (!this.mmu.pokeUser32(va, value)) this.store32Faulting(va, value);
   }
 
   private store32Faulting(va: number, value: number): void {

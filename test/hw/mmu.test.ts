@@ -11,6 +11,7 @@ import {
   GeneralProtectionFault,
   Mmu,
   PageFault,
+  TLB_MISS,
 } from '../../src/hw/mmu.js';
 import {
   entryHigh,
@@ -95,12 +96,14 @@ for (let bits = 0; bits < 64; bits++) {
   });
 }
 const ACCESSES: AccessKind[] = [ACCESS_READ, ACCESS_WRITE, ACCESS_EXECUTE];
+const USER_MODE: CpuMode = { cpl: 3, wp: true, smep: true, smap: true, ac: false, nxe: true };
 
 interface LevelRights {
   rw: boolean;
   us: boolean;
   nx: boolean;
 }
+const ALL_RIGHTS: LevelRights = { rw: true, us: true, nx: false };
 
 /**
  * The oracle: the error code the SDM (vol. 3, 4.6 and 4.7) prescribes for an access through
@@ -225,6 +228,31 @@ describe('permission rules (Intel SDM vol. 3, 4.6)', () => {
             const fault = faultOf(() => run(USER_VA));
             expect(fault?.errorCode ?? 0).toBe(expectedCode(levels, mode, access));
           }
+        }
+      }
+    }
+  });
+
+  it('the user-mode hit paths answer only at CPL 3, with the cached rights, aligned words', () => {
+    const m = machine();
+    for (let combo = 0; combo < 4; combo++) {
+      const leaf = { rw: (combo & 1) !== 0, us: (combo & 2) !== 0, nx: false };
+      const levels: LevelRights[] = [ALL_RIGHTS, ALL_RIGHTS, ALL_RIGHTS, leaf];
+      mapWithRights(m, USER_VA, 1, levels);
+      for (const cpl of [0, 3] as const) {
+        for (const offset of [0, 1, 2, 3]) {
+          setMode(m.cpu, { cpl: 0, wp: false, smep: false, smap: false, ac: false, nxe: true });
+          m.mmu.tlb.flushAll();
+          m.mmu.store32(USER_VA + 8, 0x1234); // cached, dirty, RAM words attached
+          m.cpu.cpl = cpl;
+          const aligned = (offset & 3) === 0;
+          const readable =
+            cpl === 3 && aligned && expectedCode(levels, USER_MODE, ACCESS_READ) === 0;
+          const writable =
+            cpl === 3 && aligned && expectedCode(levels, USER_MODE, ACCESS_WRITE) === 0;
+          expect(m.mmu.peekUser32(USER_VA + 8 + offset)).toBe(readable ? 0x1234 : TLB_MISS);
+          expect(m.mmu.pokeUser32(USER_VA + 8 + offset, 0x5678)).toBe(writable);
+          expect(m.ram.load32(FRAME + 8)).toBe(writable ? 0x5678 : 0x1234);
         }
       }
     }
