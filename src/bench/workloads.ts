@@ -108,7 +108,7 @@ export function runWorkload(workload: Workload, target: SlotAllocator): void {
   const slots = workload.slots;
   const held = new Uint8Array(slots);
   const handles = new Float64Array(slots);
-  const sizes = new Float64Array(slots);
+  const sizes = new Int32Array(slots); // every drawn size is a small integer
   let state = WORKLOAD_SEED;
   for (let step = 0; step < workload.ops; step++) {
     state = mulberry32Step(state);
