@@ -380,10 +380,12 @@ export class PhysicalAllocator {
    * path explains it.
    */
   private cacheFree(pfn: number, order: number): boolean {
-    if (pfn >>> 0 !== pfn || pfn >= this.spannedFrames || order >>> 0 !== order) return false;
+    // The state of a frame number that is not an index of the table (a fraction, negative, too
+    // large) reads undefined, so `use` is NaN and fails the range test below.
+    const state = this.state[pfn];
     // One subtraction checks head, order, not shared and not free: use must be 1..USE_MASK.
-    const use = this.state[pfn]! - freeHead(order);
-    if (use >>> 0 !== use || use === FREE || use > USE_MASK) return false;
+    const use = (state as number) - freeHead(order);
+    if (!(use >= 1 && use <= USE_MASK) || order >>> 0 !== order) return false;
     const zone = zoneOfPfn(pfn);
     if (this.cache.isFull(zone, order)) this.drainCache(zone, order, batchBlocks(order));
     this.state[pfn] = cachedHead(order);
