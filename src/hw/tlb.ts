@@ -48,8 +48,11 @@ import { LARGE_PAGE_SHIFT, LARGE_PAGE_SIZE, PAGE_MASK, PAGE_SHIFT } from './cons
 import { levelSpan, type PageLevel } from './paging.js';
 import type { BackingObserver, PhysicalMemory } from './ram.js';
 
-/** Number of slots; a power of two (4 MiB of reach, like a second-level TLB). */
-export const TLB_ENTRIES = 1024;
+/**
+ * Number of slots; a power of two. 2048 entries (8 MiB of reach) as the second-level TLB of
+ * recent x86 cores (Intel Sunny Cove, AMD Zen 2 and 3).
+ */
+export const TLB_ENTRIES = 2048;
 const SLOT_MASK = TLB_ENTRIES - 1;
 /** Entries of the PDE cache; a power of two (32, as in Intel cores: 64 MiB of page tables). */
 export const PDE_CACHE_ENTRIES = 32;
