@@ -290,6 +290,31 @@ export class Mmu implements MemoryAccess {
     return true;
   }
 
+  /** {@link peekUser32} for one byte. */
+  peekUser8(va: number): number {
+    const tlb = this.tlb;
+    const slot = (va >>> PAGE_SHIFT) & SLOT_MASK;
+    const offset = va & PAGE_MASK;
+    if (tlb.userReadTags[slot] !== va - offset || this.cpu.cpl !== USER_CPL) return TLB_MISS;
+    tlb.hits++;
+    const word = tlb.words[slot]![tlb.wordBase[slot]! + (offset >> WORD_SHIFT)]!;
+    return (word >>> ((offset & WORD_MISALIGNMENT) << BYTE_SHIFT)) & BYTE_MASK;
+  }
+
+  /** {@link pokeUser32} for one byte (merged into its word: RAM is little-endian). */
+  pokeUser8(va: number, value: number): boolean {
+    const tlb = this.tlb;
+    const slot = (va >>> PAGE_SHIFT) & SLOT_MASK;
+    const offset = va & PAGE_MASK;
+    if (tlb.userWriteTags[slot] !== va - offset || this.cpu.cpl !== USER_CPL) return false;
+    tlb.hits++;
+    const words = tlb.words[slot]!;
+    const at = tlb.wordBase[slot]! + (offset >> WORD_SHIFT);
+    const shift = (offset & WORD_MISALIGNMENT) << BYTE_SHIFT;
+    words[at] = (words[at]! & ~(BYTE_MASK << shift)) | ((value & BYTE_MASK) << shift);
+    return true;
+  }
+
   /** Like {@link peek32} for one byte. */
   peek8(va: number): number {
     const tlb = this.tlb;

@@ -8,8 +8,8 @@
  *
  * Each method spells out the same retry loop on purpose: this is the hot path of every user
  * load and store (the heap allocator's included), and a shared helper would need a closure per
- * access. The 8- and 32-bit accesses first ask the MMU's TLB-hit path (`peek`/`poke`), which
- * cannot fault: the common case is then a few typed-array reads that V8 inlines into the
+ * access. The 8- and 32-bit accesses first ask the MMU's user-mode TLB-hit path
+ * (`peekUser`/`pokeUser`), which cannot fault: the common case is then a few typed-array reads that V8 inlines into the
  * caller, and the try/catch loop runs only on a TLB miss.
  */
 import { PAGE_SIZE } from '../hw/constants.js';
@@ -29,7 +29,7 @@ export class UserMemory implements MemoryAccess {
   }
 
   load8(va: number): number {
-    const value = this.mmu.peek8(va);
+    const value = this.mmu.peekUser8(va);
     return value !== TLB_MISS ? value : this.load8Faulting(va);
   }
 
@@ -69,7 +69,7 @@ export class UserMemory implements MemoryAccess {
   }
 
   store8(va: number, value: number): void {
-    if (!this.mmu.poke8(va, value)) this.store8Faulting(va, value);
+    if (!this.mmu.pokeUser8(va, value)) this.store8Faulting(va, value);
   }
 
   private store8Faulting(va: number, value: number): void {

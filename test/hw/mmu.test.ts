@@ -233,7 +233,7 @@ describe('permission rules (Intel SDM vol. 3, 4.6)', () => {
     }
   });
 
-  it('the user-mode hit paths answer only at CPL 3, with the cached rights, aligned words', () => {
+  it('the user-mode hit paths answer only at CPL 3, with the cached rights (words: aligned)', () => {
     const m = machine();
     for (let combo = 0; combo < 4; combo++) {
       const leaf = { rw: (combo & 1) !== 0, us: (combo & 2) !== 0, nx: false };
@@ -251,8 +251,15 @@ describe('permission rules (Intel SDM vol. 3, 4.6)', () => {
           const writable =
             cpl === 3 && aligned && expectedCode(levels, USER_MODE, ACCESS_WRITE) === 0;
           expect(m.mmu.peekUser32(USER_VA + 8 + offset)).toBe(readable ? 0x1234 : TLB_MISS);
+          const byteReadable = cpl === 3 && expectedCode(levels, USER_MODE, ACCESS_READ) === 0;
+          const byte = (0x1234 >>> (offset * 8)) & 0xff;
+          expect(m.mmu.peekUser8(USER_VA + 8 + offset)).toBe(byteReadable ? byte : TLB_MISS);
           expect(m.mmu.pokeUser32(USER_VA + 8 + offset, 0x5678)).toBe(writable);
           expect(m.ram.load32(FRAME + 8)).toBe(writable ? 0x5678 : 0x1234);
+          const byteWritable = cpl === 3 && expectedCode(levels, USER_MODE, ACCESS_WRITE) === 0;
+          m.ram.store8(FRAME + 16 + offset, 0);
+          expect(m.mmu.pokeUser8(USER_VA + 16 + offset, 0xab)).toBe(byteWritable);
+          expect(m.ram.load8(FRAME + 16 + offset)).toBe(byteWritable ? 0xab : 0);
         }
       }
     }
