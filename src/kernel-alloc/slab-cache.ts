@@ -145,6 +145,11 @@ export class SlabCache {
     return this.active;
   }
 
+  /** Free objects parked in the per-CPU array: free to callers, in use as their slabs see it. */
+  get arrayObjects(): number {
+    return this.arrayCount;
+  }
+
   /** Objects in all slabs, free or not. */
   get totalObjects(): number {
     return this.slabCount * this.objectsPerSlab;

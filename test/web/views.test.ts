@@ -138,6 +138,14 @@ describe('slab view', () => {
     const perSlab = cache.geometry.objectsPerSlab;
     const objects = Array.from({ length: 2 * perSlab + 3 }, () => cache.alloc());
     for (const object of objects.slice(perSlab, 2 * perSlab)) cache.free(object);
+    const cached = slabCacheViews(machine.slab).find((v) => v.name === 'web-test')!;
+    // Freed into the CPU array (with what its last refill left): their slab stays full.
+    expect(cached.arrayObjects).toBeGreaterThanOrEqual(perSlab);
+    expect(cached.empty).toBe(0);
+    expect(cached.slabFill.reduce((a, b) => a + b, 0)).toBe(
+      cached.activeObjects + cached.arrayObjects,
+    );
+    cache.drainArray();
     const view = slabCacheViews(machine.slab).find((v) => v.name === 'web-test')!;
     expect([view.full, view.partial, view.empty]).toEqual([1, 1, 1]);
     expect(view.slabFill).toEqual([perSlab, 3, 0]);
@@ -151,7 +159,7 @@ describe('slab view', () => {
     for (const v of slabCacheViews(machine.slab)) {
       const c = machine.slab.caches().find((x) => x.name === v.name)!;
       expect(v.full + v.partial + v.empty).toBe(c.slabCount);
-      expect(v.slabFill.reduce((a, b) => a + b, 0)).toBe(c.activeObjects);
+      expect(v.slabFill.reduce((a, b) => a + b, 0)).toBe(c.activeObjects + c.arrayObjects);
     }
   });
 });

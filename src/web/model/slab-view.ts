@@ -14,11 +14,13 @@ export interface SlabCacheView {
   readonly objectsPerSlab: number;
   readonly pagesPerSlab: number;
   readonly activeObjects: number;
+  /** Free objects in the cache's per-CPU array (counted in use by their slabs). */
+  readonly arrayObjects: number;
   readonly totalObjects: number;
   readonly full: number;
   readonly partial: number;
   readonly empty: number;
-  /** Objects in use of each slab, full slabs first, then partial, then empty. */
+  /** Objects in use of each slab (the array's included), full first, then partial, then empty. */
   readonly slabFill: readonly number[];
 }
 
@@ -60,6 +62,7 @@ function viewOf(cache: SlabCache, lists: number[][]): SlabCacheView {
     objectsPerSlab: cache.geometry.objectsPerSlab,
     pagesPerSlab: cache.geometry.pagesPerSlab,
     activeObjects: cache.activeObjects,
+    arrayObjects: cache.arrayObjects,
     totalObjects: cache.totalObjects,
     full: lists[FULL]!.length,
     partial: partial.length,

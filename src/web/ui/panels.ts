@@ -181,7 +181,8 @@ export function renderSlabs(table: HTMLTableElement, caches: readonly SlabCacheV
       cache.name,
       `${cache.objectSize} B`,
       cache.objectsPerSlab,
-      `${cache.activeObjects} / ${cache.totalObjects}`,
+      `${cache.activeObjects} / ${cache.totalObjects}` +
+        (cache.arrayObjects > 0 ? ` (+${cache.arrayObjects} in the CPU array)` : ''),
       cache.full,
       cache.partial,
       cache.empty,
