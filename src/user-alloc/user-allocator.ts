@@ -175,7 +175,6 @@ export class UserAllocator<H extends HeapHost = HeapHost> {
   private readonly cacheLimit: number;
   /** Cache of how many chunks each per-size cache list holds. */
   private readonly cacheCounts = new Uint8Array(CACHE_BINS);
-  private cachedChunks = 0;
 
   constructor(host: H, options: UserAllocatorOptions = {}) {
     this.host = host;
@@ -212,7 +211,6 @@ export class UserAllocator<H extends HeapHost = HeapHost> {
     child.mappedBytes = this.mappedBytes;
     child.slBitmaps.set(this.slBitmaps);
     child.cacheCounts.set(this.cacheCounts);
-    child.cachedChunks = this.cachedChunks;
     for (const [address, length] of this.mapped) child.mapped.set(address, length);
     return child;
   }
@@ -242,14 +240,14 @@ export class UserAllocator<H extends HeapHost = HeapHost> {
   }
 
   /**
-   * A heap chunk of `need` bytes. The break only grows once the caches have been flushed (their
-   * chunks coalesced) and still nothing fits, so cached memory never inflates the footprint.
+   * A heap chunk of `need` bytes: from the lists, else from the top chunk. The break only grows
+   * once the caches have been flushed (their chunks coalesced) and still nothing fits, so cached
+   * memory never inflates the footprint; flushing only then keeps it off the common path.
    */
   private allocateChunk(need: number): number {
-    const chunk = this.allocateFromLists(need, false);
+    const chunk = this.allocateFromLists(need, false) || this.carveTop(need, false);
     if (chunk !== 0) return chunk;
-    if (this.cachedChunks !== 0) {
-      this.flushCaches();
+    if (this.flushCaches()) {
       const retried = this.allocateFromLists(need, false);
       if (retried !== 0) return retried;
     }
@@ -650,7 +648,6 @@ export class UserAllocator<H extends HeapHost = HeapHost> {
     this.m.store32(chunk + FD, this.m.load32(headAddress));
     this.m.store32(headAddress, chunk - this.base);
     this.cacheCounts[bin]!++;
-    this.cachedChunks++;
   }
 
   /** Takes the most recently cached chunk of `bin`, checking it really is one; its payload. */
@@ -668,18 +665,23 @@ export class UserAllocator<H extends HeapHost = HeapHost> {
     this.m.store32(headAddress, this.m.load32(chunk + FD));
     this.m.store32(chunk + HEAD, head & ~CACHED);
     this.cacheCounts[bin]!--;
-    this.cachedChunks--;
     return chunk + PAYLOAD;
   }
 
-  /** Really frees every cached chunk, so they can coalesce (before failing for lack of memory). */
-  private flushCaches(): void {
+  /**
+   * Really frees every cached chunk, so they can coalesce (before failing for lack of memory).
+   * @returns true when a chunk was cached.
+   */
+  private flushCaches(): boolean {
+    let flushed = false;
     for (let bin = 0; bin < CACHE_BINS; bin++) {
       while (this.cacheCounts[bin] !== 0) {
         const chunk = this.popCache(bin) - PAYLOAD;
         this.freeChunk(chunk, this.m.load32(chunk + HEAD));
+        flushed = true;
       }
     }
+    return flushed;
   }
 
   // ─── Chunks ─────────────────────────────────────────────────────────────────────────────────
@@ -1011,7 +1013,6 @@ export class UserAllocator<H extends HeapHost = HeapHost> {
   /** Walks every cache list: sealed cached chunks of the right size, as many as counted. */
   private checkCaches(): void {
     if (this.heapState !== HEAP_READY) return;
-    let total = 0;
     for (let bin = 0; bin < CACHE_BINS; bin++) {
       let count = 0;
       for (let link = this.m.load32(this.cacheHeadAddress(bin)); link !== 0; count++) {
@@ -1022,9 +1023,7 @@ export class UserAllocator<H extends HeapHost = HeapHost> {
         link = this.m.load32(chunk + FD);
       }
       if (count !== this.cacheCounts[bin]) this.corrupt(`check(): cache ${bin} count mismatch`);
-      total += count;
     }
-    if (total !== this.cachedChunks) this.corrupt('check(): cached chunk total mismatch');
   }
 
   /** Walks every free list checking links, bins and bitmaps; the number of listed chunks. */
