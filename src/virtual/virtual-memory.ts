@@ -62,6 +62,9 @@ const VMALLOC_SPAN = levelSpan(4);
 /** Unmapped page left after every vmalloc area, so overruns fault instead of corrupting. */
 const VMALLOC_GUARD = PAGE_SIZE;
 
+/** Bytes copyFromUser allocates up front; its buffer doubles from there as pages are copied. */
+const COPY_BUFFER_START = 1024 * 1024;
+
 export class VirtualMemory {
   readonly kernelTables: PageTables;
   readonly events = new VmEvents();
@@ -273,8 +276,15 @@ export class VirtualMemory {
   copyFromUser(space: AddressSpace, va: number, length: number): Uint8Array | number {
     if (!this.isUserRange(va, length)) return -ERRNO.EFAULT;
     if (length > this.frames.managedFrames * PAGE_SIZE) return -ERRNO.EFAULT;
-    const out = new Uint8Array(length);
+    // The buffer grows with what was really copied: a long range that faults early costs an
+    // allocation of at most COPY_BUFFER_START (or twice what it read), not of `length`.
+    let out = new Uint8Array(Math.min(length, COPY_BUFFER_START));
     const status = this.eachUserPage(space, va, length, (at, done, count) => {
+      if (done + count > out.length) {
+        const grown = new Uint8Array(Math.min(length, Math.max(2 * out.length, done + count)));
+        grown.set(out.subarray(0, done));
+        out = grown;
+      }
       this.ram.readInto(this.mmu.translate(at, ACCESS_READ), out, done, count);
     });
     return status === 0 ? out : status;

@@ -298,6 +298,18 @@ describe('copy-on-write fork', () => {
 });
 
 describe('user copies', () => {
+  it('copy megabytes exactly, and stop at the first unmapped page of a long range', () => {
+    const { vm, space } = setup();
+    vm.switchTo(space);
+    const length = 3 * 1024 * 1024 + 123; // past the copy buffer's first size, unaligned
+    const base = space.mmap(0, length + PAGE_SIZE, RW, ANON);
+    const bytes = Uint8Array.from({ length }, (_, i) => (i * 7 + (i >> 12)) & 0xff);
+    expect(vm.copyToUser(space, base + 5, bytes)).toBe(0);
+    expect(vm.copyFromUser(space, base + 5, length)).toEqual(bytes);
+    space.munmap(base + 2 * PAGE_SIZE, PAGE_SIZE);
+    expect(vm.copyFromUser(space, base, length)).toBe(-ERRNO.EFAULT);
+  });
+
   it('fault pages in, break COW, and give EFAULT for bad pointers', () => {
     const { vm, space } = setup();
     vm.switchTo(space);
