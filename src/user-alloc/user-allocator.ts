@@ -126,6 +126,11 @@ const CACHE_MAX_REQUEST = CACHE_CHUNK_LIMIT - ALIGNMENT - HEAP_OVERHEAD;
 const CHUNK_ROUNDING = HEAP_OVERHEAD + ALIGNMENT_MASK;
 /** Chunks per cache: enough for ~98% hits on H1, low enough to keep trace fragmentation down. */
 const DEFAULT_CACHE_LIMIT = 64;
+/**
+ * Chunks per cache for sizes from 512 bytes to 1 KiB: few (glibc keeps 7 of every size), so
+ * parked chunks do not keep memory from other sizes on traces.
+ */
+const LARGE_CACHE_LIMIT = 8;
 /** Cache counts are bytes. */
 const MAX_CACHE_LIMIT = 255;
 /** How many entries of the requested size's own list are tried before moving up a list. */
@@ -173,6 +178,8 @@ export class UserAllocator<H extends HeapHost = HeapHost> {
   private readonly mapped = new Map<number, number>();
   private mappedBytes = 0;
   private readonly cacheLimit: number;
+  /** Chunks each per-size cache keeps at most: cacheLimit, fewer for the larger sizes. */
+  private readonly cacheLimits = new Uint8Array(CACHE_BINS);
   /** Cache of how many chunks each per-size cache list holds. */
   private readonly cacheCounts = new Uint8Array(CACHE_BINS);
 
@@ -185,6 +192,12 @@ export class UserAllocator<H extends HeapHost = HeapHost> {
     this.topPad = roundUpToPage(options.topPad ?? DEFAULT_TOP_PAD);
     this.key = secretKey(options.seed);
     this.cacheLimit = Math.min(options.cacheLimit ?? DEFAULT_CACHE_LIMIT, MAX_CACHE_LIMIT);
+    for (let bin = 0; bin < CACHE_BINS; bin++) {
+      const large = bin * ALIGNMENT >= LINEAR_LIMIT;
+      this.cacheLimits[bin] = large
+        ? Math.min(this.cacheLimit, LARGE_CACHE_LIMIT)
+        : this.cacheLimit;
+    }
   }
 
   /** The memory the allocator manages (the host's). */
@@ -265,7 +278,7 @@ export class UserAllocator<H extends HeapHost = HeapHost> {
       if (
         (head & (INUSE | CACHED)) === INUSE &&
         bin < CACHE_BINS &&
-        this.cacheCounts[bin]! < this.cacheLimit &&
+        this.cacheCounts[bin]! < this.cacheLimits[bin]! &&
         this.m.load32(chunk + SEAL) === sealOf(chunk, head, this.key) &&
         bin >= MIN_CHUNK >>> 4 &&
         isAligned(chunk - this.base)
@@ -284,7 +297,8 @@ export class UserAllocator<H extends HeapHost = HeapHost> {
     if (chunk >= this.firstChunk && chunk < this.top) {
       const head = this.checkOwnHead(chunk, 'free');
       const size = sizeOf(head);
-      if (size < CACHE_CHUNK_LIMIT && this.cacheCounts[size >>> 4]! < this.cacheLimit) {
+      const bin = size >>> 4;
+      if (size < CACHE_CHUNK_LIMIT && this.cacheCounts[bin]! < this.cacheLimits[bin]!) {
         this.pushCache(chunk, head, size >>> 4);
       } else {
         this.freeChunk(chunk, head);
