@@ -8,12 +8,20 @@
  *               TLB hit with rights? ──yes──► RAM[frame + offset]
  *                    │ no
  *                    ▼
+ *               PDE cached? ──yes──► read the PTE alone (see Tlb's PDE cache)
+ *                    │ no
+ *                    ▼
  *               walk CR3 → PML4 → PDPT → PD → PT (stops early at a PS leaf)
  *                    │ not present / reserved bit / rights deny
  *                    ├──────────────────────────────► CR2 = va, #PF (PageFault, error code)
  *                    ▼
  *               set A in each entry (D in the leaf on a write), fill the TLB, RAM access
  * ```
+ *
+ * The TLB-hit test is the hot path of every simulated access, so it comes in small pieces V8
+ * inlines into callers: `peek32`/`poke32` (any privilege) and `peekUser32`/`pokeUser32` (user
+ * mode, one tag compare), which answer or report {@link TLB_MISS} and never fault; the slow
+ * path behind them applies every rule.
  *
  * Permissions follow the Intel SDM (vol. 3, 4.6): RW and US are ANDed down the walk, NX ORed;
  * the CPU state in {@link Cpu} (CPL, CR0.WP, CR4.SMEP/SMAP, RFLAGS.AC, EFER.NXE) is read at
@@ -162,7 +170,7 @@ const USER_CPL = 3;
 const WRITE_HIT_RIGHTS = RIGHT_WRITABLE | RIGHT_DIRTY;
 /** The rights bits the hot paths compare: those, and US. */
 const WRITE_HIT_MASK = WRITE_HIT_RIGHTS | RIGHT_USER;
-/** What {@link Mmu.peek32} and {@link Mmu.peek8} return when the TLB cannot answer alone. */
+/** What the `peek` hot paths of {@link Mmu} return when the TLB cannot answer alone. */
 export const TLB_MISS = -1;
 const SLOT_MASK = TLB_ENTRIES - 1;
 const BYTE_BITS = 8;
@@ -264,57 +272,6 @@ export class Mmu implements MemoryAccess {
     return tlb.words[slot]![tlb.wordBase[slot]! + (offset >> WORD_SHIFT)]! >>> 0;
   }
 
-  /**
-   * {@link peek32} for user mode, the hot path of every load a process makes: one compare
-   * decides, against the tag the TLB keeps for user-readable slots. `va - (va & 0xffc)` is the
-   * page of `va` only for an aligned word; an unaligned address misses and takes the slow path.
-   * At any other privilege the answer is {@link TLB_MISS}, so the slow path applies every rule.
-   */
-  peekUser32(va: number): number {
-    const tlb = this.tlb;
-    const slot = (va >>> PAGE_SHIFT) & SLOT_MASK;
-    const word = va & ALIGNED_WORD_MASK;
-    if (tlb.userReadTags[slot] !== va - word || this.cpu.cpl !== USER_CPL) return TLB_MISS;
-    tlb.hits++;
-    return tlb.words[slot]![tlb.wordBase[slot]! + (word >> WORD_SHIFT)]! >>> 0;
-  }
-
-  /** {@link poke32} for user mode, like {@link peekUser32}: true when the store was done. */
-  pokeUser32(va: number, value: number): boolean {
-    const tlb = this.tlb;
-    const slot = (va >>> PAGE_SHIFT) & SLOT_MASK;
-    const word = va & ALIGNED_WORD_MASK;
-    if (tlb.userWriteTags[slot] !== va - word || this.cpu.cpl !== USER_CPL) return false;
-    tlb.hits++;
-    tlb.words[slot]![tlb.wordBase[slot]! + (word >> WORD_SHIFT)] = value;
-    return true;
-  }
-
-  /** {@link peekUser32} for one byte. */
-  peekUser8(va: number): number {
-    const tlb = this.tlb;
-    const slot = (va >>> PAGE_SHIFT) & SLOT_MASK;
-    const offset = va & PAGE_MASK;
-    if (tlb.userReadTags[slot] !== va - offset || this.cpu.cpl !== USER_CPL) return TLB_MISS;
-    tlb.hits++;
-    const word = tlb.words[slot]![tlb.wordBase[slot]! + (offset >> WORD_SHIFT)]!;
-    return (word >>> ((offset & WORD_MISALIGNMENT) << BYTE_SHIFT)) & BYTE_MASK;
-  }
-
-  /** {@link pokeUser32} for one byte (merged into its word: RAM is little-endian). */
-  pokeUser8(va: number, value: number): boolean {
-    const tlb = this.tlb;
-    const slot = (va >>> PAGE_SHIFT) & SLOT_MASK;
-    const offset = va & PAGE_MASK;
-    if (tlb.userWriteTags[slot] !== va - offset || this.cpu.cpl !== USER_CPL) return false;
-    tlb.hits++;
-    const words = tlb.words[slot]!;
-    const at = tlb.wordBase[slot]! + (offset >> WORD_SHIFT);
-    const shift = (offset & WORD_MISALIGNMENT) << BYTE_SHIFT;
-    words[at] = (words[at]! & ~(BYTE_MASK << shift)) | ((value & BYTE_MASK) << shift);
-    return true;
-  }
-
   /** Like {@link peek32} for one byte. */
   peek8(va: number): number {
     const tlb = this.tlb;
@@ -376,6 +333,57 @@ export class Mmu implements MemoryAccess {
     ) {
       return false;
     }
+    tlb.hits++;
+    const words = tlb.words[slot]!;
+    const at = tlb.wordBase[slot]! + (offset >> WORD_SHIFT);
+    const shift = (offset & WORD_MISALIGNMENT) << BYTE_SHIFT;
+    words[at] = (words[at]! & ~(BYTE_MASK << shift)) | ((value & BYTE_MASK) << shift);
+    return true;
+  }
+
+  /**
+   * {@link peek32} for user mode, the hot path of every load a process makes: one compare
+   * decides, against the tag the TLB keeps for user-readable slots. `va - (va & 0xffc)` is the
+   * page of `va` only for an aligned word; an unaligned address misses and takes the slow path.
+   * At any other privilege the answer is {@link TLB_MISS}, so the slow path applies every rule.
+   */
+  peekUser32(va: number): number {
+    const tlb = this.tlb;
+    const slot = (va >>> PAGE_SHIFT) & SLOT_MASK;
+    const word = va & ALIGNED_WORD_MASK;
+    if (tlb.userReadTags[slot] !== va - word || this.cpu.cpl !== USER_CPL) return TLB_MISS;
+    tlb.hits++;
+    return tlb.words[slot]![tlb.wordBase[slot]! + (word >> WORD_SHIFT)]! >>> 0;
+  }
+
+  /** {@link poke32} for user mode, like {@link peekUser32}: true when the store was done. */
+  pokeUser32(va: number, value: number): boolean {
+    const tlb = this.tlb;
+    const slot = (va >>> PAGE_SHIFT) & SLOT_MASK;
+    const word = va & ALIGNED_WORD_MASK;
+    if (tlb.userWriteTags[slot] !== va - word || this.cpu.cpl !== USER_CPL) return false;
+    tlb.hits++;
+    tlb.words[slot]![tlb.wordBase[slot]! + (word >> WORD_SHIFT)] = value;
+    return true;
+  }
+
+  /** {@link peekUser32} for one byte. */
+  peekUser8(va: number): number {
+    const tlb = this.tlb;
+    const slot = (va >>> PAGE_SHIFT) & SLOT_MASK;
+    const offset = va & PAGE_MASK;
+    if (tlb.userReadTags[slot] !== va - offset || this.cpu.cpl !== USER_CPL) return TLB_MISS;
+    tlb.hits++;
+    const word = tlb.words[slot]![tlb.wordBase[slot]! + (offset >> WORD_SHIFT)]!;
+    return (word >>> ((offset & WORD_MISALIGNMENT) << BYTE_SHIFT)) & BYTE_MASK;
+  }
+
+  /** {@link pokeUser32} for one byte (merged into its word: RAM is little-endian). */
+  pokeUser8(va: number, value: number): boolean {
+    const tlb = this.tlb;
+    const slot = (va >>> PAGE_SHIFT) & SLOT_MASK;
+    const offset = va & PAGE_MASK;
+    if (tlb.userWriteTags[slot] !== va - offset || this.cpu.cpl !== USER_CPL) return false;
     tlb.hits++;
     const words = tlb.words[slot]!;
     const at = tlb.wordBase[slot]! + (offset >> WORD_SHIFT);
