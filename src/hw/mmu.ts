@@ -8,10 +8,11 @@
  *               TLB hit with rights? ──yes──► RAM[frame + offset]
  *                    │ no
  *                    ▼
- *               PDE cached? ──yes──► read the PTE alone (see Tlb's PDE cache)
- *                    │ no
- *                    ▼
- *               walk CR3 → PML4 → PDPT → PD → PT (stops early at a PS leaf)
+ *               PDE cached? ──yes──► read the PTE alone (Tlb's PDE cache) ──┐
+ *                    │ no                                                    │
+ *                    ▼                                                       │
+ *               walk CR3 → PML4 → PDPT → PD → PT (stops early at a PS leaf)  │
+ *                    │◄──────────────────────────────────────────────────────┘
  *                    │ not present / reserved bit / rights deny
  *                    ├──────────────────────────────► CR2 = va, #PF (PageFault, error code)
  *                    ▼
