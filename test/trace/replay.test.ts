@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { gunzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { parseTrace } from '../../src/trace/parse.js';
@@ -6,7 +7,7 @@ import { replayTrace, type TraceAllocator } from '../../src/trace/replay.js';
 import { createFlatHeap } from '../../src/user-alloc/flat-heap.js';
 import { EXAMPLE_TRACE } from '../example-trace.js';
 
-const TRACES = '/work/shared/traces';
+const TRACES = fileURLToPath(new URL('../../../shared/traces', import.meta.url));
 const HEAP_BYTES = 64 * 1024 * 1024;
 
 /** glibc 2.36's peak footprint / peak live bytes on the samples (traces/FORMAT.md). */
