@@ -1,6 +1,8 @@
 /**
  * `wallos-mem bench`: the workloads of `shared/bench/WORKLOADS.md`, our rows and the peers'
  * measured in the same run (the machines are shared and noisy: only ratios taken together hold).
+ * Each row of ours is the median of several fresh processes (`--forks`, 3 by default), each
+ * reporting the median of `--reps` timed runs after one warm-up.
  *
  * ```
  *  B1 B2  wallos-memory (buddy)                                  native-ref (buddy)
@@ -26,6 +28,8 @@ export interface BenchOptions {
   /** Steps per workload instead of the standard count (then the native reference is skipped). */
   ops?: number;
   reps: number;
+  /** Fresh processes per measurement of ours (JMH's forks); the median of theirs is reported. */
+  forks: number;
   native: boolean;
   peers: boolean;
 }
@@ -73,28 +77,46 @@ type Task = () => BenchRow[];
 
 /** The tasks of workload `name`: ours, ours in a process, the peer, the native reference. */
 function tasksFor(name: string, options: BenchOptions, native: string | null): Task[] {
-  if (name === MMU_WORKLOAD) return [isolated({ kind: 'mmu', reps: options.reps })];
-  if (name === VM_WORKLOAD) return [isolated({ kind: 'vm', reps: options.reps })];
+  const forks = options.forks;
+  if (name === MMU_WORKLOAD) return [isolated({ kind: 'mmu', reps: options.reps }, forks)];
+  if (name === VM_WORKLOAD) return [isolated({ kind: 'vm', reps: options.reps }, forks)];
   const layer = WORKLOADS.find((w) => w.name === name)!.layer;
   const task = { workload: name, ops: options.ops, reps: options.reps };
-  const tasks = [isolated({ ...task, kind: 'ours' })];
+  const tasks = [isolated({ ...task, kind: 'ours' }, forks)];
   if (layer === 'heap') {
-    tasks.push(isolated({ ...task, kind: 'process' }));
-    if (options.peers) tasks.push(isolated({ ...task, kind: 'peer' }));
+    tasks.push(isolated({ ...task, kind: 'process' }, forks));
+    // The peer is measured once: its figure is far from ours either way.
+    if (options.peers) tasks.push(isolated({ ...task, kind: 'peer' }, 1));
   }
   if (native !== null) tasks.push(() => [measureNative(native, name)]);
   return tasks;
 }
 
-/** A task run by bench-task.js in a process of its own. */
-function isolated(task: BenchTask): Task {
-  return () => {
-    const output = execFileSync(process.execPath, [TASK_SCRIPT, JSON.stringify(task)], {
-      encoding: 'utf8',
-      maxBuffer: 1 << 20,
-    });
-    return JSON.parse(output) as BenchRow[];
-  };
+/**
+ * A task run by bench-task.js in `forks` fresh processes, one after the other; each row's
+ * figure is the median over them. V8 does not compile the same code the same way in every
+ * process (where it inlines, when it re-optimizes), so one process can be 20–40% off its
+ * siblings; like JMH's forks, several processes make the figure one of the code, not of one
+ * compilation.
+ */
+function isolated(task: BenchTask, forks: number): Task {
+  return () => medianRows(Array.from({ length: forks }, () => runInFreshProcess(task)));
+}
+
+function runInFreshProcess(task: BenchTask): BenchRow[] {
+  const output = execFileSync(process.execPath, [TASK_SCRIPT, JSON.stringify(task)], {
+    encoding: 'utf8',
+    maxBuffer: 1 << 20,
+  });
+  return JSON.parse(output) as BenchRow[];
+}
+
+/** Row by row, the run with the median ns/op (every run yields the same rows in order). */
+function medianRows(runs: readonly BenchRow[][]): BenchRow[] {
+  return runs[0]!.map((_, row) => {
+    const sorted = runs.map((run) => run[row]!).sort((a, b) => a.nsPerOp - b.nsPerOp);
+    return sorted[sorted.length >> 1]!;
+  });
 }
 
 /**

@@ -158,6 +158,11 @@ function defineBench(program: Command): void {
         .argParser(positiveIntegerArgument)
         .default(5),
     )
+    .addOption(
+      new Option('--forks <n>', 'fresh processes per row of ours (the median is reported)')
+        .argParser(positiveIntegerArgument)
+        .default(3),
+    )
     .option('--no-native', 'skip the native reference even when it is there')
     .option('--no-peers', 'skip the JavaScript peers (@thi.ng/malloc)')
     .action((names: string[], options: Omit<BenchOptions, 'names'> & { json?: boolean }) => {

@@ -133,6 +133,7 @@ describe.concurrent('usage errors exit 2 with one line', () => {
     ['replay without a trace', ['replay'], /missing required argument/],
     ['an unknown bench workload', ['bench', 'Z9'], /unknown workload 'Z9'/],
     ['a zero --ops', ['bench', 'H1', '--ops', '0'], /--ops/],
+    ['a zero --forks', ['bench', 'H1', '--forks', '0'], /--forks/],
     ['a machine too small', ['run', '--memory', '1K'], /--memory: .*outside/],
     ['a port out of range', ['serve', '--port', '70000'], /--port.*not a port/],
   ];
@@ -338,7 +339,17 @@ describe('bench', () => {
   });
 
   it('prints a table', async () => {
-    const result = await cli(['bench', 'B2', '--ops', '2000', '--reps', '1', '--no-native']);
+    const result = await cli([
+      'bench',
+      'B2',
+      '--ops',
+      '2000',
+      '--reps',
+      '1',
+      '--forks',
+      '2',
+      '--no-native',
+    ]);
     expect(result.code).toBe(0);
     expect(result.stdout).toMatch(/│ B2 +│ wallos-memory +│ +[\d.]+ │/);
   });
