@@ -102,13 +102,12 @@ export function binOf(size: number): number {
 }
 
 /**
- * The seal that a chunk at `address` with head word `head` carries under `key`. It leaves out
- * the CACHED flag, which the per-size caches flip on every push and pop with a single store: a
- * forged CACHED bit cannot make a chunk be handed out twice, since a pop insists on finding it set
- * and a free on finding it clear.
+ * The seal that a chunk at `address` with head word `head` carries under `key`. It covers every
+ * flag, CACHED included: a chunk in use whose CACHED bit was forged must not pass for a cached
+ * one when a corrupted cache link points at it.
  */
 export function sealOf(address: number, head: number, key: number): number {
-  return ((head & ~CACHED) ^ key ^ Math.imul(address, SEAL_MIX)) >>> 0;
+  return (head ^ key ^ Math.imul(address, SEAL_MIX)) >>> 0;
 }
 
 /** 1 / ALIGNMENT, a power of two: multiplying by it is exact. */

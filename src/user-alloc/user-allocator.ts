@@ -70,8 +70,9 @@ export interface UserAllocatorOptions {
   topPad?: number;
   /**
    * Freed chunks kept per small size for fast reuse (64 by default, at most 255; glibc keeps 7
-   * in its tcache plus unbounded fastbins); 0 disables the caches. They are flushed before the
-   * heap grows, so cached chunks never make the footprint larger.
+   * in its tcache plus unbounded fastbins), at most 8 for chunks from 512 bytes to 1 KiB; 0
+   * disables the caches. They are flushed before the heap grows, so cached chunks never make
+   * the footprint larger. An integer; InvalidArgumentError otherwise.
    */
   cacheLimit?: number;
   /** Seed of the secret that seals chunk headers; random when absent. */
@@ -191,7 +192,7 @@ export class UserAllocator<H extends HeapHost = HeapHost> {
     this.trimThreshold = options.trimThreshold ?? DEFAULT_TRIM_THRESHOLD;
     this.topPad = roundUpToPage(options.topPad ?? DEFAULT_TOP_PAD);
     this.key = secretKey(options.seed);
-    this.cacheLimit = Math.min(options.cacheLimit ?? DEFAULT_CACHE_LIMIT, MAX_CACHE_LIMIT);
+    this.cacheLimit = cacheLimitOption(options.cacheLimit);
     for (let bin = 0; bin < CACHE_BINS; bin++) {
       const large = bin * ALIGNMENT >= LINEAR_LIMIT;
       this.cacheLimits[bin] = large
@@ -258,7 +259,7 @@ export class UserAllocator<H extends HeapHost = HeapHost> {
    * memory never inflates the footprint; flushing only then keeps it off the common path.
    */
   private allocateChunk(need: number): number {
-    const chunk = this.allocateFromLists(need, false) || this.carveTop(need, false);
+    const chunk = this.allocateFromLists(need, false);
     if (chunk !== 0) return chunk;
     if (this.flushCaches()) {
       const retried = this.allocateFromLists(need, false);
@@ -658,7 +659,7 @@ export class UserAllocator<H extends HeapHost = HeapHost> {
 
   private pushCache(chunk: number, head: number, bin: number): void {
     const headAddress = this.cacheHeadAddress(bin);
-    this.m.store32(chunk + HEAD, head | CACHED); // the seal does not cover CACHED
+    this.setHead(chunk, head | CACHED);
     this.m.store32(chunk + FD, this.m.load32(headAddress));
     this.m.store32(headAddress, chunk - this.base);
     this.cacheCounts[bin]!++;
@@ -677,7 +678,7 @@ export class UserAllocator<H extends HeapHost = HeapHost> {
       this.corrupt('malloc(): tcache chunk corrupted');
     }
     this.m.store32(headAddress, this.m.load32(chunk + FD));
-    this.m.store32(chunk + HEAD, head & ~CACHED);
+    this.setHead(chunk, head & ~CACHED);
     this.cacheCounts[bin]!--;
     return chunk + PAYLOAD;
   }
@@ -1033,7 +1034,7 @@ export class UserAllocator<H extends HeapHost = HeapHost> {
         const chunk = this.linkTarget(link);
         const head = this.m.load32(chunk + HEAD);
         if ((head & CACHED) === 0 || head >>> 4 !== bin) this.corrupt('check(): bad cached chunk');
-        if (count > this.cacheLimit) this.corrupt('check(): cache list loops');
+        if (count > this.cacheLimits[bin]!) this.corrupt('check(): cache list loops');
         link = this.m.load32(chunk + FD);
       }
       if (count !== this.cacheCounts[bin]) this.corrupt(`check(): cache ${bin} count mismatch`);
@@ -1108,6 +1109,19 @@ function checkInteger(n: number, what: string): void {
 }
 
 /** The per-heap secret of the chunk seals. */
+/**
+ * The `cacheLimit` option, checked: an integer from 0 to MAX_CACHE_LIMIT (larger values are
+ * capped), the default when absent.
+ * @throws InvalidArgumentError for anything else.
+ */
+function cacheLimitOption(limit: number | undefined): number {
+  if (limit === undefined) return DEFAULT_CACHE_LIMIT;
+  if (!Number.isInteger(limit) || limit < 0) {
+    throw new InvalidArgumentError(`cacheLimit ${limit} is not a non-negative integer`);
+  }
+  return Math.min(limit, MAX_CACHE_LIMIT);
+}
+
 function secretKey(seed: number | undefined): number {
   const x = seed === undefined ? Math.floor(Math.random() * POINTER_HIGH) : seed;
   let h = Math.imul(x ^ (x >>> 16), 0x45d9f3b);

@@ -98,6 +98,17 @@ describe('realloc', () => {
     expect(() => h.free(p)).toThrow(/double free/);
   });
 
+  it('refuses a cacheLimit that is not a non-negative integer, and caps large ones', () => {
+    for (const cacheLimit of [-1, 1.5, Number.NaN]) {
+      expect(() => createFlatHeap(256 * KiB, { cacheLimit })).toThrow(InvalidArgumentError);
+    }
+    const h = createFlatHeap(256 * KiB, { cacheLimit: 1000 });
+    const blocks = Array.from({ length: 300 }, () => h.malloc(40));
+    for (const p of blocks) h.free(p);
+    h.check();
+    expect(h.mallinfo().uordblks).toBeLessThanOrEqual(255 * 48 + 4096);
+  });
+
   it('shrinks in place and grows in place into the top and into a free neighbour', () => {
     const h = createFlatHeap(256 * KiB, { cacheLimit: 0 });
     const p = h.malloc(1000);
