@@ -603,16 +603,21 @@ export class Mmu implements MemoryAccess {
   }
 
   /**
-   * Sets A in every entry of the last walk and D in its leaf on a write, re-reading each entry
-   * (a recursive mapping can make two levels share one entry) as the CPU's locked OR does.
+   * Sets A in every entry of the last walk and D in its leaf on a write. Once an entry has been
+   * written, the later ones are read again (a recursive mapping can make two levels share one
+   * entry), as the CPU's locked OR does; until then the walk's own reads are current.
    */
   private markAccessed(write: boolean): void {
     const leaf = this.walkDepth - 1;
+    let written = false;
     for (let i = 0; i <= leaf; i++) {
       const at = this.walkEntries[i]!;
-      const low = this.ram.load32(at);
-      const wanted = write && i === leaf ? low | PTE_A | PTE_D : low | PTE_A;
-      if (wanted !== low) this.ram.store32(at, wanted);
+      const low = written ? this.ram.load32(at) : this.walkLows[i]!;
+      const wanted = (write && i === leaf ? low | PTE_A | PTE_D : low | PTE_A) >>> 0;
+      if (wanted !== low) {
+        this.ram.store32(at, wanted);
+        written = true;
+      }
     }
     if (write) this.walkRights |= RIGHT_DIRTY;
   }

@@ -419,6 +419,20 @@ describe('page walk', () => {
     expect(m.tables.low(USER_VA, 1) & (PTE_A | PTE_D)).toBe(PTE_A | PTE_D);
   });
 
+  it('a recursive PML4 entry walked at every level gets A and D once, its frame kept', () => {
+    const m = machine();
+    const slot = 5;
+    const self = m.tables.root + slot * 8;
+    m.ram.store32(self, m.tables.root | PTE_P | PTE_RW | PTE_US);
+    m.ram.store32(self + 4, 0);
+    const va = slot * 2 ** 39 + slot * 2 ** 30 + slot * 2 ** 21 + slot * 2 ** 12;
+    m.mmu.store32(va + 8, 0x42); // the PML4 seen as a page: its entry 1
+    expect(m.ram.load32(self)).toBe(
+      (m.tables.root | PTE_P | PTE_RW | PTE_US | PTE_A | PTE_D) >>> 0,
+    );
+    expect(m.ram.load32(m.tables.root + 8)).toBe(0x42);
+  });
+
   it('a write through a clean cached entry walks again to set D', () => {
     const m = machine();
     m.tables.map(USER_VA, FRAME);
