@@ -179,8 +179,12 @@ export class SlabCache {
    *   retried.
    */
   alloc(): number {
+    return this.arrayCount > 0 ? this.popArray() : this.allocFromSlab();
+  }
+
+  /** Hands out the top object of the (non-empty) array. */
+  private popArray(): number {
     const count = this.arrayCount - 1;
-    if (count < 0) return this.allocFromSlab();
     this.arrayCount = count;
     this.active++;
     const slab = this.array[count * ARRAY_ENTRY]!;
@@ -192,7 +196,7 @@ export class SlabCache {
   private allocFromSlab(): number {
     if (this.arrayLimit > 0) {
       this.fillArray();
-      return this.arrayCount === 0 ? NULL : this.alloc();
+      return this.arrayCount === 0 ? NULL : this.popArray();
     }
     const slab = this.partialSlab();
     if (slab === NO_SLAB) return NULL;
@@ -239,8 +243,10 @@ export class SlabCache {
   /**
    * Frees an object of this cache.
    * @throws SlabError `INVALID_POINTER` (not an object start), `CROSS_CACHE_FREE`,
-   *   `DOUBLE_FREE` (always when the object heads its slab's free list; in debug mode always),
-   *   `REDZONE` (debug: the object overflowed; it stays allocated). Nothing changes on error.
+   *   `DOUBLE_FREE` (in debug mode always; otherwise when the object is the last one freed or
+   *   heads its slab's free list, and late, from a later free, when the array is flushed),
+   *   `REDZONE` (debug: the object overflowed; it stays allocated). Nothing changes on error,
+   *   except for a late DOUBLE_FREE, thrown once the free that found it is done.
    */
   free(address: number): void {
     const owner = this.owners.get(address);
@@ -264,33 +270,62 @@ export class SlabCache {
     }
     const count = this.arrayCount;
     const top = count * ARRAY_ENTRY;
-    if (count > 0 && this.array[top - 1] === index && this.array[top - 2] === slab) {
+    if (
+      (count > 0 && this.array[top - 1] === index && this.array[top - 2] === slab) ||
+      this.slabs.freeHead(slab) === index
+    ) {
       throw this.doubleFree(this.slabs.firstSlot(slab) + index * this.stride + this.objectOffset);
     }
-    if (count === this.arrayLimit) this.flushArray(this.arrayBatch);
+    let late: SlabError | undefined;
+    if (count === this.arrayLimit) late = this.flushArray(this.arrayBatch);
     const at = this.arrayCount * ARRAY_ENTRY;
     this.array[at] = slab;
     this.array[at + 1] = index;
     this.arrayCount++;
     this.active--;
+    if (late !== undefined) throw late;
   }
 
   /**
-   * Puts the `objects` coldest objects of the array back on their slabs' free lists. An entry
-   * its slab refuses (a double free the array could not see) is dropped with the error.
+   * Puts the `objects` coldest objects of the array back on their slabs' free lists, after
+   * dropping any object the array holds twice (freed twice while in it).
+   * @returns the DOUBLE_FREE of the first duplicate found (its second free undone in the
+   *   counts); the caller throws it once its own work is done.
    */
-  private flushArray(objects: number): void {
+  private flushArray(objects: number): SlabError | undefined {
+    const late = this.dropDuplicates();
     const flushed = Math.min(objects, this.arrayCount);
-    let entry = 0;
-    try {
-      for (; entry < flushed; entry++) {
-        this.releaseObject(this.array[entry * ARRAY_ENTRY]!, this.array[entry * ARRAY_ENTRY + 1]!);
-      }
-    } finally {
-      const dropped = Math.min(entry + 1, flushed);
-      this.array.copyWithin(0, dropped * ARRAY_ENTRY, this.arrayCount * ARRAY_ENTRY);
-      this.arrayCount -= dropped;
+    for (let entry = 0; entry < flushed; entry++) {
+      this.releaseObject(this.array[entry * ARRAY_ENTRY]!, this.array[entry * ARRAY_ENTRY + 1]!);
     }
+    this.array.copyWithin(0, flushed * ARRAY_ENTRY, this.arrayCount * ARRAY_ENTRY);
+    this.arrayCount -= flushed;
+    return late;
+  }
+
+  /** Removes repeated entries from the array (rare: a flush's price for catching them). */
+  private dropDuplicates(): SlabError | undefined {
+    const seen = new Set<number>();
+    let late: SlabError | undefined;
+    let kept = 0;
+    for (let entry = 0; entry < this.arrayCount; entry++) {
+      const slab = this.array[entry * ARRAY_ENTRY]!;
+      const index = this.array[entry * ARRAY_ENTRY + 1]!;
+      const key = slab * this.objectsPerSlab + index;
+      if (seen.has(key)) {
+        this.active++; // the second free, counted when it was pushed
+        late ??= this.doubleFree(
+          this.slabs.firstSlot(slab) + index * this.stride + this.objectOffset,
+        );
+        continue;
+      }
+      seen.add(key);
+      this.array[kept * ARRAY_ENTRY] = slab;
+      this.array[kept * ARRAY_ENTRY + 1] = index;
+      kept++;
+    }
+    this.arrayCount = kept;
+    return late;
   }
 
   /**
@@ -298,7 +333,8 @@ export class SlabCache {
    * drain_cpu_caches), so the slab lists show exactly which objects callers hold.
    */
   drainArray(): void {
-    this.flushArray(this.arrayCount);
+    const late = this.flushArray(this.arrayCount);
+    if (late !== undefined) throw late;
   }
 
   /**
@@ -579,6 +615,16 @@ export class SlabCache {
 
   /** One error if the per-CPU array holds anything but distinct allocated objects of the cache. */
   private checkArray(): SlabError | undefined {
+    let inUse = 0;
+    for (let kind = 0; kind < LIST_KINDS; kind++) {
+      for (let slab = this.heads[kind]!; slab !== NO_SLAB; slab = this.slabs.next(slab)) {
+        inUse += this.slabs.inUse(slab);
+      }
+    }
+    if (inUse !== this.active + this.arrayCount || this.arrayCount > this.arrayLimit) {
+      const reason = `${inUse} objects in use in slabs, ${this.active} held and ${this.arrayCount} in the per-CPU array`;
+      return new SlabError('FREELIST_CORRUPT', this.name, NULL, reason);
+    }
     const seen = new Set<number>();
     for (let entry = 0; entry < this.arrayCount; entry++) {
       const slab = this.array[entry * ARRAY_ENTRY]!;

@@ -4,12 +4,14 @@
  * ```
  * slabinfo - version: 2.1
  * # name            <active_objs> <num_objs> <objsize> <objperslab> <pagesperslab> : tunables <limit> <batchcount> <sharedfactor> : slabdata <active_slabs> <num_slabs> <sharedavail>
- * kmalloc-64           120    128     64   64    1 : tunables    0    0    0 : slabdata      2      2      0
+ * kmalloc-64           120    128     64   64    1 : tunables  120   60    0 : slabdata      2      2      0
  * ```
  *
- * `objsize` is the slot size (object plus debug metadata and padding), as SLUB prints it. The
- * tunables and `sharedavail` describe per-CPU object arrays, which this allocator (one CPU) does
- * not have: they are 0, as on SLUB.
+ * `objsize` is the slot size (object plus debug metadata and padding), as SLUB prints it. As on
+ * Linux SLAB, `active_objs` counts every object the slabs have handed out, those parked in the
+ * per-CPU array included, and the tunables are that array's `limit` and `batchcount` (0 for a
+ * debug cache, which has none); there is no shared array, so `sharedfactor` and `sharedavail`
+ * are 0.
  */
 import type { SlabCache } from './slab-cache.js';
 
@@ -27,7 +29,8 @@ export function formatSlabinfo(caches: readonly SlabCache[]): string {
 /** One cache's line: `%-17s %6lu %6lu %6u %4u %4d : tunables %4u %4u %4u : slabdata ...`. */
 function formatCacheLine(cache: SlabCache): string {
   const g = cache.geometry;
-  const objects = [cache.activeObjects, cache.totalObjects, g.stride].map((n) => pad(n, 6));
+  const inSlabs = cache.activeObjects + cache.arrayObjects;
+  const objects = [inSlabs, cache.totalObjects, g.stride].map((n) => pad(n, 6));
   const perSlab = [g.objectsPerSlab, g.pagesPerSlab].map((n) => pad(n, 4));
   const tunables = [cache.arrayLimit, cache.arrayBatch, 0].map((n) => pad(n, 4));
   const slabdata = [cache.activeSlabs, cache.slabCount, 0].map((n) => pad(n, 6));

@@ -123,6 +123,39 @@ describe('the per-CPU array', () => {
     expect([a, b]).not.toContain(cache.alloc());
   });
 
+  it('catches a double free hidden in the array when it is flushed, after the free at hand', () => {
+    const { slab } = makeKernel();
+    const cache = slab.createCache('late', 64);
+    const [a, b] = [cache.alloc(), cache.alloc()];
+    const others = Array.from({ length: cache.arrayLimit }, () => cache.alloc());
+    cache.free(a);
+    cache.free(b);
+    cache.free(a); // neither the last freed nor on a slab's free list: not seen yet
+    let late: unknown;
+    for (const object of others) {
+      try {
+        cache.free(object);
+      } catch (error) {
+        late ??= error;
+      }
+    }
+    expect(late).toMatchObject({ code: 'DOUBLE_FREE', address: a });
+    expect(cache.activeObjects).toBe(0); // every free done, the duplicate undone
+    expect(cache.validate()).toBe(0);
+    cache.drainArray();
+    expect(cache.activeSlabs).toBe(0);
+  });
+
+  it("refuses a free of an object on its slab's free list", () => {
+    const { slab } = makeKernel();
+    const cache = slab.createCache('listed', 64);
+    const a = cache.alloc();
+    cache.free(a);
+    cache.drainArray(); // a heads its slab's free list
+    expect(codeOf(() => cache.free(a))).toBe('DOUBLE_FREE');
+    expect(cache.validate()).toBe(0);
+  });
+
   it('is sized by object size as Linux SLAB sizes it, and absent in debug caches', () => {
     const { slab } = makeKernel();
     const limits = [200, 1000, 2000, 8000].map(

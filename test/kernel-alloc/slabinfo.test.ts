@@ -16,7 +16,8 @@ describe('slabinfo', () => {
     expect(lines.slice(0, 2)).toEqual(HEADER);
     expect(lines[2]!.startsWith('task_struct ')).toBe(true);
     expect(lines).toContain(
-      'kmalloc-64             3     64     64   64    1 : tunables  120   60    0 : slabdata      1      1      0',
+      // 3 objects held, 57 more of the first refill's 60 parked in the per-CPU array
+      'kmalloc-64            60     64     64   64    1 : tunables  120   60    0 : slabdata      1      1      0',
     );
     expect(lines.at(-1)).toBe('');
     expect(lines.length).toBe(2 + slab.caches().length + 1);

@@ -245,6 +245,24 @@ describe('the injector', () => {
     expect(machine.frames.freeFrames).toBe(machine.bootFreeFrames);
   });
 
+  it("counts an allocation that refills a cache's per-CPU array once", () => {
+    const machine = Machine.boot({ memory: '64M' });
+    const cache = machine.slab.kmallocCache(2000);
+    const held: number[] = [];
+    while (cache.arrayObjects > 0) held.push(machine.slab.kmalloc(2000));
+    const injector = FaultInjector.install(machine);
+    injector.arm('slab', 2);
+    const first = machine.slab.kmalloc(2000); // refills the array
+    expect(first).not.toBe(0);
+    expect(machine.slab.kmalloc(2000)).toBe(0);
+    expect([injector.slabAllocations, injector.injected]).toEqual([2, 1]);
+    injector.uninstall();
+    for (const p of [first, ...held]) machine.slab.kfree(p);
+    machine.dropCaches();
+    machine.check();
+    expect(machine.frames.freeFrames).toBe(machine.bootFreeFrames);
+  });
+
   it('failEvery fails every Nth call until stopped', () => {
     const machine = Machine.boot({ memory: '16M' });
     const injector = FaultInjector.install(machine);

@@ -211,7 +211,9 @@ describe('visualizer page', () => {
         .filter((c) => c.slabCount > 0)
         .map((c) => ({
           name: c.name,
-          objects: `${c.activeObjects} / ${c.totalObjects}`,
+          objects:
+            `${c.activeObjects} / ${c.totalObjects}` +
+            (c.arrayObjects > 0 ? ` (+${c.arrayObjects} in the CPU array)` : ''),
           slabs: c.slabCount,
         })),
     );
