@@ -313,6 +313,8 @@ export class PhysicalAllocator {
     let zone = this.populatedZoneUpTo[highestZone]!;
     while (this.cache.countOf(zone, order) === 0) {
       if (this.lists.nonEmpty[zone]! >> order !== 0) this.refillCache(zone, order);
+      else if (this.drainZone(zone))
+        continue; // its cached blocks may merge into one that fits
       else if (zone === 0) return NIL;
       else zone--;
     }
@@ -337,9 +339,7 @@ export class PhysicalAllocator {
     ) {
       rejectRequest(order, use, highestZone);
     }
-    let pfn = this.takeBlock(order, highestZone);
-    // Cached single frames may complete a block once merged (Linux drains the pcp lists too).
-    if (pfn === NIL && this.drainPerCpuPages()) pfn = this.takeBlock(order, highestZone);
+    const pfn = this.takeBlock(order, highestZone);
     if (pfn === NIL) return -1;
     this.state[pfn] = headState(order, use);
     const frames = 1 << order;
@@ -420,10 +420,15 @@ export class PhysicalAllocator {
    * @returns true when a frame was cached.
    */
   drainPerCpuPages(): boolean {
-    if (this.cache.total === 0) return false;
-    for (let zone = 0; zone < ZONE_COUNT; zone++) {
-      for (let order = 0; order <= PCP_MAX_ORDER; order++) this.drainCache(zone, order, PCP_HIGH);
-    }
+    let drained = false;
+    for (let zone = 0; zone < ZONE_COUNT; zone++) drained = this.drainZone(zone) || drained;
+    return drained;
+  }
+
+  /** Returns every cached block of `zone` to its free lists; true when there was one. */
+  private drainZone(zone: number): boolean {
+    if (this.cache.framesIn(zone) === 0) return false;
+    for (let order = 0; order <= PCP_MAX_ORDER; order++) this.drainCache(zone, order, PCP_HIGH);
     return true;
   }
 
@@ -589,10 +594,15 @@ export class PhysicalAllocator {
     }
   }
 
-  /** Unlinks the smallest fitting free block of the highest usable zone and splits it. */
+  /**
+   * Unlinks the smallest fitting free block of the highest usable zone and splits it. A zone's
+   * cached blocks are drained before a lower zone is tried: merged, they may fit (Linux drains
+   * its pcp lists before falling back too), and lower memory is the scarcer.
+   */
   private splitFrom(order: number, highestZone: number): number {
     for (let zone = highestZone; zone >= 0; zone--) {
-      const pfn = this.splitIn(zone, order);
+      let pfn = this.splitIn(zone, order);
+      if (pfn === NIL && this.drainZone(zone)) pfn = this.splitIn(zone, order);
       if (pfn !== NIL) return pfn;
     }
     return NIL;

@@ -54,6 +54,14 @@ export class PerCpuPages {
     return frames;
   }
 
+  /** Frames cached for `zone`, in all its stacks. */
+  framesIn(zone: number): number {
+    let frames = 0;
+    for (let order = 0; order <= PCP_MAX_ORDER; order++)
+      frames += this.countOf(zone, order) << order;
+    return frames;
+  }
+
   /** Blocks cached for `zone` and `order`. */
   countOf(zone: number, order: number): number {
     return this.counts[zone * CACHED_ORDERS + order]!;

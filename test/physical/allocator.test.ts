@@ -247,6 +247,23 @@ describe('the per-CPU cache of single frames', () => {
     expect(freeLayout(a)).toEqual(boot);
   });
 
+  it('drains a zone before falling back to a lower one', () => {
+    for (const order of [0, 1, 3, 6]) {
+      const a = machine(HIGH_MACHINE);
+      const normal: number[] = [];
+      for (
+        let pa = a.allocPages(0, FrameUse.USER);
+        pa >= 4 * GiB;
+        pa = a.allocPages(0, FrameUse.USER)
+      ) {
+        normal.push(pa);
+      }
+      for (const pa of normal.slice(0, 256)) a.freePages(pa, 0); // 1 MiB of Normal, cached
+      expect(a.allocPages(order, FrameUse.KERNEL, ZONE_NORMAL)).toBeGreaterThanOrEqual(4 * GiB);
+      a.check();
+    }
+  });
+
   it('rejects a second free of a cached frame, changing nothing', () => {
     const a = machine(LOW_MACHINE);
     const pa = a.allocPages(0, FrameUse.USER);
