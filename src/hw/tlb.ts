@@ -54,7 +54,10 @@ import type { BackingObserver, PhysicalMemory } from './ram.js';
  */
 export const TLB_ENTRIES = 2048;
 const SLOT_MASK = TLB_ENTRIES - 1;
-/** Entries of the PDE cache; a power of two (32, as in Intel cores: 64 MiB of page tables). */
+/**
+ * Entries of the PDE cache; a power of two. Intel publishes no size (the SDM lets a CPU have
+ * none); 32 entries cover 64 MiB of address space.
+ */
 export const PDE_CACHE_ENTRIES = 32;
 const PDE_SLOT_MASK = PDE_CACHE_ENTRIES - 1;
 const REGION_MASK = LARGE_PAGE_SIZE - 1;
