@@ -141,8 +141,16 @@ export class UserMemory implements MemoryAccess {
     }
   }
 
-  /** memmove within the process's memory (realloc's copies), page by page through the MMU. */
+  /**
+   * memmove within the process's memory (realloc's copies), page by page through the MMU. A
+   * fault restarts the copy, which is harmless when the ranges are apart; overlapping ones go
+   * through a buffer, read whole before anything is written.
+   */
   copyWithin(to: number, from: number, length: number): void {
+    if (to < from + length && from < to + length) {
+      this.writeBytes(to, this.readBytes(from, length));
+      return;
+    }
     for (let faults = 1; ; faults++) {
       try {
         this.mmu.copyWithin(to, from, length);

@@ -1,6 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { Machine } from '../../src/kernel/machine.js';
-import { SIGABRT, SIGSEGV } from '../../src/linux-abi.js';
+import {
+  MAP_ANONYMOUS,
+  MAP_PRIVATE,
+  PROT_READ,
+  PROT_WRITE,
+  SIGABRT,
+  SIGSEGV,
+} from '../../src/linux-abi.js';
 import { finish } from './helpers.js';
 
 describe('the malloc heap inside a process', () => {
@@ -59,6 +66,26 @@ describe('the malloc heap inside a process', () => {
       }
       ctx.free(block);
       return 0;
+    });
+    finish(machine);
+    expect(p.exitCode).toBe(0);
+  });
+
+  it('an overlapping copy that faults part-way still moves memory like memmove', () => {
+    const machine = Machine.boot({ memory: '64M' });
+    const page = 4096;
+    const p = machine.spawn((ctx) => {
+      const base = ctx.mmap(0, 3 * page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS);
+      const model = Uint8Array.from({ length: 2 * page }, (_, i) => (i * 7 + 3) & 0xff);
+      ctx.writeBytes(base, model); // pages 0 and 1 present, page 2 never touched
+      const from = 100;
+      const to = page + 2000;
+      ctx.memory.copyWithin(base + to, base + from, 6000); // the write faults on page 2
+      const expected = new Uint8Array(3 * page);
+      expected.set(model);
+      expected.copyWithin(to, from, from + 6000);
+      const got = ctx.readBytes(base, 3 * page);
+      return got.every((byte, i) => byte === expected[i]) ? 0 : 1;
     });
     finish(machine);
     expect(p.exitCode).toBe(0);
