@@ -4,6 +4,7 @@
  * into every block it hands out, so memory is touched as the workloads require.
  */
 import { MemPool } from '@thi.ng/malloc';
+import type { MemoryAccess } from '../hw/memory-access.js';
 import { Machine } from '../kernel/machine.js';
 import type { UserContext } from '../kernel/user-context.js';
 import { createFlatHeap } from '../user-alloc/flat-heap.js';
@@ -23,15 +24,17 @@ const TOUCH = 1;
 /** Our allocator over a flat 64 MiB buffer. */
 export class FlatHeapSlots implements SlotAllocator {
   private readonly heap: UserAllocator;
+  private readonly memory: MemoryAccess;
 
   constructor(heap: UserAllocator = createFlatHeap(HEAP_POOL_BYTES)) {
     this.heap = heap;
+    this.memory = heap.memory;
   }
 
   allocate(size: number): number | null {
     const p = this.heap.malloc(size);
     if (p === 0) return null;
-    this.heap.memory.store8(p, TOUCH);
+    this.memory.store8(p, TOUCH);
     return p;
   }
 

@@ -102,12 +102,14 @@ export function binOf(size: number): number {
 }
 
 /**
- * The seal that a chunk at `address` with head word `head` carries under `key`. It covers every
+ * The seal that a chunk at `address` with head word `head` carries under `key`, as a signed 32-bit
+ * integer (compare it with the loaded word `| 0`). It covers every
  * flag, CACHED included: a chunk in use whose CACHED bit was forged must not pass for a cached
  * one when a corrupted cache link points at it.
  */
 export function sealOf(address: number, head: number, key: number): number {
-  return (head ^ key ^ Math.imul(address, SEAL_MIX)) >>> 0;
+  // Signed: an int32 stays unboxed in V8's optimized code, where a uint32 above 2^31 may not.
+  return head ^ key ^ Math.imul(address, SEAL_MIX);
 }
 
 /** 1 / ALIGNMENT, a power of two: multiplying by it is exact. */

@@ -280,7 +280,7 @@ export class UserAllocator<H extends HeapHost = HeapHost> {
         (head & (INUSE | CACHED)) === INUSE &&
         bin < CACHE_BINS &&
         this.cacheCounts[bin]! < this.cacheLimits[bin]! &&
-        this.m.load32(chunk + SEAL) === sealOf(chunk, head, this.key) &&
+        this.sealed(chunk, head) &&
         bin >= MIN_CHUNK >>> 4 &&
         isAligned(chunk - this.base)
       ) {
@@ -486,7 +486,7 @@ export class UserAllocator<H extends HeapHost = HeapHost> {
     const head = this.checkOwnHead(chunk, who);
     const next = chunk + sizeOf(head);
     const nextHead = this.m.load32(next + HEAD);
-    if (this.m.load32(next + SEAL) !== sealOf(next, nextHead, this.key)) {
+    if (!this.sealed(next, nextHead)) {
       this.corruptIn(who, '(): invalid next size');
     }
     if ((nextHead & PREV_INUSE) === 0) this.corruptIn(who, '(): double free or corruption (!prev)');
@@ -498,7 +498,7 @@ export class UserAllocator<H extends HeapHost = HeapHost> {
     // Not `&`: a fractional pointer must fail too.
     if (!isAligned(chunk - this.base)) this.corruptIn(who, '(): invalid pointer');
     const head = this.m.load32(chunk + HEAD);
-    if (this.m.load32(chunk + SEAL) !== sealOf(chunk, head, this.key)) {
+    if (!this.sealed(chunk, head)) {
       this.corruptIn(who, '(): invalid pointer');
     }
     if ((head & (INUSE | CACHED)) !== INUSE) {
@@ -514,7 +514,7 @@ export class UserAllocator<H extends HeapHost = HeapHost> {
     const length = this.mapped.get(chunk);
     if (length === undefined) return this.corruptIn(who, '(): invalid pointer');
     const head = this.m.load32(chunk + HEAD);
-    if (this.m.load32(chunk + SEAL) !== sealOf(chunk, head, this.key) || (head & MMAPPED) === 0) {
+    if (!this.sealed(chunk, head) || (head & MMAPPED) === 0) {
       this.corrupt(`munmap_chunk(): invalid pointer`);
     }
     return head;
@@ -526,7 +526,7 @@ export class UserAllocator<H extends HeapHost = HeapHost> {
       this.corruptIn(who, ': corrupted free list');
     }
     const head = this.m.load32(chunk + HEAD);
-    if (this.m.load32(chunk + SEAL) !== sealOf(chunk, head, this.key) || (head & INUSE) !== 0) {
+    if (!this.sealed(chunk, head) || (head & INUSE) !== 0) {
       this.corruptIn(who, ': memory corruption');
     }
     const size = sizeOf(head);
@@ -671,7 +671,7 @@ export class UserAllocator<H extends HeapHost = HeapHost> {
     const chunk = this.linkTarget(this.m.load32(headAddress));
     const head = this.m.load32(chunk + HEAD);
     if (
-      this.m.load32(chunk + SEAL) !== sealOf(chunk, head, this.key) ||
+      !this.sealed(chunk, head) ||
       (head & (INUSE | CACHED)) !== (INUSE | CACHED) ||
       head >>> 4 !== bin
     ) {
@@ -700,6 +700,11 @@ export class UserAllocator<H extends HeapHost = HeapHost> {
   }
 
   // ─── Chunks ─────────────────────────────────────────────────────────────────────────────────
+
+  /** True when the seal word of `chunk` authenticates `head` (its head word) at that address. */
+  private sealed(chunk: number, head: number): boolean {
+    return (this.m.load32(chunk + SEAL) | 0) === sealOf(chunk, head, this.key);
+  }
 
   private setHead(chunk: number, head: number): void {
     this.m.store32(chunk + HEAD, head);
@@ -755,10 +760,7 @@ export class UserAllocator<H extends HeapHost = HeapHost> {
   /** glibc's "corrupted top size": the top chunk's header must describe exactly [top, break). */
   private checkTop(): void {
     const head = this.m.load32(this.top + HEAD);
-    if (
-      head !== ((this.end - this.top) | PREV_INUSE) ||
-      this.m.load32(this.top + SEAL) !== sealOf(this.top, head, this.key)
-    ) {
+    if (head !== ((this.end - this.top) | PREV_INUSE) || !this.sealed(this.top, head)) {
       this.corrupt('malloc(): corrupted top size');
     }
   }
@@ -848,7 +850,7 @@ export class UserAllocator<H extends HeapHost = HeapHost> {
    */
   private checkSuccessor(next: number): number {
     const nextHead = this.m.load32(next + HEAD);
-    if (this.m.load32(next + SEAL) !== sealOf(next, nextHead, this.key)) {
+    if (!this.sealed(next, nextHead)) {
       this.corrupt('free(): invalid next size');
     }
     if ((nextHead & PREV_INUSE) === 0) this.corrupt('free(): double free or corruption (!prev)');
@@ -1004,7 +1006,7 @@ export class UserAllocator<H extends HeapHost = HeapHost> {
     while (chunk < this.top) {
       const head = this.m.load32(chunk + HEAD);
       const size = sizeOf(head);
-      if (this.m.load32(chunk + SEAL) !== sealOf(chunk, head, this.key)) {
+      if (!this.sealed(chunk, head)) {
         this.corrupt(`check(): bad seal at ${chunk}`);
       }
       if (size < MIN_CHUNK || chunk + size > this.top)
@@ -1126,5 +1128,12 @@ function secretKey(seed: number | undefined): number {
   const x = seed === undefined ? Math.floor(Math.random() * POINTER_HIGH) : seed;
   let h = Math.imul(x ^ (x >>> 16), 0x45d9f3b);
   h = Math.imul(h ^ (h >>> 16), 0x45d9f3b);
-  return (h ^ (h >>> 16)) >>> 0;
+  return (h ^ (h >>> 16)) & KEY_MASK;
 }
+
+/**
+ * The secret keeps 30 bits: a small integer to V8 in every process, so every heap object has the
+ * same layout and the same optimized code (a random 32-bit key made the field a boxed double in
+ * three processes out of four).
+ */
+const KEY_MASK = 0x3fffffff;
