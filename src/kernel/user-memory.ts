@@ -55,7 +55,9 @@ export class UserMemory implements MemoryAccess {
 
   load32(va: number): number {
     const value = this.mmu.peekUser32(va);
-    return value !== TLB_MISS ? value : this.load32Faulting(va);
+    // `>>> 0` changes nothing but tells V8 both branches give a uint32: their merge then stays
+    // an unboxed word instead of a heap number for each value of 2^31 or more (half the seals).
+    return value !== TLB_MISS ? value : this.load32Faulting(va) >>> 0;
   }
 
   private load32Faulting(va: number): number {
