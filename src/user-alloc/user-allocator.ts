@@ -79,6 +79,19 @@ export interface UserAllocatorOptions {
   seed?: number;
 }
 
+/** One chunk as {@link UserAllocator.forEachChunk} reports it. */
+export interface HeapChunk {
+  /** Where the chunk starts; a block's payload is 16 bytes further. */
+  readonly address: number;
+  /** Bytes from `address` to the next chunk (for `mmapped`, the whole mapping). */
+  readonly size: number;
+  /**
+   * `used`: a block the program holds; `cached`: freed, parked in a per-size cache; `free`: on
+   * a free list; `top`: the top chunk, up to the break; `mmapped`: a block with its own mapping.
+   */
+  readonly state: 'used' | 'cached' | 'free' | 'top' | 'mmapped';
+}
+
 /** glibc's `struct mallinfo2`: statistics of the heap, in bytes and chunk counts. */
 export interface MallInfo {
   /** Bytes of the sbrk heap (header, chunks and top). */
@@ -420,15 +433,11 @@ export class UserAllocator<H extends HeapHost = HeapHost> {
   mallinfo(): MallInfo {
     let freeChunks = 0;
     let freeBytes = 0;
-    for (let chunk = this.firstChunk; chunk < this.top; ) {
-      const head = this.m.load32(chunk + HEAD);
-      if (sizeOf(head) < MIN_CHUNK) this.corrupt('mallinfo(): corrupted size');
-      if ((head & INUSE) === 0) {
-        freeChunks++;
-        freeBytes += sizeOf(head);
-      }
-      chunk += sizeOf(head);
-    }
+    this.forEachChunk((chunk) => {
+      if (chunk.state !== 'free') return;
+      freeChunks++;
+      freeBytes += chunk.size;
+    });
     const arena = this.end - this.start;
     const topSize = this.end - this.top;
     return {
@@ -443,6 +452,25 @@ export class UserAllocator<H extends HeapHost = HeapHost> {
       fordblks: freeBytes + topSize,
       keepcost: topSize,
     };
+  }
+
+  /**
+   * Calls `visit` for every chunk in address order (reading the heap's own headers), then the top
+   * chunk, then each mmapped block: what the heap is made of, for pictures and statistics.
+   * Aborts like free() when a header's size is corrupt.
+   */
+  forEachChunk(visit: (chunk: HeapChunk) => void): void {
+    for (let chunk = this.firstChunk; chunk < this.top; ) {
+      const head = this.m.load32(chunk + HEAD);
+      const size = sizeOf(head);
+      if (size < MIN_CHUNK || chunk + size > this.top) this.corrupt('heap walk: corrupted size');
+      visit({ address: chunk, size, state: chunkState(head) });
+      chunk += size;
+    }
+    if (this.heapState === HEAP_READY) {
+      visit({ address: this.top, size: this.end - this.top, state: 'top' });
+    }
+    for (const [address, size] of this.mapped) visit({ address, size, state: 'mmapped' });
   }
 
   /**
@@ -1116,6 +1144,12 @@ function checkInteger(n: number, what: string): void {
  * capped), the default when absent.
  * @throws InvalidArgumentError for anything else.
  */
+/** What a heap chunk's head word says it is. */
+function chunkState(head: number): HeapChunk['state'] {
+  if ((head & INUSE) === 0) return 'free';
+  return (head & CACHED) !== 0 ? 'cached' : 'used';
+}
+
 function cacheLimitOption(limit: number | undefined): number {
   if (limit === undefined) return DEFAULT_CACHE_LIMIT;
   if (!Number.isInteger(limit) || limit < 0) {

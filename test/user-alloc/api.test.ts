@@ -3,7 +3,7 @@ import { InvalidArgumentError } from '../../src/errors.js';
 import { ERRNO } from '../../src/linux-abi.js';
 import { createFlatHeap } from '../../src/user-alloc/flat-heap.js';
 import { FlatMemory, FlatMemoryFaultError } from '../../src/user-alloc/flat-memory.js';
-import { MAX_REQUEST, UserAllocator } from '../../src/user-alloc/user-allocator.js';
+import { type HeapChunk, MAX_REQUEST, UserAllocator } from '../../src/user-alloc/user-allocator.js';
 import { BRK_START, TestHost } from './hosts.js';
 
 const KiB = 1024;
@@ -96,6 +96,28 @@ describe('realloc', () => {
     expect(p).not.toBe(0);
     expect(h.realloc(p, 0)).toBe(0);
     expect(() => h.free(p)).toThrow(/double free/);
+  });
+
+  it('lists its chunks: heap chunks tile the heap up to the break, each in its state', () => {
+    const h = new UserAllocator(new TestHost());
+    const small = [h.malloc(40), h.malloc(40), h.malloc(3000), h.malloc(3000), h.malloc(40)];
+    const big = h.malloc(200 * KiB); // above the mmap threshold: its own mapping
+    h.free(small[0]!); // cached
+    h.free(small[2]!); // 3000 bytes: too large to cache, goes to a free list
+    const chunks: HeapChunk[] = [];
+    h.forEachChunk((chunk) => chunks.push(chunk));
+    const heap = chunks.filter((c) => c.state !== 'mmapped');
+    for (let i = 1; i < heap.length; i++) {
+      expect(heap[i]!.address).toBe(heap[i - 1]!.address + heap[i - 1]!.size);
+    }
+    expect(heap.map((c) => c.state)).toEqual(['cached', 'used', 'free', 'used', 'used', 'top']);
+    expect(heap.slice(0, -1).map((c) => c.address + 16)).toEqual(small);
+    const mapped = chunks.filter((c) => c.state === 'mmapped');
+    expect(mapped.map((c) => c.address + 16)).toEqual([big]);
+    const info = h.mallinfo();
+    expect(mapped[0]!.size).toBe(info.hblkhd);
+    expect(info.keepcost).toBe(heap.at(-1)!.size);
+    expect(info.ordblks).toBe(2); // the free chunk and the top
   });
 
   it('refuses a cacheLimit that is not a non-negative integer, and caps large ones', () => {
