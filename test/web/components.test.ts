@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { FRAME_USE_COUNT, FrameUse } from '../../src/physical/constants.js';
+import { UserAllocator } from '../../src/user-alloc/user-allocator.js';
 import { blockSizeLabel, orderLabels } from '../../src/web/model/buddy-histogram.js';
 import { CounterHistory, type CounterSample } from '../../src/web/model/counters.js';
 import { formatBytes } from '../../src/web/model/format.js';
@@ -17,6 +18,7 @@ import {
 import { NEVER_DRAWN, paintChangedCells } from '../../src/web/model/frame-paint.js';
 import { GridLayout, MAX_CELL_SIZE } from '../../src/web/model/grid-layout.js';
 import { HeapRecord, heapSegments } from '../../src/web/model/heap-view.js';
+import { BRK_START, TestHost } from '../user-alloc/hosts.js';
 
 describe('frame colours', () => {
   it('packs #rrggbb as opaque RGBA bytes in memory order', () => {
@@ -153,34 +155,36 @@ describe('painting changed cells', () => {
 });
 
 describe('heap segments', () => {
-  it('cover the range in order, used exactly where blocks inside the range are', () => {
-    const blocks = fc.array(
-      fc.tuple(fc.integer({ min: 0, max: 4000 }), fc.integer({ min: 1, max: 300 })),
-    );
+  it("tile the heap from its start to the break with the allocator's chunks", () => {
+    const ops = fc.array(fc.tuple(fc.boolean(), fc.integer({ min: 1, max: 5000 })), {
+      maxLength: 200,
+    });
     fc.assert(
-      fc.property(blocks, (list) => {
+      fc.property(ops, (list) => {
+        const host = new TestHost();
+        const heap = new UserAllocator(host);
+        const held: number[] = [];
+        for (const [allocate, size] of list) {
+          if (allocate || held.length === 0) held.push(heap.malloc(size));
+          else heap.free(held.splice(size % held.length, 1)[0]!);
+        }
         const record = new HeapRecord();
-        for (const [pointer, size] of list) record.allocated(pointer * 16 + 16, size);
-        const start = 0;
-        const end = 40_000;
-        const segments = heapSegments(start, end, record.blocks);
-        let at = start;
-        for (const segment of segments) {
-          expect(segment.start).toBe(at);
-          expect(segment.end).toBeGreaterThan(segment.start);
-          at = segment.end;
+        record.observe(heap);
+        if (list.length === 0) return; // the heap is set up by the first malloc
+        const [start, end] = [BRK_START, host.brk];
+        const segments = heapSegments(start, end, record.chunks);
+        expect(segments[0]!.start).toBe(start);
+        expect(segments.at(-1)!.end).toBe(end);
+        for (let i = 1; i < segments.length; i++) {
+          expect(segments[i]!.start).toBe(segments[i - 1]!.end);
         }
-        expect(at).toBe(end);
-        const used = new Uint8Array(end);
-        for (const [pointer, size] of record.blocks) {
-          if (pointer + size <= end) used.fill(1, pointer, pointer + size);
-        }
-        for (const segment of segments) {
-          for (const probe of [segment.start, segment.end - 1]) {
-            expect(used[probe]).toBe(segment.used ? 1 : 0);
-          }
-        }
+        expect(segments[0]!.state).toBe('header');
+        expect(segments.at(-1)!.state).toBe('top');
+        const used = segments.filter((s) => s.state === 'used').length;
+        const mapped = record.chunks.filter((c) => c.state === 'mmapped').length;
+        expect(used + mapped).toBe(held.length);
       }),
+      { numRuns: 40 },
     );
   });
 

@@ -1,32 +1,34 @@
 /**
- * A process's heap laid out along its address range: the blocks the program holds (as its
- * malloc returned them, with `malloc_usable_size`), the gaps between them (free chunks, chunk
- * headers and the top chunk), and which pages of the range are resident.
+ * A process's heap laid out along its address range, as its allocator sees it: the heap header,
+ * then every chunk (in use, parked in a per-size cache, free, the top chunk), and which pages of
+ * the range are resident.
  *
  * ```
  *  brk start                                                              break
- *  ├──hdr──┬──used──┬─gap─┬────used────┬──used──┬────────── gap (top) ────┤
- *  pages:  ■■■■■■■■■■■■■■■■■■■■■■■■■■■■■■■■■■■■■■■■■■■■■□□□□□□□□□□□□□□□□□□  ■ resident
+ *  ├─hdr─┬─used─┬cached┬──free──┬────used────┬used┬───────── top ──────────┤
+ *  pages: ■■■■■■■■■■■■■■■■■■■■■■■■■■■■■■■■■■■■■■■■■■■■■□□□□□□□□□□□□□□□□□□  ■ resident
  * ```
  */
 import { PAGE_SIZE } from '../../hw/constants.js';
 import type { Process } from '../../kernel/process.js';
-import type { MallInfo } from '../../user-alloc/user-allocator.js';
+import type { HeapChunk, MallInfo, UserAllocator } from '../../user-alloc/user-allocator.js';
 import type { ProcessWalker } from './page-walk.js';
 
-/** One stretch of the heap range. */
+/** One stretch of the heap range: a chunk, or the heap's own header before the first one. */
 export interface HeapSegment {
   readonly start: number;
   readonly end: number;
-  readonly used: boolean;
+  readonly state: HeapChunk['state'] | 'header';
 }
 
-/** The blocks one program holds, recorded as it allocates and frees them. */
+/** What one program holds and what its allocator last showed of the heap. */
 export class HeapRecord {
   /** Live blocks in the brk heap and in their own mappings: payload address → usable bytes. */
   readonly blocks = new Map<number, number>();
-  /** The allocator's own statistics (mallinfo2), as the program last read them. */
+  /** The allocator's statistics (mallinfo2) when last observed. */
   info: MallInfo | null = null;
+  /** The allocator's chunks when last observed, in address order, mmapped blocks last. */
+  chunks: readonly HeapChunk[] = [];
 
   /** Notes a block `malloc` returned (0 is ignored) with its usable size. */
   allocated(pointer: number, usable: number): void {
@@ -37,34 +39,35 @@ export class HeapRecord {
   freed(pointer: number): void {
     this.blocks.delete(pointer);
   }
+
+  /** Reads the allocator's statistics and chunks; call it from inside the process. */
+  observe(heap: UserAllocator): void {
+    this.info = heap.mallinfo();
+    const chunks: HeapChunk[] = [];
+    heap.forEachChunk((chunk) => chunks.push(chunk));
+    this.chunks = chunks;
+  }
 }
 
 /**
- * Cuts `[start, end)` into used and free segments from the blocks inside it (blocks outside
- * the range, e.g. mmapped ones, are left out; overlapping blocks are merged).
+ * Cuts `[start, end)` into the chunks that lie in it, the stretch before the first chunk being
+ * the heap header (mmapped blocks and chunks outside the range are left out).
  */
 export function heapSegments(
   start: number,
   end: number,
-  blocks: ReadonlyMap<number, number>,
+  chunks: readonly HeapChunk[],
 ): HeapSegment[] {
-  const inside = [...blocks]
-    .filter(([pointer, size]) => pointer >= start && pointer + size <= end)
-    .sort((a, b) => a[0] - b[0]);
+  const inside = chunks.filter(
+    (c) => c.state !== 'mmapped' && c.address >= start && c.address + c.size <= end,
+  );
   const segments: HeapSegment[] = [];
-  let at = start;
-  for (const [pointer, size] of inside) {
-    if (pointer > at) segments.push({ start: at, end: pointer, used: false });
-    const blockEnd = Math.max(at, pointer + size);
-    if (blockEnd > Math.max(at, pointer)) {
-      const last = segments[segments.length - 1];
-      if (last?.used === true && last.end >= pointer)
-        segments[segments.length - 1] = { ...last, end: blockEnd };
-      else segments.push({ start: Math.max(at, pointer), end: blockEnd, used: true });
-    }
-    at = blockEnd;
+  if (inside.length > 0 && inside[0]!.address > start) {
+    segments.push({ start, end: inside[0]!.address, state: 'header' });
   }
-  if (at < end) segments.push({ start: at, end, used: false });
+  for (const chunk of inside) {
+    segments.push({ start: chunk.address, end: chunk.address + chunk.size, state: chunk.state });
+  }
   return segments;
 }
 

@@ -1,7 +1,8 @@
 /**
  * The programs the page can run. Each is a generator: it does a bounded amount of work, then
  * `yield`s, so the scheduler interleaves processes and the page can redraw between steps.
- * Programs note the blocks they hold in a {@link HeapRecord}, which the heap view draws.
+ * Programs note the blocks they hold, and now and then the allocator's chunks, in a
+ * {@link HeapRecord}, which the heap view draws.
  */
 import { mulberry32 } from '../../bench/workloads.js';
 import { PAGE_SIZE } from '../../hw/constants.js';
@@ -39,6 +40,11 @@ function release(ctx: UserContext, record: HeapRecord, pointer: number): void {
   record.freed(pointer);
 }
 
+/** Notes the allocator's own view of the heap; runs inside the process (its memory is current). */
+function observeHeap(machine: Machine, ctx: UserContext, record: HeapRecord): void {
+  record.observe(machine.heapOf(machine.process(ctx.pid)!));
+}
+
 /** Request mix: [share of requests (cumulative), smallest size, largest size). */
 const SMALL_REQUESTS = [0.7, 16, 512] as const;
 const MEDIUM_REQUESTS = [0.96, 512, 16 * 1024 + 512] as const;
@@ -61,7 +67,7 @@ const CHURN_TARGET_LIVE = 120;
 const CHURN_ALLOC_SHARE = 0.6;
 
 /** Random malloc/free with a slowly varying number of live blocks, then frees everything. */
-function heapChurn(seed: number, records: HeapRecords): Program {
+function heapChurn(machine: Machine, seed: number, records: HeapRecords): Program {
   return function* churn(ctx: UserContext) {
     const random = mulberry32(seed);
     const record = new HeapRecord();
@@ -79,11 +85,11 @@ function heapChurn(seed: number, records: HeapRecords): Program {
           live.pop();
         }
       }
-      record.info = ctx.mallinfo();
+      observeHeap(machine, ctx, record);
       yield;
     }
     for (const pointer of live) release(ctx, record, pointer);
-    record.info = ctx.mallinfo();
+    observeHeap(machine, ctx, record);
     yield;
   };
 }
@@ -94,13 +100,13 @@ const COW_PAGES_PER_STEP = 4;
 const COW_PARENT_STEPS = 400;
 
 /** A parent fills a buffer and forks children that each rewrite part of it, page by page. */
-function forkCow(records: HeapRecords): Program {
+function forkCow(machine: Machine, records: HeapRecords): Program {
   return function* parent(ctx: UserContext) {
     const record = new HeapRecord();
     records.set(ctx.pid, record);
     const buffer = allocate(ctx, record, COW_BUFFER_BYTES, 0x11);
     if (buffer === 0) return 1;
-    record.info = ctx.mallinfo();
+    observeHeap(machine, ctx, record);
     yield;
     for (let child = 0; child < COW_CHILDREN; child++) {
       ctx.fork(function* writer(childCtx: UserContext) {
@@ -172,7 +178,7 @@ export const WEB_WORKLOADS: readonly WebWorkload[] = [
     description: `${CHURN_PROCESSES} processes malloc and free random sizes`,
     start(machine, seed, records) {
       return Array.from({ length: CHURN_PROCESSES }, (_, i) =>
-        machine.spawn(heapChurn(seed + i, records), { name: `churn${i}` }),
+        machine.spawn(heapChurn(machine, seed + i, records), { name: `churn${i}` }),
       );
     },
   },
@@ -180,7 +186,7 @@ export const WEB_WORKLOADS: readonly WebWorkload[] = [
     name: 'fork-cow',
     description: 'a parent forks children that break copy-on-write page by page',
     start(machine, _seed, records) {
-      return [machine.spawn(forkCow(records), { name: 'cow' })];
+      return [machine.spawn(forkCow(machine, records), { name: 'cow' })];
     },
   },
   {

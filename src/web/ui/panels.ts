@@ -116,19 +116,34 @@ export function renderHeap(
   }
   const { brkStart, brk } = process.space;
   const blocks = record?.blocks ?? new Map<number, number>();
-  const segments = heapSegments(brkStart, brk, blocks);
-  const used = segments.filter((s) => s.used).reduce((sum, s) => sum + s.end - s.start, 0);
+  const chunks = record?.chunks ?? [];
+  const segments = heapSegments(brkStart, brk, chunks);
+  const heldBytes = [...blocks.values()].reduce((sum, size) => sum + size, 0);
   summary.textContent =
     `${formatAddress(brkStart)} … ${formatAddress(brk)}: ${formatBytes(brk - brkStart)} heap, ` +
-    `${formatBytes(used)} in ${blocks.size} live blocks${describeInfo(record?.info ?? null)}`;
+    `the program holds ${blocks.size} blocks (${formatBytes(heldBytes)})` +
+    describeChunks(segments) +
+    describeInfo(record?.info ?? null);
   if (brk > brkStart)
     drawHeapStrip(context, canvas.width, brkStart, brk, segments, walker, process);
-  const outside = [...blocks].filter(([p]) => p < brkStart || p >= brk);
+  const outside = chunks.filter((c) => c.state === 'mmapped');
   mapped.textContent =
     outside.length === 0
       ? ''
-      : `mmapped blocks: ${outside.map(([p, s]) => `${formatAddress(p)} (${formatBytes(s)})`).join(', ')}`;
+      : `mmapped blocks: ${outside.map((c) => `${formatAddress(c.address)} (${formatBytes(c.size)})`).join(', ')}`;
 }
+
+/** Chunks per state, as last observed. */
+function describeChunks(segments: readonly HeapSegment[]): string {
+  if (segments.length === 0) return '';
+  const counts = CHUNK_STATES.map((state) => {
+    const count = segments.filter((s) => s.state === state).length;
+    return `${count} ${state}`;
+  });
+  return `\nchunks: ${counts.join(', ')}`;
+}
+
+const CHUNK_STATES = ['used', 'cached', 'free'] as const;
 
 /** The allocator's own view (mallinfo2), when the program has read it. */
 function describeInfo(info: MallInfo | null): string {
@@ -142,10 +157,20 @@ function describeInfo(info: MallInfo | null): string {
 
 /** Width of the heap strip before the page has laid it out. */
 const HEAP_STRIP_FALLBACK_WIDTH = 600;
-const USED_COLOUR = '#3fb8af';
 const FREE_COLOUR = '#2a2f3a';
+/** Colour of each kind of heap stretch (keep index.html's #heap-legend in step). */
+const SEGMENT_COLOURS: Record<HeapSegment['state'], string> = {
+  header: '#8e7cc3',
+  used: '#3fb8af',
+  cached: '#f0ad4e',
+  free: FREE_COLOUR,
+  top: '#1c2029',
+  mmapped: '#3fb8af',
+};
 const RESIDENT_COLOUR = '#5bc0de';
 const STRIP_HEIGHT = 30;
+/** Chunks drawn wider than this many pixels get a gap after them. */
+const CHUNK_GAP_MIN_WIDTH = 3;
 const PAGE_ROW_Y = 34;
 const PAGE_ROW_HEIGHT = 12;
 
@@ -160,9 +185,16 @@ function drawHeapStrip(
 ): void {
   const scale = width / (end - start);
   for (const segment of segments) {
-    context.fillStyle = segment.used ? USED_COLOUR : FREE_COLOUR;
+    context.fillStyle = SEGMENT_COLOURS[segment.state];
     const x = (segment.start - start) * scale;
-    context.fillRect(x, 0, Math.max(1, (segment.end - segment.start) * scale), STRIP_HEIGHT);
+    const width = (segment.end - segment.start) * scale;
+    // Chunks wide enough keep a one-pixel gap, so neighbours of one state stay apart.
+    context.fillRect(
+      x,
+      0,
+      Math.max(1, width > CHUNK_GAP_MIN_WIDTH ? width - 1 : width),
+      STRIP_HEIGHT,
+    );
   }
   const pages = residentPages(walker, process, start, end);
   const pageWidth = width / pages.length;
