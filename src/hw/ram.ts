@@ -181,10 +181,12 @@ export class PhysicalMemory implements MemoryAccess {
 
   /** A 64-bit load as a number; throws RangeError when the value is 2^53 or more. */
   load64(address: number): number {
+    // The low word first: an access outside RAM is a machine check whatever the value.
+    const low = this.load32(address);
     const high = this.load32(address + 4);
     if (high >= 2 ** 21)
       throw new RangeError(`64-bit value at ${formatPhysical(address)} exceeds 2^53`);
-    return high * 2 ** 32 + this.load32(address);
+    return high * 2 ** 32 + low;
   }
 
   store8(address: number, value: number): void {

@@ -98,7 +98,11 @@ function store(ram: PhysicalMemory, address: number, size: number, value: number
 function apply(ram: PhysicalMemory, model: Model, o: Op): void {
   switch (o.kind) {
     case 'load':
-      if (o.size === 8 && model.load(o.address + 4, 4) >= 2 ** 21) {
+      if (
+        o.size === 8 &&
+        model.installed(o.address, 8) &&
+        model.load(o.address + 4, 4) >= 2 ** 21
+      ) {
         expect(() => ram.load64(o.address)).toThrow(RangeError);
       } else {
         expect(load(ram, o.address, o.size)).toBe(model.load(o.address, o.size));
@@ -193,6 +197,14 @@ describe('PhysicalMemory against a flat reference model', () => {
       ),
       { numRuns: 60 },
     );
+  });
+
+  it('a 64-bit load outside RAM is a machine check, whatever the word inside RAM holds', () => {
+    const ram = new PhysicalMemory([LOW, HIGH]);
+    ram.writeBytes(3, Uint8Array.from([0, 0, 32])); // the word at 3 is 2^21: too big for load64
+    expect(() => ram.load64(-1)).toThrow(MachineCheckError);
+    ram.writeBytes(11, Uint8Array.from([0, 0, 32]));
+    expect(() => ram.load64(7)).toThrow(RangeError); // in RAM, the high word too big
   });
 
   it('stores that would straddle the hole are all-or-nothing', () => {
