@@ -84,14 +84,19 @@ export const LARGE_LEAF_RESERVED = 0x001fe000;
 /** Bits 13..29 of a 1 GiB leaf: between the PAT bit and the frame, reserved. */
 export const HUGE_LEAF_RESERVED = 0x3fffe000;
 
+/** Bytes one entry maps, by level (index 0 unused): a table, not `2 **`, which is a libm call. */
+const LEVEL_SPANS = [0, 1, 2, 3, 4].map((level) => 2 ** (PAGE_SHIFT + INDEX_BITS * (level - 1)));
+/** Their reciprocals, powers of two too: multiplying by one is an exact division. */
+const LEVEL_SPAN_RECIPROCALS = LEVEL_SPANS.map((span) => 1 / span);
+
 /** The bytes one entry of `level` maps: 4 KiB at level 1, 2 MiB at 2, 1 GiB at 3, 512 GiB at 4. */
 export function levelSpan(level: PageLevel): number {
-  return 2 ** (PAGE_SHIFT + INDEX_BITS * (level - 1));
+  return LEVEL_SPANS[level]!;
 }
 
 /** The index into the `level` table for the (sign-extended) virtual address `va`. */
 export function tableIndex(va: number, level: PageLevel): number {
-  return Math.floor(va / levelSpan(level)) & INDEX_MASK;
+  return Math.floor(va * LEVEL_SPAN_RECIPROCALS[level]!) & INDEX_MASK;
 }
 
 /** The physical address an entry points at (bits 12..MAXPHYADDR-1; flags stripped). */
