@@ -189,7 +189,7 @@ export class SlabCache {
     this.active++;
     const slab = this.array[count * ARRAY_ENTRY]!;
     const index = this.array[count * ARRAY_ENTRY + 1]!;
-    return this.slabs.firstSlot(slab) + index * this.stride + this.objectOffset;
+    return this.addressOf(slab, index);
   }
 
   /** The slow path of {@link alloc}: the array is empty (or the cache has none). */
@@ -202,7 +202,7 @@ export class SlabCache {
     if (slab === NO_SLAB) return NULL;
     const index = this.takeFree(slab);
     this.active++;
-    return this.slabs.firstSlot(slab) + index * this.stride + this.objectOffset;
+    return this.addressOf(slab, index);
   }
 
   /**
@@ -263,27 +263,43 @@ export class SlabCache {
    * @internal
    */
   freeObject(slab: number, index: number): void {
+    const count = this.arrayCount;
+    if (count === this.arrayLimit) {
+      this.freeObjectSlow(slab, index);
+      return;
+    }
+    this.refuseFreed(slab, index);
+    this.array[count * ARRAY_ENTRY] = slab;
+    this.array[count * ARRAY_ENTRY + 1] = index;
+    this.arrayCount = count + 1;
+    this.active--;
+  }
+
+  /** {@link freeObject} when the array is full (or absent: debug caches have none). */
+  private freeObjectSlow(slab: number, index: number): void {
     if (this.arrayLimit === 0) {
       this.releaseObject(slab, index);
       this.active--;
       return;
     }
-    const count = this.arrayCount;
-    const top = count * ARRAY_ENTRY;
+    this.refuseFreed(slab, index);
+    const late = this.flushArray(this.arrayBatch);
+    this.freeObject(slab, index);
+    if (late !== undefined) throw late;
+  }
+
+  /**
+   * Throws DOUBLE_FREE when object `index` of `slab` is the last object freed into the array or
+   * heads its slab's free list (the cheap checks; debug caches check every free fully).
+   */
+  private refuseFreed(slab: number, index: number): void {
+    const top = this.arrayCount * ARRAY_ENTRY;
     if (
-      (count > 0 && this.array[top - 1] === index && this.array[top - 2] === slab) ||
+      (top > 0 && this.array[top - 1] === index && this.array[top - 2] === slab) ||
       this.slabs.freeHead(slab) === index
     ) {
-      throw this.doubleFree(this.slabs.firstSlot(slab) + index * this.stride + this.objectOffset);
+      throw this.doubleFree(this.addressOf(slab, index));
     }
-    let late: SlabError | undefined;
-    if (count === this.arrayLimit) late = this.flushArray(this.arrayBatch);
-    const at = this.arrayCount * ARRAY_ENTRY;
-    this.array[at] = slab;
-    this.array[at + 1] = index;
-    this.arrayCount++;
-    this.active--;
-    if (late !== undefined) throw late;
   }
 
   /**
@@ -314,9 +330,7 @@ export class SlabCache {
       const key = slab * this.objectsPerSlab + index;
       if (seen.has(key)) {
         this.active++; // the second free, counted when it was pushed
-        late ??= this.doubleFree(
-          this.slabs.firstSlot(slab) + index * this.stride + this.objectOffset,
-        );
+        late ??= this.doubleFree(this.addressOf(slab, index));
         continue;
       }
       seen.add(key);
@@ -571,6 +585,11 @@ export class SlabCache {
     }
     const reason = `object of ${this.context.cacheName(this.slabs.cacheOf(owner - 1))}`;
     return new SlabError('CROSS_CACHE_FREE', this.name, address, reason);
+  }
+
+  /** The address of object `index` of `slab`. */
+  private addressOf(slab: number, index: number): number {
+    return this.slabs.firstSlot(slab) + index * this.stride + this.objectOffset;
   }
 
   private doubleFree(address: number): SlabError {
