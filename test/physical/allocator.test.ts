@@ -237,7 +237,7 @@ describe('the per-CPU cache of single frames', () => {
     const a = machine(LOW_MACHINE);
     const boot = freeLayout(a);
     const blocks = [0, 1, 2, 3, 4].map((order) => a.allocPages(order, FrameUse.KERNEL));
-    blocks.forEach((pa, order) => a.freePages(pa, order));
+    for (const [order, pa] of blocks.entries()) a.freePages(pa, order);
     a.check();
     for (let order = 0; order <= PCP_MAX_ORDER; order++) {
       expect(a.allocPages(order, FrameUse.USER)).toBe(blocks[order]);
