@@ -15,5 +15,11 @@ export {
   type SlabStats,
   ZERO_SIZE_PTR,
 } from './slab-allocator.js';
-export { type CacheOptions, NULL, type ObjectConstructor, SlabCache } from './slab-cache.js';
+export {
+  type CacheOptions,
+  NULL,
+  type ObjectConstructor,
+  SlabCache,
+  type SlabInfo,
+} from './slab-cache.js';
 export { DirectMapMemory, FlatKernelMemory, FlatPageSource } from './standalone.js';

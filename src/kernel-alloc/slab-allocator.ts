@@ -34,6 +34,7 @@ import {
   type ObjectConstructor,
   SlabCache,
   type SlabContext,
+  type SlabInfo,
 } from './slab-cache.js';
 import { SlabTable } from './slab-table.js';
 import { formatSlabinfo } from './slabinfo.js';
@@ -162,6 +163,17 @@ export class SlabAllocator implements SlabContext {
     this.owners.set(address, 1 << order, NO_OWNER);
     this.largePages -= 1 << order;
     this.pages.freeKernelPages(address, order);
+  }
+
+  /**
+   * The slab holding kernel address `address`, with its cache; undefined when no slab does (a
+   * large kmalloc block, or memory the slab allocator does not own).
+   */
+  slabAt(address: number): { cache: SlabCache; slab: SlabInfo } | undefined {
+    const owner = this.owners.get(address);
+    if (owner <= NO_OWNER) return undefined;
+    const cache = this.byId[this.slabs.cacheOf(owner - 1)];
+    return cache === undefined ? undefined : { cache, slab: cache.slabInfo(owner - 1) };
   }
 
   /**

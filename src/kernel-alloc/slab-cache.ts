@@ -76,6 +76,19 @@ export interface SlabContext {
   cacheName(id: number): string;
 }
 
+/** One slab as {@link SlabCache.forEachSlab} reports it. */
+export interface SlabInfo {
+  /** Kernel (direct-map) address of the slab's first page. */
+  readonly base: number;
+  /** Objects the slab has handed out, those parked in the per-CPU array included. */
+  readonly inUse: number;
+  /** The list the slab is on. */
+  readonly list: 'full' | 'partial' | 'empty';
+}
+
+/** List names by list kind (FULL, PARTIAL, EMPTY). */
+const LIST_NAMES: readonly SlabInfo['list'][] = ['full', 'partial', 'empty'];
+
 /** A cache of equal-size kernel objects. Made by `SlabAllocator.createCache`. */
 export class SlabCache {
   /** Bytes the caller may use in each object. */
@@ -168,6 +181,28 @@ export class SlabCache {
   /** Pages the cache holds. */
   get pageCount(): number {
     return this.slabCount * this.geometry.pagesPerSlab;
+  }
+
+  /** Calls `visit` for every slab of the cache: full ones, then partial, then empty. */
+  forEachSlab(visit: (slab: SlabInfo) => void): void {
+    for (let kind = 0; kind < LIST_KINDS; kind++) {
+      for (let slab = this.heads[kind]!; slab !== NO_SLAB; slab = this.slabs.next(slab)) {
+        visit(this.slabInfo(slab));
+      }
+    }
+  }
+
+  /**
+   * What `slab` (a slab of this cache) looks like now.
+   * @internal Use forEachSlab or SlabAllocator.slabAt.
+   */
+  slabInfo(slab: number): SlabInfo {
+    const slabs = this.slabs;
+    return {
+      base: slabs.base(slab),
+      inUse: slabs.inUse(slab),
+      list: LIST_NAMES[slabs.listOf(slab)]!,
+    };
   }
 
   /**

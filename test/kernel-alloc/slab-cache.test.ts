@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { InvalidArgumentError } from '../../src/errors.js';
 import { PAGE_SIZE } from '../../src/hw/constants.js';
 import { CACHE_LINE_SIZE, WASTE_FRACTION } from '../../src/kernel-alloc/geometry.js';
-import { NULL } from '../../src/kernel-alloc/slab-cache.js';
+import { NULL, type SlabInfo } from '../../src/kernel-alloc/slab-cache.js';
 import { codeOf, makeKernel } from './helpers.js';
 
 describe('slab geometry', () => {
@@ -163,6 +163,30 @@ describe('the per-CPU array', () => {
     );
     expect(limits).toEqual([120, 54, 24, 8]);
     expect(slab.createCache('checked', 64, 8, undefined, { debug: true }).arrayLimit).toBe(0);
+  });
+});
+
+describe('slab listing', () => {
+  it('lists each slab with its list and objects in use, and finds the slab of an address', () => {
+    const { slab } = makeKernel();
+    const cache = slab.createCache('listing', 512);
+    const perSlab = cache.geometry.objectsPerSlab;
+    const objects = Array.from({ length: 2 * perSlab + 1 }, () => cache.alloc());
+    for (const object of objects.slice(0, perSlab)) cache.free(object);
+    cache.drainArray();
+    const slabs: SlabInfo[] = [];
+    cache.forEachSlab((info) => slabs.push(info));
+    expect(slabs.map((s) => [s.list, s.inUse])).toEqual([
+      ['full', perSlab],
+      ['partial', 1],
+      ['empty', 0],
+    ]);
+    const found = slab.slabAt(objects.at(-1)!)!;
+    expect(found.cache).toBe(cache);
+    expect(found.slab).toEqual(slabs[1]);
+    expect(objects.at(-1)! - found.slab.base).toBeLessThan(cache.geometry.slabBytes);
+    expect(slab.slabAt(slab.kmalloc(5 * PAGE_SIZE))).toBeUndefined();
+    expect(slab.slabAt(12345)).toBeUndefined();
   });
 });
 

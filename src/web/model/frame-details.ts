@@ -2,7 +2,6 @@
 import { formatPhysical } from '../../hw/address.js';
 import { PAGE_SIZE } from '../../hw/constants.js';
 import type { Machine } from '../../kernel/machine.js';
-import { NO_OWNER as NO_SLAB_OWNER } from '../../kernel-alloc/page-owners.js';
 import { FRAME_USE_NAMES, MAX_ORDER, ZONE_NAMES, zoneOfPfn } from '../../physical/constants.js';
 import { physicalToDirectMap } from '../../virtual/layout.js';
 import { blockSizeLabel } from './buddy-histogram.js';
@@ -33,15 +32,12 @@ export function describeFrame(machine: Machine, snapshot: FrameSnapshot, pfn: nu
   return lines;
 }
 
-/** Which cache a slab page belongs to and how full its slab is (the slab allocator's owner table). */
+/** Which cache a slab page belongs to and how full its slab is. */
 function describeSlabPage(machine: Machine, pa: number): string[] {
-  const owner = machine.slab.owners.get(physicalToDirectMap(pa));
-  if (owner <= NO_SLAB_OWNER) return ['large kmalloc block'];
-  const slab = owner - 1;
-  const table = machine.slab.slabs;
-  const cache = machine.slab.caches().find((c) => c.id === table.cacheOf(slab));
-  if (cache === undefined) return [];
+  const found = machine.slab.slabAt(physicalToDirectMap(pa));
+  if (found === undefined) return ['large kmalloc block'];
+  const { cache, slab } = found;
   return [
-    `slab of ${cache.name}: ${table.inUse(slab)} of ${cache.geometry.objectsPerSlab} objects in use`,
+    `slab of ${cache.name}: ${slab.inUse} of ${cache.geometry.objectsPerSlab} objects in use`,
   ];
 }

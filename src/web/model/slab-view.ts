@@ -4,8 +4,7 @@
  */
 
 import type { SlabAllocator } from '../../kernel-alloc/slab-allocator.js';
-import type { SlabCache } from '../../kernel-alloc/slab-cache.js';
-import { EMPTY, FULL, PARTIAL } from '../../kernel-alloc/slab-table.js';
+import type { SlabCache, SlabInfo } from '../../kernel-alloc/slab-cache.js';
 
 /** One cache's summary. */
 export interface SlabCacheView {
@@ -24,38 +23,20 @@ export interface SlabCacheView {
   readonly slabFill: readonly number[];
 }
 
-/** True when a slab record's list agrees with its object count (unused table slots do not). */
-function consistent(list: number, inUse: number, perSlab: number): boolean {
-  if (list === FULL) return inUse === perSlab;
-  if (list === PARTIAL) return inUse > 0 && inUse < perSlab;
-  return list === EMPTY && inUse === 0;
-}
-
-/**
- * Every cache with its slabs, read from the allocator's slab table (one record per slab id;
- * released ids belong to no cache, never-used ones fail the consistency test). Caches without
- * slabs are left out unless `withEmpty`.
- */
+/** Every cache with its slabs; caches without slabs are left out unless `withEmpty`. */
 export function slabCacheViews(allocator: SlabAllocator, withEmpty = false): SlabCacheView[] {
-  const caches = allocator.caches();
-  const byId = new Map<number, SlabCache>(caches.map((cache) => [cache.id, cache]));
-  const fills = new Map<number, number[][]>(caches.map((cache) => [cache.id, [[], [], []]]));
-  const table = allocator.slabs;
-  for (let slab = 0; table.cacheOf(slab) !== undefined; slab++) {
-    const cache = byId.get(table.cacheOf(slab));
-    if (cache === undefined) continue;
-    const list = table.listOf(slab);
-    const inUse = table.inUse(slab);
-    if (!consistent(list, inUse, cache.geometry.objectsPerSlab)) continue;
-    fills.get(cache.id)![list]!.push(inUse);
-  }
-  return caches
+  return allocator
+    .caches()
     .filter((cache) => withEmpty || cache.slabCount > 0)
-    .map((cache) => viewOf(cache, fills.get(cache.id)!));
+    .map((cache) => {
+      const lists: Record<SlabInfo['list'], number[]> = { full: [], partial: [], empty: [] };
+      cache.forEachSlab((slab) => lists[slab.list].push(slab.inUse));
+      return viewOf(cache, lists);
+    });
 }
 
-function viewOf(cache: SlabCache, lists: number[][]): SlabCacheView {
-  const partial = lists[PARTIAL]!.sort((a, b) => b - a);
+function viewOf(cache: SlabCache, lists: Record<SlabInfo['list'], number[]>): SlabCacheView {
+  const partial = lists.partial.sort((a, b) => b - a);
   return {
     name: cache.name,
     objectSize: cache.objectSize,
@@ -64,9 +45,9 @@ function viewOf(cache: SlabCache, lists: number[][]): SlabCacheView {
     activeObjects: cache.activeObjects,
     arrayObjects: cache.arrayObjects,
     totalObjects: cache.totalObjects,
-    full: lists[FULL]!.length,
+    full: lists.full.length,
     partial: partial.length,
-    empty: lists[EMPTY]!.length,
-    slabFill: [...lists[FULL]!, ...partial, ...lists[EMPTY]!],
+    empty: lists.empty.length,
+    slabFill: [...lists.full, ...partial, ...lists.empty],
   };
 }
