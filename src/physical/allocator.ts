@@ -168,6 +168,20 @@ export interface PhysicalCounters {
   readonly pgfree: number;
 }
 
+/** A block of frames as {@link PhysicalAllocator.blockAt} reports it. */
+export interface BuddyBlock {
+  /** Physical address of its first frame. */
+  readonly start: number;
+  /** It spans 2^order frames. */
+  readonly order: number;
+  /** What it is used for (FREE when free). */
+  readonly use: FrameUse;
+  /** References to it: 0 when free, more than 1 when shared (copy-on-write). */
+  readonly references: number;
+  /** A free block parked in a per-CPU stack rather than on a free list. */
+  readonly cached: boolean;
+}
+
 /** Options of {@link PhysicalAllocator}. */
 export interface PhysicalAllocatorOptions {
   /** Poison freed frames and verify the poison when they are handed out again. */
@@ -445,6 +459,25 @@ export class PhysicalAllocator {
       this.rejectFree(pa, order);
     }
     this.release(pfn, order, state & USE_MASK);
+  }
+
+  /**
+   * The block holding the frame at `pa` (any address in it): where it starts, its order, what
+   * it is used for and its references (0 when free; a cached free block is in a per-CPU stack);
+   * undefined for a frame the allocator does not manage.
+   * @throws InvalidArgumentError outside RAM.
+   */
+  blockAt(pa: number): BuddyBlock | undefined {
+    const head = this.blockOf(this.frameAt(pa));
+    if (head === NIL) return undefined;
+    const state = this.state[head]!;
+    return {
+      start: head * PAGE_SIZE,
+      order: orderOf(state),
+      use: (state & USE_MASK) as FrameUse,
+      references: isFreeHead(state) ? 0 : this.extraRefs[head]! + 1,
+      cached: isCachedHead(state),
+    };
   }
 
   /** References to the block holding the frame at `pa` (any address in it); 0 when free. */

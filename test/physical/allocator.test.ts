@@ -353,6 +353,29 @@ describe('reference counts and uses', () => {
     a.check();
   });
 
+  it('describes the block holding any frame: start, order, use, references, cached', () => {
+    const a = machine(LOW_MACHINE);
+    const block = a.allocPages(3, FrameUse.KERNEL);
+    a.getPage(block);
+    const inside = a.blockAt(block + 5 * PAGE_SIZE + 123);
+    expect(inside).toEqual({
+      start: block,
+      order: 3,
+      use: FrameUse.KERNEL,
+      references: 2,
+      cached: false,
+    });
+    a.putPage(block);
+    a.freePages(block, 3);
+    expect(a.blockAt(block)).toMatchObject({ start: block, use: FrameUse.FREE, references: 0 });
+    expect(a.blockAt(block)!.cached).toBe(true); // order 3 is parked in its per-CPU stack
+    a.drainPerCpuPages();
+    expect(a.blockAt(block)).toMatchObject({ use: FrameUse.FREE, cached: false });
+    expect(a.blockAt(block)!.order).toBeGreaterThanOrEqual(3);
+    expect(a.blockAt(1 * MiB)).toBeUndefined(); // the kernel image: not managed
+    expect(() => a.blockAt(1 * GiB)).toThrow(/outside RAM/);
+  });
+
   it('relabels a block and accounts it by use', () => {
     const a = machine(LOW_MACHINE);
     const pa = a.allocPages(1, FrameUse.KERNEL);

@@ -22,7 +22,14 @@ export function describeFrame(machine: Machine, snapshot: FrameSnapshot, pfn: nu
     lines.push(`in free block of order ${order} (${blockSizeLabel(order)}) at frame ${head}`);
     return lines;
   }
-  lines.push(`references: ${machine.frames.refCount(pa)}`);
+  const allocated = machine.frames.blockAt(pa);
+  if (allocated !== undefined && allocated.order > 0) {
+    const head = allocated.start / PAGE_SIZE;
+    lines.push(
+      `in a block of order ${allocated.order} (${blockSizeLabel(allocated.order)}) at frame ${head}`,
+    );
+  }
+  lines.push(`references: ${allocated?.references ?? 0}`);
   if (code === FrameCode.SLAB) lines.push(...describeSlabPage(machine, pa));
   const owner = snapshot.owners[pfn]!;
   const name = `pid ${owner} (${machine.process(owner)?.name ?? '?'})`;
