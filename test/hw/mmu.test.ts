@@ -159,22 +159,28 @@ function checkAccess(m: Machine, va: number, access: AccessKind, expected: numbe
   }
 }
 
+/** Rights at the four levels: all open but one, which takes each RW/US/NX combination. */
+function* oneLevelRestricted(): Generator<LevelRights[]> {
+  for (let level = 0; level < 4; level++) {
+    for (let combo = 0; combo < 8; combo++) {
+      yield [0, 1, 2, 3].map((i) =>
+        i === level
+          ? { rw: (combo & 1) !== 0, us: (combo & 2) !== 0, nx: (combo & 4) !== 0 }
+          : { rw: true, us: true, nx: false },
+      );
+    }
+  }
+}
+
 describe('permission rules (Intel SDM vol. 3, 4.6)', () => {
   it('every RW/US/NX combination at each level, in every CPU mode, for every access', () => {
     const m = machine();
-    for (let level = 0; level < 4; level++) {
-      for (let combo = 0; combo < 8; combo++) {
-        const levels: LevelRights[] = [0, 1, 2, 3].map((i) =>
-          i === level
-            ? { rw: (combo & 1) !== 0, us: (combo & 2) !== 0, nx: (combo & 4) !== 0 }
-            : { rw: true, us: true, nx: false },
-        );
-        mapWithRights(m, USER_VA, 1, levels);
-        for (const mode of ALL_MODES) {
-          setMode(m.cpu, mode);
-          for (const access of ACCESSES) {
-            checkAccess(m, USER_VA, access, expectedCode(levels, mode, access));
-          }
+    for (const levels of oneLevelRestricted()) {
+      mapWithRights(m, USER_VA, 1, levels);
+      for (const mode of ALL_MODES) {
+        setMode(m.cpu, mode);
+        for (const access of ACCESSES) {
+          checkAccess(m, USER_VA, access, expectedCode(levels, mode, access));
         }
       }
     }
@@ -209,25 +215,18 @@ describe('permission rules (Intel SDM vol. 3, 4.6)', () => {
       [ACCESS_WRITE, (va) => m.mmu.store32(va, 0x01020304)],
       [ACCESS_WRITE, (va) => m.mmu.store8(va + 1, 0xff)],
     ];
-    for (let level = 0; level < 4; level++) {
-      for (let combo = 0; combo < 8; combo++) {
-        const levels: LevelRights[] = [0, 1, 2, 3].map((i) =>
-          i === level
-            ? { rw: (combo & 1) !== 0, us: (combo & 2) !== 0, nx: (combo & 4) !== 0 }
-            : { rw: true, us: true, nx: false },
-        );
-        mapWithRights(m, USER_VA, 1, levels);
-        for (const mode of ALL_MODES) {
-          for (const [access, run] of dataAccesses) {
-            // Warm the entry (dirty, RAM words attached) in a mode allowed every data access.
-            setMode(m.cpu, { cpl: 0, wp: false, smep: false, smap: false, ac: false, nxe: true });
-            m.mmu.tlb.flushAll();
-            if (levels.some((l) => l.nx) && !mode.nxe) continue; // reserved: never cached
-            m.mmu.store32(USER_VA, 7);
-            setMode(m.cpu, mode);
-            const fault = faultOf(() => run(USER_VA));
-            expect(fault?.errorCode ?? 0).toBe(expectedCode(levels, mode, access));
-          }
+    for (const levels of oneLevelRestricted()) {
+      mapWithRights(m, USER_VA, 1, levels);
+      for (const mode of ALL_MODES) {
+        for (const [access, run] of dataAccesses) {
+          // Warm the entry (dirty, RAM words attached) in a mode allowed every data access.
+          setMode(m.cpu, { cpl: 0, wp: false, smep: false, smap: false, ac: false, nxe: true });
+          m.mmu.tlb.flushAll();
+          if (levels.some((l) => l.nx) && !mode.nxe) continue; // reserved: never cached
+          m.mmu.store32(USER_VA, 7);
+          setMode(m.cpu, mode);
+          const fault = faultOf(() => run(USER_VA));
+          expect(fault?.errorCode ?? 0).toBe(expectedCode(levels, mode, access));
         }
       }
     }
