@@ -475,7 +475,7 @@ export class PhysicalAllocator {
       start: head * PAGE_SIZE,
       order: orderOf(state),
       use: (state & USE_MASK) as FrameUse,
-      references: isFreeHead(state) ? 0 : this.extraRefs[head]! + 1,
+      references: this.referencesOf(head),
       cached: isCachedHead(state),
     };
   }
@@ -483,8 +483,12 @@ export class PhysicalAllocator {
   /** References to the block holding the frame at `pa` (any address in it); 0 when free. */
   refCount(pa: number): number {
     const head = this.blockOf(this.frameAt(pa));
-    if (head === NIL || isFreeHead(this.state[head]!)) return 0;
-    return this.extraRefs[head]! + 1;
+    return head === NIL ? 0 : this.referencesOf(head);
+  }
+
+  /** References to the block headed by frame `head`: 0 when it is free. */
+  private referencesOf(head: number): number {
+    return isFreeHead(this.state[head]!) ? 0 : this.extraRefs[head]! + 1;
   }
 
   /**

@@ -48,9 +48,7 @@ export class PerCpuPages {
   /** Frames in all stacks (summed when asked: the hot paths only touch their own stack). */
   get total(): number {
     let frames = 0;
-    for (let stack = 0; stack < this.counts.length; stack++) {
-      frames += this.counts[stack]! << (stack % CACHED_ORDERS);
-    }
+    for (let zone = 0; zone < ZONE_COUNT; zone++) frames += this.framesIn(zone);
     return frames;
   }
 
