@@ -185,9 +185,14 @@ export class SlabCache {
 
   /** Calls `visit` for every slab of the cache: full ones, then partial, then empty. */
   forEachSlab(visit: (slab: SlabInfo) => void): void {
+    this.forEachSlabId((slab) => visit(this.slabInfo(slab)));
+  }
+
+  /** Calls `visit` with the id of every slab of the cache, list by list. */
+  private forEachSlabId(visit: (slab: number) => void): void {
     for (let kind = 0; kind < LIST_KINDS; kind++) {
       for (let slab = this.heads[kind]!; slab !== NO_SLAB; slab = this.slabs.next(slab)) {
-        visit(this.slabInfo(slab));
+        visit(slab);
       }
     }
   }
@@ -427,21 +432,14 @@ export class SlabCache {
    *   red zones or (free objects) damaged poison.
    */
   validate(report?: (error: SlabError) => void): number {
-    const arrayProblem = this.checkArray();
-    if (arrayProblem !== undefined) report?.(arrayProblem);
-    let errors = arrayProblem === undefined ? 0 : 1;
+    const problems = [this.checkArray()];
     const visited = new Uint8Array(this.objectsPerSlab);
-    for (let kind = 0; kind < LIST_KINDS; kind++) {
-      for (let slab = this.heads[kind]!; slab !== NO_SLAB; slab = this.slabs.next(slab)) {
-        const problems = [this.checkFreeList(slab, visited), ...this.checkObjects(slab)];
-        for (const problem of problems) {
-          if (problem === undefined) continue;
-          errors++;
-          report?.(problem);
-        }
-      }
-    }
-    return errors;
+    this.forEachSlabId((slab) => {
+      problems.push(this.checkFreeList(slab, visited), ...this.checkObjects(slab));
+    });
+    const found = problems.filter((problem) => problem !== undefined);
+    for (const problem of found) report?.(problem);
+    return found.length;
   }
 
   /**
@@ -670,11 +668,9 @@ export class SlabCache {
   /** One error if the per-CPU array holds anything but distinct allocated objects of the cache. */
   private checkArray(): SlabError | undefined {
     let inUse = 0;
-    for (let kind = 0; kind < LIST_KINDS; kind++) {
-      for (let slab = this.heads[kind]!; slab !== NO_SLAB; slab = this.slabs.next(slab)) {
-        inUse += this.slabs.inUse(slab);
-      }
-    }
+    this.forEachSlabId((slab) => {
+      inUse += this.slabs.inUse(slab);
+    });
     if (inUse !== this.active + this.arrayCount || this.arrayCount > this.arrayLimit) {
       const reason = `${inUse} objects in use in slabs, ${this.active} held and ${this.arrayCount} in the per-CPU array`;
       return new SlabError('FREELIST_CORRUPT', this.name, NULL, reason);
