@@ -59,6 +59,8 @@ export interface SpawnOptions {
 
 /** Faults one access may take per page it touches before it is a kernel bug (a fault loop). */
 const MAX_REPEATED_FAULTS = 4;
+/** Spreads pids over 32 bits before they are mixed into a heap's secret (the golden ratio). */
+const HEAP_SECRET_MIX = 0x9e3779b1;
 
 export class Machine {
   readonly ram: PhysicalMemory;
@@ -212,9 +214,13 @@ export class Machine {
     return process.context;
   }
 
-  /** The process's malloc heap, created on its first use (or inherited through fork). */
+  /**
+   * The process's malloc heap, created on its first use (or inherited through fork). Its header
+   * secret comes from the machine's seed and the pid, so a run is reproducible from its seed.
+   */
   heapOf(process: Process): UserAllocator {
-    process.heap ??= new UserAllocator(this.heapHostOf(process));
+    const seed = this.seed ^ Math.imul(process.pid, HEAP_SECRET_MIX);
+    process.heap ??= new UserAllocator(this.heapHostOf(process), { seed });
     return process.heap;
   }
 

@@ -8,6 +8,7 @@ import {
   SIGABRT,
   SIGSEGV,
 } from '../../src/linux-abi.js';
+import { PAYLOAD, SEAL } from '../../src/user-alloc/chunk.js';
 import { finish } from './helpers.js';
 
 describe('the malloc heap inside a process', () => {
@@ -132,5 +133,22 @@ describe('the malloc heap inside a process', () => {
     finish(machine);
     expect(p.exitCode).toBe(0);
     expect(errno).toBe(12);
+  });
+
+  it('seals chunk headers with a secret drawn from the machine seed: a run is reproducible', () => {
+    /** The seal word of a process's first block on a machine booted with `seed`. */
+    const firstSeal = (seed: number): number => {
+      const machine = Machine.boot({ memory: '64M', seed });
+      let seal = 0;
+      machine.spawn((ctx) => {
+        const p = ctx.malloc(32);
+        seal = ctx.load32(p - PAYLOAD + SEAL);
+        ctx.free(p);
+      });
+      finish(machine);
+      return seal;
+    };
+    expect(firstSeal(7)).toBe(firstSeal(7));
+    expect(firstSeal(7)).not.toBe(firstSeal(8));
   });
 });
