@@ -18,6 +18,7 @@ const BENCH_RAM = 1 * GiB;
 
 /** Drives a {@link PhysicalAllocator} from the workload loop: sizes are block orders. */
 class BuddySlotAllocator implements SlotAllocator {
+  readonly int32Handles = true;
   constructor(private readonly allocator: PhysicalAllocator) {}
 
   allocate(order: number): number | null {

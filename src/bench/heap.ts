@@ -23,6 +23,7 @@ const TOUCH = 1;
 
 /** Our allocator over a flat 64 MiB buffer. */
 export class FlatHeapSlots implements SlotAllocator {
+  readonly int32Handles = true;
   private readonly heap: UserAllocator;
   private readonly memory: MemoryAccess;
 

@@ -8,23 +8,28 @@ import { PhysicalMemory } from '../hw/ram.js';
 import { SlabAllocator } from '../kernel-alloc/slab-allocator.js';
 import { NULL, type SlabCache } from '../kernel-alloc/slab-cache.js';
 import { DirectMapMemory, FlatKernelMemory, FlatPageSource } from '../kernel-alloc/standalone.js';
+import { DIRECT_MAP_BASE } from '../virtual/layout.js';
 import { type BenchRow, measureWorkload, type SlotAllocator, WORKLOADS } from './workloads.js';
 
 /** RAM behind the S1 cache: S1 peaks near 50,000 live objects (3.2 MiB of slabs). */
 const S1_RAM_BYTES = 16 * MiB;
 const S1_OBJECT_SIZE = 64;
 
-/** S1's slots hold objects of one 64-byte cache. */
+/**
+ * S1's slots hold objects of one 64-byte cache. A handle is the object's offset in the direct
+ * map (its physical address, below 2 GiB) so that the slot table can keep it as an int32.
+ */
 export class SlabSlots implements SlotAllocator {
+  readonly int32Handles = true;
   constructor(readonly cache: SlabCache) {}
 
   allocate(): number | null {
     const object = this.cache.alloc();
-    return object === NULL ? null : object;
+    return object === NULL ? null : object - DIRECT_MAP_BASE;
   }
 
   release(handle: number): void {
-    this.cache.free(handle);
+    this.cache.free(handle + DIRECT_MAP_BASE);
   }
 }
 

@@ -98,23 +98,64 @@ export const HEAP_POOL_BYTES = 64 * 1024 * 1024;
  * with. Heap implementations write one byte into every block they hand out.
  */
 export interface SlotAllocator {
+  /**
+   * True when every handle is a signed 32-bit integer (a physical address below 2 GiB, an offset
+   * into a flat buffer): the slot table then keeps handles in an Int32Array, which V8 reads and
+   * writes as integers, instead of converting each to and from a double.
+   */
+  readonly int32Handles?: boolean;
   allocate(size: number): number | null;
   release(handle: number, size: number): void;
 }
 
-/** Runs one pass of `workload` over `target`, ending with everything freed. */
-export function runWorkload(workload: Workload, target: SlotAllocator): void {
-  const draw = workload.draw;
-  const slots = workload.slots;
+/**
+ * Steps of the warm-up pass per call of {@link runSteps}. The warm-up runs in slices so that V8
+ * optimises `runSteps` as a whole function, with feedback from both branches of a step: a pass
+ * run in one call is compiled on-stack mid-loop instead (OSR), and that code is left again at
+ * the next call by a deoptimisation on the feedback it never saw, costing the timed runs.
+ */
+export const WARMUP_SLICE = 4096;
+
+/**
+ * Runs one pass of `workload` over `target`, ending with everything freed: `slice` steps per
+ * call of the step loop (all of them in one call by default).
+ *
+ * The slot table (which slots hold a block, its handle, its drawn size) is three typed arrays
+ * passed to the loop as arguments: held in an object, their types would be recorded in the
+ * object's shape, and a later pass's fresh arrays could change it and throw the loop's optimised
+ * code away.
+ */
+export function runWorkload(workload: Workload, target: SlotAllocator, slice = workload.ops): void {
+  const { draw, slots } = workload;
   const held = new Uint8Array(slots);
-  const handles = new Float64Array(slots);
+  const handles = target.int32Handles === true ? new Int32Array(slots) : new Float64Array(slots);
   const sizes = new Int32Array(slots); // every drawn size is a small integer
   let state = WORKLOAD_SEED;
-  for (let step = 0; step < workload.ops; step++) {
+  for (let done = 0; done < workload.ops; done += slice) {
+    const steps = Math.min(slice, workload.ops - done);
+    state = runSteps(draw, slots, target, held, handles, sizes, state, steps);
+  }
+  for (let slot = 0; slot < slots; slot++) {
+    if (held[slot] === 1) target.release(handles[slot]!, sizeIn(draw, sizes, slot));
+  }
+}
+
+/** `steps` steps of the workload loop from PRNG `state`; returns the state after them. */
+function runSteps(
+  draw: Workload['draw'],
+  slots: number,
+  target: SlotAllocator,
+  held: Uint8Array,
+  handles: Int32Array | Float64Array,
+  sizes: Int32Array,
+  state: number,
+  steps: number,
+): number {
+  for (let step = 0; step < steps; step++) {
     state = mulberry32Step(state);
     const slot = Math.floor(mulberry32Unit(state) * slots);
     if (held[slot] === 1) {
-      target.release(handles[slot]!, sizes[slot]!);
+      target.release(handles[slot]!, sizeIn(draw, sizes, slot));
       held[slot] = 0;
       continue;
     }
@@ -124,16 +165,19 @@ export function runWorkload(workload: Workload, target: SlotAllocator): void {
     } else {
       state = mulberry32Step(state);
       size = draw(mulberry32Unit(state));
+      sizes[slot] = size;
     }
     const handle = target.allocate(size);
     if (handle === null) continue;
     handles[slot] = handle;
-    sizes[slot] = size;
     held[slot] = 1;
   }
-  for (let slot = 0; slot < slots; slot++) {
-    if (held[slot] === 1) target.release(handles[slot]!, sizes[slot]!);
-  }
+  return state;
+}
+
+/** The size `slot`'s block was drawn with: a constant workload size is never stored. */
+function sizeIn(draw: Workload['draw'], sizes: Int32Array, slot: number): number {
+  return typeof draw === 'number' ? draw : sizes[slot]!;
 }
 
 export interface BenchRow {
@@ -143,7 +187,10 @@ export interface BenchRow {
   opsPerSec: number;
 }
 
-/** Times `runWorkload`: one warm-up, then the median of `reps` runs. `now()` is in ms. */
+/**
+ * Times `runWorkload`: one warm-up (in slices, see {@link WARMUP_SLICE}), then the median of
+ * `reps` runs, each in one call. `now()` is in ms.
+ */
 export function measureWorkload(
   workload: Workload,
   implementation: string,
@@ -151,7 +198,7 @@ export function measureWorkload(
   now: () => number,
   reps = 5,
 ): BenchRow {
-  runWorkload(workload, target);
+  runWorkload(workload, target, WARMUP_SLICE);
   const times: number[] = [];
   for (let i = 0; i < reps; i++) {
     const start = now();

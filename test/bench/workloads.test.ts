@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import {
   runWorkload,
   type SlotAllocator,
+  WARMUP_SLICE,
   WORKLOADS,
   type Workload,
 } from '../../src/bench/workloads.js';
@@ -46,13 +47,22 @@ function specEvents(workload: Workload, ops: number): string[] {
   return events;
 }
 
-/** A target that records what the driver asks, handing out the slot-free handle `n`. */
+/**
+ * A target that records what the driver asks, handing out the slot-free handles `first`,
+ * `first + 1`, ... (as int32s when `int32Handles`).
+ */
 class RecordingTarget implements SlotAllocator {
   readonly events: string[] = [];
   private readonly slotOf = new Map<number, number>();
-  private next = 0;
+  private next: number;
 
-  constructor(private readonly slotOfNextAlloc: () => number) {}
+  constructor(
+    private readonly slotOfNextAlloc: () => number,
+    first = 0,
+    readonly int32Handles = false,
+  ) {
+    this.next = first;
+  }
 
   allocate(size: number): number {
     const handle = this.next++;
@@ -66,23 +76,34 @@ class RecordingTarget implements SlotAllocator {
   }
 }
 
+/** How the driver is run: in one call or in slices; handles as doubles or as int32s. */
+const DRIVER_MODES = [
+  { mode: 'in one call, double handles', slice: undefined, first: 2 ** 40, int32: false },
+  { mode: 'in warm-up slices, int32 handles', slice: WARMUP_SLICE, first: -(2 ** 31), int32: true },
+];
+
 describe('the workload driver', () => {
   for (const standard of WORKLOADS) {
-    it(`replays ${standard.name} exactly as the spec's loop does`, () => {
-      const ops = 50_000;
-      const expected = specEvents(standard, ops);
-      // The slot of each allocation comes from the spec's log, in order: the driver must ask for
-      // the same sizes, free the same handles with the same sizes, in the same order.
-      const allocSlots = expected.filter((e) => e[0] === 'a').map((e) => e.slice(1).split(':')[0]);
-      let nextAlloc = 0;
-      const target = new RecordingTarget(() => Number(allocSlots[nextAlloc++]));
-      runWorkload({ ...standard, ops }, target);
-      const stillHeld = target.events.length - expected.length;
-      expect(target.events.slice(0, expected.length)).toEqual(expected);
-      // The teardown frees exactly what was left allocated.
-      const allocs = expected.filter((e) => e[0] === 'a').length;
-      const frees = expected.length - allocs;
-      expect(stillHeld).toBe(allocs - frees);
-    });
+    it.each(DRIVER_MODES)(
+      `replays ${standard.name} exactly as the spec's loop does, $mode`,
+      ({ slice, first, int32 }) => {
+        const ops = 50_000; // not a multiple of WARMUP_SLICE: the last slice is short
+        const expected = specEvents(standard, ops);
+        // The slot of each allocation comes from the spec's log, in order: the driver must ask for
+        // the same sizes, free the same handles with the same sizes, in the same order.
+        const allocSlots = expected
+          .filter((e) => e[0] === 'a')
+          .map((e) => e.slice(1).split(':')[0]);
+        let nextAlloc = 0;
+        const target = new RecordingTarget(() => Number(allocSlots[nextAlloc++]), first, int32);
+        runWorkload({ ...standard, ops }, target, slice);
+        const stillHeld = target.events.length - expected.length;
+        expect(target.events.slice(0, expected.length)).toEqual(expected);
+        // The teardown frees exactly what was left allocated.
+        const allocs = expected.filter((e) => e[0] === 'a').length;
+        const frees = expected.length - allocs;
+        expect(stillHeld).toBe(allocs - frees);
+      },
+    );
   }
 });
