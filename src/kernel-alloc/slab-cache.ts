@@ -115,6 +115,11 @@ export class SlabCache {
   readonly arrayBatch: number;
   /** The per-CPU array: (slab, index) pairs, bottom first. */
   private readonly array: Int32Array;
+  /**
+   * A flush's hash set of the array entries it keeps (entry + 1; 0 is an empty slot): at least
+   * twice as many slots as the array has entries, a power of two.
+   */
+  private readonly seenEntries: Int32Array;
   private arrayCount = 0;
   private slabTotal = 0;
   private active = 0;
@@ -151,6 +156,7 @@ export class SlabCache {
     this.arrayLimit = debug ? 0 : arrayLimitFor(geometry.objectSize);
     this.arrayBatch = (this.arrayLimit + 1) >> 1;
     this.array = new Int32Array(this.arrayLimit * ARRAY_ENTRY);
+    this.seenEntries = new Int32Array(2 ** Math.ceil(Math.log2(2 * this.arrayLimit + 1)));
   }
 
   /** Objects handed out and not yet freed. */
@@ -359,27 +365,46 @@ export class SlabCache {
     return late;
   }
 
-  /** Removes repeated entries from the array (rare: a flush's price for catching them). */
+  /**
+   * Removes repeated entries from the array (rare: a flush's price for catching them). Entries
+   * kept so far are remembered in {@link seenEntries}, an open-addressing hash set cleared per
+   * flush, so a flush allocates nothing.
+   */
   private dropDuplicates(): SlabError | undefined {
-    const seen = new Set<number>();
+    this.seenEntries.fill(0);
     let late: SlabError | undefined;
     let kept = 0;
     for (let entry = 0; entry < this.arrayCount; entry++) {
       const slab = this.array[entry * ARRAY_ENTRY]!;
       const index = this.array[entry * ARRAY_ENTRY + 1]!;
-      const key = slab * this.objectsPerSlab + index;
-      if (seen.has(key)) {
+      if (this.keptBefore(slab, index, kept)) {
         this.active++; // the second free, counted when it was pushed
         late ??= this.doubleFree(this.addressOf(slab, index));
         continue;
       }
-      seen.add(key);
       this.array[kept * ARRAY_ENTRY] = slab;
       this.array[kept * ARRAY_ENTRY + 1] = index;
       kept++;
     }
     this.arrayCount = kept;
     return late;
+  }
+
+  /**
+   * True when object `index` of `slab` is among the first `kept` entries of the array; otherwise
+   * records it as entry `kept` (about to be written there).
+   */
+  private keptBefore(slab: number, index: number, kept: number): boolean {
+    const mask = this.seenEntries.length - 1;
+    for (let at = (Math.imul(slab, HASH_MIX) + index) & mask; ; at = (at + 1) & mask) {
+      const entry = this.seenEntries[at]! - 1;
+      if (entry < 0) {
+        this.seenEntries[at] = kept + 1;
+        return false;
+      }
+      const same = this.array[entry * ARRAY_ENTRY] === slab;
+      if (same && this.array[entry * ARRAY_ENTRY + 1] === index) return true;
+    }
   }
 
   /**
@@ -733,6 +758,8 @@ export class SlabCache {
 
 /** Int32 slots per array entry: the slab, then the object's index in it. */
 const ARRAY_ENTRY = 2;
+/** Spreads slab ids over the hash set of a flush (the golden ratio, as a 32-bit integer). */
+const HASH_MIX = 0x9e3779b1;
 
 /** Linux SLAB's per-CPU array limit for objects of `size` bytes (enable_cpucache). */
 function arrayLimitFor(size: number): number {

@@ -146,6 +146,31 @@ describe('the per-CPU array', () => {
     expect(cache.activeSlabs).toBe(0);
   });
 
+  it('drops every duplicate hidden in a full array at the flush, and counts each free once', () => {
+    const { slab } = makeKernel();
+    const cache = slab.createCache('dupes', 64);
+    const objects = Array.from({ length: cache.arrayLimit - 3 }, () => cache.alloc());
+    cache.drainArray(); // the objects a refill left in the array go back to their slabs
+    for (const object of objects) cache.free(object);
+    // Three objects deep in the array (neither the last freed nor heading a slab's free list)
+    // are freed again: the array is then full, holding each of them twice.
+    const twice = [objects[0]!, objects[40]!, objects[80]!];
+    for (const object of twice) cache.free(object);
+    expect(cache.arrayObjects).toBe(cache.arrayLimit);
+    let late: unknown;
+    try {
+      cache.drainArray();
+    } catch (error) {
+      late = error;
+    }
+    expect(late).toMatchObject({ code: 'DOUBLE_FREE', address: twice[0] });
+    expect(cache.activeObjects).toBe(0);
+    expect(cache.arrayObjects).toBe(0);
+    expect(cache.validate()).toBe(0);
+    const again = Array.from({ length: objects.length }, () => cache.alloc());
+    expect(new Set(again).size).toBe(objects.length); // no object handed out twice
+  });
+
   it("refuses a free of an object on its slab's free list", () => {
     const { slab } = makeKernel();
     const cache = slab.createCache('listed', 64);
