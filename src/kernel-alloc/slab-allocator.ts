@@ -156,7 +156,7 @@ export class SlabAllocator implements SlabContext {
     if (owner > NO_OWNER) {
       const slab = owner - 1;
       const cache = this.byId[this.slabs.cacheOf(slab)]!;
-      cache.freeObject(slab, cache.objectIndex(slab, address));
+      cache.freeObject(slab, cache.objectIndex(slab, address), address);
       return;
     }
     const order = this.largeBlockOrder(address, owner);

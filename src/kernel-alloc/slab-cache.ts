@@ -13,13 +13,15 @@
  *
  * ```
  *   alloc() ◄─pop── ┌──────────────┐ top (most recently freed)       limit: 120 for objects
- *   free()  ──push─►│ (slab, index)│                                 up to 256 bytes, fewer
+ *   free()  ──push─►│ object addr. │                                 up to 256 bytes, fewer
  *                   │     ...      │                                 for larger ones
- *                   │ (slab, index)│ bottom (coldest)
+ *                   │ object addr. │ bottom (coldest)
  *                   └──────────────┘
  *      empty on alloc ──► take `batch` objects off the partial slabs' free lists
  *      full on free   ──► put the `batch` coldest back on their slabs' free lists
  * ```
+ * The array holds object addresses, as Linux's does: an allocation is one load. A flush finds
+ * each object's slab again from the page-owner table.
  *
  * Objects in the array are free to the caller but allocated as far as their slabs know; debug
  * caches have no array, so every operation is checked against the slab.
@@ -113,8 +115,8 @@ export class SlabCache {
   readonly arrayLimit: number;
   /** Objects moved at once between the array and the slabs (slabinfo's `batchcount`). */
   readonly arrayBatch: number;
-  /** The per-CPU array: (slab, index) pairs, bottom first. */
-  private readonly array: Int32Array;
+  /** The per-CPU array: object addresses, bottom first (Linux's `array_cache.entry`). */
+  private readonly array: Float64Array;
   /**
    * A flush's hash set of the array entries it keeps (entry + 1; 0 is an empty slot): at least
    * twice as many slots as the array has entries, a power of two.
@@ -155,7 +157,7 @@ export class SlabCache {
     this.poison = debug && ctor === undefined;
     this.arrayLimit = debug ? 0 : arrayLimitFor(geometry.objectSize);
     this.arrayBatch = (this.arrayLimit + 1) >> 1;
-    this.array = new Int32Array(this.arrayLimit * ARRAY_ENTRY);
+    this.array = new Float64Array(this.arrayLimit);
     this.seenEntries = new Int32Array(2 ** Math.ceil(Math.log2(2 * this.arrayLimit + 1)));
   }
 
@@ -233,9 +235,7 @@ export class SlabCache {
     const count = this.arrayCount - 1;
     this.arrayCount = count;
     this.active++;
-    const slab = this.array[count * ARRAY_ENTRY]!;
-    const index = this.array[count * ARRAY_ENTRY + 1]!;
-    return this.addressOf(slab, index);
+    return this.array[count]!;
   }
 
   /** The slow path of {@link alloc}: the array is empty (or the cache has none). */
@@ -263,13 +263,11 @@ export class SlabCache {
       while (count < taken) {
         const slab = count === 0 ? this.partialSlab() : this.slabWithoutGrowing();
         if (slab === NO_SLAB) break;
-        const at = (taken - 1 - count) * ARRAY_ENTRY;
-        this.array[at] = slab;
-        this.array[at + 1] = this.takeFree(slab);
+        this.array[taken - 1 - count] = this.addressOf(slab, this.takeFree(slab));
         count++;
       }
     } finally {
-      this.array.copyWithin(0, (taken - count) * ARRAY_ENTRY, taken * ARRAY_ENTRY);
+      this.array.copyWithin(0, taken - count, taken);
       this.arrayCount = count;
     }
   }
@@ -300,51 +298,48 @@ export class SlabCache {
     if (owner <= NO_OWNER || this.slabs.cacheOf(slab) !== this.id) {
       throw this.foreignPointer(address, owner);
     }
-    this.freeObject(slab, this.objectIndex(slab, address));
+    this.freeObject(slab, this.objectIndex(slab, address), address);
   }
 
   /**
-   * Frees object `index` of `slab` (a slab of this cache): onto the array, or straight back to
-   * its slab in a debug cache.
+   * Frees object `index` of `slab` (a slab of this cache), at `address`: onto the array, or
+   * straight back to its slab in a debug cache.
    * @internal
    */
-  freeObject(slab: number, index: number): void {
+  freeObject(slab: number, index: number, address: number): void {
     const count = this.arrayCount;
     if (count === this.arrayLimit) {
-      this.freeObjectSlow(slab, index);
+      this.freeObjectSlow(slab, index, address);
       return;
     }
-    this.refuseFreed(slab, index);
-    this.array[count * ARRAY_ENTRY] = slab;
-    this.array[count * ARRAY_ENTRY + 1] = index;
+    this.refuseFreed(slab, index, address);
+    this.array[count] = address;
     this.arrayCount = count + 1;
     this.active--;
   }
 
   /** {@link freeObject} when the array is full (or absent: debug caches have none). */
-  private freeObjectSlow(slab: number, index: number): void {
+  private freeObjectSlow(slab: number, index: number, address: number): void {
     if (this.arrayLimit === 0) {
       this.releaseObject(slab, index);
       this.active--;
       return;
     }
-    this.refuseFreed(slab, index);
+    this.refuseFreed(slab, index, address);
     const late = this.flushArray(this.arrayBatch);
-    this.freeObject(slab, index);
+    this.freeObject(slab, index, address);
     if (late !== undefined) throw late;
   }
 
   /**
-   * Throws DOUBLE_FREE when object `index` of `slab` is the last object freed into the array or
-   * heads its slab's free list (the cheap checks; debug caches check every free fully).
+   * Throws DOUBLE_FREE when object `index` of `slab` (at `address`) is the last object freed
+   * into the array or heads its slab's free list (the cheap checks; debug caches check every
+   * free fully).
    */
-  private refuseFreed(slab: number, index: number): void {
-    const top = this.arrayCount * ARRAY_ENTRY;
-    if (
-      (top > 0 && this.array[top - 1] === index && this.array[top - 2] === slab) ||
-      this.slabs.freeHead(slab) === index
-    ) {
-      throw this.doubleFree(this.addressOf(slab, index));
+  private refuseFreed(slab: number, index: number, address: number): void {
+    const count = this.arrayCount;
+    if ((count > 0 && this.array[count - 1] === address) || this.slabs.freeHead(slab) === index) {
+      throw this.doubleFree(address);
     }
   }
 
@@ -358,9 +353,11 @@ export class SlabCache {
     const late = this.dropDuplicates();
     const flushed = Math.min(objects, this.arrayCount);
     for (let entry = 0; entry < flushed; entry++) {
-      this.releaseObject(this.array[entry * ARRAY_ENTRY]!, this.array[entry * ARRAY_ENTRY + 1]!);
+      const address = this.array[entry]!;
+      const slab = this.owners.get(address) - 1; // checked when the object was freed
+      this.releaseObject(slab, this.objectIndex(slab, address));
     }
-    this.array.copyWithin(0, flushed * ARRAY_ENTRY, this.arrayCount * ARRAY_ENTRY);
+    this.array.copyWithin(0, flushed, this.arrayCount);
     this.arrayCount -= flushed;
     return late;
   }
@@ -375,35 +372,34 @@ export class SlabCache {
     let late: SlabError | undefined;
     let kept = 0;
     for (let entry = 0; entry < this.arrayCount; entry++) {
-      const slab = this.array[entry * ARRAY_ENTRY]!;
-      const index = this.array[entry * ARRAY_ENTRY + 1]!;
-      if (this.keptBefore(slab, index, kept)) {
+      const address = this.array[entry]!;
+      if (this.keptBefore(address, kept)) {
         this.active++; // the second free, counted when it was pushed
-        late ??= this.doubleFree(this.addressOf(slab, index));
+        late ??= this.doubleFree(address);
         continue;
       }
-      this.array[kept * ARRAY_ENTRY] = slab;
-      this.array[kept * ARRAY_ENTRY + 1] = index;
-      kept++;
+      this.array[kept++] = address;
     }
     this.arrayCount = kept;
     return late;
   }
 
   /**
-   * True when object `index` of `slab` is among the first `kept` entries of the array; otherwise
+   * True when the object at `address` is among the first `kept` entries of the array; otherwise
    * records it as entry `kept` (about to be written there).
    */
-  private keptBefore(slab: number, index: number, kept: number): boolean {
+  private keptBefore(address: number, kept: number): boolean {
     const mask = this.seenEntries.length - 1;
-    for (let at = (Math.imul(slab, HASH_MIX) + index) & mask; ; at = (at + 1) & mask) {
+    // `address | 0` keeps the low 32 bits of the (integer) address: distinct for the objects of
+    // one array, which all lie within a few MiB.
+    let at = (Math.imul(address | 0, HASH_MIX) >>> HASH_SHIFT) & mask;
+    for (; ; at = (at + 1) & mask) {
       const entry = this.seenEntries[at]! - 1;
       if (entry < 0) {
         this.seenEntries[at] = kept + 1;
         return false;
       }
-      const same = this.array[entry * ARRAY_ENTRY] === slab;
-      if (same && this.array[entry * ARRAY_ENTRY + 1] === index) return true;
+      if (this.array[entry] === address) return true;
     }
   }
 
@@ -690,6 +686,15 @@ export class SlabCache {
     return undefined;
   }
 
+  /** {@link objectIndex}, or NO_INDEX when `address` is not an object of `slab` (no throw). */
+  private indexOrNone(slab: number, address: number): number {
+    try {
+      return this.objectIndex(slab, address);
+    } catch {
+      return NO_INDEX;
+    }
+  }
+
   /** One error if the per-CPU array holds anything but distinct allocated objects of the cache. */
   private checkArray(): SlabError | undefined {
     let inUse = 0;
@@ -702,19 +707,16 @@ export class SlabCache {
     }
     const seen = new Set<number>();
     for (let entry = 0; entry < this.arrayCount; entry++) {
-      const slab = this.array[entry * ARRAY_ENTRY]!;
-      const index = this.array[entry * ARRAY_ENTRY + 1]!;
-      const valid =
-        this.slabs.cacheOf(slab) === this.id &&
-        index >= 0 &&
-        index < this.objectsPerSlab &&
-        !seen.has(slab * this.objectsPerSlab + index) &&
-        !this.isListedFree(slab, index);
-      if (!valid) {
-        const reason = `per-CPU array entry ${entry} (slab ${slab}, object ${index}) is not an allocated object`;
-        return new SlabError('FREELIST_CORRUPT', this.name, NULL, reason);
+      const address = this.array[entry]!;
+      const owner = this.owners.get(address);
+      const slab = owner - 1;
+      const ours = owner > NO_OWNER && this.slabs.cacheOf(slab) === this.id;
+      const index = ours ? this.indexOrNone(slab, address) : NO_INDEX;
+      if (index === NO_INDEX || seen.has(address) || this.isListedFree(slab, index)) {
+        const reason = `per-CPU array entry ${entry} is not an allocated object`;
+        return new SlabError('FREELIST_CORRUPT', this.name, address, reason);
       }
-      seen.add(slab * this.objectsPerSlab + index);
+      seen.add(address);
     }
     return undefined;
   }
@@ -756,10 +758,12 @@ export class SlabCache {
   }
 }
 
-/** Int32 slots per array entry: the slab, then the object's index in it. */
-const ARRAY_ENTRY = 2;
-/** Spreads slab ids over the hash set of a flush (the golden ratio, as a 32-bit integer). */
+/** What {@link SlabCache.indexOrNone} returns for an address that is not an object. */
+const NO_INDEX = -1;
+/** Spreads addresses over the hash set of a flush (the golden ratio, as a 32-bit integer)... */
 const HASH_MIX = 0x9e3779b1;
+/** ...whose slot is taken from the product's middle bits, the best mixed. */
+const HASH_SHIFT = 16;
 
 /** Linux SLAB's per-CPU array limit for objects of `size` bytes (enable_cpucache). */
 function arrayLimitFor(size: number): number {

@@ -171,6 +171,24 @@ describe('the per-CPU array', () => {
     expect(new Set(again).size).toBe(objects.length); // no object handed out twice
   });
 
+  it('is validated entry by entry: a repeated address or one inside an object is reported', () => {
+    const { slab } = makeKernel();
+    const cache = slab.createCache('checked-array', 64);
+    const objects = Array.from({ length: 4 }, () => cache.alloc());
+    cache.drainArray();
+    for (const object of objects) cache.free(object);
+    // The array is private: reach it as a stray kernel write would.
+    const array = (cache as unknown as { array: Float64Array }).array;
+    for (const corrupt of [objects[1]!, objects[0]! + 8]) {
+      array[0] = corrupt;
+      const reports: string[] = [];
+      expect(cache.validate((error) => reports.push(error.code))).toBe(1);
+      expect(reports).toEqual(['FREELIST_CORRUPT']);
+    }
+    array[0] = objects[0]!;
+    expect(cache.validate()).toBe(0);
+  });
+
   it("refuses a free of an object on its slab's free list", () => {
     const { slab } = makeKernel();
     const cache = slab.createCache('listed', 64);
