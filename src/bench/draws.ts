@@ -21,19 +21,27 @@ export function drawB2Order(r: number): number {
 }
 
 /**
- * H2's size, `floor(8 * 2 ** (r * 11))`, read from a table where it is the same over a whole
- * bucket of `r` (the top {@link BUCKET_BITS} bits of `u`), computed by the spec's expression
- * otherwise.
+ * H2's size, `floor(8 * 2 ** (r * 11))`, from thresholds on `u = r * 2^32`: a bucket table (the
+ * top {@link BUCKET_BITS} bits of `u`) gives the size at the bucket's start, and the thresholds
+ * of the next sizes move it up. Only a `u` within a hair of a size boundary, where libm's last
+ * bit could decide, is computed by the spec's expression (about 4 draws in a million).
  *
- * A bucket gets a table entry only when the expression's values at both ends have the same floor
- * and both lie at least {@link MARGIN} (relative) inside that integer's unit interval. The true
- * function is increasing, so its values inside the bucket lie between its values at the ends,
- * inside the interval by the margin less libm's error (under one ulp, ~1e-16 relative); the
- * computed ones differ from them by less than an ulp again, so they floor to the same integer.
+ * For each size `s`, `ambiguousFrom(s)` is the first `u` whose value reaches `s * (1 - MARGIN)`
+ * and `exactFrom(s)` the first reaching `s * (1 + MARGIN)`. Below the first, the value is below
+ * `s` by the margin; from the second on, above it by the margin. The true function is increasing
+ * and libm's error is under one ulp (~1e-16 relative), far inside the margin, so the floor is
+ * certain outside `[ambiguousFrom(s), exactFrom(s))`; the binary searches that find the
+ * thresholds only meet values that close to `s * (1 ± MARGIN)`, where either answer is right.
  */
 export function drawH2Size(r: number): number {
-  const size = h2Table()[Math.floor(r * BUCKETS)]!;
-  return size !== 0 ? size : h2Size(r);
+  const { startSize, thresholds } = h2Tables();
+  const u = r * TWO_32;
+  let size = startSize[u >>> BUCKET_SHIFT]!;
+  while (u >= thresholds[(size + 1) * 2]!) {
+    if (u < thresholds[(size + 1) * 2 + 1]!) return h2Size(r); // at a boundary: let libm decide
+    size++;
+  }
+  return size;
 }
 
 /** The spec's H2 expression. */
@@ -41,27 +49,56 @@ function h2Size(r: number): number {
   return Math.floor(8 * 2 ** (r * 11));
 }
 
+/** The spec's H2 expression as a function of `u`, unrounded. */
+function h2Value(u: number): number {
+  return 8 * 2 ** ((u / TWO_32) * 11);
+}
+
 const BUCKET_BITS = 16;
+const BUCKET_SHIFT = 32 - BUCKET_BITS;
 const BUCKETS = 2 ** BUCKET_BITS;
-/** The last `r` of a bucket is this far above its first. */
-const BUCKET_SPAN = (2 ** (32 - BUCKET_BITS) - 1) / TWO_32;
 /** Relative distance from an integer that libm's error cannot cross (it is ~1e-16). */
 const MARGIN = 1e-9;
+const SMALLEST_H2 = 8;
+/** The size at r = 1, never reached: its thresholds lie past every `u`. */
+const H2_LIMIT = 16_384;
 
-let table: Uint16Array | null = null;
+interface H2Tables {
+  /** Bucket → the size at the bucket's first `u` (or one less, if that `u` is at a boundary). */
+  readonly startSize: Uint16Array;
+  /** Size `s` → `ambiguousFrom(s)` at `2s`, `exactFrom(s)` at `2s + 1` (one cache line). */
+  readonly thresholds: Float64Array;
+}
 
-/** Bucket → size (0: not the same over the bucket), built on first use (~3 ms). */
-function h2Table(): Uint16Array {
-  if (table !== null) return table;
-  const built = new Uint16Array(BUCKETS);
-  for (let bucket = 0; bucket < BUCKETS; bucket++) {
-    const first = bucket / BUCKETS;
-    const low = 8 * 2 ** (first * 11);
-    const high = 8 * 2 ** ((first + BUCKET_SPAN) * 11);
-    const size = Math.floor(low);
-    const inside = low - size >= size * MARGIN && size + 1 - high >= size * MARGIN;
-    if (Math.floor(high) === size && inside) built[bucket] = size;
+let tables: H2Tables | null = null;
+
+/** The tables of {@link drawH2Size}, built on first use (~20 ms: two searches per size). */
+function h2Tables(): H2Tables {
+  if (tables !== null) return tables;
+  const thresholds = new Float64Array((H2_LIMIT + 2) * 2).fill(TWO_32);
+  for (let size = 0; size <= SMALLEST_H2; size++) thresholds.fill(0, size * 2, size * 2 + 2);
+  for (let size = SMALLEST_H2 + 1; size < H2_LIMIT; size++) {
+    thresholds[size * 2] = firstReaching(size * (1 - MARGIN));
+    thresholds[size * 2 + 1] = firstReaching(size * (1 + MARGIN));
   }
-  table = built;
-  return built;
+  const startSize = new Uint16Array(BUCKETS);
+  let size = SMALLEST_H2;
+  for (let bucket = 0; bucket < BUCKETS; bucket++) {
+    const first = bucket * 2 ** BUCKET_SHIFT;
+    while (thresholds[(size + 1) * 2 + 1]! <= first) size++;
+    startSize[bucket] = size;
+  }
+  tables = { startSize, thresholds };
+  return tables;
+}
+
+/** The first `u` in [0, 2^32] whose H2 value reaches `value` (2^32 if none does). */
+function firstReaching(value: number): number {
+  let [low, high] = [0, TWO_32];
+  while (low < high) {
+    const middle = Math.floor((low + high) / 2);
+    if (h2Value(middle) >= value) high = middle;
+    else low = middle + 1;
+  }
+  return low;
 }

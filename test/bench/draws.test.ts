@@ -37,6 +37,29 @@ describe('the exact fast draws', () => {
     expect(edgeCases().length).toBeGreaterThan(30_000);
   });
 
+  it("equal the spec's H2 expression around every 7th size boundary, where libm decides", () => {
+    /** The first u whose spec size is at least `size` (the spec is non-decreasing in u). */
+    const boundary = (size: number): number => {
+      let [low, high] = [0, TWO_32];
+      while (low < high) {
+        const middle = Math.floor((low + high) / 2);
+        if (specH2(middle / TWO_32) >= size) high = middle;
+        else low = middle + 1;
+      }
+      return low;
+    };
+    let checked = 0;
+    for (let size = 9; size < 16_384; size += 7) {
+      const edge = boundary(size);
+      for (let d = -3; d <= 3; d++) {
+        const x = (edge + d) / TWO_32;
+        if (drawH2Size(x) !== specH2(x)) expect([x, drawH2Size(x)]).toEqual([x, specH2(x)]);
+        checked++;
+      }
+    }
+    expect(checked).toBeGreaterThan(16_000);
+  });
+
   it('cover every order and the whole size range', () => {
     const orders = new Set<number>();
     let [smallest, largest] = [Infinity, 0];
