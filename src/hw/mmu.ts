@@ -20,9 +20,9 @@
  * ```
  *
  * The TLB-hit test is the hot path of every simulated access, so it comes in small pieces V8
- * inlines into callers: `peek32`/`poke32` (any privilege) and `peekUser32`/`pokeUser32` (user
- * mode, one tag compare), which answer or report {@link TLB_MISS} and never fault; the slow
- * path behind them applies every rule.
+ * inlines into callers: `peek32`/`poke32` (any privilege), which answer or report
+ * {@link TLB_MISS} and never fault, and {@link UserModeMemory} (a process's loads and stores,
+ * one tag compare); the slow path behind them applies every rule.
  *
  * Permissions follow the Intel SDM (vol. 3, 4.6): RW and US are ANDed down the walk, NX ORed;
  * the CPU state in {@link Cpu} (CPL, CR0.WP, CR4.SMEP/SMAP, RFLAGS.AC, EFER.NXE) is read at
@@ -334,57 +334,6 @@ export class Mmu implements MemoryAccess {
     ) {
       return false;
     }
-    tlb.hits++;
-    const words = tlb.words[slot]!;
-    const at = tlb.wordBase[slot]! + (offset >> WORD_SHIFT);
-    const shift = (offset & WORD_MISALIGNMENT) << BYTE_SHIFT;
-    words[at] = (words[at]! & ~(BYTE_MASK << shift)) | ((value & BYTE_MASK) << shift);
-    return true;
-  }
-
-  /**
-   * {@link peek32} for user mode, the hot path of every load a process makes: one compare
-   * decides, against the tag the TLB keeps for user-readable slots. `va - (va & 0xffc)` is the
-   * page of `va` only for an aligned word; an unaligned address misses and takes the slow path.
-   * At any other privilege the answer is {@link TLB_MISS}, so the slow path applies every rule.
-   */
-  peekUser32(va: number): number {
-    const tlb = this.tlb;
-    const slot = (va >>> PAGE_SHIFT) & SLOT_MASK;
-    const word = va & ALIGNED_WORD_MASK;
-    if (tlb.userReadTags[slot] !== va - word || this.cpu.cpl !== USER_CPL) return TLB_MISS;
-    tlb.hits++;
-    return tlb.words[slot]![tlb.wordBase[slot]! + (word >> WORD_SHIFT)]! >>> 0;
-  }
-
-  /** {@link poke32} for user mode, like {@link peekUser32}: true when the store was done. */
-  pokeUser32(va: number, value: number): boolean {
-    const tlb = this.tlb;
-    const slot = (va >>> PAGE_SHIFT) & SLOT_MASK;
-    const word = va & ALIGNED_WORD_MASK;
-    if (tlb.userWriteTags[slot] !== va - word || this.cpu.cpl !== USER_CPL) return false;
-    tlb.hits++;
-    tlb.words[slot]![tlb.wordBase[slot]! + (word >> WORD_SHIFT)] = value;
-    return true;
-  }
-
-  /** {@link peekUser32} for one byte. */
-  peekUser8(va: number): number {
-    const tlb = this.tlb;
-    const slot = (va >>> PAGE_SHIFT) & SLOT_MASK;
-    const offset = va & PAGE_MASK;
-    if (tlb.userReadTags[slot] !== va - offset || this.cpu.cpl !== USER_CPL) return TLB_MISS;
-    tlb.hits++;
-    const word = tlb.words[slot]![tlb.wordBase[slot]! + (offset >> WORD_SHIFT)]!;
-    return (word >>> ((offset & WORD_MISALIGNMENT) << BYTE_SHIFT)) & BYTE_MASK;
-  }
-
-  /** {@link pokeUser32} for one byte (merged into its word: RAM is little-endian). */
-  pokeUser8(va: number, value: number): boolean {
-    const tlb = this.tlb;
-    const slot = (va >>> PAGE_SHIFT) & SLOT_MASK;
-    const offset = va & PAGE_MASK;
-    if (tlb.userWriteTags[slot] !== va - offset || this.cpu.cpl !== USER_CPL) return false;
     tlb.hits++;
     const words = tlb.words[slot]!;
     const at = tlb.wordBase[slot]! + (offset >> WORD_SHIFT);
@@ -715,6 +664,105 @@ export class Mmu implements MemoryAccess {
       this.ram.store8(pa, value >>> (i * BYTE_BITS));
     }
   }
+}
+
+/**
+ * Memory as the code of a process reaches it: loads and stores at CPL 3. A TLB hit is served
+ * here, from the TLB's own arrays; anything else goes to the subclass, which runs the MMU's full
+ * path and hands a page fault to its kernel before retrying (as the CPU re-executes the
+ * faulting instruction):
+ *
+ * ```
+ *  load32(va) ──► slot = bits 22..12 of va
+ *                 userReadTags[slot] is the page of va (and va an aligned word), CPL is 3?
+ *                   │ yes                                          │ no
+ *                   ▼                                              ▼
+ *                 words[slot][wordBase[slot] + offset / 4]       load32Miss(va): Mmu.load32
+ *                 (RAM's backing words: no call, no walk)        (walk, A/D, rights, #PF)
+ * ```
+ *
+ * The user tags exist only for slots whose cached rights allow the access (US for reads; US,
+ * RW and D for writes, so a first write still walks to set D), and CPL 0 never hits, so the
+ * fast path decides nothing the MMU would decide differently.
+ *
+ * Each access is one small function that makes no call on a hit, on purpose: the heap
+ * allocator makes about ten of them per malloc or free, and V8 inlines callees into an
+ * optimised function only up to a cumulative budget of bytecode, so the size of this path
+ * decides how many of them are inlined. For the same reason these hits are not counted in
+ * {@link Tlb.hits}: a counter update per access made an in-process malloc 15% slower.
+ */
+export abstract class UserModeMemory {
+  protected readonly mmu: Mmu;
+  // The TLB's arrays (never replaced, only refilled) and the CPU, one load away.
+  private readonly readTags: Float64Array;
+  private readonly writeTags: Float64Array;
+  private readonly words: (Int32Array | null)[];
+  private readonly wordBase: Int32Array;
+  private readonly cpu: Cpu;
+
+  constructor(mmu: Mmu) {
+    this.mmu = mmu;
+    this.readTags = mmu.tlb.userReadTags;
+    this.writeTags = mmu.tlb.userWriteTags;
+    this.words = mmu.tlb.words;
+    this.wordBase = mmu.tlb.wordBase;
+    this.cpu = mmu.cpu;
+  }
+
+  load8(va: number): number {
+    const slot = (va >>> PAGE_SHIFT) & SLOT_MASK;
+    const offset = va & PAGE_MASK;
+    if (this.readTags[slot] === va - offset && this.cpu.cpl === USER_CPL) {
+      const word = this.words[slot]![this.wordBase[slot]! + (offset >> WORD_SHIFT)]!;
+      return (word >>> ((offset & WORD_MISALIGNMENT) << BYTE_SHIFT)) & BYTE_MASK;
+    }
+    return this.load8Miss(va);
+  }
+
+  /** The word at `va`; `va - (va & 0xffc)` is its page only when aligned, else it misses. */
+  load32(va: number): number {
+    const slot = (va >>> PAGE_SHIFT) & SLOT_MASK;
+    const word = va & ALIGNED_WORD_MASK;
+    if (this.readTags[slot] === va - word && this.cpu.cpl === USER_CPL) {
+      return this.words[slot]![this.wordBase[slot]! + (word >> WORD_SHIFT)]! >>> 0;
+    }
+    // `>>> 0` changes nothing but tells V8 both branches give a uint32: their merge then stays
+    // an unboxed word instead of a heap number for each value of 2^31 or more.
+    return this.load32Miss(va) >>> 0;
+  }
+
+  /** One byte, merged into its word (RAM is little-endian). */
+  store8(va: number, value: number): void {
+    const slot = (va >>> PAGE_SHIFT) & SLOT_MASK;
+    const offset = va & PAGE_MASK;
+    if (this.writeTags[slot] === va - offset && this.cpu.cpl === USER_CPL) {
+      const words = this.words[slot]!;
+      const at = this.wordBase[slot]! + (offset >> WORD_SHIFT);
+      const shift = (offset & WORD_MISALIGNMENT) << BYTE_SHIFT;
+      words[at] = (words[at]! & ~(BYTE_MASK << shift)) | ((value & BYTE_MASK) << shift);
+    } else {
+      this.store8Miss(va, value);
+    }
+  }
+
+  store32(va: number, value: number): void {
+    const slot = (va >>> PAGE_SHIFT) & SLOT_MASK;
+    const word = va & ALIGNED_WORD_MASK;
+    if (this.writeTags[slot] === va - word && this.cpu.cpl === USER_CPL) {
+      this.words[slot]![this.wordBase[slot]! + (word >> WORD_SHIFT)] = value;
+    } else {
+      this.store32Miss(va, value);
+    }
+  }
+
+  /** {@link load8} when the TLB cannot serve it alone: the MMU's full path, faults handled. */
+  protected abstract load8Miss(va: number): number;
+  /** {@link load32} when the TLB cannot serve it alone. */
+  protected abstract load32Miss(va: number): number;
+  /** {@link store8} when the TLB cannot serve it alone. */
+  protected abstract store8Miss(va: number, value: number): void;
+  /** {@link store32} when the TLB cannot serve it alone. */
+  protected abstract store32Miss(va: number, value: number): void;
 }
 
 /** `address`'s offset within the naturally aligned block one `level` entry maps (non-negative). */

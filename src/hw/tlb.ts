@@ -92,7 +92,10 @@ export interface TlbEntry {
   readonly global: boolean;
 }
 
-/** A direct-mapped TLB. The MMU reads the typed arrays directly on its hot path. */
+/**
+ * A direct-mapped TLB. The MMU and {@link UserModeMemory} read the typed arrays directly on
+ * their hot paths; the arrays are never replaced (only refilled), so they may keep them.
+ */
 export class Tlb implements BackingObserver {
   /** Virtual address of the piece in each slot, NaN when empty. */
   readonly tags = new Float64Array(TLB_ENTRIES).fill(EMPTY);
@@ -114,12 +117,15 @@ export class Tlb implements BackingObserver {
   readonly wordBase = new Int32Array(TLB_ENTRIES);
   /**
    * The `wordTags` entry again where the cached rights let user mode read (US), else NaN: the
-   * rights check of a user load folded into its tag compare, see {@link Mmu.peekUser32}.
+   * rights check of a user load folded into its tag compare, see {@link UserModeMemory}.
    */
   readonly userReadTags = new Float64Array(TLB_ENTRIES).fill(EMPTY);
   /** Likewise where user mode may write without a walk (US, RW and D cached). */
   readonly userWriteTags = new Float64Array(TLB_ENTRIES).fill(EMPTY);
-  /** Lookups answered from the cache. */
+  /**
+   * Lookups answered from the cache by the MMU's own paths. A process's loads and stores served
+   * by {@link UserModeMemory} are not counted: a counter update per access is too dear there.
+   */
   hits = 0;
   /** Lookups that needed a page walk. */
   misses = 0;

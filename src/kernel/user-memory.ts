@@ -8,32 +8,25 @@
  *
  * Each method spells out the same retry loop on purpose: this is the hot path of every user
  * load and store (the heap allocator's included), and a shared helper would need a closure per
- * access. The 8- and 32-bit accesses first ask the MMU's user-mode TLB-hit path
- * (`peekUser`/`pokeUser`), which cannot fault: the common case is then a few typed-array reads that V8 inlines into the
- * caller, and the try/catch loop runs only on a TLB miss.
+ * access. The 8- and 32-bit accesses are served on a TLB hit by {@link UserModeMemory} (the
+ * hardware's part, a few typed-array reads that V8 inlines into the caller); only a miss comes
+ * here, to the try/catch loop.
  */
 import { PAGE_SIZE } from '../hw/constants.js';
 import type { MemoryAccess } from '../hw/memory-access.js';
-import { type Mmu, TLB_MISS } from '../hw/mmu.js';
+import { UserModeMemory } from '../hw/mmu.js';
 import type { Machine } from './machine.js';
 import type { Process } from './process.js';
 
-export class UserMemory implements MemoryAccess {
-  private readonly mmu: Mmu;
-
+export class UserMemory extends UserModeMemory implements MemoryAccess {
   constructor(
     private readonly machine: Machine,
     private readonly process: Process,
   ) {
-    this.mmu = machine.mmu;
+    super(machine.mmu);
   }
 
-  load8(va: number): number {
-    const value = this.mmu.peekUser8(va);
-    return value !== TLB_MISS ? value : this.load8Faulting(va);
-  }
-
-  private load8Faulting(va: number): number {
+  protected load8Miss(va: number): number {
     for (let faults = 1; ; faults++) {
       try {
         return this.mmu.load8(va);
@@ -53,14 +46,7 @@ export class UserMemory implements MemoryAccess {
     }
   }
 
-  load32(va: number): number {
-    const value = this.mmu.peekUser32(va);
-    // `>>> 0` changes nothing but tells V8 both branches give a uint32: their merge then stays
-    // an unboxed word instead of a heap number for each value of 2^31 or more (half the seals).
-    return value !== TLB_MISS ? value : this.load32Faulting(va) >>> 0;
-  }
-
-  private load32Faulting(va: number): number {
+  protected load32Miss(va: number): number {
     for (let faults = 1; ; faults++) {
       try {
         return this.mmu.load32(va);
@@ -70,11 +56,7 @@ export class UserMemory implements MemoryAccess {
     }
   }
 
-  store8(va: number, value: number): void {
-    if (!this.mmu.pokeUser8(va, value)) this.store8Faulting(va, value);
-  }
-
-  private store8Faulting(va: number, value: number): void {
+  protected store8Miss(va: number, value: number): void {
     for (let faults = 1; ; faults++) {
       try {
         this.mmu.store8(va, value);
@@ -96,11 +78,7 @@ export class UserMemory implements MemoryAccess {
     }
   }
 
-  store32(va: number, value: number): void {
-    if (!this.mmu.pokeUser32(va, value)) this.store32Faulting(va, value);
-  }
-
-  private store32Faulting(va: number, value: number): void {
+  protected store32Miss(va: number, value: number): void {
     for (let faults = 1; ; faults++) {
       try {
         this.mmu.store32(va, value);

@@ -11,7 +11,7 @@ import {
   GeneralProtectionFault,
   Mmu,
   PageFault,
-  TLB_MISS,
+  UserModeMemory,
 } from '../../src/hw/mmu.js';
 import {
   entryHigh,
@@ -234,6 +234,7 @@ describe('permission rules (Intel SDM vol. 3, 4.6)', () => {
 
   it('the user-mode hit paths answer only at CPL 3, with the cached rights (words: aligned)', () => {
     const m = machine();
+    const user = new MissRecorder(m.mmu);
     for (let combo = 0; combo < 4; combo++) {
       const leaf = { rw: (combo & 1) !== 0, us: (combo & 2) !== 0, nx: false };
       const levels: LevelRights[] = [ALL_RIGHTS, ALL_RIGHTS, ALL_RIGHTS, leaf];
@@ -249,15 +250,18 @@ describe('permission rules (Intel SDM vol. 3, 4.6)', () => {
             cpl === 3 && aligned && expectedCode(levels, USER_MODE, ACCESS_READ) === 0;
           const writable =
             cpl === 3 && aligned && expectedCode(levels, USER_MODE, ACCESS_WRITE) === 0;
-          expect(m.mmu.peekUser32(USER_VA + 8 + offset)).toBe(readable ? 0x1234 : TLB_MISS);
+          expect(user.load32(USER_VA + 8 + offset)).toBe(readable ? 0x1234 : MissRecorder.MISSED);
           const byteReadable = cpl === 3 && expectedCode(levels, USER_MODE, ACCESS_READ) === 0;
           const byte = (0x1234 >>> (offset * 8)) & 0xff;
-          expect(m.mmu.peekUser8(USER_VA + 8 + offset)).toBe(byteReadable ? byte : TLB_MISS);
-          expect(m.mmu.pokeUser32(USER_VA + 8 + offset, 0x5678)).toBe(writable);
+          expect(user.load8(USER_VA + 8 + offset)).toBe(byteReadable ? byte : MissRecorder.MISSED);
+          user.misses = 0;
+          user.store32(USER_VA + 8 + offset, 0x5678);
+          expect(user.misses).toBe(writable ? 0 : 1);
           expect(m.ram.load32(FRAME + 8)).toBe(writable ? 0x5678 : 0x1234);
           const byteWritable = cpl === 3 && expectedCode(levels, USER_MODE, ACCESS_WRITE) === 0;
           m.ram.store8(FRAME + 16 + offset, 0);
-          expect(m.mmu.pokeUser8(USER_VA + 16 + offset, 0xab)).toBe(byteWritable);
+          user.store8(USER_VA + 16 + offset, 0xab);
+          expect(user.misses).toBe((writable ? 0 : 1) + (byteWritable ? 0 : 1));
           expect(m.ram.load8(FRAME + 16 + offset)).toBe(byteWritable ? 0xab : 0);
         }
       }
@@ -772,3 +776,28 @@ describe('entries built with the paging helpers', () => {
     expect(entryHigh(pa, true)).toBe((0x12 | PTE_NX_HIGH) >>> 0);
   });
 });
+
+/** User-mode memory whose misses only count: what the TLB-hit paths answer alone shows. */
+class MissRecorder extends UserModeMemory {
+  /** What a load that missed returns. */
+  static readonly MISSED = 0xdead;
+  misses = 0;
+
+  protected load8Miss(): number {
+    this.misses++;
+    return MissRecorder.MISSED;
+  }
+
+  protected load32Miss(): number {
+    this.misses++;
+    return MissRecorder.MISSED;
+  }
+
+  protected store8Miss(): void {
+    this.misses++;
+  }
+
+  protected store32Miss(): void {
+    this.misses++;
+  }
+}
