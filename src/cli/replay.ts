@@ -2,35 +2,53 @@
  * `wallos-mem replay TRACE`: a trace replayed through the malloc of a simulated process.
  *
  * ```
- *  pid 1  replay   the verified pass: every call through the process's own heap (user mode,
- *                  every load and store through the MMU), every block's contents checked
- *  pid 2…8 timed   the bare calls only, each pass in a fresh process; ns/op is their median
+ *  this Node process                        a fresh Node process (--no-concurrent-recompilation)
+ *  pid 1 replay  the verified pass: every   pid 1…10  warm-up  the bare calls, untimed
+ *                call through the process's pid 11…17 timed    the bare calls, each pass in a
+ *                heap (user mode, every                         fresh process; ns/op is the
+ *                load and store through                         median of the 7
+ *                the MMU), every block's
+ *                contents checked          ──trace──►           ◄──ns/op──
  * ```
  *
- * Timing separate processes, rather than the verified pass, leaves the content checks out of
- * ns/op, as the glibc reference replayer does.
+ * Timing separate passes, rather than the verified pass, leaves the content checks out of
+ * ns/op, as the glibc reference replayer does. The timed passes run in a Node process of their
+ * own, with V8 set up as `bench` sets up its measuring processes, and after warm-up passes;
+ * see {@link MEASURING_V8_FLAGS} and {@link WARM_UP_RUNS}. `--flat` is timed the same way.
  */
 
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { deserialize, serialize } from 'node:v8';
 import { WallosError } from '../errors.js';
 import type { Machine } from '../kernel/machine.js';
 import type { ProcessHandle } from '../kernel/process.js';
-import {
-  type ReplayResult,
-  replayTrace,
-  type Trace,
-  type TraceAllocator,
-  timeBareCalls,
-} from '../trace/index.js';
+import { type ReplayResult, replayTrace, type Trace, type TraceAllocator } from '../trace/index.js';
+import { timeBareCalls, warmUpBareCalls } from '../trace/replay.js';
 import { createFlatHeap, type FlatHeapHost, type UserAllocator } from '../user-alloc/index.js';
 import { bootMachine } from './arguments.js';
 import { formatBytes, formatCount, Progress, signalName } from './terminal.js';
 
-/**
- * Timed passes whose median is reported: 7, as the glibc reference replayer runs. A pass is
- * short (~330k calls), so the first passes still run partly in V8's lower tiers; a median of
- * 7 measures the allocator rather than the JIT's warm-up.
- */
+/** Timed passes whose median is reported: 7, as the glibc reference replayer runs. */
 export const TIMED_RUNS = 7;
+/**
+ * Untimed passes before the timed ones, each in a fresh process like them. V8 optimizes a
+ * function once it has run enough, and the page-fault, brk and TLB-miss paths run only a few
+ * hundred times a pass, so they are still interpreted, and being compiled, through the first
+ * passes: sqlite3-small's passes take 480, 210, then ~140 ns/op for five passes, and ~85 once
+ * the compiles are over (a compile runs on the main thread in the timing process). glibc's
+ * replayer has no JIT to warm up; JMH warms up likewise.
+ */
+export const WARM_UP_RUNS = 10;
+/**
+ * V8's flags for the timing process, as `bench` runs its measuring processes (see its
+ * MEASURING_V8_FLAGS and docs/architecture.md, "Benchmarks"): a hot function is compiled on the
+ * main thread, so the feedback it is compiled with does not depend on a background thread's
+ * timing. sqlite3-small, four processes each: 87–88 ns/op with it, 96–127 without.
+ */
+const MEASURING_V8_FLAGS = ['--no-concurrent-recompilation'];
+/** Room for the timing process's answer (one number) and any error message. */
+const TIMING_OUTPUT_BYTES = 1 << 20;
 /** Ops between two progress updates of the verified pass. */
 const PROGRESS_INTERVAL = 4096;
 
@@ -41,13 +59,22 @@ export class ReplayFailedError extends WallosError {
   }
 }
 
+/** What the timing process is sent on its stdin (v8-serialized): see {@link runTimingJob}. */
+export interface TimingJob {
+  readonly trace: Trace;
+  /** Where the passes run: in processes of a machine with `memoryBytes` of RAM, or over flat
+   * heaps of at most `memoryBytes`. */
+  readonly where: 'process' | 'flat';
+  readonly memoryBytes: number;
+}
+
 /**
  * Replays `trace` in a process of a machine with `memoryBytes` of RAM: verified, then timed.
  * @throws ReplayFailedError when a replaying process ends without a result.
  */
 export function replayInProcess(trace: Trace, memoryBytes: number): ReplayResult {
   const machine = bootMachine(memoryBytes);
-  const progress = new Progress('replay', trace.ops * (1 + TIMED_RUNS));
+  const progress = new Progress('replay', trace.ops);
   let result: ReplayResult | null = null;
   const verifier = machine.spawn(
     (ctx) => {
@@ -57,10 +84,11 @@ export function replayInProcess(trace: Trace, memoryBytes: number): ReplayResult
     { name: 'replay' },
   );
   machine.run();
+  progress.stop();
   if (result === null) throw new ReplayFailedError(`the replay ${deathOf(verifier)}`);
   const verified: ReplayResult = result;
-  if (verified.verified) verified.nsPerOp = timeInProcesses(machine, trace, progress);
-  progress.stop();
+  if (verified.verified)
+    verified.nsPerOp = timeInFreshNode({ trace, where: 'process', memoryBytes });
   return verified;
 }
 
@@ -69,15 +97,15 @@ const FLAT_INITIAL_BYTES = 16 * 1024 * 1024;
 
 /**
  * Replays `trace` through the same allocator standalone, over an ArrayBuffer that grows up to
- * `limitBytes`: verified, then timed on fresh heaps (the replayer's own timed passes).
+ * `limitBytes`: verified, then timed on fresh heaps, like {@link replayInProcess}.
  */
 export function replayFlat(trace: Trace, limitBytes: number): ReplayResult {
-  const progress = new Progress('replay', trace.ops * (1 + TIMED_RUNS));
-  const result = replayTrace(trace, new ProgressAllocator(growingFlatHeap(limitBytes), progress), {
-    freshAllocator: () => growingFlatHeap(limitBytes),
-    timedRuns: TIMED_RUNS,
-  });
+  const progress = new Progress('replay', trace.ops);
+  const result = replayTrace(trace, new ProgressAllocator(growingFlatHeap(limitBytes), progress));
   progress.stop();
+  if (result.verified) {
+    result.nsPerOp = timeInFreshNode({ trace, where: 'flat', memoryBytes: limitBytes });
+  }
   return result;
 }
 
@@ -99,27 +127,85 @@ function growingFlatHeap(limitBytes: number): UserAllocator<FlatHeapHost> {
   return heap;
 }
 
+/**
+ * ns/op of the job's timed passes, measured in a fresh Node process with
+ * {@link MEASURING_V8_FLAGS}, which runs this module's {@link runTimingJob}.
+ * @throws ReplayFailedError when that process fails.
+ */
+function timeInFreshNode(job: TimingJob): number {
+  const script = `import { runTimingJob } from ${JSON.stringify(import.meta.url)};\nrunTimingJob();`;
+  let output: string;
+  try {
+    output = execFileSync(
+      process.execPath,
+      [...MEASURING_V8_FLAGS, '--input-type=module', '--eval', script],
+      { input: serialize(job), encoding: 'utf8', maxBuffer: TIMING_OUTPUT_BYTES, stdio: 'pipe' },
+    );
+  } catch (error) {
+    throw new ReplayFailedError(`the timed passes failed: ${childFailure(error)}`);
+  }
+  return Number(output);
+}
+
+/**
+ * The timing process's side of {@link timeInFreshNode}: reads a {@link TimingJob} from stdin,
+ * runs {@link WARM_UP_RUNS} untimed and {@link TIMED_RUNS} timed passes, each on a fresh heap,
+ * and prints the timed passes' median ns/op. Not for other uses.
+ */
+export function runTimingJob(): void {
+  try {
+    const job = deserialize(readFileSync(0)) as TimingJob;
+    const times = job.where === 'flat' ? timeFlatPasses(job) : timeProcessPasses(job);
+    times.sort((a, b) => a - b);
+    const nsPerOp = (times[times.length >> 1]! * 1e6) / Math.max(1, job.trace.ops);
+    process.stdout.write(`${nsPerOp}\n`);
+  } catch (error) {
+    process.stderr.write(`${error instanceof Error ? error.message : String(error)}\n`);
+    process.exitCode = 1;
+  }
+}
+
 /** The timed passes' clock (ms): one function for all of them, so their call site sees one. */
 const clock = (): number => performance.now();
 
-/** ns/op: the median over {@link TIMED_RUNS} fresh processes running the bare calls. */
-function timeInProcesses(machine: Machine, trace: Trace, progress: Progress): number {
+/** Each pass's time in ms, every pass in a fresh process of one machine. */
+function timeProcessPasses({ trace, memoryBytes }: TimingJob): number[] {
+  const machine = bootMachine(memoryBytes);
   const times: number[] = [];
-  for (let run = 0; run < TIMED_RUNS; run++) {
-    const timer = machine.spawn(
+  for (let run = 0; run < WARM_UP_RUNS + TIMED_RUNS; run++) {
+    const timed = run >= WARM_UP_RUNS;
+    let finished = false;
+    const pass = machine.spawn(
       (ctx) => {
-        times.push(timeBareCalls(trace, heapOfPid(machine, ctx.pid), clock));
+        const heap = heapOfPid(machine, ctx.pid);
+        if (timed) times.push(timeBareCalls(trace, heap, clock));
+        else warmUpBareCalls(trace, heap);
+        finished = true;
       },
-      { name: 'replay-timed' },
+      { name: timed ? 'replay-timed' : 'replay-warm-up' },
     );
     machine.run();
-    if (times.length !== run + 1) {
-      throw new ReplayFailedError(`timed pass ${run + 1} ${deathOf(timer)}`);
-    }
-    progress.update(trace.ops * (run + 2));
+    if (!finished) throw new ReplayFailedError(`pass ${run + 1} ${deathOf(pass)}`);
   }
-  times.sort((a, b) => a - b);
-  return (times[times.length >> 1]! * 1e6) / Math.max(1, trace.ops);
+  return times;
+}
+
+/** Each pass's time in ms, every pass on a fresh flat heap. */
+function timeFlatPasses({ trace, memoryBytes }: TimingJob): number[] {
+  for (let run = 0; run < WARM_UP_RUNS; run++) warmUpBareCalls(trace, growingFlatHeap(memoryBytes));
+  const times: number[] = [];
+  for (let run = 0; run < TIMED_RUNS; run++) {
+    times.push(timeBareCalls(trace, growingFlatHeap(memoryBytes), clock));
+  }
+  return times;
+}
+
+/** What a failed timing process said: its last line on stderr, else how it ended. */
+function childFailure(error: unknown): string {
+  const stderr = (error as { stderr?: unknown }).stderr;
+  const lines = typeof stderr === 'string' ? stderr.trim().split('\n') : [];
+  const last = lines.at(-1);
+  return last !== undefined && last !== '' ? last : String(error);
 }
 
 function heapOfPid(machine: Machine, pid: number): UserAllocator {
@@ -197,7 +283,7 @@ export function formatReplay(
     `peak live:      ${formatBytes(result.peakLiveBytes)} (${formatCount(result.peakLiveBytes)} bytes)`,
     `peak footprint: ${formatBytes(result.peakFootprintBytes)} (${formatCount(result.peakFootprintBytes)} bytes), ratio ${ratio.toFixed(3)}`,
     result.verified
-      ? `speed:          ${result.nsPerOp.toFixed(1)} ns/op (bare calls ${where === 'process' ? 'inside a process' : 'over a flat ArrayBuffer'}, median of ${TIMED_RUNS} runs)`
+      ? `speed:          ${result.nsPerOp.toFixed(1)} ns/op (bare calls ${where === 'process' ? 'inside a process' : 'over a flat ArrayBuffer'}, median of ${TIMED_RUNS} runs after ${WARM_UP_RUNS} warm-up runs)`
       : `speed:          ${result.nsPerOp.toFixed(1)} ns/op (the verified pass, checks included)`,
     `verified:       ${result.verified ? 'yes, every block intact' : `NO: ${result.failure}`}`,
   ];

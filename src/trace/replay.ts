@@ -91,18 +91,41 @@ export function replayTrace(
 export function timeBareCalls(trace: Trace, allocator: TraceAllocator, now: () => number): number {
   const pointers = new Float64Array(trace.objects + 1);
   const start = now();
-  replayBareCalls(trace, allocator, pointers);
+  replayBareCalls(trace, allocator, pointers, 0, trace.ops);
   return now() - start;
 }
 
+/** Ops per call of the loop in {@link warmUpBareCalls}. */
+const WARM_UP_SLICE = 4096;
+
 /**
- * The loop of {@link timeBareCalls}, apart from the clock: V8 optimizes a long loop while it
- * runs (on-stack replacement), and a clock call after it would have had no type feedback then,
- * so leaving the loop would deoptimize inside the timed span.
+ * One untimed pass of the bare calls, made in slices of {@link WARM_UP_SLICE} ops, to warm up
+ * V8 before timed passes. A timed pass calls the loop once, so V8 only ever optimizes it
+ * on-stack, mid-loop (OSR), and every later pass starts in the interpreter again before jumping
+ * into that code; called once per slice, the loop gets hot as a function and is optimized
+ * from its entry, as each timed pass then runs it. glibc has no JIT to warm up.
  */
-function replayBareCalls(trace: Trace, allocator: TraceAllocator, pointers: Float64Array): void {
+export function warmUpBareCalls(trace: Trace, allocator: TraceAllocator): void {
+  const pointers = new Float64Array(trace.objects + 1);
+  for (let from = 0; from < trace.ops; from += WARM_UP_SLICE) {
+    replayBareCalls(trace, allocator, pointers, from, Math.min(trace.ops, from + WARM_UP_SLICE));
+  }
+}
+
+/**
+ * The loop of {@link timeBareCalls} over ops `[from, to)`, apart from the clock: V8 optimizes a
+ * long loop while it runs (on-stack replacement), and a clock call after it would have had no
+ * type feedback then, so leaving the loop would deoptimize inside the timed span.
+ */
+function replayBareCalls(
+  trace: Trace,
+  allocator: TraceAllocator,
+  pointers: Float64Array,
+  from: number,
+  to: number,
+): void {
   const { kinds, ids, arg1, arg2 } = trace;
-  for (let i = 0; i < trace.ops; i++) {
+  for (let i = from; i < to; i++) {
     const id = ids[i]!;
     switch (kinds[i]) {
       case OP_MALLOC:

@@ -3,7 +3,12 @@ import { fileURLToPath } from 'node:url';
 import { gunzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { parseTrace } from '../../src/trace/parse.js';
-import { replayTrace, type TraceAllocator } from '../../src/trace/replay.js';
+import {
+  replayTrace,
+  type TraceAllocator,
+  timeBareCalls,
+  warmUpBareCalls,
+} from '../../src/trace/replay.js';
 import { createFlatHeap } from '../../src/user-alloc/flat-heap.js';
 import { EXAMPLE_TRACE } from '../example-trace.js';
 
@@ -73,5 +78,47 @@ describe('replayTrace', () => {
     const ratio = result.peakFootprintBytes / result.peakLiveBytes;
     console.log(`${name}: fragmentation ${ratio.toFixed(3)} (glibc ${GLIBC_RATIO[name]})`);
     expect(ratio).toBeLessThanOrEqual(GLIBC_RATIO[name]!);
+  });
+});
+
+describe('warmUpBareCalls', () => {
+  /** Each object malloc'd, then realloc'd, then freed, far apart in the trace. */
+  function longTrace(objects: number): string {
+    const lines = ['# wallos-trace v1', '# program: long', `# ops: ${3 * objects}`];
+    lines.push(`# peak_live_bytes: ${objects * 32}`, '# threads: 1');
+    for (let id = 1; id <= objects; id++) lines.push(`a ${id} 16`);
+    for (let id = 1; id <= objects; id++) lines.push(`r ${id} 32`);
+    for (let id = 1; id <= objects; id++) lines.push(`f ${id}`);
+    return `${lines.join('\n')}\n`;
+  }
+
+  /** An allocator that logs every call; its blocks are numbered, not placed. */
+  function recorder(log: string[]): TraceAllocator {
+    let blocks = 0;
+    const block = (call: string): number => {
+      log.push(call);
+      return ++blocks * 16;
+    };
+    return {
+      memory: createFlatHeap(64 * 1024).memory,
+      malloc: (n) => block(`malloc ${n}`),
+      calloc: (n, s) => block(`calloc ${n} ${s}`),
+      memalign: (a, n) => block(`memalign ${a} ${n}`),
+      realloc: (p, n) => block(`realloc ${p} ${n}`),
+      free: (p) => {
+        log.push(`free ${p}`);
+      },
+      footprint: () => 0,
+    };
+  }
+
+  it('makes exactly the calls of one timed pass, across its slices', () => {
+    const trace = parseTrace(longTrace(2000));
+    const timed: string[] = [];
+    const warm: string[] = [];
+    timeBareCalls(trace, recorder(timed), () => 0);
+    warmUpBareCalls(trace, recorder(warm));
+    expect(timed).toHaveLength(trace.ops);
+    expect(warm).toEqual(timed);
   });
 });
