@@ -127,6 +127,14 @@ export function isAligned(offset: number): boolean {
   );
 }
 
+/**
+ * `(offset & SMALL_ALIGNED) === offset` holds exactly for the multiples of ALIGNMENT in
+ * [0, 2^31): not for fractions, negatives or larger offsets. One operation where
+ * {@link isAligned} is a call, for the fast paths (whose heaps are under 2 GiB; larger offsets
+ * take the slow path, which uses isAligned).
+ */
+export const SMALL_ALIGNED = 0x7fffffff & ~ALIGNMENT_MASK;
+
 /** The index of the lowest set bit of a non-zero 32-bit value. */
 export function lowestBit(bits: number): number {
   return 31 - Math.clz32(bits & -bits);

@@ -56,6 +56,7 @@ import {
   SEAL,
   SL_COUNT,
   SL_SHIFT,
+  SMALL_ALIGNED,
   sealOf,
 } from './chunk.js';
 import type { HeapHost } from './heap-host.js';
@@ -289,13 +290,14 @@ export class UserAllocator<H extends HeapHost = HeapHost> {
       // written by us at this very address, so the size can be trusted without more checks.
       const head = this.m.load32(chunk + HEAD);
       const bin = head >>> 4;
+      const offset = chunk - this.base;
       if (
         (head & (INUSE | CACHED)) === INUSE &&
         bin < CACHE_BINS &&
         this.cacheCounts[bin]! < this.cacheLimits[bin]! &&
         this.sealed(chunk, head) &&
         bin >= MIN_CHUNK >>> 4 &&
-        isAligned(chunk - this.base)
+        (offset & SMALL_ALIGNED) === offset
       ) {
         this.pushCache(chunk, head, bin);
         return;

@@ -83,6 +83,12 @@ describe('invalid pointers', () => {
     expectAbort(() => h.free(900_000), /^free\(\): invalid pointer$/);
     expectAbort(() => h.usableSize(p + 16), /^malloc_usable_size\(\): invalid pointer$/);
     h.free(p);
+    // A small block's free takes the per-size cache's fast path: the same pointers abort there.
+    const small = h.malloc(32);
+    for (const bad of [small + 0.5, small + 1, small - 0.25]) {
+      expectAbort(() => h.free(bad), /^free\(\): invalid pointer$/);
+    }
+    h.free(small);
     h.check();
   });
 
