@@ -184,6 +184,11 @@ const WORD_MISALIGNMENT = 3;
 /** The offset bits of an aligned word within its page (0xffc). */
 const ALIGNED_WORD_MASK = PAGE_MASK & ~WORD_MISALIGNMENT;
 const BYTE_RANGE = 256;
+/**
+ * The longest copy {@link UserModeMemory} makes word by word; longer ones take the MMU's path,
+ * whose page-sized pieces RAM moves with native copies.
+ */
+const WORD_COPY_LIMIT = 256;
 /** Entries per table, as a mask of the index bits one level translates. */
 const ENTRY_INDEX_MASK = 511;
 /** The paging level of page directories, whose entries the PDE cache keeps. */
@@ -755,6 +760,49 @@ export abstract class UserModeMemory {
     }
   }
 
+  /**
+   * memmove of `length` bytes from `from` to `to` (realloc's copies). Served here, a word at a
+   * time from RAM's backing words, when it is short ({@link WORD_COPY_LIMIT}), each range lies
+   * on one page that the TLB maps for the access (source readable, target writable and dirty),
+   * at CPL 3, word-aligned and apart; anything else goes to {@link copyMiss}.
+   */
+  copyWithin(to: number, from: number, length: number): void {
+    if (!this.copyWordsOnHit(to, from, length)) this.copyMiss(to, from, length);
+  }
+
+  /** The fast case of {@link copyWithin}: true when done, false (nothing written) otherwise. */
+  private copyWordsOnHit(to: number, from: number, length: number): boolean {
+    const sourceOffset = from & PAGE_MASK;
+    const targetOffset = to & PAGE_MASK;
+    if (
+      length >>> 0 !== length ||
+      length > WORD_COPY_LIMIT ||
+      ((to | from | length) & WORD_MISALIGNMENT) !== 0 ||
+      sourceOffset + length > PAGE_SIZE ||
+      targetOffset + length > PAGE_SIZE ||
+      (to < from + length && from < to + length)
+    ) {
+      return false;
+    }
+    const sourceSlot = (from >>> PAGE_SHIFT) & SLOT_MASK;
+    const targetSlot = (to >>> PAGE_SHIFT) & SLOT_MASK;
+    if (
+      this.readTags[sourceSlot] !== from - sourceOffset ||
+      this.writeTags[targetSlot] !== to - targetOffset ||
+      this.cpu.cpl !== USER_CPL
+    ) {
+      return false;
+    }
+    const source = this.words[sourceSlot]!;
+    const target = this.words[targetSlot]!;
+    let at = this.wordBase[sourceSlot]! + (sourceOffset >> WORD_SHIFT);
+    const end = at + (length >> WORD_SHIFT);
+    for (let into = this.wordBase[targetSlot]! + (targetOffset >> WORD_SHIFT); at < end; at++) {
+      target[into++] = source[at]!;
+    }
+    return true;
+  }
+
   /** {@link load8} when the TLB cannot serve it alone: the MMU's full path, faults handled. */
   protected abstract load8Miss(va: number): number;
   /** {@link load32} when the TLB cannot serve it alone. */
@@ -763,6 +811,8 @@ export abstract class UserModeMemory {
   protected abstract store8Miss(va: number, value: number): void;
   /** {@link store32} when the TLB cannot serve it alone. */
   protected abstract store32Miss(va: number, value: number): void;
+  /** {@link copyWithin} when the TLB cannot serve it alone (or the ranges overlap). */
+  protected abstract copyMiss(to: number, from: number, length: number): void;
 }
 
 /** `address`'s offset within the naturally aligned block one `level` entry maps (non-negative). */

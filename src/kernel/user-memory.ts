@@ -122,11 +122,11 @@ export class UserMemory extends UserModeMemory implements MemoryAccess {
   }
 
   /**
-   * memmove within the process's memory (realloc's copies), page by page through the MMU. A
-   * fault restarts the copy, which is harmless when the ranges are apart; overlapping ones go
-   * through a buffer, read whole before anything is written.
+   * memmove within the process's memory, page by page through the MMU. A fault restarts the
+   * copy, which is harmless when the ranges are apart; overlapping ones go through a buffer,
+   * read whole before anything is written.
    */
-  copyWithin(to: number, from: number, length: number): void {
+  protected copyMiss(to: number, from: number, length: number): void {
     if (to < from + length && from < to + length) {
       this.writeBytes(to, this.readBytes(from, length));
       return;

@@ -268,6 +268,45 @@ describe('permission rules (Intel SDM vol. 3, 4.6)', () => {
     }
   });
 
+  it('the user-mode copy runs alone only on TLB hits, word-aligned, one page a side, apart', () => {
+    const m = machine();
+    const user = new MissRecorder(m.mmu);
+    const SOURCE = USER_VA;
+    const TARGET = USER_VA + PAGE_SIZE;
+    m.tables.map(SOURCE, FRAME);
+    m.tables.map(TARGET, FRAME + PAGE_SIZE, { flags: { 1: PTE_P | PTE_US } }); // read-only
+    m.tables.map(TARGET + PAGE_SIZE, FRAME + 2 * PAGE_SIZE);
+    const warm = (): void => {
+      m.cpu.cpl = 0;
+      m.mmu.tlb.flushAll();
+      for (let page = 0; page < 3; page++) m.mmu.load32(SOURCE + page * PAGE_SIZE);
+      m.mmu.store32(SOURCE + 8, 0x1234); // source: cached, RAM words attached
+      m.mmu.store32(TARGET + PAGE_SIZE, 0); // a writable, dirty target page
+      m.cpu.cpl = 3;
+      user.misses = 0;
+    };
+    const cases: [string, number, number, number, boolean][] = [
+      ['hits', TARGET + PAGE_SIZE + 16, SOURCE + 8, 8, true],
+      ['read-only target', TARGET + 16, SOURCE + 8, 8, false],
+      ['unaligned', TARGET + PAGE_SIZE + 17, SOURCE + 8, 8, false],
+      ['target crosses a page', TARGET + 2 * PAGE_SIZE - 4, SOURCE + 8, 8, false],
+      ['overlapping', SOURCE + 12, SOURCE + 8, 8, false],
+      ['negative length', TARGET + PAGE_SIZE + 16, SOURCE + 8, -4, false],
+      ['long (native copies do better)', TARGET + PAGE_SIZE + 16, SOURCE + 8, 260, false],
+    ];
+    for (const [what, to, from, length, hits] of cases) {
+      warm();
+      user.copyWithin(to, from, length);
+      expect([what, user.misses]).toEqual([what, hits ? 0 : 1]);
+      if (hits) expect(m.ram.load32(FRAME + 2 * PAGE_SIZE + 16)).toBe(0x1234);
+    }
+    warm();
+    m.cpu.cpl = 0;
+    user.copyWithin(TARGET + PAGE_SIZE + 32, SOURCE + 8, 8);
+    expect(user.misses).toBe(1); // never at CPL 0
+    expect(m.ram.load32(FRAME + 2 * PAGE_SIZE + 32)).toBe(0);
+  });
+
   it('user write to a read-only page: error code P|W|U and CR2', () => {
     const m = machine();
     m.tables.map(USER_VA, FRAME, { flags: { 1: PTE_P | PTE_US } });
@@ -798,6 +837,10 @@ class MissRecorder extends UserModeMemory {
   }
 
   protected store32Miss(): void {
+    this.misses++;
+  }
+
+  protected copyMiss(): void {
     this.misses++;
   }
 }
