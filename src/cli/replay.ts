@@ -3,8 +3,8 @@
  *
  * ```
  *  this Node process                        a fresh Node process (--no-concurrent-recompilation)
- *  pid 1 replay  the verified pass: every   pid 1…10  warm-up  the bare calls, untimed
- *                call through the process's pid 11…17 timed    the bare calls, each pass in a
+ *  pid 1 replay  the verified pass: every   pid 1…40   warm-up  the bare calls, untimed
+ *                call through the process's pid 41…47  timed    the bare calls, each pass in a
  *                heap (user mode, every                         fresh process; ns/op is the
  *                load and store through                         median of the 7
  *                the MMU), every block's
@@ -33,13 +33,16 @@ import { formatBytes, formatCount, Progress, signalName } from './terminal.js';
 export const TIMED_RUNS = 7;
 /**
  * Untimed passes before the timed ones, each in a fresh process like them. V8 optimizes a
- * function once it has run enough, and the page-fault, brk and TLB-miss paths run only a few
- * hundred times a pass, so they are still interpreted, and being compiled, through the first
- * passes: sqlite3-small's passes take 480, 210, then ~140 ns/op for five passes, and ~85 once
- * the compiles are over (a compile runs on the main thread in the timing process). glibc's
+ * function once it has run enough, and in the timing process the compile runs on the main
+ * thread, inside whichever pass it falls in. The replay's own loop is hot at once, but the
+ * page-fault, brk and TLB-miss paths run a few hundred times a pass, and some functions once
+ * per process (the heap's setup, process exit): on sqlite3-small the passes take 480, 210,
+ * then ~140 ns/op for five passes while those compile, and functions still reach the compiler
+ * at passes 11, 14, 16, 22 and later (3–13 ms each, a pass being ~27 ms). After 10 warm-up
+ * passes the timed ones read 85 103 80 80 95 80 95; after 40, 82 82 80 81 81 79 80. glibc's
  * replayer has no JIT to warm up; JMH warms up likewise.
  */
-export const WARM_UP_RUNS = 10;
+export const WARM_UP_RUNS = 40;
 /**
  * V8's flags for the timing process, as `bench` runs its measuring processes (see its
  * MEASURING_V8_FLAGS and docs/architecture.md, "Benchmarks"): a hot function is compiled on the
