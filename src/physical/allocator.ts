@@ -589,6 +589,27 @@ export class PhysicalAllocator {
     }
   }
 
+  /**
+   * Calls `visit` for every block in address order: its address, order and use (FREE for a free
+   * block). Blocks tile the managed frames; a quarantined frame is in none. The per-CPU stacks are
+   * drained first, as for {@link forEachFreeBlock}, so free blocks are the buddy lists' blocks.
+   */
+  forEachBlock(visit: (pa: number, order: number, use: FrameUse) => void): void {
+    this.drainPerCpuPages();
+    for (const range of this.managedRanges) {
+      for (let pfn = range.start; pfn < range.end; ) {
+        const state = this.state[pfn]!;
+        if (!isHead(state)) {
+          pfn++; // quarantined
+          continue;
+        }
+        const order = orderOf(state);
+        visit(pfn * PAGE_SIZE, order, (state & USE_MASK) as FrameUse);
+        pfn += 1 << order;
+      }
+    }
+  }
+
   /** Counters for `/proc/meminfo`, `/proc/zoneinfo` and `/proc/buddyinfo`. */
   stats(): PhysicalMemoryStats {
     this.drainPerCpuPages();

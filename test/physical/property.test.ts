@@ -93,6 +93,25 @@ function expectDisjoint(held: readonly Held[], pa: number, order: number): void 
   }
 }
 
+/**
+ * forEachBlock tiles the managed frames: its allocated blocks are exactly those held, its free
+ * ones exactly the free lists' blocks.
+ */
+function expectBlocks(a: PhysicalAllocator, held: readonly Held[]): void {
+  const allocated: string[] = [];
+  const free: string[] = [];
+  let frames = 0;
+  a.forEachBlock((pa, order, use) => {
+    (use === FrameUse.FREE ? free : allocated).push(`${order}:${pa}`);
+    frames += 2 ** order;
+  });
+  expect(frames).toBe(a.managedFrames);
+  expect(allocated.sort()).toEqual(held.map((b) => `${b.order}:${b.pa}`).sort());
+  const listed: string[] = [];
+  a.forEachFreeBlock((pa, order) => listed.push(`${order}:${pa}`));
+  expect(free.sort()).toEqual(listed.sort());
+}
+
 /** Drops every reference left; the allocator must be back to its boot layout. */
 function teardown(a: PhysicalAllocator, held: readonly Held[]): void {
   for (const b of held) {
@@ -112,7 +131,9 @@ function property(
   fc.assert(
     fc.property(fc.array(step, { maxLength: maxSteps }), (steps) => {
       const a = machine(regions, options);
-      teardown(a, play(a, steps));
+      const held = play(a, steps);
+      expectBlocks(a, held);
+      teardown(a, held);
       expect(a.poisonReports).toEqual([]);
       expect(freeLayout(a)).toEqual(boot);
       expect(a.freeFrames).toBe(a.managedFrames);

@@ -1,9 +1,9 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { PAGE_SIZE } from '../../src/hw/constants.js';
-import { FrameUse } from '../../src/physical/constants.js';
+import { FrameUse, MAX_ORDER } from '../../src/physical/constants.js';
 import { FrameCode, USER_CODE_FIRST, userCode } from '../../src/web/model/frame-colours.js';
-import { NOT_FREE_HEAD, SHARED_OWNER } from '../../src/web/model/frame-snapshot.js';
+import { NOT_A_HEAD, SHARED_OWNER } from '../../src/web/model/frame-snapshot.js';
 import { Simulation } from '../../src/web/model/simulation.js';
 import { WEB_WORKLOADS } from '../../src/web/model/workloads.js';
 
@@ -79,7 +79,7 @@ describe('simulation', () => {
     });
   }
 
-  it('marks copy-on-write frames shared and free block heads with their order', () => {
+  it('marks copy-on-write frames shared and the head of every buddy block with its order', () => {
     const sim = new Simulation({ memory: '64M', workload: 'fork-cow', seed: 1 });
     sim.step(8);
     let shared = 0;
@@ -90,13 +90,20 @@ describe('simulation', () => {
       }
     }
     expect(shared).toBeGreaterThan(0);
-    const heads: number[] = [];
-    sim.machine.frames.forEachFreeBlock((pa, order) => {
-      expect(sim.snapshot.freeOrder[pa / PAGE_SIZE]).toBe(order);
-      heads.push(pa / PAGE_SIZE);
+    // Every block, free or allocated, has its order at its head; free ones are painted free.
+    const large = sim.machine.frames.allocPages(2, FrameUse.KERNEL); // an allocated 4-frame block
+    sim.snapshot.capture(sim.machine);
+    let heads = 0;
+    sim.machine.frames.forEachBlock((pa, order, use) => {
+      const pfn = pa / PAGE_SIZE;
+      expect(sim.snapshot.blockOrder[pfn]).toBe(order);
+      expect(sim.snapshot.blockOf(pfn + (1 << order) - 1, MAX_ORDER)).toEqual([pfn, order]);
+      expect(sim.snapshot.codes[pfn] === FrameCode.FREE).toBe(use === FrameUse.FREE);
+      heads++;
     });
-    const headCount = sim.snapshot.freeOrder.filter((o) => o !== NOT_FREE_HEAD).length;
-    expect(headCount).toBe(heads.length);
+    expect(sim.snapshot.blockOrder.filter((o) => o !== NOT_A_HEAD).length).toBe(heads);
+    expect(sim.snapshot.blockOf(large / PAGE_SIZE + 3, MAX_ORDER)).toEqual([large / PAGE_SIZE, 2]);
+    sim.machine.frames.freePages(large, 2);
   });
 
   it('step stops after the given number of scheduler steps', () => {

@@ -16,20 +16,17 @@ export function describeFrame(machine: Machine, snapshot: FrameSnapshot, pfn: nu
   if (code === FrameCode.HOLE) return [...lines, 'no RAM here (memory-map hole)'];
   const use = FRAME_USE_NAMES[machine.frames.frameUse(pa)]!;
   lines.push(`${labelOf(code)} (${use})`);
-  const block = snapshot.freeBlockOf(pfn, MAX_ORDER);
-  if (block !== undefined) {
+  const block = snapshot.blockOf(pfn, MAX_ORDER);
+  if (block !== undefined && code === FrameCode.FREE) {
     const [head, order] = block;
     lines.push(`in free block of order ${order} (${blockSizeLabel(order)}) at frame ${head}`);
     return lines;
   }
-  const allocated = machine.frames.blockAt(pa);
-  if (allocated !== undefined && allocated.order > 0) {
-    const head = allocated.start / PAGE_SIZE;
-    lines.push(
-      `in a block of order ${allocated.order} (${blockSizeLabel(allocated.order)}) at frame ${head}`,
-    );
+  if (block !== undefined && block[1] > 0) {
+    const [head, order] = block;
+    lines.push(`in a block of order ${order} (${blockSizeLabel(order)}) at frame ${head}`);
   }
-  lines.push(`references: ${allocated?.references ?? 0}`);
+  lines.push(`references: ${machine.frames.refCount(pa)}`);
   if (code === FrameCode.SLAB) lines.push(...describeSlabPage(machine, pa));
   const owner = snapshot.owners[pfn]!;
   const name = `pid ${owner} (${machine.process(owner)?.name ?? '?'})`;

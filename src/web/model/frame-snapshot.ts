@@ -1,16 +1,16 @@
 /**
  * A picture of every physical frame, taken between scheduler steps: one {@link FrameCode} per
- * frame, the owner of each user page and the order of each free block.
+ * frame, the owner of each user page and the order of each buddy block.
  *
  * ```
- *  codes     Uint8Array   one FrameCode per frame (what the frame map paints)
- *  owners    Int32Array   user pages: the pid mapping the frame, SHARED_OWNER if several;
- *                         user page tables: their process's pid; 0 otherwise
- *  freeOrder Int8Array    head of a free buddy block: its order; -1 everywhere else
+ *  codes      Uint8Array   one FrameCode per frame (what the frame map paints)
+ *  owners     Int32Array   user pages: the pid mapping the frame, SHARED_OWNER if several;
+ *                          user page tables: their process's pid; 0 otherwise
+ *  blockOrder Int8Array    head of a buddy block, free or allocated: its order; -1 elsewhere
  * ```
  *
- * Free frames come from the buddy free lists, owners from each process's page tables, and
- * everything else from the allocator's per-frame use, so the picture is what the layers hold.
+ * Blocks come from the buddy allocator, owners from each process's page tables, and everything
+ * else from the allocator's per-frame use, so the picture is what the layers hold.
  */
 import { PAGE_SIZE } from '../../hw/constants.js';
 import type { Machine } from '../../kernel/machine.js';
@@ -22,8 +22,8 @@ import { forEachUserLeaf } from './user-leaves.js';
 export const SHARED_OWNER = -1;
 /** `owners` value of a frame no process maps. */
 export const NO_OWNER = 0;
-/** `freeOrder` value of a frame that does not start a free block. */
-export const NOT_FREE_HEAD = -1;
+/** `blockOrder` value of a frame that does not start a block (a tail, a hole, reserved). */
+export const NOT_A_HEAD = -1;
 /** Marks a frame of RAM not yet classified during a capture. */
 const UNCLASSIFIED = 0xff;
 
@@ -33,13 +33,13 @@ export class FrameSnapshot {
   readonly frames: number;
   readonly codes: Uint8Array;
   readonly owners: Int32Array;
-  readonly freeOrder: Int8Array;
+  readonly blockOrder: Int8Array;
 
   constructor(frames: number) {
     this.frames = frames;
     this.codes = new Uint8Array(frames);
     this.owners = new Int32Array(frames);
-    this.freeOrder = new Int8Array(frames).fill(NOT_FREE_HEAD);
+    this.blockOrder = new Int8Array(frames).fill(NOT_A_HEAD);
   }
 
   /** A snapshot sized for `machine` (every frame below its top of RAM). */
@@ -50,7 +50,7 @@ export class FrameSnapshot {
   /** Re-reads every frame of `machine`. */
   capture(machine: Machine): void {
     this.markInstalled(machine);
-    this.markFree(machine);
+    this.markBlocks(machine);
     this.markOwners(machine);
     this.classifyRest(machine);
   }
@@ -64,12 +64,13 @@ export class FrameSnapshot {
     }
   }
 
-  private markFree(machine: Machine): void {
-    this.freeOrder.fill(NOT_FREE_HEAD);
-    machine.frames.forEachFreeBlock((pa, order) => {
+  /** Records every block's order at its head, and paints the free ones. */
+  private markBlocks(machine: Machine): void {
+    this.blockOrder.fill(NOT_A_HEAD);
+    machine.frames.forEachBlock((pa, order, use) => {
       const pfn = pa / PAGE_SIZE;
-      this.freeOrder[pfn] = order;
-      this.codes.fill(FrameCode.FREE, pfn, pfn + (1 << order));
+      this.blockOrder[pfn] = order;
+      if (use === FrameUse.FREE) this.codes.fill(FrameCode.FREE, pfn, pfn + (1 << order));
     });
   }
 
@@ -115,14 +116,14 @@ export class FrameSnapshot {
   }
 
   /**
-   * The free block holding `pfn` as `[head, order]`, or undefined when the frame is not free.
-   * A block of order k starts at `pfn` with its low k bits cleared, so at most 11 heads are tried.
+   * The block holding `pfn` as `[head, order]`, or undefined when the frame is in none (a hole,
+   * reserved). A block of order k starts at `pfn` with its low k bits cleared, so at most 11
+   * heads are tried.
    */
-  freeBlockOf(pfn: number, maxOrder: number): readonly [number, number] | undefined {
-    if (this.codes[pfn] !== FrameCode.FREE) return undefined;
+  blockOf(pfn: number, maxOrder: number): readonly [number, number] | undefined {
     for (let order = 0; order <= maxOrder; order++) {
       const head = pfn - (pfn % 2 ** order);
-      if (this.freeOrder[head]! >= order) return [head, this.freeOrder[head]!];
+      if (this.blockOrder[head]! >= order) return [head, this.blockOrder[head]!];
     }
     return undefined;
   }

@@ -1,6 +1,7 @@
 /**
- * The frame map: every physical frame as a cell of a canvas, coloured by use, with free buddy
- * blocks outlined on an overlay canvas when cells are large enough to show an outline.
+ * The frame map: every physical frame as a cell of a canvas, coloured by use, with buddy blocks
+ * outlined on an overlay canvas when cells are large enough to show an outline: every free block,
+ * and every allocated block of more than one frame (a single frame needs no outline).
  */
 import {
   DMA_END_PFN,
@@ -10,7 +11,7 @@ import {
   ZONE_NAMES,
   ZONE_NORMAL,
 } from '../../physical/constants.js';
-import { packedPalette } from '../model/frame-colours.js';
+import { FrameCode, packedPalette } from '../model/frame-colours.js';
 import { NEVER_DRAWN, paintChangedCells } from '../model/frame-paint.js';
 import type { FrameSnapshot } from '../model/frame-snapshot.js';
 import { GridLayout } from '../model/grid-layout.js';
@@ -18,6 +19,7 @@ import { GridLayout } from '../model/grid-layout.js';
 /** Cells smaller than this get no block outlines (an outline would hide the cell). */
 const OUTLINE_MIN_CELL = 3;
 const OUTLINE_COLOUR = 'rgba(120, 140, 170, 0.55)';
+const ALLOCATED_OUTLINE_COLOUR = 'rgba(235, 235, 235, 0.7)';
 const HOVER_COLOUR = '#ffffff';
 const ZONE_COLOUR = '#e8e288';
 const ZONE_FONT = '11px sans-serif';
@@ -89,16 +91,24 @@ export class FrameMapView {
     const context = this.overlayContext;
     context.clearRect(0, 0, this.overlay.width, this.overlay.height);
     if (this.layout.cell >= OUTLINE_MIN_CELL) {
-      context.strokeStyle = OUTLINE_COLOUR;
       context.lineWidth = 1;
-      const orders = snapshot.freeOrder;
-      for (let pfn = 0; pfn < orders.length; pfn++) {
-        if (orders[pfn]! >= 0) this.outline(pfn, orders[pfn]!);
-      }
+      this.outlineBlocks(snapshot, true, OUTLINE_COLOUR);
+      this.outlineBlocks(snapshot, false, ALLOCATED_OUTLINE_COLOUR);
     }
     this.drawZoneBoundaries();
     this.outlineHovered(snapshot);
     this.outlineMarked();
+  }
+
+  /** Outlines the free blocks (`free`), or the allocated blocks of more than one frame. */
+  private outlineBlocks(snapshot: FrameSnapshot, free: boolean, colour: string): void {
+    this.overlayContext.strokeStyle = colour;
+    const orders = snapshot.blockOrder;
+    for (let pfn = 0; pfn < orders.length; pfn++) {
+      const order = orders[pfn]!;
+      if (order < 0 || (snapshot.codes[pfn] === FrameCode.FREE) !== free) continue;
+      if (free || order > 0) this.outline(pfn, order);
+    }
   }
 
   /** A line where each zone starts above DMA (16 MiB: DMA32, 4 GiB: Normal), with its name. */
@@ -135,7 +145,7 @@ export class FrameMapView {
 
   private outlineHovered(snapshot: FrameSnapshot): void {
     if (this.hovered < 0) return;
-    const block = snapshot.freeBlockOf(this.hovered, MAX_ORDER);
+    const block = snapshot.blockOf(this.hovered, MAX_ORDER);
     this.overlayContext.strokeStyle = HOVER_COLOUR;
     this.overlayContext.lineWidth = 1;
     this.outline(block?.[0] ?? this.hovered, block?.[1] ?? 0);
