@@ -268,6 +268,26 @@ describe('permission rules (Intel SDM vol. 3, 4.6)', () => {
     }
   });
 
+  it('the user-mode hit paths serve every TLB slot (their literal masks match the TLB)', () => {
+    const m = machine();
+    const user = new MissRecorder(m.mmu);
+    const base = USER_VA - (USER_VA % (TLB_ENTRIES * PAGE_SIZE)); // slot 0
+    for (const slot of [0, 1, TLB_ENTRIES / 2, TLB_ENTRIES - 1]) {
+      const va = base + slot * PAGE_SIZE;
+      m.tables.map(va, FRAME);
+      m.cpu.cpl = 0;
+      m.mmu.store32(va + 8, 0x1234 + slot); // cached, dirty, RAM words attached
+      m.cpu.cpl = 3;
+      user.misses = 0;
+      expect(user.load32(va + 8)).toBe(0x1234 + slot);
+      expect(user.load8(va + 8)).toBe((0x1234 + slot) & 0xff);
+      user.store32(va + 12, slot);
+      user.store8(va + 16, 7);
+      expect([slot, user.misses]).toEqual([slot, 0]);
+      expect(m.ram.load32(FRAME + 12)).toBe(slot);
+    }
+  });
+
   it('the user-mode copy runs alone only on TLB hits, word-aligned, one page a side, apart', () => {
     const m = machine();
     const user = new MissRecorder(m.mmu);
