@@ -7,10 +7,14 @@ import { generateMemoryMap, memoryMapFromRegions } from '../hw/memory-map.js';
 import { PhysicalMemory } from '../hw/ram.js';
 import { PhysicalAllocator } from '../physical/allocator.js';
 import { FrameUse } from '../physical/constants.js';
-import { type BenchRow, measureWorkload, type SlotAllocator, WORKLOADS } from './workloads.js';
+import {
+  type BenchRow,
+  measureWorkload,
+  OUR_IMPLEMENTATION,
+  type SlotAllocator,
+  WORKLOADS,
+} from './workloads.js';
 
-/** The implementation name of our rows in the benchmark output. */
-const IMPLEMENTATION = 'wallos-memory';
 /** What the benchmark's blocks are for (a module-local copy: imports cost a cell load). */
 const USE: FrameUse = FrameUse.USER;
 /** RAM of the benchmark machine: 262,144 frames, as the workloads specify. */
@@ -48,7 +52,7 @@ export function buddyWorkloadTarget(allocator = buddyBenchAllocator()): SlotAllo
 /** Measures B1 and B2, each on a fresh machine. `now()` is in milliseconds. */
 export function measureBuddyWorkloads(now: () => number, reps = 5): BenchRow[] {
   return WORKLOADS.filter((w) => w.layer === 'buddy').map((w) =>
-    measureWorkload(w, IMPLEMENTATION, buddyWorkloadTarget(), now, reps),
+    measureWorkload(w, OUR_IMPLEMENTATION, buddyWorkloadTarget(), now, reps),
   );
 }
 

@@ -13,6 +13,8 @@ import {
   type BenchRow,
   HEAP_POOL_BYTES,
   measureWorkload,
+  OUR_IMPLEMENTATION,
+  PROCESS_IMPLEMENTATION,
   type SlotAllocator,
   WORKLOADS,
   type Workload,
@@ -91,7 +93,7 @@ export function measureHeapInProcess(workload: Workload, now: () => number, reps
   const handle = machine.spawn(
     (ctx) => {
       const slots = new ProcessHeapSlots(ctx);
-      row = measureWorkload(workload, 'wallos-memory/process', slots, now, reps);
+      row = measureWorkload(workload, PROCESS_IMPLEMENTATION, slots, now, reps);
     },
     { name: `bench-${workload.name}` },
   );
@@ -121,7 +123,7 @@ export function runHeapBench(options: HeapBenchOptions = {}): BenchRow[] {
   const reps = options.reps ?? 5;
   const rows: BenchRow[] = [];
   for (const workload of heapWorkloads(names)) {
-    rows.push(measureWorkload(workload, 'wallos-memory', new FlatHeapSlots(), now, reps));
+    rows.push(measureWorkload(workload, OUR_IMPLEMENTATION, new FlatHeapSlots(), now, reps));
     if (!options.skipPeer) {
       const peerReps = options.peerReps ?? 1;
       rows.push(measureWorkload(workload, '@thi.ng/malloc', new ThingMallocSlots(), now, peerReps));

@@ -10,7 +10,7 @@ import { Cpu } from '../hw/cpu.js';
 import { Mmu } from '../hw/mmu.js';
 import { entryLow, PTE_P, PTE_RW, PTE_US, TOP_LEVEL, tableIndex } from '../hw/paging.js';
 import { PhysicalMemory } from '../hw/ram.js';
-import type { BenchRow } from './workloads.js';
+import { type BenchRow, OUR_IMPLEMENTATION } from './workloads.js';
 
 /** Loads per timed run. */
 const LOADS = 10_000_000;
@@ -89,5 +89,5 @@ export function benchTranslatedLoad(now: () => number): BenchRow[] {
     translatedTimes.push(timeRun(translated, expected, now));
     rawTimes.push(timeRun(raw, expected, now));
   }
-  return [row('wallos-memory', median(translatedTimes)), row('Uint32Array', median(rawTimes))];
+  return [row(OUR_IMPLEMENTATION, median(translatedTimes)), row('Uint32Array', median(rawTimes))];
 }

@@ -9,7 +9,13 @@ import { SlabAllocator } from '../kernel-alloc/slab-allocator.js';
 import { NULL, type SlabCache } from '../kernel-alloc/slab-cache.js';
 import { DirectMapMemory, FlatKernelMemory, FlatPageSource } from '../kernel-alloc/standalone.js';
 import { DIRECT_MAP_BASE } from '../virtual/layout.js';
-import { type BenchRow, measureWorkload, type SlotAllocator, WORKLOADS } from './workloads.js';
+import {
+  type BenchRow,
+  measureWorkload,
+  OUR_IMPLEMENTATION,
+  type SlotAllocator,
+  WORKLOADS,
+} from './workloads.js';
 
 /** RAM behind the S1 cache: S1 peaks near 50,000 live objects (3.2 MiB of slabs). */
 const S1_RAM_BYTES = 16 * MiB;
@@ -60,7 +66,7 @@ export function measureSlabWorkloads(
   reps = 5,
   memory: 'flat' | 'ram' = 'flat',
 ): BenchRow[] {
-  const name = memory === 'flat' ? 'wallos-memory' : 'wallos-memory/ram';
+  const name = memory === 'flat' ? OUR_IMPLEMENTATION : `${OUR_IMPLEMENTATION}/ram`;
   return WORKLOADS.filter((workload) => workload.layer === 'slab').map((workload) =>
     measureWorkload(workload, name, createSlabS1(memory).slots, now, reps),
   );

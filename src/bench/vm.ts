@@ -9,16 +9,15 @@
 import { PAGE_SIZE } from '../hw/constants.js';
 import { Machine } from '../kernel/machine.js';
 import { MAP_ANONYMOUS, MAP_PRIVATE, PROT_READ, PROT_WRITE } from '../linux-abi.js';
-import type { BenchRow } from './workloads.js';
+import { type BenchRow, OUR_IMPLEMENTATION } from './workloads.js';
 
 const TOUCHED_BYTES = 64 * 1024 * 1024;
 const COPY_BYTES = 1024 * 1024;
 const COPY_ROUNDS = 32;
-const IMPLEMENTATION = 'wallos-memory';
 
 function row(workload: string, ms: number, ops: number): BenchRow {
   const nsPerOp = (ms * 1e6) / ops;
-  return { workload, implementation: IMPLEMENTATION, nsPerOp, opsPerSec: 1e9 / nsPerOp };
+  return { workload, implementation: OUR_IMPLEMENTATION, nsPerOp, opsPerSec: 1e9 / nsPerOp };
 }
 
 /** Runs the three virtual-memory benchmarks in one 256 MiB machine. */

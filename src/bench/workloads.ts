@@ -180,6 +180,11 @@ function sizeIn(draw: Workload['draw'], sizes: Int32Array, slot: number): number
   return typeof draw === 'number' ? draw : sizes[slot]!;
 }
 
+/** The implementation name of our rows: the allocator over a flat buffer (or its own layer). */
+export const OUR_IMPLEMENTATION = 'wallos-memory';
+/** The implementation name of the heap rows measured inside a simulated process. */
+export const PROCESS_IMPLEMENTATION = 'wallos-memory/process';
+
 export interface BenchRow {
   workload: string;
   implementation: string;

@@ -15,6 +15,7 @@ import { benchVirtualMemory } from '../bench/vm.js';
 import {
   type BenchRow,
   measureWorkload,
+  OUR_IMPLEMENTATION,
   type SlotAllocator,
   WORKLOADS,
   type Workload,
@@ -49,7 +50,7 @@ export function runBenchTask(task: BenchTask): BenchRow[] {
   const workload: Workload = { ...standard, ops: task.ops ?? standard.ops };
   if (task.kind === 'process') return [measureHeapInProcess(workload, now, task.reps)];
   if (task.kind === 'peer') return [measurePeer(workload)];
-  return [measureWorkload(workload, 'wallos-memory', ourTarget(workload), now, task.reps)];
+  return [measureWorkload(workload, OUR_IMPLEMENTATION, ourTarget(workload), now, task.reps)];
 }
 
 /** Our allocator of the workload's layer, fresh. */

@@ -16,7 +16,12 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { type BenchRow, WORKLOADS } from '../bench/workloads.js';
+import {
+  type BenchRow,
+  OUR_IMPLEMENTATION,
+  PROCESS_IMPLEMENTATION,
+  WORKLOADS,
+} from '../bench/workloads.js';
 import { type BenchTask, PEER_MAX_OPS } from './bench-task.js';
 import { UsageError } from './errors.js';
 import { formatCount, formatTable, type Painter, Progress } from './terminal.js';
@@ -49,6 +54,8 @@ const NATIVE_IMPLEMENTATIONS: Record<string, string> = {
   H2: 'glibc',
 };
 const NATIVE_REPS = '5';
+/** The implementation name of the native reference's rows. */
+const NATIVE_IMPLEMENTATION = 'native-ref';
 
 /**
  * Runs the benchmarks, each of our measurements in a fresh process (see bench-task.ts); one row
@@ -150,32 +157,37 @@ function measureNative(binary: string, workload: string): BenchRow {
   });
   const line = output.trim().split('\n').pop() ?? '';
   const nsPerOp = (JSON.parse(line) as { median_ns_op: number }).median_ns_op;
-  return { workload, implementation: 'native-ref', nsPerOp, opsPerSec: 1e9 / nsPerOp };
+  return { workload, implementation: NATIVE_IMPLEMENTATION, nsPerOp, opsPerSec: 1e9 / nsPerOp };
 }
 
-/** The rows as a table, each with its speed relative to the native reference of its workload. */
+/**
+ * The rows as a table, each with its speed relative to the native reference of its workload, and
+ * each in-process row also relative to our flat row (the issue's "at most 3x flat").
+ */
 export function formatBench(
   rows: readonly BenchRow[],
   painter: Painter,
   options: Pick<BenchOptions, 'ops' | 'native'>,
 ): string {
-  const nativeOf = new Map(
-    rows.filter((r) => r.implementation === 'native-ref').map((r) => [r.workload, r.nsPerOp]),
-  );
+  const nativeOf = nsPerOpOf(rows, NATIVE_IMPLEMENTATION);
+  const flatOf = nsPerOpOf(rows, OUR_IMPLEMENTATION);
   const table = formatTable(
     painter,
-    ['WORKLOAD', 'IMPLEMENTATION', 'NS/OP', 'OPS/SEC', 'VS NATIVE'],
+    ['WORKLOAD', 'IMPLEMENTATION', 'NS/OP', 'OPS/SEC', 'VS NATIVE', 'VS FLAT'],
     rows.map((row) => {
       const native = nativeOf.get(row.workload);
+      const flat =
+        row.implementation === PROCESS_IMPLEMENTATION ? flatOf.get(row.workload) : undefined;
       return [
         row.workload,
         row.implementation,
         row.nsPerOp.toFixed(1),
         formatCount(Math.round(row.opsPerSec)),
-        native === undefined ? '' : `${(row.nsPerOp / native).toFixed(2)}×`,
+        native === undefined ? '' : formatRatio(row.nsPerOp / native),
+        flat === undefined ? '' : formatRatio(row.nsPerOp / flat),
       ];
     }),
-    ['left', 'left', 'right', 'right', 'right'],
+    ['left', 'left', 'right', 'right', 'right', 'right'],
   );
   const notes: string[] = [];
   if (rows.some((r) => r.implementation === '@thi.ng/malloc')) {
@@ -185,8 +197,18 @@ export function formatBench(
   }
   if (options.native && options.ops !== undefined) {
     notes.push('native-ref skipped: it runs the standard step counts only (drop --ops).');
-  } else if (options.native && !rows.some((r) => r.implementation === 'native-ref')) {
+  } else if (options.native && !rows.some((r) => r.implementation === NATIVE_IMPLEMENTATION)) {
     notes.push('native-ref not found (set WALLOS_NATIVE_REF to its bench binary).');
   }
   return `${[table, ...notes].join('\n')}\n`;
+}
+
+/** Workload → ns/op of `implementation`'s row. */
+function nsPerOpOf(rows: readonly BenchRow[], implementation: string): Map<string, number> {
+  const rowsOf = rows.filter((r) => r.implementation === implementation);
+  return new Map(rowsOf.map((r) => [r.workload, r.nsPerOp]));
+}
+
+function formatRatio(ratio: number): string {
+  return `${ratio.toFixed(2)}×`;
 }

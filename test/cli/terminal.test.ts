@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
 import { integerArgument, positiveIntegerArgument, sizeArgument } from '../../src/cli/arguments.js';
+import { formatBench } from '../../src/cli/bench.js';
 import { parseThenCommands } from '../../src/cli/run.js';
 import { colourAllowed, formatBytes, formatTable, Painter } from '../../src/cli/terminal.js';
 
@@ -80,5 +81,32 @@ describe('option values', () => {
     for (const bad of ['ls /', 'proc', 'proc meminfo', 'proc /proc/a /proc/b']) {
       expect(() => parseThenCommands([bad])).toThrow(/expected 'proc/);
     }
+  });
+});
+
+describe('the bench table', () => {
+  it('puts each row beside the native reference, and each in-process row beside our flat row', () => {
+    const row = (workload: string, implementation: string, nsPerOp: number) => ({
+      workload,
+      implementation,
+      nsPerOp,
+      opsPerSec: 1e9 / nsPerOp,
+    });
+    const table = formatBench(
+      [
+        row('H1', 'wallos-memory', 40),
+        row('H1', 'wallos-memory/process', 100),
+        row('H1', 'native-ref', 20),
+        row('S1', 'wallos-memory', 30),
+      ],
+      new Painter(false),
+      { native: true },
+    );
+    const line = (implementation: string) =>
+      table.split('\n').find((l) => l.includes(`│ ${implementation} `))!;
+    expect(line('wallos-memory')).toMatch(/│ +2\.00× │ +│$/);
+    expect(line('wallos-memory/process')).toMatch(/│ +5\.00× │ +2\.50× │$/);
+    expect(line('native-ref')).toMatch(/│ +1\.00× │ +│$/);
+    expect(table).toMatch(/│ S1 +│ wallos-memory +│ +30\.0 │ +33,333,333 │ +│ +│/);
   });
 });
