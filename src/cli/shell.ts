@@ -324,7 +324,9 @@ export class Shell {
     );
     const more =
       entries.length > TLB_ROWS_SHOWN ? `\n… and ${entries.length - TLB_ROWS_SHOWN} more` : '';
-    return `TLB: ${entries.length} entries cached, ${formatCount(tlb.hits)} hits, ${formatCount(tlb.misses)} misses\n${table}${more}`;
+    // Hits are not shown: a process's loads and stores hit without counting (see Tlb.hits).
+    const walks = `${formatCount(tlb.misses)} misses (page walks)`;
+    return `TLB: ${entries.length} entries cached, ${walks}\n${table}${more}`;
   }
 }
 
