@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { InvalidArgumentError } from '../../src/errors.js';
 import { ERRNO } from '../../src/linux-abi.js';
@@ -389,5 +390,35 @@ describe('FlatMemory', () => {
     expect(() => m.store32(-4, 1)).toThrow(FlatMemoryFaultError);
     expect(() => m.store8(16, 1)).toThrow(FlatMemoryFaultError);
     expect(() => m.fill(8, 9, 0)).toThrow(FlatMemoryFaultError);
+  });
+
+  it('reads and writes 32-bit words as a DataView would, at any address, or faults', () => {
+    const BYTES = 64;
+    // Addresses of every kind: aligned, unaligned, at and past the end, negative, fractional.
+    const address = fc.oneof(
+      fc.integer({ min: -8, max: BYTES + 8 }),
+      fc.integer({ min: 0, max: BYTES / 4 }).map((word) => word * 4),
+      fc.double({ min: -8, max: BYTES + 8, noNaN: true }),
+    );
+    const op = fc.record({ store: fc.boolean(), address, value: fc.nat({ max: 0xffffffff }) });
+    fc.assert(
+      fc.property(fc.array(op, { maxLength: 40 }), (ops) => {
+        const m = new FlatMemory(new ArrayBuffer(BYTES));
+        const model = new DataView(new ArrayBuffer(BYTES));
+        for (const { store, address: a, value } of ops) {
+          // The model: any address whose four bytes lie inside, truncated as DataView does.
+          const inside = a >= 0 && a + 4 <= BYTES;
+          if (!inside) {
+            expect(() => (store ? m.store32(a, value) : m.load32(a))).toThrow(FlatMemoryFaultError);
+          } else if (store) {
+            m.store32(a, value);
+            model.setUint32(Math.trunc(a), value, true);
+          } else {
+            expect(m.load32(a)).toBe(model.getUint32(Math.trunc(a), true));
+          }
+        }
+        for (let a = 0; a < BYTES; a += 4) expect(m.load32(a)).toBe(model.getUint32(a, true));
+      }),
+    );
   });
 });
