@@ -60,7 +60,7 @@ import {
   TOP_LEVEL,
   tableIndex,
 } from './paging.js';
-import { type PhysicalMemory, RAM_CHUNK_SIZE } from './ram.js';
+import type { PhysicalMemory } from './ram.js';
 import {
   RIGHT_DIRTY,
   RIGHT_GLOBAL,
@@ -273,7 +273,7 @@ export class Mmu implements MemoryAccess {
       return TLB_MISS;
     }
     tlb.hits++;
-    return tlb.words[slot]![tlb.wordBase[slot]! + (offset >> WORD_SHIFT)]! >>> 0;
+    return tlb.words[slot]![offset >> WORD_SHIFT]! >>> 0;
   }
 
   /** Like {@link peek32} for one byte. */
@@ -288,7 +288,7 @@ export class Mmu implements MemoryAccess {
       return TLB_MISS;
     }
     tlb.hits++;
-    const word = tlb.words[slot]![tlb.wordBase[slot]! + (offset >> WORD_SHIFT)]!;
+    const word = tlb.words[slot]![offset >> WORD_SHIFT]!;
     return (word >>> ((offset & WORD_MISALIGNMENT) << BYTE_SHIFT)) & BYTE_MASK;
   }
 
@@ -322,7 +322,7 @@ export class Mmu implements MemoryAccess {
       return false;
     }
     tlb.hits++;
-    tlb.words[slot]![tlb.wordBase[slot]! + (offset >> WORD_SHIFT)] = value;
+    tlb.words[slot]![offset >> WORD_SHIFT] = value;
     return true;
   }
 
@@ -339,7 +339,7 @@ export class Mmu implements MemoryAccess {
     }
     tlb.hits++;
     const words = tlb.words[slot]!;
-    const at = tlb.wordBase[slot]! + (offset >> WORD_SHIFT);
+    const at = offset >> WORD_SHIFT;
     const shift = (offset & WORD_MISALIGNMENT) << BYTE_SHIFT;
     words[at] = (words[at]! & ~(BYTE_MASK << shift)) | ((value & BYTE_MASK) << shift);
     return true;
@@ -637,11 +637,8 @@ export class Mmu implements MemoryAccess {
 
   /** Gives the TLB slot of `va` (just translated to `pa`) RAM's words, once RAM has them. */
   private attachWords(va: number, pa: number): void {
-    const words = this.ram.wordsAt(pa);
-    if (words === undefined) return;
-    const piece = pa - (pa & PAGE_MASK);
-    const base = (piece - Math.floor(piece / RAM_CHUNK_SIZE) * RAM_CHUNK_SIZE) >> WORD_SHIFT;
-    this.tlb.attachWords(va, words, base);
+    const words = this.ram.pageWordsAt(pa);
+    if (words !== undefined) this.tlb.attachWords(va, words);
   }
 
   /** A load that crosses into the next page: both pages are translated before reading. */
@@ -680,7 +677,7 @@ export class Mmu implements MemoryAccess {
  *                 userReadTags[slot] is the page of va (and va an aligned word), CPL is 3?
  *                   │ yes                                          │ no
  *                   ▼                                              ▼
- *                 words[slot][wordBase[slot] + offset / 4]       load32Miss(va): Mmu.load32
+ *                 words[slot][offset / 4]                        load32Miss(va): Mmu.load32
  *                 (RAM's backing words: no call, no walk)        (walk, A/D, rights, #PF)
  * ```
  *
@@ -700,7 +697,6 @@ export abstract class UserModeMemory {
   private readonly readTags: Float64Array;
   private readonly writeTags: Float64Array;
   private readonly words: (Int32Array | null)[];
-  private readonly wordBase: Int32Array;
   private readonly cpu: Cpu;
 
   constructor(mmu: Mmu) {
@@ -708,7 +704,6 @@ export abstract class UserModeMemory {
     this.readTags = mmu.tlb.userReadTags;
     this.writeTags = mmu.tlb.userWriteTags;
     this.words = mmu.tlb.words;
-    this.wordBase = mmu.tlb.wordBase;
     this.cpu = mmu.cpu;
   }
 
@@ -724,7 +719,7 @@ export abstract class UserModeMemory {
     const slot = (va >>> 12) & 2047;
     const offset = va & 0xfff;
     if (this.readTags[slot] === va - offset && this.cpu.cpl === 3) {
-      const word = this.words[slot]![this.wordBase[slot]! + (offset >> 2)]!;
+      const word = this.words[slot]![offset >> 2]!;
       return (word >>> ((offset & 3) << 3)) & 0xff;
     }
     return this.load8Miss(va);
@@ -735,7 +730,7 @@ export abstract class UserModeMemory {
     const slot = (va >>> 12) & 2047;
     const word = va & 0xffc;
     if (this.readTags[slot] === va - word && this.cpu.cpl === 3) {
-      return this.words[slot]![this.wordBase[slot]! + (word >> 2)]! >>> 0;
+      return this.words[slot]![word >> 2]! >>> 0;
     }
     // `>>> 0` changes nothing but tells V8 both branches give a uint32: their merge then stays
     // an unboxed word instead of a heap number for each value of 2^31 or more.
@@ -748,7 +743,7 @@ export abstract class UserModeMemory {
     const offset = va & 0xfff;
     if (this.writeTags[slot] === va - offset && this.cpu.cpl === 3) {
       const words = this.words[slot]!;
-      const at = this.wordBase[slot]! + (offset >> 2);
+      const at = offset >> 2;
       const shift = (offset & 3) << 3;
       words[at] = (words[at]! & ~(0xff << shift)) | ((value & 0xff) << shift);
     } else {
@@ -760,7 +755,7 @@ export abstract class UserModeMemory {
     const slot = (va >>> 12) & 2047;
     const word = va & 0xffc;
     if (this.writeTags[slot] === va - word && this.cpu.cpl === 3) {
-      this.words[slot]![this.wordBase[slot]! + (word >> 2)] = value;
+      this.words[slot]![word >> 2] = value;
     } else {
       this.store32Miss(va, value);
     }
@@ -801,9 +796,9 @@ export abstract class UserModeMemory {
     }
     const source = this.words[sourceSlot]!;
     const target = this.words[targetSlot]!;
-    let at = this.wordBase[sourceSlot]! + (sourceOffset >> WORD_SHIFT);
+    let at = sourceOffset >> WORD_SHIFT;
     const end = at + (length >> WORD_SHIFT);
-    for (let into = this.wordBase[targetSlot]! + (targetOffset >> WORD_SHIFT); at < end; at++) {
+    for (let into = targetOffset >> WORD_SHIFT; at < end; at++) {
       target[into++] = source[at]!;
     }
     return true;

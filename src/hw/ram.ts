@@ -18,6 +18,7 @@
  */
 import { InvalidArgumentError, WallosError } from '../errors.js';
 import { formatPhysical } from './address.js';
+import { PAGE_SHIFT, PAGE_SIZE } from './constants.js';
 import type { MemoryAccess } from './memory-access.js';
 
 /** Bytes in one chunk of host backing. */
@@ -32,6 +33,9 @@ const WORD_MISALIGNMENT = 3;
 const BYTE_MASK = 0xff;
 /** Chunks carved from one host ArrayBuffer (2 MiB). */
 const BACKING_BLOCK_CHUNKS = 32;
+/** 32-bit words in a 4 KiB page, and pages in a chunk. */
+const PAGE_WORDS = PAGE_SIZE >> WORD_SHIFT;
+const CHUNK_PAGES = RAM_CHUNK_SIZE / PAGE_SIZE;
 
 /** A half-open range of physical addresses `[base, base + length)`. */
 export interface PhysicalRange {
@@ -39,9 +43,9 @@ export interface PhysicalRange {
   readonly length: number;
 }
 
-/** A cache of RAM's backing arrays, told when they change (see {@link PhysicalMemory.wordsAt}). */
+/** A cache of RAM's backing arrays, told when they change (see {@link PhysicalMemory.pageWordsAt}). */
 export interface BackingObserver {
-  /** A chunk got or lost its own host memory: drop every array taken from `wordsAt`. */
+  /** A chunk got or lost its own host memory: drop every array taken from `pageWordsAt`. */
   backingChanged(): void;
 }
 
@@ -70,6 +74,8 @@ export class PhysicalMemory implements MemoryAccess {
   readonly ranges: readonly PhysicalRange[];
   private readonly bytes: (Uint8Array | undefined)[];
   private readonly words: (Int32Array | undefined)[];
+  /** Per chunk with host memory, a view of each of its pages' words. */
+  private readonly pageViews: (Int32Array[] | undefined)[];
   private touched = 0;
   /** Host chunks given back by `release`, reused (zeroed) before new host memory is taken. */
   private readonly spareChunks: Uint8Array[] = [];
@@ -102,6 +108,7 @@ export class PhysicalMemory implements MemoryAccess {
     const slots = top / RAM_CHUNK_SIZE;
     this.bytes = new Array<Uint8Array | undefined>(slots).fill(undefined);
     this.words = new Array<Int32Array | undefined>(slots).fill(undefined);
+    this.pageViews = new Array<Int32Array[] | undefined>(slots).fill(undefined);
     for (const r of sorted) {
       for (let a = r.base; a < r.base + r.length; a += RAM_CHUNK_SIZE) {
         this.bytes[a / RAM_CHUNK_SIZE] = ZERO_CHUNK;
@@ -135,13 +142,13 @@ export class PhysicalMemory implements MemoryAccess {
   }
 
   /**
-   * The 32-bit words backing the chunk that holds `address` (index `(address % 64 KiB) / 4`),
-   * or undefined when that chunk has no host memory of its own yet (untouched, or no RAM).
-   * Valid until the next {@link BackingObserver.backingChanged}.
+   * The 1024 words backing the 4 KiB page that holds `address` (a view of its chunk's words,
+   * made with the chunk's host memory), or undefined when that chunk has none of its own yet
+   * (untouched, or no RAM). Valid until the next {@link BackingObserver.backingChanged}.
    */
-  wordsAt(address: number): Int32Array | undefined {
-    const index = Math.floor(address / RAM_CHUNK_SIZE);
-    return this.bytes[index] === ZERO_CHUNK ? undefined : this.words[index];
+  pageWordsAt(address: number): Int32Array | undefined {
+    const views = this.pageViews[Math.floor(address / RAM_CHUNK_SIZE)];
+    return views === undefined ? undefined : views[(address & CHUNK_MASK) >> PAGE_SHIFT];
   }
 
   /** True when every byte of `[address, address + length)` has RAM behind it. */
@@ -382,7 +389,9 @@ export class PhysicalMemory implements MemoryAccess {
     if (chunk !== ZERO_CHUNK) return chunk;
     const fresh = this.newChunk();
     this.bytes[index] = fresh;
-    this.words[index] = new Int32Array(fresh.buffer, fresh.byteOffset, RAM_CHUNK_SIZE >> 2);
+    const words = new Int32Array(fresh.buffer, fresh.byteOffset, RAM_CHUNK_SIZE >> 2);
+    this.words[index] = words;
+    this.pageViews[index] = pageViewsOf(words);
     this.touched++;
     this.notifyBackingChanged();
     return fresh;
@@ -395,6 +404,7 @@ export class PhysicalMemory implements MemoryAccess {
     this.spareChunks.push(chunk);
     this.bytes[index] = ZERO_CHUNK;
     this.words[index] = ZERO_WORDS;
+    this.pageViews[index] = undefined;
     this.touched--;
     this.notifyBackingChanged();
   }
@@ -433,6 +443,15 @@ export class PhysicalMemory implements MemoryAccess {
       done += count;
     }
   }
+}
+
+/** A view of each page's words in a chunk's `words`. */
+function pageViewsOf(words: Int32Array): Int32Array[] {
+  const views: Int32Array[] = [];
+  for (let page = 0; page < CHUNK_PAGES; page++) {
+    views.push(words.subarray(page * PAGE_WORDS, (page + 1) * PAGE_WORDS));
+  }
+  return views;
 }
 
 function isAllZero(bytes: Uint8Array): boolean {

@@ -21,11 +21,11 @@
  * tables: a changed entry stays invisible until software invalidates the slot, exactly like
  * hardware.
  *
- * `wordTags`, `words` and `wordBase` are a host-side shortcut, not hardware: the RAM chunk
- * backing the piece (slot 1 above; slot 2's chunk was never written), so a 32-bit hit reads it
- * without RAM's chunk lookup. RAM replaces chunk arrays when it gives a
- * chunk host memory or takes it back, so the TLB registers as RAM's {@link BackingObserver}
- * and drops every attached array when that happens.
+ * `wordTags` and `words` are a host-side shortcut, not hardware: RAM's words backing the
+ * piece (slot 1 above; slot 2's chunk was never written), so a hit reads them without RAM's
+ * chunk lookup. RAM replaces chunk arrays when it gives a chunk host memory or takes it back,
+ * so the TLB registers as RAM's {@link BackingObserver} and drops every attached array when
+ * that happens.
  *
  * Beside the TLB sits a PDE cache, one of the paging-structure caches of Intel SDM vol. 3,
  * 4.10.3: for a 2 MiB region (bits 47:21 of the address) the page table its PDE points to and
@@ -108,13 +108,14 @@ export class Tlb implements BackingObserver {
   /**
    * The tag again, for slots that also hold RAM's backing words for their piece: a hit here
    * lets the MMU's 32-bit accesses skip RAM's chunk lookup. The MMU attaches words from
-   * {@link PhysicalMemory.wordsAt}; all are dropped when RAM reports its backing changed.
+   * {@link PhysicalMemory.pageWordsAt}; all are dropped when RAM reports its backing changed.
    */
   readonly wordTags = new Float64Array(TLB_ENTRIES).fill(EMPTY);
-  /** RAM's backing words of each slot with a `wordTags` entry. */
+  /**
+   * RAM's backing words of each slot with a `wordTags` entry: the piece's 1024 words, so the
+   * word at page offset `o` is `words[slot][o >> 2]`.
+   */
   readonly words: (Int32Array | null)[] = new Array<Int32Array | null>(TLB_ENTRIES).fill(null);
-  /** Index in `words[slot]` of the piece's first word. */
-  readonly wordBase = new Int32Array(TLB_ENTRIES);
   /**
    * The `wordTags` entry again where the cached rights let user mode read (US), else NaN: the
    * rights check of a user load folded into its tag compare, see {@link UserModeMemory}.
@@ -178,14 +179,13 @@ export class Tlb implements BackingObserver {
     if (level > 1) this.largePieces[halfOf(va)]!++;
   }
 
-  /** Attaches RAM's backing `words` (the piece starts at word `base`) to the slot of `va`. */
-  attachWords(va: number, words: Int32Array, base: number): void {
+  /** Attaches RAM's backing `words` of its piece (1024 of them) to the slot of `va`. */
+  attachWords(va: number, words: Int32Array): void {
     const slot = Tlb.slotOf(va);
     const tag = this.tags[slot]!;
     const rights = this.rights[slot]!;
     this.wordTags[slot] = tag;
     this.words[slot] = words;
-    this.wordBase[slot] = base;
     this.userReadTags[slot] = (rights & RIGHT_USER) !== 0 ? tag : EMPTY;
     this.userWriteTags[slot] = (rights & USER_WRITE_RIGHTS) === USER_WRITE_RIGHTS ? tag : EMPTY;
   }

@@ -269,3 +269,30 @@ describe('PhysicalMemory against a flat reference model', () => {
     ).toThrow(/overlaps/);
   });
 });
+
+describe('pageWordsAt', () => {
+  const PAGE = 4 * KiB;
+
+  it('is a view of the 1024 words of a page, kept until the backing changes', () => {
+    const ram = PhysicalMemory.flat(2 * RAM_CHUNK_SIZE);
+    let changes = 0;
+    ram.addBackingObserver({ backingChanged: () => changes++ });
+    const page = RAM_CHUNK_SIZE + 3 * PAGE;
+    expect(ram.pageWordsAt(page)).toBeUndefined(); // never written: no host memory yet
+    ram.store32(page + 8, 0xdeadbeef);
+    expect(changes).toBe(1);
+    const words = ram.pageWordsAt(page + 100);
+    expect(words).toHaveLength(PAGE / 4);
+    expect(words![2]! >>> 0).toBe(0xdeadbeef);
+    words![3] = 7; // writes through to RAM
+    expect(ram.load32(page + 12)).toBe(7);
+    expect(ram.pageWordsAt(page + PAGE - 1)).toBe(words); // the same view, not a new one
+    expect(ram.pageWordsAt(page + PAGE)).not.toBe(words);
+    ram.fill(RAM_CHUNK_SIZE, RAM_CHUNK_SIZE, 0); // the whole chunk zero: host memory released
+    expect(changes).toBe(2);
+    expect(ram.pageWordsAt(page)).toBeUndefined();
+    ram.store32(page, 1);
+    expect(ram.pageWordsAt(page)).not.toBe(words);
+    expect(ram.pageWordsAt(page)![0]).toBe(1);
+  });
+});
