@@ -65,8 +65,10 @@ export class ReplayFailedError extends WallosError {
 /** What the timing process is sent on its stdin (v8-serialized): see {@link runTimingJob}. */
 export interface TimingJob {
   readonly trace: Trace;
-  /** Where the passes run: in processes of a machine with `memoryBytes` of RAM, or over flat
-   * heaps of at most `memoryBytes`. */
+  /**
+   * Where the passes run: in processes of a machine with `memoryBytes` of RAM, or over flat
+   * heaps of at most `memoryBytes`.
+   */
   readonly where: 'process' | 'flat';
   readonly memoryBytes: number;
 }
