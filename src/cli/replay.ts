@@ -50,7 +50,7 @@ export const WARM_UP_RUNS = 40;
  * timing. sqlite3-small, four processes each: 87–88 ns/op with it, 96–127 without.
  */
 const MEASURING_V8_FLAGS = ['--no-concurrent-recompilation'];
-/** Room for the timing process's answer (one number) and any error message. */
+/** Room for the timing process's answer (a line of JSON). */
 const TIMING_OUTPUT_BYTES = 1 << 20;
 /** Ops between two progress updates of the verified pass. */
 const PROGRESS_INTERVAL = 4096;
@@ -134,47 +134,64 @@ function growingFlatHeap(limitBytes: number): UserAllocator<FlatHeapHost> {
 
 /**
  * ns/op of the job's timed passes, measured in a fresh Node process with
- * {@link MEASURING_V8_FLAGS}, which runs this module's {@link runTimingJob}.
+ * {@link MEASURING_V8_FLAGS}, which runs this module's {@link runTimingJob} (and shows its own
+ * progress on the shared stderr).
  * @throws ReplayFailedError when that process fails.
  */
 function timeInFreshNode(job: TimingJob): number {
   const script = `import { runTimingJob } from ${JSON.stringify(import.meta.url)};\nrunTimingJob();`;
-  let output: string;
+  let answer: TimingAnswer;
   try {
-    output = execFileSync(
+    const output = execFileSync(
       process.execPath,
       [...MEASURING_V8_FLAGS, '--input-type=module', '--eval', script],
-      { input: serialize(job), encoding: 'utf8', maxBuffer: TIMING_OUTPUT_BYTES, stdio: 'pipe' },
+      {
+        input: serialize(job),
+        encoding: 'utf8',
+        maxBuffer: TIMING_OUTPUT_BYTES,
+        stdio: ['pipe', 'pipe', 'inherit'],
+      },
     );
+    answer = JSON.parse(output) as TimingAnswer;
   } catch (error) {
-    throw new ReplayFailedError(`the timed passes failed: ${childFailure(error)}`);
+    throw new ReplayFailedError(`the timing process failed: ${String(error)}`);
   }
-  return Number(output);
+  if (answer.failure !== undefined) throw new ReplayFailedError(answer.failure);
+  return answer.nsPerOp;
+}
+
+/** What the timing process prints on stdout (JSON): the median ns/op, or why it has none. */
+interface TimingAnswer {
+  readonly nsPerOp: number;
+  readonly failure?: string;
 }
 
 /**
  * The timing process's side of {@link timeInFreshNode}: reads a {@link TimingJob} from stdin,
  * runs {@link WARM_UP_RUNS} untimed and {@link TIMED_RUNS} timed passes, each on a fresh heap,
- * and prints the timed passes' median ns/op. Not for other uses.
+ * and prints a {@link TimingAnswer}. Not for other uses.
  */
 export function runTimingJob(): void {
+  let answer: TimingAnswer;
   try {
     const job = deserialize(readFileSync(0)) as TimingJob;
-    const times = job.where === 'flat' ? timeFlatPasses(job) : timeProcessPasses(job);
+    const progress = new Progress('timing', WARM_UP_RUNS + TIMED_RUNS);
+    const times =
+      job.where === 'flat' ? timeFlatPasses(job, progress) : timeProcessPasses(job, progress);
+    progress.stop();
     times.sort((a, b) => a - b);
-    const nsPerOp = (times[times.length >> 1]! * 1e6) / Math.max(1, job.trace.ops);
-    process.stdout.write(`${nsPerOp}\n`);
+    answer = { nsPerOp: (times[times.length >> 1]! * 1e6) / Math.max(1, job.trace.ops) };
   } catch (error) {
-    process.stderr.write(`${error instanceof Error ? error.message : String(error)}\n`);
-    process.exitCode = 1;
+    answer = { nsPerOp: 0, failure: error instanceof Error ? error.message : String(error) };
   }
+  process.stdout.write(`${JSON.stringify(answer)}\n`);
 }
 
 /** The timed passes' clock (ms): one function for all of them, so their call site sees one. */
 const clock = (): number => performance.now();
 
-/** Each pass's time in ms, every pass in a fresh process of one machine. */
-function timeProcessPasses({ trace, memoryBytes }: TimingJob): number[] {
+/** Each timed pass's time in ms, every pass in a fresh process of one machine. */
+function timeProcessPasses({ trace, memoryBytes }: TimingJob, progress: Progress): number[] {
   const machine = bootMachine(memoryBytes);
   const times: number[] = [];
   for (let run = 0; run < WARM_UP_RUNS + TIMED_RUNS; run++) {
@@ -191,26 +208,21 @@ function timeProcessPasses({ trace, memoryBytes }: TimingJob): number[] {
     );
     machine.run();
     if (!finished) throw new ReplayFailedError(`pass ${run + 1} ${deathOf(pass)}`);
+    progress.update(run + 1);
   }
   return times;
 }
 
-/** Each pass's time in ms, every pass on a fresh flat heap. */
-function timeFlatPasses({ trace, memoryBytes }: TimingJob): number[] {
-  for (let run = 0; run < WARM_UP_RUNS; run++) warmUpBareCalls(trace, growingFlatHeap(memoryBytes));
+/** Each timed pass's time in ms, every pass on a fresh flat heap. */
+function timeFlatPasses({ trace, memoryBytes }: TimingJob, progress: Progress): number[] {
   const times: number[] = [];
-  for (let run = 0; run < TIMED_RUNS; run++) {
-    times.push(timeBareCalls(trace, growingFlatHeap(memoryBytes), clock));
+  for (let run = 0; run < WARM_UP_RUNS + TIMED_RUNS; run++) {
+    const heap = growingFlatHeap(memoryBytes);
+    if (run >= WARM_UP_RUNS) times.push(timeBareCalls(trace, heap, clock));
+    else warmUpBareCalls(trace, heap);
+    progress.update(run + 1);
   }
   return times;
-}
-
-/** What a failed timing process said: its last line on stderr, else how it ended. */
-function childFailure(error: unknown): string {
-  const stderr = (error as { stderr?: unknown }).stderr;
-  const lines = typeof stderr === 'string' ? stderr.trim().split('\n') : [];
-  const last = lines.at(-1);
-  return last !== undefined && last !== '' ? last : String(error);
 }
 
 function heapOfPid(machine: Machine, pid: number): UserAllocator {
