@@ -128,7 +128,7 @@ export class PhysicalMemory implements MemoryAccess {
   }
 
   /**
-   * Registers a cache of arrays from {@link wordsAt} (the TLB is one): it is told whenever a
+   * Registers a cache of arrays from {@link pageWordsAt} (the TLB is one): it is told whenever a
    * chunk gets or loses its own host memory, and must then drop every array it holds.
    */
   addBackingObserver(observer: BackingObserver): void {
