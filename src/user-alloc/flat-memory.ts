@@ -10,7 +10,8 @@
  * one typed-array access at `address / 4` checks alignment, range and integrality at once (any
  * other address reads `undefined`), and `load32` stays under the 27 bytes of bytecode that V8
  * always inlines (docs/performance.md). Their slow paths are module functions, cheaper to call
- * than methods.
+ * than methods. The one address this single check misreads is a negative one so close to zero
+ * (|address| < 1e-323) that its quarter rounds to -0: it reads and writes address 0.
  *
  * ```
  *   0                                              byteLength
