@@ -24,6 +24,7 @@ import {
 } from '../bench/workloads.js';
 import { type BenchTask, PEER_MAX_OPS } from './bench-task.js';
 import { UsageError } from './errors.js';
+import { MEASURING_V8_FLAGS } from './measuring.js';
 import { formatCount, formatTable, type Painter, Progress } from './terminal.js';
 
 /** What `bench` was asked to run. */
@@ -109,16 +110,6 @@ function tasksFor(name: string, options: BenchOptions, native: string | null): T
 function isolated(task: BenchTask, forks: number): Task {
   return () => medianRows(Array.from({ length: forks }, () => runInFreshProcess(task)));
 }
-
-/**
- * V8's flags for a measuring process. `--no-concurrent-recompilation` makes the optimising
- * compiler run on the main thread, when a function gets hot, instead of on a background thread
- * while the interpreter goes on: the type feedback a function is compiled with then no longer
- * depends on how far the loop ran during the compile, which otherwise leaves 30–60% between two
- * processes of the same build (dependency bail-outs, code thrown away mid-run). The compiler and
- * its optimisations are the same; only its timing is fixed.
- */
-const MEASURING_V8_FLAGS = ['--no-concurrent-recompilation'];
 
 function runInFreshProcess(task: BenchTask): BenchRow[] {
   const args = [...MEASURING_V8_FLAGS, TASK_SCRIPT, JSON.stringify(task)];

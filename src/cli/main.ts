@@ -18,7 +18,14 @@ import {
 import { type BenchOptions, benchRows, formatBench } from './bench.js';
 import { WORKLOAD_NAMES } from './demo.js';
 import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, UsageError } from './errors.js';
-import { formatReplay, replayFlat, replayInProcess, replayJson, TIMED_RUNS } from './replay.js';
+import {
+  formatReplay,
+  replayFlat,
+  replayInProcess,
+  replayJson,
+  TIMED_RUNS,
+  WARM_UP_RUNS,
+} from './replay.js';
 import { formatRunReport, type RunOptions, runSucceeded, runWorkload } from './run.js';
 import { serve } from './serve.js';
 import { runShell } from './shell.js';
@@ -96,7 +103,7 @@ function defineReplay(program: Command): void {
     .description('replay an allocation trace through the malloc of a simulated process, verified')
     .addHelpText(
       'after',
-      `\nns/op times the bare calls (no memory touched), median of ${TIMED_RUNS} passes in fresh processes.`,
+      `\nns/op times the bare calls (no memory touched): the median of ${TIMED_RUNS} passes, each in a fresh process\n(or on a fresh heap with --flat), after ${WARM_UP_RUNS} untimed warm-up passes, in a Node process of their own.`,
     )
     .argument('<trace>', 'a wallos-trace v1 file, plain or gzipped')
     .addOption(memoryOption(DEFAULT_REPLAY_MEMORY, '1G'))

@@ -27,6 +27,7 @@ import { type ReplayResult, replayTrace, type Trace, type TraceAllocator } from 
 import { timeBareCalls, warmUpBareCalls } from '../trace/replay.js';
 import { createFlatHeap, type FlatHeapHost, type UserAllocator } from '../user-alloc/index.js';
 import { bootMachine } from './arguments.js';
+import { MEASURING_V8_FLAGS } from './measuring.js';
 import { formatBytes, formatCount, Progress, signalName } from './terminal.js';
 
 /** Timed passes whose median is reported: 7, as the glibc reference replayer runs. */
@@ -43,13 +44,6 @@ export const TIMED_RUNS = 7;
  * replayer has no JIT to warm up; JMH warms up likewise.
  */
 export const WARM_UP_RUNS = 40;
-/**
- * V8's flags for the timing process, as `bench` runs its measuring processes (see its
- * MEASURING_V8_FLAGS and docs/architecture.md, "Benchmarks"): a hot function is compiled on the
- * main thread, so the feedback it is compiled with does not depend on a background thread's
- * timing. sqlite3-small, four processes each: 87–88 ns/op with it, 96–127 without.
- */
-const MEASURING_V8_FLAGS = ['--no-concurrent-recompilation'];
 /** Room for the timing process's answer (a line of JSON). */
 const TIMING_OUTPUT_BYTES = 1 << 20;
 /** Ops between two progress updates of the verified pass. */
