@@ -349,20 +349,20 @@ export class UserAllocator<H extends HeapHost = HeapHost> {
     if (p === 0) return this.malloc(size);
     const chunk = p - PAYLOAD;
     const inHeap = chunk >= this.firstChunk && chunk < this.top;
-    if (inHeap) this.checkInUse(chunk, 'realloc');
-    else this.checkMapped(chunk, 'realloc');
+    const head = inHeap ? this.checkInUse(chunk, 'realloc') : this.checkMapped(chunk, 'realloc');
     if (size === 0) {
       this.free(p);
       return 0;
     }
     const need = this.chunkSizeFor(size);
     if (need === 0) return this.fail(ERRNO.ENOMEM);
+    // A failed resizeInPlace leaves the header as checked: `head` still holds.
     if (inHeap && this.resizeInPlace(chunk, need)) return p;
-    const usable = this.usableSize(p);
+    const usable = sizeOf(head) - (inHeap ? HEAP_OVERHEAD : MMAP_OVERHEAD);
     if (!inHeap && need <= usable + MMAP_OVERHEAD && need >= this.mmapThreshold) return p;
     const q = this.malloc(size);
     if (q === 0) return 0;
-    this.copy(q, p, Math.min(usable, this.usableSize(q)));
+    this.copy(q, p, Math.min(usable, size)); // what both blocks hold: q offers at least `size`
     this.free(p);
     return q;
   }
