@@ -67,8 +67,7 @@ export class FlatMemory implements MemoryAccess {
   }
 
   load8(address: number): number {
-    this.check(address, 1);
-    return this.u8[address]!;
+    return this.u8[address] ?? load8Slow(this, address);
   }
 
   load16(address: number): number {
@@ -82,8 +81,10 @@ export class FlatMemory implements MemoryAccess {
   }
 
   store8(address: number, value: number): void {
-    if (address >= 0 && address < this.byteLength) this.u8[address] = value;
-    else this.check(address, 1);
+    const bytes = this.u8;
+    // A store at a bad index would be dropped silently: the load finds it out first.
+    if (bytes[address] === undefined) store8Slow(this, address, value);
+    else bytes[address] = value;
   }
 
   store16(address: number, value: number): void {
@@ -132,6 +133,18 @@ function checkInside(memory: FlatMemory, address: number, length: number): void 
   if (!(address >= 0 && address + length <= memory.byteLength)) {
     throw new FlatMemoryFaultError(address, length);
   }
+}
+
+/** {@link FlatMemory.load8} off its fast path: a fractional address, or a fault. */
+function load8Slow(memory: FlatMemory, address: number): number {
+  checkInside(memory, address, 1);
+  return new DataView(memory.buffer).getUint8(address);
+}
+
+/** {@link FlatMemory.store8} off its fast path: a fractional address, or a fault. */
+function store8Slow(memory: FlatMemory, address: number, value: number): void {
+  checkInside(memory, address, 1);
+  new DataView(memory.buffer).setUint8(address, value);
 }
 
 /** {@link FlatMemory.load32} off its fast path: an unaligned word, or a fault. */

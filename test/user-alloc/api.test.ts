@@ -392,7 +392,7 @@ describe('FlatMemory', () => {
     expect(() => m.fill(8, 9, 0)).toThrow(FlatMemoryFaultError);
   });
 
-  it('reads and writes 32-bit words as a DataView would, at any address, or faults', () => {
+  it('reads and writes bytes and 32-bit words as a DataView would, at any address, or faults', () => {
     const BYTES = 64;
     // Addresses of every kind: aligned, unaligned, at and past the end, negative, fractional.
     const address = fc.oneof(
@@ -401,21 +401,40 @@ describe('FlatMemory', () => {
       // (A negative address whose quarter rounds to -0 reads address 0: tested apart, below.)
       fc.double({ min: -8, max: BYTES + 8, noNaN: true }).filter((a) => a >= 0 || a / 4 !== 0),
     );
-    const op = fc.record({ store: fc.boolean(), address, value: fc.nat({ max: 0xffffffff }) });
+    const op = fc.record({
+      store: fc.boolean(),
+      bytes: fc.constantFrom(1, 4),
+      address,
+      value: fc.nat({ max: 0xffffffff }),
+    });
     fc.assert(
       fc.property(fc.array(op, { maxLength: 40 }), (ops) => {
         const m = new FlatMemory(new ArrayBuffer(BYTES));
         const model = new DataView(new ArrayBuffer(BYTES));
-        for (const { store, address: a, value } of ops) {
-          // The model: any address whose four bytes lie inside, truncated as DataView does.
-          const inside = a >= 0 && a + 4 <= BYTES;
+        for (const { store, bytes, address: a, value } of ops) {
+          // The model: any address whose bytes lie inside, truncated as DataView does.
+          const inside = a >= 0 && a + bytes <= BYTES;
+          const at = Math.trunc(a);
           if (!inside) {
-            expect(() => (store ? m.store32(a, value) : m.load32(a))).toThrow(FlatMemoryFaultError);
+            const access = () =>
+              bytes === 1
+                ? store
+                  ? m.store8(a, value)
+                  : m.load8(a)
+                : store
+                  ? m.store32(a, value)
+                  : m.load32(a);
+            expect(access).toThrow(FlatMemoryFaultError);
+          } else if (store && bytes === 1) {
+            m.store8(a, value);
+            model.setUint8(at, value);
           } else if (store) {
             m.store32(a, value);
-            model.setUint32(Math.trunc(a), value, true);
+            model.setUint32(at, value, true);
+          } else if (bytes === 1) {
+            expect(m.load8(a)).toBe(model.getUint8(at));
           } else {
-            expect(m.load32(a)).toBe(model.getUint32(Math.trunc(a), true));
+            expect(m.load32(a)).toBe(model.getUint32(at, true));
           }
         }
         for (let a = 0; a < BYTES; a += 4) expect(m.load32(a)).toBe(model.getUint32(a, true));
