@@ -24,7 +24,7 @@ import {
 } from '../bench/workloads.js';
 import { type BenchTask, PEER_MAX_OPS } from './bench-task.js';
 import { UsageError } from './errors.js';
-import { MEASURING_V8_FLAGS } from './measuring.js';
+import { MEASURING_V8_FLAGS, measuringCommand } from './measuring.js';
 import { formatCount, formatTable, type Painter, Progress } from './terminal.js';
 
 /** What `bench` was asked to run. */
@@ -113,7 +113,7 @@ function isolated(task: BenchTask, forks: number): Task {
 
 function runInFreshProcess(task: BenchTask): BenchRow[] {
   const args = [...MEASURING_V8_FLAGS, TASK_SCRIPT, JSON.stringify(task)];
-  const output = execFileSync(process.execPath, args, {
+  const output = execFileSync(...measuringCommand(process.execPath, args), {
     encoding: 'utf8',
     maxBuffer: 1 << 20,
   });
@@ -143,7 +143,8 @@ function nativeReference(): string | null {
 /** One row from the native reference: its JSON line's median ns per step. */
 function measureNative(binary: string, workload: string): BenchRow {
   const implementation = NATIVE_IMPLEMENTATIONS[workload]!;
-  const output = execFileSync(binary, [implementation, workload, '--reps', NATIVE_REPS], {
+  const args = [implementation, workload, '--reps', NATIVE_REPS];
+  const output = execFileSync(...measuringCommand(binary, args), {
     encoding: 'utf8',
   });
   const line = output.trim().split('\n').pop() ?? '';

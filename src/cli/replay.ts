@@ -27,7 +27,7 @@ import { type ReplayResult, replayTrace, type Trace, type TraceAllocator } from 
 import { timeBareCalls, warmUpBareCalls } from '../trace/replay.js';
 import { createFlatHeap, type FlatHeapHost, type UserAllocator } from '../user-alloc/index.js';
 import { bootMachine } from './arguments.js';
-import { MEASURING_V8_FLAGS } from './measuring.js';
+import { MEASURING_V8_FLAGS, measuringCommand } from './measuring.js';
 import { formatBytes, formatCount, Progress, signalName } from './terminal.js';
 
 /** Timed passes whose median is reported: 7, as the glibc reference replayer runs. */
@@ -137,8 +137,12 @@ function timeInFreshNode(job: TimingJob): number {
   let answer: TimingAnswer;
   try {
     const output = execFileSync(
-      process.execPath,
-      [...MEASURING_V8_FLAGS, '--input-type=module', '--eval', script],
+      ...measuringCommand(process.execPath, [
+        ...MEASURING_V8_FLAGS,
+        '--input-type=module',
+        '--eval',
+        script,
+      ]),
       {
         input: serialize(job),
         encoding: 'utf8',
