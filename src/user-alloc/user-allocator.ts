@@ -315,7 +315,7 @@ export class UserAllocator<H extends HeapHost = HeapHost> {
       const size = sizeOf(head);
       const bin = size >>> 4;
       if (size < CACHE_CHUNK_LIMIT && this.cacheCounts[bin]! < this.cacheLimits[bin]!) {
-        this.pushCache(chunk, head, size >>> 4);
+        this.pushCache(chunk, head, bin);
       } else {
         this.freeChunk(chunk, head);
       }
@@ -1140,18 +1140,17 @@ function checkInteger(n: number, what: string): void {
   }
 }
 
-/** The per-heap secret of the chunk seals. */
-/**
- * The `cacheLimit` option, checked: an integer from 0 to MAX_CACHE_LIMIT (larger values are
- * capped), the default when absent.
- * @throws InvalidArgumentError for anything else.
- */
 /** What a heap chunk's head word says it is. */
 function chunkState(head: number): HeapChunk['state'] {
   if ((head & INUSE) === 0) return 'free';
   return (head & CACHED) !== 0 ? 'cached' : 'used';
 }
 
+/**
+ * The `cacheLimit` option, checked: an integer from 0 to MAX_CACHE_LIMIT (larger values are
+ * capped), the default when absent.
+ * @throws InvalidArgumentError for anything else.
+ */
 function cacheLimitOption(limit: number | undefined): number {
   if (limit === undefined) return DEFAULT_CACHE_LIMIT;
   if (!Number.isInteger(limit) || limit < 0) {
@@ -1160,6 +1159,7 @@ function cacheLimitOption(limit: number | undefined): number {
   return Math.min(limit, MAX_CACHE_LIMIT);
 }
 
+/** The per-heap secret of the chunk seals. */
 function secretKey(seed: number | undefined): number {
   const x = seed === undefined ? Math.floor(Math.random() * POINTER_HIGH) : seed;
   let h = Math.imul(x ^ (x >>> 16), 0x45d9f3b);
