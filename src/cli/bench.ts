@@ -24,7 +24,7 @@ import {
 } from '../bench/workloads.js';
 import { type BenchTask, PEER_MAX_OPS } from './bench-task.js';
 import { UsageError } from './errors.js';
-import { MEASURING_V8_FLAGS, measuringCommand } from './measuring.js';
+import { measuringCommand, measuringNodeCommand } from './measuring.js';
 import { formatCount, formatTable, type Painter, Progress } from './terminal.js';
 
 /** What `bench` was asked to run. */
@@ -112,8 +112,7 @@ function isolated(task: BenchTask, forks: number): Task {
 }
 
 function runInFreshProcess(task: BenchTask): BenchRow[] {
-  const args = [...MEASURING_V8_FLAGS, TASK_SCRIPT, JSON.stringify(task)];
-  const output = execFileSync(...measuringCommand(process.execPath, args), {
+  const output = execFileSync(...measuringNodeCommand([TASK_SCRIPT, JSON.stringify(task)]), {
     encoding: 'utf8',
     maxBuffer: 1 << 20,
   });

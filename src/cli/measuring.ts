@@ -31,6 +31,11 @@ export function measuringCommand(command: string, args: readonly string[]): [str
   return [TASKSET, ['-c', String(cpu), command, ...args]];
 }
 
+/** {@link measuringCommand} of a Node process with {@link MEASURING_V8_FLAGS}, running `args`. */
+export function measuringNodeCommand(args: readonly string[]): [string, string[]] {
+  return measuringCommand(process.execPath, [...MEASURING_V8_FLAGS, ...args]);
+}
+
 /** The highest CPU this process may run on (`Cpus_allowed_list` of /proc/self/status). */
 function lastAllowedCpu(): number | undefined {
   try {

@@ -14,7 +14,7 @@
  * Timing separate passes, rather than the verified pass, leaves the content checks out of
  * ns/op, as the glibc reference replayer does. The timed passes run in a Node process of their
  * own, with V8 set up as `bench` sets up its measuring processes, and after warm-up passes;
- * see {@link MEASURING_V8_FLAGS} and {@link WARM_UP_RUNS}. `--flat` is timed the same way.
+ * see {@link measuringNodeCommand} and {@link WARM_UP_RUNS}. `--flat` is timed the same way.
  */
 
 import { execFileSync } from 'node:child_process';
@@ -27,7 +27,7 @@ import { type ReplayResult, replayTrace, type Trace, type TraceAllocator } from 
 import { timeBareCalls, warmUpBareCalls } from '../trace/replay.js';
 import { createFlatHeap, type FlatHeapHost, type UserAllocator } from '../user-alloc/index.js';
 import { bootMachine } from './arguments.js';
-import { MEASURING_V8_FLAGS, measuringCommand } from './measuring.js';
+import { measuringNodeCommand } from './measuring.js';
 import { formatBytes, formatCount, Progress, signalName } from './terminal.js';
 
 /** Timed passes whose median is reported: 7, as the glibc reference replayer runs. */
@@ -127,8 +127,8 @@ function growingFlatHeap(limitBytes: number): UserAllocator<FlatHeapHost> {
 }
 
 /**
- * ns/op of the job's timed passes, measured in a fresh Node process with
- * {@link MEASURING_V8_FLAGS}, which runs this module's {@link runTimingJob} (and shows its own
+ * ns/op of the job's timed passes, measured in a fresh Node process ({@link measuringNodeCommand})
+ * that runs this module's {@link runTimingJob} (and shows its own
  * progress on the shared stderr).
  * @throws ReplayFailedError when that process fails.
  */
@@ -137,12 +137,7 @@ function timeInFreshNode(job: TimingJob): number {
   let answer: TimingAnswer;
   try {
     const output = execFileSync(
-      ...measuringCommand(process.execPath, [
-        ...MEASURING_V8_FLAGS,
-        '--input-type=module',
-        '--eval',
-        script,
-      ]),
+      ...measuringNodeCommand(['--input-type=module', '--eval', script]),
       {
         input: serialize(job),
         encoding: 'utf8',
