@@ -76,7 +76,7 @@ let tables: H2Tables | null = null;
 function h2Tables(): H2Tables {
   if (tables !== null) return tables;
   const thresholds = new Float64Array((H2_LIMIT + 2) * 2).fill(TWO_32);
-  for (let size = 0; size <= SMALLEST_H2; size++) thresholds.fill(0, size * 2, size * 2 + 2);
+  thresholds.fill(0, 0, (SMALLEST_H2 + 1) * 2); // sizes up to the smallest: from u = 0
   for (let size = SMALLEST_H2 + 1; size < H2_LIMIT; size++) {
     thresholds[size * 2] = firstReaching(size * (1 - MARGIN));
     thresholds[size * 2 + 1] = firstReaching(size * (1 + MARGIN));
