@@ -12,10 +12,13 @@
  * The malloc family follows C: `malloc` returns 0 (NULL) when it fails and `ctx.errno` says
  * why. Every method is bound, so `const { malloc, free } = ctx` works.
  */
-import { ERRNO, errnoName, SIGKILL, SIGSEGV } from '../linux-abi.js';
+import { errnoName, SIGKILL, SIGSEGV } from '../linux-abi.js';
 import { SyscallError } from './errors.js';
 import type { Machine } from './machine.js';
 import type { Process, Program } from './process.js';
+import type { SyscallCaller } from './syscalls/handler.js';
+import { waitChild } from './syscalls/process.js';
+import { dispatchSyscall } from './syscalls/table.js';
 import type { UserMemory } from './user-memory.js';
 
 /** The status `wait` returns for a child that ended. */
@@ -29,17 +32,18 @@ export interface WaitStatus {
   status: number;
 }
 
-const STDIN = 0;
-const STDOUT = 1;
-const STDERR = 2;
-
 export class UserContext {
+  /** Who the system calls of this context come from. */
+  private readonly caller: SyscallCaller;
+
   constructor(
     private readonly machine: Machine,
     private readonly process: Process,
     /** The process's memory, as its code reaches it. */
     readonly memory: UserMemory,
-  ) {}
+  ) {
+    this.caller = { machine, process };
+  }
 
   /** errno of the last failed malloc-family call. */
   get errno(): number {
@@ -137,7 +141,7 @@ export class UserContext {
   /** Waits for child `pid` (-1: any child) to end, running other processes meanwhile. */
   wait = (pid = -1): WaitStatus => {
     this.checkAlive();
-    const child = this.machine.enterKernel(() => this.waitChild(pid));
+    const child = this.machine.enterKernel(() => waitChild(this.caller, pid));
     if (typeof child === 'number') throw new SyscallError('wait', errnoName(-child) ?? 'EINVAL');
     return child;
   };
@@ -156,136 +160,6 @@ export class UserContext {
   /** The raw system call `name`: its Linux return value, a negative errno on failure. */
   syscall = (name: string, ...args: unknown[]): number => {
     this.checkAlive();
-    const n = (i: number): number =>
-      typeof args[i] === 'number' ? (args[i] as number) : Number.NaN;
-    const process = this.process;
-    const space = process.space;
-    return this.machine.enterKernel(() => {
-      switch (name) {
-        case 'getpid':
-          return process.pid;
-        case 'getppid':
-          return process.ppid;
-        case 'brk': {
-          const brk = space.setBrk(n(0));
-          this.machine.syncMm(process);
-          return brk;
-        }
-        case 'mmap': {
-          const result = space.mmap(n(0), n(1), n(2), n(3));
-          this.machine.syncMm(process);
-          return result;
-        }
-        case 'munmap':
-          return this.synced(space.munmap(n(0), n(1)));
-        case 'mprotect':
-          return this.synced(space.mprotect(n(0), n(1), n(2)));
-        case 'write':
-          return this.sysWrite(n(0), n(1), n(2));
-        case 'read':
-          return this.sysRead(n(0), n(1), n(2));
-        case 'sbrk':
-          return this.sysSbrk(n(0));
-        case 'exit':
-        case 'exit_group':
-          return this.machine.terminate(process, n(0));
-        case 'fork':
-          return this.sysFork(args[0]);
-        case 'wait':
-        case 'waitpid':
-        case 'wait4':
-          return this.sysWait4(args.length === 0 ? -1 : n(0), args.length > 1 ? n(1) : 0);
-        default:
-          return -ERRNO.ENOSYS;
-      }
-    });
+    return this.machine.enterKernel(() => dispatchSyscall(this.caller, name, args));
   };
-
-  private synced(result: number): number {
-    this.machine.syncMm(this.process);
-    return result;
-  }
-
-  /** sbrk as a raw call: the previous break, or -ENOMEM. */
-  private sysSbrk(increment: number): number {
-    const old = this.process.space.moveBreak(increment);
-    this.machine.syncMm(this.process);
-    return old < 0 ? -ERRNO.ENOMEM : old;
-  }
-
-  private sysWrite(fd: number, va: number, length: number): number {
-    const stream =
-      fd === STDOUT ? this.process.stdout : fd === STDERR ? this.process.stderr : undefined;
-    if (stream === undefined) return -ERRNO.EBADF;
-    const bytes = this.machine.vm.copyFromUser(this.process.space, va, length);
-    if (typeof bytes === 'number') return bytes;
-    for (const byte of bytes) stream.push(byte);
-    return bytes.length;
-  }
-
-  private sysRead(fd: number, va: number, length: number): number {
-    if (fd !== STDIN) return -ERRNO.EBADF;
-    if (!Number.isSafeInteger(length) || length < 0) return -ERRNO.EINVAL;
-    const process = this.process;
-    const available = process.stdin.subarray(process.stdinOffset, process.stdinOffset + length);
-    const status = this.machine.vm.copyToUser(process.space, va, available);
-    if (status < 0) return status;
-    process.stdinOffset += available.length;
-    return available.length;
-  }
-
-  private sysFork(childProgram: unknown): number {
-    if (typeof childProgram !== 'function') return -ERRNO.EINVAL;
-    const parent = this.process;
-    const space = parent.space.fork();
-    if (space === undefined) return -ERRNO.ENOMEM;
-    const child = this.machine.createProcess(
-      space,
-      parent,
-      parent.name,
-      childProgram as Program,
-      new Uint8Array(0),
-    );
-    if (child === undefined) {
-      space.destroy();
-      return -ERRNO.ENOMEM;
-    }
-    if (parent.heap !== null) child.heap = parent.heap.fork(this.machine.heapHostOf(child));
-    return child.pid;
-  }
-
-  /** wait4(2) without rusage: the child's pid, its status stored at `statusVa` if non-zero. */
-  private sysWait4(pid: number, statusVa: number): number {
-    const child = this.waitChild(pid);
-    if (typeof child === 'number') return child;
-    if (statusVa !== 0 && !Number.isNaN(statusVa)) {
-      const word = new Uint8Array(new Uint32Array([child.status]).buffer);
-      const status = this.machine.vm.copyToUser(this.process.space, statusVa, word);
-      if (status < 0) return status;
-    }
-    return child.pid;
-  }
-
-  private waitChild(pid: number): WaitStatus | number {
-    const parent = this.process;
-    const child = [...parent.children].find((c) => pid === -1 || c.pid === pid);
-    if (child === undefined) return -ERRNO.ECHILD;
-    if (!child.ended) {
-      parent.state = 'waiting';
-      try {
-        this.machine.schedule(() => child.ended);
-      } finally {
-        parent.state = 'running';
-      }
-      if (!child.ended) return -ERRNO.ECHILD;
-    }
-    const result = {
-      pid: child.pid,
-      exitCode: child.exitCode,
-      signal: child.signal,
-      status: child.waitStatus,
-    };
-    this.machine.reap(child);
-    return result;
-  }
 }

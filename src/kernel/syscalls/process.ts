@@ -1,0 +1,81 @@
+/**
+ * The process family: getpid, getppid, exit, fork and wait4. `waitChild` is shared with the
+ * libc-style `wait` wrapper, which returns the child's status as an object.
+ */
+import { ERRNO } from '../../linux-abi.js';
+import type { Program } from '../process.js';
+import type { WaitStatus } from '../user-context.js';
+import { numberArg, type SyscallCaller, type SyscallHandler } from './handler.js';
+
+export const sysGetpid: SyscallHandler = ({ process }) => process.pid;
+
+export const sysGetppid: SyscallHandler = ({ process }) => process.ppid;
+
+/** exit(2) and exit_group(2): never return; the process unwinds. */
+export const sysExit: SyscallHandler = ({ machine, process }, args) =>
+  machine.terminate(process, numberArg(args, 0));
+
+/** fork(2), with the child's program as its argument: the child's pid. */
+export const sysFork: SyscallHandler = ({ machine, process: parent }, args) => {
+  const childProgram = args[0];
+  if (typeof childProgram !== 'function') return -ERRNO.EINVAL;
+  const space = parent.space.fork();
+  if (space === undefined) return -ERRNO.ENOMEM;
+  const child = machine.createProcess(
+    space,
+    parent,
+    parent.name,
+    childProgram as Program,
+    new Uint8Array(0),
+  );
+  if (child === undefined) {
+    space.destroy();
+    return -ERRNO.ENOMEM;
+  }
+  if (parent.heap !== null) child.heap = parent.heap.fork(machine.heapHostOf(child));
+  return child.pid;
+};
+
+/** wait4(2) without rusage (also `wait` and `waitpid`): the child's pid, its status word
+ * stored at `args[1]` if that is non-zero. No argument waits for any child. */
+export const sysWait4: SyscallHandler = (caller, args) => {
+  const pid = args.length === 0 ? -1 : numberArg(args, 0);
+  const statusVa = args.length > 1 ? numberArg(args, 1) : 0;
+  const child = waitChild(caller, pid);
+  if (typeof child === 'number') return child;
+  if (statusVa !== 0 && !Number.isNaN(statusVa)) {
+    const word = new Uint8Array(new Uint32Array([child.status]).buffer);
+    const status = caller.machine.vm.copyToUser(caller.process.space, statusVa, word);
+    if (status < 0) return status;
+  }
+  return child.pid;
+};
+
+/**
+ * Waits for child `pid` (-1: any) to end, running the other processes meanwhile, then reaps
+ * it. Its status, or -ECHILD when there is no such child (or it can never end).
+ */
+export function waitChild(
+  { machine, process: parent }: SyscallCaller,
+  pid: number,
+): WaitStatus | number {
+  const child = [...parent.children].find((c) => pid === -1 || c.pid === pid);
+  if (child === undefined) return -ERRNO.ECHILD;
+  if (!child.ended) {
+    parent.state = 'waiting';
+    try {
+      machine.schedule(() => child.ended);
+    } finally {
+      parent.state = 'running';
+    }
+    if (!child.ended) return -ERRNO.ECHILD;
+  }
+  const result = {
+    pid: child.pid,
+    exitCode: child.exitCode,
+    signal: child.signal,
+    status: child.waitStatus,
+  };
+  machine.reap(child);
+  return result;
+}

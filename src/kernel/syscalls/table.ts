@@ -1,0 +1,42 @@
+/**
+ * The system call table: name → handler, as Linux's sys_call_table maps numbers to sys_*
+ * functions. Adding a call is one handler in its family's file plus one line here (and, if
+ * programs should have it, a libc-style wrapper on UserContext).
+ *
+ * ```
+ *  ctx.syscall('mmap', …) ─► dispatchSyscall ─► SYSCALL_TABLE.get('mmap') ─► sysMmap(caller, args)
+ *                                            └─ not in the table ─► -ENOSYS
+ * ```
+ */
+import { ERRNO } from '../../linux-abi.js';
+import type { SyscallArgs, SyscallCaller, SyscallHandler } from './handler.js';
+import { sysRead, sysWrite } from './io.js';
+import { sysBrk, sysMmap, sysMprotect, sysMunmap, sysSbrk } from './memory.js';
+import { sysExit, sysFork, sysGetpid, sysGetppid, sysWait4 } from './process.js';
+
+export const SYSCALL_TABLE: ReadonlyMap<string, SyscallHandler> = new Map([
+  // memory
+  ['brk', sysBrk],
+  ['sbrk', sysSbrk],
+  ['mmap', sysMmap],
+  ['munmap', sysMunmap],
+  ['mprotect', sysMprotect],
+  // I/O
+  ['read', sysRead],
+  ['write', sysWrite],
+  // processes
+  ['getpid', sysGetpid],
+  ['getppid', sysGetppid],
+  ['exit', sysExit],
+  ['exit_group', sysExit],
+  ['fork', sysFork],
+  ['wait', sysWait4],
+  ['waitpid', sysWait4],
+  ['wait4', sysWait4],
+]);
+
+/** Runs system call `name` for `caller`: its Linux value, -ENOSYS for an unknown name. */
+export function dispatchSyscall(caller: SyscallCaller, name: string, args: SyscallArgs): number {
+  const handler = SYSCALL_TABLE.get(name);
+  return handler === undefined ? -ERRNO.ENOSYS : handler(caller, args);
+}
