@@ -1,5 +1,5 @@
 /**
- * `wallos-mem bench`: the workloads of `shared/bench/WORKLOADS.md`, our rows and the peers'
+ * `wallos-mem bench`: the workloads of `assets/bench/WORKLOADS.md`, our rows and the peers'
  * measured in the same run (the machines are shared and noisy: only ratios taken together hold).
  * Each row of ours is the median of several fresh processes (`--forks`, 3 by default), each
  * reporting the median of `--reps` timed runs after one warm-up.
@@ -128,8 +128,9 @@ function medianRows(runs: readonly BenchRow[][]): BenchRow[] {
 }
 
 /**
- * The native reference binary: `$WALLOS_NATIVE_REF` (the binary or its folder), else
- * `shared/native-ref/bench` beside the package's folder; null when absent.
+ * The native reference binary, an optional external tool (the C measuring stick of the course,
+ * not part of this repository): `$WALLOS_NATIVE_REF` (the binary or its folder), else
+ * `../shared/native-ref/bench` beside the package's folder; null when absent.
  */
 function nativeReference(): string | null {
   const configured = process.env.WALLOS_NATIVE_REF;
@@ -189,7 +190,9 @@ export function formatBench(
   if (options.native && options.ops !== undefined) {
     notes.push('native-ref skipped: it runs the standard step counts only (drop --ops).');
   } else if (options.native && !rows.some((r) => r.implementation === NATIVE_IMPLEMENTATION)) {
-    notes.push('native-ref not found (set WALLOS_NATIVE_REF to its bench binary).');
+    notes.push(
+      'native-ref absent: no ../shared/native-ref/bench beside the package and no $WALLOS_NATIVE_REF, so no native row.',
+    );
   }
   return `${[table, ...notes].join('\n')}\n`;
 }

@@ -109,4 +109,17 @@ describe('the bench table', () => {
     expect(line('native-ref')).toMatch(/│ +1\.00× │ +│$/);
     expect(table).toMatch(/│ S1 +│ wallos-memory +│ +30\.0 │ +33,333,333 │ +│ +│/);
   });
+
+  it('says in one line that the native reference is absent when no row of it was measured', () => {
+    const rows = [
+      { workload: 'S1', implementation: 'wallos-memory', nsPerOp: 30, opsPerSec: 1e9 / 30 },
+    ];
+    const absent = formatBench(rows, new Painter(false), { native: true })
+      .split('\n')
+      .filter((line) => line.includes('native-ref'));
+    expect(absent).toEqual([expect.stringMatching(/^native-ref absent: .*WALLOS_NATIVE_REF/)]);
+    const native = { ...rows[0]!, implementation: 'native-ref', nsPerOp: 10 };
+    const present = formatBench([...rows, native], new Painter(false), { native: true });
+    expect(present).not.toContain('absent');
+  });
 });

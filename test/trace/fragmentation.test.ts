@@ -3,29 +3,16 @@
  * peak footprint / peak live bytes no worse than glibc's on the same trace;
  * afterwards every frame is back.
  */
-import { readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
-import { gunzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { Machine } from '../../src/kernel/machine.js';
 import { parseTrace } from '../../src/trace/parse.js';
 import { type ReplayResult, replayTrace } from '../../src/trace/replay.js';
 import { finish } from '../kernel/helpers.js';
-
-/** `shared/traces`, beside the repository. */
-const TRACES = fileURLToPath(new URL('../../../shared/traces/', import.meta.url));
-
-/** glibc 2.36's peak footprint / peak live bytes on the samples (traces/FORMAT.md). */
-const GLIBC_RATIO: Record<string, number> = {
-  'python-compileall-small': 1.118,
-  'sqlite3-small': 1.104,
-};
+import { GLIBC_RATIO, readSampleTrace } from '../sample-traces.js';
 
 describe('the sample traces in a process', () => {
   it.each(Object.keys(GLIBC_RATIO))('%s: verified, fragmentation no worse than glibc', (name) => {
-    const trace = parseTrace(
-      gunzipSync(readFileSync(`${TRACES}${name}.trace.gz`)).toString('latin1'),
-    );
+    const trace = parseTrace(readSampleTrace(name));
     const machine = Machine.boot({ memory: '256M' });
     let result: ReplayResult | null = null;
     machine.spawn((ctx) => {

@@ -1,6 +1,3 @@
-import { readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
-import { gunzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { parseTrace } from '../../src/trace/parse.js';
 import {
@@ -11,15 +8,9 @@ import {
 } from '../../src/trace/replay.js';
 import { createFlatHeap } from '../../src/user-alloc/flat-heap.js';
 import { EXAMPLE_TRACE } from '../example-trace.js';
+import { GLIBC_RATIO, readSampleTrace } from '../sample-traces.js';
 
-const TRACES = fileURLToPath(new URL('../../../shared/traces', import.meta.url));
 const HEAP_BYTES = 64 * 1024 * 1024;
-
-/** glibc 2.36's peak footprint / peak live bytes on the samples (traces/FORMAT.md). */
-const GLIBC_RATIO: Record<string, number> = {
-  'python-compileall-small': 1.118,
-  'sqlite3-small': 1.104,
-};
 
 describe('replayTrace', () => {
   it('replays the FORMAT.md example verified', () => {
@@ -67,7 +58,7 @@ describe('replayTrace', () => {
   });
 
   it.each(Object.keys(GLIBC_RATIO))('replays the sample %s verified on a flat heap', (name) => {
-    const text = gunzipSync(readFileSync(`${TRACES}/${name}.trace.gz`)).toString('latin1');
+    const text = readSampleTrace(name);
     const trace = parseTrace(text);
     const heap = createFlatHeap(HEAP_BYTES);
     const result = replayTrace(trace, heap);
