@@ -363,13 +363,18 @@ export class Mmu implements MemoryAccess {
   readBytes(va: number, length: number): Uint8Array {
     checkLength(length);
     const out = new Uint8Array(length);
+    this.readInto(va, out, 0, length);
+    return out;
+  }
+
+  /** Reads `length` bytes at `va` into `target` from `targetOffset` on, page by page. */
+  readInto(va: number, target: Uint8Array, targetOffset: number, length: number): void {
+    checkLength(length);
     for (let done = 0; done < length; ) {
       const count = bytesOnPage(va + done, length - done);
-      const pa = this.translate(va + done, ACCESS_READ);
-      out.set(this.ram.readBytes(pa, count), done);
+      this.ram.readInto(this.translate(va + done, ACCESS_READ), target, targetOffset + done, count);
       done += count;
     }
-    return out;
   }
 
   writeBytes(va: number, bytes: Uint8Array): void {
@@ -831,7 +836,8 @@ function bytesOnPage(va: number, remaining: number): number {
   return Math.min(remaining, PAGE_SIZE - (va & PAGE_MASK));
 }
 
-function checkLength(length: number): void {
+/** Throws an {@link InvalidArgumentError} unless `length` is a non-negative safe integer. */
+export function checkLength(length: number): void {
   if (!Number.isSafeInteger(length) || length < 0) {
     throw new InvalidArgumentError(`length ${length} is not a non-negative integer`);
   }

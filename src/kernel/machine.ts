@@ -57,7 +57,7 @@ export interface SpawnOptions {
   stdin?: string | Uint8Array;
 }
 
-/** Faults one access may take per page it touches before it is a kernel bug (a fault loop). */
+/** Faults one access may take at one place before it is a kernel bug (a fault loop). */
 const MAX_REPEATED_FAULTS = 4;
 /** Spreads pids over 32 bits before they are mixed into a heap's secret (the golden ratio). */
 const HEAP_SECRET_MIX = 0x9e3779b1;
@@ -325,18 +325,18 @@ export class Machine {
   /**
    * What a fault in user mode leads to: the handler resolves it (return, and the access is
    * retried) or the process dies (the termination is thrown through the program).
-   * @param faults how many times this one access (spanning `pages` pages) has faulted so far,
-   *   counting this fault: more than {@link MAX_REPEATED_FAULTS} per page means the handler
-   *   "resolves" a fault that the MMU keeps raising, a kernel bug.
+   * @param faults how many times this one access has faulted in a row without getting further,
+   *   counting this fault: more than {@link MAX_REPEATED_FAULTS} means the handler "resolves"
+   *   a fault that the MMU keeps raising, a kernel bug.
    */
-  userFault(process: Process, error: unknown, faults: number, pages = 1): void {
+  userFault(process: Process, error: unknown, faults: number): void {
     if (error instanceof ProcessTermination) throw error;
     if (process.ended) throw new ProcessTermination(process.pid);
     if (error instanceof GeneralProtectionFault) {
       this.killBySegv(process, error.address, 'SEGV_MAPERR', 'read', error.message);
     }
     if (!(error instanceof PageFault)) throw this.enterKernel(() => this.oops(error));
-    if (faults > MAX_REPEATED_FAULTS * pages) {
+    if (faults > MAX_REPEATED_FAULTS) {
       throw this.enterKernel(() =>
         this.oops(new Error(`fault loop at ${formatAddress(error.cr2)}`)),
       );

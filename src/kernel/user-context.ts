@@ -65,7 +65,7 @@ export class UserContext {
   readBytes = (va: number, length: number): Uint8Array =>
     this.memory.readBytes(this.address(va), this.length(length));
   writeBytes = (va: number, bytes: Uint8Array): void =>
-    this.memory.writeBytes(this.address(va), Uint8Array.from(bytes));
+    this.memory.writeBytes(this.address(va), new Uint8Array(bytes));
   /** Sets `length` bytes at `va` to `byte` (memset). */
   fill = (va: number, length: number, byte: number): void =>
     this.memory.fill(this.address(va), this.length(length), byte);

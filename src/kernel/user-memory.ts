@@ -10,11 +10,12 @@
  * load and store (the heap allocator's included), and a shared helper would need a closure per
  * access. The 8- and 32-bit accesses are served on a TLB hit by {@link UserModeMemory} (the
  * hardware's part, a few typed-array reads that V8 inlines into the caller); only a miss comes
- * here, to the try/catch loop.
+ * here, to the try/catch loop. The bulk accesses (readBytes, writeBytes, fill, copies) share
+ * one loop that resumes where a fault stopped them: a closure per bulk access costs nothing
+ * next to the pages it copies.
  */
-import { PAGE_SIZE } from '../hw/constants.js';
 import type { MemoryAccess } from '../hw/memory-access.js';
-import { UserModeMemory } from '../hw/mmu.js';
+import { checkLength, PageFault, UserModeMemory } from '../hw/mmu.js';
 import type { Machine } from './machine.js';
 import type { Process } from './process.js';
 
@@ -90,54 +91,65 @@ export class UserMemory extends UserModeMemory implements MemoryAccess {
   }
 
   readBytes(va: number, length: number): Uint8Array {
-    for (let faults = 1; ; faults++) {
-      try {
-        return this.mmu.readBytes(va, length);
-      } catch (error) {
-        this.machine.userFault(this.process, error, faults, pagesSpanned(va, length));
-      }
-    }
+    checkLength(length);
+    const out = new Uint8Array(length);
+    this.resumable(va, va, length, (done) => {
+      this.mmu.readInto(va + done, out, done, length - done);
+    });
+    return out;
   }
 
   writeBytes(va: number, bytes: Uint8Array): void {
-    for (let faults = 1; ; faults++) {
-      try {
-        this.mmu.writeBytes(va, bytes);
-        return;
-      } catch (error) {
-        this.machine.userFault(this.process, error, faults, pagesSpanned(va, bytes.length));
-      }
-    }
+    this.resumable(va, va, bytes.length, (done) => {
+      this.mmu.writeBytes(va + done, done === 0 ? bytes : bytes.subarray(done));
+    });
   }
 
   fill(va: number, length: number, byte: number): void {
-    for (let faults = 1; ; faults++) {
-      try {
-        this.mmu.fill(va, length, byte);
-        return;
-      } catch (error) {
-        this.machine.userFault(this.process, error, faults, pagesSpanned(va, length));
-      }
-    }
+    this.resumable(va, va, length, (done) => this.mmu.fill(va + done, length - done, byte));
   }
 
   /**
-   * memmove within the process's memory, page by page through the MMU. A fault restarts the
-   * copy, which is harmless when the ranges are apart; overlapping ones go through a buffer,
-   * read whole before anything is written.
+   * memmove within the process's memory, page by page through the MMU, resuming after each
+   * fault. Overlapping ranges go through a buffer, read whole before anything is written.
    */
   protected copyMiss(to: number, from: number, length: number): void {
     if (to < from + length && from < to + length) {
       this.writeBytes(to, this.readBytes(from, length));
       return;
     }
+    this.resumable(from, to, length, (done) => {
+      this.mmu.copyWithin(to + done, from + done, length - done);
+    });
+  }
+
+  /**
+   * Runs a bulk access of `length` bytes over `[first, +length)` (and `[second, +length)`, the
+   * other side of a copy) that the MMU performs forward page by page from `done` on. Like an
+   * interrupted `rep movsb`, whose RSI/RDI/RCX keep its progress, it resumes after a fault at
+   * the byte that faulted (CR2) instead of from the start: a copy costs one pass and at most a
+   * fault or two per page, however many of its pages fault. The fault-loop count starts again
+   * at each step forward.
+   */
+  private resumable(
+    first: number,
+    second: number,
+    length: number,
+    run: (done: number) => void,
+  ): void {
+    let done = 0;
     for (let faults = 1; ; faults++) {
       try {
-        this.mmu.copyWithin(to, from, length);
+        run(done);
         return;
       } catch (error) {
-        const pages = pagesSpanned(to, length) + pagesSpanned(from, length);
-        this.machine.userFault(this.process, error, faults, pages);
+        const reached =
+          error instanceof PageFault ? progressAt(error.cr2, first, second, length) : 0;
+        if (reached > done) {
+          done = reached;
+          faults = 1;
+        }
+        this.machine.userFault(this.process, error, faults);
       }
     }
   }
@@ -155,8 +167,12 @@ export class UserMemory extends UserModeMemory implements MemoryAccess {
   }
 }
 
-/** Pages that `[va, va + length)` touches, at least one. */
-function pagesSpanned(va: number, length: number): number {
-  const offset = va % PAGE_SIZE;
-  return Math.max(1, Math.ceil(((offset < 0 ? offset + PAGE_SIZE : offset) + length) / PAGE_SIZE));
+/**
+ * How far a forward bulk access over `[first, +length)` and `[second, +length)` got when it
+ * faulted at `cr2`: the bytes before the faulting one, on whichever side it lies.
+ */
+function progressAt(cr2: number, first: number, second: number, length: number): number {
+  if (cr2 >= first && cr2 < first + length) return cr2 - first;
+  if (cr2 >= second && cr2 < second + length) return cr2 - second;
+  return 0;
 }
