@@ -29,11 +29,29 @@
 export const RECLAIM_POLICY_NAMES = ['linux', 'clock', 'fifo'] as const;
 export type ReclaimPolicyName = (typeof RECLAIM_POLICY_NAMES)[number];
 
+/**
+ * What a reclaim policy did, for the kernel's vmstat (Linux's names in brackets). Counts only
+ * grow.
+ */
+export interface ReclaimCounters {
+  /** Pages looked at as eviction candidates (`pgscan_*`). */
+  scanned: number;
+  /** Pages spared because they were referenced: moved to the active list by `linux`
+   * (`pgactivate`), given a second chance by `clock`. */
+  activated: number;
+  /** Pages moved from the active to the inactive list by `linux` (`pgdeactivate`). */
+  deactivated: number;
+}
+
 /** A replacement policy the kernel can run over resident frames. */
 export interface ReclaimPolicy {
   readonly name: ReclaimPolicyName;
   /** Pages currently tracked. */
   readonly size: number;
+  /** Tracked pages the policy counts as active (meminfo `Active(anon)`; the rest are
+   * `Inactive(anon)`). Only `linux` has an active list; the others report 0. */
+  readonly activeSize: number;
+  readonly counters: Readonly<ReclaimCounters>;
   /** `page` became resident (a fault mapped it). It must not be tracked already. */
   add(page: number): void;
   /** `page` left memory for another reason (unmapped, freed); a no-op if not tracked. */
