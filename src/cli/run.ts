@@ -8,6 +8,7 @@
  * count.
  */
 import { PAGE_SIZE } from '../hw/constants.js';
+import type { StandardFiles } from '../kernel/files/open-file.js';
 import type { Machine } from '../kernel/machine.js';
 import type { Process } from '../kernel/process.js';
 import type { ReplayResult } from '../trace/index.js';
@@ -56,7 +57,9 @@ export interface ProcessRow {
   heapPeakBytes: number;
   /** Whether it ended as its program meant to (the faulting demo is meant to die). */
   asExpected: boolean;
-  /** What it wrote to stdout, and to stderr (where the kernel's segfault notice goes too). */
+  /** What it wrote to stdout, and to stderr (where the kernel's segfault notice goes too),
+   * with what the children it forked wrote there (they share its open files); empty for a
+   * forked child, whose output shows in its ancestor's row. */
   stdout: string;
   stderr: string;
   /** Why the kernel killed it (`out of memory`), or what the program threw; else null. */
@@ -207,15 +210,18 @@ class Watcher {
   }
 
   rows(replay: ReplayResult | null): ProcessRow[] {
+    const shown = new Set<StandardFiles>();
     return [...this.seen.values()].map((process) => {
       const sampled = this.heapPeaks.get(process.pid) ?? 0;
       const replayed = process.name === REPLAY_PROCESS ? (replay?.peakFootprintBytes ?? 0) : 0;
-      return processRow(process, Math.max(sampled, replayed));
+      const showsOutput = !shown.has(process.standard);
+      shown.add(process.standard);
+      return processRow(process, Math.max(sampled, replayed), showsOutput);
     });
   }
 }
 
-function processRow(process: Process, heapPeakBytes: number): ProcessRow {
+function processRow(process: Process, heapPeakBytes: number, showsOutput: boolean): ProcessRow {
   const space = process.space;
   const signal = expectedSignal(process.name);
   return {
@@ -233,8 +239,8 @@ function processRow(process: Process, heapPeakBytes: number): ProcessRow {
       signal === null
         ? process.exitCode === 0
         : process.signal === signal && process.exitCode === null,
-    stdout: decode(process.stdout),
-    stderr: decode(process.stderr),
+    stdout: showsOutput ? process.stdout.text() : '',
+    stderr: showsOutput ? process.stderr.text() : '',
     error: process.error,
   };
 }
@@ -243,10 +249,6 @@ function statusOf(process: Process): string {
   if (!process.ended) return process.state;
   if (process.signal !== null) return signalName(process.signal);
   return `exit ${process.exitCode}`;
-}
-
-function decode(bytes: number[]): string {
-  return new TextDecoder().decode(Uint8Array.from(bytes));
 }
 
 function snapshot(machine: Machine, processesAlive: number): PeakSnapshot {

@@ -7,7 +7,8 @@
  * - page-table frames = the kernel's tables + every live address space's tables;
  * - each address space's RSS equals its leaves, and each leaf lies inside a VMA;
  * - the kernel half of every PML4 is identical to the kernel's own;
- * - slab caches validate, and kernel stacks match the live processes.
+ * - slab caches validate, and kernel stacks match the live processes;
+ * - each open file's reference count equals the fds that refer to it in live fd tables.
  */
 import { USER_TOP } from '../hw/address.js';
 import { ENTRIES_PER_TABLE, PAGE_SIZE, PTE_SIZE } from '../hw/constants.js';
@@ -15,6 +16,7 @@ import { entryAddress, PTE_A, PTE_D } from '../hw/paging.js';
 import { FrameUse } from '../physical/index.js';
 import { KERNEL_PML4_FIRST } from '../virtual/page-tables.js';
 import { InvariantError } from './errors.js';
+import type { OpenFile } from './files/open-file.js';
 import { KERNEL_STACK_SIZE } from './kernel-objects.js';
 import type { Machine } from './machine.js';
 
@@ -62,7 +64,21 @@ export function checkMachine(machine: Machine): void {
   const expectedStacks = (live.length * KERNEL_STACK_SIZE) / PAGE_SIZE;
   if (stackFrames !== expectedStacks)
     problems.push(`${stackFrames} KERNEL_STACK frames, expected ${expectedStacks}`);
+  problems.push(...checkOpenFiles(machine));
   if (problems.length > 0) throw new InvariantError(problems);
+}
+
+/** Every open file a process was started with or holds an fd to: its `refs` against the fds. */
+function checkOpenFiles(machine: Machine): string[] {
+  const fds = new Map<OpenFile, number>();
+  for (const process of machine.processList) {
+    const { stdin, stdout, stderr } = process.standard;
+    for (const file of [stdin, stdout, stderr]) fds.set(file, fds.get(file) ?? 0);
+    for (const file of process.files.openFiles()) fds.set(file, (fds.get(file) ?? 0) + 1);
+  }
+  return [...fds]
+    .filter(([file, count]) => file.refs !== count)
+    .map(([file, count]) => `open file: refs ${file.refs}, ${count} fds refer to it`);
 }
 
 /**

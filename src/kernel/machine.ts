@@ -34,6 +34,8 @@ import { FaultResult } from '../virtual/stats.js';
 import { VirtualMemory } from '../virtual/virtual-memory.js';
 import { checkMachine } from './check.js';
 import { KernelOops, ProcessTermination, SyscallError } from './errors.js';
+import { FdTable } from './files/fd-table.js';
+import { InputFile, OutputFile, type StandardFiles } from './files/open-file.js';
 import { KERNEL_STACK_SIZE, KernelObjects, TASK_STATE_CODES } from './kernel-objects.js';
 import { type FaultReport, Process, ProcessHandle, type Program } from './process.js';
 import { ProcessHeapHost } from './process-heap-host.js';
@@ -146,9 +148,14 @@ export class Machine {
       typeof options.stdin === 'string'
         ? new TextEncoder().encode(options.stdin)
         : (options.stdin ?? new Uint8Array(0));
+    const standard = {
+      stdin: new InputFile(stdin),
+      stdout: new OutputFile(),
+      stderr: new OutputFile(),
+    };
     const space = this.vm.createAddressSpace(name);
     if (space === undefined) throw new SyscallError('spawn', 'ENOMEM');
-    const process = this.createProcess(space, null, name, program, stdin);
+    const process = this.createProcess(space, null, name, program, standard);
     if (process === undefined) {
       space.destroy();
       throw new SyscallError('spawn', 'ENOMEM');
@@ -167,15 +174,16 @@ export class Machine {
   }
 
   /**
-   * Builds a process around `space`: task_struct, mm_struct, kernel stack, user context.
-   * Undefined (with nothing allocated) when kernel memory is exhausted.
+   * Builds a process around `space`: task_struct, mm_struct, kernel stack, user context, and
+   * fds 0-2 over `standard` — or, for a child of `parent` (fork), a copy of the parent's fd
+   * table. Undefined (with nothing allocated) when kernel memory is exhausted.
    */
   createProcess(
     space: AddressSpace,
     parent: Process | null,
     name: string,
     program: Program,
-    stdin: Uint8Array,
+    standard: StandardFiles,
   ): Process | undefined {
     const task = this.objects.tasks.alloc();
     const mm = this.objects.mms.alloc();
@@ -187,7 +195,19 @@ export class Machine {
       return undefined;
     }
     const pid = this.nextPid++;
-    const process = new Process(pid, parent, name, program, space, task, mm, stack, stdin);
+    const files = parent === null ? FdTable.standard(standard) : parent.files.fork();
+    const process = new Process(
+      pid,
+      parent,
+      name,
+      program,
+      space,
+      task,
+      mm,
+      stack,
+      standard,
+      files,
+    );
     this.objects.writeTask(task, { pid, ppid: process.ppid, state: 0, exit: 0, mm, stack, name });
     this.syncMm(process);
     this.processes.set(pid, process);
@@ -402,6 +422,7 @@ export class Machine {
     process.signal = signal;
     if (this.vm.active === process.space) this.vm.switchTo(null);
     process.space.destroy();
+    process.files.closeAll();
     this.vm.vfree(process.kernelStack);
     this.objects.mms.free(process.mmRecord);
     for (const child of process.children) {
@@ -422,9 +443,9 @@ export class Machine {
     this.processes.delete(process.pid);
   }
 
-  /** Appends UTF-8 text to an output stream of a process. */
-  writeStream(stream: number[], text: string): void {
-    for (const byte of new TextEncoder().encode(text)) stream.push(byte);
+  /** Appends UTF-8 text to an output file of a process. */
+  writeStream(file: OutputFile, text: string): void {
+    file.append(new TextEncoder().encode(text));
   }
 
   // ─── checks ─────────────────────────────────────────────────────────────────────────────

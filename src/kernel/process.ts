@@ -4,6 +4,8 @@
  */
 import type { UserAllocator } from '../user-alloc/index.js';
 import type { AddressSpace } from '../virtual/address-space.js';
+import type { FdTable } from './files/fd-table.js';
+import type { OutputFile, StandardFiles } from './files/open-file.js';
 import type { UserContext } from './user-context.js';
 
 /** A program: a plain function (runs to its end when scheduled) or a generator function (runs
@@ -36,9 +38,6 @@ export class Process {
   heap: UserAllocator | null = null;
   /** The program's view of the machine, made when the program starts. */
   context: UserContext | null = null;
-  readonly stdout: number[] = [];
-  readonly stderr: number[] = [];
-  stdinOffset = 0;
   /** Largest VmSize seen (VmPeak). */
   peakVmSize = 0;
 
@@ -54,8 +53,21 @@ export class Process {
     readonly mmRecord: number,
     /** Base of its kernel stack in the vmalloc area. */
     readonly kernelStack: number,
-    readonly stdin: Uint8Array,
+    /** The files it was started with (a forked child: its parent's): where whoever spawned it
+     * reads its output, and where the kernel reports its death. */
+    readonly standard: StandardFiles,
+    /** Its file descriptors (fd 0, 1, 2 at the start; closed at exit). */
+    readonly files: FdTable,
   ) {}
+
+  /** The stdout it was started with: its own writes and its forked children's, in order. */
+  get stdout(): OutputFile {
+    return this.standard.stdout;
+  }
+
+  get stderr(): OutputFile {
+    return this.standard.stderr;
+  }
 
   get ppid(): number {
     return this.parent?.pid ?? 0;
@@ -101,14 +113,14 @@ export class ProcessHandle {
     return this.process.ended;
   }
 
-  /** What the process wrote to fd 1, decoded as UTF-8. */
+  /** What the process and the children it forked wrote to fd 1, decoded as UTF-8. */
   get stdout(): string {
-    return decode(this.process.stdout);
+    return this.process.stdout.text();
   }
 
-  /** What the process wrote to fd 2 (and heap-abort messages), decoded as UTF-8. */
+  /** What they wrote to fd 2 (and heap-abort and fault messages), decoded as UTF-8. */
   get stderr(): string {
-    return decode(this.process.stderr);
+    return this.process.stderr.text();
   }
 
   /** Where and why it was killed by SIGSEGV, or null. */
@@ -120,8 +132,4 @@ export class ProcessHandle {
   get error(): string | null {
     return this.process.error;
   }
-}
-
-function decode(bytes: number[]): string {
-  return new TextDecoder().decode(Uint8Array.from(bytes));
 }

@@ -1,33 +1,32 @@
 /**
- * The I/O family: read and write on the standard streams, copying through the caller's page
+ * The I/O family: read and write on the caller's file descriptors, copying through its page
  * tables (copy_to_user/copy_from_user), so a bad buffer is -EFAULT and never a kernel fault.
+ * A closed fd, or one open the other way (write to stdin, read from stdout), is -EBADF.
  */
 import { ERRNO } from '../../linux-abi.js';
+import { InputFile, OutputFile } from '../files/open-file.js';
 import { numberArg, type SyscallHandler } from './handler.js';
 
-const STDIN = 0;
-const STDOUT = 1;
-const STDERR = 2;
-
-/** write(2) to fd 1 or 2: the number of bytes written. */
+/** write(2): the number of bytes written. */
 export const sysWrite: SyscallHandler = ({ machine, process }, args) => {
-  const fd = numberArg(args, 0);
-  const stream = fd === STDOUT ? process.stdout : fd === STDERR ? process.stderr : undefined;
-  if (stream === undefined) return -ERRNO.EBADF;
+  const file = process.files.get(numberArg(args, 0));
+  if (!(file instanceof OutputFile)) return -ERRNO.EBADF;
   const bytes = machine.vm.copyFromUser(process.space, numberArg(args, 1), numberArg(args, 2));
   if (typeof bytes === 'number') return bytes;
-  for (const byte of bytes) stream.push(byte);
+  file.append(bytes);
   return bytes.length;
 };
 
-/** read(2) from fd 0: the number of bytes read, 0 at the end of stdin. */
+/** read(2): the number of bytes read, 0 at the end of the file. The offset moves only by what
+ * reached the buffer. */
 export const sysRead: SyscallHandler = ({ machine, process }, args) => {
+  const file = process.files.get(numberArg(args, 0));
   const length = numberArg(args, 2);
-  if (numberArg(args, 0) !== STDIN) return -ERRNO.EBADF;
+  if (!(file instanceof InputFile)) return -ERRNO.EBADF;
   if (!Number.isSafeInteger(length) || length < 0) return -ERRNO.EINVAL;
-  const available = process.stdin.subarray(process.stdinOffset, process.stdinOffset + length);
+  const available = file.peek(length);
   const status = machine.vm.copyToUser(process.space, numberArg(args, 1), available);
   if (status < 0) return status;
-  process.stdinOffset += available.length;
+  file.offset += available.length;
   return available.length;
 };

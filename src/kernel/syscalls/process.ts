@@ -26,7 +26,7 @@ export const sysFork: SyscallHandler = ({ machine, process: parent }, args) => {
     parent,
     parent.name,
     childProgram as Program,
-    new Uint8Array(0),
+    parent.standard,
   );
   if (child === undefined) {
     space.destroy();
