@@ -15,11 +15,34 @@ export const MAP_FIXED = 0x10;
 export const MAP_ANONYMOUS = 0x20;
 export const MAP_ANON = MAP_ANONYMOUS;
 export const MAP_GROWSDOWN = 0x100;
+export const MAP_LOCKED = 0x2000;
 export const MAP_NORESERVE = 0x4000;
 export const MAP_POPULATE = 0x8000;
 export const MAP_FIXED_NOREPLACE = 0x100000;
 /** What mmap returns on failure, `(void *)-1`. */
 export const MAP_FAILED = -1;
+
+/** madvise(2) advice, as <asm-generic/mman-common.h> numbers them. */
+export const MADV_NORMAL = 0;
+export const MADV_RANDOM = 1;
+export const MADV_SEQUENTIAL = 2;
+export const MADV_WILLNEED = 3;
+export const MADV_DONTNEED = 4;
+export const MADV_FREE = 8;
+export const MADV_COLD = 20;
+export const MADV_PAGEOUT = 21;
+export const MADV_POPULATE_READ = 22;
+export const MADV_POPULATE_WRITE = 23;
+
+/** mlockall(2) flags. */
+export const MCL_CURRENT = 1;
+export const MCL_FUTURE = 2;
+export const MCL_ONFAULT = 4;
+
+/** mremap(2) flags. */
+export const MREMAP_MAYMOVE = 1;
+export const MREMAP_FIXED = 2;
+export const MREMAP_DONTUNMAP = 4;
 
 export const SIGABRT = 6;
 export const SIGKILL = 9;

@@ -89,7 +89,7 @@ export class KernelObjects implements RecordStore {
     store64(this.memory, address + VMA_START, vma.start);
     store64(this.memory, address + VMA_END, vma.end);
     this.memory.store32(address + VMA_PROT, vma.prot);
-    this.memory.store32(address + VMA_FLAGS, vma.shared ? VMA_SHARED_FLAG : 0);
+    this.memory.store32(address + VMA_FLAGS, (vma.shared ? VMA_SHARED_FLAG : 0) | vma.lockFlags);
   }
 
   writeTask(

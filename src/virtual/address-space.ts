@@ -32,6 +32,7 @@ import {
   MAP_FIXED,
   MAP_FIXED_NOREPLACE,
   MAP_GROWSDOWN,
+  MAP_LOCKED,
   MAP_NORESERVE,
   MAP_POPULATE,
   MAP_PRIVATE,
@@ -53,7 +54,7 @@ import {
 import { PageTables } from './page-tables.js';
 import { FaultResult } from './stats.js';
 import type { VirtualMemory } from './virtual-memory.js';
-import { Vma, type VmaKind, VmaList } from './vma.js';
+import { VM_LOCKED, VM_LOCKED_MASK, Vma, type VmaKind, VmaList } from './vma.js';
 
 /** Software bit (AVL, bit 9) of a non-present leaf whose frame is kept under PROT_NONE. */
 export const PTE_PROT_NONE = 0x200;
@@ -67,6 +68,7 @@ const KNOWN_MAP_FLAGS =
   MAP_FIXED_NOREPLACE |
   MAP_POPULATE |
   MAP_GROWSDOWN |
+  MAP_LOCKED |
   MAP_NORESERVE;
 /** Sizes of the program image that every process gets (text, then data and bss). */
 export const IMAGE_TEXT_SIZE = 16 * 1024;
@@ -92,6 +94,8 @@ export class AddressSpace {
   peakRss = 0;
   minorFaults = 0;
   cowBreaks = 0;
+  /** Lock flags every new mapping gets (Linux's mm->def_flags; set by mlockall MCL_FUTURE). */
+  defaultLockFlags = 0;
 
   private constructor(
     readonly vm: VirtualMemory,
@@ -191,18 +195,25 @@ export class AddressSpace {
     ) {
       return this.segv(FaultResult.SEGV_ACCERR);
     }
+    const result = this.faultIn(vma, va, write);
+    if (result === FaultResult.HANDLED) this.minorFaults++;
+    return result;
+  }
+
+  /**
+   * Makes the page at `va` (inside `vma`, whose rights allow the access) present, and writable
+   * when `write`: maps a zeroed frame or breaks copy-on-write. The fault handler's work, also
+   * done ahead of any access by populate (MAP_POPULATE, mlock, MADV_POPULATE_*).
+   */
+  private faultIn(vma: Vma, va: number, write: boolean): FaultResult {
     const at = this.tables.entry(va, 1, true, true);
     if (at < 0) return FaultResult.OUT_OF_MEMORY;
-    const page = va - (va % PAGE_SIZE);
     const lo = this.tables.low(at);
     let result: FaultResult;
     if (lo === 0 && this.tables.high(at) === 0) result = this.mapZeroedFrame(at, vma);
     else if (write && (lo & PTE_P) !== 0 && (lo & PTE_RW) === 0) result = this.breakCow(at, vma);
     else result = FaultResult.HANDLED; // already resolved: a stale TLB entry, dropped below
-    if (result === FaultResult.HANDLED) {
-      this.minorFaults++;
-      this.invalidate(page);
-    }
+    if (result === FaultResult.HANDLED) this.invalidate(va - (va % PAGE_SIZE));
     return result;
   }
 
@@ -270,8 +281,18 @@ export class AddressSpace {
     this.tables.write(at, entryLow(frame, PTE_P | PTE_US | rw), entryHigh(frame, noExec));
   }
 
+  /**
+   * The frame the leaf at `at` holds in RAM (present, or kept under PROT_NONE), or -1 when it
+   * holds none: mincore's "resident", the frames mlock accounts.
+   */
+  residentFrame(at: number): number {
+    const lo = this.tables.low(at);
+    if ((lo & (PTE_P | PTE_PROT_NONE)) === 0) return -1;
+    return entryAddress(lo, this.tables.high(at));
+  }
+
   /** Drops every frame mapped in `[start, end)` and the tables left empty. */
-  private releasePages(start: number, end: number): void {
+  releasePages(start: number, end: number): void {
     this.tables.forEachLeaf(start, end, (at, va) => {
       const frame = entryAddress(this.tables.low(at), this.tables.high(at));
       this.tables.clear(va, 1);
@@ -290,7 +311,8 @@ export class AddressSpace {
     });
   }
 
-  private invalidate(va: number): void {
+  /** Drops the TLB's translation of the user page at `va` after its leaf changed. */
+  invalidate(va: number): void {
     if (!this.isActive) return;
     this.vm.mmu.invlpg(va);
     this.vm.events.tlbSinglePageFlushes++;
@@ -305,10 +327,11 @@ export class AddressSpace {
     shared: boolean,
     kind: VmaKind,
     name: string,
+    lockFlags = 0,
   ): Vma | undefined {
     const record = this.vm.allocRecord();
     if (record === null) return undefined;
-    const vma = new Vma(start, start + length, prot, shared, kind, name, record);
+    const vma = new Vma(start, start + length, prot, shared, kind, name, record, lockFlags);
     this.vmas.insert(vma);
     this.vm.syncRecord(vma);
     return vma;
@@ -324,7 +347,8 @@ export class AddressSpace {
     }
   }
 
-  private splitEdges(start: number, end: number, spare: number[]): void {
+  /** Splits the VMAs at `start` and `end`, taking each new record from `spare`. */
+  splitEdges(start: number, end: number, spare: number[]): void {
     for (const edge of [start, end]) {
       const lower = this.vmas.find(edge);
       if (this.vmas.splitAt(edge, () => spare.pop()!)) {
@@ -334,7 +358,8 @@ export class AddressSpace {
     }
   }
 
-  private mergeAround(start: number, end: number): void {
+  /** Merges the VMAs in and around `[start, end)` that have become alike, syncing records. */
+  mergeAround(start: number, end: number): void {
     for (const gone of this.vmas.mergeAround(start, end)) this.vm.freeRecord(gone.record);
     for (const vma of this.vmas.overlapping(start - 1, end + 1)) this.vm.syncRecord(vma);
   }
@@ -344,7 +369,7 @@ export class AddressSpace {
    * that falls strictly inside a VMA (as Linux, an unmap that splits nothing cannot fail for
    * lack of memory). Undefined when kernel memory is exhausted.
    */
-  private reserveRecords(start: number, end: number): number[] | undefined {
+  reserveRecords(start: number, end: number): number[] | undefined {
     const spare: number[] = [];
     const needed = this.splitsAt(start) + this.splitsAt(end);
     for (let i = 0; i < needed; i++) {
@@ -364,7 +389,8 @@ export class AddressSpace {
     return vma !== undefined && vma.start < edge ? 1 : 0;
   }
 
-  private releaseRecords(spare: number[]): void {
+  /** Gives back the records {@link reserveRecords} reserved and the splits did not use. */
+  releaseRecords(spare: number[]): void {
     for (const record of spare) this.vm.freeRecord(record);
   }
 
@@ -378,8 +404,11 @@ export class AddressSpace {
     if (newEnd > oldEnd) {
       if (newEnd > MMAP_BASE || this.vmas.overlaps(oldEnd, newEnd)) return this.brk;
       const rw = PROT_READ | PROT_WRITE;
-      if (!this.addVma(oldEnd, newEnd - oldEnd, rw, false, 'heap', '[heap]')) return this.brk;
+      const lockFlags = this.defaultLockFlags;
+      if (!this.addVma(oldEnd, newEnd - oldEnd, rw, false, 'heap', '[heap]', lockFlags))
+        return this.brk;
       this.mergeAround(oldEnd, newEnd);
+      this.populateLocked(oldEnd, newEnd, lockFlags);
     } else if (newEnd < oldEnd) {
       const spare = this.reserveRecords(newEnd, oldEnd);
       if (spare === undefined) return this.brk;
@@ -425,13 +454,24 @@ export class AddressSpace {
     if (spare === undefined) return -ERRNO.ENOMEM;
     if (fixed) this.removeRange(start, start + size, spare);
     this.releaseRecords(spare);
-    if (!this.addVma(start, size, prot, sharing === MAP_SHARED, 'anon', '')) return -ERRNO.ENOMEM;
+    const lockFlags = (flags & MAP_LOCKED ? VM_LOCKED : 0) | this.defaultLockFlags;
+    if (!this.addVma(start, size, prot, sharing === MAP_SHARED, 'anon', '', lockFlags))
+      return -ERRNO.ENOMEM;
     this.mergeAround(start, start + size);
     if (flags & MAP_POPULATE && this.populate(start, start + size) !== FaultResult.HANDLED) {
       this.munmap(start, size);
       return -ERRNO.ENOMEM;
     }
+    this.populateLocked(start, start + size, lockFlags);
     return start;
+  }
+
+  /**
+   * Faults in a new locked area (MAP_LOCKED, mlockall MCL_FUTURE) unless it locks on fault.
+   * As in Linux, a failure leaves the mapping in place, populated as far as memory allowed.
+   */
+  private populateLocked(start: number, end: number, lockFlags: number): void {
+    if ((lockFlags & VM_LOCKED_MASK) === VM_LOCKED) this.populate(start, end);
   }
 
   /** Where a non-fixed mapping goes: the hint if free and valid, else top-down below MMAP_BASE. */
@@ -484,7 +524,7 @@ export class AddressSpace {
   }
 
   /** True when `[start, end)` is mapped without holes. */
-  private covers(start: number, end: number): boolean {
+  covers(start: number, end: number): boolean {
     let at = start;
     for (const vma of this.vmas.overlapping(start, end)) {
       if (vma.start > at) return false;
@@ -493,18 +533,30 @@ export class AddressSpace {
     return at >= end;
   }
 
-  /** Faults in every page of `[start, end)` as a write would (MAP_POPULATE, shared fork). */
-  private populate(start: number, end: number): FaultResult {
+  /**
+   * Faults in every page of the mapped range `[start, end)` ahead of any access (MAP_POPULATE,
+   * mlock, MADV_POPULATE_*, a shared area before fork). `write` makes each page writable (and
+   * private: copy-on-write broken); by default a page is written where its area is private and
+   * writable, as Linux's populate does. Stops at the first page memory cannot be found for.
+   */
+  populate(start: number, end: number, write?: boolean): FaultResult {
+    let vma: Vma | undefined;
     for (let va = start; va < end; va += PAGE_SIZE) {
+      if (vma === undefined || va >= vma.end) vma = this.vmas.find(va)!;
+      const asWrite = write ?? ((vma.prot & PROT_WRITE) !== 0 && !vma.shared);
       const at = this.tables.entry(va, 1, false, true);
-      if (at >= 0 && (this.tables.low(at) | this.tables.high(at)) !== 0) continue;
-      const vma = this.vmas.find(va)!;
-      const entry = this.tables.entry(va, 1, true, true);
-      if (entry < 0 || this.mapZeroedFrame(entry, vma) !== FaultResult.HANDLED) {
-        return FaultResult.OUT_OF_MEMORY;
-      }
+      if (at >= 0 && this.isPopulated(at, asWrite)) continue;
+      const result = this.faultIn(vma, va, asWrite);
+      if (result !== FaultResult.HANDLED) return result;
     }
     return FaultResult.HANDLED;
+  }
+
+  /** True when the leaf at `at` already serves the access (a write: it is not COW-shared). */
+  private isPopulated(at: number, write: boolean): boolean {
+    const lo = this.tables.low(at);
+    if ((lo | this.tables.high(at)) === 0) return false;
+    return !write || (lo & PTE_P) === 0 || (lo & PTE_RW) !== 0;
   }
 
   // ─── fork and exit ──────────────────────────────────────────────────────────────────────

@@ -13,6 +13,13 @@ import { PROT_EXEC, PROT_READ, PROT_WRITE } from '../linux-abi.js';
 
 export type VmaKind = 'image' | 'heap' | 'stack' | 'anon';
 
+/** vm_flags bit of an mlocked area: its pages are resident and never reclaimed. */
+export const VM_LOCKED = 0x2000;
+/** With VM_LOCKED: pages are locked as they are faulted in, not populated up front. */
+export const VM_LOCKONFAULT = 0x80000;
+/** The lock bits of vm_flags that mlock/munlock/mlockall change. */
+export const VM_LOCKED_MASK = VM_LOCKED | VM_LOCKONFAULT;
+
 export class Vma {
   constructor(
     public start: number,
@@ -26,7 +33,14 @@ export class Vma {
     public name: string,
     /** Kernel address of this area's record (a `vm_area_struct` from the slab), or 0. */
     public record = 0,
+    /** {@link VM_LOCKED} and {@link VM_LOCKONFAULT}, or 0. */
+    public lockFlags = 0,
   ) {}
+
+  /** True when the area is mlocked (VM_LOCKED): reclaim must leave its pages alone. */
+  get locked(): boolean {
+    return (this.lockFlags & VM_LOCKED) !== 0;
+  }
 
   get length(): number {
     return this.end - this.start;
@@ -55,6 +69,7 @@ export class Vma {
       this.shared === next.shared &&
       this.kind === next.kind &&
       this.name === next.name &&
+      this.lockFlags === next.lockFlags &&
       this.kind !== 'stack'
     );
   }
@@ -120,7 +135,16 @@ export class VmaList {
   splitAt(va: number, record: () => number): boolean {
     const vma = this.find(va);
     if (vma === undefined || vma.start === va) return false;
-    const upper = new Vma(va, vma.end, vma.prot, vma.shared, vma.kind, vma.name, record());
+    const upper = new Vma(
+      va,
+      vma.end,
+      vma.prot,
+      vma.shared,
+      vma.kind,
+      vma.name,
+      record(),
+      vma.lockFlags,
+    );
     vma.end = va;
     this.insert(upper);
     return true;

@@ -1,0 +1,149 @@
+/**
+ * madvise(2): what a process tells the kernel about how it will use a range of its memory.
+ *
+ * ```
+ *  MADV_DONTNEED        drop the pages now: private anonymous memory reads as zero afterwards
+ *  MADV_FREE            the pages may be dropped lazily: reclaim discards them while they stay
+ *                       clean (D bit clear); a write before that keeps them
+ *  MADV_COLD            the pages are not needed soon: age them (clear A, move to inactive)
+ *  MADV_PAGEOUT         reclaim the pages now (to swap)
+ *  MADV_WILLNEED        the pages are needed soon: read swapped-out ones back ahead of time
+ *  MADV_POPULATE_READ   fault every page in as a read would, ahead of any access
+ *  MADV_POPULATE_WRITE  fault every page in as a write would (copy-on-write broken)
+ *  MADV_NORMAL, _RANDOM, _SEQUENTIAL   read-ahead hints for file pages: nothing to do here
+ * ```
+ *
+ * As in Linux, `addr` must be page aligned and `len` is rounded up to whole pages; EINVAL for
+ * an unknown advice or an area the advice does not apply to (a locked area for DONTNEED, FREE,
+ * COLD and PAGEOUT; a shared one for FREE; one without the right for POPULATE_*), ENOMEM when
+ * part of the range is not mapped. Every check is made before anything changes, so a failed
+ * call leaves the address space as it was (Linux would have applied the advice to the areas
+ * before a hole).
+ */
+import { USER_TOP } from '../hw/address.js';
+import { PAGE_SIZE } from '../hw/constants.js';
+import { PTE_A, PTE_D, PTE_P } from '../hw/paging.js';
+import {
+  ERRNO,
+  MADV_COLD,
+  MADV_DONTNEED,
+  MADV_FREE,
+  MADV_NORMAL,
+  MADV_PAGEOUT,
+  MADV_POPULATE_READ,
+  MADV_POPULATE_WRITE,
+  MADV_RANDOM,
+  MADV_SEQUENTIAL,
+  MADV_WILLNEED,
+  PROT_READ,
+  PROT_WRITE,
+} from '../linux-abi.js';
+import type { AddressSpace } from './address-space.js';
+import { FaultResult } from './stats.js';
+import type { Vma } from './vma.js';
+
+/** madvise(2): 0 or a negative errno. */
+export function madvise(
+  space: AddressSpace,
+  address: number,
+  length: number,
+  advice: number,
+): number {
+  if (!KNOWN_ADVICE.has(advice)) return -ERRNO.EINVAL;
+  if (!Number.isSafeInteger(address) || !Number.isSafeInteger(length)) return -ERRNO.EINVAL;
+  if (address < 0 || address % PAGE_SIZE !== 0 || length < 0) return -ERRNO.EINVAL;
+  const end = address + Math.ceil(length / PAGE_SIZE) * PAGE_SIZE;
+  if (end === address) return 0;
+  if (end > USER_TOP) return -ERRNO.ENOMEM;
+  const areas = space.vmas.overlapping(address, end);
+  if (areas.some((vma) => !appliesTo(advice, vma))) return -ERRNO.EINVAL;
+  if (!space.covers(address, end)) return -ERRNO.ENOMEM;
+  for (const vma of areas) {
+    const result = advise(space, vma, Math.max(address, vma.start), Math.min(end, vma.end), advice);
+    if (result < 0) return result;
+  }
+  return 0;
+}
+
+const KNOWN_ADVICE = new Set([
+  MADV_NORMAL,
+  MADV_RANDOM,
+  MADV_SEQUENTIAL,
+  MADV_WILLNEED,
+  MADV_DONTNEED,
+  MADV_FREE,
+  MADV_COLD,
+  MADV_PAGEOUT,
+  MADV_POPULATE_READ,
+  MADV_POPULATE_WRITE,
+]);
+
+/** False where Linux answers EINVAL for `advice` on `vma`. */
+function appliesTo(advice: number, vma: Vma): boolean {
+  switch (advice) {
+    case MADV_DONTNEED:
+    case MADV_COLD:
+    case MADV_PAGEOUT:
+      return !vma.locked;
+    case MADV_FREE:
+      return !vma.locked && !vma.shared;
+    case MADV_POPULATE_READ:
+      return (vma.prot & PROT_READ) !== 0;
+    case MADV_POPULATE_WRITE:
+      return (vma.prot & PROT_WRITE) !== 0;
+    default:
+      return true;
+  }
+}
+
+/** Applies `advice` to `[start, end)`, which lies inside `vma`: 0 or a negative errno. */
+function advise(space: AddressSpace, vma: Vma, start: number, end: number, advice: number) {
+  switch (advice) {
+    case MADV_DONTNEED:
+      // A shared area's pages belong to every sharer (Linux keeps them in shmem): they stay.
+      if (!vma.shared) space.releasePages(start, end);
+      return 0;
+    case MADV_FREE:
+      markLazyFree(space, start, end);
+      return 0;
+    case MADV_COLD:
+    case MADV_PAGEOUT:
+      clearAccessed(space, start, end);
+      return 0;
+    case MADV_POPULATE_READ:
+    case MADV_POPULATE_WRITE: {
+      const write = advice === MADV_POPULATE_WRITE;
+      return space.populate(start, end, write) === FaultResult.HANDLED ? 0 : -ERRNO.ENOMEM;
+    }
+    default:
+      return 0;
+  }
+}
+
+/**
+ * MADV_FREE: clears the Dirty (and Accessed) bit of every present page this process alone
+ * holds, so that a later write shows. A page shared copy-on-write keeps its bits: its contents
+ * are still someone else's.
+ */
+function markLazyFree(space: AddressSpace, start: number, end: number): void {
+  const { tables, vm } = space;
+  tables.forEachLeaf(start, end, (at, va) => {
+    const lo = tables.low(at);
+    if ((lo & PTE_P) === 0) return;
+    const frame = space.residentFrame(at);
+    if (vm.frames.refCount(frame) !== 1) return;
+    tables.write(at, lo & ~(PTE_A | PTE_D), tables.high(at));
+    space.invalidate(va);
+  });
+}
+
+/** MADV_COLD: the pages' Accessed bits are cleared, so aging sees them as not used. */
+function clearAccessed(space: AddressSpace, start: number, end: number): void {
+  const { tables } = space;
+  tables.forEachLeaf(start, end, (at, va) => {
+    const lo = tables.low(at);
+    if ((lo & PTE_P) === 0 || (lo & PTE_A) === 0) return;
+    tables.write(at, lo & ~PTE_A, tables.high(at));
+    space.invalidate(va);
+  });
+}

@@ -1,0 +1,30 @@
+/**
+ * mincore(2): which pages of a range are resident in RAM, one byte per page, bit 0 set for a
+ * resident page (the other bits are reserved and zero, as in Linux). A page is resident when
+ * its leaf holds a frame, present or kept under PROT_NONE; a page never touched is not.
+ */
+import { USER_TOP } from '../hw/address.js';
+import { PAGE_SIZE } from '../hw/constants.js';
+import { ERRNO } from '../linux-abi.js';
+import type { AddressSpace } from './address-space.js';
+
+/** Bit 0 of a mincore byte: the page is resident. */
+export const MINCORE_RESIDENT = 1;
+
+/**
+ * The residency vector of `[address, address + length)`, or a negative errno: EINVAL for an
+ * unaligned or non-integer address, ENOMEM when the range leaves user space or holds a page
+ * that no VMA maps. The length is rounded up to whole pages.
+ */
+export function mincore(space: AddressSpace, address: number, length: number): Uint8Array | number {
+  if (!Number.isSafeInteger(address) || !Number.isSafeInteger(length)) return -ERRNO.EINVAL;
+  if (address % PAGE_SIZE !== 0) return -ERRNO.EINVAL;
+  if (address < 0 || length < 0 || address + length > USER_TOP) return -ERRNO.ENOMEM;
+  const end = address + Math.ceil(length / PAGE_SIZE) * PAGE_SIZE;
+  if (!space.covers(address, end)) return -ERRNO.ENOMEM;
+  const vector = new Uint8Array((end - address) / PAGE_SIZE);
+  space.tables.forEachLeaf(address, end, (at, va) => {
+    if (space.residentFrame(at) >= 0) vector[(va - address) / PAGE_SIZE] = MINCORE_RESIDENT;
+  });
+  return vector;
+}
