@@ -39,6 +39,9 @@ export const MCL_CURRENT = 1;
 export const MCL_FUTURE = 2;
 export const MCL_ONFAULT = 4;
 
+/** mlock2(2) flag: lock pages as they are faulted in. */
+export const MLOCK_ONFAULT = 1;
+
 /** mremap(2) flags. */
 export const MREMAP_MAYMOVE = 1;
 export const MREMAP_FIXED = 2;

@@ -18,6 +18,7 @@ import type { Machine } from './machine.js';
 import type { Process, Program } from './process.js';
 import type { SyscallCaller } from './syscalls/handler.js';
 import { waitChild } from './syscalls/process.js';
+import { residency } from './syscalls/residency.js';
 import { dispatchSyscall } from './syscalls/table.js';
 import type { UserMemory } from './user-memory.js';
 
@@ -124,6 +125,27 @@ export class UserContext {
     this.check('munmap', this.syscall('munmap', address, length));
   mprotect = (address: number, length: number, prot: number): number =>
     this.check('mprotect', this.syscall('mprotect', address, length, prot));
+  /** madvise(2): advice (MADV_*) about how `[address, address + length)` will be used. */
+  madvise = (address: number, length: number, advice: number): number =>
+    this.check('madvise', this.syscall('madvise', address, length, advice));
+  /** mincore(2): one byte per page of the range, bit 0 set where the page is resident. */
+  mincore = (address: number, length: number): Uint8Array => {
+    this.checkAlive();
+    const vector = this.machine.enterKernel(() => residency(this.caller, address, length));
+    if (typeof vector === 'number')
+      throw new SyscallError('mincore', errnoName(-vector) ?? 'EINVAL');
+    return vector;
+  };
+  mlock = (address: number, length: number): number =>
+    this.check('mlock', this.syscall('mlock', address, length));
+  /** mlock2(2): `flags` 0 is mlock; MLOCK_ONFAULT locks pages as they are faulted in. */
+  mlock2 = (address: number, length: number, flags = 0): number =>
+    this.check('mlock2', this.syscall('mlock2', address, length, flags));
+  munlock = (address: number, length: number): number =>
+    this.check('munlock', this.syscall('munlock', address, length));
+  /** mlockall(2): MCL_CURRENT, MCL_FUTURE, MCL_ONFAULT. */
+  mlockall = (flags: number): number => this.check('mlockall', this.syscall('mlockall', flags));
+  munlockall = (): number => this.check('munlockall', this.syscall('munlockall'));
   getpid = (): number => this.syscall('getpid');
   getppid = (): number => this.syscall('getppid');
   exit = (code = 0): never => {

@@ -3,7 +3,9 @@ import { PAGE_SIZE } from '../hw/constants.js';
 import type { Machine } from '../kernel/machine.js';
 import { PROT_WRITE } from '../linux-abi.js';
 import { FrameUse } from '../physical/index.js';
+import type { AddressSpace } from '../virtual/address-space.js';
 import { VMALLOC_SIZE } from '../virtual/layout.js';
+import { mlockedFrames } from '../virtual/mlock.js';
 import { countLine, kb, kbLine } from './format.js';
 
 /** Linux's default vm.overcommit_ratio: CommitLimit is this share of RAM (no swap here). */
@@ -19,6 +21,7 @@ export function formatMeminfo(machine: Machine): string {
   const free = pagesKb(frames.freeFrames);
   const anon = pagesKb(used(FrameUse.USER));
   const reclaimable = kb(slab.reclaimableBytes);
+  const mlocked = pagesKb(mlockedFrames(liveSpaces(machine)));
   const rows: [string, number][] = [
     ['MemTotal', total],
     ['MemFree', free],
@@ -32,8 +35,8 @@ export function formatMeminfo(machine: Machine): string {
     ['Inactive(anon)', 0],
     ['Active(file)', 0],
     ['Inactive(file)', 0],
-    ['Unevictable', 0],
-    ['Mlocked', 0],
+    ['Unevictable', mlocked],
+    ['Mlocked', mlocked],
     ['SwapTotal', 0],
     ['SwapFree', 0],
     ['Zswap', 0],
@@ -76,6 +79,10 @@ export function formatMeminfo(machine: Machine): string {
   text += kbLine('DirectMap2M', kb(machine.vm.directMap.large));
   text += kbLine('DirectMap1G', kb(machine.vm.directMap.huge));
   return text;
+}
+
+function* liveSpaces(machine: Machine): Generator<AddressSpace> {
+  for (const process of machine.processList) if (!process.ended) yield process.space;
 }
 
 /** Committed_AS: the writable memory processes could touch (private writable and shared areas). */

@@ -2,6 +2,7 @@
 
 import { PAGE_SIZE } from '../hw/constants.js';
 import type { Process } from '../kernel/process.js';
+import { lockedBytes } from '../virtual/mlock.js';
 import { kb } from './format.js';
 
 const STATE_NAMES = {
@@ -42,7 +43,7 @@ function memoryLines(process: Process): string {
   return (
     vmLine('VmPeak', Math.max(process.peakVmSize, size)) +
     vmLine('VmSize', size) +
-    vmLine('VmLck', 0) +
+    vmLine('VmLck', lockedBytes(space)) +
     vmLine('VmPin', 0) +
     vmLine('VmHWM', space.peakRss * PAGE_SIZE) +
     vmLine('VmRSS', rss) +

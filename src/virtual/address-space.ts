@@ -537,12 +537,17 @@ export class AddressSpace {
    * Faults in every page of the mapped range `[start, end)` ahead of any access (MAP_POPULATE,
    * mlock, MADV_POPULATE_*, a shared area before fork). `write` makes each page writable (and
    * private: copy-on-write broken); by default a page is written where its area is private and
-   * writable, as Linux's populate does. Stops at the first page memory cannot be found for.
+   * writable, as Linux's populate does. An inaccessible (PROT_NONE) area has nothing to fault
+   * in. Stops at the first page memory cannot be found for.
    */
   populate(start: number, end: number, write?: boolean): FaultResult {
     let vma: Vma | undefined;
     for (let va = start; va < end; va += PAGE_SIZE) {
       if (vma === undefined || va >= vma.end) vma = this.vmas.find(va)!;
+      if (vma.prot === 0) {
+        va = vma.end - PAGE_SIZE;
+        continue;
+      }
       const asWrite = write ?? ((vma.prot & PROT_WRITE) !== 0 && !vma.shared);
       const at = this.tables.entry(va, 1, false, true);
       if (at >= 0 && this.isPopulated(at, asWrite)) continue;

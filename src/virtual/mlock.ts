@@ -95,13 +95,10 @@ function setLockFlags(
   return true;
 }
 
-/**
- * Faults in the pages of the areas of `[start, end)` that are locked and not on-fault. An
- * inaccessible (PROT_NONE) area has nothing to fault in: it stays locked, empty.
- */
+/** Faults in the pages of the areas of `[start, end)` that are locked and not on-fault. */
 function populateLocked(space: AddressSpace, start: number, end: number): FaultResult {
   for (const vma of space.vmas.overlapping(start, end)) {
-    if ((vma.lockFlags & VM_LOCKED_MASK) !== VM_LOCKED || vma.prot === 0) continue;
+    if ((vma.lockFlags & VM_LOCKED_MASK) !== VM_LOCKED) continue;
     const result = space.populate(Math.max(start, vma.start), Math.min(end, vma.end));
     if (result !== FaultResult.HANDLED) return result;
   }

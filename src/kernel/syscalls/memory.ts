@@ -37,7 +37,7 @@ export const sysMprotect: SyscallHandler = (caller, args) =>
   );
 
 /** Writes the changed address space into the caller's mm_struct, then passes `result` on. */
-function synced(caller: SyscallCaller, result: number): number {
+export function synced(caller: SyscallCaller, result: number): number {
   caller.machine.syncMm(caller.process);
   return result;
 }

@@ -13,6 +13,15 @@ import type { SyscallArgs, SyscallCaller, SyscallHandler } from './handler.js';
 import { sysRead, sysWrite } from './io.js';
 import { sysBrk, sysMmap, sysMprotect, sysMunmap, sysSbrk } from './memory.js';
 import { sysExit, sysFork, sysGetpid, sysGetppid, sysWait4 } from './process.js';
+import {
+  sysMadvise,
+  sysMincore,
+  sysMlock,
+  sysMlock2,
+  sysMlockall,
+  sysMunlock,
+  sysMunlockall,
+} from './residency.js';
 
 export const SYSCALL_TABLE: ReadonlyMap<string, SyscallHandler> = new Map([
   // memory
@@ -21,6 +30,14 @@ export const SYSCALL_TABLE: ReadonlyMap<string, SyscallHandler> = new Map([
   ['mmap', sysMmap],
   ['munmap', sysMunmap],
   ['mprotect', sysMprotect],
+  // residency: advice, residency, locking
+  ['madvise', sysMadvise],
+  ['mincore', sysMincore],
+  ['mlock', sysMlock],
+  ['mlock2', sysMlock2],
+  ['munlock', sysMunlock],
+  ['mlockall', sysMlockall],
+  ['munlockall', sysMunlockall],
   // I/O
   ['read', sysRead],
   ['write', sysWrite],

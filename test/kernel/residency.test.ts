@@ -1,0 +1,430 @@
+/**
+ * madvise, mincore and the mlock family through a process's user context, after the cases of
+ * Linux's selftests (tools/testing/selftests/mm: mincore_selftest.c, mlock2-tests.c,
+ * madv_populate.c), written for this machine.
+ */
+import { describe, expect, it } from 'vitest';
+import { PAGE_SIZE } from '../../src/hw/constants.js';
+import {
+  MADV_COLD,
+  MADV_DONTNEED,
+  MADV_FREE,
+  MADV_NORMAL,
+  MADV_PAGEOUT,
+  MADV_POPULATE_READ,
+  MADV_POPULATE_WRITE,
+  MADV_WILLNEED,
+  MAP_ANONYMOUS,
+  MAP_FIXED,
+  MAP_LOCKED,
+  MAP_PRIVATE,
+  MAP_SHARED,
+  MCL_CURRENT,
+  MCL_FUTURE,
+  MCL_ONFAULT,
+  MLOCK_ONFAULT,
+  PROT_NONE,
+  PROT_READ,
+  PROT_WRITE,
+} from '../../src/index.js';
+import { Machine } from '../../src/kernel/machine.js';
+import type { UserContext } from '../../src/kernel/user-context.js';
+import { finish } from './helpers.js';
+
+const RW = PROT_READ | PROT_WRITE;
+const ANON = MAP_PRIVATE | MAP_ANONYMOUS;
+
+/** Runs `body` in a process of a fresh machine, then checks the machine and its baseline. */
+function inProcess(body: (ctx: UserContext, machine: Machine) => void): Machine {
+  const machine = Machine.boot({ memory: '64M' });
+  let failure: unknown = null;
+  machine.spawn((ctx) => {
+    try {
+      body(ctx, machine);
+    } catch (error) {
+      failure = error;
+    }
+  });
+  finish(machine);
+  if (failure !== null) throw failure;
+  return machine;
+}
+
+function errnoOf(call: () => unknown): string | undefined {
+  try {
+    call();
+    return undefined;
+  } catch (error) {
+    return (error as { code?: string }).code;
+  }
+}
+
+function statusField(machine: Machine, ctx: UserContext, field: string): number {
+  const text = machine.procfs.read(`/proc/${ctx.pid}/status`);
+  return Number(new RegExp(`^${field}:\\s+(\\d+) kB$`, 'm').exec(text)![1]);
+}
+
+function meminfoField(machine: Machine, field: string): number {
+  const text = machine.procfs.read('/proc/meminfo');
+  return Number(new RegExp(`^${field}:\\s+(\\d+) kB$`, 'm').exec(text)![1]);
+}
+
+function mapsLines(machine: Machine, ctx: UserContext): string[] {
+  return machine.procfs.read(`/proc/${ctx.pid}/maps`).trim().split('\n');
+}
+
+describe('mincore (mincore_selftest.c)', () => {
+  it('rejects an unaligned address (EINVAL) and an unmapped page (ENOMEM)', () => {
+    inProcess((ctx) => {
+      const base = ctx.mmap(0, 4 * PAGE_SIZE, RW, ANON);
+      expect(errnoOf(() => ctx.mincore(base + 1, PAGE_SIZE))).toBe('EINVAL');
+      ctx.munmap(base + PAGE_SIZE, PAGE_SIZE);
+      expect(errnoOf(() => ctx.mincore(base, 4 * PAGE_SIZE))).toBe('ENOMEM');
+      expect(errnoOf(() => ctx.mincore(base + PAGE_SIZE, PAGE_SIZE))).toBe('ENOMEM');
+      expect(errnoOf(() => ctx.mincore(-PAGE_SIZE, PAGE_SIZE))).toBe('ENOMEM');
+      expect(ctx.mincore(base, 0)).toEqual(new Uint8Array(0));
+    });
+  });
+
+  it('reports an anonymous page resident once touched, one byte per page', () => {
+    inProcess((ctx) => {
+      const base = ctx.mmap(0, 4 * PAGE_SIZE, RW, ANON);
+      expect([...ctx.mincore(base, 4 * PAGE_SIZE)]).toEqual([0, 0, 0, 0]);
+      ctx.store8(base + 2 * PAGE_SIZE + 7, 1);
+      ctx.load8(base);
+      expect([...ctx.mincore(base, 4 * PAGE_SIZE)]).toEqual([1, 0, 1, 0]);
+      // the length is rounded up to whole pages
+      expect([...ctx.mincore(base + 2 * PAGE_SIZE, 1)]).toEqual([1]);
+    });
+  });
+
+  it('counts a page kept under PROT_NONE as resident', () => {
+    inProcess((ctx) => {
+      const base = ctx.mmap(0, PAGE_SIZE, RW, ANON);
+      ctx.store8(base, 1);
+      ctx.mprotect(base, PAGE_SIZE, PROT_NONE);
+      expect([...ctx.mincore(base, PAGE_SIZE)]).toEqual([1]);
+    });
+  });
+
+  it('writes the vector to user memory in its raw form, EFAULT for a bad vector', () => {
+    inProcess((ctx) => {
+      const base = ctx.mmap(0, 3 * PAGE_SIZE, RW, ANON);
+      ctx.store8(base + PAGE_SIZE, 9);
+      const vec = ctx.mmap(0, PAGE_SIZE, RW, ANON);
+      ctx.fill(vec, 3, 0xff);
+      expect(ctx.syscall('mincore', base, 3 * PAGE_SIZE, vec)).toBe(0);
+      expect([...ctx.readBytes(vec, 3)]).toEqual([0, 1, 0]);
+      expect(ctx.syscall('mincore', base, 3 * PAGE_SIZE, 0)).toBe(-14);
+      expect(ctx.syscall('mincore', base + 3, PAGE_SIZE, vec)).toBe(-22);
+    });
+  });
+});
+
+describe('madvise', () => {
+  it('MADV_DONTNEED: private pages read as zero afterwards and their frames are freed', () => {
+    inProcess((ctx, machine) => {
+      const base = ctx.mmap(0, 8 * PAGE_SIZE, RW, ANON);
+      ctx.fill(base, 8 * PAGE_SIZE, 0x5a);
+      const free = machine.frames.freeFrames;
+      ctx.madvise(base + 2 * PAGE_SIZE, 3 * PAGE_SIZE, MADV_DONTNEED);
+      expect(machine.frames.freeFrames).toBe(free + 3);
+      expect([...ctx.mincore(base, 8 * PAGE_SIZE)]).toEqual([1, 1, 0, 0, 0, 1, 1, 1]);
+      expect(ctx.load8(base + 2 * PAGE_SIZE)).toBe(0);
+      expect(ctx.load32(base + 5 * PAGE_SIZE - 4)).toBe(0);
+      expect(ctx.load8(base + 5 * PAGE_SIZE)).toBe(0x5a);
+      expect(ctx.load8(base + PAGE_SIZE - 1)).toBe(0x5a);
+      machine.check();
+    });
+  });
+
+  it('MADV_DONTNEED on a page shared copy-on-write leaves the other process its copy', () => {
+    inProcess((ctx) => {
+      const base = ctx.mmap(0, PAGE_SIZE, RW, ANON);
+      ctx.store32(base, 0xcafe);
+      const child = ctx.fork((c) => {
+        c.madvise(base, PAGE_SIZE, MADV_DONTNEED);
+        return c.load32(base) === 0 ? 0 : 1;
+      });
+      expect(ctx.wait(child).exitCode).toBe(0);
+      expect(ctx.load32(base)).toBe(0xcafe);
+    });
+  });
+
+  it('MADV_DONTNEED keeps the contents of a shared mapping, as shmem would', () => {
+    inProcess((ctx) => {
+      const base = ctx.mmap(0, PAGE_SIZE, RW, MAP_SHARED | MAP_ANONYMOUS);
+      ctx.store32(base, 77);
+      ctx.madvise(base, PAGE_SIZE, MADV_DONTNEED);
+      expect(ctx.load32(base)).toBe(77);
+    });
+  });
+
+  it('checks its arguments like Linux and changes nothing when it fails', () => {
+    inProcess((ctx, machine) => {
+      const base = ctx.mmap(0, 3 * PAGE_SIZE, RW, ANON);
+      ctx.fill(base, 3 * PAGE_SIZE, 1);
+      ctx.munmap(base + 2 * PAGE_SIZE, PAGE_SIZE);
+      const free = machine.frames.freeFrames;
+      expect(errnoOf(() => ctx.madvise(base + 1, PAGE_SIZE, MADV_DONTNEED))).toBe('EINVAL');
+      expect(errnoOf(() => ctx.madvise(base, PAGE_SIZE, 999))).toBe('EINVAL');
+      expect(errnoOf(() => ctx.madvise(base, -1, MADV_DONTNEED))).toBe('EINVAL');
+      // a hole at the end: ENOMEM, and the mapped pages before it are untouched
+      expect(errnoOf(() => ctx.madvise(base, 3 * PAGE_SIZE, MADV_DONTNEED))).toBe('ENOMEM');
+      expect(machine.frames.freeFrames).toBe(free);
+      expect([...ctx.mincore(base, 2 * PAGE_SIZE)]).toEqual([1, 1]);
+      expect(ctx.madvise(base, 0, MADV_DONTNEED)).toBe(0);
+      expect(ctx.syscall('madvise', base, PAGE_SIZE, 999)).toBe(-22);
+      expect(ctx.madvise(base, PAGE_SIZE, MADV_NORMAL)).toBe(0);
+    });
+  });
+
+  it('refuses DONTNEED, FREE, COLD and PAGEOUT on locked memory (EINVAL)', () => {
+    inProcess((ctx) => {
+      const base = ctx.mmap(0, 2 * PAGE_SIZE, RW, ANON | MAP_LOCKED);
+      for (const advice of [MADV_DONTNEED, MADV_FREE, MADV_COLD, MADV_PAGEOUT]) {
+        expect(errnoOf(() => ctx.madvise(base, 2 * PAGE_SIZE, advice))).toBe('EINVAL');
+      }
+      expect([...ctx.mincore(base, 2 * PAGE_SIZE)]).toEqual([1, 1]);
+      expect(ctx.madvise(base, 2 * PAGE_SIZE, MADV_WILLNEED)).toBe(0);
+    });
+  });
+
+  it('refuses MADV_FREE on a shared mapping (EINVAL)', () => {
+    inProcess((ctx) => {
+      const base = ctx.mmap(0, PAGE_SIZE, RW, MAP_SHARED | MAP_ANONYMOUS);
+      expect(errnoOf(() => ctx.madvise(base, PAGE_SIZE, MADV_FREE))).toBe('EINVAL');
+    });
+  });
+
+  it('MADV_FREE keeps a page that is written again, contents intact', () => {
+    inProcess((ctx) => {
+      const base = ctx.mmap(0, 2 * PAGE_SIZE, RW, ANON);
+      ctx.fill(base, 2 * PAGE_SIZE, 3);
+      ctx.madvise(base, 2 * PAGE_SIZE, MADV_FREE);
+      ctx.store8(base, 4);
+      expect(ctx.load8(base)).toBe(4);
+      expect(ctx.load8(base + 1)).toBe(3);
+      expect([...ctx.mincore(base, 2 * PAGE_SIZE)]).toEqual([1, 1]);
+    });
+  });
+});
+
+describe('MADV_POPULATE_READ / MADV_POPULATE_WRITE (madv_populate.c)', () => {
+  const SIZE = 2 * 1024 * 1024;
+
+  it('test_prot_read: READ works on PROT_READ, WRITE is EINVAL', () => {
+    inProcess((ctx) => {
+      const addr = ctx.mmap(0, SIZE, PROT_READ, ANON);
+      expect(ctx.madvise(addr, SIZE, MADV_POPULATE_READ)).toBe(0);
+      expect(errnoOf(() => ctx.madvise(addr, SIZE, MADV_POPULATE_WRITE))).toBe('EINVAL');
+    });
+  });
+
+  it('test_prot_write: READ is EINVAL on PROT_WRITE, WRITE works', () => {
+    inProcess((ctx) => {
+      const addr = ctx.mmap(0, SIZE, PROT_WRITE, ANON);
+      expect(errnoOf(() => ctx.madvise(addr, SIZE, MADV_POPULATE_READ))).toBe('EINVAL');
+      expect(ctx.madvise(addr, SIZE, MADV_POPULATE_WRITE)).toBe(0);
+      expect(ctx.mincore(addr, SIZE).every((b) => b === 1)).toBe(true);
+    });
+  });
+
+  it('test_holes: ENOMEM with a hole in the middle, at the end and at the beginning', () => {
+    inProcess((ctx) => {
+      const addr = ctx.mmap(0, 3 * PAGE_SIZE, RW, ANON);
+      ctx.munmap(addr + PAGE_SIZE, PAGE_SIZE);
+      for (const advice of [MADV_POPULATE_READ, MADV_POPULATE_WRITE]) {
+        expect(errnoOf(() => ctx.madvise(addr, 3 * PAGE_SIZE, advice))).toBe('ENOMEM');
+        expect(errnoOf(() => ctx.madvise(addr, 2 * PAGE_SIZE, advice))).toBe('ENOMEM');
+        expect(errnoOf(() => ctx.madvise(addr + PAGE_SIZE, PAGE_SIZE, advice))).toBe('ENOMEM');
+      }
+      expect([...ctx.mincore(addr, PAGE_SIZE)]).toEqual([0]);
+    });
+  });
+
+  it('test_populate_read / test_populate_write: the range becomes resident', () => {
+    inProcess((ctx) => {
+      for (const advice of [MADV_POPULATE_READ, MADV_POPULATE_WRITE]) {
+        const addr = ctx.mmap(0, SIZE, RW, ANON);
+        expect(ctx.mincore(addr, SIZE).every((b) => b === 0)).toBe(true);
+        expect(ctx.madvise(addr, SIZE, advice)).toBe(0);
+        expect(ctx.mincore(addr, SIZE).every((b) => b === 1)).toBe(true);
+        ctx.munmap(addr, SIZE);
+      }
+    });
+  });
+
+  it('POPULATE_WRITE breaks copy-on-write: the child writes without faulting', () => {
+    inProcess((ctx, machine) => {
+      const addr = ctx.mmap(0, 4 * PAGE_SIZE, RW, ANON);
+      ctx.fill(addr, 4 * PAGE_SIZE, 6);
+      const child = ctx.fork((c) => {
+        const space = machine.process(c.pid)!.space;
+        c.madvise(addr, 4 * PAGE_SIZE, MADV_POPULATE_WRITE);
+        const faults = space.minorFaults;
+        c.fill(addr, 4 * PAGE_SIZE, 7);
+        return space.minorFaults === faults ? 0 : 1;
+      });
+      expect(ctx.wait(child).exitCode).toBe(0);
+      expect(ctx.load8(addr + 3 * PAGE_SIZE)).toBe(6);
+    });
+  });
+
+  it('refuses PROT_NONE (EINVAL)', () => {
+    inProcess((ctx) => {
+      const addr = ctx.mmap(0, PAGE_SIZE, PROT_NONE, ANON);
+      expect(errnoOf(() => ctx.madvise(addr, PAGE_SIZE, MADV_POPULATE_READ))).toBe('EINVAL');
+      expect(errnoOf(() => ctx.madvise(addr, PAGE_SIZE, MADV_POPULATE_WRITE))).toBe('EINVAL');
+    });
+  });
+});
+
+describe('mlock family (mlock2-tests.c)', () => {
+  it('mlock faults the range in, accounts VmLck and Mlocked, and munlock undoes it', () => {
+    inProcess((ctx, machine) => {
+      const size = 5 * PAGE_SIZE;
+      const base = ctx.mmap(0, size, RW, ANON);
+      const mlocked = meminfoField(machine, 'Mlocked');
+      ctx.mlock(base, size);
+      expect(ctx.mincore(base, size).every((b) => b === 1)).toBe(true);
+      expect(statusField(machine, ctx, 'VmLck')).toBe(size / 1024);
+      expect(meminfoField(machine, 'Mlocked')).toBe(mlocked + size / 1024);
+      expect(meminfoField(machine, 'Unevictable')).toBe(mlocked + size / 1024);
+      ctx.munlock(base, size);
+      expect(statusField(machine, ctx, 'VmLck')).toBe(0);
+      expect(meminfoField(machine, 'Mlocked')).toBe(mlocked);
+    });
+  });
+
+  it('rounds an unaligned start down and the end up', () => {
+    inProcess((ctx, machine) => {
+      const base = ctx.mmap(0, 4 * PAGE_SIZE, RW, ANON);
+      ctx.mlock(base + PAGE_SIZE + 100, PAGE_SIZE);
+      expect([...ctx.mincore(base, 4 * PAGE_SIZE)]).toEqual([0, 1, 1, 0]);
+      expect(statusField(machine, ctx, 'VmLck')).toBe((2 * PAGE_SIZE) / 1024);
+    });
+  });
+
+  it('test_vma_management: locking a middle page splits the VMA, unlocking merges it', () => {
+    inProcess((ctx, machine) => {
+      const base = ctx.mmap(0, 3 * PAGE_SIZE, RW, ANON);
+      const before = mapsLines(machine, ctx).length;
+      ctx.mlock(base + PAGE_SIZE, PAGE_SIZE);
+      expect(mapsLines(machine, ctx).length).toBe(before + 2);
+      ctx.munlock(base + PAGE_SIZE, PAGE_SIZE);
+      expect(mapsLines(machine, ctx).length).toBe(before);
+      machine.check();
+    });
+  });
+
+  it('test_lock_onfault: MLOCK_ONFAULT locks without faulting in; a touch makes it resident', () => {
+    inProcess((ctx, machine) => {
+      const base = ctx.mmap(0, 2 * PAGE_SIZE, RW, ANON);
+      ctx.mlock2(base, 2 * PAGE_SIZE, MLOCK_ONFAULT);
+      expect([...ctx.mincore(base, 2 * PAGE_SIZE)]).toEqual([0, 0]);
+      expect(statusField(machine, ctx, 'VmLck')).toBe((2 * PAGE_SIZE) / 1024);
+      ctx.store8(base, 1);
+      expect([...ctx.mincore(base, 2 * PAGE_SIZE)]).toEqual([1, 0]);
+      expect(errnoOf(() => ctx.mlock2(base, PAGE_SIZE, 2))).toBe('EINVAL');
+    });
+  });
+
+  it('mlock and munlock of an unmapped range are ENOMEM, with nothing changed', () => {
+    inProcess((ctx, machine) => {
+      const base = ctx.mmap(0, 3 * PAGE_SIZE, RW, ANON);
+      ctx.munmap(base + 2 * PAGE_SIZE, PAGE_SIZE);
+      const maps = mapsLines(machine, ctx);
+      expect(errnoOf(() => ctx.mlock(base, 3 * PAGE_SIZE))).toBe('ENOMEM');
+      expect(errnoOf(() => ctx.munlock(base + PAGE_SIZE, 2 * PAGE_SIZE))).toBe('ENOMEM');
+      expect(mapsLines(machine, ctx)).toEqual(maps);
+      expect([...ctx.mincore(base, 2 * PAGE_SIZE)]).toEqual([0, 0]);
+      expect(statusField(machine, ctx, 'VmLck')).toBe(0);
+      expect(errnoOf(() => ctx.mlock(base, -PAGE_SIZE))).toBe('EINVAL');
+      expect(ctx.mlock(base, 0)).toBe(0);
+    });
+  });
+
+  it('MAP_LOCKED maps the pages resident and locked', () => {
+    inProcess((ctx, machine) => {
+      const base = ctx.mmap(0, 3 * PAGE_SIZE, RW, ANON | MAP_LOCKED);
+      expect([...ctx.mincore(base, 3 * PAGE_SIZE)]).toEqual([1, 1, 1]);
+      expect(statusField(machine, ctx, 'VmLck')).toBe((3 * PAGE_SIZE) / 1024);
+    });
+  });
+
+  it('test_mlockall: MCL_CURRENT locks and faults in everything; munlockall undoes it', () => {
+    inProcess((ctx, machine) => {
+      const base = ctx.mmap(0, 4 * PAGE_SIZE, RW, ANON);
+      ctx.mlockall(MCL_CURRENT);
+      expect([...ctx.mincore(base, 4 * PAGE_SIZE)]).toEqual([1, 1, 1, 1]);
+      const mapped = machine.process(ctx.pid)!.space.mappedBytes;
+      expect(statusField(machine, ctx, 'VmLck')).toBe(mapped / 1024);
+      // a mapping made after MCL_CURRENT alone is not locked
+      const later = ctx.mmap(0, PAGE_SIZE, RW, ANON);
+      expect([...ctx.mincore(later, PAGE_SIZE)]).toEqual([0]);
+      ctx.munlockall();
+      expect(statusField(machine, ctx, 'VmLck')).toBe(0);
+    });
+  });
+
+  it('MCL_FUTURE locks later mappings and heap growth; MCL_ONFAULT leaves them unfaulted', () => {
+    inProcess((ctx, machine) => {
+      ctx.mlockall(MCL_FUTURE);
+      const base = ctx.mmap(0, 2 * PAGE_SIZE, RW, ANON);
+      expect([...ctx.mincore(base, 2 * PAGE_SIZE)]).toEqual([1, 1]);
+      const brk = ctx.sbrk(2 * PAGE_SIZE);
+      expect([...ctx.mincore(brk, 2 * PAGE_SIZE)]).toEqual([1, 1]);
+      ctx.mlockall(MCL_FUTURE | MCL_ONFAULT);
+      const lazy = ctx.mmap(0, 2 * PAGE_SIZE, RW, ANON);
+      expect([...ctx.mincore(lazy, 2 * PAGE_SIZE)]).toEqual([0, 0]);
+      expect(statusField(machine, ctx, 'VmLck')).toBe((6 * PAGE_SIZE) / 1024);
+      ctx.munlockall();
+      const plain = ctx.mmap(0, PAGE_SIZE, RW, ANON);
+      expect([...ctx.mincore(plain, PAGE_SIZE)]).toEqual([0]);
+    });
+  });
+
+  it('mlockall rejects no flag, unknown flags and MCL_ONFAULT alone (EINVAL)', () => {
+    inProcess((ctx) => {
+      for (const flags of [0, 8, MCL_ONFAULT, -1]) {
+        expect(errnoOf(() => ctx.mlockall(flags))).toBe('EINVAL');
+      }
+    });
+  });
+
+  it('locks are not inherited by a forked child', () => {
+    inProcess((ctx, machine) => {
+      const base = ctx.mmap(0, 2 * PAGE_SIZE, RW, ANON);
+      ctx.mlock(base, 2 * PAGE_SIZE);
+      const child = ctx.fork((c) => statusField(machine, c, 'VmLck'));
+      expect(ctx.wait(child).exitCode).toBe(0);
+      expect(statusField(machine, ctx, 'VmLck')).toBe((2 * PAGE_SIZE) / 1024);
+    });
+  });
+
+  it('a locked shared page counts once in Mlocked however many lock it', () => {
+    inProcess((ctx, machine) => {
+      const base = ctx.mmap(0, PAGE_SIZE, RW, MAP_SHARED | MAP_ANONYMOUS);
+      ctx.store8(base, 1);
+      const before = meminfoField(machine, 'Mlocked');
+      const child = ctx.fork(function* (c) {
+        c.mlock(base, PAGE_SIZE);
+        yield;
+      });
+      ctx.mlock(base, PAGE_SIZE);
+      ctx.wait(child);
+      expect(meminfoField(machine, 'Mlocked')).toBe(before + PAGE_SIZE / 1024);
+    });
+  });
+
+  it('keeps MAP_FIXED replacing a locked area consistent', () => {
+    inProcess((ctx, machine) => {
+      const base = ctx.mmap(0, 4 * PAGE_SIZE, RW, ANON | MAP_LOCKED);
+      ctx.mmap(base + PAGE_SIZE, PAGE_SIZE, RW, ANON | MAP_FIXED);
+      expect(statusField(machine, ctx, 'VmLck')).toBe((3 * PAGE_SIZE) / 1024);
+      expect([...ctx.mincore(base, 4 * PAGE_SIZE)]).toEqual([1, 0, 1, 1]);
+      machine.check();
+    });
+  });
+});
