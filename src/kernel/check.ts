@@ -8,13 +8,18 @@
  * - each address space's RSS equals its leaves, and each leaf lies inside a VMA;
  * - the kernel half of every PML4 is identical to the kernel's own;
  * - slab caches validate, and kernel stacks match the live processes;
- * - each open file's reference count equals the fds that refer to it in live fd tables.
+ * - each open file's reference count equals the fds that refer to it in live fd tables;
+ * - swap: every slot's count equals the swap entries plus the swap-cache frame referring to
+ *   it, free and used slots add up, each space's VmSwap equals its swap entries; every frame
+ *   on the reclaim lists is mapped, and every mapped frame is on them or unevictable.
  */
 import { USER_TOP } from '../hw/address.js';
 import { ENTRIES_PER_TABLE, PAGE_SIZE, PTE_SIZE } from '../hw/constants.js';
 import { entryAddress, PTE_A, PTE_D } from '../hw/paging.js';
 import { FrameUse } from '../physical/index.js';
 import { KERNEL_PML4_FIRST } from '../virtual/page-tables.js';
+import type { Reclaim } from '../virtual/reclaim/reclaim.js';
+import { isSwapEntry, swapEntryOffset } from '../virtual/swap/swap-entry.js';
 import { InvariantError } from './errors.js';
 import type { OpenFile } from './files/open-file.js';
 import { KERNEL_STACK_SIZE } from './kernel-objects.js';
@@ -30,24 +35,41 @@ export function checkMachine(machine: Machine): void {
   const slabErrors = machine.slab.validate();
   if (slabErrors !== 0) problems.push(`slab: validate() found ${slabErrors} errors`);
   const references = new Map<number, number>();
+  const slotReferences = new Map<number, number>();
   let tablePages = machine.vm.kernelTablePages;
   const live = machine.processList.filter((p) => !p.ended);
   for (const process of live) {
     const space = process.space;
     tablePages += space.tables.tablePages;
     let leaves = 0;
+    let swapEntries = 0;
     space.tables.forEachLeaf(0, USER_TOP, (at, va) => {
-      const frame = entryAddress(space.tables.low(at), space.tables.high(at));
-      references.set(frame, (references.get(frame) ?? 0) + 1);
-      leaves++;
+      const low = space.tables.low(at);
+      const high = space.tables.high(at);
       if (space.vmas.find(va) === undefined)
         problems.push(`pid ${process.pid}: leaf at ${va} outside any VMA`);
+      if (isSwapEntry(low, high)) {
+        const slot = swapEntryOffset(low, high);
+        slotReferences.set(slot, (slotReferences.get(slot) ?? 0) + 1);
+        swapEntries++;
+        return;
+      }
+      const frame = entryAddress(low, high);
+      references.set(frame, (references.get(frame) ?? 0) + 1);
+      leaves++;
     });
     if (leaves !== space.rss)
       problems.push(`pid ${process.pid}: rss ${space.rss} but ${leaves} leaves`);
+    if (swapEntries !== space.swapEntries)
+      problems.push(`pid ${process.pid}: VmSwap ${space.swapEntries} but ${swapEntries} entries`);
     if (!sameKernelHalf(machine, space.tables.root))
       problems.push(`pid ${process.pid}: kernel half differs`);
   }
+  const reclaim = machine.vm.reclaim;
+  const cached = reclaim === null ? new Set<number>() : checkSwap(reclaim, slotReferences, problems);
+  if (reclaim === null && slotReferences.size > 0) problems.push('swap entries without swap');
+  if (reclaim !== null) checkLists(reclaim, references, problems);
+  for (const frame of cached) references.set(frame, (references.get(frame) ?? 0) + 1);
   for (const [frame, count] of references) {
     const refs = machine.frames.refCount(frame);
     if (refs !== count) problems.push(`frame ${frame}: refcount ${refs}, mapped ${count} times`);
@@ -79,6 +101,51 @@ function checkOpenFiles(machine: Machine): string[] {
   return [...fds]
     .filter(([file, count]) => file.refs !== count)
     .map(([file, count]) => `open file: refs ${file.refs}, ${count} fds refer to it`);
+}
+
+/**
+ * Swap slots against their references: swap entries (counted in `slotReferences`) and the swap
+ * cache. Returns the cached frames, each of which holds one frame reference.
+ */
+function checkSwap(
+  reclaim: Reclaim,
+  slotReferences: Map<number, number>,
+  problems: string[],
+): Set<number> {
+  const device = reclaim.device;
+  const cached = new Set<number>();
+  reclaim.cache.forEach((slot, frame) => {
+    cached.add(frame);
+    slotReferences.set(slot, (slotReferences.get(slot) ?? 0) + 1);
+    if (reclaim.cache.slotOf(frame) !== slot)
+      problems.push(`swap cache: frame ${frame} caches slot ${slot} one way only`);
+  });
+  if (cached.size !== reclaim.cache.size)
+    problems.push(`swap cache: size ${reclaim.cache.size}, ${cached.size} frames`);
+  let used = 0;
+  device.forEachUsed((slot, count) => {
+    used++;
+    const expected = slotReferences.get(slot) ?? 0;
+    if (count !== expected) problems.push(`swap slot ${slot}: count ${count}, ${expected} users`);
+  });
+  for (const slot of slotReferences.keys()) {
+    if (device.count(slot) === 0) problems.push(`swap slot ${slot}: referred to but free`);
+  }
+  if (used !== device.usedSlots || used + device.freeSlots !== device.usableSlots)
+    problems.push(`swap: ${used} used + ${device.freeSlots} free of ${device.usableSlots}`);
+  return cached;
+}
+
+/** Every page on the reclaim lists is mapped; every mapped page is on them or unevictable. */
+function checkLists(reclaim: Reclaim, references: Map<number, number>, problems: string[]): void {
+  let listed = 0;
+  for (const frame of references.keys()) {
+    const pfn = frame / PAGE_SIZE;
+    if (reclaim.policy.has(pfn)) listed++;
+    else if (!reclaim.isUnevictable(frame)) problems.push(`frame ${frame}: mapped, not on the LRU`);
+  }
+  if (listed !== reclaim.policy.size)
+    problems.push(`LRU: ${reclaim.policy.size} pages, ${listed} of them mapped`);
 }
 
 /**

@@ -28,15 +28,27 @@ import { SlabAllocator } from '../kernel-alloc/index.js';
 import { SIGABRT, SIGKILL, SIGSEGV } from '../linux-abi.js';
 import { FrameUse, PhysicalAllocator, ZONE_NAMES } from '../physical/index.js';
 import { ProcFs } from '../procfs/procfs.js';
+import { RECLAIM_POLICY_NAMES, type ReclaimPolicyName } from '../replacement/policy.js';
+import { createReclaimPolicy } from '../replacement/reclaim-policies.js';
 import { UserAllocator } from '../user-alloc/index.js';
 import type { AddressSpace } from '../virtual/address-space.js';
+import { DIRECT, Reclaim, SWAP_CLUSTER_MAX } from '../virtual/reclaim/reclaim.js';
+import { Watermarks } from '../virtual/reclaim/watermarks.js';
 import { FaultResult } from '../virtual/stats.js';
+import { SwapCache } from '../virtual/swap/swap-cache.js';
+import { SwapDevice } from '../virtual/swap/swap-device.js';
 import { VirtualMemory } from '../virtual/virtual-memory.js';
 import { checkMachine } from './check.js';
 import { KernelOops, ProcessTermination, SyscallError } from './errors.js';
 import { FdTable } from './files/fd-table.js';
 import { InputFile, OutputFile, type StandardFiles } from './files/open-file.js';
 import { KERNEL_STACK_SIZE, KernelObjects, TASK_STATE_CODES } from './kernel-objects.js';
+import {
+  OOM_SCORE_ADJ_MAX,
+  OOM_SCORE_ADJ_MIN,
+  oomKillMessage,
+  selectOomVictim,
+} from './oom-killer.js';
 import { type FaultReport, Process, ProcessHandle, type Program } from './process.js';
 import { ProcessHeapHost } from './process-heap-host.js';
 import { UserContext } from './user-context.js';
@@ -51,12 +63,18 @@ export interface BootOptions {
   memoryMap?: readonly MemoryRegion[];
   /** Debug mode: poison free frames and red-zone and poison every slab object. */
   debug?: boolean;
+  /** Size of the swap device: bytes or a string with a K/M/G suffix (default: no swap). */
+  swap?: string | number;
+  /** The page-replacement policy of reclaim (default `linux`: active/inactive lists). */
+  reclaim?: ReclaimPolicyName;
 }
 
 export interface SpawnOptions {
   name?: string;
   /** What the process reads from fd 0. */
   stdin?: string | Uint8Array;
+  /** Its oom_score_adj, -1000..1000 (default 0); -1000: the OOM killer never picks it. */
+  oomScoreAdj?: number;
 }
 
 /** Faults one access may take at one place before it is a kernel bug (a fault loop). */
@@ -80,8 +98,10 @@ export class Machine {
   readonly oopses: KernelOops[] = [];
   /** Free frames right after boot: what all memory comes back to. */
   readonly bootFreeFrames: number;
-  /** Processes killed because memory ran out at a page fault. */
+  /** Processes the OOM killer killed (vmstat's oom_kill). */
   oomKills = 0;
+  /** Zone watermarks (min, low, high), derived from memory size as Linux does. */
+  readonly watermarks: Watermarks;
   /** The process on the CPU, or null while the kernel runs on its own. */
   current: Process | null = null;
   private readonly processes = new Map<number, Process>();
@@ -112,6 +132,9 @@ export class Machine {
     this.slab = new SlabAllocator(this.vm, this.mmu, { debug: options.debug ?? false });
     this.objects = new KernelObjects(this.slab, this.mmu);
     this.vm.useRecordStore(this.objects);
+    this.watermarks = new Watermarks(this.frames.stats().zones.map((z) => z.managedFrames));
+    if (options.swap !== undefined) this.swapOn(parseSize(options.swap), options.reclaim);
+    this.vm.onOutOfMemory = () => this.outOfMemory();
     this.procfs = new ProcFs(this);
     this.bootFreeFrames = this.frames.freeFrames;
     this.log(`Memory: ${this.frames.freeFrames * 4}K/${this.frames.managedFrames * 4}K available`);
@@ -124,6 +147,23 @@ export class Machine {
 
   private log(line: string): void {
     this.bootLog.push(line);
+  }
+
+  /** Adds a swap device of `bytes` and starts reclaim with the policy named `policy`. */
+  private swapOn(bytes: number, policy: ReclaimPolicyName = 'linux'): void {
+    if (!RECLAIM_POLICY_NAMES.includes(policy)) {
+      throw new RangeError(`reclaim policy ${policy}: not one of ${RECLAIM_POLICY_NAMES.join(', ')}`);
+    }
+    const device = new SwapDevice(bytes);
+    const cache = new SwapCache(device, this.frames);
+    const lru = createReclaimPolicy(policy, this.frames.spannedFrames);
+    this.vm.reclaim = new Reclaim(this.vm, device, cache, lru, this.watermarks);
+    this.vm.reclaim.registerShrinker(() => this.slab.shrinkAll());
+    this.log(
+      `Adding ${(device.usableSlots * 4).toString()}k swap on ${device.path}.  ` +
+        'Priority:-2 extents:1 across:' +
+        `${(device.usableSlots * 4).toString()}k`,
+    );
   }
 
   private logZones(): void {
@@ -153,6 +193,10 @@ export class Machine {
       stdout: new OutputFile(),
       stderr: new OutputFile(),
     };
+    const adj = options.oomScoreAdj ?? 0;
+    if (!Number.isInteger(adj) || adj < OOM_SCORE_ADJ_MIN || adj > OOM_SCORE_ADJ_MAX) {
+      throw new SyscallError('spawn', 'EINVAL');
+    }
     const space = this.vm.createAddressSpace(name);
     if (space === undefined) throw new SyscallError('spawn', 'ENOMEM');
     const process = this.createProcess(space, null, name, program, standard);
@@ -160,6 +204,7 @@ export class Machine {
       space.destroy();
       throw new SyscallError('spawn', 'ENOMEM');
     }
+    process.oomScoreAdj = adj;
     return new ProcessHandle(process);
   }
 
@@ -212,6 +257,7 @@ export class Machine {
     this.syncMm(process);
     this.processes.set(pid, process);
     parent?.children.add(process);
+    if (parent !== null) process.oomScoreAdj = parent.oomScoreAdj;
     return process;
   }
 
@@ -273,8 +319,9 @@ export class Machine {
     return next;
   }
 
-  /** Runs `process` until it yields, blocks for good or ends. */
+  /** Runs `process` until it yields, blocks for good or ends; kswapd runs first if woken. */
   private step(process: Process): void {
+    this.vm.reclaim?.runKswapd();
     const previous = this.current;
     this.current = process;
     process.state = 'running';
@@ -290,7 +337,7 @@ export class Machine {
       this.cpu.cpl = 0;
       if (process.state === 'running') process.state = 'runnable';
       this.current = previous;
-      this.vm.switchTo(previous?.space ?? null);
+      this.vm.switchTo(previous === null || previous.ended ? null : previous.space);
     }
   }
 
@@ -361,13 +408,15 @@ export class Machine {
         this.oops(new Error(`fault loop at ${formatAddress(error.cr2)}`)),
       );
     }
-    const result = this.enterKernel(() => process.space.handleFault(error.cr2, error.errorCode));
-    if (result === FaultResult.HANDLED) return;
-    const access = error.errorCode & PF_ID ? 'execute' : error.errorCode & PF_W ? 'write' : 'read';
-    if (result === FaultResult.OUT_OF_MEMORY) {
-      this.oomKills++;
-      this.kill(process, SIGKILL, 'out of memory');
+    const resolve = () => process.space.handleFault(error.cr2, error.errorCode);
+    let result = this.enterKernel(resolve);
+    // Each round of the OOM path frees memory or kills a process, so this loop ends.
+    while (result === FaultResult.OUT_OF_MEMORY && this.outOfMemory()) {
+      result = this.enterKernel(resolve);
     }
+    if (result === FaultResult.HANDLED) return;
+    if (result === FaultResult.OUT_OF_MEMORY) this.kill(process, SIGKILL, 'out of memory');
+    const access = error.errorCode & PF_ID ? 'execute' : error.errorCode & PF_W ? 'write' : 'read';
     const kind = result === FaultResult.SEGV_MAPERR ? 'SEGV_MAPERR' : 'SEGV_ACCERR';
     this.killBySegv(process, error.cr2, kind, access, error.message);
   }
@@ -390,6 +439,37 @@ export class Machine {
       `${process.name}[${process.pid}]: segfault at ${formatAddress(address)} (${access}, ${kind})\n`,
     );
     return this.kill(process, SIGSEGV);
+  }
+
+  /**
+   * A fault found no memory: reclaim directly, else kill the process with the highest badness
+   * (Linux's out_of_memory). True when memory was freed and the fault is worth retrying; the
+   * current process is unwound instead when it is the victim (or none may be killed).
+   */
+  private outOfMemory(): boolean {
+    const freed = this.enterKernel(() =>
+      this.vm.reclaim === null
+        ? this.slab.shrinkAll()
+        : this.vm.reclaim.shrink(SWAP_CLUSTER_MAX, DIRECT),
+    );
+    if (freed > 0) return true;
+    const victim = selectOomVictim(this.processList, this.totalPages);
+    const current = this.current;
+    if (victim === undefined) {
+      if (current === null) return false;
+      return this.kill(current, SIGKILL, 'out of memory');
+    }
+    this.log(oomKillMessage(victim));
+    this.oomKills++;
+    if (victim === current) this.kill(victim, SIGKILL, 'out of memory');
+    victim.error ??= 'out of memory';
+    this.enterKernel(() => this.exit(victim, null, SIGKILL));
+    return true;
+  }
+
+  /** RAM and swap pages: what oom_score is a share of (Linux's totalram + total_swap pages). */
+  get totalPages(): number {
+    return this.frames.managedFrames + (this.vm.reclaim?.device.usableSlots ?? 0);
   }
 
   /** Ends `process` by signal `signal` and unwinds it. */

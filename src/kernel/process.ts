@@ -40,6 +40,8 @@ export class Process {
   context: UserContext | null = null;
   /** Largest VmSize seen (VmPeak). */
   peakVmSize = 0;
+  /** oom_score_adj: -1000 (never chosen by the OOM killer) .. 1000; inherited by fork. */
+  oomScoreAdj = 0;
 
   constructor(
     readonly pid: number,

@@ -2,17 +2,19 @@
  * A user address space: its page tables, its VMAs, its program break, and the page-fault
  * handler that makes the two agree lazily (demand-zero paging, copy-on-write, stack growth).
  *
- * Leaf entries of user memory take one of three forms:
+ * Leaf entries of user memory take one of four forms (bit layouts in swap/swap-entry.ts):
  *
  * ```
  *  0                                   nothing: the first touch faults and maps a zeroed frame
  *  frame | P | US | [RW] | [NX] | A D  present: RW is clear while the frame is shared (COW)
  *  frame | PTE_PROT_NONE               held but inaccessible (PROT_NONE): P = 0, so any access
  *                                      faults, yet the frame and its contents stay ours
+ *  type | ~slot                        swapped out: a touch is a major fault that reads the
+ *                                      page back from swap slot `slot`
  * ```
  *
- * Every frame a leaf holds counts one reference in the physical allocator; fork adds one per
- * shared frame, unmapping drops one. Syscall-style methods return Linux values (negative errno).
+ * Every frame a leaf holds counts one reference in the physical allocator, every swap entry
+ * one on its swap slot; fork adds one per shared frame or slot, unmapping drops one. Syscall-style methods return Linux values (negative errno).
  */
 import { USER_TOP } from '../hw/address.js';
 import { PAGE_SIZE } from '../hw/constants.js';
@@ -41,7 +43,6 @@ import {
   PROT_READ,
   PROT_WRITE,
 } from '../linux-abi.js';
-import { FrameUse, ZONE_NORMAL } from '../physical/index.js';
 import {
   IMAGE_BASE,
   INITIAL_STACK_SIZE,
@@ -52,12 +53,13 @@ import {
   USER_MIN,
 } from './layout.js';
 import { PageTables } from './page-tables.js';
+import type { ForkFamily } from './reclaim/rmap.js';
+import { SWAP_TYPE } from './swap/swap-device.js';
+import { isSwapEntry, PTE_PROT_NONE, swapEntryOffset, swapEntryType } from './swap/swap-entry.js';
 import { FaultResult } from './stats.js';
 import type { VirtualMemory } from './virtual-memory.js';
 import { VM_LOCKED, VM_LOCKED_MASK, Vma, type VmaKind, VmaList } from './vma.js';
 
-/** Software bit (AVL, bit 9) of a non-present leaf whose frame is kept under PROT_NONE. */
-export const PTE_PROT_NONE = 0x200;
 const PROT_ALL = PROT_READ | PROT_WRITE | PROT_EXEC;
 /** mmap flags understood here; MAP_GROWSDOWN and MAP_NORESERVE are accepted and ignored. */
 const KNOWN_MAP_FLAGS =
@@ -93,7 +95,13 @@ export class AddressSpace {
   /** Highest `rss` seen (VmHWM). */
   peakRss = 0;
   minorFaults = 0;
+  /** Faults that read a page back from swap (maj_flt). */
+  majorFaults = 0;
   cowBreaks = 0;
+  /** Swap entries in this space's page tables (VmSwap / 4 KiB). */
+  swapEntries = 0;
+  /** The fork family the reverse map finds this space's frames through (null: no reclaim). */
+  family: ForkFamily | null = null;
   /** Lock flags every new mapping gets (Linux's mm->def_flags; set by mlockall MCL_FUTURE). */
   defaultLockFlags = 0;
 
@@ -116,6 +124,7 @@ export class AddressSpace {
     tables.shareKernelHalf(vm.kernelTables);
     const imageEnd = IMAGE_BASE + IMAGE_TEXT_SIZE + IMAGE_DATA_SIZE;
     const space = new AddressSpace(vm, tables, imageEnd);
+    if (vm.reclaim !== null) space.family = vm.reclaim.rmap.newFamily(space);
     const path = `/bin/${name}`;
     const ok =
       space.addVma(IMAGE_BASE, IMAGE_TEXT_SIZE, PROT_READ | PROT_EXEC, false, 'image', path) &&
@@ -195,25 +204,31 @@ export class AddressSpace {
     ) {
       return this.segv(FaultResult.SEGV_ACCERR);
     }
+    const majorFaults = this.majorFaults;
     const result = this.faultIn(vma, va, write);
-    if (result === FaultResult.HANDLED) this.minorFaults++;
+    if (result === FaultResult.HANDLED && this.majorFaults === majorFaults) this.minorFaults++;
     return result;
   }
 
   /**
    * Makes the page at `va` (inside `vma`, whose rights allow the access) present, and writable
-   * when `write`: maps a zeroed frame or breaks copy-on-write. The fault handler's work, also
+   * when `write`: maps a zeroed frame, reads it back from swap or breaks copy-on-write. The
+   * fault handler's work, also
    * done ahead of any access by populate (MAP_POPULATE, mlock, MADV_POPULATE_*).
    */
   private faultIn(vma: Vma, va: number, write: boolean): FaultResult {
     const at = this.tables.entry(va, 1, true, true);
     if (at < 0) return FaultResult.OUT_OF_MEMORY;
+    const page = va - (va % PAGE_SIZE);
     const lo = this.tables.low(at);
+    const hi = this.tables.high(at);
     let result: FaultResult;
-    if (lo === 0 && this.tables.high(at) === 0) result = this.mapZeroedFrame(at, vma);
-    else if (write && (lo & PTE_P) !== 0 && (lo & PTE_RW) === 0) result = this.breakCow(at, vma);
+    if (lo === 0 && hi === 0) result = this.mapZeroedFrame(at, vma, page);
+    else if (isSwapEntry(lo, hi)) result = this.swapIn(at, vma, page, write);
+    else if (write && (lo & PTE_P) !== 0 && (lo & PTE_RW) === 0)
+      result = this.breakCow(at, vma, page);
     else result = FaultResult.HANDLED; // already resolved: a stale TLB entry, dropped below
-    if (result === FaultResult.HANDLED) this.invalidate(va - (va % PAGE_SIZE));
+    if (result === FaultResult.HANDLED) this.invalidate(page);
     return result;
   }
 
@@ -222,32 +237,81 @@ export class AddressSpace {
     return result;
   }
 
-  private mapZeroedFrame(at: number, vma: Vma): FaultResult {
-    const frame = this.vm.frames.tryAllocPages(0, FrameUse.USER, ZONE_NORMAL, true);
+  private mapZeroedFrame(at: number, vma: Vma, page: number): FaultResult {
+    const frame = this.vm.allocUserFrame(true);
     if (frame < 0) return FaultResult.OUT_OF_MEMORY;
     this.writeLeaf(at, frame, vma.prot, true);
+    this.vm.reclaim?.mapped(frame, this, page, vma);
     this.vm.events.demandZero++;
-    this.rss++;
-    if (this.rss > this.peakRss) this.peakRss = this.rss;
+    this.addRss();
     return FaultResult.HANDLED;
   }
 
-  /** A write to a present read-only page of a writable area: the frame is shared (COW). */
-  private breakCow(at: number, vma: Vma): FaultResult {
-    const frames = this.vm.frames;
-    const old = entryAddress(this.tables.low(at), this.tables.high(at));
+  private addRss(): void {
+    this.rss++;
+    if (this.rss > this.peakRss) this.peakRss = this.rss;
+  }
+
+  /**
+   * A write to a present read-only page of a writable area: the frame is shared (COW), or
+   * cached for swap with its slot still needed by others.
+   */
+  private breakCow(at: number, vma: Vma, page: number): FaultResult {
+    const lo = this.tables.low(at);
+    const old = entryAddress(lo, this.tables.high(at));
     this.vm.events.cowFaults++;
     this.cowBreaks++;
-    if (frames.refCount(old) === 1) {
+    if (this.isExclusive(old)) {
+      this.vm.reclaim?.dropSwapCopy(old);
       this.vm.events.cowReuses++;
       this.writeLeaf(at, old, vma.prot, true);
       return FaultResult.HANDLED;
     }
-    const copy = frames.tryAllocPages(0, FrameUse.USER, ZONE_NORMAL, false);
+    const copy = this.vm.allocUserFrame(false);
     if (copy < 0) return FaultResult.OUT_OF_MEMORY;
+    if (this.residentFrame(at) !== old) {
+      // Reclaim, run to find the copy a frame, evicted the original: fault again.
+      this.vm.frames.putPage(copy);
+      return FaultResult.HANDLED;
+    }
     this.vm.ram.copy(copy, old, PAGE_SIZE);
     this.writeLeaf(at, copy, vma.prot, true);
-    frames.putPage(old);
+    this.vm.reclaim?.mapped(copy, this, page, vma);
+    this.unmapFrame(old, lo);
+    return FaultResult.HANDLED;
+  }
+
+  /**
+   * A swap entry: the page comes back from the swap cache (minor fault) or from the device
+   * (major fault), mapped with the area's rights — writable only while no one else shares it.
+   * A write fault on an unshared page also frees its swap copy, which the write makes stale.
+   */
+  private swapIn(at: number, vma: Vma, page: number, write: boolean): FaultResult {
+    const reclaim = this.vm.reclaim!;
+    const lo = this.tables.low(at);
+    const hi = this.tables.high(at);
+    const slot = swapEntryOffset(lo, hi);
+    if (swapEntryType(hi) !== SWAP_TYPE) throw new Error(`bad swap entry at ${page}`);
+    let frame = reclaim.cache.lookup(slot);
+    if (frame >= 0) {
+      this.vm.frames.getPage(frame);
+      reclaim.remapped(frame, this, page);
+    } else {
+      frame = this.vm.allocUserFrame(false);
+      if (frame < 0) return FaultResult.OUT_OF_MEMORY;
+      reclaim.device.read(slot, this.vm.ram, frame);
+      reclaim.device.duplicate(slot); // the swap cache's reference
+      reclaim.cache.add(slot, frame, false);
+      reclaim.mapped(frame, this, page, vma);
+      this.vm.events.pgmajfault++;
+      this.majorFaults++;
+    }
+    reclaim.device.release(slot);
+    this.swapEntries--;
+    const exclusive = reclaim.isExclusive(frame);
+    if (write && exclusive) reclaim.dropSwapCopy(frame);
+    this.writeLeaf(at, frame, vma.prot, exclusive || vma.shared);
+    this.addRss();
     return FaultResult.HANDLED;
   }
 
@@ -291,22 +355,52 @@ export class AddressSpace {
     return entryAddress(lo, this.tables.high(at));
   }
 
-  /** Drops every frame mapped in `[start, end)` and the tables left empty. */
+  /** The frame in RAM for the page at `va` (see {@link residentFrame}), or -1. */
+  frameAt(va: number): number {
+    const at = this.tables.entry(va, 1, false, true);
+    return at < 0 ? -1 : this.residentFrame(at);
+  }
+
+  /**
+   * Drops every frame and swap entry in `[start, end)` and the tables left empty (Linux's
+   * zap_page_range: munmap, exit, MADV_DONTNEED).
+   */
   releasePages(start: number, end: number): void {
     this.tables.forEachLeaf(start, end, (at, va) => {
-      const frame = entryAddress(this.tables.low(at), this.tables.high(at));
+      const lo = this.tables.low(at);
+      const hi = this.tables.high(at);
       this.tables.clear(va, 1);
-      this.vm.frames.putPage(frame);
+      if (isSwapEntry(lo, hi)) {
+        this.vm.reclaim!.device.release(swapEntryOffset(lo, hi));
+        this.swapEntries--;
+        return;
+      }
+      this.unmapFrame(entryAddress(lo, hi), lo);
       this.rss--;
       this.invalidate(va);
     });
   }
 
-  /** Re-derives the leaves of `[start, end)` from `prot` (mprotect). */
+  /** Drops the reference of a leaf (whose low half was `lo`) to `frame`. */
+  private unmapFrame(frame: number, lo: number): void {
+    if (this.vm.reclaim === null) this.vm.frames.putPage(frame);
+    else this.vm.reclaim.unmapOne(frame, lo);
+  }
+
+  /** True when this space alone may write `frame`: no other entry maps it or its swap slot. */
+  private isExclusive(frame: number): boolean {
+    return this.vm.reclaim?.isExclusive(frame) ?? this.vm.frames.refCount(frame) === 1;
+  }
+
+  /** Re-derives the leaves of `[start, end)` from `prot` (mprotect); swap entries stay. */
   private reprotect(start: number, end: number, prot: number, shared: boolean): void {
     this.tables.forEachLeaf(start, end, (at, va) => {
-      const frame = entryAddress(this.tables.low(at), this.tables.high(at));
-      this.writeLeaf(at, frame, prot, shared || this.vm.frames.refCount(frame) === 1);
+      const lo = this.tables.low(at);
+      const hi = this.tables.high(at);
+      if (isSwapEntry(lo, hi)) return;
+      const frame = entryAddress(lo, hi);
+      this.vm.reclaim?.noteDirty(frame, lo);
+      this.writeLeaf(at, frame, prot, shared || this.isExclusive(frame));
       this.invalidate(va);
     });
   }
@@ -557,10 +651,14 @@ export class AddressSpace {
     return FaultResult.HANDLED;
   }
 
-  /** True when the leaf at `at` already serves the access (a write: it is not COW-shared). */
+  /**
+   * True when the leaf at `at` already serves the access: it holds a frame (swapped out is not
+   * populated), and for a write one that is not COW-shared.
+   */
   private isPopulated(at: number, write: boolean): boolean {
     const lo = this.tables.low(at);
-    if ((lo | this.tables.high(at)) === 0) return false;
+    const hi = this.tables.high(at);
+    if ((lo | hi) === 0 || isSwapEntry(lo, hi)) return false;
     return !write || (lo & PTE_P) === 0 || (lo & PTE_RW) !== 0;
   }
 
@@ -577,6 +675,10 @@ export class AddressSpace {
     tables.shareKernelHalf(this.vm.kernelTables);
     const child = new AddressSpace(this.vm, tables, this.brkStart);
     child.brk = this.brk;
+    if (this.family !== null) {
+      child.family = this.family;
+      this.vm.reclaim!.rmap.join(this.family, child);
+    }
     for (const vma of this.vmas.items) {
       if (!this.forkArea(vma, child)) {
         child.destroy();
@@ -603,6 +705,12 @@ export class AddressSpace {
       }
       let lo = this.tables.low(at);
       const hi = this.tables.high(at);
+      if (isSwapEntry(lo, hi)) {
+        this.vm.reclaim!.device.duplicate(swapEntryOffset(lo, hi));
+        child.tables.write(target, lo, hi);
+        child.swapEntries++;
+        return;
+      }
       if (!vma.shared && (lo & PTE_RW) !== 0) {
         lo &= ~PTE_RW;
         this.tables.write(at, lo, hi);
@@ -622,5 +730,7 @@ export class AddressSpace {
     }
     this.vmas.items.length = 0;
     this.tables.destroy();
+    if (this.family !== null) this.vm.reclaim!.rmap.leave(this.family, this);
+    this.family = null;
   }
 }

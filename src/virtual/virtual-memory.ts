@@ -38,6 +38,7 @@ import { FrameUse, type PhysicalAllocator, ZONE_NORMAL } from '../physical/index
 import { AddressSpace } from './address-space.js';
 import { DIRECT_MAP_BASE, KERNEL_IMAGE_VA, physicalToDirectMap, VMALLOC_BASE } from './layout.js';
 import { PageTables } from './page-tables.js';
+import type { Reclaim } from './reclaim/reclaim.js';
 import { FaultResult, VmEvents } from './stats.js';
 import type { Vma } from './vma.js';
 
@@ -75,6 +76,13 @@ export class VirtualMemory {
   /** Pages handed out through vmalloc (areas, by start address → size in pages). */
   private readonly vmallocAreas = new Map<number, number>();
   private records: RecordStore | null = null;
+  /** Reclaim and swap, when the machine has a swap device (null: anonymous memory stays put). */
+  reclaim: Reclaim | null = null;
+  /**
+   * What a fault that found no memory does before giving up (the kernel's OOM path): true
+   * when it freed something, so the fault is worth retrying.
+   */
+  onOutOfMemory: (() => boolean) | null = null;
 
   /** Builds the kernel's page tables and switches the CPU onto them, with NX, SMEP and SMAP on. */
   constructor(
@@ -226,6 +234,15 @@ export class VirtualMemory {
     return candidate + size <= VMALLOC_BASE + VMALLOC_SPAN ? candidate : 0;
   }
 
+  /**
+   * A frame for user memory (zeroed when `zero`), through reclaim's watermarks when the
+   * machine has swap; -1 when memory is exhausted.
+   */
+  allocUserFrame(zero: boolean): number {
+    if (this.reclaim !== null) return this.reclaim.allocUserFrame(zero);
+    return this.frames.tryAllocPages(0, FrameUse.USER, ZONE_NORMAL, zero);
+  }
+
   // ─── address spaces ─────────────────────────────────────────────────────────────────────
 
   /** A new user address space for a program called `name`, or undefined on OOM. */
@@ -331,8 +348,9 @@ export class VirtualMemory {
           done += count;
         } catch (error) {
           if (!(error instanceof PageFault)) throw error;
-          if (space.handleFault(error.cr2, error.errorCode) !== FaultResult.HANDLED)
-            return -ERRNO.EFAULT;
+          const result = space.handleFault(error.cr2, error.errorCode);
+          if (result === FaultResult.OUT_OF_MEMORY && this.onOutOfMemory?.() === true) continue;
+          if (result !== FaultResult.HANDLED) return -ERRNO.EFAULT;
         }
       }
       return 0;

@@ -3,6 +3,7 @@
  * libc-style `wait` wrapper, which returns the child's status as an object.
  */
 import { ERRNO } from '../../linux-abi.js';
+import { ProcessTermination } from '../errors.js';
 import type { Program } from '../process.js';
 import type { WaitStatus } from '../user-context.js';
 import { numberArg, type SyscallCaller, type SyscallHandler } from './handler.js';
@@ -64,10 +65,12 @@ export function waitChild(
   if (!child.ended) {
     parent.state = 'waiting';
     try {
-      machine.schedule(() => child.ended);
+      machine.schedule(() => child.ended || parent.ended);
     } finally {
-      parent.state = 'running';
+      if (!parent.ended) parent.state = 'running';
     }
+    // Killed while it waited (the OOM killer may pick a waiting parent): it unwinds now.
+    if (parent.ended) throw new ProcessTermination(parent.pid);
     if (!child.ended) return -ERRNO.ECHILD;
   }
   const result = {

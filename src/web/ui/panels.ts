@@ -4,6 +4,7 @@ import type { PageWalk } from '../../hw/mmu.js';
 import type { Process } from '../../kernel/process.js';
 import { PROT_EXEC, PROT_READ, PROT_WRITE } from '../../linux-abi.js';
 import type { MallInfo } from '../../user-alloc/user-allocator.js';
+import { isSwapEntry } from '../../virtual/swap/swap-entry.js';
 import type { Vma } from '../../virtual/vma.js';
 import { formatBytes } from '../model/format.js';
 import {
@@ -26,10 +27,13 @@ export function vmaRights(vma: Vma): string {
   );
 }
 
-/** Pages of `vma` with a page-table entry (resident or kept under PROT_NONE). */
+/** Pages of `vma` with a frame (resident or kept under PROT_NONE; swapped out ones are not). */
 function residentIn(process: Process, vma: Vma): number {
+  const tables = process.space.tables;
   let pages = 0;
-  process.space.tables.forEachLeaf(vma.start, vma.end, () => pages++);
+  tables.forEachLeaf(vma.start, vma.end, (at) => {
+    if (!isSwapEntry(tables.low(at), tables.high(at))) pages++;
+  });
   return pages;
 }
 

@@ -1,0 +1,67 @@
+/**
+ * The OOM killer (Linux's mm/oom_kill.c): when neither reclaim nor the shrinkers can free a
+ * page, one process dies so the others can go on.
+ *
+ * ```
+ *  badness(p) = rss + swap entries + page-table pages          (pages; LONG_MIN if adj = -1000)
+ *             + oom_score_adj * (totalpages / 1000)             totalpages = RAM + swap
+ *  victim     = the live process with the highest badness
+ *  oom_score  = (1000 + badness * 1000 / totalpages) * 2 / 3    /proc/PID/oom_score, 0..1333
+ * ```
+ *
+ * The victim gets SIGKILL, its memory and swap are freed at once (the OOM reaper's job), and
+ * the kernel log gets Linux's "Out of memory: Killed process …" line.
+ */
+import { PAGE_SIZE } from '../hw/constants.js';
+import type { Process } from './process.js';
+
+/** oom_score_adj bounds (Linux's OOM_SCORE_ADJ_MIN / MAX); -1000 means never kill. */
+export const OOM_SCORE_ADJ_MIN = -1000;
+export const OOM_SCORE_ADJ_MAX = 1000;
+
+/** Badness of a process that must never be chosen (Linux returns LONG_MIN). */
+export const UNKILLABLE = Number.NEGATIVE_INFINITY;
+
+/** Linux's oom_badness: the pages killing `process` would free, biased by its oom_score_adj. */
+export function oomBadness(process: Process, totalPages: number): number {
+  if (process.ended || process.oomScoreAdj === OOM_SCORE_ADJ_MIN) return UNKILLABLE;
+  const space = process.space;
+  const points = space.rss + space.swapEntries + space.tables.tablePages;
+  return points + process.oomScoreAdj * Math.floor(totalPages / 1000);
+}
+
+/** `/proc/PID/oom_score`: the badness on the 0..1333 scale Linux has shown since 5.9. */
+export function oomScore(process: Process, totalPages: number): number {
+  const badness = oomBadness(process, totalPages);
+  if (badness === UNKILLABLE) return 0;
+  const points = Math.trunc(1000 + Math.trunc((badness * 1000) / totalPages));
+  return Math.max(0, Math.trunc((points * 2) / 3));
+}
+
+/** The process with the highest badness among `candidates`, or undefined if none may die. */
+export function selectOomVictim(
+  candidates: readonly Process[],
+  totalPages: number,
+): Process | undefined {
+  let victim: Process | undefined;
+  let worst = UNKILLABLE;
+  for (const process of candidates) {
+    const badness = oomBadness(process, totalPages);
+    if (badness === UNKILLABLE || (victim !== undefined && badness <= worst)) continue;
+    victim = process;
+    worst = badness;
+  }
+  return victim;
+}
+
+/** Linux's line for the kernel log, sizes in kB, as mm/oom_kill.c's __oom_kill_process prints it. */
+export function oomKillMessage(process: Process): string {
+  const space = process.space;
+  const kb = (pages: number) => (pages * PAGE_SIZE) / 1024;
+  return (
+    `Out of memory: Killed process ${process.pid} (${process.name.slice(0, 15)}) ` +
+    `total-vm:${space.mappedBytes / 1024}kB, anon-rss:${kb(space.rss)}kB, file-rss:0kB, ` +
+    `shmem-rss:0kB, UID:0 pgtables:${kb(space.tables.tablePages)}kB ` +
+    `oom_score_adj:${process.oomScoreAdj}`
+  );
+}

@@ -1,0 +1,158 @@
+/**
+ * A swap device: a simulated block device of 4 KiB slots with Linux's slot bookkeeping
+ * (mm/swapfile.c).
+ *
+ * ```
+ *  slot   0        1        2        3        4      …   slots-1
+ *        ┌────────┬────────┬────────┬────────┬────────┬───┬────────┐
+ *  map   │ header │   2    │   0    │   1    │   0    │ … │   0    │  swap_map: references
+ *        └────────┴────────┴────────┴────────┴────────┴───┴────────┘
+ *  data           [4 KiB]            [4 KiB]     stored only for slots ever written (sparse)
+ *  free   ─► 2 ─► 4 ─► … (a stack of free slots, lowest first)
+ * ```
+ *
+ * Slot 0 holds the swap header on a real device and is never handed out, so `/proc/swaps`
+ * shows one page less than the device. A slot's count is the number of references to it:
+ * one per page-table entry holding its swap entry, plus one while a frame caches it (the swap
+ * cache, see {@link SwapCache}). A COW-shared page swapped out is one slot with one count per
+ * sharer, so it stays shared; the slot is free again when its count drops to zero.
+ *
+ * Contents live in host memory, one 4 KiB array per written slot: the core stays isomorphic
+ * (no files), and a device costs host memory only for what was swapped out.
+ */
+import { PAGE_SIZE } from '../../hw/constants.js';
+import type { PhysicalMemory } from '../../hw/ram.js';
+
+/** Slot 0: the swap header. */
+const HEADER_SLOT = 0;
+/** Largest reference count of a slot (Linux's SWAP_MAP_MAX). */
+const SWAP_MAP_MAX = 0xfffe;
+
+/** The swap type of the (only) device: the top 5 bits of its swap entries. */
+export const SWAP_TYPE = 0;
+
+export class SwapDevice {
+  /** Slots of the device, the header slot included. */
+  readonly slots: number;
+  /** Slots that can hold pages (all but the header): Linux's `si->pages`. */
+  readonly usableSlots: number;
+  /** References to each slot (Linux's swap_map). */
+  private readonly counts: Uint16Array;
+  /** Free slots, a stack whose top is the lowest free slot. */
+  private readonly free: Int32Array;
+  private freeCount: number;
+  private readonly data = new Map<number, Uint8Array>();
+  /** Pages written to the device (vmstat's pswpout). */
+  pswpout = 0;
+  /** Pages read from the device (vmstat's pswpin). */
+  pswpin = 0;
+  /** When set, the next write fails (an I/O error); cleared by it. Fault injection's hook. */
+  failNextWrite = false;
+
+  constructor(
+    bytes: number,
+    /** The path `/proc/swaps` shows. */
+    readonly path = '/dev/vdb',
+  ) {
+    this.slots = Math.floor(bytes / PAGE_SIZE);
+    if (this.slots < 2) throw new RangeError(`swap of ${bytes} bytes: it needs at least 2 pages`);
+    this.usableSlots = this.slots - 1;
+    this.counts = new Uint16Array(this.slots);
+    this.free = new Int32Array(this.usableSlots);
+    for (let i = 0; i < this.usableSlots; i++) this.free[i] = this.slots - 1 - i;
+    this.freeCount = this.usableSlots;
+  }
+
+  /** Slots in use. */
+  get usedSlots(): number {
+    return this.usableSlots - this.freeCount;
+  }
+
+  get freeSlots(): number {
+    return this.freeCount;
+  }
+
+  /** A free slot with count 1 (the caller's reference), or -1 when the device is full. */
+  allocSlot(): number {
+    if (this.freeCount === 0) return -1;
+    const slot = this.free[--this.freeCount]!;
+    this.counts[slot] = 1;
+    return slot;
+  }
+
+  /** The references to `slot`. */
+  count(slot: number): number {
+    return this.counts[slot]!;
+  }
+
+  /** One more reference to an allocated slot (Linux's swap_duplicate, e.g. at fork). */
+  duplicate(slot: number): void {
+    this.checkAllocated(slot);
+    if (this.counts[slot] === SWAP_MAP_MAX) throw new RangeError(`swap slot ${slot}: count overflow`);
+    this.counts[slot]!++;
+  }
+
+  /** Drops one reference (Linux's swap_free); the last one frees the slot. */
+  release(slot: number): void {
+    this.checkAllocated(slot);
+    if (--this.counts[slot]! > 0) return;
+    this.data.delete(slot);
+    this.free[this.freeCount++] = slot;
+  }
+
+  /**
+   * Writes the frame at `pa` to `slot`: false on an I/O error (nothing changes then).
+   */
+  write(slot: number, ram: PhysicalMemory, pa: number): boolean {
+    this.checkAllocated(slot);
+    if (this.failNextWrite) {
+      this.failNextWrite = false;
+      return false;
+    }
+    let page = this.data.get(slot);
+    if (page === undefined) {
+      page = new Uint8Array(PAGE_SIZE);
+      this.data.set(slot, page);
+    }
+    ram.readInto(pa, page, 0, PAGE_SIZE);
+    this.pswpout++;
+    return true;
+  }
+
+  /** Reads `slot` into the frame at `pa`. */
+  read(slot: number, ram: PhysicalMemory, pa: number): void {
+    this.checkAllocated(slot);
+    const page = this.data.get(slot);
+    if (page === undefined) throw new Error(`swap slot ${slot} was never written`);
+    ram.writeBytes(pa, page);
+    this.pswpin++;
+  }
+
+  /** Calls `visit(slot, count)` for every allocated slot. */
+  forEachUsed(visit: (slot: number, count: number) => void): void {
+    for (let slot = 1; slot < this.slots; slot++) {
+      const count = this.counts[slot]!;
+      if (count > 0) visit(slot, count);
+    }
+  }
+
+  /**
+   * `/proc/swaps`, in Linux's format (mm/swapfile.c swap_show): sizes in KiB, the path padded
+   * to 40 columns, an extra tab after numbers below 10^7; priority -2, the first default one.
+   */
+  procSwaps(): string {
+    const size = (this.usableSlots * PAGE_SIZE) / 1024;
+    const used = (this.usedSlots * PAGE_SIZE) / 1024;
+    const tab = (kib: number) => (kib < 10_000_000 ? '\t' : '');
+    const path = this.path.length < 40 ? this.path.padEnd(40) : `${this.path} `;
+    return (
+      'Filename\t\t\t\tType\t\tSize\t\tUsed\t\tPriority\n' +
+      `${path}partition\t${size}\t${tab(size)}${used}\t${tab(used)}-2\n`
+    );
+  }
+
+  private checkAllocated(slot: number): void {
+    if (slot === HEADER_SLOT || !(slot > 0 && slot < this.slots) || this.counts[slot] === 0)
+      throw new RangeError(`swap slot ${slot} is not allocated`);
+  }
+}
