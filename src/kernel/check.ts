@@ -66,7 +66,8 @@ export function checkMachine(machine: Machine): void {
       problems.push(`pid ${process.pid}: kernel half differs`);
   }
   const reclaim = machine.vm.reclaim;
-  const cached = reclaim === null ? new Set<number>() : checkSwap(reclaim, slotReferences, problems);
+  const cached =
+    reclaim === null ? new Set<number>() : checkSwap(reclaim, slotReferences, problems);
   if (reclaim === null && slotReferences.size > 0) problems.push('swap entries without swap');
   if (reclaim !== null) checkLists(reclaim, references, problems);
   for (const frame of cached) references.set(frame, (references.get(frame) ?? 0) + 1);

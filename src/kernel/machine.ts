@@ -152,7 +152,9 @@ export class Machine {
   /** Adds a swap device of `bytes` and starts reclaim with the policy named `policy`. */
   private swapOn(bytes: number, policy: ReclaimPolicyName = 'linux'): void {
     if (!RECLAIM_POLICY_NAMES.includes(policy)) {
-      throw new RangeError(`reclaim policy ${policy}: not one of ${RECLAIM_POLICY_NAMES.join(', ')}`);
+      throw new RangeError(
+        `reclaim policy ${policy}: not one of ${RECLAIM_POLICY_NAMES.join(', ')}`,
+      );
     }
     const device = new SwapDevice(bytes);
     const cache = new SwapCache(device, this.frames);

@@ -54,9 +54,9 @@ import {
 } from './layout.js';
 import { PageTables } from './page-tables.js';
 import type { ForkFamily } from './reclaim/rmap.js';
+import { FaultResult } from './stats.js';
 import { SWAP_TYPE } from './swap/swap-device.js';
 import { isSwapEntry, PTE_PROT_NONE, swapEntryOffset, swapEntryType } from './swap/swap-entry.js';
-import { FaultResult } from './stats.js';
 import type { VirtualMemory } from './virtual-memory.js';
 import { VM_LOCKED, VM_LOCKED_MASK, Vma, type VmaKind, VmaList } from './vma.js';
 

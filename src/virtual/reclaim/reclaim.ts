@@ -30,11 +30,11 @@ import { PTE_A, PTE_D } from '../../hw/paging.js';
 import { FrameUse, ZONE_NORMAL } from '../../physical/index.js';
 import type { ReclaimPolicy } from '../../replacement/policy.js';
 import type { AddressSpace } from '../address-space.js';
-import type { Vma } from '../vma.js';
-import type { VirtualMemory } from '../virtual-memory.js';
 import type { SwapCache } from '../swap/swap-cache.js';
 import { SWAP_TYPE, type SwapDevice } from '../swap/swap-device.js';
 import { swapEntryHigh, swapEntryLow } from '../swap/swap-entry.js';
+import type { VirtualMemory } from '../virtual-memory.js';
+import type { Vma } from '../vma.js';
 import { Mappings, ReverseMap } from './rmap.js';
 import { Watermarks } from './watermarks.js';
 

@@ -88,7 +88,8 @@ export class SwapDevice {
   /** One more reference to an allocated slot (Linux's swap_duplicate, e.g. at fork). */
   duplicate(slot: number): void {
     this.checkAllocated(slot);
-    if (this.counts[slot] === SWAP_MAP_MAX) throw new RangeError(`swap slot ${slot}: count overflow`);
+    if (this.counts[slot] === SWAP_MAP_MAX)
+      throw new RangeError(`swap slot ${slot}: count overflow`);
     this.counts[slot]!++;
   }
 

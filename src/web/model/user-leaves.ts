@@ -20,8 +20,8 @@ import {
 } from '../../hw/paging.js';
 import type { PhysicalMemory } from '../../hw/ram.js';
 import type { Process } from '../../kernel/process.js';
-import { PTE_PROT_NONE } from '../../virtual/swap/swap-entry.js';
 import { KERNEL_PML4_FIRST } from '../../virtual/page-tables.js';
+import { PTE_PROT_NONE } from '../../virtual/swap/swap-entry.js';
 
 /** Called per leaf: the page's virtual address, its frame's physical address, its size. */
 export type LeafVisitor = (va: number, frame: number, bytes: number) => void;
