@@ -3,12 +3,11 @@ import { PAGE_SIZE } from '../hw/constants.js';
 import type { Machine } from '../kernel/machine.js';
 import { PROT_WRITE } from '../linux-abi.js';
 import { FrameUse } from '../physical/index.js';
-import type { AddressSpace } from '../virtual/address-space.js';
 import { VMALLOC_SIZE } from '../virtual/layout.js';
-import { mlockedFrames } from '../virtual/mlock.js';
+import { anonMemory } from './anon-memory.js';
 import { countLine, kb, kbLine } from './format.js';
 
-/** Linux's default vm.overcommit_ratio: CommitLimit is this share of RAM (no swap here). */
+/** Linux's default vm.overcommit_ratio: CommitLimit is this share of RAM, plus all of swap. */
 const OVERCOMMIT_RATIO = 50;
 const HUGE_PAGE_KB = 2048;
 
@@ -21,24 +20,26 @@ export function formatMeminfo(machine: Machine): string {
   const free = pagesKb(frames.freeFrames);
   const anon = pagesKb(used(FrameUse.USER));
   const reclaimable = kb(slab.reclaimableBytes);
-  const mlocked = pagesKb(mlockedFrames(liveSpaces(machine)));
+  const lists = anonMemory(machine);
+  const mlocked = pagesKb(lists.unevictable);
+  const swapTotal = pagesKb(lists.swapTotal);
   const rows: [string, number][] = [
     ['MemTotal', total],
     ['MemFree', free],
     ['MemAvailable', free + reclaimable],
     ['Buffers', 0],
     ['Cached', 0],
-    ['SwapCached', 0],
-    ['Active', anon],
-    ['Inactive', 0],
-    ['Active(anon)', anon],
-    ['Inactive(anon)', 0],
+    ['SwapCached', pagesKb(lists.swapCached)],
+    ['Active', pagesKb(lists.active)],
+    ['Inactive', pagesKb(lists.inactive)],
+    ['Active(anon)', pagesKb(lists.active)],
+    ['Inactive(anon)', pagesKb(lists.inactive)],
     ['Active(file)', 0],
     ['Inactive(file)', 0],
     ['Unevictable', mlocked],
     ['Mlocked', mlocked],
-    ['SwapTotal', 0],
-    ['SwapFree', 0],
+    ['SwapTotal', swapTotal],
+    ['SwapFree', pagesKb(lists.swapFree)],
     ['Zswap', 0],
     ['Zswapped', 0],
     ['Dirty', 0],
@@ -56,7 +57,7 @@ export function formatMeminfo(machine: Machine): string {
     ['NFS_Unstable', 0],
     ['Bounce', 0],
     ['WritebackTmp', 0],
-    ['CommitLimit', (total * OVERCOMMIT_RATIO) / 100],
+    ['CommitLimit', Math.floor((total * OVERCOMMIT_RATIO) / 100) + swapTotal],
     ['Committed_AS', kb(committedBytes(machine))],
     ['VmallocTotal', kb(VMALLOC_SIZE)],
     ['VmallocUsed', kb(machine.vm.vmallocBytes)],
@@ -79,10 +80,6 @@ export function formatMeminfo(machine: Machine): string {
   text += kbLine('DirectMap2M', kb(machine.vm.directMap.large));
   text += kbLine('DirectMap1G', kb(machine.vm.directMap.huge));
   return text;
-}
-
-function* liveSpaces(machine: Machine): Generator<AddressSpace> {
-  for (const process of machine.processList) if (!process.ended) yield process.space;
 }
 
 /** Committed_AS: the writable memory processes could touch (private writable and shared areas). */

@@ -2,15 +2,31 @@
  * /proc, in Linux's exact formats, generated on every read from the live state of the layers.
  * `read` is synchronous and may be called at any time, also from inside a running program.
  *
- *   /proc/meminfo  /proc/buddyinfo  /proc/slabinfo  /proc/vmstat
- *   /proc/PID/maps  /proc/PID/status   (PID may be `self` inside a program)
+ *   /proc/meminfo  /proc/buddyinfo  /proc/slabinfo  /proc/vmstat  /proc/swaps  /proc/zoneinfo
+ *   /proc/PID/maps  /proc/PID/status  /proc/PID/smaps  /proc/PID/oom_score
+ *   /proc/PID/oom_score_adj   (PID may be `self` inside a program)
  */
 import { WallosError } from '../errors.js';
 import type { Machine } from '../kernel/machine.js';
+import { oomScore } from '../kernel/oom-killer.js';
 import type { Process } from '../kernel/process.js';
 import { formatMeminfo } from './meminfo.js';
+import { formatSmaps } from './smaps.js';
 import { formatStatus } from './status.js';
 import { formatVmstat } from './vmstat.js';
+import { formatZoneinfo } from './zoneinfo.js';
+
+/** /proc/swaps with no swap device: the header alone. */
+const SWAPS_HEADER = 'Filename\t\t\t\tType\t\tSize\t\tUsed\t\tPriority\n';
+const SYSTEM_FILES = [
+  '/proc/meminfo',
+  '/proc/buddyinfo',
+  '/proc/slabinfo',
+  '/proc/vmstat',
+  '/proc/swaps',
+  '/proc/zoneinfo',
+];
+const PID_FILES = ['maps', 'status', 'smaps', 'oom_score', 'oom_score_adj'];
 
 /** A path that /proc does not have (or a process that does not exist). */
 export class ProcFsError extends WallosError {
@@ -19,7 +35,7 @@ export class ProcFsError extends WallosError {
   }
 }
 
-const PID_PATH = /^\/proc\/(\d+|self)\/(maps|status)$/;
+const PID_PATH = new RegExp(`^/proc/(\\d+|self)/(${PID_FILES.join('|')})$`);
 
 export class ProcFs {
   constructor(private readonly machine: Machine) {}
@@ -40,18 +56,33 @@ export class ProcFs {
         return m.slab.slabinfo();
       case '/proc/vmstat':
         return formatVmstat(m);
+      case '/proc/swaps':
+        return m.vm.reclaim?.device.procSwaps() ?? SWAPS_HEADER;
+      case '/proc/zoneinfo':
+        return formatZoneinfo(m);
     }
     const match = PID_PATH.exec(path);
     const process = match === null ? undefined : this.processFor(match[1]!);
     if (match === null || process === undefined) throw new ProcFsError(path);
-    return match[2] === 'maps' ? mapsOf(process) : formatStatus(process);
+    switch (match[2]) {
+      case 'maps':
+        return mapsOf(process);
+      case 'smaps':
+        return formatSmaps(process);
+      case 'oom_score':
+        return `${oomScore(process, m.totalPages)}\n`;
+      case 'oom_score_adj':
+        return `${process.oomScoreAdj}\n`;
+      default:
+        return formatStatus(process);
+    }
   }
 
   /** The paths `read` accepts now (PID files for every process in the table). */
   list(): string[] {
-    const paths = ['/proc/meminfo', '/proc/buddyinfo', '/proc/slabinfo', '/proc/vmstat'];
+    const paths = [...SYSTEM_FILES];
     for (const p of this.machine.processList)
-      paths.push(`/proc/${p.pid}/maps`, `/proc/${p.pid}/status`);
+      for (const file of PID_FILES) paths.push(`/proc/${p.pid}/${file}`);
     return paths;
   }
 

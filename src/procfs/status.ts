@@ -55,7 +55,7 @@ function memoryLines(process: Process): string {
     vmLine('VmExe', space.textBytes) +
     vmLine('VmLib', 0) +
     vmLine('VmPTE', space.tables.tablePages * PAGE_SIZE) +
-    vmLine('VmSwap', 0) +
+    vmLine('VmSwap', space.swapEntries * PAGE_SIZE) +
     vmLine('HugetlbPages', 0) +
     'CoreDumping:\t0\nTHP_enabled:\t1\n'
   );

@@ -2,6 +2,11 @@
 import { PAGE_SIZE } from '../hw/constants.js';
 import type { Machine } from '../kernel/machine.js';
 import { FrameUse, ZONE_DMA, ZONE_DMA32, ZONE_NORMAL } from '../physical/index.js';
+import { ReclaimEvents } from '../virtual/reclaim/reclaim.js';
+import { anonMemory } from './anon-memory.js';
+
+/** KiB per page: pgpgin/pgpgout count swap I/O in KiB. */
+const PAGE_KB = PAGE_SIZE / 1024;
 
 export function formatVmstat(machine: Machine): string {
   const frames = machine.frames.stats();
@@ -10,22 +15,28 @@ export function formatVmstat(machine: Machine): string {
   const events = machine.vm.events;
   const counters = machine.frames.counters;
   const anon = used(FrameUse.USER);
+  const lists = anonMemory(machine);
+  const reclaim = machine.vm.reclaim;
+  const scan = reclaim?.events ?? new ReclaimEvents();
+  const policy = reclaim?.policy.counters ?? { activated: 0, deactivated: 0 };
+  const pswpin = reclaim?.device.pswpin ?? 0;
+  const pswpout = reclaim?.device.pswpout ?? 0;
   const rows: [string, number][] = [
     ['nr_free_pages', frames.freeFrames],
-    ['nr_zone_inactive_anon', 0],
-    ['nr_zone_active_anon', anon],
+    ['nr_zone_inactive_anon', lists.inactive],
+    ['nr_zone_active_anon', lists.active],
     ['nr_zone_inactive_file', 0],
     ['nr_zone_active_file', 0],
-    ['nr_zone_unevictable', 0],
+    ['nr_zone_unevictable', lists.unevictable],
     ['nr_zone_write_pending', 0],
-    ['nr_mlock', 0],
+    ['nr_mlock', lists.unevictable],
     ['nr_bounce', 0],
     ['nr_free_cma', 0],
-    ['nr_inactive_anon', 0],
-    ['nr_active_anon', anon],
+    ['nr_inactive_anon', lists.inactive],
+    ['nr_active_anon', lists.active],
     ['nr_inactive_file', 0],
     ['nr_active_file', 0],
-    ['nr_unevictable', 0],
+    ['nr_unevictable', lists.unevictable],
     ['nr_slab_reclaimable', Math.floor(slab.reclaimableBytes / PAGE_SIZE)],
     ['nr_slab_unreclaimable', Math.floor(slab.unreclaimableBytes / PAGE_SIZE)],
     ['nr_anon_pages', anon],
@@ -37,26 +48,27 @@ export function formatVmstat(machine: Machine): string {
     ['nr_anon_transparent_hugepages', 0],
     ['nr_kernel_stack', (used(FrameUse.KERNEL_STACK) * PAGE_SIZE) / 1024],
     ['nr_page_table_pages', used(FrameUse.PAGE_TABLE)],
+    ['nr_swapcached', lists.swapCached],
     ['nr_dirty_threshold', 0],
     ['nr_dirty_background_threshold', 0],
-    ['pgpgin', 0],
-    ['pgpgout', 0],
-    ['pswpin', 0],
-    ['pswpout', 0],
+    ['pgpgin', pswpin * PAGE_KB],
+    ['pgpgout', pswpout * PAGE_KB],
+    ['pswpin', pswpin],
+    ['pswpout', pswpout],
     ['pgalloc_dma', counters.pgalloc[ZONE_DMA] ?? 0],
     ['pgalloc_dma32', counters.pgalloc[ZONE_DMA32] ?? 0],
     ['pgalloc_normal', counters.pgalloc[ZONE_NORMAL] ?? 0],
     ['pgalloc_movable', 0],
     ['pgfree', counters.pgfree],
-    ['pgactivate', 0],
-    ['pgdeactivate', 0],
+    ['pgactivate', policy.activated],
+    ['pgdeactivate', policy.deactivated],
     ['pgfault', events.pgfault],
     ['pgmajfault', events.pgmajfault],
-    ['pgrefill', 0],
-    ['pgscan_kswapd', 0],
-    ['pgscan_direct', 0],
-    ['pgsteal_kswapd', 0],
-    ['pgsteal_direct', 0],
+    ['pgrefill', policy.deactivated],
+    ['pgscan_kswapd', scan.pgscanKswapd],
+    ['pgscan_direct', scan.pgscanDirect],
+    ['pgsteal_kswapd', scan.pgstealKswapd],
+    ['pgsteal_direct', scan.pgstealDirect],
     ['oom_kill', machine.oomKills],
     ['thp_fault_alloc', 0],
     ['thp_fault_fallback', 0],
