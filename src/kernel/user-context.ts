@@ -146,6 +146,19 @@ export class UserContext {
   /** mlockall(2): MCL_CURRENT, MCL_FUTURE, MCL_ONFAULT. */
   mlockall = (flags: number): number => this.check('mlockall', this.syscall('mlockall', flags));
   munlockall = (): number => this.check('munlockall', this.syscall('munlockall'));
+  /**
+   * mremap(2): resizes the mapping at `address` from `oldLength` to `newLength` bytes, moving
+   * its pages elsewhere (page tables, not copies) when `flags` has MREMAP_MAYMOVE and it cannot
+   * grow in place; `newAddress` is the target with MREMAP_FIXED. Returns the mapping's address.
+   */
+  mremap = (
+    address: number,
+    oldLength: number,
+    newLength: number,
+    flags: number,
+    newAddress = 0,
+  ): number =>
+    this.check('mremap', this.syscall('mremap', address, oldLength, newLength, flags, newAddress));
   getpid = (): number => this.syscall('getpid');
   getppid = (): number => this.syscall('getppid');
   exit = (code = 0): never => {

@@ -15,6 +15,8 @@
  *
  * Every frame a leaf holds counts one reference in the physical allocator, every swap entry
  * one on its swap slot; fork adds one per shared frame or slot, unmapping drops one. Syscall-style methods return Linux values (negative errno).
+ * Helpers marked "VM layer" serve the layer's operations kept in files of their own
+ * (mremap.ts); nothing outside src/virtual calls them.
  */
 import { USER_TOP } from '../hw/address.js';
 import { PAGE_SIZE } from '../hw/constants.js';
@@ -52,6 +54,7 @@ import {
   STACK_TOP,
   USER_MIN,
 } from './layout.js';
+import { mremap } from './mremap.js';
 import { PageTables } from './page-tables.js';
 import type { ForkFamily } from './reclaim/rmap.js';
 import { FaultResult } from './stats.js';
@@ -60,6 +63,11 @@ import { isSwapEntry, PTE_PROT_NONE, swapEntryOffset, swapEntryType } from './sw
 import type { VirtualMemory } from './virtual-memory.js';
 import { VM_LOCKED, VM_LOCKED_MASK, Vma, type VmaKind, VmaList } from './vma.js';
 
+/**
+ * Pages above which a range's TLB invalidation is one full flush instead of an `invlpg` per
+ * page (Linux's tlb_single_page_flush_ceiling on x86).
+ */
+const TLB_SINGLE_PAGE_FLUSH_CEILING = 33;
 const PROT_ALL = PROT_READ | PROT_WRITE | PROT_EXEC;
 /** mmap flags understood here; MAP_GROWSDOWN and MAP_NORESERVE are accepted and ignored. */
 const KNOWN_MAP_FLAGS =
@@ -412,6 +420,17 @@ export class AddressSpace {
     this.vm.events.tlbSinglePageFlushes++;
   }
 
+  /**
+   * VM layer: drops the TLB's translations of `[start, end)` after its leaves changed: an
+   * `invlpg` per page up to {@link TLB_SINGLE_PAGE_FLUSH_CEILING} pages, else one full flush
+   * (as Linux's flush_tlb_range).
+   */
+  invalidateRange(start: number, end: number): void {
+    if (!this.isActive) return;
+    if ((end - start) / PAGE_SIZE > TLB_SINGLE_PAGE_FLUSH_CEILING) this.vm.flushTlb();
+    else for (let va = start; va < end; va += PAGE_SIZE) this.invalidate(va);
+  }
+
   // ─── VMAs ───────────────────────────────────────────────────────────────────────────────
 
   private addVma(
@@ -426,13 +445,21 @@ export class AddressSpace {
     const record = this.vm.allocRecord();
     if (record === null) return undefined;
     const vma = new Vma(start, start + length, prot, shared, kind, name, record, lockFlags);
-    this.vmas.insert(vma);
-    this.vm.syncRecord(vma);
+    this.insertVma(vma);
     return vma;
   }
 
-  /** Removes `[start, end)` from the VMAs (splitting at the edges) and releases its pages. */
-  private removeRange(start: number, end: number, spare: number[]): void {
+  /** VM layer: adds `vma`, whose record (`vma.record`) is already reserved, and writes it. */
+  insertVma(vma: Vma): void {
+    this.vmas.insert(vma);
+    this.vm.syncRecord(vma);
+  }
+
+  /**
+   * VM layer: removes `[start, end)` from the VMAs (splitting at the edges, with records from
+   * `spare`) and releases its pages.
+   */
+  removeRange(start: number, end: number, spare: number[]): void {
     this.splitEdges(start, end, spare);
     for (const vma of this.vmas.overlapping(start, end)) {
       this.releasePages(vma.start, vma.end);
@@ -464,8 +491,18 @@ export class AddressSpace {
    * lack of memory). Undefined when kernel memory is exhausted.
    */
   reserveRecords(start: number, end: number): number[] | undefined {
+    return this.reserveRecordsAt([start, end], 0);
+  }
+
+  /**
+   * VM layer: reserves the records that cutting the VMAs at each of `edges` needs (one per
+   * distinct edge strictly inside a VMA) plus `extra` for new areas; undefined when kernel
+   * memory is exhausted (nothing is kept then).
+   */
+  reserveRecordsAt(edges: readonly number[], extra: number): number[] | undefined {
     const spare: number[] = [];
-    const needed = this.splitsAt(start) + this.splitsAt(end);
+    let needed = extra;
+    for (const edge of new Set(edges)) needed += this.splitsAt(edge);
     for (let i = 0; i < needed; i++) {
       const record = this.vm.allocRecord();
       if (record === null) {
@@ -561,15 +598,19 @@ export class AddressSpace {
   }
 
   /**
-   * Faults in a new locked area (MAP_LOCKED, mlockall MCL_FUTURE) unless it locks on fault.
-   * As in Linux, a failure leaves the mapping in place, populated as far as memory allowed.
+   * Faults in a new locked area (MAP_LOCKED, mlockall MCL_FUTURE, mremap's growth) unless it
+   * locks on fault. As in Linux, a failure leaves the mapping in place, populated as far as
+   * memory allowed.
    */
-  private populateLocked(start: number, end: number, lockFlags: number): void {
+  populateLocked(start: number, end: number, lockFlags: number): void {
     if ((lockFlags & VM_LOCKED_MASK) === VM_LOCKED) this.populate(start, end);
   }
 
-  /** Where a non-fixed mapping goes: the hint if free and valid, else top-down below MMAP_BASE. */
-  private placeMapping(hint: number, size: number): number {
+  /**
+   * Where a non-fixed mapping goes: the hint if free and valid, else top-down below MMAP_BASE;
+   * -1 when no gap is left.
+   */
+  placeMapping(hint: number, size: number): number {
     const start = hint - (hint % PAGE_SIZE);
     if (
       start >= USER_MIN &&
@@ -615,6 +656,20 @@ export class AddressSpace {
     }
     this.mergeAround(address, end);
     return 0;
+  }
+
+  /**
+   * mremap(2): resizes the mapping at `address` and moves it if `flags` allow (mremap.ts); its
+   * address, or a negative errno.
+   */
+  mremap(
+    address: number,
+    oldLength: number,
+    newLength: number,
+    flags: number,
+    newAddress = 0,
+  ): number {
+    return mremap(this, address, oldLength, newLength, flags, newAddress);
   }
 
   /** True when `[start, end)` is mapped without holes. */

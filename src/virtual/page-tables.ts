@@ -133,6 +133,43 @@ export class PageTables {
     const at = this.entry(va, level, false, false);
     if (at < 0) return;
     this.write(at, 0, 0);
+    this.freeEmptyTables(va, level);
+  }
+
+  /**
+   * {@link clear} of the leaf at physical address `at` (which maps `va`), for a caller that
+   * already holds it: no walk unless the leaf was its table's last entry.
+   */
+  clearLeaf(at: number, va: number): void {
+    this.write(at, 0, 0);
+    if (this.used.get(at - (at & TABLE_MASK)) === 0) this.freeEmptyTables(va, 1);
+  }
+
+  /**
+   * Makes sure the page table (level 1) mapping `va` exists and keeps it, and the tables above
+   * it, until {@link releasePageTable}: the table counts one extra entry, so emptying it does
+   * not free it. mremap holds the tables it moves entries into before it changes anything, so
+   * running out of memory for them can only happen while nothing is changed yet. False (with
+   * nothing held) when memory for a table is exhausted.
+   */
+  holdPageTable(va: number): boolean {
+    const at = this.entry(va, 1, true, true);
+    if (at < 0) return false;
+    const table = at - (at & TABLE_MASK);
+    this.used.set(table, this.used.get(table)! + 1);
+    return true;
+  }
+
+  /** Drops a hold of {@link holdPageTable}, freeing the tables it leaves empty. */
+  releasePageTable(va: number): void {
+    const at = this.entry(va, 1, false, false);
+    const table = at - (at & TABLE_MASK);
+    this.used.set(table, this.used.get(table)! - 1);
+    this.freeEmptyTables(va, 1);
+  }
+
+  /** Frees the table of the level-`level` entry of `va` if it is empty, and so on upwards. */
+  private freeEmptyTables(va: number, level: PageLevel): void {
     for (let l: PageLevel = level; l < 4; l = (l + 1) as PageLevel) {
       const child = this.entry(va, l, false, false);
       const table = child - (child & TABLE_MASK);

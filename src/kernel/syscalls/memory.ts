@@ -1,5 +1,5 @@
 /**
- * The memory family: brk, sbrk, mmap, munmap, mprotect. Each changes the caller's address
+ * The memory family: brk, sbrk, mmap, munmap, mprotect, mremap. Each changes the caller's address
  * space, then refreshes its mm_struct so /proc and the checker see the new layout.
  */
 import { ERRNO } from '../../linux-abi.js';
@@ -34,6 +34,19 @@ export const sysMprotect: SyscallHandler = (caller, args) =>
   synced(
     caller,
     caller.process.space.mprotect(numberArg(args, 0), numberArg(args, 1), numberArg(args, 2)),
+  );
+
+/** mremap(2): old address, old length, new length, flags, new address (MREMAP_FIXED). */
+export const sysMremap: SyscallHandler = (caller, args) =>
+  synced(
+    caller,
+    caller.process.space.mremap(
+      numberArg(args, 0),
+      numberArg(args, 1),
+      numberArg(args, 2),
+      numberArg(args, 3),
+      args.length > 4 ? numberArg(args, 4) : 0,
+    ),
   );
 
 /** Writes the changed address space into the caller's mm_struct, then passes `result` on. */

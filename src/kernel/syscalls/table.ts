@@ -11,7 +11,7 @@
 import { ERRNO } from '../../linux-abi.js';
 import type { SyscallArgs, SyscallCaller, SyscallHandler } from './handler.js';
 import { sysRead, sysWrite } from './io.js';
-import { sysBrk, sysMmap, sysMprotect, sysMunmap, sysSbrk } from './memory.js';
+import { sysBrk, sysMmap, sysMprotect, sysMremap, sysMunmap, sysSbrk } from './memory.js';
 import { sysExit, sysFork, sysGetpid, sysGetppid, sysWait4 } from './process.js';
 import {
   sysMadvise,
@@ -30,6 +30,7 @@ export const SYSCALL_TABLE: ReadonlyMap<string, SyscallHandler> = new Map([
   ['mmap', sysMmap],
   ['munmap', sysMunmap],
   ['mprotect', sysMprotect],
+  ['mremap', sysMremap],
   // residency: advice, residency, locking
   ['madvise', sysMadvise],
   ['mincore', sysMincore],
