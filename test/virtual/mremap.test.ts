@@ -11,6 +11,7 @@ import type { UserContext } from '../../src/kernel/user-context.js';
 import {
   MAP_ANONYMOUS,
   MAP_FIXED,
+  MAP_LOCKED,
   MAP_PRIVATE,
   MAP_SHARED,
   MREMAP_DONTUNMAP,
@@ -483,6 +484,104 @@ describe("mremap: Linux's errors, nothing changed", () => {
     expect(failures).toEqual({ slab: 3, page: 2 });
   });
 });
+
+describe('mremap: swapped, reverse-mapped and locked pages', () => {
+  /** Sends the page at `va` of the caller to swap now (MADV_PAGEOUT's kernel side). */
+  function pageOut(machine: Machine, ctx: UserContext, va: number): boolean {
+    const space = machine.process(ctx.pid)!.space;
+    return machine.atCpl0(() => machine.vm.reclaim!.pageOut(space, va));
+  }
+
+  function swapped(machine: Machine, ctx: UserContext): number {
+    return machine.process(ctx.pid)!.space.swapEntries;
+  }
+
+  it('swap entries move as they are and read back at the new address', () => {
+    const machine = Machine.boot({ memory: '64M', swap: '16M' });
+    const handle = machine.spawn((ctx) => {
+      const va = ctx.mmap(0, 6 * PAGE_SIZE, RW, ANONYMOUS);
+      fillPages(ctx, va, 6, 230);
+      for (let i = 0; i < 3; i++) expect(pageOut(machine, ctx, va + 2 * i * PAGE_SIZE)).toBe(true);
+      expect(swapped(machine, ctx)).toBe(3);
+      const to = freeRange(ctx, 12);
+      expect(ctx.mremap(va, 6 * PAGE_SIZE, 12 * PAGE_SIZE, FIXED, to)).toBe(to);
+      expect(swapped(machine, ctx)).toBe(3);
+      machine.check();
+      const major = machine.vm.events.pgmajfault;
+      expect(holds(ctx, to, 6, 230)).toBe(true);
+      expect(machine.vm.events.pgmajfault - major).toBeGreaterThan(0);
+      expect(swapped(machine, ctx)).toBe(0);
+    });
+    finish(machine);
+    expectClean(handle);
+  });
+
+  it('the reverse map follows moved frames: they can go to swap from their new address', () => {
+    const machine = Machine.boot({ memory: '64M', swap: '16M' });
+    const handle = machine.spawn((ctx) => {
+      const va = ctx.mmap(0, 4 * PAGE_SIZE, RW, ANONYMOUS);
+      fillPages(ctx, va, 4, 240);
+      const to = freeRange(ctx, 4);
+      ctx.mremap(va, 4 * PAGE_SIZE, 4 * PAGE_SIZE, FIXED, to);
+      for (let i = 0; i < 4; i++) expect(pageOut(machine, ctx, to + i * PAGE_SIZE)).toBe(true);
+      expect(swapped(machine, ctx)).toBe(4);
+      machine.check();
+      expect(holds(ctx, to, 4, 240)).toBe(true);
+    });
+    finish(machine);
+    expectClean(handle);
+  });
+
+  it('COW-shared and swapped pages moved after fork: each process keeps its contents', () => {
+    const machine = Machine.boot({ memory: '64M', swap: '16M' });
+    const handle = machine.spawn((ctx) => {
+      const va = ctx.mmap(0, 4 * PAGE_SIZE, RW, ANONYMOUS);
+      fillPages(ctx, va, 4, 250);
+      const child = ctx.fork((c) => (holds(c, va, 4, 250) ? 0 : 1));
+      expect(pageOut(machine, ctx, va)).toBe(true); // shared by both: swapped for both
+      const to = freeRange(ctx, 4);
+      ctx.mremap(va, 4 * PAGE_SIZE, 4 * PAGE_SIZE, FIXED, to);
+      machine.check();
+      expect(pageOut(machine, ctx, to + PAGE_SIZE)).toBe(true);
+      machine.check();
+      expect(holds(ctx, to, 4, 250)).toBe(true);
+      fillPages(ctx, to, 4, 5);
+      expect(ctx.wait(child).exitCode).toBe(0);
+      expect(holds(ctx, to, 4, 5)).toBe(true);
+    });
+    finish(machine);
+    expectClean(handle);
+  });
+
+  it("a locked area's growth is faulted in and its lock moves; DONTUNMAP unlocks the old range", () => {
+    run((ctx, machine) => {
+      const va = ctx.mmap(0, 2 * PAGE_SIZE, RW, ANONYMOUS | MAP_LOCKED);
+      ctx.mmap(va + 2 * PAGE_SIZE, PAGE_SIZE, PROT_READ, ANONYMOUS | MAP_FIXED); // a wall
+      const moved = ctx.mremap(va, 2 * PAGE_SIZE, 6 * PAGE_SIZE, MAYMOVE);
+      expect(residentIn(machine, ctx, moved, 6)).toBe(6);
+      expect(status(machine, ctx, 'VmLck')).toBe(24);
+      const kept = ctx.mremap(moved, 6 * PAGE_SIZE, 6 * PAGE_SIZE, DONTUNMAP);
+      expect(status(machine, ctx, 'VmLck')).toBe(24);
+      expect(areaAt(machine, ctx, moved)).toBeDefined();
+      expect(holds(ctx, kept, 6, 0)).toBe(true);
+    });
+  });
+});
+
+/** Resident pages of the caller in `[va, +pages)`. */
+function residentIn(machine: Machine, ctx: UserContext, va: number, pages: number): number {
+  const space = machine.process(ctx.pid)!.space;
+  let resident = 0;
+  for (let i = 0; i < pages; i++) if (space.frameAt(va + i * PAGE_SIZE) >= 0) resident++;
+  return resident;
+}
+
+/** A `/proc/PID/status` field in kB. */
+function status(machine: Machine, ctx: UserContext, field: string): number {
+  const text = machine.procfs.read(`/proc/${ctx.pid}/status`);
+  const line = text.split('\n').find((l) => l.startsWith(`${field}:`))!;
+  return Number.parseInt(line.split(/\s+/)[1]!, 10);
+}
 
 function hex(va: number): string {
   return va.toString(16).padStart(8, '0');
