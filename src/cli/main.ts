@@ -18,6 +18,7 @@ import {
 import { type BenchOptions, benchRows, formatBench } from './bench.js';
 import { WORKLOAD_NAMES } from './demo.js';
 import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, UsageError } from './errors.js';
+import { definePages } from './pages.js';
 import {
   formatReplay,
   replayFlat,
@@ -260,6 +261,7 @@ function buildProgram(): Command {
     defineBench,
     defineSoak,
     defineServe,
+    definePages,
   ]) {
     define(program);
   }

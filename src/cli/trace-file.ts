@@ -24,8 +24,7 @@ export class TraceFileError extends WallosError {
  * @throws UsageError when the file cannot be opened; TraceFileError when it is not a valid trace.
  */
 export function readTraceFile(path: string): Trace {
-  const bytes = readFileOrUsageError(path);
-  const text = isGzip(bytes) ? gunzip(path, bytes) : bytes;
+  const text = readMaybeGzipped(path);
   try {
     // latin1 keeps every byte one character, so the parser sees (and rejects) non-ASCII bytes.
     return parseTrace(text.toString('latin1'));
@@ -33,6 +32,15 @@ export function readTraceFile(path: string): Trace {
     if (error instanceof WallosError) throw new TraceFileError(path, error.message);
     throw error;
   }
+}
+
+/**
+ * The bytes of the file at `path`, gunzipped when they start with gzip's magic.
+ * @throws UsageError when the file cannot be opened; TraceFileError when its gzip is broken.
+ */
+export function readMaybeGzipped(path: string): Buffer {
+  const bytes = readFileOrUsageError(path);
+  return isGzip(bytes) ? gunzip(path, bytes) : bytes;
 }
 
 function readFileOrUsageError(path: string): Buffer {

@@ -2,10 +2,11 @@
  * The page-replacement lab: replay a trace through policies at memory sizes (a miss-ratio
  * curve), and search FIFO for Belady's anomaly.
  */
+import { InvalidArgumentError } from '../errors.js';
 import { nextUses } from './opt.js';
 import type { PageTrace } from './page-trace.js';
-import type { PolicyName } from './policy.js';
-import { countHits, createReplacementPolicy } from './replacement-policies.js';
+import { POLICY_NAMES, type PolicyName } from './policy.js';
+import { countHits, createReplacementPolicy, isPolicyName } from './replacement-policies.js';
 
 /** One policy at one size over a whole trace; cold misses count as misses. */
 export interface LabResult {
@@ -65,4 +66,55 @@ export function findBeladyAnomalies(trace: PageTrace, sizes: readonly number[]):
     previousMisses = misses;
   }
   return anomalies;
+}
+
+/** More memory sizes than one curve should hold (a typo such as `1..10000000`). */
+const MAX_SIZES = 100_000;
+
+/**
+ * Memory sizes from `N[,N…]`, each item a size or a range `A..B` or `A..B/STEP` (from A to B
+ * inclusive): `100..2000/100` is twenty sizes. Sorted ascending, without repeats.
+ * @throws InvalidArgumentError naming the bad item.
+ */
+export function parseFrameSizes(spec: string): number[] {
+  const sizes = new Set<number>();
+  for (const item of spec.split(',')) {
+    const range = /^(\d+)\.\.(\d+)(?:\/(\d+))?$/.exec(item.trim());
+    if (range === null) {
+      sizes.add(frameCount(item));
+      continue;
+    }
+    const [from, to, step] = [range[1]!, range[2]!, range[3] ?? '1'].map(frameCount);
+    if (from! > to!) throw new InvalidArgumentError(`range '${item}' runs backwards`);
+    if ((to! - from!) / step! >= MAX_SIZES) {
+      throw new InvalidArgumentError(`range '${item}' has more than ${MAX_SIZES} sizes`);
+    }
+    for (let frames = from!; frames <= to!; frames += step!) sizes.add(frames);
+  }
+  return [...sizes].sort((a, b) => a - b);
+}
+
+function frameCount(text: string): number {
+  const frames = Number(text.trim());
+  if (!/^\s*\d+\s*$/.test(text) || !Number.isSafeInteger(frames) || frames < 1) {
+    throw new InvalidArgumentError(
+      `'${text}' is not a number of frames (a positive integer, or a range like 100..2000/100)`,
+    );
+  }
+  return frames;
+}
+
+/**
+ * Policies from `P[,P…]` (`all` for every one), in the order given, without repeats.
+ * @throws InvalidArgumentError naming an unknown policy.
+ */
+export function parsePolicyNames(spec: string): PolicyName[] {
+  const names = new Set<PolicyName>();
+  for (const item of spec.split(',').map((name) => name.trim().toLowerCase())) {
+    if (item === 'all') for (const name of POLICY_NAMES) names.add(name);
+    else if (isPolicyName(item)) names.add(item);
+    else
+      throw new InvalidArgumentError(`unknown policy '${item}' (${POLICY_NAMES.join(', ')}, all)`);
+  }
+  return [...names];
 }

@@ -1,0 +1,148 @@
+/**
+ * `wallos-mem pages TRACE`: the page-replacement lab on the command line. Replays a
+ * page-reference trace through policies at memory sizes (a table, `--json`, or miss-ratio
+ * curves as `--svg`), or searches FIFO for Belady's anomaly (`--anomaly`).
+ */
+import { writeFileSync } from 'node:fs';
+import { basename } from 'node:path';
+import { type Command, InvalidArgumentError, Option } from 'commander';
+import { WallosError } from '../errors.js';
+import {
+  findBeladyAnomalies,
+  type LabResult,
+  parseFrameSizes,
+  parsePolicyNames,
+  replayPolicies,
+} from '../replacement/lab.js';
+import { missRatioSvg } from '../replacement/miss-ratio-svg.js';
+import { type PageTrace, PageTraceError, parsePageTrace } from '../replacement/page-trace.js';
+import { POLICY_NAMES, type PolicyName } from '../replacement/policy.js';
+import { UsageError } from './errors.js';
+import { formatCount, formatTable, Painter } from './terminal.js';
+import { readMaybeGzipped } from './trace-file.js';
+
+interface PagesFlags {
+  policy: PolicyName[];
+  frames?: number[];
+  json?: boolean;
+  svg?: string;
+  anomaly?: boolean;
+}
+
+/** A commander option parser from one of the lab's parsers (their errors become usage errors). */
+function labArgument<T>(parse: (spec: string) => T): (value: string) => T {
+  return (value) => {
+    try {
+      return parse(value);
+    } catch (error) {
+      throw new InvalidArgumentError((error as Error).message);
+    }
+  };
+}
+
+/** Registers `pages` on the program. */
+export function definePages(program: Command): void {
+  program
+    .command('pages')
+    .description(
+      'replay a page-reference trace through replacement policies (hits per memory size)',
+    )
+    .argument('<trace>', 'one page (block) number per line, # comments; plain or gzipped')
+    .addOption(
+      new Option('--policy <names>', `comma-separated: ${POLICY_NAMES.join(', ')}, or all`)
+        .argParser(labArgument(parsePolicyNames))
+        .default([...POLICY_NAMES], 'all'),
+    )
+    .addOption(
+      new Option(
+        '--frames <sizes>',
+        'memory sizes in frames: N[,N…] or a range A..B/STEP',
+      ).argParser(labArgument(parseFrameSizes)),
+    )
+    .option('--json', 'print [{ policy, frames, refs, hits, hitRatio }]')
+    .option('--svg <file>', 'also write the miss-ratio curves as an SVG file')
+    .option(
+      '--anomaly',
+      "search FIFO for Belady's anomaly (over --frames, 1..distinct pages by default)",
+    )
+    .action((path: string, flags: PagesFlags) => {
+      const trace = readPageTrace(path);
+      if (flags.anomaly) return anomaly(path, trace, flags);
+      if (flags.frames === undefined)
+        throw new UsageError('pages: --frames is required (e.g. --frames 100..2000/100)');
+      const results = replayPolicies(trace, flags.policy, flags.frames);
+      if (flags.svg !== undefined)
+        writeSvg(
+          flags.svg,
+          results,
+          `${basename(path)}: ${formatCount(trace.pages.length)} references, ${formatCount(trace.distinct)} pages`,
+        );
+      if (flags.json) process.stdout.write(`${JSON.stringify(results, null, 2)}\n`);
+      else process.stdout.write(formatResults(path, trace, results, flags.policy, new Painter()));
+    });
+}
+
+/** Reads, gunzips and parses the trace at `path`; every problem is a one-line usage error. */
+function readPageTrace(path: string): PageTrace {
+  const bytes = readMaybeGzipped(path);
+  try {
+    return parsePageTrace(bytes);
+  } catch (error) {
+    if (error instanceof PageTraceError) throw new UsageError(`${path}: ${error.message}`);
+    throw error;
+  }
+}
+
+function writeSvg(file: string, results: LabResult[], title: string): void {
+  try {
+    writeFileSync(file, missRatioSvg(results, title));
+  } catch (error) {
+    if (error instanceof WallosError) throw error;
+    throw new UsageError(`cannot write ${file}: ${(error as NodeJS.ErrnoException).code ?? error}`);
+  }
+}
+
+/** One row per size, one column per policy: hits and the hit ratio. */
+function formatResults(
+  path: string,
+  trace: PageTrace,
+  results: LabResult[],
+  policies: PolicyName[],
+  painter: Painter,
+): string {
+  const sizes = [...new Set(results.map((result) => result.frames))];
+  const cell = new Map(results.map((r) => [`${r.policy}/${r.frames}`, r]));
+  const rows = sizes.map((frames) => [
+    frames,
+    ...policies.map((policy) => {
+      const result = cell.get(`${policy}/${frames}`)!;
+      return `${formatCount(result.hits)}  ${(100 * result.hitRatio).toFixed(2)}%`;
+    }),
+  ]);
+  const heading = `${path}: ${formatCount(trace.pages.length)} references, ${formatCount(trace.distinct)} distinct pages (hits, hit ratio; cold misses count)`;
+  const table = formatTable(painter, ['frames', ...policies], rows, [
+    'right',
+    ...policies.map(() => 'right' as const),
+  ]);
+  return `${painter.heading(heading)}\n${table}\n`;
+}
+
+/** `--anomaly`: FIFO at every size, reporting each step up that brought more misses. */
+function anomaly(path: string, trace: PageTrace, flags: PagesFlags): void {
+  const sizes = flags.frames ?? Array.from({ length: trace.distinct }, (_, i) => i + 1);
+  const anomalies = findBeladyAnomalies(trace, sizes);
+  if (flags.json) {
+    process.stdout.write(`${JSON.stringify(anomalies, null, 2)}\n`);
+    return;
+  }
+  const range = sizes.length === 0 ? 'no sizes' : `${sizes[0]}..${sizes[sizes.length - 1]} frames`;
+  const lines = [
+    `${path}: FIFO over ${range}: ${anomalies.length === 0 ? "no Belady's anomaly" : `Belady's anomaly at ${anomalies.length} size${anomalies.length === 1 ? '' : 's'}`}`,
+  ];
+  for (const a of anomalies) {
+    lines.push(
+      `  ${a.smaller} → ${a.larger} frames: ${formatCount(a.missesSmaller)} → ${formatCount(a.missesLarger)} misses`,
+    );
+  }
+  process.stdout.write(`${lines.join('\n')}\n`);
+}
