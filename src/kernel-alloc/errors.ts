@@ -13,7 +13,8 @@ import { formatAddress } from '../hw/address.js';
  * - `FREELIST_CORRUPT`: a free-list link in simulated RAM points outside the slab, to an
  *   allocated object, or ends the list too early;
  * - `CACHE_BUSY`: a cache still holding objects cannot be destroyed;
- * - `CACHE_DESTROYED`: the cache was destroyed and cannot allocate any more.
+ * - `CACHE_DESTROYED`: the cache was destroyed and cannot allocate any more;
+ * - `OUT_OF_MEMORY`: no memory for a new cache's descriptor (createCache).
  */
 export type SlabErrorCode =
   | 'DOUBLE_FREE'
@@ -23,7 +24,8 @@ export type SlabErrorCode =
   | 'POISON'
   | 'FREELIST_CORRUPT'
   | 'CACHE_BUSY'
-  | 'CACHE_DESTROYED';
+  | 'CACHE_DESTROYED'
+  | 'OUT_OF_MEMORY';
 
 /** A misuse of the slab allocator or a corruption it found, with the cache and object at fault. */
 export class SlabError extends WallosError {

@@ -8,6 +8,10 @@
  *  kmalloc(size > 8 KiB) ───────────────── 2^order pages ────┘                 (virtual layer)
  * ```
  *
+ * The first cache is the cache of caches, `kmem_cache`: every other cache's descriptor (the
+ * kmalloc caches' included) is one of its objects, allocated by createCache and freed by
+ * destroy. Its own descriptor cannot come from itself; it is static (see cache-descriptor.ts).
+ *
  * Memory is touched only through the given {@link MemoryAccess} at kernel virtual addresses;
  * the page source must return direct-map pages, whose owner (slab or large allocation) is kept
  * in a table so that kfree finds any object's slab in O(1).
@@ -18,6 +22,12 @@
 import { InvalidArgumentError } from '../errors.js';
 import { PAGE_MASK, PAGE_SIZE } from '../hw/constants.js';
 import type { MemoryAccess } from '../hw/memory-access.js';
+import {
+  KMEM_CACHE_ALIGN,
+  KMEM_CACHE_NAME,
+  KMEM_CACHE_SIZE,
+  writeCacheDescriptor,
+} from './cache-descriptor.js';
 import { SlabError } from './errors.js';
 import { MIN_ALIGN, SlabGeometry } from './geometry.js';
 import { LARGE_TAIL, largeOrder, largeOwner, NO_OWNER, PageOwnerMap } from './page-owners.js';
@@ -50,6 +60,12 @@ export const MAX_ALIGN = PAGE_SIZE;
 export interface SlabAllocatorOptions {
   /** Debug mode (red zones, poisoning, full checks) for every cache, kmalloc's included. */
   debug?: boolean;
+  /**
+   * Static kernel memory (KMEM_CACHE_SIZE bytes, e.g. in the kernel image's data) for the
+   * descriptor of the `kmem_cache` cache itself; without it that one descriptor is not kept in
+   * simulated memory (every other one still is).
+   */
+  bootDescriptor?: number;
 }
 
 /** Kernel memory held by the allocator, for `/proc/meminfo` and tests. */
@@ -77,6 +93,8 @@ export class SlabAllocator implements SlabContext {
   /** @internal */
   readonly owners = new PageOwnerMap();
   private readonly byId: (SlabCache | undefined)[] = [];
+  /** The cache of cache descriptors, made first. */
+  private readonly cacheCache: SlabCache;
   private readonly kmallocCaches: SlabCache[];
   private readonly debug: boolean;
   private largePages = 0;
@@ -91,6 +109,7 @@ export class SlabAllocator implements SlabContext {
     options: SlabAllocatorOptions = {},
   ) {
     this.debug = options.debug ?? false;
+    this.cacheCache = this.bootstrap(options.bootDescriptor ?? NULL);
     this.kmallocCaches = KMALLOC_SIZES.map((size) =>
       this.createCache(kmallocCacheName(size), size, naturalAlignment(size)),
     );
@@ -114,19 +133,53 @@ export class SlabAllocator implements SlabContext {
   ): SlabCache {
     this.checkCacheArguments(name, objectSize, align);
     const debug = options.debug ?? this.debug;
-    const geometry = new SlabGeometry(
-      objectSize,
-      Math.max(align, MIN_ALIGN),
-      debug,
-      debug || ctor !== undefined,
+    const geometry = this.geometryFor(objectSize, align, debug, ctor);
+    const descriptor = this.cacheCache.alloc();
+    if (descriptor === NULL) {
+      throw new SlabError('OUT_OF_MEMORY', KMEM_CACHE_NAME, NULL, `no memory to create ${name}`);
+    }
+    const reclaimable = options.reclaimable ?? false;
+    const id = this.byId.length;
+    const cache = new SlabCache(name, id, geometry, ctor, debug, reclaimable, this, descriptor);
+    writeCacheDescriptor(this.memory, descriptor, cache);
+    this.byId.push(cache);
+    return cache;
+  }
+
+  /**
+   * Makes the cache of caches by hand, as Linux's kmem_cache_init does: its descriptor is the
+   * static one at `descriptor` (NULL: none in memory), not an object of any cache.
+   */
+  private bootstrap(descriptor: number): SlabCache {
+    const geometry = this.geometryFor(KMEM_CACHE_SIZE, KMEM_CACHE_ALIGN, this.debug, undefined);
+    const cache = new SlabCache(
+      KMEM_CACHE_NAME,
+      this.byId.length,
+      geometry,
+      undefined,
+      this.debug,
+      false,
+      this,
+      descriptor,
     );
+    if (descriptor !== NULL) writeCacheDescriptor(this.memory, descriptor, cache);
+    this.byId.push(cache);
+    return cache;
+  }
+
+  /** The layout of a cache's slabs. @throws InvalidArgumentError when an object cannot fit. */
+  private geometryFor(
+    objectSize: number,
+    align: number,
+    debug: boolean,
+    ctor: ObjectConstructor | undefined,
+  ): SlabGeometry {
+    const alignment = Math.max(align, MIN_ALIGN);
+    const geometry = new SlabGeometry(objectSize, alignment, debug, debug || ctor !== undefined);
     if (geometry.stride > SlabGeometry.maxStride) {
       throw new InvalidArgumentError(`objects of ${objectSize} bytes do not fit in a slab`);
     }
-    const reclaimable = options.reclaimable ?? false;
-    const cache = new SlabCache(name, this.byId.length, geometry, ctor, debug, reclaimable, this);
-    this.byId.push(cache);
-    return cache;
+    return geometry;
   }
 
   /**
@@ -283,12 +336,13 @@ export class SlabAllocator implements SlabContext {
 
   /** @internal */
   destroyable(cache: SlabCache): boolean {
-    return !this.kmallocCaches.includes(cache);
+    return cache !== this.cacheCache && !this.kmallocCaches.includes(cache);
   }
 
-  /** @internal */
+  /** @internal Drops a destroyed cache and frees its descriptor. */
   forget(cache: SlabCache): void {
     this.byId[cache.id] = undefined;
+    this.cacheCache.free(cache.descriptor);
   }
 
   /** @internal */

@@ -141,6 +141,9 @@ export class SlabCache {
     readonly debug: boolean,
     reclaimable: boolean,
     private readonly context: SlabContext,
+    /** Kernel address of the cache's `struct kmem_cache` (an object of the kmem_cache cache;
+     * for kmem_cache itself, its static descriptor, or NULL when it has none in memory). */
+    readonly descriptor: number,
   ) {
     this.objectSize = geometry.objectSize;
     this.align = geometry.align;
@@ -433,7 +436,9 @@ export class SlabCache {
    */
   destroy(): void {
     if (!this.context.destroyable(this)) {
-      throw new InvalidArgumentError(`${this.name} belongs to kmalloc and cannot be destroyed`);
+      throw new InvalidArgumentError(
+        `${this.name} is a boot cache (kmem_cache, kmalloc) and cannot be destroyed`,
+      );
     }
     if (this.active > 0) {
       const reason = `${this.active} objects still allocated, cannot destroy`;

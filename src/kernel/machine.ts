@@ -129,7 +129,10 @@ export class Machine {
         `direct map ${formatSize(this.vm.directMap.huge)} in 1G, ${formatSize(this.vm.directMap.large)} in 2M, ` +
         `${formatSize(this.vm.directMap.small)} in 4k pages`,
     );
-    this.slab = new SlabAllocator(this.vm, this.mmu, { debug: options.debug ?? false });
+    this.slab = new SlabAllocator(this.vm, this.mmu, {
+      debug: options.debug ?? false,
+      bootDescriptor: this.vm.kernelData,
+    });
     this.objects = new KernelObjects(this.slab, this.mmu);
     this.vm.useRecordStore(this.objects);
     this.watermarks = new Watermarks(this.frames.stats().zones.map((z) => z.managedFrames));

@@ -83,6 +83,9 @@ export class VirtualMemory {
    * when it freed something, so the fault is worth retrying.
    */
   onOutOfMemory: (() => boolean) | null = null;
+  /** Kernel address of the image's data section, where static kernel variables live; 0 when
+   * the machine is too small for a kernel image. */
+  readonly kernelData: number;
 
   /** Builds the kernel's page tables and switches the CPU onto them, with NX, SMEP and SMAP on. */
   constructor(
@@ -100,6 +103,8 @@ export class VirtualMemory {
     for (const base of [DIRECT_MAP_BASE, VMALLOC_BASE, KERNEL_IMAGE_VA]) this.pinKernelSlot(base);
     for (const range of map.installed) this.mapDirect(range);
     if (map.kernelImage !== undefined) this.mapKernelImage(map.kernelImage);
+    this.kernelData =
+      map.kernelImage === undefined ? 0 : KERNEL_IMAGE_VA + dataStart(map.kernelImage);
     mmu.loadCr3(tables.root);
     cpu.cr4Smep = true;
     cpu.cr4Smap = true;
@@ -143,7 +148,7 @@ export class VirtualMemory {
 
   /** Maps the kernel image at KERNEL_IMAGE_VA + pa: first half text (RX), second half data (RW, NX). */
   private mapKernelImage(image: PhysicalRange): void {
-    const textEnd = image.base + image.length / 2;
+    const textEnd = dataStart(image);
     for (let pa = image.base; pa < image.base + image.length; pa += PAGE_SIZE) {
       const text = pa < textEnd;
       this.mapKernelLeaf(KERNEL_IMAGE_VA + pa, pa, 1, !text, !text);
@@ -358,4 +363,9 @@ export class VirtualMemory {
       cpu.rflagsAc = false;
     }
   }
+}
+
+/** Physical start of the kernel image's data: its second half (the first is text). */
+function dataStart(image: PhysicalRange): number {
+  return image.base + image.length / 2;
 }

@@ -9,6 +9,9 @@ export interface TestKernel {
   memory: DirectMapMemory;
   pages: FlatPageSource;
   slab: SlabAllocator;
+  /** What the fresh allocator holds for itself: the kmem_cache slab of the boot caches'
+   * descriptors (pages, and objects in use), the baseline everything comes back to. */
+  boot: { pages: number; objects: number };
 }
 
 /** An allocator over `pageCount` pages of RAM (physical 0 up). */
@@ -20,7 +23,8 @@ export function makeKernel(options: { pageCount?: number; debug?: boolean } = {}
   const memory = new DirectMapMemory(ram);
   const pages = new FlatPageSource(0, pageCount);
   const slab = new SlabAllocator(pages, memory, { debug: options.debug ?? false });
-  return { ram, memory, pages, slab };
+  const boot = { pages: pages.allocatedPages, objects: slab.stats().activeObjects };
+  return { ram, memory, pages, slab, boot };
 }
 
 /** Writes a pattern derived from `seed` into `length` bytes at `address`. */

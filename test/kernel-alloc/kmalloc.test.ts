@@ -7,6 +7,7 @@ import { NULL } from '../../src/kernel-alloc/slab-cache.js';
 import { codeOf, fillPattern, hasPattern, makeKernel } from './helpers.js';
 
 const NAMES = [
+  'kmem_cache',
   'kmalloc-8',
   'kmalloc-16',
   'kmalloc-32',
@@ -23,7 +24,7 @@ const NAMES = [
 ];
 
 describe('kmalloc size classes', () => {
-  it('has the Linux caches', () => {
+  it('has the Linux caches, the cache of caches first', () => {
     const { slab } = makeKernel();
     expect(slab.caches().map((cache) => cache.name)).toEqual(NAMES);
   });
@@ -72,47 +73,47 @@ describe('kmalloc size classes', () => {
 
 describe('kmalloc edges', () => {
   it('kmalloc(0) is ZERO_SIZE_PTR; kfree of it and of NULL does nothing', () => {
-    const { slab, pages } = makeKernel();
+    const { slab, pages, boot } = makeKernel();
     expect(slab.kmalloc(0)).toBe(ZERO_SIZE_PTR);
     expect(slab.ksize(ZERO_SIZE_PTR)).toBe(0);
     slab.kfree(ZERO_SIZE_PTR);
     slab.kfree(NULL);
-    expect(pages.allocatedPages).toBe(0);
+    expect(pages.allocatedPages).toBe(boot.pages);
   });
 
   it('rejects sizes that are not non-negative integers', () => {
-    const { slab } = makeKernel();
+    const { slab, boot } = makeKernel();
     for (const size of [-1, 1.5, Number.NaN, Number.POSITIVE_INFINITY]) {
       expect(() => slab.kmalloc(size)).toThrow(InvalidArgumentError);
     }
-    expect(slab.stats().activeObjects).toBe(0);
+    expect(slab.stats().activeObjects).toBe(boot.objects);
   });
 
   it('serves sizes above 8 KiB with whole pages and frees them', () => {
-    const { slab, pages } = makeKernel();
+    const { slab, pages, boot } = makeKernel();
     const big = slab.kmalloc(8193);
     expect(big & (PAGE_SIZE - 1)).toBe(0);
     expect(slab.ksize(big)).toBe(4 * PAGE_SIZE);
-    expect(pages.allocatedPages).toBe(4);
+    expect(pages.allocatedPages).toBe(boot.pages + 4);
     expect(slab.stats().largeBytes).toBe(4 * PAGE_SIZE);
     expect(codeOf(() => slab.kfree(big + PAGE_SIZE))).toBe('INVALID_POINTER');
     expect(codeOf(() => slab.kfree(big + 8))).toBe('INVALID_POINTER');
     slab.kfree(big);
-    expect(pages.allocatedPages).toBe(0);
+    expect(pages.allocatedPages).toBe(boot.pages);
     expect(codeOf(() => slab.kfree(big))).toBe('INVALID_POINTER');
   });
 
   it('returns NULL beyond the largest kmalloc and when pages run out', () => {
-    const { slab } = makeKernel({ pageCount: 8 });
+    const { slab, boot } = makeKernel({ pageCount: 8 });
     expect(slab.kmalloc(KMALLOC_MAX_SIZE + 1)).toBe(NULL);
     expect(slab.kmalloc(16 * PAGE_SIZE)).toBe(NULL);
-    expect(slab.stats().pages).toBe(0);
+    expect(slab.stats().pages).toBe(boot.pages);
   });
 });
 
 describe('krealloc', () => {
   it('keeps the block while it fits, moves it with its contents otherwise', () => {
-    const { slab, memory } = makeKernel();
+    const { slab, memory, boot } = makeKernel();
     const a = slab.kmalloc(40);
     fillPattern(memory, a, 40, 3);
     expect(slab.krealloc(a, 64)).toBe(a);
@@ -125,12 +126,12 @@ describe('krealloc', () => {
     expect(hasPattern(memory, c, 40, 3)).toBe(true);
     expect(slab.krealloc(c, 0)).toBe(ZERO_SIZE_PTR);
     expect(slab.stats().pages).toBe(slab.stats().slabBytes / PAGE_SIZE);
-    expect(slab.stats().activeObjects).toBe(0);
+    expect(slab.stats().activeObjects).toBe(boot.objects);
     expect(slab.stats().largeBytes).toBe(0);
   });
 
   it('acts as kmalloc on NULL and ZERO_SIZE_PTR, and keeps the old block on failure', () => {
-    const { slab, memory } = makeKernel({ pageCount: 2 });
+    const { slab, memory } = makeKernel({ pageCount: 3 }); // kmem_cache's, then one each
     const a = slab.krealloc(NULL, 100);
     expect(slab.ksize(a)).toBe(128);
     expect(slab.ksize(slab.krealloc(ZERO_SIZE_PTR, 10))).toBe(16);

@@ -42,7 +42,7 @@ interface Block {
 
 function run(ops: Op[], debug: boolean, pageCount: number): void {
   const kernel = makeKernel({ debug, pageCount });
-  const { slab, memory, pages } = kernel;
+  const { slab, memory, pages, boot } = kernel;
   const baseline = pages.allocatedPages;
   const caches = [
     slab.createCache('inode', 120, 8),
@@ -103,16 +103,18 @@ function run(ops: Op[], debug: boolean, pageCount: number): void {
     expect(cache.activeObjects).toBe(held.filter((b) => b.cache === cache).length);
   }
   const stats = slab.stats();
-  expect(stats.pages).toBe(pages.allocatedPages - baseline);
+  expect(stats.pages).toBe(pages.allocatedPages);
   expect(stats.reclaimableBytes + stats.unreclaimableBytes).toBe(stats.slabBytes);
   for (const block of held) {
     if (block.cache) block.cache.free(block.address);
     else slab.kfree(block.address);
   }
-  expect(slab.stats().activeObjects).toBe(0);
+  expect(slab.stats().activeObjects).toBe(boot.objects + caches.length);
+  for (const cache of caches) cache.destroy();
+  expect(slab.stats().activeObjects).toBe(boot.objects);
   slab.shrinkAll();
   expect(pages.allocatedPages).toBe(baseline);
-  expect(slab.stats().slabBytes).toBe(0);
+  expect(slab.stats().pages).toBe(boot.pages);
   expect(slab.validate()).toBe(0);
 }
 

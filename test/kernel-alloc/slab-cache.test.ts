@@ -79,12 +79,12 @@ describe('constructors', () => {
   });
 
   it('a throwing constructor returns the pages and leaves the cache empty', () => {
-    const { slab, pages } = makeKernel();
+    const { slab, pages, boot } = makeKernel();
     const cache = slab.createCache('bad-ctor', 64, 8, () => {
       throw new Error('no');
     });
     expect(() => cache.alloc()).toThrow('no');
-    expect(pages.allocatedPages).toBe(0);
+    expect(pages.allocatedPages).toBe(boot.pages);
     expect(cache.slabCount).toBe(0);
     expect(slab.validate()).toBe(0);
   });
@@ -92,7 +92,7 @@ describe('constructors', () => {
 
 describe('the per-CPU array', () => {
   it('hands out the last freed object first and moves objects to the slabs in batches', () => {
-    const { slab, pages } = makeKernel();
+    const { slab, pages, boot } = makeKernel();
     const cache = slab.createCache('array', 64);
     expect([cache.arrayLimit, cache.arrayBatch]).toEqual([120, 60]);
     const x = cache.alloc();
@@ -108,7 +108,7 @@ describe('the per-CPU array', () => {
     expect(cache.shrink()).toBe(
       cache.geometry.pagesPerSlab * Math.ceil(objects.length / cache.geometry.objectsPerSlab),
     );
-    expect(pages.allocatedPages).toBe(0);
+    expect(pages.allocatedPages).toBe(boot.pages);
   });
 
   it('refuses a second free of the object it just took, changing nothing', () => {
@@ -297,43 +297,48 @@ describe('free errors', () => {
 
 describe('shrink, destroy and out of memory', () => {
   it('keeps empty slabs until shrink, then returns every page', () => {
-    const { slab, pages } = makeKernel();
+    const { slab, pages, boot } = makeKernel();
     const cache = slab.createCache('shrink', 256, 8, undefined, { reclaimable: true });
     const objects = Array.from({ length: 100 }, () => cache.alloc());
     const slabs = Math.ceil(100 / cache.geometry.objectsPerSlab);
     expect(cache.slabCount).toBe(slabs);
-    expect(pages.allocatedPages).toBe(slabs);
+    expect(pages.allocatedPages).toBe(boot.pages + slabs);
     expect(slab.stats().reclaimableBytes).toBe(slabs * PAGE_SIZE);
     for (const object of objects) cache.free(object);
     expect(cache.activeObjects).toBe(0);
     expect(cache.slabCount).toBe(slabs);
     expect(cache.shrink()).toBe(slabs);
-    expect(pages.allocatedPages).toBe(0);
+    expect(pages.allocatedPages).toBe(boot.pages);
     expect(cache.shrink()).toBe(0);
   });
 
-  it('destroy refuses a busy cache and frees an idle one', () => {
-    const { slab, pages } = makeKernel();
+  it('destroy refuses a busy cache and frees an idle one, its descriptor included', () => {
+    const { slab, pages, boot } = makeKernel();
     const cache = slab.createCache('doomed', 128);
+    const descriptors = slab.caches()[0]!;
+    expect(descriptors.activeObjects).toBe(boot.objects + 1);
     const x = cache.alloc();
     expect(codeOf(() => cache.destroy())).toBe('CACHE_BUSY');
     expect(slab.caches()).toContain(cache);
     cache.free(x);
     cache.destroy();
-    expect(pages.allocatedPages).toBe(0);
+    expect(pages.allocatedPages).toBe(boot.pages);
+    expect(descriptors.activeObjects).toBe(boot.objects);
     expect(slab.caches()).not.toContain(cache);
     expect(codeOf(() => cache.alloc())).toBe('CACHE_DESTROYED');
     expect(slab.createCache('doomed', 128).objectSize).toBe(128); // the name is free again
   });
 
-  it('kmalloc caches cannot be destroyed', () => {
+  it('kmalloc caches and the cache of caches cannot be destroyed', () => {
     const { slab } = makeKernel();
     expect(() => slab.kmallocCache(64).destroy()).toThrow(InvalidArgumentError);
+    expect(() => slab.caches()[0]!.destroy()).toThrow(InvalidArgumentError);
+    expect(slab.caches()[0]!.name).toBe('kmem_cache');
     expect(slab.kmalloc(64)).not.toBe(NULL);
   });
 
   it('returns NULL when pages run out, consistent and usable afterwards', () => {
-    const { slab, pages } = makeKernel({ pageCount: 4 });
+    const { slab, pages } = makeKernel({ pageCount: 5 }); // 4 after kmem_cache's
     const cache = slab.createCache('oom', 1024);
     const objects: number[] = [];
     for (let object = cache.alloc(); object !== NULL; object = cache.alloc()) objects.push(object);
@@ -342,11 +347,11 @@ describe('shrink, destroy and out of memory', () => {
     expect(slab.validate()).toBe(0);
     cache.free(objects.pop()!);
     expect(cache.alloc()).not.toBe(NULL);
-    expect(pages.allocatedPages).toBe(4);
+    expect(pages.allocatedPages).toBe(5);
   });
 
   it('reclaims empty slabs of other caches before giving up', () => {
-    const { slab, pages } = makeKernel({ pageCount: 2 });
+    const { slab, pages, boot } = makeKernel({ pageCount: 3 }); // 2 after kmem_cache's
     const a = slab.createCache('a', 2048);
     const b = slab.createCache('b', 2048);
     const objects = [a.alloc(), a.alloc(), a.alloc(), a.alloc()];
@@ -354,6 +359,6 @@ describe('shrink, destroy and out of memory', () => {
     expect(a.slabCount).toBe(2);
     expect(b.alloc()).not.toBe(NULL);
     expect(a.slabCount).toBe(0);
-    expect(pages.allocatedPages).toBe(1);
+    expect(pages.allocatedPages).toBe(boot.pages + 1);
   });
 });

@@ -54,6 +54,6 @@ describe('S1 benchmark adapter', () => {
     expect(slots.cache.activeObjects).toBe(0);
     expect(allocator.validate()).toBe(0);
     expect(allocator.shrinkAll()).toBeGreaterThan(0);
-    expect(allocator.stats().pages).toBe(0);
+    expect(allocator.stats().pages).toBe(1); // the kmem_cache slab of the caches' descriptors
   });
 });
