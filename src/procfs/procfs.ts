@@ -5,6 +5,9 @@
  *   /proc/meminfo  /proc/buddyinfo  /proc/slabinfo  /proc/vmstat  /proc/swaps  /proc/zoneinfo
  *   /proc/PID/maps  /proc/PID/status  /proc/PID/smaps  /proc/PID/oom_score
  *   /proc/PID/oom_score_adj   (PID may be `self` inside a program)
+ *
+ * A file may be named without its `/proc/` prefix (`meminfo`, `1/maps`), as a shell's `cat`
+ * after `cd /proc` would take it.
  */
 import { WallosError } from '../errors.js';
 import type { Machine } from '../kernel/machine.js';
@@ -18,21 +21,22 @@ import { formatZoneinfo } from './zoneinfo.js';
 
 /** /proc/swaps with no swap device: the header alone. */
 const SWAPS_HEADER = 'Filename\t\t\t\tType\t\tSize\t\tUsed\t\tPriority\n';
-const SYSTEM_FILES = [
-  '/proc/meminfo',
-  '/proc/buddyinfo',
-  '/proc/slabinfo',
-  '/proc/vmstat',
-  '/proc/swaps',
-  '/proc/zoneinfo',
-];
+/** The files about the whole machine, by their names under /proc. */
+const SYSTEM_FILES = ['meminfo', 'buddyinfo', 'slabinfo', 'vmstat', 'swaps', 'zoneinfo'];
 const PID_FILES = ['maps', 'status', 'smaps', 'oom_score', 'oom_score_adj'];
 
-/** A path that /proc does not have (or a process that does not exist). */
+/** A path that /proc does not have (or a process that does not exist); names the files it has. */
 export class ProcFsError extends WallosError {
-  constructor(path: string) {
-    super('ENOENT', `${path}: no such file in /proc`);
+  constructor(path: string, files: readonly string[]) {
+    super('ENOENT', `${path}: no such file in /proc (it has: ${files.join(', ')})`);
   }
+}
+
+const PROC_PREFIX = '/proc/';
+
+/** `meminfo` → `/proc/meminfo`; a path that starts with `/` is kept as it is. */
+export function procPath(name: string): string {
+  return name.startsWith('/') ? name : `${PROC_PREFIX}${name}`;
 }
 
 const PID_PATH = new RegExp(`^/proc/(\\d+|self)/(${PID_FILES.join('|')})$`);
@@ -40,9 +44,12 @@ const PID_PATH = new RegExp(`^/proc/(\\d+|self)/(${PID_FILES.join('|')})$`);
 export class ProcFs {
   constructor(private readonly machine: Machine) {}
 
-  /** The text of a /proc file. @throws ProcFsError for an unknown path or process. */
+  /**
+   * The text of a /proc file, by its path or its name under /proc (`meminfo`, `1/maps`).
+   * @throws ProcFsError for an unknown path or process.
+   */
   read(path: string): string {
-    return this.machine.atCpl0(() => this.generate(path));
+    return this.machine.atCpl0(() => this.generate(procPath(path)));
   }
 
   private generate(path: string): string {
@@ -63,7 +70,7 @@ export class ProcFs {
     }
     const match = PID_PATH.exec(path);
     const process = match === null ? undefined : this.processFor(match[1]!);
-    if (match === null || process === undefined) throw new ProcFsError(path);
+    if (match === null || process === undefined) throw new ProcFsError(path, this.names());
     switch (match[2]) {
       case 'maps':
         return mapsOf(process);
@@ -80,10 +87,22 @@ export class ProcFs {
 
   /** The paths `read` accepts now (PID files for every process in the table). */
   list(): string[] {
-    const paths = [...SYSTEM_FILES];
+    const paths = SYSTEM_FILES.map(procPath);
     for (const p of this.machine.processList)
       for (const file of PID_FILES) paths.push(`/proc/${p.pid}/${file}`);
     return paths;
+  }
+
+  /** What /proc holds, by short name (`meminfo`, `PID/maps`…), for an error message. */
+  private names(): string[] {
+    const pids = this.machine.processList.map((p) => p.pid);
+    if (pids.length === 0) return SYSTEM_FILES;
+    const perProcess = PID_FILES.map((file) => `PID/${file}`);
+    return [
+      ...SYSTEM_FILES,
+      ...perProcess.slice(0, -1),
+      `${perProcess.at(-1)} (PID: ${pids.join(' ')})`,
+    ];
   }
 
   private processFor(pid: string): Process | undefined {
