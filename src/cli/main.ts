@@ -82,12 +82,7 @@ function defineRun(program: Command): void {
     .addOption(memoryOption(DEFAULT_MEMORY, '256M'))
     .addOption(seedOption())
     .addOption(workloadOption())
-    .option(
-      '--then <command>',
-      "after the run, e.g. 'proc /proc/buddyinfo' (repeatable)",
-      collect,
-      [],
-    )
+    .option('--then <command>', "after the run, e.g. 'proc buddyinfo' (repeatable)", collect, [])
     .option('--json', 'print the report as JSON')
     .action((options: RunFlags) => {
       const report = runWorkload({ ...options, procCommands: options.then });
@@ -127,7 +122,7 @@ function defineProc(program: Command): void {
   program
     .command('proc')
     .description('print a /proc file of a machine after a workload (none: right after boot)')
-    .argument('<path>', 'e.g. /proc/meminfo, /proc/buddyinfo, /proc/slabinfo, /proc/vmstat')
+    .argument('<file>', 'meminfo, buddyinfo, slabinfo, vmstat, PID/maps, PID/status (or /proc/…)')
     .addOption(memoryOption(DEFAULT_MEMORY, '256M'))
     .addOption(seedOption())
     .addOption(workloadOption().default('none'))

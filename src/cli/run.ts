@@ -7,6 +7,7 @@
  * checks: `machine.check()` and, once empty slabs are dropped, free frames back at their boot
  * count.
  */
+import { existsSync } from 'node:fs';
 import { PAGE_SIZE } from '../hw/constants.js';
 import type { StandardFiles } from '../kernel/files/open-file.js';
 import type { Machine } from '../kernel/machine.js';
@@ -122,14 +123,14 @@ const MEMINFO_HIGHLIGHTS = [
   'VmallocUsed',
 ] as const;
 
-const PROC_COMMAND = /^proc\s+(\/proc\/\S+)$/;
+const PROC_COMMAND = /^proc\s+(\S+)$/;
 
-/** The /proc paths of `--then` commands; a usage error for anything else. */
+/** The /proc files of `--then` commands (`proc meminfo`, `proc /proc/1/maps`); a usage error for anything else. */
 export function parseThenCommands(commands: readonly string[]): string[] {
   return commands.map((command) => {
     const match = PROC_COMMAND.exec(command.trim());
     if (match === null) {
-      throw new UsageError(`--then '${command}': expected 'proc /proc/PATH'`);
+      throw new UsageError(`--then '${command}': expected 'proc FILE' (e.g. 'proc meminfo')`);
     }
     return match[1]!;
   });
@@ -174,7 +175,10 @@ function resolveWorkload(workload: string): { name: WorkloadName; tracePath: str
   if (names.includes(workload)) {
     return { name: workload as WorkloadName, tracePath: BUNDLED_TRACE };
   }
-  if (/\.trace(\.gz)?$/.test(workload)) return { name: 'trace', tracePath: workload };
+  // Any existing file is read as a trace: if it is none, the parser says what is wrong with it.
+  if (/\.trace(\.gz)?$/.test(workload) || existsSync(workload)) {
+    return { name: 'trace', tracePath: workload };
+  }
   throw new UsageError(
     `unknown workload '${workload}': expected one of ${names.join(', ')} or a .trace[.gz] file`,
   );
@@ -399,9 +403,14 @@ function peakSection(peak: PeakSnapshot, painter: Painter): string {
     ['left', 'right', 'right', 'right', 'right', 'right'],
   );
   return (
-    `${painter.heading(`Memory at its lowest (${formatCount(peak.freeFrames)} free frames, ${peak.processesAlive} processes alive)`)}\n` +
+    `${painter.heading(`Memory at its lowest (${formatCount(peak.freeFrames)} free frames, ${plural(peak.processesAlive, 'process', 'processes')} alive)`)}\n` +
     `${meminfo}\n/proc/buddyinfo:\n${peak.buddyinfo.trimEnd()}\nslabinfo (caches in use):\n${slabs}`
   );
+}
+
+/** `1 process`, `3 processes`. */
+function plural(count: number, one: string, many: string): string {
+  return `${count} ${count === 1 ? one : many}`;
 }
 
 function teardownLine(report: RunReport, painter: Painter): string {

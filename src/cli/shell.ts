@@ -12,7 +12,7 @@
  *        ◄─result──       (reaps its exited children each time round, like a SIGCHLD handler)
  * ```
  */
-import { createInterface } from 'node:readline';
+import { createInterface, type Interface } from 'node:readline';
 import { formatAddress, parseAddress } from '../hw/address.js';
 import { PAGE_SIZE } from '../hw/constants.js';
 import type { PageWalk } from '../hw/mmu.js';
@@ -21,7 +21,14 @@ import { ProcessTermination } from '../kernel/errors.js';
 import { Machine } from '../kernel/machine.js';
 import type { Process } from '../kernel/process.js';
 import type { UserContext } from '../kernel/user-context.js';
-import { MAP_ANONYMOUS, MAP_PRIVATE, PROT_READ, PROT_WRITE, SIGKILL } from '../linux-abi.js';
+import {
+  errnoName,
+  MAP_ANONYMOUS,
+  MAP_PRIVATE,
+  PROT_READ,
+  PROT_WRITE,
+  SIGKILL,
+} from '../linux-abi.js';
 import { formatBytes, formatCount, formatTable, Painter, signalName } from './terminal.js';
 
 const HISTORY_SIZE = 1000;
@@ -52,13 +59,15 @@ const HELP = `commands:
   touch PID ADDR [SIZE] write one byte in every page of [ADDR, ADDR+SIZE) in PID
   fork PID              fork PID (the child is resident too)
   kill PID              send SIGKILL
-  cat PATH              print a /proc file (meminfo, buddyinfo, slabinfo, vmstat, PID/maps, PID/status)
+  cat FILE              print a /proc file (meminfo, buddyinfo, slabinfo, vmstat, PID/maps, PID/status)
   walk PID VA           the page walk of VA in PID's page tables, level by level
   tlb                   the TLB's cached translations
   boot [SIZE]           reboot a fresh machine
   history               the commands so far
   help                  this text
-  exit                  leave`;
+  exit                  leave (or Ctrl-D; Ctrl-C clears the line)
+
+A script piped in runs to its end; the shell then exits 1 if any command failed.`;
 
 /** The shell's state: the machine, its resident processes, the command history. */
 export class Shell {
@@ -188,7 +197,8 @@ export class Shell {
     const size = sizeArg(args[1]!);
     return this.inProcess(args[0]!, (ctx) => {
       const p = ctx.malloc(size);
-      if (p === 0) return `malloc(${size}) = NULL (errno ${ctx.errno})`;
+      if (p === 0)
+        return `malloc(${size}) = NULL (${errnoName(ctx.errno) ?? `errno ${ctx.errno}`})`;
       return `malloc(${size}) = ${formatAddress(p)}`;
     });
   }
@@ -275,7 +285,7 @@ export class Shell {
   // ─── looking at memory ──────────────────────────────────────────────────────────────────
 
   private cat(args: string[]): string {
-    expectArgs(args, 1, 1, 'cat PATH');
+    expectArgs(args, 1, 1, 'cat FILE');
     try {
       return this.machine.procfs.read(args[0]!).trimEnd();
     } catch (error) {
@@ -411,8 +421,10 @@ function addressArg(text: string): number {
 }
 
 /**
- * Runs the shell on stdin/stdout until `exit` or the end of input. Prompts and history only on
- * a TTY; piped, it reads one command a line (so scripts and tests can drive it).
+ * Runs the shell on stdin/stdout until `exit` or the end of input (Ctrl-D). Prompts and history
+ * only on a TTY, where Ctrl-C clears the line being typed instead of quitting (the machine is
+ * kept). Piped, it reads one command a line, so scripts and tests can drive it; after a failed
+ * command the script goes on, and the shell exits 1 at the end, as `sh` does with `false`.
  */
 export async function runShell(machine: Machine, memoryBytes: number): Promise<void> {
   const interactive = process.stdin.isTTY === true;
@@ -422,14 +434,16 @@ export async function runShell(machine: Machine, memoryBytes: number): Promise<v
     output: interactive ? process.stdout : undefined,
     terminal: interactive,
     historySize: HISTORY_SIZE,
-    prompt: 'wallos> ',
+    prompt: PROMPT,
   });
   if (interactive) {
     process.stdout.write(
       `wallos-mem shell on ${formatBytes(memoryBytes)} of RAM; 'help' lists commands\n`,
     );
+    lines.on('SIGINT', () => clearLine(lines));
     lines.prompt();
   }
+  let failed = false;
   for await (const line of lines) {
     try {
       const output = shell.execute(line);
@@ -437,9 +451,24 @@ export async function runShell(machine: Machine, memoryBytes: number): Promise<v
     } catch (error) {
       if (!(error instanceof ShellError)) throw error;
       process.stderr.write(`error: ${error.message}\n`);
+      failed = true;
     }
     if (shell.done) break;
     if (interactive) lines.prompt();
   }
   lines.close();
+  if (failed && !interactive) process.exitCode = SCRIPT_FAILED;
+}
+
+const PROMPT = 'wallos> ';
+/** Exit status of a piped script in which a command failed. */
+const SCRIPT_FAILED = 1;
+
+/** Ctrl-C at the prompt: drop what was typed and prompt again on a new line, as bash does. */
+function clearLine(lines: Interface): void {
+  // `line` and `cursor` are plain fields of Node's Interface (typed read-only): resetting them
+  // works on every terminal, a dumb one included, where readline's own editing keys do not.
+  Object.assign(lines, { line: '', cursor: 0 });
+  process.stdout.write('^C\n');
+  lines.prompt();
 }

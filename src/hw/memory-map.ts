@@ -29,6 +29,7 @@ import { InvalidArgumentError } from '../errors.js';
 import { formatPhysical } from './address.js';
 import { GiB, KiB, MiB } from './constants.js';
 import { type PhysicalRange, RAM_CHUNK_SIZE } from './ram.js';
+import { formatSize } from './size.js';
 
 export type RegionType = 'usable' | 'reserved' | 'acpi-reclaimable' | 'acpi-nvs' | 'bad' | 'kernel';
 
@@ -65,11 +66,13 @@ export const REGION_GRANULE = 1 * KiB;
 export function generateMemoryMap(ramBytes: number): BootMemoryMap {
   if (!Number.isSafeInteger(ramBytes) || ramBytes < MIN_RAM || ramBytes > MAX_RAM) {
     throw new InvalidArgumentError(
-      `memory size ${ramBytes} is outside the supported ${MIN_RAM} bytes .. 128 GiB`,
+      `memory size ${formatSize(ramBytes)} is outside the supported ${formatSize(MIN_RAM)} .. ${formatSize(MAX_RAM)}`,
     );
   }
   if (ramBytes % RAM_CHUNK_SIZE !== 0) {
-    throw new InvalidArgumentError(`memory size ${ramBytes} is not a multiple of 64 KiB`);
+    throw new InvalidArgumentError(
+      `memory size ${formatSize(ramBytes)} is not a multiple of ${formatSize(RAM_CHUNK_SIZE)}`,
+    );
   }
   const lowTop = Math.min(ramBytes, PCI_HOLE_START);
   const regions: MemoryRegion[] = [

@@ -1,9 +1,11 @@
+import { spawn } from 'node:child_process';
 import fc from 'fast-check';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { integerArgument, positiveIntegerArgument, sizeArgument } from '../../src/cli/arguments.js';
 import { formatBench } from '../../src/cli/bench.js';
 import { parseThenCommands } from '../../src/cli/run.js';
 import { colourAllowed, formatBytes, formatTable, Painter } from '../../src/cli/terminal.js';
+import { BINARY, ensureBuilt, ROOT } from './helpers.js';
 
 const tty = { isTTY: true } as NodeJS.WriteStream;
 const pipe = { isTTY: false } as NodeJS.WriteStream;
@@ -74,11 +76,10 @@ describe('option values', () => {
   });
 
   it('--then takes only proc commands', () => {
-    expect(parseThenCommands(['proc /proc/buddyinfo', '  proc  /proc/1/maps '])).toEqual([
-      '/proc/buddyinfo',
-      '/proc/1/maps',
-    ]);
-    for (const bad of ['ls /', 'proc', 'proc meminfo', 'proc /proc/a /proc/b']) {
+    expect(
+      parseThenCommands(['proc /proc/buddyinfo', '  proc  /proc/1/maps ', 'proc meminfo']),
+    ).toEqual(['/proc/buddyinfo', '/proc/1/maps', 'meminfo']);
+    for (const bad of ['ls /', 'proc', 'cat meminfo', 'proc /proc/a /proc/b']) {
       expect(() => parseThenCommands([bad])).toThrow(/expected 'proc/);
     }
   });
@@ -121,5 +122,62 @@ describe('the bench table', () => {
     const native = { ...rows[0]!, implementation: 'native-ref', nsPerOp: 10 };
     const present = formatBench([...rows, native], new Painter(false), { native: true });
     expect(present).not.toContain('absent');
+  });
+});
+
+describe('the shell under a terminal', () => {
+  beforeAll(() => {
+    ensureBuilt();
+  });
+
+  /**
+   * `wallos-mem shell` on a pseudo-terminal, made by util-linux `script` (stdin is a TTY, so
+   * the shell prompts and reads keys as a person types them).
+   */
+  function terminal() {
+    const command = `${JSON.stringify(process.execPath)} ${JSON.stringify(BINARY)} shell --memory 32M`;
+    const child = spawn('script', ['-qec', command, '/dev/null'], {
+      cwd: ROOT,
+      env: { ...process.env, NO_COLOR: '1', TERM: 'dumb' },
+    });
+    let screen = '';
+    child.stdout.on('data', (chunk: Buffer) => {
+      screen += chunk.toString();
+    });
+    const exited = new Promise<number | null>((resolve) => child.on('close', resolve));
+    /** Waits until the output after `from` matches `pattern`; returns the end of the match. */
+    const waitFor = async (pattern: RegExp, from = 0): Promise<number> => {
+      for (;;) {
+        const match = pattern.exec(screen.slice(from));
+        if (match !== null) return from + match.index + match[0].length;
+        await new Promise((resolve) => setTimeout(resolve, 10));
+      }
+    };
+    return {
+      type: (keys: string) => child.stdin.write(keys),
+      waitFor,
+      exited,
+      screen: () => screen,
+    };
+  }
+
+  it('Ctrl-C clears the line and keeps the machine; Ctrl-D leaves', async () => {
+    const tty = terminal();
+    let seen = await tty.waitFor(/wallos> /);
+    tty.type('spawn a\r');
+    seen = await tty.waitFor(/\[1\] a/, seen);
+    tty.type('alloc 1 1');
+    await tty.waitFor(/alloc 1 1/, seen);
+    tty.type('\x03');
+    seen = await tty.waitFor(/\^C[\s\S]*wallos> /, seen);
+    // Had the line been kept, this would run `alloc 1 1ps`.
+    tty.type('ps\r');
+    seen = await tty.waitFor(/│ +1 │ +0 │ a +│ runnable/, seen);
+    tty.type('history\r');
+    const history = await tty.waitFor(/2 {2}ps/, seen);
+    expect(tty.screen().slice(seen, history)).not.toContain('alloc');
+    tty.type('\x04');
+    expect(await tty.exited).toBe(0);
+    expect(tty.screen()).not.toMatch(/error:/);
   });
 });
