@@ -1,6 +1,12 @@
 /** The userspace allocator: the malloc family over a {@link HeapHost}, and its flat-buffer host. */
 export { ALIGNMENT } from './chunk.js';
-export { createFlatHeap, FlatHeapHost, type FlatHeapOptions } from './flat-heap.js';
+export {
+  createFlatHeap,
+  type FlatHeapBacking,
+  FlatHeapHost,
+  type FlatHeapOptions,
+  type GrowBuffer,
+} from './flat-heap.js';
 export { FlatMemory, FlatMemoryFaultError } from './flat-memory.js';
 export { HeapCorruptionError, type HeapHost } from './heap-host.js';
 export {
