@@ -1,4 +1,4 @@
-/** The example trace of assets/traces/FORMAT.md: six ops, peak live bytes 4264. */
+/** The example trace of docs/trace-format.md: six ops, peak live bytes 4264. */
 export const EXAMPLE_TRACE = `# wallos-trace v1
 # program: example
 # ops: 6

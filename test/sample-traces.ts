@@ -5,7 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { gunzipSync } from 'node:zlib';
 
-/** glibc 2.36's peak footprint / peak live bytes on the samples (assets/traces/FORMAT.md). */
+/** glibc 2.36's peak footprint / peak live bytes on the samples (docs/trace-format.md). */
 export const GLIBC_RATIO: Readonly<Record<string, number>> = {
   'python-compileall-small': 1.118,
   'sqlite3-small': 1.104,

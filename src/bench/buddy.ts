@@ -1,5 +1,5 @@
 /**
- * Workloads B1 and B2 (`assets/bench/WORKLOADS.md`) over the buddy allocator of a 1 GiB
+ * Workloads B1 and B2 (docs/workloads.md) over the buddy allocator of a 1 GiB
  * machine: each slot holds one block allocated for a user page, freed with its order.
  */
 import { GiB } from '../hw/constants.js';

@@ -1,5 +1,5 @@
 /**
- * Fast, exact forms of the size draws of workloads B2 and H2 (`assets/bench/WORKLOADS.md`).
+ * Fast, exact forms of the size draws of workloads B2 and H2 (docs/workloads.md).
  *
  * The spec writes them with `Math.log2` and `**`, calls into V8's C++ libm that cost 10–25 ns
  * each: more than a native buddy operation. These return exactly the same values for every `r`

@@ -1,5 +1,5 @@
 /**
- * Heap workloads H1 and H2 (assets/bench/WORKLOADS.md) for our flat heap and for the JS peer
+ * Heap workloads H1 and H2 (docs/workloads.md) for our flat heap and for the JS peer
  * `@thi.ng/malloc` (its `MemPool`), both over a 64 MiB ArrayBuffer. Each adapter writes one byte
  * into every block it hands out, so memory is touched as the workloads require.
  */

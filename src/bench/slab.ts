@@ -1,5 +1,5 @@
 /**
- * Workload S1 (bench/WORKLOADS.md) on the slab allocator: one 64-byte cache whose slabs come from
+ * Workload S1 (docs/workloads.md) on the slab allocator: one 64-byte cache whose slabs come from
  * a {@link FlatPageSource}; objects and free lists are touched only through a MemoryAccess of the
  * direct map, backed by a flat buffer or by the simulated sparse RAM.
  */

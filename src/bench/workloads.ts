@@ -1,5 +1,5 @@
 /**
- * The standard benchmark workloads of `assets/bench/WORKLOADS.md`, as one deterministic driver.
+ * The standard benchmark workloads of docs/workloads.md, as one deterministic driver.
  *
  * Every implementation (buddy, slab, heap, their peers) runs the exact same operation sequence:
  * a loop of `ops` steps over `slots` slots; each step draws a slot, frees its block if it holds

@@ -1,5 +1,5 @@
 /**
- * Parser of wallos-trace v1 text (assets/traces/FORMAT.md): validates every rule of the format
+ * Parser of wallos-trace v1 text (docs/trace-format.md): validates every rule of the format
  * and returns the ops as parallel typed arrays, so a 300k-line trace costs a few MB and replays
  * without allocating. Isomorphic: the caller gunzips.
  *

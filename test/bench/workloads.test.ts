@@ -7,7 +7,7 @@ import {
   type Workload,
 } from '../../src/bench/workloads.js';
 
-/** The generator exactly as `assets/bench/WORKLOADS.md` prints it. */
+/** The generator exactly as docs/workloads.md prints it. */
 function specMulberry32(a: number): () => number {
   return () => {
     a |= 0;

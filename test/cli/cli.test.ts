@@ -7,7 +7,7 @@ import { EXAMPLE_TRACE } from '../example-trace.js';
 import { type CliResult, cli, collect, ensureBuilt, ROOT, start } from './helpers.js';
 
 const DEMO_TRACE = join(ROOT, 'assets', 'demo.trace.gz');
-/** The example of traces/FORMAT.md: 6 ops, live bytes peaking at 4264. */
+/** The example of docs/trace-format.md: 6 ops, live bytes peaking at 4264. */
 const SIGSEGV = 11;
 
 let scratch: string;

@@ -34,7 +34,7 @@ function expectRejected(text: string, line: number, reason: RegExp): void {
 }
 
 describe('parseTrace', () => {
-  it('reads the example of FORMAT.md: header keys and ops', () => {
+  it('reads the example of docs/trace-format.md: header keys and ops', () => {
     const trace = parseTrace(EXAMPLE);
     expect(trace.program).toBe('example (v=1)');
     expect(trace.ops).toBe(6);

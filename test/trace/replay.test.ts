@@ -13,7 +13,7 @@ import { GLIBC_RATIO, readSampleTrace } from '../sample-traces.js';
 const HEAP_BYTES = 64 * 1024 * 1024;
 
 describe('replayTrace', () => {
-  it('replays the FORMAT.md example verified', () => {
+  it('replays the docs/trace-format.md example verified', () => {
     const heap = createFlatHeap(1024 * 1024);
     const result = replayTrace(parseTrace(EXAMPLE_TRACE), heap);
     expect(result).toMatchObject({ ops: 6, peakLiveBytes: 4264, verified: true });
