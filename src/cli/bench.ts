@@ -1,5 +1,5 @@
 /**
- * `wallos-mem bench`: the workloads of `assets/bench/WORKLOADS.md`, our rows and the peers'
+ * `wallos-mem bench`: the workloads of docs/workloads.md, our rows and the peers'
  * measured in the same run (the machines are shared and noisy: only ratios taken together hold).
  * Each row of ours is the median of several fresh processes (`--forks`, 3 by default), each
  * reporting the median of `--reps` timed runs after one warm-up.
@@ -187,14 +187,24 @@ export function formatBench(
       `@thi.ng/malloc runs at most ${formatCount(PEER_MAX_OPS)} steps once (it is too slow for the full count).`,
     );
   }
-  if (options.native && options.ops !== undefined) {
-    notes.push('native-ref skipped: it runs the standard step counts only (drop --ops).');
-  } else if (options.native && !rows.some((r) => r.implementation === NATIVE_IMPLEMENTATION)) {
-    notes.push(
-      'native-ref absent: no ../shared/native-ref/bench beside the package and no $WALLOS_NATIVE_REF, so no native row.',
-    );
-  }
+  const native = nativeNote(rows, options);
+  if (native !== null) notes.push(native);
   return `${[table, ...notes].join('\n')}\n`;
+}
+
+/**
+ * Why there is no native row, in one line; null when there is one or none was asked for. With
+ * `--ops` it is skipped if installed (it runs the standard step counts only); else it is absent.
+ */
+function nativeNote(
+  rows: readonly BenchRow[],
+  options: Pick<BenchOptions, 'ops' | 'native'>,
+): string | null {
+  if (!options.native || rows.some((r) => r.implementation === NATIVE_IMPLEMENTATION)) return null;
+  if (options.ops !== undefined && nativeReference() !== null) {
+    return 'native-ref skipped: it runs the standard step counts only (drop --ops).';
+  }
+  return 'native-ref absent: no ../shared/native-ref/bench beside the package and no $WALLOS_NATIVE_REF, so no native row (see docs/workloads.md).';
 }
 
 /** Workload → ns/op of `implementation`'s row. */
