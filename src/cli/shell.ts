@@ -59,7 +59,7 @@ const HELP = `commands:
   touch PID ADDR [SIZE] write one byte in every page of [ADDR, ADDR+SIZE) in PID
   fork PID              fork PID (the child is resident too)
   kill PID              send SIGKILL
-  cat FILE              print a /proc file (meminfo, buddyinfo, slabinfo, vmstat, PID/maps, PID/status)
+  cat FILE              print a /proc file (meminfo, buddyinfo, vmstat, swaps, PID/maps, PID/smaps…)
   walk PID VA           the page walk of VA in PID's page tables, level by level
   tlb                   the TLB's cached translations
   boot [SIZE]           reboot a fresh machine
