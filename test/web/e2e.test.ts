@@ -1,6 +1,7 @@
 /**
- * End to end: the built page in Debian's Chromium (headless, driven by playwright-core), checked
- * against the simulator state it exposes on `window.wallos`. Screenshots go to test-artifacts/.
+ * End to end: the built page in headless Chromium (Debian's, or the one an npm devDependency
+ * ships: see chromium.ts), driven by playwright-core and checked against the simulator state it
+ * exposes on `window.wallos`. Screenshots go to test-artifacts/.
  */
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -17,18 +18,9 @@ import {
   packRgba,
   userCode,
 } from '../../src/web/model/frame-colours.js';
+import { CHROMIUM_ARGS, chromiumExecutable } from './chromium.js';
 
-const CHROMIUM = '/usr/bin/chromium';
 const ARTIFACTS = 'test-artifacts';
-const CHROMIUM_ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--no-first-run',
-];
 
 /** Packed colour of each frame code, as the test expects the canvas to show them. */
 const PALETTE = Array.from({ length: FRAME_CODE_COUNT }, (_, code) => packRgba(colourOf(code)));
@@ -48,7 +40,10 @@ beforeAll(async () => {
     build: { outDir, emptyOutDir: true },
   });
   server = await startServer({ port: 0, root: outDir });
-  browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
+  browser = await chromium.launch({
+    executablePath: await chromiumExecutable(),
+    args: CHROMIUM_ARGS,
+  });
   page = await browser.newPage({ viewport: { width: 1600, height: 1400 } });
   page.on('pageerror', (error) => pageErrors.push(error.message));
   page.on('console', (message) => {
