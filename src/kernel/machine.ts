@@ -27,6 +27,7 @@ import { formatSize, parseSize } from '../hw/size.js';
 import { SlabAllocator } from '../kernel-alloc/index.js';
 import { SIGABRT, SIGKILL, SIGSEGV } from '../linux-abi.js';
 import { FrameUse, PhysicalAllocator, ZONE_NAMES } from '../physical/index.js';
+import type { KernelView } from '../procfs/kernel-view.js';
 import { ProcFs } from '../procfs/procfs.js';
 import { RECLAIM_POLICY_NAMES, type ReclaimPolicyName } from '../replacement/policy.js';
 import { createReclaimPolicy } from '../replacement/reclaim-policies.js';
@@ -82,7 +83,7 @@ const MAX_REPEATED_FAULTS = 4;
 /** Spreads pids over 32 bits before they are mixed into a heap's secret (the golden ratio). */
 const HEAP_SECRET_MIX = 0x9e3779b1;
 
-export class Machine {
+export class Machine implements KernelView {
   readonly ram: PhysicalMemory;
   readonly cpu: Cpu;
   readonly mmu: Mmu;

@@ -5,10 +5,10 @@
  * Without swap Linux never ages anonymous pages (there is nowhere to put them), so they stay
  * where new ones start since 5.9: on the inactive list. Locked pages are unevictable.
  */
-import type { Machine } from '../kernel/machine.js';
 import { FrameUse } from '../physical/index.js';
 import type { AddressSpace } from '../virtual/address-space.js';
 import { mlockedFrames } from '../virtual/mlock.js';
+import type { KernelView } from './kernel-view.js';
 
 export interface AnonMemory {
   readonly anon: number;
@@ -20,7 +20,7 @@ export interface AnonMemory {
   readonly swapCached: number;
 }
 
-export function anonMemory(machine: Machine): AnonMemory {
+export function anonMemory(machine: KernelView): AnonMemory {
   const anon = machine.frames.framesByUse(FrameUse.USER);
   const unevictable = mlockedFrames(liveSpaces(machine));
   const reclaim = machine.vm.reclaim;
@@ -36,6 +36,6 @@ export function anonMemory(machine: Machine): AnonMemory {
   };
 }
 
-export function* liveSpaces(machine: Machine): Generator<AddressSpace> {
+export function* liveSpaces(machine: KernelView): Generator<AddressSpace> {
   for (const process of machine.processList) if (!process.ended) yield process.space;
 }

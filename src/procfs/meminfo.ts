@@ -1,17 +1,17 @@
 /** /proc/meminfo, with Linux 6.x's fields in Linux's order. */
 import { PAGE_SIZE } from '../hw/constants.js';
-import type { Machine } from '../kernel/machine.js';
 import { PROT_WRITE } from '../linux-abi.js';
 import { FrameUse } from '../physical/index.js';
 import { VMALLOC_SIZE } from '../virtual/layout.js';
 import { anonMemory } from './anon-memory.js';
 import { countLine, kb, kbLine } from './format.js';
+import type { KernelView } from './kernel-view.js';
 
 /** Linux's default vm.overcommit_ratio: CommitLimit is this share of RAM, plus all of swap. */
 const OVERCOMMIT_RATIO = 50;
 const HUGE_PAGE_KB = 2048;
 
-export function formatMeminfo(machine: Machine): string {
+export function formatMeminfo(machine: KernelView): string {
   const frames = machine.frames.stats();
   const pagesKb = (n: number) => (n * PAGE_SIZE) / 1024;
   const used = (use: FrameUse) => frames.framesByUse[use] ?? 0;
@@ -83,7 +83,7 @@ export function formatMeminfo(machine: Machine): string {
 }
 
 /** Committed_AS: the writable memory processes could touch (private writable and shared areas). */
-function committedBytes(machine: Machine): number {
+function committedBytes(machine: KernelView): number {
   let bytes = 0;
   for (const process of machine.processList) {
     if (process.ended) continue;

@@ -10,9 +10,9 @@
  * after `cd /proc` would take it.
  */
 import { WallosError } from '../errors.js';
-import type { Machine } from '../kernel/machine.js';
 import { oomScore } from '../kernel/oom-killer.js';
 import type { Process } from '../kernel/process.js';
+import type { KernelView } from './kernel-view.js';
 import { formatMeminfo } from './meminfo.js';
 import { formatSmaps } from './smaps.js';
 import { formatStatus } from './status.js';
@@ -42,7 +42,7 @@ export function procPath(name: string): string {
 const PID_PATH = new RegExp(`^/proc/(\\d+|self)/(${PID_FILES.join('|')})$`);
 
 export class ProcFs {
-  constructor(private readonly machine: Machine) {}
+  constructor(private readonly machine: KernelView) {}
 
   /**
    * The text of a /proc file, by its path or its name under /proc (`meminfo`, `1/maps`).

@@ -1,14 +1,14 @@
 /** /proc/vmstat: `name value` lines, the counters procps' vmstat reads among them. */
 import { PAGE_SIZE } from '../hw/constants.js';
-import type { Machine } from '../kernel/machine.js';
 import { FrameUse, ZONE_DMA, ZONE_DMA32, ZONE_NORMAL } from '../physical/index.js';
 import { ReclaimEvents } from '../virtual/reclaim/reclaim.js';
 import { anonMemory } from './anon-memory.js';
+import type { KernelView } from './kernel-view.js';
 
 /** KiB per page: pgpgin/pgpgout count swap I/O in KiB. */
 const PAGE_KB = PAGE_SIZE / 1024;
 
-export function formatVmstat(machine: Machine): string {
+export function formatVmstat(machine: KernelView): string {
   const frames = machine.frames.stats();
   const used = (use: FrameUse) => frames.framesByUse[use] ?? 0;
   const slab = machine.slab.stats();

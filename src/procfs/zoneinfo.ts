@@ -3,16 +3,16 @@
  * (mm/vmstat.c zoneinfo_show_print). The node's LRU counts print once, before the first
  * populated zone; an empty zone stops after its protection line, as on Linux.
  */
-import type { Machine } from '../kernel/machine.js';
 import { DMA_END_PFN, DMA32_END_PFN, ZONE_COUNT } from '../physical/index.js';
 import { anonMemory } from './anon-memory.js';
+import type { KernelView } from './kernel-view.js';
 
 /** vm.lowmem_reserve_ratio's defaults for DMA, DMA32 and Normal. */
 const LOWMEM_RESERVE_RATIO = [256, 256, 32];
 /** The first frame of each zone. */
 const ZONE_START_PFN = [0, DMA_END_PFN, DMA32_END_PFN];
 
-export function formatZoneinfo(machine: Machine): string {
+export function formatZoneinfo(machine: KernelView): string {
   const zones = machine.frames.stats().zones;
   const marks = machine.watermarks.zones;
   const lists = anonMemory(machine);
