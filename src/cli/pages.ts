@@ -5,6 +5,7 @@
  */
 import { writeFileSync } from 'node:fs';
 import { basename } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { type Command, InvalidArgumentError, Option } from 'commander';
 import { WallosError } from '../errors.js';
 import {
@@ -17,7 +18,8 @@ import {
 import { missRatioSvg } from '../replacement/miss-ratio-svg.js';
 import { type PageTrace, PageTraceError, parsePageTrace } from '../replacement/page-trace.js';
 import { POLICY_NAMES, type PolicyName } from '../replacement/policy.js';
-import { UsageError } from './errors.js';
+import { positiveIntegerArgument } from './arguments.js';
+import { EXIT_FAILURE, UsageError } from './errors.js';
 import { formatCount, formatTable, Painter } from './terminal.js';
 import { readMaybeGzipped } from './trace-file.js';
 
@@ -27,7 +29,15 @@ interface PagesFlags {
   json?: boolean;
   svg?: string;
   anomaly?: boolean;
+  bench?: boolean;
+  reps: number;
 }
+
+/** The sample traces shipped in assets/pagetraces (from the LIRS study). */
+export const SAMPLE_PAGE_TRACES = ['cpp', 'ps'].map((name) =>
+  fileURLToPath(new URL(`../../assets/pagetraces/${name}.trace`, import.meta.url)),
+);
+const DEFAULT_BENCH_REPS = 5;
 
 /** A commander option parser from one of the lab's parsers (their errors become usage errors). */
 function labArgument<T>(parse: (spec: string) => T): (value: string) => T {
@@ -47,7 +57,7 @@ export function definePages(program: Command): void {
     .description(
       'replay a page-reference trace through replacement policies (hits per memory size)',
     )
-    .argument('<trace>', 'one page (block) number per line, # comments; plain or gzipped')
+    .argument('[trace]', 'one page (block) number per line, # comments; plain or gzipped')
     .addOption(
       new Option('--policy <names>', `comma-separated: ${POLICY_NAMES.join(', ')}, or all`)
         .argParser(labArgument(parsePolicyNames))
@@ -65,7 +75,18 @@ export function definePages(program: Command): void {
       '--anomaly',
       "search FIFO for Belady's anomaly (over --frames, 1..distinct pages by default)",
     )
-    .action((path: string, flags: PagesFlags) => {
+    .option(
+      '--bench',
+      'references per second of each policy and of lru-cache (the samples by default)',
+    )
+    .addOption(
+      new Option('--reps <n>', 'timed runs per --bench row (the median is reported)')
+        .argParser(positiveIntegerArgument)
+        .default(DEFAULT_BENCH_REPS),
+    )
+    .action(async (path: string | undefined, flags: PagesFlags) => {
+      if (flags.bench) return bench(path === undefined ? SAMPLE_PAGE_TRACES : [path], flags);
+      if (path === undefined) throw new UsageError('pages: a trace file is required');
       const trace = readPageTrace(path);
       if (flags.anomaly) return anomaly(path, trace, flags);
       if (flags.frames === undefined)
@@ -145,4 +166,56 @@ function anomaly(path: string, trace: PageTrace, flags: PagesFlags): void {
     );
   }
   process.stdout.write(`${lines.join('\n')}\n`);
+}
+
+/** `--bench`: the lab's speed on each trace with the lru-cache peer, then the 1 M curve. */
+async function bench(paths: string[], flags: PagesFlags): Promise<void> {
+  // Loaded only here: lru-cache is a devDependency, the lab itself needs none.
+  const { benchCurve, benchReplacement, LRU_CACHE_PEER } = await import('../bench/pages.js');
+  const clocks = {
+    wall: () => performance.now(),
+    cpu: () => {
+      const { user, system } = process.cpuUsage();
+      return (user + system) / 1000;
+    },
+  };
+  const rows = paths.flatMap((path) =>
+    benchReplacement(basename(path), readPageTrace(path), clocks, flags.reps),
+  );
+  const curve = benchCurve(clocks, flags.reps);
+  const disagreeing = paths
+    .map((path) => basename(path))
+    .filter((trace) => {
+      const hits = (implementation: string) =>
+        rows.find((row) => row.trace === trace && row.implementation === implementation)!.hits;
+      return hits('lru') !== hits(LRU_CACHE_PEER);
+    });
+  if (flags.json) {
+    process.stdout.write(`${JSON.stringify({ rows, curve }, null, 2)}\n`);
+  } else {
+    const painter = new Painter();
+    const table = formatTable(
+      painter,
+      ['trace', 'implementation', 'references', 'M refs/s', 'M refs/CPU s', 'hits', 'hit ratio'],
+      rows.map((row) => [
+        row.trace,
+        row.implementation,
+        formatCount(row.refs),
+        (row.refsPerSec / 1e6).toFixed(1),
+        ((row.refsPerCpuSec ?? 0) / 1e6).toFixed(1),
+        formatCount(row.hits),
+        `${(100 * row.hitRatio).toFixed(2)}%`,
+      ]),
+      ['left', 'left', 'right', 'right', 'right', 'right', 'right'],
+    );
+    const agreement =
+      disagreeing.length === 0
+        ? `${LRU_CACHE_PEER} hits exactly as our lru on every trace.`
+        : `${LRU_CACHE_PEER} DISAGREES with our lru on ${disagreeing.join(', ')}.`;
+    const curveLine = `Miss-ratio curve: ${curve.sizes} sizes × ${curve.policies} policies on ${formatCount(curve.refs)} references of a ${curve.trace} trace in ${curve.seconds.toFixed(2)} s (${(curve.cpuSeconds ?? 0).toFixed(2)} s of CPU).`;
+    process.stdout.write(
+      `${table}\n${agreement}\n${curveLine}\n(median of ${flags.reps} runs after a warm-up)\n`,
+    );
+  }
+  if (disagreeing.length > 0) process.exitCode = EXIT_FAILURE;
 }
