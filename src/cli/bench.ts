@@ -10,11 +10,13 @@
  *  H1 H2  wallos-memory (flat heap)  wallos-memory/process       native-ref (glibc)
  *         @thi.ng/malloc
  *  MMU    wallos-memory (TLB-hit load32)  Uint32Array (raw load)
+ *  VM     wallos-memory (VM-fault, VM-fork, VM-copy)              native-ref (pagefault: the
+ *                                                                Linux kernel's own VM-fault)
  * ```
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
   type BenchRow,
@@ -55,6 +57,10 @@ const NATIVE_IMPLEMENTATIONS: Record<string, string> = {
   H2: 'glibc',
 };
 const NATIVE_REPS = '5';
+/** The native demand-zero fault's mapping, in MiB: as many pages as VM-fault touches (64 MiB). */
+const NATIVE_FAULT_MIB = '64';
+/** Our row that `native-ref/pagefault` measures natively. */
+const FAULT_ROW = 'VM-fault';
 /** The implementation name of the native reference's rows. */
 const NATIVE_IMPLEMENTATION = 'native-ref';
 
@@ -69,7 +75,7 @@ export function benchRows(options: BenchOptions): BenchRow[] {
       throw new UsageError(`unknown workload '${name}': expected ${ALL_NAMES.join(', ')}`);
     }
   }
-  const native = options.native && options.ops === undefined ? nativeReference() : null;
+  const native = options.native && options.ops === undefined ? nativeReferenceFolder() : null;
   const tasks = names.flatMap((name) => tasksFor(name, options, native));
   const progress = new Progress('bench', tasks.length);
   const rows: BenchRow[] = [];
@@ -87,7 +93,12 @@ type Task = () => BenchRow[];
 function tasksFor(name: string, options: BenchOptions, native: string | null): Task[] {
   const forks = options.forks;
   if (name === MMU_WORKLOAD) return [isolated({ kind: 'mmu', reps: options.reps }, forks)];
-  if (name === VM_WORKLOAD) return [isolated({ kind: 'vm', reps: options.reps }, forks)];
+  if (name === VM_WORKLOAD) {
+    const tasks = [isolated({ kind: 'vm', reps: options.reps }, forks)];
+    const pagefault = native === null ? null : nativeTool(native, 'pagefault');
+    if (pagefault !== null) tasks.push(() => [measureNativeFault(pagefault)]);
+    return tasks;
+  }
   const layer = WORKLOADS.find((w) => w.name === name)!.layer;
   const task = { workload: name, ops: options.ops, reps: options.reps };
   const tasks = [isolated({ ...task, kind: 'ours' }, forks)];
@@ -96,7 +107,8 @@ function tasksFor(name: string, options: BenchOptions, native: string | null): T
     // The peer is measured once: its figure is far from ours either way.
     if (options.peers) tasks.push(isolated({ ...task, kind: 'peer' }, 1));
   }
-  if (native !== null) tasks.push(() => [measureNative(native, name)]);
+  const bench = native === null ? null : nativeTool(native, 'bench');
+  if (bench !== null) tasks.push(() => [measureNative(bench, name)]);
   return tasks;
 }
 
@@ -128,16 +140,40 @@ function medianRows(runs: readonly BenchRow[][]): BenchRow[] {
 }
 
 /**
- * The native reference binary, an optional external tool (the C measuring stick of the course,
- * not part of this repository): `$WALLOS_NATIVE_REF` (the binary or its folder), else
- * `../shared/native-ref/bench` beside the package's folder; null when absent.
+ * The folder of the native reference, an optional external tool (the C measuring stick of the
+ * course, not part of this repository): `$WALLOS_NATIVE_REF` (the folder, or a binary in it),
+ * else `../shared/native-ref` beside the package's folder; null when absent. It holds `bench`
+ * (the standard workloads) and `pagefault` (the Linux kernel's demand-zero fault).
  */
-function nativeReference(): string | null {
+function nativeReferenceFolder(): string | null {
   const configured = process.env.WALLOS_NATIVE_REF;
   const root = fileURLToPath(new URL('../../', import.meta.url));
-  const candidate = configured ?? join(root, '..', 'shared', 'native-ref', 'bench');
+  const candidate = configured ?? join(root, '..', 'shared', 'native-ref');
   if (!existsSync(candidate)) return null;
-  return statSync(candidate).isDirectory() ? join(candidate, 'bench') : candidate;
+  return statSync(candidate).isDirectory() ? candidate : dirname(candidate);
+}
+
+/** The native reference's binary `name`, or null when its folder lacks it. */
+function nativeTool(folder: string, name: string): string | null {
+  const binary = join(folder, name);
+  return existsSync(binary) ? binary : null;
+}
+
+/**
+ * The Linux kernel's demand-zero fault on this machine, from `pagefault MiB reps`: its JSON
+ * line's median ns per page, as the native row of {@link FAULT_ROW}.
+ */
+function measureNativeFault(binary: string): BenchRow {
+  const args = [NATIVE_FAULT_MIB, NATIVE_REPS];
+  const output = execFileSync(...measuringCommand(binary, args), { encoding: 'utf8' });
+  const line = output.trim().split('\n').pop() ?? '';
+  const nsPerOp = (JSON.parse(line) as { median_ns_page: number }).median_ns_page;
+  return {
+    workload: FAULT_ROW,
+    implementation: NATIVE_IMPLEMENTATION,
+    nsPerOp,
+    opsPerSec: 1e9 / nsPerOp,
+  };
 }
 
 /** One row from the native reference: its JSON line's median ns per step. */
@@ -193,18 +229,26 @@ export function formatBench(
 }
 
 /**
- * Why there is no native row, in one line; null when there is one or none was asked for. With
- * `--ops` it is skipped if installed (it runs the standard step counts only); else it is absent.
+ * Why there is no native row (or no VM-fault one), in one line; null when they are there or
+ * none was asked for. With `--ops` it is skipped if installed (it runs the standard step counts
+ * only); else it is absent.
  */
 function nativeNote(
   rows: readonly BenchRow[],
   options: Pick<BenchOptions, 'ops' | 'native'>,
 ): string | null {
-  if (!options.native || rows.some((r) => r.implementation === NATIVE_IMPLEMENTATION)) return null;
-  if (options.ops !== undefined && nativeReference() !== null) {
+  if (!options.native) return null;
+  const nativeRows = rows.filter((r) => r.implementation === NATIVE_IMPLEMENTATION);
+  if (nativeRows.length > 0) {
+    const faultless =
+      rows.some((r) => r.workload === FAULT_ROW) &&
+      !nativeRows.some((r) => r.workload === FAULT_ROW);
+    return faultless ? `native-ref has no pagefault: ${FAULT_ROW} has no native row.` : null;
+  }
+  if (options.ops !== undefined && nativeReferenceFolder() !== null) {
     return 'native-ref skipped: it runs the standard step counts only (drop --ops).';
   }
-  return 'native-ref absent: no ../shared/native-ref/bench beside the package and no $WALLOS_NATIVE_REF, so no native row (see docs/workloads.md).';
+  return 'native-ref absent: no ../shared/native-ref beside the package and no $WALLOS_NATIVE_REF, so no native row (see docs/workloads.md).';
 }
 
 /** Workload → ns/op of `implementation`'s row. */

@@ -91,12 +91,24 @@ export class PageFault extends WallosError {
     // Page faults are routine (demand paging, copy-on-write): skip the costly stack capture.
     const limit = Error.stackTraceLimit;
     Error.stackTraceLimit = 0;
-    super('PAGE_FAULT', `page fault at ${formatAddress(cr2)} (${describeFaultCode(errorCode)})`);
+    super('PAGE_FAULT', describePageFault(cr2, errorCode));
     Error.stackTraceLimit = limit;
     this.cr2 = cr2;
     this.errorCode = errorCode;
   }
 }
+
+/** A page fault for people: `page fault at 0x… (not present, write, user)`. */
+export function describePageFault(cr2: number, errorCode: number): string {
+  return `page fault at ${formatAddress(cr2)} (${describeFaultCode(errorCode)})`;
+}
+
+/**
+ * What the `try…` accesses of {@link Mmu} return for a page fault, which they record (CR2 and
+ * {@link Mmu.faultErrorCode}) instead of throwing a {@link PageFault}: the CPU delivering #PF
+ * to the kernel's handler, without the cost of an exception on every demand-zero fault.
+ */
+export const PAGE_FAULTED = -1;
 
 /** A #GP exception: an access to a non-canonical address (never a page fault). */
 export class GeneralProtectionFault extends WallosError {
@@ -221,6 +233,8 @@ export class Mmu implements MemoryAccess {
   /** The page table the last walk's PDE referenced (-1: none read), and the rights above it. */
   private walkTable = -1;
   private walkTableRights = 0;
+  /** The error code of the last page fault (its address is in `cpu.cr2`). */
+  faultErrorCode = 0;
 
   constructor(ram: PhysicalMemory, cpu: Cpu = new Cpu()) {
     this.ram = ram;
@@ -236,8 +250,44 @@ export class Mmu implements MemoryAccess {
    * @throws PageFault (after setting `cpu.cr2`) when the access is not allowed.
    */
   translate(va: number, access: AccessKind): number {
+    const pa = this.tryTranslate(va, access);
+    return pa !== PAGE_FAULTED ? pa : this.raisePageFault();
+  }
+
+  /**
+   * {@link translate} that records a page fault and returns {@link PAGE_FAULTED} instead of
+   * throwing it. A non-canonical address still throws #GP.
+   */
+  tryTranslate(va: number, access: AccessKind): number {
     const pa = this.lookup(va, access);
     return pa !== MISS ? pa : this.translateMiss(va, access);
+  }
+
+  /** Throws the page fault the last `try…` access recorded. */
+  raisePageFault(): never {
+    throw new PageFault(this.cpu.cr2, this.faultErrorCode);
+  }
+
+  /** {@link load8} reporting a page fault as {@link PAGE_FAULTED}. */
+  tryLoad8(va: number): number {
+    const value = this.peek8(va);
+    return value !== TLB_MISS ? value : this.tryLoad8Slow(va);
+  }
+
+  /** {@link load32} reporting a page fault as {@link PAGE_FAULTED} (a page-crossing word throws). */
+  tryLoad32(va: number): number {
+    const value = this.peek32(va);
+    return value !== TLB_MISS ? value : this.tryLoad32Slow(va);
+  }
+
+  /** {@link store8}: false (nothing stored, the page fault recorded) where it would fault. */
+  tryStore8(va: number, value: number): boolean {
+    return this.poke8(va, value) || this.tryStore8Slow(va, value);
+  }
+
+  /** {@link store32}: false where it would fault (a page-crossing word throws). */
+  tryStore32(va: number, value: number): boolean {
+    return this.poke32(va, value) || this.tryStore32Slow(va, value);
   }
 
   load8(va: number): number {
@@ -484,13 +534,15 @@ export class Mmu implements MemoryAccess {
     // Like Intel parts, a cached entry's rights decide without a re-walk (a "spurious" fault
     // when software raised the rights in RAM without flushing); the fault drops the entry.
     if (tlb.tags[slot] === va - (va & PAGE_MASK) && !this.allowed(tlb.rights[slot]!, access)) {
-      this.fault(va, this.faultCode(access, PF_P));
+      return this.fault(va, this.faultCode(access, PF_P));
     }
     tlb.misses++;
     const status = this.resolveForAccess(va);
-    if (status === WALK_NOT_PRESENT) this.fault(va, this.faultCode(access, 0));
-    if (status === WALK_RESERVED) this.fault(va, this.faultCode(access, PF_P | PF_RSVD));
-    if (!this.allowed(this.walkRights, access)) this.fault(va, this.faultCode(access, PF_P));
+    if (status === WALK_NOT_PRESENT) return this.fault(va, this.faultCode(access, 0));
+    if (status === WALK_RESERVED) return this.fault(va, this.faultCode(access, PF_P | PF_RSVD));
+    if (!this.allowed(this.walkRights, access)) {
+      return this.fault(va, this.faultCode(access, PF_P));
+    }
     this.markAccessed(access === ACCESS_WRITE);
     // Only now are the A bits of the upper levels set, which the PDE cache requires.
     if (this.walkTable >= 0) tlb.insertPde(va, this.walkTable, this.walkTableRights);
@@ -604,40 +656,68 @@ export class Mmu implements MemoryAccess {
     return code;
   }
 
-  /** Raises #PF: CR2 gets the address; the TLB drops the page, as a fault does on hardware. */
-  private fault(va: number, errorCode: number): never {
+  /**
+   * Records #PF: CR2 gets the address and {@link faultErrorCode} the error code; the TLB drops
+   * the page, as a fault does on hardware. Returns {@link PAGE_FAULTED}.
+   */
+  private fault(va: number, errorCode: number): number {
     this.cpu.cr2 = va;
-    this.tlb.invalidate(va);
-    throw new PageFault(va, errorCode);
+    this.faultErrorCode = errorCode;
+    this.tlb.invalidateForFault(va);
+    return PAGE_FAULTED;
   }
 
   private load8Slow(va: number): number {
-    const pa = this.translate(va, ACCESS_READ);
+    const value = this.tryLoad8Slow(va);
+    return value !== PAGE_FAULTED ? value : this.raisePageFault();
+  }
+
+  private tryLoad8Slow(va: number): number {
+    const pa = this.tryTranslate(va, ACCESS_READ);
+    if (pa === PAGE_FAULTED) return PAGE_FAULTED;
     this.attachWords(va, pa);
     return this.ram.load8(pa);
   }
 
   private store8Slow(va: number, value: number): void {
-    const pa = this.translate(va, ACCESS_WRITE);
+    if (!this.tryStore8Slow(va, value)) this.raisePageFault();
+  }
+
+  private tryStore8Slow(va: number, value: number): boolean {
+    const pa = this.tryTranslate(va, ACCESS_WRITE);
+    if (pa === PAGE_FAULTED) return false;
     this.ram.store8(pa, value);
     this.attachWords(va, pa);
+    return true;
   }
 
   private load32Slow(va: number): number {
+    const value = this.tryLoad32Slow(va);
+    return value !== PAGE_FAULTED ? value : this.raisePageFault();
+  }
+
+  private tryLoad32Slow(va: number): number {
     if ((va & PAGE_MASK) > PAGE_SIZE - 4) return this.loadSplit(va, 4);
-    const pa = this.translate(va, ACCESS_READ);
+    const pa = this.tryTranslate(va, ACCESS_READ);
+    if (pa === PAGE_FAULTED) return PAGE_FAULTED;
     this.attachWords(va, pa);
     return this.ram.load32(pa);
   }
 
   private store32Slow(va: number, value: number): void {
+    if (!this.tryStore32Slow(va, value)) this.raisePageFault();
+  }
+
+  private tryStore32Slow(va: number, value: number): boolean {
     if ((va & PAGE_MASK) > PAGE_SIZE - 4) {
       this.storeSplit(va, 4, value);
-      return;
+      return true;
     }
-    const pa = this.translate(va, ACCESS_WRITE);
+    const pa = this.tryTranslate(va, ACCESS_WRITE);
+    if (pa === PAGE_FAULTED) return false;
     this.ram.store32(pa, value);
     this.attachWords(va, pa);
+    return true;
   }
 
   /** Gives the TLB slot of `va` (just translated to `pa`) RAM's words, once RAM has them. */

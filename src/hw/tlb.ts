@@ -137,7 +137,12 @@ export class Tlb implements BackingObserver {
    * (each page fault, each munmap'ed page) a scan of all slots.
    */
   private readonly largePieces = new Int32Array(2);
-  /** The 2 MiB region each PDE-cache entry translates (its base address), NaN when empty. */
+  /**
+   * Which PDE-cache slots hold an entry, one bit each: dropping the whole cache (every invlpg,
+   * so every page fault) clears one word instead of refilling the tags.
+   */
+  private pdeValid = 0;
+  /** The 2 MiB region each valid PDE-cache entry translates (its base address). */
   readonly pdeTags = new Float64Array(PDE_CACHE_ENTRIES).fill(EMPTY);
   /** Physical address of the page table the cached PDE references. */
   readonly pdeTables = new Float64Array(PDE_CACHE_ENTRIES);
@@ -157,12 +162,14 @@ export class Tlb implements BackingObserver {
   /** The page table that the cached PDE for `va` references, or -1 when none is cached. */
   cachedPageTable(va: number): number {
     const slot = Tlb.pdeSlotOf(va);
+    if ((this.pdeValid & (1 << slot)) === 0) return -1;
     return this.pdeTags[slot] === va - (va & REGION_MASK) ? this.pdeTables[slot]! : -1;
   }
 
   /** Caches the PDE for `va`: it references page table `table`; `rights` of the upper levels. */
   insertPde(va: number, table: number, rights: number): void {
     const slot = Tlb.pdeSlotOf(va);
+    this.pdeValid |= 1 << slot;
     this.pdeTags[slot] = va - (va & REGION_MASK);
     this.pdeTables[slot] = table;
     this.pdeRights[slot] = rights;
@@ -203,7 +210,22 @@ export class Tlb implements BackingObserver {
    * the SDM prescribes, since a PDE may have changed) the whole PDE cache.
    */
   invalidate(va: number): void {
-    this.pdeTags.fill(EMPTY);
+    this.pdeValid = 0;
+    this.dropPage(va);
+  }
+
+  /**
+   * What a page fault at `va` drops (SDM 4.10.4.1): the entries that would be used to translate
+   * `va` — its page, the large page holding it, the PDE-cache entry of its region — and no
+   * others, so the retried access and the next fault nearby walk from the cached PDEs.
+   */
+  invalidateForFault(va: number): void {
+    this.pdeValid &= ~(1 << Tlb.pdeSlotOf(va));
+    this.dropPage(va);
+  }
+
+  /** Drops the translation of `va` and every piece of the large page holding it. */
+  private dropPage(va: number): void {
     const slot = Tlb.slotOf(va);
     if (this.tags[slot] === va - (va & PAGE_MASK)) this.clearSlot(slot);
     if (this.largePieces[halfOf(va)] === 0) return;
@@ -214,13 +236,13 @@ export class Tlb implements BackingObserver {
 
   /** Drops every entry and the PDE cache (a CR4.PGE toggle or INVPCID all-context). */
   flushAll(): void {
-    this.pdeTags.fill(EMPTY);
+    this.pdeValid = 0;
     for (let s = 0; s < TLB_ENTRIES; s++) this.clearSlot(s);
   }
 
   /** Drops every non-global entry and the PDE cache: what loading CR3 does. */
   flushNonGlobal(): void {
-    this.pdeTags.fill(EMPTY);
+    this.pdeValid = 0;
     for (let s = 0; s < TLB_ENTRIES; s++) {
       if ((this.rights[s]! & RIGHT_GLOBAL) === 0) this.clearSlot(s);
     }

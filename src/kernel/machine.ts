@@ -20,7 +20,7 @@ import {
   type MemoryRegion,
   memoryMapFromRegions,
 } from '../hw/memory-map.js';
-import { GeneralProtectionFault, Mmu, PageFault } from '../hw/mmu.js';
+import { describePageFault, GeneralProtectionFault, Mmu, PageFault } from '../hw/mmu.js';
 import { PF_ID, PF_W } from '../hw/paging.js';
 import { PhysicalMemory } from '../hw/ram.js';
 import { formatSize, parseSize } from '../hw/size.js';
@@ -409,12 +409,18 @@ export class Machine implements KernelView {
       this.killBySegv(process, error.address, 'SEGV_MAPERR', 'read', error.message);
     }
     if (!(error instanceof PageFault)) throw this.enterKernel(() => this.oops(error));
+    this.userPageFault(process, error.cr2, error.errorCode, faults);
+  }
+
+  /**
+   * A page fault in user mode at `cr2` with x86 error code `errorCode`, the `faults`th of its
+   * access (see {@link userFault}): the handler resolves it or the process dies.
+   */
+  userPageFault(process: Process, cr2: number, errorCode: number, faults: number): void {
     if (faults > MAX_REPEATED_FAULTS) {
-      throw this.enterKernel(() =>
-        this.oops(new Error(`fault loop at ${formatAddress(error.cr2)}`)),
-      );
+      throw this.enterKernel(() => this.oops(new Error(`fault loop at ${formatAddress(cr2)}`)));
     }
-    const resolve = () => process.space.handleFault(error.cr2, error.errorCode);
+    const resolve = () => process.space.handleFault(cr2, errorCode);
     let result = this.enterKernel(resolve);
     // Each round of the OOM path frees memory or kills a process, so this loop ends.
     while (result === FaultResult.OUT_OF_MEMORY && this.outOfMemory()) {
@@ -422,9 +428,9 @@ export class Machine implements KernelView {
     }
     if (result === FaultResult.HANDLED) return;
     if (result === FaultResult.OUT_OF_MEMORY) this.kill(process, SIGKILL, 'out of memory');
-    const access = error.errorCode & PF_ID ? 'execute' : error.errorCode & PF_W ? 'write' : 'read';
+    const access = errorCode & PF_ID ? 'execute' : errorCode & PF_W ? 'write' : 'read';
     const kind = result === FaultResult.SEGV_MAPERR ? 'SEGV_MAPERR' : 'SEGV_ACCERR';
-    this.killBySegv(process, error.cr2, kind, access, error.message);
+    this.killBySegv(process, cr2, kind, access, describePageFault(cr2, errorCode));
   }
 
   private killBySegv(

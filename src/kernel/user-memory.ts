@@ -10,12 +10,14 @@
  * load and store (the heap allocator's included), and a shared helper would need a closure per
  * access. The 8- and 32-bit accesses are served on a TLB hit by {@link UserModeMemory} (the
  * hardware's part, a few typed-array reads that V8 inlines into the caller); only a miss comes
- * here, to the try/catch loop. The bulk accesses (readBytes, writeBytes, fill, copies) share
+ * here. Their page faults come back as {@link PAGE_FAULTED} rather than as exceptions: a
+ * demand-zero fault is routine, and throwing one cost more than the rest of its handling. The
+ * rarer faults (#GP, a word across two pages, 16-bit and bulk accesses) are thrown. The bulk accesses (readBytes, writeBytes, fill, copies) share
  * one loop that resumes where a fault stopped them: a closure per bulk access costs nothing
  * next to the pages it copies.
  */
 import type { MemoryAccess } from '../hw/memory-access.js';
-import { checkLength, PageFault, UserModeMemory } from '../hw/mmu.js';
+import { checkLength, PAGE_FAULTED, PageFault, UserModeMemory } from '../hw/mmu.js';
 import type { Machine } from './machine.js';
 import type { Process } from './process.js';
 
@@ -30,10 +32,13 @@ export class UserMemory extends UserModeMemory implements MemoryAccess {
   protected load8Miss(va: number): number {
     for (let faults = 1; ; faults++) {
       try {
-        return this.mmu.load8(va);
+        const value = this.mmu.tryLoad8(va);
+        if (value !== PAGE_FAULTED) return value;
       } catch (error) {
         this.machine.userFault(this.process, error, faults);
+        continue;
       }
+      this.pageFault(faults);
     }
   }
 
@@ -50,21 +55,25 @@ export class UserMemory extends UserModeMemory implements MemoryAccess {
   protected load32Miss(va: number): number {
     for (let faults = 1; ; faults++) {
       try {
-        return this.mmu.load32(va);
+        const value = this.mmu.tryLoad32(va);
+        if (value !== PAGE_FAULTED) return value;
       } catch (error) {
         this.machine.userFault(this.process, error, faults);
+        continue;
       }
+      this.pageFault(faults);
     }
   }
 
   protected store8Miss(va: number, value: number): void {
     for (let faults = 1; ; faults++) {
       try {
-        this.mmu.store8(va, value);
-        return;
+        if (this.mmu.tryStore8(va, value)) return;
       } catch (error) {
         this.machine.userFault(this.process, error, faults);
+        continue;
       }
+      this.pageFault(faults);
     }
   }
 
@@ -82,12 +91,19 @@ export class UserMemory extends UserModeMemory implements MemoryAccess {
   protected store32Miss(va: number, value: number): void {
     for (let faults = 1; ; faults++) {
       try {
-        this.mmu.store32(va, value);
-        return;
+        if (this.mmu.tryStore32(va, value)) return;
       } catch (error) {
         this.machine.userFault(this.process, error, faults);
+        continue;
       }
+      this.pageFault(faults);
     }
+  }
+
+  /** The page fault the MMU just recorded, to the kernel (the `faults`th of its access). */
+  private pageFault(faults: number): void {
+    const mmu = this.mmu;
+    this.machine.userPageFault(this.process, mmu.cpu.cr2, mmu.faultErrorCode, faults);
   }
 
   readBytes(va: number, length: number): Uint8Array {

@@ -230,12 +230,11 @@ export class AddressSpace {
     const page = va - (va % PAGE_SIZE);
     const lo = this.tables.low(at);
     const hi = this.tables.high(at);
-    let result: FaultResult;
-    if (lo === 0 && hi === 0) result = this.mapZeroedFrame(at, vma, page);
-    else if (isSwapEntry(lo, hi)) result = this.swapIn(at, vma, page, write);
-    else if (write && (lo & PTE_P) !== 0 && (lo & PTE_RW) === 0)
-      result = this.breakCow(at, vma, page);
-    else result = FaultResult.HANDLED; // already resolved: a stale TLB entry, dropped below
+    // A TLB never holds a non-present entry: mapping a page where none was needs no flush.
+    if (lo === 0 && hi === 0) return this.mapZeroedFrame(at, vma, page);
+    if (isSwapEntry(lo, hi)) return this.swapIn(at, vma, page, write);
+    let result: FaultResult = FaultResult.HANDLED; // already resolved: a stale TLB entry
+    if (write && (lo & PTE_P) !== 0 && (lo & PTE_RW) === 0) result = this.breakCow(at, vma, page);
     if (result === FaultResult.HANDLED) this.invalidate(page);
     return result;
   }

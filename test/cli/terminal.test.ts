@@ -123,6 +123,26 @@ describe('the bench table', () => {
     const present = formatBench([...rows, native], new Painter(false), { native: true });
     expect(present).not.toContain('absent');
   });
+
+  it('sets VM-fault against the native pagefault, and says so in one line when it is missing', () => {
+    const row = (implementation: string, nsPerOp: number) => ({
+      workload: 'VM-fault',
+      implementation,
+      nsPerOp,
+      opsPerSec: 1e9 / nsPerOp,
+    });
+    const ours = row('wallos-memory', 3000);
+    const withFault = formatBench([ours, row('native-ref', 1500)], new Painter(false), {
+      native: true,
+    });
+    const line = withFault.split('\n').find((l) => l.includes('│ wallos-memory '))!;
+    expect(line).toMatch(/│ +2\.00× │ +│$/);
+    const s1 = { workload: 'S1', implementation: 'native-ref', nsPerOp: 10, opsPerSec: 1e8 };
+    const missing = formatBench([ours, s1], new Painter(false), { native: true })
+      .split('\n')
+      .filter((l) => l.includes('pagefault'));
+    expect(missing).toEqual(['native-ref has no pagefault: VM-fault has no native row.']);
+  });
 });
 
 describe('the shell under a terminal', () => {

@@ -10,6 +10,7 @@ import {
   type AccessKind,
   GeneralProtectionFault,
   Mmu,
+  PAGE_FAULTED,
   PageFault,
   UserModeMemory,
 } from '../../src/hw/mmu.js';
@@ -760,6 +761,46 @@ describe('TLB', () => {
     m.mmu.load32(conflicting);
     m.mmu.invlpg(other); // another page: the PDE cache goes all the same
     expect(m.mmu.load32(USER_VA)).toBe(2);
+  });
+
+  it('a page fault drops the cached PDE of its own region only (SDM 4.10.4.1)', () => {
+    const m = machine();
+    const other = USER_VA + 2 * MiB;
+    const conflicting = USER_VA + TLB_ENTRIES * PAGE_SIZE;
+    m.tables.map(USER_VA, FRAME);
+    m.tables.map(other, FRAME + 8 * PAGE_SIZE);
+    m.tables.map(conflicting, FRAME + 16 * PAGE_SIZE);
+    m.mmu.store32(other, 2);
+    m.mmu.store32(USER_VA, 1);
+    m.mmu.load32(conflicting); // evicts USER_VA's TLB entry; its PDE stays cached
+    const pde = m.tables.entryFor(USER_VA, 2);
+    const otherPde = m.tables.entryFor(other, 2);
+    m.ram.store32(pde, m.ram.load32(otherPde));
+    m.ram.store32(pde + 4, m.ram.load32(otherPde + 4));
+    m.cpu.cpl = 3;
+    expect(faultOf(() => m.mmu.load32(other + 5 * PAGE_SIZE))?.errorCode).toBe(PF_U);
+    expect(m.mmu.load32(USER_VA)).toBe(1); // through the cached PDE, not the one in RAM
+    m.mmu.load32(conflicting);
+    expect(faultOf(() => m.mmu.load32(USER_VA + 5 * PAGE_SIZE))?.errorCode).toBe(PF_U);
+    expect(m.mmu.load32(USER_VA)).toBe(2); // the fault in its region dropped the cached PDE
+  });
+
+  it('try-accessors report a page fault as PAGE_FAULTED with CR2 and the error code', () => {
+    const m = machine();
+    m.tables.map(USER_VA, FRAME, { flags: { 1: PTE_P | PTE_US } });
+    m.cpu.cpl = 3;
+    expect(m.mmu.tryStore8(USER_VA + 3, 1)).toBe(false);
+    expect(m.cpu.cr2).toBe(USER_VA + 3);
+    expect(m.mmu.faultErrorCode).toBe(PF_P | PF_W | PF_U);
+    expect(m.ram.load8(FRAME + 3)).toBe(0);
+    expect(m.mmu.tryLoad32(USER_VA + PAGE_SIZE)).toBe(PAGE_FAULTED);
+    expect(m.cpu.cr2).toBe(USER_VA + PAGE_SIZE);
+    expect(m.mmu.faultErrorCode).toBe(PF_U);
+    expect(m.mmu.tryStore32(USER_VA + PAGE_SIZE, 7)).toBe(false);
+    expect(m.mmu.faultErrorCode).toBe(PF_W | PF_U);
+    expect(m.mmu.tryLoad8(USER_VA + 3)).toBe(0);
+    expect(() => m.mmu.tryLoad8(2 ** 47)).toThrow(GeneralProtectionFault);
+    expect(faultOf(() => m.mmu.store8(USER_VA, 1))?.cr2).toBe(USER_VA);
   });
 
   it('a TLB miss through a cached PDE reads and marks the PTE alone', () => {

@@ -19,8 +19,8 @@ const SKIPPED = new Set(['node_modules', 'dist']);
 const SOURCE_FILE = /\.(ts|js|mjs|cjs|json|html|css|sh)$|^run$/;
 /** The optional external tool `bench` measures against, when present (see bench.ts). */
 const ALLOWED = [
-  { file: 'src/cli/bench.ts', text: "join(root, '..', 'shared', 'native-ref', 'bench')" },
-  { file: 'src/cli/bench.ts', text: 'no ../shared/native-ref/bench beside the package' },
+  { file: 'src/cli/bench.ts', text: "join(root, '..', 'shared', 'native-ref')" },
+  { file: 'src/cli/bench.ts', text: 'no ../shared/native-ref beside the package' },
 ];
 /** This file: its fixtures are the references it must find. */
 const SELF = 'test/repository/self-contained.test.ts';
