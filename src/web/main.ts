@@ -9,6 +9,7 @@ import { formatAddress, parseAddress } from '../hw/address.js';
 import { PAGE_SIZE } from '../hw/constants.js';
 import { formatSize } from '../hw/size.js';
 import type { Process } from '../kernel/process.js';
+import { LabView } from './lab/lab-view.js';
 import { freeListSeries } from './model/buddy-histogram.js';
 import { CounterHistory } from './model/counters.js';
 import { colourOf, labelOf, USER_CODE_FIRST, userCode } from './model/frame-colours.js';
@@ -280,3 +281,4 @@ class App {
 }
 
 new App();
+new LabView(byId('lab'));
