@@ -777,14 +777,27 @@ export class Mmu implements MemoryAccess {
  * {@link Tlb.hits}: a counter update per access made an in-process malloc 15% slower.
  */
 export abstract class UserModeMemory {
-  protected readonly mmu: Mmu;
+  protected mmu: Mmu;
   // The TLB's arrays (never replaced, only refilled) and the CPU, one load away.
-  private readonly readTags: Float64Array;
-  private readonly writeTags: Float64Array;
-  private readonly words: (Int32Array | null)[];
-  private readonly cpu: Cpu;
+  private readTags: Float64Array;
+  private writeTags: Float64Array;
+  private words: (Int32Array | null)[];
+  private cpu: Cpu;
 
   constructor(mmu: Mmu) {
+    this.mmu = mmu;
+    this.readTags = mmu.tlb.userReadTags;
+    this.writeTags = mmu.tlb.userWriteTags;
+    this.words = mmu.tlb.words;
+    this.cpu = mmu.cpu;
+  }
+
+  /**
+   * Moves this view onto the CPU of `mmu` (a thread scheduled on another CPU): from now on its
+   * accesses go through that CPU's registers and TLB.
+   */
+  runOn(mmu: Mmu): void {
+    if (this.mmu === mmu) return;
     this.mmu = mmu;
     this.readTags = mmu.tlb.userReadTags;
     this.writeTags = mmu.tlb.userWriteTags;

@@ -26,6 +26,7 @@ import {
   entryLow,
   PF_ID,
   PF_W,
+  PTE_NX_HIGH,
   PTE_P,
   PTE_RW,
   PTE_US,
@@ -57,6 +58,7 @@ import {
 import { mremap } from './mremap.js';
 import { PageTables } from './page-tables.js';
 import type { ForkFamily } from './reclaim/rmap.js';
+import { MmuGather } from './smp/mmu-gather.js';
 import { FaultResult } from './stats.js';
 import { SWAP_TYPE } from './swap/swap-device.js';
 import { isSwapEntry, PTE_PROT_NONE, swapEntryOffset, swapEntryType } from './swap/swap-entry.js';
@@ -92,6 +94,18 @@ function isPageAligned(n: number): boolean {
   return n % PAGE_SIZE === 0;
 }
 
+/**
+ * True when a leaf rewritten from `low`/`high` to `newLow`/`newHigh` lost something a TLB may
+ * have cached: presence, write permission, execute permission (NX set) or its frame.
+ */
+function losesRights(low: number, high: number, newLow: number, newHigh: number): boolean {
+  if ((low & PTE_P) === 0) return false;
+  if ((newLow & PTE_P) === 0) return true;
+  if ((low & PTE_RW) !== 0 && (newLow & PTE_RW) === 0) return true;
+  if ((high & PTE_NX_HIGH) === 0 && (newHigh & PTE_NX_HIGH) !== 0) return true;
+  return entryAddress(low, high) !== entryAddress(newLow, newHigh);
+}
+
 export class AddressSpace {
   readonly vmas = new VmaList();
   /** First byte of the heap: the program break never goes below it. */
@@ -112,6 +126,13 @@ export class AddressSpace {
   family: ForkFamily | null = null;
   /** Lock flags every new mapping gets (Linux's mm->def_flags; set by mlockall MCL_FUTURE). */
   defaultLockFlags = 0;
+  /**
+   * The one path of every PTE change to the TLBs: queue the pages whose translations changed
+   * (and the frames and tables they freed) here, then `finish()` flushes every CPU holding this
+   * space's tables and only then frees them. See {@link MmuGather}; {@link invalidate} is the
+   * one-page form.
+   */
+  readonly mmuGather: MmuGather = new MmuGather(this);
 
   private constructor(
     readonly vm: VirtualMemory,
@@ -159,7 +180,7 @@ export class AddressSpace {
     return space;
   }
 
-  /** True while this space's PML4 is in CR3. */
+  /** True while this space's PML4 is in the running CPU's CR3. */
   get isActive(): boolean {
     return this.vm.active === this;
   }
@@ -235,7 +256,9 @@ export class AddressSpace {
     if (isSwapEntry(lo, hi)) return this.swapIn(at, vma, page, write);
     let result: FaultResult = FaultResult.HANDLED; // already resolved: a stale TLB entry
     if (write && (lo & PTE_P) !== 0 && (lo & PTE_RW) === 0) result = this.breakCow(at, vma, page);
-    if (result === FaultResult.HANDLED) this.invalidate(page);
+    // A copied COW page: every CPU drops the old frame. Else only this CPU's entry is stale.
+    if (this.mmuGather.pending) this.mmuGather.finish();
+    else if (result === FaultResult.HANDLED) this.flushLocal(page);
     return result;
   }
 
@@ -284,7 +307,8 @@ export class AddressSpace {
     this.vm.ram.copy(copy, old, PAGE_SIZE);
     this.writeLeaf(at, copy, vma.prot, true);
     this.vm.reclaim?.mapped(copy, this, page, vma);
-    this.unmapFrame(old, lo);
+    // Other CPUs may still read the old frame through its read-only translation.
+    this.mmuGather.removePage(page, old, lo);
     return FaultResult.HANDLED;
   }
 
@@ -373,23 +397,35 @@ export class AddressSpace {
    * zap_page_range: munmap, exit, MADV_DONTNEED).
    */
   releasePages(start: number, end: number): void {
+    this.zapRange(start, end);
+    this.mmuGather.finish();
+  }
+
+  /**
+   * {@link releasePages} without its end: the frames and emptied tables wait in the gather
+   * for the caller's `finish()`, so one flush covers a whole munmap.
+   */
+  private zapRange(start: number, end: number): void {
+    const gather = this.mmuGather;
     this.tables.forEachLeaf(start, end, (at, va) => {
       const lo = this.tables.low(at);
       const hi = this.tables.high(at);
-      this.tables.clear(va, 1);
+      this.tables.clear(va, 1, gather);
       if (isSwapEntry(lo, hi)) {
         this.vm.reclaim!.device.release(swapEntryOffset(lo, hi));
         this.swapEntries--;
         return;
       }
-      this.unmapFrame(entryAddress(lo, hi), lo);
+      gather.removePage(va, entryAddress(lo, hi), lo);
       this.rss--;
-      this.invalidate(va);
     });
   }
 
-  /** Drops the reference of a leaf (whose low half was `lo`) to `frame`. */
-  private unmapFrame(frame: number, lo: number): void {
+  /**
+   * Drops the reference of a leaf (whose low half was `lo`) to `frame`, once no TLB can reach
+   * it through that leaf any more (the gather calls it after the flush).
+   */
+  unmapFrame(frame: number, lo: number): void {
     if (this.vm.reclaim === null) this.vm.frames.putPage(frame);
     else this.vm.reclaim.unmapOne(frame, lo);
   }
@@ -399,7 +435,11 @@ export class AddressSpace {
     return this.vm.reclaim?.isExclusive(frame) ?? this.vm.frames.refCount(frame) === 1;
   }
 
-  /** Re-derives the leaves of `[start, end)` from `prot` (mprotect); swap entries stay. */
+  /**
+   * Re-derives the leaves of `[start, end)` from `prot` (mprotect); swap entries stay. Only
+   * leaves that lost a right need a flush: a right added shows as a spurious fault, which
+   * flushes locally. The caller finishes the gather.
+   */
   private reprotect(start: number, end: number, prot: number, shared: boolean): void {
     this.tables.forEachLeaf(start, end, (at, va) => {
       const lo = this.tables.low(at);
@@ -408,12 +448,28 @@ export class AddressSpace {
       const frame = entryAddress(lo, hi);
       this.vm.reclaim?.noteDirty(frame, lo);
       this.writeLeaf(at, frame, prot, shared || this.isExclusive(frame));
-      this.invalidate(va);
+      if (losesRights(lo, hi, this.tables.low(at), this.tables.high(at))) {
+        this.mmuGather.flushPage(va);
+      }
     });
   }
 
-  /** Drops the TLB's translation of the user page at `va` after its leaf changed. */
+  /**
+   * The leaf of the user page at `va` changed: every CPU holding this space's tables drops its
+   * translation before this returns (IPIs to the others). A loop over many leaves queues them
+   * on {@link mmuGather} instead and finishes once, for one IPI per CPU.
+   */
   invalidate(va: number): void {
+    this.mmuGather.flushPage(va);
+    this.mmuGather.finish();
+  }
+
+  /**
+   * Drops the running CPU's translation of `va`, when this space is loaded: after a fault that
+   * gave the page a translation it had not (or more rights), no other CPU can hold one to
+   * flush, and a CPU that held an older one takes a spurious fault and lands here itself.
+   */
+  private flushLocal(va: number): void {
     if (!this.isActive) return;
     this.vm.mmu.invlpg(va);
     this.vm.events.tlbSinglePageFlushes++;
@@ -461,10 +517,11 @@ export class AddressSpace {
   removeRange(start: number, end: number, spare: number[]): void {
     this.splitEdges(start, end, spare);
     for (const vma of this.vmas.overlapping(start, end)) {
-      this.releasePages(vma.start, vma.end);
+      this.zapRange(vma.start, vma.end);
       this.vmas.remove(vma);
       this.vm.freeRecord(vma.record);
     }
+    this.mmuGather.finish();
   }
 
   /** Splits the VMAs at `start` and `end`, taking each new record from `spare`. */
@@ -653,6 +710,7 @@ export class AddressSpace {
       this.reprotect(vma.start, vma.end, prot, vma.shared);
       this.vm.syncRecord(vma);
     }
+    this.mmuGather.finish();
     this.mergeAround(address, end);
     return 0;
   }
@@ -733,15 +791,18 @@ export class AddressSpace {
       child.family = this.family;
       this.vm.reclaim!.rmap.join(this.family, child);
     }
+    // Write-protecting the parent's private pages takes away rights its threads may have
+    // cached on any CPU (Linux's flush_tlb_mm in dup_mmap).
+    this.mmuGather.flushAll();
     for (const vma of this.vmas.items) {
       if (!this.forkArea(vma, child)) {
         child.destroy();
-        this.vm.flushTlb();
+        this.mmuGather.finish();
         return undefined;
       }
     }
     child.peakRss = child.rss;
-    if (this.isActive) this.vm.flushTlb();
+    this.mmuGather.finish();
     return child;
   }
 
@@ -776,12 +837,17 @@ export class AddressSpace {
     return ok;
   }
 
-  /** Releases every frame, VMA record and page-table page of this space. */
+  /**
+   * Releases every frame, VMA record and page-table page of this space, once no CPU has its
+   * tables loaded any more.
+   */
   destroy(): void {
+    this.vm.unloadEverywhere(this);
     for (const vma of this.vmas.items) {
-      this.releasePages(vma.start, vma.end);
+      this.zapRange(vma.start, vma.end);
       this.vm.freeRecord(vma.record);
     }
+    this.mmuGather.finish();
     this.vmas.items.length = 0;
     this.tables.destroy();
     if (this.family !== null) this.vm.reclaim!.rmap.leave(this.family, this);

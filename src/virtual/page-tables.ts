@@ -37,6 +37,11 @@ const TABLE_MASK = PAGE_SIZE - 1;
 /** The addresses one page table (level 1) maps: 512 pages, 2 MiB. */
 const PAGE_TABLE_SPAN = levelSpan(2);
 
+/** Where {@link PageTables.clear} leaves the tables it empties (an MMU gather). */
+export interface TableGather {
+  removeTable(table: number): void;
+}
+
 export class PageTables {
   /** Physical address of the PML4: what CR3 holds while this tree is live. */
   readonly root: number;
@@ -127,9 +132,10 @@ export class PageTables {
 
   /**
    * Clears the entry at `level` for `va` and frees every table that this leaves empty, up to
-   * (not including) the PML4.
+   * (not including) the PML4. With `gather`, the emptied tables are unlinked at once but freed
+   * by it, after the TLB flush: another CPU's paging-structure caches may still point at them.
    */
-  clear(va: number, level: PageLevel): void {
+  clear(va: number, level: PageLevel, gather?: TableGather): void {
     const at = this.entry(va, level, false, false);
     if (at < 0) return;
     this.write(at, 0, 0);
@@ -175,7 +181,12 @@ export class PageTables {
       const table = child - (child & TABLE_MASK);
       if (this.used.get(table) !== 0) return;
       this.write(this.entry(va, (l + 1) as PageLevel, false, false), 0, 0);
-      this.freeTable(table);
+      if (gather === undefined) {
+        this.freeTable(table);
+      } else {
+        this.forgetTable(table);
+        gather.removeTable(table);
+      }
     }
   }
 
@@ -270,8 +281,13 @@ export class PageTables {
   }
 
   private freeTable(pa: number): void {
-    this.used.delete(pa);
+    this.forgetTable(pa);
     this.frames.freePages(pa, 0);
+  }
+
+  /** Drops `pa` from this tree's tables, leaving its frame to the caller. */
+  private forgetTable(pa: number): void {
+    this.used.delete(pa);
     this.tablePages--;
   }
 }

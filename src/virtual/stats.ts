@@ -18,6 +18,8 @@ export class VmEvents {
   tlbSinglePageFlushes = 0;
   /** Full (CR3 reload) TLB flushes issued by the kernel. */
   tlbFullFlushes = 0;
+  /** TLB-shootdown IPIs sent to other CPUs (Linux's `nr_tlb_remote_flush`). */
+  tlbShootdownIpis = 0;
 }
 
 /** What the page-fault handler decided. */

@@ -39,6 +39,7 @@ import { AddressSpace } from './address-space.js';
 import { DIRECT_MAP_BASE, KERNEL_IMAGE_VA, physicalToDirectMap, VMALLOC_BASE } from './layout.js';
 import { PageTables } from './page-tables.js';
 import type { Reclaim } from './reclaim/reclaim.js';
+import { Cpus } from './smp/cpus.js';
 import { FaultResult, VmEvents } from './stats.js';
 import type { Vma } from './vma.js';
 
@@ -69,8 +70,8 @@ const COPY_BUFFER_START = 1024 * 1024;
 export class VirtualMemory {
   readonly kernelTables: PageTables;
   readonly events = new VmEvents();
-  /** The address space whose PML4 is in CR3 (null: the kernel's own tables). */
-  active: AddressSpace | null = null;
+  /** Every CPU's MMU and TLB state; `cpus.current` is the one running. */
+  readonly cpus: Cpus;
   /** Bytes of RAM the direct map covers with 4 KiB, 2 MiB and 1 GiB pages. */
   readonly directMap = { small: 0, large: 0, huge: 0 };
   /** Pages handed out through vmalloc (areas, by start address → size in pages). */
@@ -87,31 +88,48 @@ export class VirtualMemory {
    * the machine is too small for a kernel image. */
   readonly kernelData: number;
 
-  /** Builds the kernel's page tables and switches the CPU onto them, with NX, SMEP and SMAP on. */
+  /**
+   * Builds the kernel's page tables and switches every CPU (the MMU of each: `mmus`, or the
+   * single `mmu`) onto them, with NX, SMEP and SMAP on.
+   */
   constructor(
     readonly ram: PhysicalMemory,
-    readonly mmu: Mmu,
+    mmus: Mmu | readonly Mmu[],
     readonly frames: PhysicalAllocator,
     map: BootMemoryMap,
   ) {
     const tables = PageTables.create(ram, frames);
     if (tables === undefined) throw new Error('no memory for the kernel page tables');
     this.kernelTables = tables;
-    const cpu = mmu.cpu;
-    cpu.eferNxe = true;
-    cpu.cr0Wp = true;
+    this.cpus = new Cpus(Array.isArray(mmus) ? mmus : [mmus as Mmu], this.events);
     for (const base of [DIRECT_MAP_BASE, VMALLOC_BASE, KERNEL_IMAGE_VA]) this.pinKernelSlot(base);
     for (const range of map.installed) this.mapDirect(range);
     if (map.kernelImage !== undefined) this.mapKernelImage(map.kernelImage);
     this.kernelData =
       map.kernelImage === undefined ? 0 : KERNEL_IMAGE_VA + dataStart(map.kernelImage);
-    mmu.loadCr3(tables.root);
-    cpu.cr4Smep = true;
-    cpu.cr4Smap = true;
+    for (const { mmu } of this.cpus.all) {
+      const cpu = mmu.cpu;
+      cpu.eferNxe = true;
+      cpu.cr0Wp = true;
+      mmu.loadCr3(tables.root);
+      cpu.cr4Smep = true;
+      cpu.cr4Smap = true;
+    }
   }
 
+  /** The MMU of the CPU running now. */
+  get mmu(): Mmu {
+    return this.cpus.current.mmu;
+  }
+
+  /** The registers of the CPU running now. */
   get cpu(): Cpu {
-    return this.mmu.cpu;
+    return this.cpus.current.mmu.cpu;
+  }
+
+  /** The address space whose PML4 is in the running CPU's CR3 (null: the kernel's own tables). */
+  get active(): AddressSpace | null {
+    return this.cpus.current.loadedSpace;
   }
 
   /** Page-table pages of the kernel half (counted once: they are shared). */
@@ -222,8 +240,7 @@ export class VirtualMemory {
       const at = this.kernelTables.entry(va, 1, false, false);
       const frame = entryAddress(this.kernelTables.low(at), this.kernelTables.high(at));
       this.kernelTables.clear(va, 1);
-      this.mmu.invlpg(va);
-      this.events.tlbSinglePageFlushes++;
+      this.cpus.flushKernelPage(va);
       this.frames.freePages(frame, 0);
     }
   }
@@ -255,17 +272,17 @@ export class VirtualMemory {
     return AddressSpace.create(this, name);
   }
 
-  /** Loads `space`'s PML4 into CR3 (the kernel's when null): non-global TLB entries go. */
+  /**
+   * Loads `space`'s PML4 into the running CPU's CR3 (the kernel's when null): non-global TLB
+   * entries go. Nothing is reloaded when the CPU has `space` loaded already.
+   */
   switchTo(space: AddressSpace | null): void {
-    this.active = space;
-    this.mmu.loadCr3(space === null ? this.kernelTables.root : space.tables.root);
-    this.events.tlbFullFlushes++;
+    this.cpus.switchTo(space, this.kernelTables.root);
   }
 
-  /** Reloads CR3, dropping every non-global translation. */
-  flushTlb(): void {
-    this.mmu.loadCr3(this.mmu.cpu.cr3);
-    this.events.tlbFullFlushes++;
+  /** Every CPU drops `space`'s tables for the kernel's, before the space is freed. */
+  unloadEverywhere(space: AddressSpace): void {
+    this.cpus.unload(space, this.kernelTables.root);
   }
 
   /**
