@@ -188,6 +188,8 @@ export interface PhysicalAllocatorOptions {
   debug?: boolean;
   /** Debug mode: called once per free frame found modified (it is quarantined first). */
   onPoison?: (report: PoisonReport) => void;
+  /** CPUs, each with its own per-CPU page lists (default 1). */
+  cpus?: number;
 }
 
 /** The buddy allocator of one machine's physical frames. */
@@ -212,7 +214,9 @@ export class PhysicalAllocator {
   /** References beyond the first, per allocated head (0 for every other frame). */
   private readonly extraRefs: Int32Array;
   private readonly lists: FreeLists;
-  private readonly cache = new PerCpuPages();
+  /** Each CPU's page lists (Linux's per-cpu pagesets), and the running CPU's. */
+  private readonly caches: readonly PerCpuPages[];
+  private cache: PerCpuPages;
   /** Where {@link refillCache} collects a batch of blocks. */
   private readonly batch = new Int32Array(PCP_BATCH);
   private readonly poisoned: Uint8Array;
@@ -239,6 +243,8 @@ export class PhysicalAllocator {
     this.ram = ram;
     this.debug = options.debug === true;
     this.onPoison = options.onPoison;
+    this.caches = Array.from({ length: options.cpus ?? 1 }, () => new PerCpuPages());
+    this.cache = this.caches[0]!;
     this.spannedFrames = ram.top / PAGE_SIZE;
     this.totalFrames = ram.installedBytes / PAGE_SIZE;
     this.bytesPerFrame = this.debug ? DEBUG_BYTES_PER_FRAME : BYTES_PER_FRAME;
@@ -434,12 +440,32 @@ export class PhysicalAllocator {
    * @returns true when a frame was cached.
    */
   drainPerCpuPages(): boolean {
+    const running = this.cache;
     let drained = false;
-    for (let zone = 0; zone < ZONE_COUNT; zone++) drained = this.drainZone(zone) || drained;
+    for (const cache of this.caches) {
+      this.cache = cache;
+      for (let zone = 0; zone < ZONE_COUNT; zone++) drained = this.drainZone(zone) || drained;
+    }
+    this.cache = running;
     return drained;
   }
 
-  /** Returns every cached block of `zone` to its free lists; true when there was one. */
+  /** Frames CPU `cpu`'s page lists hold. */
+  perCpuFrames(cpu: number): number {
+    return this.caches[cpu]!.total;
+  }
+
+  /** The allocations and frees that follow run on CPU `cpu`: they use its page lists. */
+  useCpu(cpu: number): void {
+    this.cache = this.caches[cpu]!;
+  }
+
+  /** Returns the running CPU's cached frames to the free lists (a CPU going idle does). */
+  drainThisCpu(): void {
+    for (let zone = 0; zone < ZONE_COUNT; zone++) this.drainZone(zone);
+  }
+
+  /** Returns every block the running CPU caches for `zone` to its free lists; true if one. */
   private drainZone(zone: number): boolean {
     if (this.cache.framesIn(zone) === 0) return false;
     for (let order = 0; order <= PCP_MAX_ORDER; order++) this.drainCache(zone, order, PCP_HIGH);
@@ -521,7 +547,9 @@ export class PhysicalAllocator {
       if (--this.extraRefs[head]! === 0) this.state[head] = state & ~SHARED;
       return false;
     }
-    this.release(head, orderOf(state), state & USE_MASK);
+    // The last reference: the block goes where a free would put it (small ones onto the
+    // per-CPU lists, as Linux's free_unref_page), so the next allocation reuses it hot.
+    this.freePages(head * PAGE_SIZE, orderOf(state));
     return true;
   }
 
@@ -877,8 +905,14 @@ export class PhysicalAllocator {
         }
       }
     }
-    this.cache.forEach((pfn, order, zone) => {
-      const at = `per-CPU stack ${ZONE_NAMES[zone]}/${order}: frame ${pfn}`;
+    for (const [cpu, cache] of this.caches.entries()) this.checkCache(cache, cpu, listed);
+    return listed;
+  }
+
+  /** Marks the blocks of CPU `cpu`'s stacks in `listed`, checking each. */
+  private checkCache(cache: PerCpuPages, cpu: number, listed: Uint8Array): void {
+    cache.forEach((pfn, order, zone) => {
+      const at = `CPU ${cpu}'s per-CPU stack ${ZONE_NAMES[zone]}/${order}: frame ${pfn}`;
       if (pfn < 0 || pfn >= this.spannedFrames) invariant(`${at} is outside RAM`);
       if (listed[pfn] !== 0) invariant(`${at} is cached twice or also on a free list`);
       listed[pfn] = IN_CACHE;
@@ -887,7 +921,6 @@ export class PhysicalAllocator {
       if (pfn % 2 ** order !== 0) invariant(`${at} is not aligned to its order`);
       if (zoneOfPfn(pfn) !== zone) invariant(`${at} belongs to another zone`);
     });
-    return listed;
   }
 
   /**
@@ -973,7 +1006,7 @@ export class PhysicalAllocator {
         listedFrames += this.lists.countOf(zone, order) * 2 ** order;
       }
     }
-    const cached = this.cache.total;
+    const cached = this.caches.reduce((sum, cache) => sum + cache.total, 0);
     if (listedFrames + cached !== this.freeFrames) {
       invariant(
         `free lists hold ${listedFrames} frames and per-CPU stacks ${cached}, ${this.freeFrames} counted free`,
