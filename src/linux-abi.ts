@@ -49,6 +49,29 @@ export const MREMAP_DONTUNMAP = 4;
 
 export const SIGABRT = 6;
 export const SIGKILL = 9;
+
+// clone(2) flags (include/uapi/linux/sched.h): a thread shares the address space (VM), the
+// filesystem context, the fd table, the signal handlers and the thread group.
+export const CLONE_VM = 0x100;
+export const CLONE_FS = 0x200;
+export const CLONE_FILES = 0x400;
+export const CLONE_SIGHAND = 0x800;
+export const CLONE_THREAD = 0x10000;
+export const CLONE_SYSVSEM = 0x40000;
+export const CLONE_SETTLS = 0x80000;
+export const CLONE_PARENT_SETTID = 0x100000;
+export const CLONE_CHILD_CLEARTID = 0x200000;
+/** The flags glibc's pthread_create passes to clone. */
+export const CLONE_PTHREAD_FLAGS =
+  CLONE_VM |
+  CLONE_FS |
+  CLONE_FILES |
+  CLONE_SIGHAND |
+  CLONE_THREAD |
+  CLONE_SYSVSEM |
+  CLONE_SETTLS |
+  CLONE_PARENT_SETTID |
+  CLONE_CHILD_CLEARTID;
 export const SIGSEGV = 11;
 
 /** errno values of Linux x86-64, by name. */
@@ -72,6 +95,7 @@ export const ERRNO = {
   ESPIPE: 29,
   EPIPE: 32,
   ERANGE: 34,
+  EDEADLK: 35,
   ENOSYS: 38,
   EOVERFLOW: 75,
 } as const;

@@ -7,13 +7,14 @@
  * - page-table frames = the kernel's tables + every live address space's tables;
  * - each address space's RSS equals its leaves, and each leaf lies inside a VMA;
  * - the kernel half of every PML4 is identical to the kernel's own;
- * - slab caches validate, and kernel stacks match the live processes;
+ * - slab caches validate, and kernel stacks match the live tasks;
  * - each open file's reference count equals the fds that refer to it in live fd tables;
  * - swap: every slot's count equals the swap entries plus the swap-cache frame referring to
  *   it, free and used slots add up, each space's VmSwap equals its swap entries; every frame
- *   on the reclaim lists is mapped, and every mapped frame is on them or unevictable.
+ *   on the reclaim lists is mapped, and every mapped frame is on them or unevictable;
+ * - no CPU's TLB holds a user translation its loaded tables no longer give.
  */
-import { USER_TOP } from '../hw/address.js';
+import { formatAddress, USER_TOP } from '../hw/address.js';
 import { ENTRIES_PER_TABLE, PAGE_SIZE, PTE_SIZE } from '../hw/constants.js';
 import { entryAddress, PTE_A, PTE_D } from '../hw/paging.js';
 import { FrameUse } from '../physical/index.js';
@@ -84,10 +85,12 @@ export function checkMachine(machine: Machine): void {
   if (tableFrames !== tablePages)
     problems.push(`${tableFrames} PAGE_TABLE frames, ${tablePages} in trees`);
   const stackFrames = machine.frames.framesByUse(FrameUse.KERNEL_STACK);
-  const expectedStacks = (live.length * KERNEL_STACK_SIZE) / PAGE_SIZE;
+  const tasks = live.reduce((sum, p) => sum + 1 + p.threads.filter((t) => !t.ended).length, 0);
+  const expectedStacks = (tasks * KERNEL_STACK_SIZE) / PAGE_SIZE;
   if (stackFrames !== expectedStacks)
     problems.push(`${stackFrames} KERNEL_STACK frames, expected ${expectedStacks}`);
   problems.push(...checkOpenFiles(machine));
+  problems.push(...staleTranslations(machine));
   if (problems.length > 0) throw new InvariantError(problems);
 }
 
@@ -147,6 +150,30 @@ function checkLists(reclaim: Reclaim, references: Map<number, number>, problems:
   }
   if (listed !== reclaim.policy.size)
     problems.push(`LRU: ${reclaim.policy.size} pages, ${listed} of them mapped`);
+}
+
+/**
+ * TLB coherence: every user translation any CPU caches must still be in the page tables of
+ * the address space that CPU has loaded, to the same frame and with no right the tables no
+ * longer give. The one exception is a lazy CPU a shootdown skipped: it flushes before it can
+ * use a user translation again.
+ */
+export function staleTranslations(machine: Machine): string[] {
+  const problems: string[] = [];
+  for (const cpu of machine.vm.cpus.all) {
+    if (cpu.flushWhenBack) continue;
+    for (const entry of cpu.mmu.tlb.entries()) {
+      if (!entry.user || entry.global) continue;
+      const walk = cpu.mmu.walk(entry.virtualPage);
+      const at = `CPU ${cpu.id}: TLB entry ${formatAddress(entry.virtualPage)}`;
+      if (walk.outcome !== 'mapped') problems.push(`${at} is no longer mapped`);
+      else if (walk.physicalAddress !== entry.physicalFrame)
+        problems.push(`${at} maps ${entry.physicalFrame}, the tables ${walk.physicalAddress}`);
+      else if ((entry.writable && !walk.writable) || (!entry.noExecute && walk.noExecute))
+        problems.push(`${at} keeps rights the tables took away`);
+    }
+  }
+  return problems;
 }
 
 /**

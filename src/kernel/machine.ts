@@ -7,12 +7,19 @@
  *              ─► kernel object caches (task_struct, mm_struct, vm_area_struct) ─► ready
  * ```
  *
- * Processes run one at a time on the single simulated CPU. The scheduler is round-robin: a
- * generator program runs until its next `yield`, a plain function until it returns; each
- * switch loads the next process's CR3. A process blocked in `wait` runs the scheduler itself
- * until its child ends, so `wait` works from plain functions too.
+ * Tasks (each process's leader and its threads) run on `cpus` simulated CPUs, one CPU's code
+ * at a time. Each CPU has a run queue (a task joins the least loaded one when it is created;
+ * an idle CPU takes a task from a CPU with two or more) served round-robin, and the CPUs take
+ * turns in order, so a run is the same for a given seed. A generator program runs until its
+ * next `yield`, a plain function until it returns; a switch loads the next task's CR3 unless
+ * its CPU has that address space loaded already (threads of one process), and a CPU left
+ * without work keeps its tables in lazy TLB mode and gives its per-CPU pages back. A task
+ * blocked in `wait` or `join` runs the scheduler itself until what it waits for ends, so both
+ * work from plain functions too.
  */
+import { InvalidArgumentError } from '../errors.js';
 import { formatAddress } from '../hw/address.js';
+import { PAGE_SIZE } from '../hw/constants.js';
 import { Cpu } from '../hw/cpu.js';
 import {
   formatE820,
@@ -25,7 +32,17 @@ import { PF_ID, PF_W } from '../hw/paging.js';
 import { PhysicalMemory } from '../hw/ram.js';
 import { formatSize, parseSize } from '../hw/size.js';
 import { SlabAllocator } from '../kernel-alloc/index.js';
-import { SIGABRT, SIGKILL, SIGSEGV } from '../linux-abi.js';
+import {
+  ERRNO,
+  MAP_ANONYMOUS,
+  MAP_PRIVATE,
+  PROT_NONE,
+  PROT_READ,
+  PROT_WRITE,
+  SIGABRT,
+  SIGKILL,
+  SIGSEGV,
+} from '../linux-abi.js';
 import { FrameUse, PhysicalAllocator, ZONE_NAMES } from '../physical/index.js';
 import type { KernelView } from '../procfs/kernel-view.js';
 import { ProcFs } from '../procfs/procfs.js';
@@ -35,6 +52,7 @@ import { UserAllocator } from '../user-alloc/index.js';
 import type { AddressSpace } from '../virtual/address-space.js';
 import { DIRECT, Reclaim, SWAP_CLUSTER_MAX } from '../virtual/reclaim/reclaim.js';
 import { Watermarks } from '../virtual/reclaim/watermarks.js';
+import { MAX_CPUS } from '../virtual/smp/cpus.js';
 import { FaultResult } from '../virtual/stats.js';
 import { SwapCache } from '../virtual/swap/swap-cache.js';
 import { SwapDevice } from '../virtual/swap/swap-device.js';
@@ -52,6 +70,7 @@ import {
 } from './oom-killer.js';
 import { type FaultReport, Process, ProcessHandle, type Program } from './process.js';
 import { ProcessHeapHost } from './process-heap-host.js';
+import { type Task, Thread } from './thread.js';
 import { UserContext } from './user-context.js';
 import { UserMemory } from './user-memory.js';
 
@@ -68,6 +87,8 @@ export interface BootOptions {
   swap?: string | number;
   /** The page-replacement policy of reclaim (default `linux`: active/inactive lists). */
   reclaim?: ReclaimPolicyName;
+  /** CPUs (default 1, at most 64): each with its own registers, TLB and per-CPU lists. */
+  cpus?: number;
 }
 
 export interface SpawnOptions {
@@ -82,11 +103,17 @@ export interface SpawnOptions {
 const MAX_REPEATED_FAULTS = 4;
 /** Spreads pids over 32 bits before they are mixed into a heap's secret (the golden ratio). */
 const HEAP_SECRET_MIX = 0x9e3779b1;
+/** A thread's stack: glibc's default, RLIMIT_STACK's 8 MiB. */
+export const THREAD_STACK_SIZE = 8 * 1024 * 1024;
+/** The guard page glibc leaves below each thread stack (PROT_NONE). */
+export const THREAD_GUARD_SIZE = PAGE_SIZE;
+/** Bytes of glibc's struct pthread kept at the top of a thread's stack; its tid first. */
+const PTHREAD_DESCRIPTOR_SIZE = 64;
 
 export class Machine implements KernelView {
   readonly ram: PhysicalMemory;
-  readonly cpu: Cpu;
-  readonly mmu: Mmu;
+  /** Each CPU's MMU (its registers in `mmu.cpu`, its TLB in `mmu.tlb`), by CPU number. */
+  readonly mmus: readonly Mmu[];
   readonly frames: PhysicalAllocator;
   readonly vm: VirtualMemory;
   readonly slab: SlabAllocator;
@@ -103,11 +130,18 @@ export class Machine implements KernelView {
   oomKills = 0;
   /** Zone watermarks (min, low, high), derived from memory size as Linux does. */
   readonly watermarks: Watermarks;
-  /** The process on the CPU, or null while the kernel runs on its own. */
+  /** The process of the running task, or null while the kernel runs on its own. */
   current: Process | null = null;
+  /** The running task (a process's leader or one of its threads), or null. */
+  currentTask: Task | null = null;
   private readonly processes = new Map<number, Process>();
   private nextPid = 1;
-  private lastScheduled = 0;
+  /** The task each CPU ran last (its tid), where its round-robin goes on. */
+  private readonly lastScheduled: number[];
+  /** The CPU whose turn comes next. */
+  private nextCpu = 0;
+  /** CPUs found without work since they last ran a task. */
+  private readonly idle: boolean[];
 
   private constructor(options: BootOptions) {
     const bytes = parseSize(options.memory ?? '256M');
@@ -120,21 +154,26 @@ export class Machine implements KernelView {
     );
     for (const line of formatE820(map)) this.log(line);
     this.ram = new PhysicalMemory(map.installed);
-    this.cpu = new Cpu();
-    this.mmu = new Mmu(this.ram, this.cpu);
-    this.frames = new PhysicalAllocator(this.ram, map, { debug: options.debug ?? false });
+    const cpus = cpuCount(options.cpus);
+    this.mmus = Array.from({ length: cpus }, () => new Mmu(this.ram, new Cpu()));
+    this.lastScheduled = new Array<number>(cpus).fill(0);
+    this.idle = new Array<boolean>(cpus).fill(false);
+    this.log(`smp: Bringing up ${cpus} CPU${cpus === 1 ? '' : 's'}`);
+    this.frames = new PhysicalAllocator(this.ram, map, { debug: options.debug ?? false, cpus });
     this.logZones();
-    this.vm = new VirtualMemory(this.ram, this.mmu, this.frames, map);
+    this.vm = new VirtualMemory(this.ram, this.mmus, this.frames, map);
     this.log(
       `paging: 4-level, NX SMEP SMAP on; kernel page tables: ${this.vm.kernelTablePages} pages; ` +
         `direct map ${formatSize(this.vm.directMap.huge)} in 1G, ${formatSize(this.vm.directMap.large)} in 2M, ` +
         `${formatSize(this.vm.directMap.small)} in 4k pages`,
     );
-    this.slab = new SlabAllocator(this.vm, this.mmu, {
+    // Kernel objects live in the direct map, whose global translations are the same on every
+    // CPU: the boot CPU's MMU reaches them for all.
+    this.slab = new SlabAllocator(this.vm, this.mmus[0]!, {
       debug: options.debug ?? false,
       bootDescriptor: this.vm.kernelData,
     });
-    this.objects = new KernelObjects(this.slab, this.mmu);
+    this.objects = new KernelObjects(this.slab, this.mmus[0]!);
     this.vm.useRecordStore(this.objects);
     this.watermarks = new Watermarks(this.frames.stats().zones.map((z) => z.managedFrames));
     if (options.swap !== undefined) this.swapOn(parseSize(options.swap), options.reclaim);
@@ -147,6 +186,21 @@ export class Machine implements KernelView {
   /** Boots a machine: memory map → buddy allocator → kernel page tables → slab caches. */
   static boot(options: BootOptions = {}): Machine {
     return new Machine(options);
+  }
+
+  /** The MMU of the CPU running now. */
+  get mmu(): Mmu {
+    return this.vm.mmu;
+  }
+
+  /** The registers of the CPU running now. */
+  get cpu(): Cpu {
+    return this.vm.cpu;
+  }
+
+  /** How many CPUs the machine has. */
+  get cpuCount(): number {
+    return this.mmus.length;
   }
 
   private log(line: string): void {
@@ -261,10 +315,83 @@ export class Machine implements KernelView {
     );
     this.objects.writeTask(task, { pid, ppid: process.ppid, state: 0, exit: 0, mm, stack, name });
     this.syncMm(process);
+    process.cpu = this.leastLoadedCpu();
     this.processes.set(pid, process);
     parent?.children.add(process);
     if (parent !== null) process.oomScoreAdj = parent.oomScoreAdj;
     return process;
+  }
+
+  /**
+   * clone(CLONE_VM | CLONE_THREAD …): a new task of `process` running `program`, with a
+   * task_struct, a kernel stack, and a stack of its own in the address space (glibc's
+   * allocate_stack: a mapping with a PROT_NONE guard page at its low end, struct pthread at
+   * its top). Its tid, or a negative errno.
+   */
+  createThread(process: Process, program: Program): number {
+    const space = process.space;
+    const length = THREAD_STACK_SIZE + THREAD_GUARD_SIZE;
+    const base = space.mmap(0, length, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS);
+    if (base < 0) return base;
+    const task = this.objects.tasks.alloc();
+    const kernelStack = this.vm.vmalloc(KERNEL_STACK_SIZE, FrameUse.KERNEL_STACK);
+    if (task === 0 || kernelStack === 0 || space.mprotect(base, THREAD_GUARD_SIZE, PROT_NONE) < 0) {
+      if (task !== 0) this.objects.tasks.free(task);
+      if (kernelStack !== 0) this.vm.vfree(kernelStack);
+      space.munmap(base, length);
+      return -ERRNO.ENOMEM;
+    }
+    const tid = this.nextPid++;
+    const thread = new Thread(tid, process, program, base, length, task, kernelStack);
+    this.objects.writeTask(task, {
+      pid: tid,
+      ppid: process.ppid,
+      state: 0,
+      exit: 0,
+      mm: process.mmRecord,
+      stack: kernelStack,
+      name: process.name,
+    });
+    const descriptor = base + length - PTHREAD_DESCRIPTOR_SIZE;
+    const status = this.vm.copyToUser(
+      space,
+      descriptor,
+      new Uint8Array(new Uint32Array([tid]).buffer),
+    );
+    if (status < 0) {
+      this.releaseThread(thread);
+      return status;
+    }
+    thread.cpu = this.leastLoadedCpu();
+    process.threads.push(thread);
+    this.syncMm(process);
+    return tid;
+  }
+
+  /** Frees what a thread held: its stack mapping, kernel stack and task_struct. */
+  private releaseThread(thread: Thread): void {
+    thread.state = 'dead';
+    if (!thread.process.ended) thread.process.space.munmap(thread.stackBase, thread.stackLength);
+    this.vm.vfree(thread.kernelStack);
+    this.objects.tasks.free(thread.descriptor);
+  }
+
+  /** The CPU whose run queue holds the fewest live tasks (the lowest-numbered on a tie). */
+  private leastLoadedCpu(): number {
+    const load = new Array<number>(this.cpuCount).fill(0);
+    for (const task of this.liveTasks()) load[task.cpu]!++;
+    return load.indexOf(Math.min(...load));
+  }
+
+  /** Every task not yet ended, leaders before their threads, in pid order. */
+  private liveTasks(): Task[] {
+    const tasks: Task[] = [];
+    for (const process of this.processes.values()) {
+      if (process.ended) continue;
+      if (process.leaderExitCode === null) tasks.push(process);
+      for (const thread of process.threads) if (!thread.ended) tasks.push(thread);
+    }
+    return tasks;
   }
 
   /** Writes the address-space summary into the process's mm_struct. */
@@ -280,10 +407,16 @@ export class Machine implements KernelView {
     });
   }
 
-  /** The process's user context and heap wiring, made on first use. */
-  contextOf(process: Process): UserContext {
-    process.context ??= new UserContext(this, process, new UserMemory(this, process));
-    return process.context;
+  /** The user context of `task` (a process's leader, or a thread), made on first use. */
+  contextOf(task: Task): UserContext {
+    task.context ??= new UserContext(this, task.process, this.memoryOf(task.process), task);
+    return task.context;
+  }
+
+  /** The process's memory as its code reaches it (one view for all its threads). */
+  memoryOf(process: Process): UserMemory {
+    process.memory ??= new UserMemory(this, process);
+    return process.memory;
   }
 
   /**
@@ -308,53 +441,176 @@ export class Machine implements KernelView {
     this.schedule(() => false);
   }
 
-  /** Runs runnable processes round-robin until `done()` holds or none can run. */
+  /** Runs runnable tasks until `done()` holds or none can run. */
   schedule(done: () => boolean): void {
     while (!done()) {
-      const next = this.pickNext();
-      if (next === undefined) return;
-      this.step(next);
+      if (!this.runNextTask()) return;
     }
   }
 
-  private pickNext(): Process | undefined {
-    const runnable = [...this.processes.values()].filter((p) => p.state === 'runnable');
-    if (runnable.length === 0) return undefined;
-    const next = runnable.find((p) => p.pid > this.lastScheduled) ?? runnable[0]!;
-    this.lastScheduled = next.pid;
+  /**
+   * Gives one time slice to the next CPU, in turn, that has a runnable task; the CPUs passed
+   * over go idle. False when no task can run anywhere.
+   */
+  private runNextTask(): boolean {
+    const count = this.cpuCount;
+    const runnable = this.liveTasks().filter((task) => task.state === 'runnable');
+    if (runnable.length === 0) return false;
+    for (let turn = 0; turn < count; turn++) {
+      const cpu = (this.nextCpu + turn) % count;
+      const task = this.pickNext(cpu, runnable);
+      if (task === undefined) {
+        this.goIdle(cpu);
+        continue;
+      }
+      this.nextCpu = (cpu + 1) % count;
+      this.step(task, cpu);
+      return true;
+    }
+    return false;
+  }
+
+  /** The next task of `cpu`'s run queue, round-robin by tid, or one taken from a busier CPU. */
+  private pickNext(cpu: number, runnable: readonly Task[]): Task | undefined {
+    const queue = runnable.filter((task) => task.cpu === cpu);
+    const next =
+      queue.find((task) => task.tid > this.lastScheduled[cpu]!) ??
+      queue[0] ??
+      this.steal(cpu, runnable);
+    if (next !== undefined) this.lastScheduled[cpu] = next.tid;
     return next;
   }
 
-  /** Runs `process` until it yields, blocks for good or ends; kswapd runs first if woken. */
-  private step(process: Process): void {
+  /**
+   * Idle balancing: the last runnable task of the lowest-numbered CPU that has two or more
+   * moves to `cpu`.
+   */
+  private steal(cpu: number, runnable: readonly Task[]): Task | undefined {
+    for (let from = 0; from < this.cpuCount; from++) {
+      const queue = runnable.filter((task) => task.cpu === from);
+      if (queue.length < 2) continue;
+      const task = queue[queue.length - 1]!;
+      task.cpu = cpu;
+      return task;
+    }
+    return undefined;
+  }
+
+  /** `cpu` has nothing to run: it keeps its tables lazily and gives back its per-CPU pages. */
+  private goIdle(cpu: number): void {
+    if (this.idle[cpu] === true) return;
+    this.idle[cpu] = true;
+    const running = this.vm.cpus.current.id;
+    this.enterCpu(cpu);
+    this.vm.cpus.enterLazy();
+    this.frames.drainThisCpu();
+    this.enterCpu(running);
+  }
+
+  /** The simulator runs CPU `cpu`'s code from now on. */
+  private enterCpu(cpu: number): void {
+    this.vm.cpus.runOn(cpu);
+    this.frames.useCpu(cpu);
+  }
+
+  /**
+   * Puts `task` on the running CPU: its address space loaded (nothing to do between threads
+   * of one process), its memory reached through this CPU's MMU.
+   */
+  private dispatch(task: Task | null): void {
+    this.currentTask = task;
+    this.current = task?.process ?? null;
+    if (task === null || task.process.ended) return;
+    this.vm.switchTo(task.process.space);
+    this.memoryOf(task.process).runOn(this.mmu);
+  }
+
+  /**
+   * Runs `task` on `cpu` until it yields, blocks for good or ends; the task that was running
+   * (a `wait` or `join` in progress) then gets its own CPU back. `cpu` keeps the task's tables
+   * loaded: a task that yielded is still its CPU's work until another task or idleness
+   * replaces it, so shootdowns keep reaching that CPU.
+   */
+  private step(task: Task, cpu: number): void {
+    const previousTask = this.currentTask;
+    const previousCpu = this.vm.cpus.current.id;
+    this.enterCpu(cpu);
     this.vm.reclaim?.runKswapd();
-    const previous = this.current;
-    this.current = process;
-    process.state = 'running';
-    this.vm.switchTo(process.space);
-    this.cpu.cpl = 3;
+    this.dispatch(task);
+    this.idle[cpu] = false;
+    const registers = this.cpu;
+    task.state = 'running';
+    registers.cpl = 3;
     try {
-      const result = this.resume(process);
-      if (result.done === true)
-        this.enterKernel(() => this.exit(process, exitCodeOf(result.value), null));
+      const result = this.resume(task);
+      if (result.done === true) this.enterKernel(() => this.taskReturned(task, result.value));
     } catch (error) {
-      if (!(error instanceof ProcessTermination)) this.programThrew(process, error);
+      if (!(error instanceof ProcessTermination)) this.programThrew(task.process, error);
     } finally {
-      this.cpu.cpl = 0;
-      if (process.state === 'running') process.state = 'runnable';
-      this.current = previous;
-      this.vm.switchTo(previous === null || previous.ended ? null : previous.space);
+      registers.cpl = 0;
+      if (task.state === 'running') task.state = 'runnable';
+      this.enterCpu(previousCpu);
+      this.dispatch(previousTask);
     }
   }
 
-  private resume(process: Process): IteratorResult<unknown> {
-    if (process.ended) return { done: true, value: undefined };
-    if (process.started) return process.iterator!.next();
-    process.started = true;
-    const result = process.program(this.contextOf(process));
+  private resume(task: Task): IteratorResult<unknown> {
+    if (task.process.ended || task.state === 'dead') return { done: true, value: undefined };
+    if (task.started) return task.iterator!.next();
+    task.started = true;
+    const result = task.program(this.contextOf(task));
     if (!isIterator(result)) return { done: true, value: result };
-    process.iterator = result;
+    task.iterator = result;
     return result.next();
+  }
+
+  /** A task's program returned `value`: the task ends (the process, if it was the last). */
+  private taskReturned(task: Task, value: unknown): void {
+    this.endTask(task, exitCodeOf(value));
+  }
+
+  /**
+   * Ends one task with `code` (its program returned, or raw `exit`): a thread ends alone, the
+   * leader leaves its code for the process; the last task to end ends the process.
+   */
+  endTask(task: Task, code: number): void {
+    const process = task.process;
+    if (process.ended) return;
+    if (task instanceof Thread) {
+      task.exitValue = code;
+      this.releaseThread(task);
+      this.syncMm(process);
+    } else {
+      process.leaderExitCode = code;
+      process.state = 'waiting';
+    }
+    if (process.threadCount === 0) this.exit(process, process.leaderExitCode ?? 0, null);
+  }
+
+  /**
+   * pthread_join: waits until thread `tid` of the caller's process has ended, running the
+   * other tasks meanwhile, and forgets it. Its exit value, or a negative errno: ESRCH (no such
+   * thread, or joined already), EDEADLK (itself, or it can never end).
+   */
+  joinThread(caller: Task, tid: number): number {
+    const process = caller.process;
+    const thread = process.threads.find((t) => t.tid === tid);
+    if (thread === undefined) return -ERRNO.ESRCH;
+    if (thread === caller) return -ERRNO.EDEADLK;
+    if (!thread.ended) this.block(caller, () => thread.ended || process.ended);
+    if (!thread.ended) return -ERRNO.EDEADLK;
+    process.threads.splice(process.threads.indexOf(thread), 1);
+    return thread.exitValue;
+  }
+
+  /** Runs the other tasks while `caller` waits for `done()` (or until nothing can run). */
+  block(caller: Task, done: () => boolean): void {
+    caller.state = 'waiting';
+    try {
+      this.schedule(done);
+    } finally {
+      if (caller.state === 'waiting') caller.state = 'running';
+    }
   }
 
   /** A program threw something of its own: it dies like an uncaught exception (exit code 1). */
@@ -373,15 +629,16 @@ export class Machine implements KernelView {
    * recorded and the current process killed, as Linux does.
    */
   enterKernel<T>(work: () => T): T {
-    const saved = this.cpu.cpl;
-    this.cpu.cpl = 0;
+    const registers = this.cpu;
+    const saved = registers.cpl;
+    registers.cpl = 0;
     try {
       return work();
     } catch (error) {
       if (error instanceof ProcessTermination) throw error;
       throw this.oops(error);
     } finally {
-      this.cpu.cpl = saved;
+      registers.cpl = saved;
     }
   }
 
@@ -504,15 +761,15 @@ export class Machine implements KernelView {
   }
 
   /**
-   * Ends a process: frees its address space and kernel stack, hands its children to init
-   * (reaping the dead ones), and leaves a zombie for its parent — or reaps it at once when no
-   * process is its parent.
+   * Ends a process and every thread of it (exit_group): frees its address space and kernel
+   * stacks, hands its children to init (reaping the dead ones), and leaves a zombie for its
+   * parent — or reaps it at once when no process is its parent.
    */
   exit(process: Process, exitCode: number | null, signal: number | null): void {
     if (process.ended) return;
     process.exitCode = signal === null ? (exitCode ?? 0) : null;
     process.signal = signal;
-    if (this.vm.active === process.space) this.vm.switchTo(null);
+    for (const thread of process.threads) if (!thread.ended) this.releaseThread(thread);
     process.space.destroy();
     process.files.closeAll();
     this.vm.vfree(process.kernelStack);
@@ -561,14 +818,26 @@ export class Machine implements KernelView {
    * CPL after. Unlike {@link enterKernel}, errors are the caller's, not oopses.
    */
   atCpl0<T>(work: () => T): T {
-    const saved = this.cpu.cpl;
-    this.cpu.cpl = 0;
+    const registers = this.cpu;
+    const saved = registers.cpl;
+    registers.cpl = 0;
     try {
       return work();
     } finally {
-      this.cpu.cpl = saved;
+      registers.cpl = saved;
     }
   }
+}
+
+/** The `cpus` boot option, checked: an integer from 1 to {@link MAX_CPUS}. */
+function cpuCount(cpus: number | undefined): number {
+  if (cpus === undefined) return 1;
+  if (!Number.isInteger(cpus) || cpus < 1 || cpus > MAX_CPUS) {
+    throw new InvalidArgumentError(
+      `cpus must be an integer from 1 to ${MAX_CPUS}, got ${String(cpus)}`,
+    );
+  }
+  return cpus;
 }
 
 function isIterator(value: unknown): value is Iterator<unknown> {

@@ -15,7 +15,7 @@ export class ProcessHeapHost implements HeapHost {
     private readonly machine: Machine,
     private readonly process: Process,
   ) {
-    this.memory = machine.contextOf(process).memory;
+    this.memory = machine.memoryOf(process);
   }
 
   /** sbrk(3) over brk(2): the old break, or -1. */

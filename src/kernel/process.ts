@@ -6,7 +6,9 @@ import type { UserAllocator } from '../user-alloc/index.js';
 import type { AddressSpace } from '../virtual/address-space.js';
 import type { FdTable } from './files/fd-table.js';
 import type { OutputFile, StandardFiles } from './files/open-file.js';
+import type { Thread } from './thread.js';
 import type { UserContext } from './user-context.js';
+import type { UserMemory } from './user-memory.js';
 
 /** A program: a plain function (runs to its end when scheduled) or a generator function (runs
  * until each `yield`, so processes interleave). Its return value, if an integer, is the exit code. */
@@ -38,6 +40,17 @@ export class Process {
   heap: UserAllocator | null = null;
   /** The program's view of the machine, made when the program starts. */
   context: UserContext | null = null;
+  /** The memory of the process as its code reaches it, shared by all its threads. */
+  memory: UserMemory | null = null;
+  /** The other tasks of its thread group, until they end and are joined. */
+  readonly threads: Thread[] = [];
+  /** The CPU whose run queue holds the leader task. */
+  cpu = 0;
+  /**
+   * The leader's program returned while other threads still ran: its exit code, which the
+   * process ends with once they have ended too. Null while the leader runs.
+   */
+  leaderExitCode: number | null = null;
   /** Largest VmSize seen (VmPeak). */
   peakVmSize = 0;
   /** oom_score_adj: -1000 (never chosen by the OOM killer) .. 1000; inherited by fork. */
@@ -73,6 +86,23 @@ export class Process {
 
   get ppid(): number {
     return this.parent?.pid ?? 0;
+  }
+
+  /** The thread group a task belongs to: for the leader task, the process itself. */
+  get process(): Process {
+    return this;
+  }
+
+  /** The leader's task id: the pid (`tgid`). */
+  get tid(): number {
+    return this.pid;
+  }
+
+  /** Tasks of the thread group still running: /proc/PID/status `Threads:`. */
+  get threadCount(): number {
+    let live = this.ended || this.leaderExitCode !== null ? 0 : 1;
+    for (const thread of this.threads) if (!thread.ended) live++;
+    return live;
   }
 
   get ended(): boolean {

@@ -12,7 +12,7 @@
  * The malloc family follows C: `malloc` returns 0 (NULL) when it fails and `ctx.errno` says
  * why. Every method is bound, so `const { malloc, free } = ctx` works.
  */
-import { errnoName, SIGKILL, SIGSEGV } from '../linux-abi.js';
+import { CLONE_PTHREAD_FLAGS, errnoName, SIGKILL, SIGSEGV } from '../linux-abi.js';
 import { SyscallError } from './errors.js';
 import type { Machine } from './machine.js';
 import type { Process, Program } from './process.js';
@@ -20,6 +20,7 @@ import type { SyscallCaller } from './syscalls/handler.js';
 import { waitChild } from './syscalls/process.js';
 import { residency } from './syscalls/residency.js';
 import { dispatchSyscall } from './syscalls/table.js';
+import type { Task } from './thread.js';
 import type { UserMemory } from './user-memory.js';
 
 /** The status `wait` returns for a child that ended. */
@@ -42,8 +43,10 @@ export class UserContext {
     private readonly process: Process,
     /** The process's memory, as its code reaches it. */
     readonly memory: UserMemory,
+    /** The task whose program this is: the process's leader, or one of its threads. */
+    private readonly task: Task = process,
   ) {
-    this.caller = { machine, process };
+    this.caller = { machine, process, task };
   }
 
   /** errno of the last failed malloc-family call. */
@@ -161,8 +164,9 @@ export class UserContext {
     this.check('mremap', this.syscall('mremap', address, oldLength, newLength, flags, newAddress));
   getpid = (): number => this.syscall('getpid');
   getppid = (): number => this.syscall('getppid');
+  /** exit(3): ends the whole process, every thread of it (exit_group, as glibc's exit). */
   exit = (code = 0): never => {
-    this.syscall('exit', code);
+    this.syscall('exit_group', code);
     throw new Error('unreachable: exit returned');
   };
   write = (fd: number, va: number, length: number): number =>
@@ -177,9 +181,31 @@ export class UserContext {
   wait = (pid = -1): WaitStatus => {
     this.checkAlive();
     const child = this.machine.enterKernel(() => waitChild(this.caller, pid));
+    this.checkAlive();
     if (typeof child === 'number') throw new SyscallError('wait', errnoName(-child) ?? 'EINVAL');
     return child;
   };
+
+  /**
+   * pthread_create: starts `program` in a new thread of this process, sharing its address
+   * space, heap and fds (clone with glibc's CLONE_VM | CLONE_THREAD | … flags); its tid.
+   */
+  thread = (program: Program): number =>
+    this.check('clone', this.syscall('clone', program, CLONE_PTHREAD_FLAGS));
+
+  /**
+   * pthread_join: waits for thread `tid` of this process to end, running the other tasks
+   * meanwhile (so it works from plain functions too); the thread's exit value.
+   */
+  join = (tid: number): number => {
+    this.checkAlive();
+    const result = this.machine.enterKernel(() => this.machine.joinThread(this.task, tid));
+    this.checkAlive();
+    return this.check('join', result);
+  };
+
+  /** gettid(2): this task's id (the pid for the process's first thread). */
+  gettid = (): number => this.syscall('gettid');
 
   private check(name: string, result: number): number {
     if (result >= 0) return result;

@@ -3,6 +3,7 @@
  * `read` is synchronous and may be called at any time, also from inside a running program.
  *
  *   /proc/meminfo  /proc/buddyinfo  /proc/slabinfo  /proc/vmstat  /proc/swaps  /proc/zoneinfo
+ *   /proc/cpuinfo  /proc/interrupts
  *   /proc/PID/maps  /proc/PID/status  /proc/PID/smaps  /proc/PID/oom_score
  *   /proc/PID/oom_score_adj   (PID may be `self` inside a program)
  *
@@ -15,6 +16,7 @@ import type { Process } from '../kernel/process.js';
 import type { KernelView } from './kernel-view.js';
 import { formatMeminfo } from './meminfo.js';
 import { formatSmaps } from './smaps.js';
+import { formatCpuinfo, formatInterrupts } from './smp.js';
 import { formatStatus } from './status.js';
 import { formatVmstat } from './vmstat.js';
 import { formatZoneinfo } from './zoneinfo.js';
@@ -22,7 +24,16 @@ import { formatZoneinfo } from './zoneinfo.js';
 /** /proc/swaps with no swap device: the header alone. */
 const SWAPS_HEADER = 'Filename\t\t\t\tType\t\tSize\t\tUsed\t\tPriority\n';
 /** The files about the whole machine, by their names under /proc. */
-const SYSTEM_FILES = ['meminfo', 'buddyinfo', 'slabinfo', 'vmstat', 'swaps', 'zoneinfo'];
+const SYSTEM_FILES = [
+  'meminfo',
+  'buddyinfo',
+  'slabinfo',
+  'vmstat',
+  'swaps',
+  'zoneinfo',
+  'cpuinfo',
+  'interrupts',
+];
 const PID_FILES = ['maps', 'status', 'smaps', 'oom_score', 'oom_score_adj'];
 
 /** A path that /proc does not have (or a process that does not exist); names the files it has. */
@@ -67,6 +78,10 @@ export class ProcFs {
         return m.vm.reclaim?.device.procSwaps() ?? SWAPS_HEADER;
       case '/proc/zoneinfo':
         return formatZoneinfo(m);
+      case '/proc/cpuinfo':
+        return formatCpuinfo(m);
+      case '/proc/interrupts':
+        return formatInterrupts(m);
     }
     const match = PID_PATH.exec(path);
     const process = match === null ? undefined : this.processFor(match[1]!);

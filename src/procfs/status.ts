@@ -27,7 +27,8 @@ export function formatStatus(process: Process): string {
     `NStgid:\t${pid}\nNSpid:\t${pid}\nNSpgid:\t${pid}\nNSsid:\t${pid}\nKthread:\t0\n`;
   if (!process.ended) text += memoryLines(process);
   text +=
-    'Threads:\t1\nSigQ:\t0/63396\nSigPnd:\t0000000000000000\nShdPnd:\t0000000000000000\n' +
+    `Threads:\t${Math.max(1, process.threadCount)}\nSigQ:\t0/63396\nSigPnd:\t0000000000000000\n` +
+    'ShdPnd:\t0000000000000000\n' +
     'SigBlk:\t0000000000000000\nSigIgn:\t0000000000000000\nSigCgt:\t0000000000000000\n' +
     'CapInh:\t0000000000000000\nCapPrm:\t000001ffffffffff\nCapEff:\t000001ffffffffff\n' +
     'CapBnd:\t000001ffffffffff\nCapAmb:\t0000000000000000\nNoNewPrivs:\t0\nSeccomp:\t0\n' +

@@ -74,6 +74,8 @@ export function formatVmstat(machine: KernelView): string {
     ['thp_fault_fallback', 0],
     ['thp_collapse_alloc', 0],
     ['thp_split_page', 0],
+    ['nr_tlb_remote_flush', events.tlbShootdownIpis],
+    ['nr_tlb_remote_flush_received', events.tlbShootdownIpis],
     ['nr_tlb_local_flush_all', events.tlbFullFlushes],
     ['nr_tlb_local_flush_one', events.tlbSinglePageFlushes],
     ['cow_fault', events.cowFaults],

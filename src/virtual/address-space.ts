@@ -58,6 +58,7 @@ import {
 import { mremap } from './mremap.js';
 import { PageTables } from './page-tables.js';
 import type { ForkFamily } from './reclaim/rmap.js';
+import { TLB_SINGLE_PAGE_FLUSH_CEILING } from './smp/cpus.js';
 import { MmuGather } from './smp/mmu-gather.js';
 import { FaultResult } from './stats.js';
 import { SWAP_TYPE } from './swap/swap-device.js';
@@ -65,11 +66,6 @@ import { isSwapEntry, PTE_PROT_NONE, swapEntryOffset, swapEntryType } from './sw
 import type { VirtualMemory } from './virtual-memory.js';
 import { VM_LOCKED, VM_LOCKED_MASK, Vma, type VmaKind, VmaList } from './vma.js';
 
-/**
- * Pages above which a range's TLB invalidation is one full flush instead of an `invlpg` per
- * page (Linux's tlb_single_page_flush_ceiling on x86).
- */
-const TLB_SINGLE_PAGE_FLUSH_CEILING = 33;
 const PROT_ALL = PROT_READ | PROT_WRITE | PROT_EXEC;
 /** mmap flags understood here; MAP_GROWSDOWN and MAP_NORESERVE are accepted and ignored. */
 const KNOWN_MAP_FLAGS =
@@ -476,14 +472,16 @@ export class AddressSpace {
   }
 
   /**
-   * VM layer: drops the TLB's translations of `[start, end)` after its leaves changed: an
-   * `invlpg` per page up to {@link TLB_SINGLE_PAGE_FLUSH_CEILING} pages, else one full flush
-   * (as Linux's flush_tlb_range).
+   * The leaves of `[start, end)` changed: every CPU holding this space's tables drops their
+   * translations before this returns, with an `invlpg` per page up to Linux's
+   * tlb_single_page_flush_ceiling, else one full flush (as flush_tlb_range), and one IPI per
+   * other CPU.
    */
   invalidateRange(start: number, end: number): void {
-    if (!this.isActive) return;
-    if ((end - start) / PAGE_SIZE > TLB_SINGLE_PAGE_FLUSH_CEILING) this.vm.flushTlb();
-    else for (let va = start; va < end; va += PAGE_SIZE) this.invalidate(va);
+    const gather = this.mmuGather;
+    if ((end - start) / PAGE_SIZE > TLB_SINGLE_PAGE_FLUSH_CEILING) gather.flushAll();
+    else for (let va = start; va < end; va += PAGE_SIZE) gather.flushPage(va);
+    gather.finish();
   }
 
   // ─── VMAs ───────────────────────────────────────────────────────────────────────────────

@@ -259,7 +259,7 @@ function moveLeaves(space: AddressSpace, start: number, end: number, distance: n
   tables.forEachLeaf(start, end, (at, va) => {
     const target = tables.entry(va + distance, 1, false, true);
     tables.write(target, tables.low(at), tables.high(at));
-    tables.clearLeaf(at, va);
+    tables.clearLeaf(at, va, space.mmuGather);
     const frame = space.residentFrame(target);
     if (rmap !== undefined && frame >= 0) rmap.move(frame, space, va, va + distance);
   });

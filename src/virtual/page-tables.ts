@@ -139,16 +139,16 @@ export class PageTables {
     const at = this.entry(va, level, false, false);
     if (at < 0) return;
     this.write(at, 0, 0);
-    this.freeEmptyTables(va, level);
+    this.freeEmptyTables(va, level, gather);
   }
 
   /**
    * {@link clear} of the leaf at physical address `at` (which maps `va`), for a caller that
    * already holds it: no walk unless the leaf was its table's last entry.
    */
-  clearLeaf(at: number, va: number): void {
+  clearLeaf(at: number, va: number, gather?: TableGather): void {
     this.write(at, 0, 0);
-    if (this.used.get(at - (at & TABLE_MASK)) === 0) this.freeEmptyTables(va, 1);
+    if (this.used.get(at - (at & TABLE_MASK)) === 0) this.freeEmptyTables(va, 1, gather);
   }
 
   /**
@@ -174,8 +174,11 @@ export class PageTables {
     this.freeEmptyTables(va, 1);
   }
 
-  /** Frees the table of the level-`level` entry of `va` if it is empty, and so on upwards. */
-  private freeEmptyTables(va: number, level: PageLevel): void {
+  /**
+   * Frees the table of the level-`level` entry of `va` if it is empty, and so on upwards;
+   * through `gather` (after the TLB flush) when given.
+   */
+  private freeEmptyTables(va: number, level: PageLevel, gather?: TableGather): void {
     for (let l: PageLevel = level; l < 4; l = (l + 1) as PageLevel) {
       const child = this.entry(va, l, false, false);
       const table = child - (child & TABLE_MASK);

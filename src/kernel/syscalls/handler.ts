@@ -5,11 +5,13 @@
  */
 import type { Machine } from '../machine.js';
 import type { Process } from '../process.js';
+import type { Task } from '../thread.js';
 
-/** Who makes the call: the machine it runs on and the calling process. */
+/** Who makes the call: the machine it runs on, the calling process and task (thread). */
 export interface SyscallCaller {
   readonly machine: Machine;
   readonly process: Process;
+  readonly task: Task;
 }
 
 /** The arguments exactly as the program passed them: numbers, or anything at all. */

@@ -12,8 +12,8 @@ export const sysGetpid: SyscallHandler = ({ process }) => process.pid;
 
 export const sysGetppid: SyscallHandler = ({ process }) => process.ppid;
 
-/** exit(2) and exit_group(2): never return; the process unwinds. */
-export const sysExit: SyscallHandler = ({ machine, process }, args) =>
+/** exit_group(2): never returns; the process, every thread of it, unwinds. */
+export const sysExitGroup: SyscallHandler = ({ machine, process }, args) =>
   machine.terminate(process, numberArg(args, 0));
 
 /** fork(2), with the child's program as its argument: the child's pid. */
@@ -57,18 +57,13 @@ export const sysWait4: SyscallHandler = (caller, args) => {
  * it. Its status, or -ECHILD when there is no such child (or it can never end).
  */
 export function waitChild(
-  { machine, process: parent }: SyscallCaller,
+  { machine, process: parent, task }: SyscallCaller,
   pid: number,
 ): WaitStatus | number {
   const child = [...parent.children].find((c) => pid === -1 || c.pid === pid);
   if (child === undefined) return -ERRNO.ECHILD;
   if (!child.ended) {
-    parent.state = 'waiting';
-    try {
-      machine.schedule(() => child.ended || parent.ended);
-    } finally {
-      if (!parent.ended) parent.state = 'running';
-    }
+    machine.block(task, () => child.ended || parent.ended);
     // Killed while it waited (the OOM killer may pick a waiting parent): it unwinds now.
     if (parent.ended) throw new ProcessTermination(parent.pid);
     if (!child.ended) return -ERRNO.ECHILD;

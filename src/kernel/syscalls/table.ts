@@ -12,7 +12,7 @@ import { ERRNO } from '../../linux-abi.js';
 import type { SyscallArgs, SyscallCaller, SyscallHandler } from './handler.js';
 import { sysRead, sysWrite } from './io.js';
 import { sysBrk, sysMmap, sysMprotect, sysMremap, sysMunmap, sysSbrk } from './memory.js';
-import { sysExit, sysFork, sysGetpid, sysGetppid, sysWait4 } from './process.js';
+import { sysExitGroup, sysFork, sysGetpid, sysGetppid, sysWait4 } from './process.js';
 import {
   sysMadvise,
   sysMincore,
@@ -22,6 +22,7 @@ import {
   sysMunlock,
   sysMunlockall,
 } from './residency.js';
+import { sysClone, sysExit, sysGettid } from './thread.js';
 
 export const SYSCALL_TABLE: ReadonlyMap<string, SyscallHandler> = new Map([
   // memory
@@ -46,11 +47,14 @@ export const SYSCALL_TABLE: ReadonlyMap<string, SyscallHandler> = new Map([
   ['getpid', sysGetpid],
   ['getppid', sysGetppid],
   ['exit', sysExit],
-  ['exit_group', sysExit],
+  ['exit_group', sysExitGroup],
   ['fork', sysFork],
   ['wait', sysWait4],
   ['waitpid', sysWait4],
   ['wait4', sysWait4],
+  // threads
+  ['clone', sysClone],
+  ['gettid', sysGettid],
 ]);
 
 /** Runs system call `name` for `caller`: its Linux value, -ENOSYS for an unknown name. */

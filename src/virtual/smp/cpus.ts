@@ -72,6 +72,11 @@ export class Cpus {
     return this.all.length;
   }
 
+  /** The simulator now runs CPU `id`'s code. */
+  runOn(id: number): void {
+    this.current = this.all[id]!;
+  }
+
   /** The CPUs whose CR3 holds `space`'s tables (its `mm_cpumask`), lazy ones included. */
   maskOf(space: AddressSpace): CpuTlbState[] {
     return this.all.filter((cpu) => cpu.loadedSpace === space);

@@ -1,0 +1,321 @@
+import { describe, expect, it } from 'vitest';
+import { PAGE_SIZE } from '../../src/hw/constants.js';
+import { Machine } from '../../src/kernel/machine.js';
+import type { UserContext } from '../../src/kernel/user-context.js';
+import { MAP_ANONYMOUS, MAP_PRIVATE, PROT_READ, PROT_WRITE } from '../../src/linux-abi.js';
+import { finish } from './helpers.js';
+
+const RW = PROT_READ | PROT_WRITE;
+const ANON = MAP_PRIVATE | MAP_ANONYMOUS;
+
+/**
+ * The scenario the shootdowns exist for. A reader thread on CPU 1 caches the translation of a
+ * page; its process's main thread, on CPU 0, unmaps the page; another process, on CPU 0 too,
+ * touches a fresh page and gets the freed frame (the hottest one of CPU 0's page lists). Then
+ * the reader loads from the unmapped address again.
+ */
+function staleReadScenario(shootdowns: boolean) {
+  const machine = Machine.boot({ memory: '64M', cpus: 2 });
+  machine.vm.cpus.shootdownsEnabled = shootdowns;
+  let stage = 0;
+  let buffer = 0;
+  let readerCpu = -1;
+  let leaked: number | undefined;
+  const main = machine.spawn(function* main(ctx: UserContext) {
+    buffer = ctx.mmap(0, 2 * PAGE_SIZE, RW, ANON);
+    // Two pages, so unmapping the second leaves the page table in use: only the data frame
+    // goes back to the allocator.
+    ctx.store32(buffer, 1);
+    ctx.store32(buffer + PAGE_SIZE, 0x1111);
+    const tid = ctx.thread(function* reader(thread: UserContext) {
+      readerCpu = machine.vm.cpus.current.id;
+      expect(thread.load32(buffer + PAGE_SIZE)).toBe(0x1111);
+      stage = 1;
+      while (stage < 3) yield;
+      leaked = thread.load32(buffer + PAGE_SIZE);
+    });
+    while (stage < 1) yield;
+    ctx.munmap(buffer + PAGE_SIZE, PAGE_SIZE);
+    stage = 2;
+    while (stage < 3) yield;
+    ctx.join(tid);
+  });
+  machine.schedule(() => stage >= 1);
+  const frame = machine.mmus[1]!.tlb.entries().find((e) => e.virtualPage === buffer + PAGE_SIZE);
+  const thief = machine.spawn(function* thief(ctx: UserContext) {
+    const page = ctx.mmap(0, 2 * PAGE_SIZE, RW, ANON);
+    ctx.store32(page, 7); // its page tables exist now: the next touch takes one frame only
+    while (stage < 2) yield;
+    ctx.store32(page + PAGE_SIZE, 0xdeadbeef);
+    stage = 3;
+  });
+  machine.run();
+  return { machine, main, thief, readerCpu, frame, leaked };
+}
+
+describe('TLB shootdowns', () => {
+  it('without them, a thread on another CPU reads a frame that now belongs to another process', () => {
+    const { machine, main, thief, readerCpu, frame, leaked } = staleReadScenario(false);
+    expect(readerCpu).toBe(1);
+    expect(frame).toBeDefined();
+    expect(leaked).toBe(0xdeadbeef);
+    expect(main.exitCode).toBe(0);
+    expect(thief.exitCode).toBe(0);
+    expect(machine.procfs.read('/proc/interrupts')).toMatch(/TLB:\s+0\s+0\s+TLB shootdowns/);
+  });
+
+  it('with them, the unmap reaches CPU 1 before the frame is reused, and the read faults', () => {
+    const { machine, main, thief, readerCpu, leaked } = staleReadScenario(true);
+    expect(readerCpu).toBe(1);
+    expect(leaked).toBeUndefined();
+    expect(main.signal).toBe(11);
+    expect(main.fault?.kind).toBe('SEGV_MAPERR');
+    expect(thief.exitCode).toBe(0);
+    const interrupts = machine.procfs.read('/proc/interrupts');
+    const tlb = /TLB:\s+(\d+)\s+(\d+)\s+TLB shootdowns/.exec(interrupts);
+    expect(Number(tlb?.[2])).toBeGreaterThanOrEqual(1);
+    finish(machine);
+  });
+
+  it('batches: unmapping 512 pages sends one IPI to each other CPU of the space, not 512', () => {
+    const machine = Machine.boot({ memory: '64M', cpus: 4 });
+    const pages = 512;
+    let ipis = -1;
+    let received: number[] = [];
+    let stage = 0;
+    machine.spawn(function* main(ctx: UserContext) {
+      const buffer = ctx.mmap(0, pages * PAGE_SIZE, RW, ANON);
+      for (let i = 0; i < pages; i++) ctx.store8(buffer + i * PAGE_SIZE, 1);
+      const tids = [1, 2, 3].map(() =>
+        ctx.thread(function* spinner(thread: UserContext) {
+          thread.load8(buffer);
+          stage++;
+          while (stage < 4) yield;
+        }),
+      );
+      while (stage < 3) yield;
+      const before = machine.vm.cpus.ipisSent;
+      const counts = machine.vm.cpus.all.map((cpu) => cpu.shootdownsReceived);
+      ctx.munmap(buffer, pages * PAGE_SIZE);
+      ipis = machine.vm.cpus.ipisSent - before;
+      received = machine.vm.cpus.all.map((cpu, i) => cpu.shootdownsReceived - counts[i]!);
+      stage = 4;
+      for (const tid of tids) ctx.join(tid);
+    });
+    finish(machine);
+    expect(ipis).toBe(3);
+    expect(received).toEqual([0, 1, 1, 1]);
+  });
+
+  it('a lazy CPU is spared the IPI and flushes when it runs the space again', () => {
+    const machine = Machine.boot({ memory: '64M', cpus: 2 });
+    const cpu1 = machine.vm.cpus.all[1]!;
+    let page = 0;
+    let staleKept = false;
+    let entryBack = true;
+    const handle = machine.spawn(function* main(ctx: UserContext) {
+      const buffer = ctx.mmap(0, 2 * PAGE_SIZE, RW, ANON);
+      page = buffer + PAGE_SIZE;
+      ctx.store32(buffer, 5);
+      ctx.store32(page, 6);
+      ctx.thread((thread: UserContext) => thread.load32(page)); // runs on CPU 1, then ends
+      for (let i = 0; i < 3; i++) yield; // CPU 1 goes idle: lazy, the space still loaded
+      const received = cpu1.shootdownsReceived;
+      ctx.munmap(page, PAGE_SIZE);
+      expect(cpu1.lazy).toBe(true);
+      expect(cpu1.shootdownsReceived).toBe(received);
+      expect(cpu1.flushWhenBack).toBe(true);
+      staleKept = cpu1.mmu.tlb.entries().some((e) => e.virtualPage === page);
+      machine.check(); // the stale entry is allowed: CPU 1 cannot use it before flushing
+      ctx.thread((thread: UserContext) => {
+        entryBack = cpu1.mmu.tlb.entries().some((e) => e.virtualPage === page);
+        thread.load32(page);
+      });
+      for (;;) yield;
+    });
+    machine.run();
+    expect(staleKept).toBe(true);
+    expect(entryBack).toBe(false);
+    expect(handle.signal).toBe(11);
+    finish(machine);
+  });
+});
+
+describe('CPUs', () => {
+  it('boots with 1 CPU by default and up to 64, rejecting anything else', () => {
+    expect(Machine.boot({ memory: '16M' }).cpuCount).toBe(1);
+    expect(Machine.boot({ memory: '16M', cpus: 64 }).cpuCount).toBe(64);
+    for (const cpus of [0, 65, 1.5, -1, Number.NaN]) {
+      expect(() => Machine.boot({ memory: '16M', cpus })).toThrow(/cpus must be an integer/);
+    }
+  });
+
+  it('lists each CPU in /proc/cpuinfo and has a TLB column for each in /proc/interrupts', () => {
+    const machine = Machine.boot({ memory: '16M', cpus: 3 });
+    const cpuinfo = machine.procfs.read('/proc/cpuinfo');
+    expect(cpuinfo.match(/^processor\t: \d+$/gm)).toEqual([
+      'processor\t: 0',
+      'processor\t: 1',
+      'processor\t: 2',
+    ]);
+    expect(cpuinfo).toMatch(/^flags\t\t: .*\bnx\b.*\bsmep smap$/m);
+    const interrupts = machine.procfs.read('/proc/interrupts').split('\n');
+    expect(interrupts[0]).toBe(`${' '.repeat(11)}CPU0       CPU1       CPU2       `);
+    expect(interrupts[1]).toBe('TLB:          0          0          0   TLB shootdowns');
+  });
+
+  it('places tasks on the least loaded CPU and each CPU keeps its own CR3 and TLB', () => {
+    const machine = Machine.boot({ memory: '64M', cpus: 2 });
+    const seen: Record<string, number> = {};
+    const program = (name: string) =>
+      function* (ctx: UserContext) {
+        const page = ctx.mmap(0, PAGE_SIZE, RW, ANON);
+        ctx.store32(page, 1);
+        seen[name] = machine.vm.cpus.current.id;
+        yield;
+        expect(machine.vm.cpus.current.id).toBe(seen[name]);
+      };
+    machine.spawn(program('a'));
+    machine.spawn(program('b'));
+    machine.spawn(program('c'));
+    machine.schedule(() => Object.keys(seen).length === 3);
+    expect(seen).toEqual({ a: 0, b: 1, c: 0 });
+    const [cpu0, cpu1] = machine.mmus;
+    expect(cpu0!.cpu.cr3).not.toBe(cpu1!.cpu.cr3);
+    expect(cpu1!.tlb.entries().some((e) => e.user)).toBe(true);
+    finish(machine);
+  });
+
+  it('drains an idle CPU’s page lists back to the buddy lists', () => {
+    const machine = Machine.boot({ memory: '64M', cpus: 2 });
+    let busySteps = 0;
+    let freed = false;
+    machine.spawn(function* busy() {
+      while (busySteps < 6) {
+        busySteps++;
+        yield;
+      }
+    });
+    machine.spawn(function* freer(ctx: UserContext) {
+      const buffer = ctx.mmap(0, 8 * PAGE_SIZE, RW, ANON);
+      for (let i = 0; i < 8; i++) ctx.store8(buffer + i * PAGE_SIZE, 1);
+      ctx.munmap(buffer, 8 * PAGE_SIZE);
+      freed = true;
+      yield;
+    });
+    machine.schedule(() => freed);
+    expect(machine.frames.perCpuFrames(1)).toBeGreaterThan(0);
+    const steps = busySteps;
+    machine.schedule(() => busySteps === steps + 3);
+    expect(machine.frames.perCpuFrames(1)).toBe(0);
+    finish(machine);
+  });
+});
+
+describe('threads', () => {
+  it('share the address space and the heap, and join returns their exit value', () => {
+    const machine = Machine.boot({ memory: '64M', cpus: 2 });
+    const handle = machine.spawn((ctx: UserContext) => {
+      const shared = ctx.malloc(64);
+      ctx.store32(shared, 41);
+      const tid = ctx.thread((thread: UserContext) => {
+        const value = thread.load32(shared);
+        const block = thread.malloc(100);
+        thread.store32(block, value + 1);
+        thread.store32(shared + 4, block);
+        return 7;
+      });
+      expect(tid).not.toBe(ctx.getpid());
+      expect(ctx.join(tid)).toBe(7);
+      const block = ctx.load32(shared + 4);
+      expect(ctx.load32(block)).toBe(42);
+      ctx.free(block);
+      ctx.free(shared);
+      return 3;
+    });
+    finish(machine);
+    expect(handle.exitCode).toBe(3);
+  });
+
+  it('each get a stack mapping with a guard page, and Threads: counts them', () => {
+    const machine = Machine.boot({ memory: '64M', cpus: 2 });
+    let maps = '';
+    let status = '';
+    let gettid = 0;
+    let tid = 0;
+    machine.spawn(function* main(ctx: UserContext) {
+      tid = ctx.thread(function* worker(thread: UserContext) {
+        gettid = thread.gettid();
+        yield;
+      });
+      yield;
+      maps = machine.procfs.read('/proc/self/maps');
+      status = machine.procfs.read('/proc/self/status');
+      ctx.join(tid);
+      expect(machine.procfs.read('/proc/self/status')).toMatch(/^Threads:\t1$/m);
+    });
+    finish(machine);
+    expect(gettid).toBe(tid);
+    expect(status).toMatch(/^Threads:\t2$/m);
+    const lines = maps.split('\n');
+    const stack = lines.findIndex((line) => / rw-p /.test(line) && lineSize(line) === 8 << 20);
+    expect(stack).toBeGreaterThan(0);
+    expect(lines[stack - 1]).toMatch(/ ---p /);
+    expect(lineSize(lines[stack - 1]!)).toBe(PAGE_SIZE);
+  });
+
+  it('a fault in one thread kills the whole process with SIGSEGV', () => {
+    const machine = Machine.boot({ memory: '64M', cpus: 2 });
+    let survived = false;
+    const handle = machine.spawn(function* main(ctx: UserContext) {
+      ctx.thread(function* crasher(thread: UserContext) {
+        yield;
+        thread.store32(0x10, 1);
+      });
+      for (let i = 0; i < 5; i++) yield;
+      survived = true;
+    });
+    finish(machine);
+    expect(handle.signal).toBe(11);
+    expect(survived).toBe(false);
+  });
+
+  it('exit in any thread ends all of them; a returning leader waits for the last thread', () => {
+    const machine = Machine.boot({ memory: '64M', cpus: 2 });
+    const killed = machine.spawn(function* main(ctx: UserContext) {
+      ctx.thread((thread: UserContext) => thread.exit(9));
+      for (;;) yield;
+    });
+    let lastRan = false;
+    const waited = machine.spawn((ctx: UserContext) => {
+      ctx.thread(function* late() {
+        for (let i = 0; i < 4; i++) yield;
+        lastRan = true;
+      });
+      return 4;
+    });
+    finish(machine);
+    expect(killed.exitCode).toBe(9);
+    expect(lastRan).toBe(true);
+    expect(waited.exitCode).toBe(4);
+  });
+
+  it('reject bad calls with Linux errnos', () => {
+    const machine = Machine.boot({ memory: '64M' });
+    machine.spawn((ctx: UserContext) => {
+      expect(ctx.syscall('clone', 42, 0)).toBe(-22);
+      expect(ctx.syscall('clone', () => 0, 0)).toBe(-22);
+      expect(() => ctx.join(999)).toThrow(expect.objectContaining({ code: 'ESRCH' }));
+      const tid = ctx.thread(() => 0);
+      expect(ctx.join(tid)).toBe(0);
+      expect(() => ctx.join(tid)).toThrow(expect.objectContaining({ code: 'ESRCH' }));
+    });
+    finish(machine);
+  });
+});
+
+/** Bytes a /proc/PID/maps line covers. */
+function lineSize(line: string): number {
+  const [start, end] = line.split(' ')[0]!.split('-');
+  return Number.parseInt(end!, 16) - Number.parseInt(start!, 16);
+}
