@@ -58,7 +58,6 @@ import {
 import { mremap } from './mremap.js';
 import { PageTables } from './page-tables.js';
 import type { ForkFamily } from './reclaim/rmap.js';
-import { TLB_SINGLE_PAGE_FLUSH_CEILING } from './smp/cpus.js';
 import { MmuGather } from './smp/mmu-gather.js';
 import { FaultResult } from './stats.js';
 import { SWAP_TYPE } from './swap/swap-device.js';
@@ -469,19 +468,6 @@ export class AddressSpace {
     if (!this.isActive) return;
     this.vm.mmu.invlpg(va);
     this.vm.events.tlbSinglePageFlushes++;
-  }
-
-  /**
-   * The leaves of `[start, end)` changed: every CPU holding this space's tables drops their
-   * translations before this returns, with an `invlpg` per page up to Linux's
-   * tlb_single_page_flush_ceiling, else one full flush (as flush_tlb_range), and one IPI per
-   * other CPU.
-   */
-  invalidateRange(start: number, end: number): void {
-    const gather = this.mmuGather;
-    if ((end - start) / PAGE_SIZE > TLB_SINGLE_PAGE_FLUSH_CEILING) gather.flushAll();
-    else for (let va = start; va < end; va += PAGE_SIZE) gather.flushPage(va);
-    gather.finish();
   }
 
   // ─── VMAs ───────────────────────────────────────────────────────────────────────────────

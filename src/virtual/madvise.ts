@@ -133,8 +133,9 @@ function markLazyFree(space: AddressSpace, start: number, end: number): void {
     const frame = space.residentFrame(at);
     if (vm.frames.refCount(frame) !== 1) return;
     tables.write(at, lo & ~(PTE_A | PTE_D), tables.high(at));
-    space.invalidate(va);
+    space.mmuGather.flushPage(va);
   });
+  space.mmuGather.finish();
 }
 
 /** MADV_COLD: the pages' Accessed bits are cleared, so aging sees them as not used. */
@@ -144,6 +145,7 @@ function clearAccessed(space: AddressSpace, start: number, end: number): void {
     const lo = tables.low(at);
     if ((lo & PTE_P) === 0 || (lo & PTE_A) === 0) return;
     tables.write(at, lo & ~PTE_A, tables.high(at));
-    space.invalidate(va);
+    space.mmuGather.flushPage(va);
   });
+  space.mmuGather.finish();
 }

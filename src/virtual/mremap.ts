@@ -192,7 +192,7 @@ function move(space: AddressSpace, plan: Move): number {
   for (const va of held) space.tables.releasePageTable(va);
   if (!plan.keepOld) space.removeRange(from, from + moved, spare);
   else if (source.lockFlags !== 0) unlock(space, from, from + moved, spare);
-  space.invalidateRange(from, from + moved);
+  space.mmuGather.finish(); // the moved leaves' flush, unless the unmap above did it
   space.mergeAround(to, to + newLength);
   space.releaseRecords(spare);
   space.populateLocked(to + moved, to + newLength, source.lockFlags);
@@ -251,7 +251,8 @@ function holdTargetTables(
 
 /**
  * Linux's move_ptes: each leaf of `[start, end)` goes `distance` bytes up (or down), as is;
- * the reverse map follows each frame (a swap entry names a slot, not an address).
+ * the reverse map follows each frame (a swap entry names a slot, not an address). The old
+ * addresses' flush, and the tables they leave empty, wait in the space's MMU gather.
  */
 function moveLeaves(space: AddressSpace, start: number, end: number, distance: number): void {
   const tables = space.tables;
@@ -260,6 +261,7 @@ function moveLeaves(space: AddressSpace, start: number, end: number, distance: n
     const target = tables.entry(va + distance, 1, false, true);
     tables.write(target, tables.low(at), tables.high(at));
     tables.clearLeaf(at, va, space.mmuGather);
+    space.mmuGather.flushPage(va);
     const frame = space.residentFrame(target);
     if (rmap !== undefined && frame >= 0) rmap.move(frame, space, va, va + distance);
   });
