@@ -2,7 +2,7 @@
  * How a process's malloc heap reaches the kernel: through system calls only, exactly as a libc
  * does. The allocator itself runs in user mode over the process's own memory.
  */
-import { MAP_ANONYMOUS, MAP_PRIVATE, PROT_READ, PROT_WRITE } from '../linux-abi.js';
+import { MAP_ANONYMOUS, MAP_PRIVATE, MREMAP_MAYMOVE, PROT_READ, PROT_WRITE } from '../linux-abi.js';
 import type { HeapHost } from '../user-alloc/index.js';
 import type { Machine } from './machine.js';
 import type { Process } from './process.js';
@@ -36,6 +36,16 @@ export class ProcessHeapHost implements HeapHost {
 
   munmap(address: number, length: number): number {
     return this.machine.enterKernel(() => this.process.space.munmap(address, length)) < 0 ? -1 : 0;
+  }
+
+  /** mremap(2) with MREMAP_MAYMOVE: the pages move by their page tables, never copied. */
+  mremap(address: number, oldLength: number, newLength: number): number {
+    const result = this.machine.enterKernel(() => {
+      const moved = this.process.space.mremap(address, oldLength, newLength, MREMAP_MAYMOVE);
+      this.machine.syncMm(this.process);
+      return moved;
+    });
+    return result < 0 ? -1 : result;
   }
 
   abort(message: string): never {

@@ -15,6 +15,13 @@ export interface HeapHost {
   mmap(length: number): number;
   /** Unmaps `[address, address + length)`; 0, or -1 on failure. */
   munmap(address: number, length: number): number;
+  /**
+   * Resizes the mapping `[address, address + oldLength)` (page multiples) to `newLength`,
+   * moving it if it cannot grow in place, its contents kept: mremap(2) with MREMAP_MAYMOVE.
+   * The mapping's address, or -1 (nothing changed). A host without it makes realloc of a
+   * mapped block allocate, copy and free instead.
+   */
+  mremap?(address: number, oldLength: number, newLength: number): number;
   /** Ends the program like glibc's abort(): in a process, SIGABRT. Never returns. */
   abort(message: string): never;
 }

@@ -358,6 +358,10 @@ export class UserAllocator<H extends HeapHost = HeapHost> {
     if (need === 0) return this.fail(ERRNO.ENOMEM);
     // A failed resizeInPlace leaves the header as checked: `head` still holds.
     if (inHeap && this.resizeInPlace(chunk, need)) return p;
+    if (!inHeap) {
+      const remapped = this.remapChunk(chunk, head, need);
+      if (remapped !== 0) return remapped + PAYLOAD;
+    }
     const usable = sizeOf(head) - (inHeap ? HEAP_OVERHEAD : MMAP_OVERHEAD);
     if (!inHeap && need <= usable + MMAP_OVERHEAD && need >= this.mmapThreshold) return p;
     const q = this.malloc(size);
@@ -998,6 +1002,29 @@ export class UserAllocator<H extends HeapHost = HeapHost> {
     this.mapped.set(chunk, length);
     this.mappedBytes += length;
     return payload;
+  }
+
+  /**
+   * glibc's mremap_chunk: resizes the mapping of the mmapped `chunk` (head word `head`) to hold
+   * `need` chunk bytes with the host's mremap, which moves its pages (page tables, not bytes)
+   * when it cannot grow in place. The chunk (perhaps at a new address), or 0 when the host has
+   * no mremap or it failed (realloc then copies).
+   */
+  private remapChunk(chunk: number, head: number, need: number): number {
+    if (this.host.mremap === undefined) return 0;
+    const lead = this.m.load32(chunk + PREV_SIZE);
+    const length = sizeOf(head) + lead;
+    const newLength = roundUpToPage(lead + need + MMAP_OVERHEAD);
+    if (newLength === length) return chunk;
+    if (newLength > MAX_CHUNK) return 0;
+    const mapping = this.host.mremap(chunk - lead, length, newLength);
+    if (mapping === -1) return 0;
+    const moved = mapping + lead;
+    this.mapped.delete(chunk);
+    this.mapped.set(moved, newLength);
+    this.mappedBytes += newLength - length;
+    this.setHead(moved, (newLength - lead) | MMAPPED | INUSE);
+    return moved;
   }
 
   private unmapChunk(chunk: number, who: string): void {

@@ -152,3 +152,48 @@ describe('the malloc heap inside a process', () => {
     expect(firstSeal(7)).not.toBe(firstSeal(8));
   });
 });
+
+describe('realloc of an mmapped block moves it with mremap (glibc mremap_chunk)', () => {
+  it('grows a touched block from 256 KiB to 16 MiB: no fault, no copy at any step', () => {
+    const machine = Machine.boot({ memory: '64M' });
+    const handle = machine.spawn((ctx) => {
+      const events = machine.vm.events;
+      let size = 256 * 1024;
+      let p = ctx.malloc(size);
+      ctx.fill(p, size, 0x5a);
+      while (size < 16 * 1024 * 1024) {
+        const wall = ctx.malloc(64 * 1024); // its own mapping, often right where p would grow
+        const faults = events.pgfault;
+        const frame = machine.process(ctx.pid)!.space.frameAt(p + size - 1);
+        const q = ctx.realloc(p, 2 * size);
+        expect(events.pgfault).toBe(faults);
+        expect(machine.process(ctx.pid)!.space.frameAt(q + size - 1)).toBe(frame);
+        ctx.fill(q + size, size, 0x5a);
+        ctx.free(wall);
+        p = q;
+        size *= 2;
+      }
+      const bytes = ctx.readBytes(p, size);
+      expect(bytes.every((b) => b === 0x5a)).toBe(true);
+      ctx.free(p);
+    });
+    finish(machine);
+    expect(handle.error).toBeNull();
+    expect(handle.exitCode).toBe(0);
+  });
+
+  it('shrinks a mapped block in place, giving its tail pages back', () => {
+    const machine = Machine.boot({ memory: '64M' });
+    const handle = machine.spawn((ctx) => {
+      const p = ctx.malloc(4 * 1024 * 1024);
+      ctx.fill(p, 4 * 1024 * 1024, 1);
+      const free = machine.frames.freeFrames;
+      expect(ctx.realloc(p, 1024 * 1024)).toBe(p);
+      expect(machine.frames.freeFrames - free).toBeGreaterThanOrEqual(767);
+      expect(ctx.load8(p + 1024 * 1024 - 1)).toBe(1);
+      ctx.free(p);
+    });
+    finish(machine);
+    expect(handle.error).toBeNull();
+  });
+});

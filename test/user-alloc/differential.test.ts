@@ -150,4 +150,20 @@ describe('UserAllocator against a shadow model', () => {
       { numRuns: 20 },
     );
   });
+
+  it('large reallocs of mmapped blocks through mremap (and without it, by copying)', () => {
+    fc.assert(
+      fc.property(fc.integer(), fc.boolean(), (seed, mremapAllowed) => {
+        const host = new TestHost();
+        host.mremapAllowed = mremapAllowed;
+        const heap = new UserAllocator(host, { mmapThreshold: 64 * 1024, seed });
+        heap.free(heap.malloc(1));
+        heap.trim();
+        runSequence(heap, seed, 10_000, 1024 * 1024);
+        expect(host.mappedBytes()).toBe(0);
+        expect(host.mremapCalls > 0).toBe(mremapAllowed);
+      }),
+      { numRuns: 10 },
+    );
+  });
 });

@@ -21,7 +21,9 @@ export class TestHost implements HeapHost {
   /** One entry per page of the mmap area: the mapping length at its first page, -1 inside. */
   private readonly pages = new Int32Array((MMAP_END - MMAP_START) / PAGE_SIZE);
   mmapAllowed = true;
+  mremapAllowed = true;
   mmapCalls = 0;
+  mremapCalls = 0;
   munmapCalls = 0;
   aborts: string[] = [];
 
@@ -55,6 +57,40 @@ export class TestHost implements HeapHost {
     this.pages.fill(0, first, first + length / PAGE_SIZE);
     this.munmapCalls++;
     return 0;
+  }
+
+  /**
+   * mremap with MREMAP_MAYMOVE over the page slots: shrinks or grows in place when the pages
+   * after are free, else moves (here by copying the bytes: a flat buffer has no page tables).
+   */
+  mremap(address: number, oldLength: number, newLength: number): number {
+    if (!this.mremapAllowed || oldLength % PAGE_SIZE !== 0 || newLength % PAGE_SIZE !== 0) {
+      return -1;
+    }
+    const first = (address - MMAP_START) / PAGE_SIZE;
+    const oldCount = oldLength / PAGE_SIZE;
+    const newCount = newLength / PAGE_SIZE;
+    if (this.pages[first] !== oldCount) return -1;
+    this.mremapCalls++;
+    if (newCount <= oldCount || this.freePages(first + oldCount, newCount - oldCount)) {
+      this.pages.fill(0, first, first + oldCount);
+      this.pages.fill(-1, first, first + newCount);
+      this.pages[first] = newCount;
+      if (newCount > oldCount) this.memory.fill(address + oldLength, newLength - oldLength, 0);
+      return address;
+    }
+    const moved = this.mmap(newLength);
+    if (moved === -1) return -1;
+    this.mmapCalls--;
+    this.memory.copyWithin(moved, address, oldLength);
+    this.pages.fill(0, first, first + oldCount);
+    return moved;
+  }
+
+  private freePages(first: number, count: number): boolean {
+    if (first + count > this.pages.length) return false;
+    for (let k = 0; k < count; k++) if (this.pages[first + k] !== 0) return false;
+    return true;
   }
 
   /** Bytes currently mapped. */
