@@ -245,8 +245,8 @@ class StressDriver {
   private nextCheck = 0;
   private spawned = 0;
   private nextTag = 1;
-  private oomDeaths = 0;
-  /** Every worker's process, kept to read how it ended after the kernel has reaped it. */
+  /** Every worker's process, kept to read how it ended after the kernel has reaped it (the OOM
+   * killer may end a worker while it is not running, so its program never sees its death). */
   private readonly workers = new Map<number, Process>();
   private readonly report: StressReport;
   private readonly checkEvery: number;
@@ -299,9 +299,10 @@ class StressDriver {
     injector?.uninstall();
     this.verify();
     this.report.oomKills = machine.oomKills - oomBefore;
-    if (this.oomDeaths !== this.report.oomKills)
+    const oomDeaths = this.oomDeaths();
+    if (oomDeaths !== this.report.oomKills)
       this.fail(
-        `${this.oomDeaths} workers killed for memory, the OOM killer counted ${this.report.oomKills}`,
+        `${oomDeaths} workers killed for memory, the OOM killer counted ${this.report.oomKills}`,
       );
     const segvs = machine.vm.events.segvs - segvsBefore;
     if (segvs !== this.report.wildAccesses)
@@ -399,16 +400,22 @@ class StressDriver {
       }
       this.fail(`worker threw ${error instanceof Error ? error.stack : String(error)}`);
       return 1;
-    } finally {
-      this.workers.delete(ctx.pid);
     }
+  }
+
+  /** Workers the OOM killer ended, whether they were running then or not. */
+  private oomDeaths(): number {
+    let deaths = 0;
+    for (const process of this.workers.values())
+      if (process.signal === SIGKILL && process.error === OOM_MESSAGE) deaths++;
+    return deaths;
   }
 
   /** A worker was killed. The one documented outcome: the OOM killer (SIGKILL). */
   private noteDeath(ctx: UserContext): void {
     const process = this.machine.process(ctx.pid) ?? this.workers.get(ctx.pid);
-    if (process?.signal === SIGKILL && process.error === OOM_MESSAGE) this.oomDeaths++;
-    else this.fail(`pid ${ctx.pid} died: signal ${process?.signal}, ${process?.error}`);
+    if (process?.signal !== SIGKILL || process.error !== OOM_MESSAGE)
+      this.fail(`pid ${ctx.pid} died: signal ${process?.signal}, ${process?.error}`);
   }
 
   private perform(ctx: UserContext, state: WorkerState, op: OpName): void {
@@ -663,6 +670,8 @@ class StressDriver {
     const data = state.mappings[0]?.start ?? IMAGE_DATA;
     const kind = this.choices.pick(WILD_KINDS);
     const pid = ctx.syscall('fork', (child: UserContext) => {
+      // counted here: the OOM killer may end the parent before its wait returns
+      this.report.wildAccesses++;
       if (kind === 0) child.load32(KERNEL_IMAGE_VA);
       else if (kind === 1) child.store32(UNMAPPED, 1);
       else if (kind === 2) child.store32(IMAGE_BASE, 1);
@@ -676,7 +685,6 @@ class StressDriver {
     }
     const status = ctx.wait(pid);
     this.expect(ctx, status.signal === SIGSEGV, `wild child ${pid} ended with ${status.status}`);
-    this.report.wildAccesses++;
   }
 
   private wait(ctx: UserContext): void {
