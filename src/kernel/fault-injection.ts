@@ -14,6 +14,10 @@
  *  cache.alloc() of every slab cache live at install time   task_struct, mm_struct,
  *     └─ wrapper: count it; the armed Nth call returns 0     vm_area_struct and the kmalloc
  *        (NULL) without touching the cache                   caches (kmalloc ≤ 8 KiB goes here)
+ *
+ *  machine.vm.reclaim.device.write(slot, ram, pa)          every page written to swap
+ *     └─ wrapper: count it; the armed Nth call returns       (an I/O error: reclaim must keep
+ *        false without writing                                the page resident)
  * ```
  *
  * `allocPages` (the throwing form) calls `tryAllocPages` on the same object and so is covered;
@@ -21,12 +25,15 @@
  * `install` are not wrapped. `uninstall` removes the wrappers, and the prototype methods take
  * over again, so a machine without an injector pays nothing.
  */
+
+import type { PhysicalMemory } from '../hw/ram.js';
 import type { SlabCache } from '../kernel-alloc/index.js';
 import type { FrameUse, PhysicalAllocator } from '../physical/index.js';
+import type { SwapDevice } from '../virtual/swap/swap-device.js';
 import type { Machine } from './machine.js';
 
 /** The calls of {@link FaultInjector} that count and can fail. */
-export type InjectionSite = 'page' | 'slab';
+export type InjectionSite = 'page' | 'slab' | 'swap';
 
 /** What {@link FaultInjector.arm} is waiting for: no failure armed. */
 export const NEVER = 0;
@@ -39,18 +46,23 @@ export class FaultInjector {
   pageAllocations = 0;
   /** Slab object allocations seen since the last {@link reset}. */
   slabAllocations = 0;
+  /** Swap writes seen since the last {@link reset} (0 on a machine without swap). */
+  swapWrites = 0;
   /** Failures injected since the last {@link reset}. */
   injected = 0;
   private failPageAt = NEVER;
   private failSlabAt = NEVER;
   private pageInterval = NEVER;
   private slabInterval = NEVER;
+  private failSwapAt = NEVER;
+  private swapInterval = NEVER;
   private readonly wrappedCaches: SlabCache[] = [];
   private installed = true;
 
   private constructor(private readonly machine: Machine) {
     this.wrapPages(machine.frames);
     for (const cache of machine.slab.caches()) this.wrapCache(cache);
+    if (machine.vm.reclaim !== null) this.wrapSwap(machine.vm.reclaim.device);
   }
 
   /**
@@ -70,9 +82,12 @@ export class FaultInjector {
     if (site === 'page') {
       this.failPageAt = n;
       this.pageAllocations = 0;
-    } else {
+    } else if (site === 'slab') {
       this.failSlabAt = n;
       this.slabAllocations = 0;
+    } else {
+      this.failSwapAt = n;
+      this.swapWrites = 0;
     }
   }
 
@@ -86,20 +101,26 @@ export class FaultInjector {
     if (site === 'page') {
       this.pageInterval = interval;
       this.pageAllocations = 0;
-    } else {
+    } else if (site === 'slab') {
       this.slabInterval = interval;
       this.slabAllocations = 0;
+    } else {
+      this.swapInterval = interval;
+      this.swapWrites = 0;
     }
   }
 
-  /** Disarms both sites and zeroes every count. */
+  /** Disarms every site and zeroes every count. */
   reset(): void {
     this.failPageAt = NEVER;
     this.failSlabAt = NEVER;
+    this.failSwapAt = NEVER;
     this.pageInterval = NEVER;
     this.slabInterval = NEVER;
+    this.swapInterval = NEVER;
     this.pageAllocations = 0;
     this.slabAllocations = 0;
+    this.swapWrites = 0;
     this.injected = 0;
   }
 
@@ -110,6 +131,8 @@ export class FaultInjector {
     Reflect.deleteProperty(this.machine.frames, 'tryAllocPages');
     for (const cache of this.wrappedCaches) Reflect.deleteProperty(cache, 'alloc');
     this.wrappedCaches.length = 0;
+    if (this.machine.vm.reclaim !== null)
+      Reflect.deleteProperty(this.machine.vm.reclaim.device, 'write');
   }
 
   private wrapPages(frames: PhysicalAllocator): void {
@@ -129,6 +152,18 @@ export class FaultInjector {
       return original.call(cache);
     };
     this.wrappedCaches.push(cache);
+  }
+
+  private wrapSwap(device: SwapDevice): void {
+    const original = device.write;
+    device.write = (slot: number, ram: PhysicalMemory, pa: number) => {
+      const n = ++this.swapWrites;
+      if (n === this.failSwapAt || hits(n, this.swapInterval)) {
+        this.injected++;
+        return false;
+      }
+      return original.call(device, slot, ram, pa);
+    };
   }
 
   /** Counts an injected failure and returns the allocator's failure value. */

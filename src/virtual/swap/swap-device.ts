@@ -46,8 +46,6 @@ export class SwapDevice {
   pswpout = 0;
   /** Pages read from the device (vmstat's pswpin). */
   pswpin = 0;
-  /** When set, the next write fails (an I/O error); cleared by it. Fault injection's hook. */
-  failNextWrite = false;
 
   constructor(
     bytes: number,
@@ -102,14 +100,11 @@ export class SwapDevice {
   }
 
   /**
-   * Writes the frame at `pa` to `slot`: false on an I/O error (nothing changes then).
+   * Writes the frame at `pa` to `slot`: false on an I/O error (never here; fault injection
+   * makes some), and nothing changes then.
    */
   write(slot: number, ram: PhysicalMemory, pa: number): boolean {
     this.checkAllocated(slot);
-    if (this.failNextWrite) {
-      this.failNextWrite = false;
-      return false;
-    }
     let page = this.data.get(slot);
     if (page === undefined) {
       page = new Uint8Array(PAGE_SIZE);
