@@ -4,6 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { gunzipSync } from 'node:zlib';
 import { WallosError } from '../errors.js';
 import { parseTrace, type Trace } from '../trace/index.js';
+import { SYNTHETIC_SHAPES, syntheticTraceText } from '../trace/synthetic.js';
 import { UsageError } from './errors.js';
 
 /** The first two bytes of every gzip member (RFC 1952). */
@@ -19,12 +20,17 @@ export class TraceFileError extends WallosError {
   }
 }
 
+/** The prefix of a "path" that names a generated trace (src/trace/synthetic.ts) instead. */
+export const SYNTHETIC_PREFIX = 'synthetic:';
+
 /**
- * Reads, gunzips if needed, parses and validates the trace at `path`.
- * @throws UsageError when the file cannot be opened; TraceFileError when it is not a valid trace.
+ * Reads, gunzips if needed, parses and validates the trace at `path`; `synthetic:NAME` is the
+ * generated trace NAME instead of a file.
+ * @throws UsageError when the file cannot be opened or no synthetic trace has that name;
+ *   TraceFileError when it is not a valid trace.
  */
 export function readTraceFile(path: string): Trace {
-  const text = readMaybeGzipped(path);
+  const text = path.startsWith(SYNTHETIC_PREFIX) ? syntheticText(path) : readMaybeGzipped(path);
   try {
     // latin1 keeps every byte one character, so the parser sees (and rejects) non-ASCII bytes.
     return parseTrace(text.toString('latin1'));
@@ -41,6 +47,16 @@ export function readTraceFile(path: string): Trace {
 export function readMaybeGzipped(path: string): Buffer {
   const bytes = readFileOrUsageError(path);
   return isGzip(bytes) ? gunzip(path, bytes) : bytes;
+}
+
+function syntheticText(path: string): Buffer {
+  const name = path.slice(SYNTHETIC_PREFIX.length);
+  const text = syntheticTraceText(name);
+  if (text === undefined) {
+    const names = SYNTHETIC_SHAPES.map((shape) => shape.name).join(', ');
+    throw new UsageError(`no synthetic trace ${name}: there are ${names}`);
+  }
+  return Buffer.from(text, 'latin1');
 }
 
 function readFileOrUsageError(path: string): Buffer {
