@@ -5,7 +5,8 @@
  * ```
  *   # the cpp trace (LIRS collection)     ← '#' starts a comment line
  *   1006                                   ← a reference to page 1006
- *   1007 17 0.25                           ← extra fields (a count, a time) are ignored
+ *   1007 17 0.25                           ← extra fields (a count, a time) are ignored,
+ *   1008,3                                 ← …after white space or a comma
  *                                          ← blank lines are ignored
  * ```
  *
@@ -38,6 +39,7 @@ const CARRIAGE_RETURN = 0x0d;
 const SPACE = 0x20;
 const TAB = 0x09;
 const HASH = 0x23;
+const COMMA = 0x2c;
 const DIGIT_0 = 0x30;
 const DIGIT_9 = 0x39;
 /** How much of a bad line an error message quotes. */
@@ -87,7 +89,7 @@ function parseLine(bytes: Uint8Array, start: number, end: number, line: number):
   let page = 0;
   const digits = at;
   while (at < end && isDigit(bytes[at]!)) page = page * 10 + (bytes[at++]! - DIGIT_0);
-  if (at === digits || (at < end && !isBlank(bytes[at]!))) {
+  if (at === digits || (at < end && !isBlank(bytes[at]!) && bytes[at] !== COMMA)) {
     throw new PageTraceError(line, `${quote(bytes, start, end)} is not a page number`);
   }
   if (!Number.isSafeInteger(page)) {

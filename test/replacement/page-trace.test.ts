@@ -5,10 +5,10 @@ import { PageTraceError, parsePageTrace } from '../../src/replacement/page-trace
 describe('parsePageTrace', () => {
   it('takes the first number of each line, skipping comments and blank lines', () => {
     const trace = parsePageTrace(
-      '# a comment\n1006\n\n  1007 17 0.25\r\n\t# indented comment\n1006\n',
+      '# a comment\n1006\n\n  1007 17 0.25\r\n\t# indented comment\n1006\n1008,3,R\n',
     );
-    expect([...trace.pages]).toEqual([0, 1, 0]);
-    expect(trace.distinct).toBe(2);
+    expect([...trace.pages]).toEqual([0, 1, 0, 2]);
+    expect(trace.distinct).toBe(3);
   });
 
   it('reads bytes as it reads text', () => {

@@ -3,13 +3,17 @@
  * ships: see chromium.ts), driven by playwright-core and checked against the simulator state it
  * exposes on `window.wallos`. Screenshots go to test-artifacts/.
  */
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type Browser, chromium, type Page } from 'playwright-core';
 import { build } from 'vite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startServer, type WebServer } from '../../src/cli/serve.js';
+import { replayPolicies } from '../../src/replacement/lab.js';
+import { parsePageTrace } from '../../src/replacement/page-trace.js';
+import { POLICY_NAMES } from '../../src/replacement/policy.js';
+import type { LabState } from '../../src/web/lab/lab-view.js';
 import type { PageState } from '../../src/web/main.js';
 import {
   colourOf,
@@ -227,6 +231,42 @@ describe('visualizer page', () => {
   });
 
   it('logged no error along the way', () => {
+    expect(pageErrors).toEqual([]);
+  });
+});
+
+describe('page-replacement lab', () => {
+  /** Runs `action`, then waits for the lab's next answer (its replays run in a Web Worker). */
+  async function nextAnswer(action: () => Promise<unknown>): Promise<LabState['answer']> {
+    const before = await page.evaluate(() => window.wallosLab.answers);
+    await action();
+    await page.waitForFunction((n) => window.wallosLab.answers > n, before);
+    return page.evaluate(() => window.wallosLab.answer);
+  }
+
+  it('plots the cpp sample as Node replays it and finds the anomaly in Belady string', async () => {
+    await page.waitForFunction(() => (window.wallosLab?.answers ?? 0) > 0);
+    const first = await page.evaluate(() => window.wallosLab.answer);
+    const cpp = parsePageTrace(readFileSync('assets/pagetraces/cpp.trace'));
+    const sizes = Array.from({ length: 60 }, (_, i) => (i + 1) * 10);
+    expect(first).toMatchObject({ ok: true, refs: 9047, distinct: 1223 });
+    expect(first!.ok && first!.results).toEqual(replayPolicies(cpp, POLICY_NAMES, sizes));
+    await page.locator('#lab').screenshot({ path: `${ARTIFACTS}/web-lab-cpp.png` });
+
+    const belady = await nextAnswer(() => page.selectOption('#lab-sample', 'belady'));
+    expect(belady!.ok && belady!.anomalies).toEqual([
+      { smaller: 3, larger: 4, missesSmaller: 9, missesLarger: 10 },
+    ]);
+    expect(await page.textContent('#lab .lab-summary')).toContain('3 → 4 frames (9 → 10 misses)');
+
+    const bad = await nextAnswer(async () => {
+      await page.fill('#lab-frames', '0');
+      await page.click('#lab-plot');
+    });
+    expect(bad).toEqual({
+      ok: false,
+      error: expect.stringMatching(/'0' is not a number of frames/),
+    });
     expect(pageErrors).toEqual([]);
   });
 });

@@ -33,6 +33,16 @@ const GRID = '#262b34';
 /** OPT is black on the SVG's white; on this dark page it is drawn in the text colour. */
 const OPT_ON_DARK = '#d8dce3';
 const OPT_FLOOR_FILL = 'rgba(216, 220, 227, 0.08)';
+/** A linear Chart.js axis titled `title`, in the page's colours. */
+function linearAxis(title: string) {
+  return {
+    type: 'linear' as const,
+    title: { display: true, text: title, color: TEXT },
+    ticks: { color: TEXT },
+    grid: { color: GRID },
+  };
+}
+
 /** What the lab exposes on `window.wallosLab`. */
 export interface LabState {
   /** The last answer of the worker, null before the first. */
@@ -84,21 +94,7 @@ export class LabView {
         animation: false,
         maintainAspectRatio: false,
         parsing: false,
-        scales: {
-          x: {
-            type: 'linear',
-            title: { display: true, text: 'frames', color: TEXT },
-            ticks: { color: TEXT },
-            grid: { color: GRID },
-          },
-          y: {
-            type: 'linear',
-            min: 0,
-            title: { display: true, text: 'miss ratio', color: TEXT },
-            ticks: { color: TEXT },
-            grid: { color: GRID },
-          },
-        },
+        scales: { x: linearAxis('frames'), y: { ...linearAxis('miss ratio'), min: 0 } },
         plugins: { legend: { labels: { color: TEXT } } },
       },
     });
