@@ -201,6 +201,8 @@ export interface BenchRow {
   implementation: string;
   nsPerOp: number;
   opsPerSec: number;
+  /** The TLB-shootdown IPIs one operation sent (the SMP rows only). */
+  ipisPerOp?: number;
 }
 
 /**

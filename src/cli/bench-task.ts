@@ -11,6 +11,7 @@ import { buddyWorkloadTarget } from '../bench/buddy.js';
 import { FlatHeapSlots, measureHeapInProcess, ThingMallocSlots } from '../bench/heap.js';
 import { benchTranslatedLoad } from '../bench/mmu.js';
 import { createSlabS1 } from '../bench/slab.js';
+import { benchShootdowns } from '../bench/smp.js';
 import { benchVirtualMemory } from '../bench/vm.js';
 import {
   type BenchRow,
@@ -21,9 +22,9 @@ import {
   type Workload,
 } from '../bench/workloads.js';
 
-/** What one task measures: a standard workload on one implementation, or MMU / VM. */
+/** What one task measures: a standard workload on one implementation, or MMU / VM / SMP. */
 export interface BenchTask {
-  kind: 'ours' | 'process' | 'peer' | 'mmu' | 'vm';
+  kind: 'ours' | 'process' | 'peer' | 'mmu' | 'vm' | 'smp';
   /** The workload's name (for ours, process and peer). */
   workload?: string;
   /** Steps instead of the workload's standard count. */
@@ -45,6 +46,7 @@ const now = (): number => performance.now();
 export function runBenchTask(task: BenchTask): BenchRow[] {
   if (task.kind === 'mmu') return benchTranslatedLoad(now);
   if (task.kind === 'vm') return benchVirtualMemory(now);
+  if (task.kind === 'smp') return benchShootdowns(now);
   const standard = WORKLOADS.find((w) => w.name === task.workload);
   if (standard === undefined) throw new Error(`no workload '${task.workload}'`);
   const workload: Workload = { ...standard, ops: task.ops ?? standard.ops };

@@ -12,6 +12,8 @@
  *  MMU    wallos-memory (TLB-hit load32)  Uint32Array (raw load)
  *  VM     wallos-memory (VM-fault, VM-fork, VM-copy)              native-ref (pagefault: the
  *                                                                Linux kernel's own VM-fault)
+ *  SMP    wallos-memory (SMP-shootdown: munmap of 1 page on 4 CPUs; SMP-shootdown-512;
+ *         SMP-munmap-1cpu, the same munmap on 1 CPU), with the IPIs each munmap sent
  * ```
  */
 import { execFileSync } from 'node:child_process';
@@ -45,7 +47,9 @@ export interface BenchOptions {
 const MMU_WORKLOAD = 'MMU';
 /** The virtual-memory benchmarks: demand-zero fault, fork of 64 MiB, copyFromUser. */
 const VM_WORKLOAD = 'VM';
-const ALL_NAMES = [...WORKLOADS.map((w) => w.name), MMU_WORKLOAD, VM_WORKLOAD];
+/** The TLB-shootdown benchmarks: munmap in an address space live on 4 CPUs. */
+const SMP_WORKLOAD = 'SMP';
+const ALL_NAMES = [...WORKLOADS.map((w) => w.name), MMU_WORKLOAD, VM_WORKLOAD, SMP_WORKLOAD];
 /** The script that runs one {@link BenchTask} in a fresh process. */
 const TASK_SCRIPT = fileURLToPath(new URL('./bench-task.js', import.meta.url));
 /** Which native implementation runs each workload (`native-ref/bench list`). */
@@ -93,6 +97,7 @@ type Task = () => BenchRow[];
 function tasksFor(name: string, options: BenchOptions, native: string | null): Task[] {
   const forks = options.forks;
   if (name === MMU_WORKLOAD) return [isolated({ kind: 'mmu', reps: options.reps }, forks)];
+  if (name === SMP_WORKLOAD) return [isolated({ kind: 'smp', reps: options.reps }, forks)];
   if (name === VM_WORKLOAD) {
     const tasks = [isolated({ kind: 'vm', reps: options.reps }, forks)];
     const pagefault = native === null ? null : nativeTool(native, 'pagefault');
@@ -222,6 +227,11 @@ export function formatBench(
     notes.push(
       `@thi.ng/malloc runs at most ${formatCount(PEER_MAX_OPS)} steps once (it is too slow for the full count).`,
     );
+  }
+  for (const row of rows) {
+    if (row.ipisPerOp !== undefined) {
+      notes.push(`${row.workload}: ${formatCount(row.ipisPerOp)} TLB-shootdown IPIs per munmap.`);
+    }
   }
   const native = nativeNote(rows, options);
   if (native !== null) notes.push(native);
