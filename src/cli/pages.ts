@@ -9,6 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { type Command, InvalidArgumentError, Option } from 'commander';
 import { WallosError } from '../errors.js';
 import {
+  defaultAnomalySizes,
   findBeladyAnomalies,
   type LabResult,
   parseFrameSizes,
@@ -150,19 +151,26 @@ function formatResults(
 
 /** `--anomaly`: FIFO at every size, reporting each step up that brought more misses. */
 function anomaly(path: string, trace: PageTrace, flags: PagesFlags): void {
-  const sizes = flags.frames ?? Array.from({ length: trace.distinct }, (_, i) => i + 1);
+  const sizes = flags.frames ?? defaultAnomalySizes(trace);
   const anomalies = findBeladyAnomalies(trace, sizes);
   if (flags.json) {
     process.stdout.write(`${JSON.stringify(anomalies, null, 2)}\n`);
     return;
   }
   const range = sizes.length === 0 ? 'no sizes' : `${sizes[0]}..${sizes[sizes.length - 1]} frames`;
-  const lines = [
-    `${path}: FIFO over ${range}: ${anomalies.length === 0 ? "no Belady's anomaly" : `Belady's anomaly at ${anomalies.length} size${anomalies.length === 1 ? '' : 's'}`}`,
-  ];
+  const found =
+    anomalies.length === 0
+      ? "no Belady's anomaly"
+      : `Belady's anomaly at ${anomalies.length} size${anomalies.length === 1 ? '' : 's'}`;
+  const lines = [`${path}: FIFO over ${range}: ${found}`];
   for (const a of anomalies) {
     lines.push(
       `  ${a.smaller} → ${a.larger} frames: ${formatCount(a.missesSmaller)} → ${formatCount(a.missesLarger)} misses`,
+    );
+  }
+  if (flags.frames === undefined && sizes.length < trace.distinct) {
+    lines.push(
+      `(searched up to ${sizes.length} of ${formatCount(trace.distinct)} pages to bound the time; --frames searches others)`,
     );
   }
   process.stdout.write(`${lines.join('\n')}\n`);

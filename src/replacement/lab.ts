@@ -68,6 +68,20 @@ export function findBeladyAnomalies(trace: PageTrace, sizes: readonly number[]):
   return anomalies;
 }
 
+/** References FIFO replays at most (over all sizes) when searching the default range. */
+const ANOMALY_SEARCH_BUDGET = 500_000_000;
+
+/**
+ * The sizes `--anomaly` searches by default: 1 up to the trace's distinct pages (FIFO cannot
+ * miss more beyond: every page then stays), cut short when replaying them all would take more
+ * than {@link ANOMALY_SEARCH_BUDGET} references.
+ */
+export function defaultAnomalySizes(trace: PageTrace): number[] {
+  const affordable = Math.floor(ANOMALY_SEARCH_BUDGET / Math.max(1, trace.pages.length));
+  const largest = Math.max(1, Math.min(trace.distinct, affordable));
+  return Array.from({ length: largest }, (_, i) => i + 1);
+}
+
 /** More memory sizes than one curve should hold (a typo such as `1..10000000`). */
 const MAX_SIZES = 100_000;
 

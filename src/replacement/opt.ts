@@ -53,8 +53,10 @@ export class OptPolicy implements ReplacementPolicy {
   ) {
     this.pages = trace.pages;
     this.nextUse = nextUse;
-    this.heapPages = new Int32Array(capacity);
-    this.heapKeys = new Int32Array(capacity);
+    // More frames than pages never fill: the heap needs no more room than the trace's pages.
+    const heapSize = Math.min(capacity, trace.distinct);
+    this.heapPages = new Int32Array(heapSize);
+    this.heapKeys = new Int32Array(heapSize);
     this.slot = new Int32Array(trace.distinct).fill(NOT_RESIDENT);
   }
 

@@ -3,7 +3,12 @@ import fc from 'fast-check';
 import { LRUCache } from 'lru-cache';
 import { describe, expect, it } from 'vitest';
 import { ArcPolicy, B1, B2, T1, T2 } from '../../src/replacement/arc.js';
-import { findBeladyAnomalies, replayPolicies } from '../../src/replacement/lab.js';
+import {
+  defaultAnomalySizes,
+  findBeladyAnomalies,
+  parseFrameSizes,
+  replayPolicies,
+} from '../../src/replacement/lab.js';
 import { type PageTrace, parsePageTrace } from '../../src/replacement/page-trace.js';
 import { POLICY_NAMES, type PolicyName } from '../../src/replacement/policy.js';
 import { countHits, createReplacementPolicy } from '../../src/replacement/replacement-policies.js';
@@ -288,5 +293,26 @@ describe('the sample traces', () => {
       const [ours] = replayPolicies(trace, ['lru'], [frames]);
       expect(ours!.hits).toBe(peerHits);
     }
+  });
+});
+
+describe('sizes', () => {
+  it('parses sizes and ranges into ascending sizes without repeats', () => {
+    expect(parseFrameSizes('100..300/100, 50,200')).toEqual([50, 100, 200, 300]);
+    expect(parseFrameSizes('3..5')).toEqual([3, 4, 5]);
+    expect(() => parseFrameSizes('1..1000001')).toThrow(/more than 100000 sizes/);
+  });
+
+  it('searches FIFO up to the distinct pages, fewer on a long trace', () => {
+    expect(defaultAnomalySizes(traceOf([5, 6, 7, 5]))).toEqual([1, 2, 3]);
+    // Only the length counts: 100 M references would cost 5 sizes the budget.
+    const long = { pages: { length: 100_000_000 } as Int32Array, distinct: 100 };
+    expect(defaultAnomalySizes(long)).toEqual([1, 2, 3, 4, 5]);
+  });
+
+  it('gives OPT with more frames than pages no more heap than the pages', () => {
+    const trace = traceOf([1, 2, 1, 3]);
+    const opt = createReplacementPolicy('opt', 2 ** 31 - 1, trace);
+    expect(countHits(opt, trace)).toBe(1);
   });
 });
