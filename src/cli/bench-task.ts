@@ -10,6 +10,7 @@ import { pathToFileURL } from 'node:url';
 import { buddyWorkloadTarget } from '../bench/buddy.js';
 import { FlatHeapSlots, measureHeapInProcess, ThingMallocSlots } from '../bench/heap.js';
 import { benchTranslatedLoad } from '../bench/mmu.js';
+import { benchPressure } from '../bench/pressure.js';
 import { createSlabS1 } from '../bench/slab.js';
 import { benchShootdowns } from '../bench/smp.js';
 import { benchVirtualMemory } from '../bench/vm.js';
@@ -24,7 +25,7 @@ import {
 
 /** What one task measures: a standard workload on one implementation, or MMU / VM / SMP. */
 export interface BenchTask {
-  kind: 'ours' | 'process' | 'peer' | 'mmu' | 'vm' | 'smp';
+  kind: 'ours' | 'process' | 'peer' | 'mmu' | 'vm' | 'smp' | 'pressure';
   /** The workload's name (for ours, process and peer). */
   workload?: string;
   /** Steps instead of the workload's standard count. */
@@ -47,6 +48,7 @@ export function runBenchTask(task: BenchTask): BenchRow[] {
   if (task.kind === 'mmu') return benchTranslatedLoad(now);
   if (task.kind === 'vm') return benchVirtualMemory(now);
   if (task.kind === 'smp') return benchShootdowns(now);
+  if (task.kind === 'pressure') return benchPressure(now, task.reps);
   const standard = WORKLOADS.find((w) => w.name === task.workload);
   if (standard === undefined) throw new Error(`no workload '${task.workload}'`);
   const workload: Workload = { ...standard, ops: task.ops ?? standard.ops };

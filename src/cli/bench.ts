@@ -14,6 +14,8 @@
  *                                                                Linux kernel's own VM-fault)
  *  SMP    wallos-memory (SMP-shootdown: munmap of 1 page on 4 CPUs; SMP-shootdown-512;
  *         SMP-munmap-1cpu, the same munmap on 1 CPU), with the IPIs each munmap sent
+ *  P1     wallos-memory (P1-majfault: ns per major fault cycling 1.5x RAM through swap;
+ *         P1-reclaim: ns per page reclaimed, its ops/s pages reclaimed per second)
  * ```
  */
 import { execFileSync } from 'node:child_process';
@@ -49,7 +51,15 @@ const MMU_WORKLOAD = 'MMU';
 const VM_WORKLOAD = 'VM';
 /** The TLB-shootdown benchmarks: munmap in an address space live on 4 CPUs. */
 const SMP_WORKLOAD = 'SMP';
-const ALL_NAMES = [...WORKLOADS.map((w) => w.name), MMU_WORKLOAD, VM_WORKLOAD, SMP_WORKLOAD];
+/** Memory under pressure: a working set of 1.5x RAM cycled through swap (rows P1-*). */
+const PRESSURE_WORKLOAD = 'P1';
+const ALL_NAMES = [
+  ...WORKLOADS.map((w) => w.name),
+  MMU_WORKLOAD,
+  VM_WORKLOAD,
+  SMP_WORKLOAD,
+  PRESSURE_WORKLOAD,
+];
 /** The script that runs one {@link BenchTask} in a fresh process. */
 const TASK_SCRIPT = fileURLToPath(new URL('./bench-task.js', import.meta.url));
 /** Which native implementation runs each workload (`native-ref/bench list`). */
@@ -98,6 +108,8 @@ function tasksFor(name: string, options: BenchOptions, native: string | null): T
   const forks = options.forks;
   if (name === MMU_WORKLOAD) return [isolated({ kind: 'mmu', reps: options.reps }, forks)];
   if (name === SMP_WORKLOAD) return [isolated({ kind: 'smp', reps: options.reps }, forks)];
+  if (name === PRESSURE_WORKLOAD)
+    return [isolated({ kind: 'pressure', reps: options.reps }, forks)];
   if (name === VM_WORKLOAD) {
     const tasks = [isolated({ kind: 'vm', reps: options.reps }, forks)];
     const pagefault = native === null ? null : nativeTool(native, 'pagefault');

@@ -260,6 +260,13 @@ export class PhysicalMemory implements MemoryAccess {
   }
 
   writeBytes(address: number, data: Uint8Array): void {
+    const offset = address & CHUNK_MASK;
+    if (data.length > 0 && offset + data.length <= RAM_CHUNK_SIZE) {
+      // Within one chunk (a page read back from swap, say): no per-segment closure.
+      this.checkRange(address, data.length);
+      this.materialize(Math.floor(address / RAM_CHUNK_SIZE)).set(data, offset);
+      return;
+    }
     this.checkRange(address, data.length);
     this.forEachSegment(address, data.length, (chunkIndex, offset, count, done) => {
       this.materialize(chunkIndex).set(data.subarray(done, done + count), offset);

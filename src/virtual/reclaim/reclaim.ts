@@ -213,6 +213,7 @@ export class Reclaim {
       if (pfn < 0) break;
       if (this.shrinkFrame(pfn * PAGE_SIZE)) freed++;
     }
+    this.mappings.clear();
     const scanned = policy.counters.scanned - scannedBefore;
     if (who === KSWAPD) {
       this.events.pgscanKswapd += scanned;
@@ -235,6 +236,7 @@ export class Reclaim {
     const pa = space.frameAt(va);
     if (pa < 0 || !this.policy.has(pa / PAGE_SIZE)) return false;
     this.policy.remove(pa / PAGE_SIZE);
+    this.mappings.clear();
     return this.shrinkFrame(pa);
   }
 
@@ -244,6 +246,7 @@ export class Reclaim {
     const pa = space.frameAt(va);
     if (pa < 0 || !this.policy.has(pa / PAGE_SIZE)) return;
     this.testAndClearYoung(pa);
+    this.mappings.clear();
     this.policy.remove(pa / PAGE_SIZE);
     this.policy.add(pa / PAGE_SIZE);
   }
@@ -274,7 +277,7 @@ export class Reclaim {
   /** Test-and-clear of the Accessed bit in every entry mapping `pa`: was it referenced? */
   private testAndClearYoung(pa: number): boolean {
     const m = this.mappings;
-    this.rmap.collect(pa, m);
+    this.rmap.collect(pa, m); // kept: the victim is usually the page asked about last
     let young = false;
     for (let i = 0; i < m.count; i++) {
       const tables = m.spaces[i]!.tables;
@@ -285,7 +288,6 @@ export class Reclaim {
       // As x86 Linux: no TLB flush (a stale entry only delays the next Accessed bit).
       tables.write(at, (low & ~PTE_A) >>> 0, tables.high(at));
     }
-    m.clear();
     return young;
   }
 
@@ -296,7 +298,7 @@ export class Reclaim {
    */
   private shrinkFrame(pa: number): boolean {
     const m = this.mappings;
-    this.rmap.collect(pa, m);
+    if (m.frame !== pa) this.rmap.collect(pa, m);
     if (m.count === 0) throw new Error(`reclaim: frame ${pa} on the LRU but not mapped`);
     try {
       if (this.lockedMapping(m)) {

@@ -35,6 +35,8 @@ interface ExtraMapping {
 
 /** Where one mapping of a frame lives: reused by {@link ReverseMap.collect}, never allocated per call. */
 export class Mappings {
+  /** The frame these are the mappings of, or -1 once cleared. */
+  frame = -1;
   count = 0;
   readonly spaces: AddressSpace[] = [];
   /** Physical address of each entry. */
@@ -52,6 +54,7 @@ export class Mappings {
   clear(): void {
     for (let i = 0; i < this.count; i++) this.spaces[i] = undefined as unknown as AddressSpace;
     this.count = 0;
+    this.frame = -1;
   }
 }
 
@@ -133,6 +136,7 @@ export class ReverseMap {
   /** Fills `out` with every entry that maps frame `pa` (present or PROT_NONE-held). */
   collect(pa: number, out: Mappings): void {
     out.clear();
+    out.frame = pa;
     const pfn = pa / PAGE_SIZE;
     const family = this.families[this.familyOf[pfn]! - 1];
     if (family === undefined) return;

@@ -42,6 +42,8 @@ export class SwapDevice {
   private readonly free: Int32Array;
   private freeCount: number;
   private readonly data = new Map<number, Uint8Array>();
+  /** Pages of host memory of freed slots, reused by the next writes (no garbage per write). */
+  private readonly spare: Uint8Array[] = [];
   /** Pages written to the device (vmstat's pswpout). */
   pswpout = 0;
   /** Pages read from the device (vmstat's pswpin). */
@@ -95,7 +97,11 @@ export class SwapDevice {
   release(slot: number): void {
     this.checkAllocated(slot);
     if (--this.counts[slot]! > 0) return;
-    this.data.delete(slot);
+    const page = this.data.get(slot);
+    if (page !== undefined) {
+      this.data.delete(slot);
+      this.spare.push(page);
+    }
     this.free[this.freeCount++] = slot;
   }
 
@@ -107,7 +113,7 @@ export class SwapDevice {
     this.checkAllocated(slot);
     let page = this.data.get(slot);
     if (page === undefined) {
-      page = new Uint8Array(PAGE_SIZE);
+      page = this.spare.pop() ?? new Uint8Array(PAGE_SIZE);
       this.data.set(slot, page);
     }
     ram.readInto(pa, page, 0, PAGE_SIZE);
