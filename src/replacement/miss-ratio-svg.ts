@@ -24,7 +24,6 @@ const PLOT_HEIGHT = HEIGHT - MARGIN.top - MARGIN.bottom;
 const TARGET_TICKS = 6;
 /** Curves with more points than this are drawn without a dot on each. */
 const MAX_MARKED_POINTS = 40;
-const FONT = 'font-family="sans-serif" font-size="12"';
 
 /** One colour per policy (colour-blind-safe Okabe–Ito), OPT black. */
 export const POLICY_COLOURS: Record<PolicyName, string> = {
@@ -49,9 +48,9 @@ export function missRatioSvg(results: readonly LabResult[], title: string): stri
   const y = (ratio: number) => MARGIN.top + (1 - ratio / yMax) * PLOT_HEIGHT;
   const curves = byPolicy(results);
   return [
-    `<svg xmlns="http://www.w3.org/2000/svg" width="${WIDTH}" height="${HEIGHT}" viewBox="0 0 ${WIDTH} ${HEIGHT}">`,
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${WIDTH}" height="${HEIGHT}" viewBox="0 0 ${WIDTH} ${HEIGHT}" font-family="sans-serif" font-size="12">`,
     `<rect width="${WIDTH}" height="${HEIGHT}" fill="#ffffff"/>`,
-    `<text x="${WIDTH / 2}" y="24" text-anchor="middle" ${FONT} font-size="15">${escapeXml(title)}</text>`,
+    `<text x="${WIDTH / 2}" y="24" text-anchor="middle" font-size="15">${escapeXml(title)}</text>`,
     ...optFloor(curves.get('opt'), x, y),
     ...axes(minFrames, maxFrames, yMax, yStep, x, y),
     ...[...curves].map(([policy, points]) => curve(policy, points, x, y)),
@@ -98,14 +97,14 @@ function axes(
   const right = MARGIN.left + PLOT_WIDTH;
   const lines = [
     `<path d="M${MARGIN.left},${MARGIN.top} V${bottom} H${right}" fill="none" stroke="#333"/>`,
-    `<text x="${MARGIN.left + PLOT_WIDTH / 2}" y="${HEIGHT - 14}" text-anchor="middle" ${FONT}>frames</text>`,
-    `<text transform="translate(18,${MARGIN.top + PLOT_HEIGHT / 2}) rotate(-90)" text-anchor="middle" ${FONT}>miss ratio</text>`,
+    `<text x="${MARGIN.left + PLOT_WIDTH / 2}" y="${HEIGHT - 14}" text-anchor="middle">frames</text>`,
+    `<text transform="translate(18,${MARGIN.top + PLOT_HEIGHT / 2}) rotate(-90)" text-anchor="middle">miss ratio</text>`,
   ];
   for (let tick = 0; tick <= yMax + yStep / 2; tick += yStep) {
     const at = y(tick).toFixed(1);
     lines.push(
       `<line x1="${MARGIN.left}" x2="${right}" y1="${at}" y2="${at}" stroke="#e4e4e4"/>`,
-      `<text x="${MARGIN.left - 8}" y="${at}" dy="4" text-anchor="end" ${FONT}>${tick.toFixed(yStep < 0.1 ? 2 : 1)}</text>`,
+      `<text x="${MARGIN.left - 8}" y="${at}" dy="4" text-anchor="end">${tick.toFixed(yStep < 0.1 ? 2 : 1)}</text>`,
     );
   }
   const xStep = Math.max(1, niceStep(maxFrames - minFrames, TARGET_TICKS));
@@ -113,7 +112,7 @@ function axes(
     const at = x(tick).toFixed(1);
     lines.push(
       `<line x1="${at}" x2="${at}" y1="${bottom}" y2="${bottom + 5}" stroke="#333"/>`,
-      `<text x="${at}" y="${bottom + 20}" text-anchor="middle" ${FONT}>${tick}</text>`,
+      `<text x="${at}" y="${bottom + 20}" text-anchor="middle">${tick}</text>`,
     );
   }
   return lines;
@@ -128,7 +127,7 @@ function optFloor(points: LabResult[] | undefined, x: Scale, y: Scale): string[]
   const last = x(points[points.length - 1]!.frames).toFixed(1);
   return [
     `<polygon points="${first},${base} ${path.join(' ')} ${last},${base}" fill="#000" fill-opacity="0.07"/>`,
-    `<text x="${last}" y="${(y(0) - 6).toFixed(1)}" text-anchor="end" ${FONT} fill="#555">unavoidable misses (OPT)</text>`,
+    `<text x="${last}" y="${(y(0) - 6).toFixed(1)}" text-anchor="end" fill="#555">unavoidable misses (OPT)</text>`,
   ];
 }
 
@@ -154,7 +153,7 @@ function legend(policies: PolicyName[]): string[] {
     const label = policy === 'opt' ? 'opt (the floor)' : policy;
     return [
       `<line x1="${left}" x2="${left + 28}" y1="${top}" y2="${top}" stroke="${POLICY_COLOURS[policy]}" stroke-width="2"${dash}/>`,
-      `<text x="${left + 36}" y="${top + 4}" ${FONT}>${label}</text>`,
+      `<text x="${left + 36}" y="${top + 4}">${label}</text>`,
     ];
   });
 }

@@ -136,6 +136,11 @@ describe('wallos-mem pages', () => {
     expect(rows).toHaveLength(18);
     const document = readFileSync(svg, 'utf8');
     expect(document).toMatch(/^<svg xmlns="http:\/\/www.w3.org\/2000\/svg"/);
+    // Well-formed enough for XML readers: no element repeats an attribute.
+    for (const [tag] of document.matchAll(/<[a-z]+(\s[^>]*)?>/g)) {
+      const names = [...tag.matchAll(/\s([a-z-]+)=/g)].map((match) => match[1]);
+      expect(new Set(names).size).toBe(names.length);
+    }
     expect(document.match(/<polyline /g)).toHaveLength(3);
     expect(document).toContain('opt (the floor)');
     expect(document).toContain('unavoidable misses (OPT)');
