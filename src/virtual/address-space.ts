@@ -426,7 +426,7 @@ export class AddressSpace {
   }
 
   /** True when this space alone may write `frame`: no other entry maps it or its swap slot. */
-  private isExclusive(frame: number): boolean {
+  isExclusive(frame: number): boolean {
     return this.vm.reclaim?.isExclusive(frame) ?? this.vm.frames.refCount(frame) === 1;
   }
 

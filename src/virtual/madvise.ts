@@ -5,13 +5,16 @@
  *  MADV_DONTNEED        drop the pages now: private anonymous memory reads as zero afterwards
  *  MADV_FREE            the pages may be dropped lazily: reclaim discards them while they stay
  *                       clean (D bit clear); a write before that keeps them
- *  MADV_COLD            the pages are not needed soon: age them (clear A, move to inactive)
+ *  MADV_COLD            the pages are not needed soon: age them (clear A, newest inactive)
  *  MADV_PAGEOUT         reclaim the pages now (to swap)
  *  MADV_WILLNEED        the pages are needed soon: read swapped-out ones back ahead of time
  *  MADV_POPULATE_READ   fault every page in as a read would, ahead of any access
  *  MADV_POPULATE_WRITE  fault every page in as a write would (copy-on-write broken)
  *  MADV_NORMAL, _RANDOM, _SEQUENTIAL   read-ahead hints for file pages: nothing to do here
  * ```
+ *
+ * COLD, PAGEOUT and the lazy part of FREE hand pages to reclaim (src/virtual/reclaim), which
+ * runs only on a machine with swap: without it they keep their pages where they are.
  *
  * As in Linux, `addr` must be page aligned and `len` is rounded up to whole pages; EINVAL for
  * an unknown advice or an area the advice does not apply to (a locked area for DONTNEED, FREE,
@@ -39,7 +42,9 @@ import {
   PROT_WRITE,
 } from '../linux-abi.js';
 import type { AddressSpace } from './address-space.js';
+import type { Reclaim } from './reclaim/reclaim.js';
 import { FaultResult } from './stats.js';
+import { isSwapEntry } from './swap/swap-entry.js';
 import type { Vma } from './vma.js';
 
 /** madvise(2): 0 or a negative errno. */
@@ -104,11 +109,16 @@ function advise(space: AddressSpace, vma: Vma, start: number, end: number, advic
       if (!vma.shared) space.releasePages(start, end);
       return 0;
     case MADV_FREE:
-      markLazyFree(space, start, end);
+      freeLazily(space, start, end);
       return 0;
     case MADV_COLD:
+      forEachOwnFrame(space, start, end, (reclaim, va) => reclaim.deactivate(space, va));
+      return 0;
     case MADV_PAGEOUT:
-      clearAccessed(space, start, end);
+      forEachOwnFrame(space, start, end, (reclaim, va) => reclaim.pageOut(space, va));
+      return 0;
+    case MADV_WILLNEED:
+      swapInAhead(space, start, end);
       return 0;
     case MADV_POPULATE_READ:
     case MADV_POPULATE_WRITE: {
@@ -121,31 +131,57 @@ function advise(space: AddressSpace, vma: Vma, start: number, end: number, advic
 }
 
 /**
- * MADV_FREE: clears the Dirty (and Accessed) bit of every present page this process alone
- * holds, so that a later write shows. A page shared copy-on-write keeps its bits: its contents
- * are still someone else's.
+ * Calls `visit` for every page of `[start, end)` whose frame is in RAM and mapped by this
+ * process alone: as Linux's MADV_COLD and MADV_PAGEOUT, a page others map too is left to them.
+ * Nothing without swap: then there is no reclaim to hand pages to.
  */
-function markLazyFree(space: AddressSpace, start: number, end: number): void {
-  const { tables, vm } = space;
+function forEachOwnFrame(
+  space: AddressSpace,
+  start: number,
+  end: number,
+  visit: (reclaim: Reclaim, va: number) => void,
+): void {
+  const reclaim = space.vm.reclaim;
+  if (reclaim === null) return;
+  space.tables.forEachLeaf(start, end, (at, va) => {
+    const frame = space.residentFrame(at);
+    if (frame >= 0 && reclaim.mapCount(frame) === 1) visit(reclaim, va);
+  });
+}
+
+/**
+ * MADV_FREE: a swapped-out page is dropped now (its slot freed: it reads as zero); a page in
+ * RAM that this process alone holds gets its Dirty and Accessed bits cleared and is handed to
+ * reclaim as lazily freed, which drops it without a write unless it is written again first. A
+ * page shared copy-on-write keeps its bits: its contents are still someone else's.
+ */
+function freeLazily(space: AddressSpace, start: number, end: number): void {
+  const { tables } = space;
+  const reclaim = space.vm.reclaim;
   tables.forEachLeaf(start, end, (at, va) => {
     const lo = tables.low(at);
-    if ((lo & PTE_P) === 0) return;
+    if (isSwapEntry(lo, tables.high(at))) {
+      space.releasePages(va, va + PAGE_SIZE);
+      return;
+    }
     const frame = space.residentFrame(at);
-    if (vm.frames.refCount(frame) !== 1) return;
+    if ((lo & PTE_P) === 0 || !space.isExclusive(frame)) return;
     tables.write(at, lo & ~(PTE_A | PTE_D), tables.high(at));
     space.mmuGather.flushPage(va);
+    reclaim?.markLazyFree(frame);
   });
   space.mmuGather.finish();
 }
 
-/** MADV_COLD: the pages' Accessed bits are cleared, so aging sees them as not used. */
-function clearAccessed(space: AddressSpace, start: number, end: number): void {
+/**
+ * MADV_WILLNEED: the swapped-out pages of the range are read back now, so the accesses to come
+ * find them in RAM (Linux reads them into the swap cache; here they are mapped at once). As a
+ * hint it gives up quietly where memory runs short.
+ */
+function swapInAhead(space: AddressSpace, start: number, end: number): void {
   const { tables } = space;
+  if (space.vm.reclaim === null) return;
   tables.forEachLeaf(start, end, (at, va) => {
-    const lo = tables.low(at);
-    if ((lo & PTE_P) === 0 || (lo & PTE_A) === 0) return;
-    tables.write(at, lo & ~PTE_A, tables.high(at));
-    space.mmuGather.flushPage(va);
+    if (isSwapEntry(tables.low(at), tables.high(at))) space.populate(va, va + PAGE_SIZE, false);
   });
-  space.mmuGather.finish();
 }

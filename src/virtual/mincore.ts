@@ -1,12 +1,14 @@
 /**
  * mincore(2): which pages of a range are resident in RAM, one byte per page, bit 0 set for a
  * resident page (the other bits are reserved and zero, as in Linux). A page is resident when
- * its leaf holds a frame, present or kept under PROT_NONE; a page never touched is not.
+ * its leaf holds a frame, present or kept under PROT_NONE, or when it is swapped out but its
+ * page is still in the swap cache; a page never touched, or only on the swap device, is not.
  */
 import { USER_TOP } from '../hw/address.js';
 import { PAGE_SIZE } from '../hw/constants.js';
 import { ERRNO } from '../linux-abi.js';
 import type { AddressSpace } from './address-space.js';
+import { isSwapEntry, swapEntryOffset } from './swap/swap-entry.js';
 
 /** Bit 0 of a mincore byte: the page is resident. */
 export const MINCORE_RESIDENT = 1;
@@ -24,7 +26,15 @@ export function mincore(space: AddressSpace, address: number, length: number): U
   if (!space.covers(address, end)) return -ERRNO.ENOMEM;
   const vector = new Uint8Array((end - address) / PAGE_SIZE);
   space.tables.forEachLeaf(address, end, (at, va) => {
-    if (space.residentFrame(at) >= 0) vector[(va - address) / PAGE_SIZE] = MINCORE_RESIDENT;
+    if (isResident(space, at)) vector[(va - address) / PAGE_SIZE] = MINCORE_RESIDENT;
   });
   return vector;
+}
+
+function isResident(space: AddressSpace, at: number): boolean {
+  if (space.residentFrame(at) >= 0) return true;
+  const lo = space.tables.low(at);
+  const hi = space.tables.high(at);
+  const cache = space.vm.reclaim?.cache;
+  return cache !== undefined && isSwapEntry(lo, hi) && cache.lookup(swapEntryOffset(lo, hi)) >= 0;
 }

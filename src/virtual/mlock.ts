@@ -66,6 +66,7 @@ function lockPages(space: AddressSpace, address: number, length: number, lockFla
   if (!space.covers(start, end)) return -ERRNO.ENOMEM;
   const before = space.vmas.overlapping(start, end).map((vma) => vma.lockFlags);
   if (!setLockFlags(space, start, end, () => lockFlags)) return -ERRNO.ENOMEM;
+  if (lockFlags === 0) putBack(space, start, end);
   if (populateLocked(space, start, end) === FaultResult.HANDLED) return 0;
   // Restoring needs no new record: the edges are split already, and merging only frees.
   setLockFlags(space, start, end, (_vma, i) => before[i] ?? 0);
@@ -128,7 +129,17 @@ export function mlockall(space: AddressSpace, flags: number): number {
 export function munlockall(space: AddressSpace): number {
   space.defaultLockFlags = 0;
   lockEveryArea(space, 0);
+  putBack(space, 0, USER_TOP);
   return 0;
+}
+
+/** Hands the resident pages of the unlocked range `[start, end)` back to reclaim's lists. */
+function putBack(space: AddressSpace, start: number, end: number): void {
+  const reclaim = space.vm.reclaim;
+  if (reclaim === null) return;
+  space.tables.forEachLeaf(start, end, (at, va) => {
+    if (space.residentFrame(at) >= 0) reclaim.putback(space, va);
+  });
 }
 
 /** Sets the lock bits of every whole area (no split needed) and merges what became alike. */

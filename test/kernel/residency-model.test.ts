@@ -1,9 +1,11 @@
 /**
  * Random sequences of mmap, munmap, mprotect, loads, stores, madvise, mincore and the mlock
  * family in one process, against a model of every page of a window: mapped or not, its rights,
- * locked or not, resident or not, and its contents. Every call's result (errno included) must
- * be the model's; a failed call must change nothing; check() holds after every step and memory
- * is back to its boot value at the end.
+ * locked or not, in RAM, in swap or nowhere, lazily freed or not, and its contents. Every
+ * call's result (errno included) must be the model's; a failed call must change nothing;
+ * check() holds after every step and memory (and swap) is back to its boot value at the end.
+ * It runs on a machine without swap and on one with swap, where MADV_PAGEOUT, MADV_FREE and
+ * MADV_WILLNEED move pages between RAM and the swap device.
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
@@ -32,17 +34,20 @@ import {
 import { finish } from './helpers.js';
 
 const WINDOW = 0x4000_0000;
-const PAGES = 24;
+const PAGES = 12;
 const va = (page: number) => WINDOW + page * PAGE_SIZE;
 
 interface Page {
   prot: number;
   locked: boolean;
-  resident: boolean;
+  /** Where its contents are: nowhere yet (reads zero), in RAM, or on the swap device. */
+  state: 'none' | 'resident' | 'swapped';
+  /** MADV_FREE'd and not written since: reclaim drops it rather than swapping it. */
+  lazy: boolean;
   value: number;
 }
 
-type Model = { pages: (Page | null)[]; futureLock: boolean };
+type Model = { pages: (Page | null)[]; futureLock: boolean; swap: boolean };
 
 type RangeOp =
   | { kind: 'munmap' | 'mlock' | 'munlock' | 'mincore'; page: number; count: number }
@@ -61,13 +66,23 @@ const protArb = fc.constantFrom(PROT_NONE, PROT_READ, PROT_WRITE, PROT_READ | PR
 const adviceArb = fc.constantFrom(
   MADV_DONTNEED,
   MADV_FREE,
+  MADV_FREE,
   MADV_COLD,
+  MADV_PAGEOUT,
   MADV_PAGEOUT,
   MADV_WILLNEED,
   MADV_POPULATE_READ,
   MADV_POPULATE_WRITE,
   1000,
 );
+/** Every run starts with the whole window mapped read-write. */
+const MAP_WINDOW: Op = {
+  kind: 'mmap',
+  page: 0,
+  count: PAGES,
+  prot: PROT_READ | PROT_WRITE,
+  locked: false,
+};
 const opArb: fc.Arbitrary<Op> = fc.oneof(
   fc.record({ kind: fc.constant('mmap' as const), ...range, prot: protArb, locked: fc.boolean() }),
   fc.record({
@@ -76,15 +91,22 @@ const opArb: fc.Arbitrary<Op> = fc.oneof(
   }),
   fc.record({ kind: fc.constant('mincore' as const), ...range }),
   fc.record({ kind: fc.constant('mprotect' as const), ...range, prot: protArb }),
-  fc.record({ kind: fc.constant('madvise' as const), ...range, advice: adviceArb }),
-  fc.record({
-    kind: fc.constant('store' as const),
-    page: range.page,
-    value: fc.integer({ min: 1, max: 255 }),
-  }),
-  fc.record({ kind: fc.constant('load' as const), page: range.page }),
+  {
+    arbitrary: fc.record({ kind: fc.constant('madvise' as const), ...range, advice: adviceArb }),
+    weight: 6,
+  },
+  {
+    arbitrary: fc.record({
+      kind: fc.constant('store' as const),
+      page: range.page,
+      value: fc.integer({ min: 1, max: 255 }),
+    }),
+    weight: 4,
+  },
+  { arbitrary: fc.record({ kind: fc.constant('load' as const), page: range.page }), weight: 2 },
   fc.record({ kind: fc.constant('mlockall' as const), future: fc.boolean() }),
-  fc.constant({ kind: 'munlockall' as const }),
+  // Unlocked oftener than locked: locked pages refuse most advice.
+  { arbitrary: fc.constant({ kind: 'munlockall' as const }), weight: 3 },
 );
 
 /** The pages of an op's range that lie in the window (the range is cut at its end). */
@@ -100,7 +122,14 @@ function lengthOf(op: { page: number; count: number }): number {
 
 /** Makes a page resident, as faulting it in does (nothing for an inaccessible page). */
 function faultIn(page: Page): void {
-  if (page.prot !== PROT_NONE) page.resident = true;
+  if (page.prot !== PROT_NONE) page.state = 'resident';
+}
+
+/** The page's contents are gone: it reads as zero, from a fresh frame at the next touch. */
+function drop(page: Page): void {
+  page.state = 'none';
+  page.value = 0;
+  page.lazy = false;
 }
 
 /**
@@ -113,7 +142,7 @@ function expected(model: Model, op: Op): number | undefined {
     case 'mmap':
       for (const p of pagesOf(op)) {
         const locked = op.locked || model.futureLock;
-        pages[p] = { prot: op.prot, locked, resident: false, value: 0 };
+        pages[p] = { prot: op.prot, locked, state: 'none', lazy: false, value: 0 };
         if (locked) faultIn(pages[p]!);
       }
       return va(op.page);
@@ -124,13 +153,14 @@ function expected(model: Model, op: Op): number | undefined {
       const page = pages[op.page];
       if (page == null || !(page.prot & PROT_WRITE)) return undefined;
       page.value = op.value;
-      page.resident = true;
+      page.state = 'resident';
+      page.lazy = false;
       return 0;
     }
     case 'load': {
       const page = pages[op.page];
       if (page == null || !(page.prot & PROT_READ)) return undefined;
-      page.resident = true;
+      page.state = 'resident';
       return page.value;
     }
     case 'mincore':
@@ -185,17 +215,34 @@ function rangeCall(model: Model, op: Exclude<RangeOp, { kind: 'munmap' }>): numb
       faultIn(page);
     }
     if (op.kind === 'munlock') page.locked = false;
-    if (op.kind === 'madvise' && op.advice === MADV_DONTNEED) {
-      page.value = 0;
-      page.resident = false;
-    }
-    if (
-      op.kind === 'madvise' &&
-      (op.advice === MADV_POPULATE_READ || op.advice === MADV_POPULATE_WRITE)
-    )
-      page.resident = true;
+    if (op.kind === 'madvise') advise(model, page, op.advice);
   }
   return 0;
+}
+
+/** What `advice` does to `page` (mapped, and the advice valid for it). */
+function advise(model: Model, page: Page, advice: number): void {
+  switch (advice) {
+    case MADV_DONTNEED:
+      drop(page);
+      return;
+    case MADV_POPULATE_READ:
+    case MADV_POPULATE_WRITE:
+      page.state = 'resident';
+      return;
+    case MADV_FREE:
+      if (page.state === 'swapped') drop(page);
+      else if (page.state === 'resident' && page.prot !== PROT_NONE && model.swap) page.lazy = true;
+      return;
+    case MADV_PAGEOUT:
+      if (!model.swap || page.state !== 'resident') return;
+      if (page.lazy) drop(page);
+      else page.state = 'swapped';
+      return;
+    case MADV_WILLNEED:
+      if (page.state === 'swapped') faultIn(page);
+      return;
+  }
 }
 
 /** Runs `op` through the process's context: its result, a negative errno on failure. */
@@ -243,7 +290,8 @@ function compare(machine: Machine, ctx: UserContext, model: Model): void {
     if (page === null) return;
     windowMapped++;
     if (page.locked) windowLocked++;
-    expect(ctx.mincore(va(p), PAGE_SIZE)[0], `page ${p} resident`).toBe(page.resident ? 1 : 0);
+    const resident = page.state === 'resident' ? 1 : 0;
+    expect(ctx.mincore(va(p), PAGE_SIZE)[0], `page ${p} resident`).toBe(resident);
   });
   const locked = machine.procfs.read(`/proc/${ctx.pid}/status`).match(/VmLck:\s+(\d+)/)![1];
   const outside = space.mappedBytes - windowMapped * PAGE_SIZE;
@@ -253,15 +301,18 @@ function compare(machine: Machine, ctx: UserContext, model: Model): void {
 }
 
 describe('madvise, mincore and mlock against a model', () => {
-  it('agree on results, residency, locks and contents; failures change nothing', () => {
+  it.each([
+    ['without swap', false],
+    ['with swap', true],
+  ])('agree on results, residency, locks and contents, %s; failures change nothing', (_, swap) => {
     fc.assert(
-      fc.property(fc.array(opArb, { minLength: 1, maxLength: 40 }), (ops) => {
-        const machine = Machine.boot({ memory: '16M' });
+      fc.property(fc.array(opArb, { minLength: 20, maxLength: 60 }), (ops) => {
+        const machine = Machine.boot({ memory: '16M', swap: swap ? '16M' : undefined });
         let failure: unknown = null;
         machine.spawn((ctx) => {
           try {
-            const model: Model = { pages: new Array(PAGES).fill(null), futureLock: false };
-            for (const op of ops) {
+            const model: Model = { pages: new Array(PAGES).fill(null), futureLock: false, swap };
+            for (const op of [MAP_WINDOW, ...ops]) {
               const want = expected(model, op);
               if (want === undefined) continue;
               expect(run(ctx, op), JSON.stringify(op)).toBe(want);

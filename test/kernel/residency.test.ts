@@ -428,3 +428,148 @@ describe('mlock family (mlock2-tests.c)', () => {
     });
   });
 });
+
+describe('with swap: madvise hands pages to reclaim, mincore and mlock see swap', () => {
+  /** Runs `body` in a process of a machine with swap, then checks it back to its baseline. */
+  function withSwap(body: (ctx: UserContext, machine: Machine) => void): void {
+    const machine = Machine.boot({ memory: '32M', swap: '64M' });
+    let failure: unknown = null;
+    machine.spawn((ctx) => {
+      try {
+        body(ctx, machine);
+      } catch (error) {
+        failure = error;
+      }
+    });
+    finish(machine);
+    if (failure !== null) throw failure;
+  }
+
+  function vmstat(machine: Machine, field: string): number {
+    const text = machine.procfs.read('/proc/vmstat');
+    return Number(new RegExp(`^${field} (\\d+)$`, 'm').exec(text)![1]);
+  }
+
+  it('MADV_PAGEOUT sends the pages to swap now; the next touch reads them back intact', () => {
+    withSwap((ctx, machine) => {
+      const base = ctx.mmap(0, 4 * PAGE_SIZE, RW, ANON);
+      for (let i = 0; i < 4; i++) ctx.store32(base + i * PAGE_SIZE, 0x1000 + i);
+      const out = vmstat(machine, 'pswpout');
+      ctx.madvise(base + PAGE_SIZE, 2 * PAGE_SIZE, MADV_PAGEOUT);
+      expect(vmstat(machine, 'pswpout')).toBe(out + 2);
+      expect([...ctx.mincore(base, 4 * PAGE_SIZE)]).toEqual([1, 0, 0, 1]);
+      expect(statusField(machine, ctx, 'VmSwap')).toBe((2 * PAGE_SIZE) / 1024);
+      machine.check();
+      const major = vmstat(machine, 'pgmajfault');
+      for (let i = 0; i < 4; i++) expect(ctx.load32(base + i * PAGE_SIZE)).toBe(0x1000 + i);
+      expect(vmstat(machine, 'pgmajfault')).toBe(major + 2);
+      expect(statusField(machine, ctx, 'VmSwap')).toBe(0);
+    });
+  });
+
+  it('MADV_WILLNEED reads swapped-out pages back ahead of their touch', () => {
+    withSwap((ctx, machine) => {
+      const base = ctx.mmap(0, 3 * PAGE_SIZE, RW, ANON);
+      ctx.fill(base, 3 * PAGE_SIZE, 0x42);
+      ctx.madvise(base, 3 * PAGE_SIZE, MADV_PAGEOUT);
+      expect([...ctx.mincore(base, 3 * PAGE_SIZE)]).toEqual([0, 0, 0]);
+      ctx.madvise(base, 2 * PAGE_SIZE, MADV_WILLNEED);
+      expect([...ctx.mincore(base, 3 * PAGE_SIZE)]).toEqual([1, 1, 0]);
+      const major = vmstat(machine, 'pgmajfault');
+      expect(ctx.load8(base + PAGE_SIZE)).toBe(0x42);
+      expect(vmstat(machine, 'pgmajfault')).toBe(major);
+    });
+  });
+
+  it('MADV_FREE: a clean page is dropped by reclaim without a write and reads as zero', () => {
+    withSwap((ctx, machine) => {
+      const base = ctx.mmap(0, 2 * PAGE_SIZE, RW, ANON);
+      ctx.fill(base, 2 * PAGE_SIZE, 9);
+      ctx.madvise(base, 2 * PAGE_SIZE, MADV_FREE);
+      ctx.store8(base + PAGE_SIZE, 10); // written again: kept
+      const out = vmstat(machine, 'pswpout');
+      ctx.madvise(base, 2 * PAGE_SIZE, MADV_PAGEOUT);
+      expect(vmstat(machine, 'pswpout')).toBe(out + 1);
+      expect(ctx.load8(base)).toBe(0);
+      expect(ctx.load8(base + PAGE_SIZE)).toBe(10);
+      expect(ctx.load8(base + PAGE_SIZE + 1)).toBe(9);
+    });
+  });
+
+  it('MADV_FREE of a swapped-out page frees its slot; it reads as zero', () => {
+    withSwap((ctx, machine) => {
+      const base = ctx.mmap(0, PAGE_SIZE, RW, ANON);
+      ctx.store8(base, 5);
+      const swapFree = meminfoField(machine, 'SwapFree');
+      ctx.madvise(base, PAGE_SIZE, MADV_PAGEOUT);
+      expect(meminfoField(machine, 'SwapFree')).toBe(swapFree - 4);
+      ctx.madvise(base, PAGE_SIZE, MADV_FREE);
+      expect(meminfoField(machine, 'SwapFree')).toBe(swapFree);
+      expect(ctx.load8(base)).toBe(0);
+    });
+  });
+
+  it('MADV_DONTNEED of a swapped-out page frees its slot', () => {
+    withSwap((ctx, machine) => {
+      const base = ctx.mmap(0, PAGE_SIZE, RW, ANON);
+      ctx.store8(base, 5);
+      const swapFree = meminfoField(machine, 'SwapFree');
+      ctx.madvise(base, PAGE_SIZE, MADV_PAGEOUT);
+      ctx.madvise(base, PAGE_SIZE, MADV_DONTNEED);
+      expect(meminfoField(machine, 'SwapFree')).toBe(swapFree);
+      expect(ctx.load8(base)).toBe(0);
+    });
+  });
+
+  it('MADV_COLD keeps the pages resident and intact; PAGEOUT leaves a page shared by fork', () => {
+    withSwap((ctx) => {
+      const base = ctx.mmap(0, 2 * PAGE_SIZE, RW, ANON);
+      ctx.fill(base, 2 * PAGE_SIZE, 3);
+      ctx.madvise(base, 2 * PAGE_SIZE, MADV_COLD);
+      expect([...ctx.mincore(base, 2 * PAGE_SIZE)]).toEqual([1, 1]);
+      const child = ctx.fork(function* () {
+        yield;
+      });
+      ctx.madvise(base, 2 * PAGE_SIZE, MADV_PAGEOUT);
+      expect([...ctx.mincore(base, 2 * PAGE_SIZE)]).toEqual([1, 1]);
+      ctx.wait(child);
+      expect(ctx.load8(base + PAGE_SIZE)).toBe(3);
+    });
+  });
+
+  it('cow: a page swapped out before fork stays shared until written, each side intact', () => {
+    withSwap((ctx) => {
+      const base = ctx.mmap(0, PAGE_SIZE, RW, ANON);
+      ctx.store32(base, 111);
+      ctx.madvise(base, PAGE_SIZE, MADV_PAGEOUT);
+      const child = ctx.fork((c) => {
+        const before = c.load32(base);
+        c.store32(base, 222);
+        return before === 111 && c.load32(base) === 222 ? 0 : 1;
+      });
+      expect(ctx.wait(child).exitCode).toBe(0);
+      expect(ctx.load32(base)).toBe(111);
+    });
+  });
+
+  it('mlock brings swapped-out pages back; locked pages survive pressure; munlock releases them', () => {
+    withSwap((ctx, machine) => {
+      const locked = ctx.mmap(0, 64 * PAGE_SIZE, RW, ANON);
+      ctx.fill(locked, 64 * PAGE_SIZE, 0x77);
+      ctx.madvise(locked, 64 * PAGE_SIZE, MADV_PAGEOUT);
+      ctx.mlock(locked, 64 * PAGE_SIZE);
+      expect(ctx.mincore(locked, 64 * PAGE_SIZE).every((b) => b === 1)).toBe(true);
+      const big = 40 * 1024 * 1024; // more than RAM: reclaim must swap the rest out
+      const other = ctx.mmap(0, big, RW, ANON);
+      for (let va = other; va < other + big; va += PAGE_SIZE) ctx.store8(va, 1);
+      expect(vmstat(machine, 'pswpout')).toBeGreaterThan(64);
+      expect(ctx.mincore(locked, 64 * PAGE_SIZE).every((b) => b === 1)).toBe(true);
+      expect(ctx.load8(locked + 63 * PAGE_SIZE + 5)).toBe(0x77);
+      machine.check();
+      ctx.munlock(locked, 64 * PAGE_SIZE);
+      ctx.madvise(locked, 64 * PAGE_SIZE, MADV_PAGEOUT);
+      expect(ctx.mincore(locked, 64 * PAGE_SIZE).every((b) => b === 0)).toBe(true);
+      ctx.munmap(other, big);
+    });
+  });
+});

@@ -10,7 +10,9 @@
  *
  *   shrink: policy.selectVictim(referenced) ─► victim ─► shrinkFrame
  *             referenced = test-and-clear Accessed        ├─ in a VM_LOCKED area: unevictable
- *             through every mapping (rmap)               ├─ swap slot (swap cache), write if dirty
+ *             through every mapping (rmap)               ├─ lazily freed and still clean:
+ *                                                        │    every PTE cleared, frame freed
+ *                                                        ├─ swap slot (swap cache), write if dirty
  *                                                        └─ every PTE ─► swap entry, frame freed
  * ```
  *
@@ -21,7 +23,8 @@
  * The rest of the kernel talks to reclaim through a small API:
  * - {@link mapped} when a fault maps a fresh frame, {@link unmapOne} when an entry that maps a
  *   frame goes away (unmap, exit, COW break), {@link allocUserFrame} for user frames;
- * - {@link pageOut} (MADV_PAGEOUT: reclaim this page now) and {@link deactivate} (MADV_COLD);
+ * - {@link pageOut} (MADV_PAGEOUT: reclaim this page now), {@link deactivate} (MADV_COLD) and
+ *   {@link markLazyFree} (MADV_FREE: drop this page rather than swap it, unless written again);
  * - {@link putback} when pages of a range stop being locked (munlock): pages found in a
  *   `locked` VMA are never evicted and leave the lists until then.
  */
@@ -69,6 +72,8 @@ export class Reclaim {
   /** Frames taken off the lists because a locked area maps them (meminfo Unevictable). */
   unevictable = 0;
   private readonly unevictableFrames: Uint8Array;
+  /** Frames given up with MADV_FREE (Linux's lazyfree: PG_swapbacked cleared), by pfn. */
+  private readonly lazyFrames: Uint8Array;
   private readonly shrinkers: Shrinker[] = [];
   private readonly mappings = new Mappings();
   private readonly referenced = (pfn: number) => this.testAndClearYoung(pfn * PAGE_SIZE);
@@ -82,6 +87,7 @@ export class Reclaim {
   ) {
     this.rmap = new ReverseMap(vm.frames.spannedFrames);
     this.unevictableFrames = new Uint8Array(vm.frames.spannedFrames);
+    this.lazyFrames = new Uint8Array(vm.frames.spannedFrames);
   }
 
   registerShrinker(shrinker: Shrinker): void {
@@ -126,6 +132,7 @@ export class Reclaim {
   private forget(pa: number): void {
     const pfn = pa / PAGE_SIZE;
     this.policy.remove(pfn);
+    this.lazyFrames[pfn] = 0;
     if (this.unevictableFrames[pfn] === 1) {
       this.unevictableFrames[pfn] = 0;
       this.unevictable--;
@@ -154,9 +161,14 @@ export class Reclaim {
     if (this.cache.slotOf(pa) !== 0) this.cache.delete(pa);
   }
 
-  /** A leaf whose low half is `low` is rewritten: keeps its Dirty bit for a cached frame. */
+  /**
+   * A leaf whose low half is `low` is rewritten: keeps its Dirty bit for a cached frame, and a
+   * lazily freed frame that was written is not lazily freed any more.
+   */
   noteDirty(pa: number, low: number): void {
-    if ((low & PTE_D) !== 0 && this.cache.slotOf(pa) !== 0) this.cache.setDirty(pa, true);
+    if ((low & PTE_D) === 0) return;
+    this.lazyFrames[pa / PAGE_SIZE] = 0;
+    if (this.cache.slotOf(pa) !== 0) this.cache.setDirty(pa, true);
   }
 
   /**
@@ -251,6 +263,20 @@ export class Reclaim {
     this.policy.add(pa / PAGE_SIZE);
   }
 
+  /**
+   * MADV_FREE for the frame at `pa`, whose entries the caller made clean: it may be dropped
+   * instead of swapped while no one writes it again. Its swap copy goes (a write would make it
+   * stale, and no write needs it), and it becomes the newest inactive page.
+   */
+  markLazyFree(pa: number): void {
+    const pfn = pa / PAGE_SIZE;
+    if (!this.policy.has(pfn)) return;
+    if (this.cache.slotOf(pa) !== 0) this.cache.delete(pa);
+    this.lazyFrames[pfn] = 1;
+    this.policy.remove(pfn);
+    this.policy.add(pfn);
+  }
+
   /** munlock: the page at `va` of `space` may be reclaimed again (back on the lists). */
   putback(space: AddressSpace, va: number): void {
     const pa = space.frameAt(va);
@@ -305,6 +331,10 @@ export class Reclaim {
         this.makeUnevictable(pa);
         return false;
       }
+      if (this.lazyFrames[pa / PAGE_SIZE] === 1) {
+        this.lazyFrames[pa / PAGE_SIZE] = 0;
+        if (!this.writtenSince(pa, m)) return this.discard(pa, m);
+      }
       const slot = this.writeOut(pa, m);
       if (slot === 0) {
         this.policy.add(pa / PAGE_SIZE);
@@ -315,6 +345,32 @@ export class Reclaim {
     } finally {
       m.clear();
     }
+  }
+
+  /** True when an entry mapping `pa` (or the swap cache) saw a write since it was last clean. */
+  private writtenSince(pa: number, m: Mappings): boolean {
+    if (this.cache.isDirty(pa)) return true;
+    for (let i = 0; i < m.count; i++) {
+      if ((m.spaces[i]!.tables.low(m.entries[i]!) & PTE_D) !== 0) return true;
+    }
+    return false;
+  }
+
+  /**
+   * Frees a lazily freed frame no one wrote since MADV_FREE, without writing it anywhere: every
+   * entry mapping it is cleared, so its pages read as zero from now on (Linux's lazyfree
+   * discard in try_to_unmap_one). Always true.
+   */
+  private discard(pa: number, m: Mappings): boolean {
+    this.forget(pa);
+    for (let i = 0; i < m.count; i++) {
+      const space = m.spaces[i]!;
+      space.tables.write(m.entries[i]!, 0, 0);
+      space.rss--;
+      space.invalidate(m.vas[i]!);
+      this.vm.frames.putPage(pa);
+    }
+    return true;
   }
 
   private lockedMapping(m: Mappings): boolean {
