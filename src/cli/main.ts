@@ -8,6 +8,7 @@
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError, Option } from 'commander';
 import { MiB } from '../hw/constants.js';
+import { SYNTHETIC_SHAPES } from '../trace/synthetic.js';
 import {
   bootMachine,
   integerArgument,
@@ -19,20 +20,14 @@ import { type BenchOptions, benchRows, formatBench } from './bench.js';
 import { WORKLOAD_NAMES } from './demo.js';
 import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, UsageError } from './errors.js';
 import { definePages } from './pages.js';
-import {
-  formatReplay,
-  replayFlat,
-  replayInProcess,
-  replayJson,
-  TIMED_RUNS,
-  WARM_UP_RUNS,
-} from './replay.js';
+import { DEFAULT_BUDGET_MS, type PassCounts, TIMED_RUNS } from './pass-schedule.js';
+import { formatReplay, replayFlat, replayInProcess, replayJson } from './replay.js';
 import { formatRunReport, type RunOptions, runSucceeded, runWorkload } from './run.js';
 import { serve } from './serve.js';
 import { runShell } from './shell.js';
 import { runSoak } from './soak.js';
 import { Painter } from './terminal.js';
-import { readTraceFile } from './trace-file.js';
+import { readTraceFile, SYNTHETIC_PREFIX } from './trace-file.js';
 
 const DEFAULT_MEMORY = 256 * MiB;
 const DEFAULT_REPLAY_MEMORY = 1024 * MiB;
@@ -99,22 +94,49 @@ function defineReplay(program: Command): void {
     .description('replay an allocation trace through the malloc of a simulated process, verified')
     .addHelpText(
       'after',
-      `\nns/op times the bare calls (no memory touched): the median of ${TIMED_RUNS} passes, each in a fresh process\n(or on a fresh heap with --flat), after ${WARM_UP_RUNS} untimed warm-up passes, in a Node process of their own.`,
+      `\nns/op times the bare calls (no memory touched), each pass in a fresh process (or on a fresh heap with\n--flat), in a Node process of their own: untimed warm-up passes until the compiled code is stable, then\nthe median of up to ${TIMED_RUNS} timed passes, all within ${DEFAULT_BUDGET_MS / 1000} s by default (--budget); --warmup and --passes\nset exact counts instead. Synthetic traces: ${SYNTHETIC_SHAPES.map((s) => `${SYNTHETIC_PREFIX}${s.name}`).join(', ')}.`,
     )
-    .argument('<trace>', 'a wallos-trace v1 file, plain or gzipped')
+    .argument('<trace>', `a wallos-trace v1 file, plain or gzipped, or ${SYNTHETIC_PREFIX}NAME`)
     .addOption(memoryOption(DEFAULT_REPLAY_MEMORY, '1G'))
     .option('--json', 'print { ops, peakLiveBytes, peakFootprintBytes, nsPerOp, verified }')
     .option('--flat', 'run the allocator standalone over an ArrayBuffer (at most --memory)')
-    .action((path: string, options: { memory: number; json?: boolean; flat?: boolean }) => {
+    .addOption(
+      new Option('--warmup <n>', 'exactly n untimed warm-up passes').argParser(integerArgument),
+    )
+    .addOption(
+      new Option('--passes <n>', 'exactly n timed passes (ns/op is their median)').argParser(
+        positiveIntegerArgument,
+      ),
+    )
+    .addOption(
+      new Option('--budget <seconds>', 'time for warm-up and timing left to the budget')
+        .argParser(positiveIntegerArgument)
+        .default(DEFAULT_BUDGET_MS / 1000),
+    )
+    .action((path: string, options: ReplayFlags) => {
       const trace = readTraceFile(path);
-      const result = options.flat
-        ? replayFlat(trace, options.memory)
-        : replayInProcess(trace, options.memory);
-      if (options.json) process.stdout.write(`${JSON.stringify(replayJson(result))}\n`);
+      const counts: PassCounts = {
+        budgetMs: options.budget * 1000,
+        ...(options.warmup === undefined ? {} : { warmUp: options.warmup }),
+        ...(options.passes === undefined ? {} : { passes: options.passes }),
+      };
+      const replay = options.flat
+        ? replayFlat(trace, options.memory, counts)
+        : replayInProcess(trace, options.memory, counts);
+      if (options.json) process.stdout.write(`${JSON.stringify(replayJson(replay.result))}\n`);
       else
-        process.stdout.write(formatReplay(path, trace, result, options.flat ? 'flat' : 'process'));
-      if (!result.verified) process.exitCode = EXIT_FAILURE;
+        process.stdout.write(formatReplay(path, trace, replay, options.flat ? 'flat' : 'process'));
+      if (!replay.result.verified) process.exitCode = EXIT_FAILURE;
     });
+}
+
+interface ReplayFlags {
+  memory: number;
+  json?: boolean;
+  flat?: boolean;
+  warmup?: number;
+  passes?: number;
+  budget: number;
 }
 
 /** `proc PATH`: a /proc file of a machine after a workload. */

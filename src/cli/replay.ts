@@ -3,18 +3,19 @@
  *
  * ```
  *  this Node process                        a fresh Node process (--no-concurrent-recompilation)
- *  pid 1 replay  the verified pass: every   pid 1…40   warm-up  the bare calls, untimed
- *                call through the process's pid 41…47  timed    the bare calls, each pass in a
- *                heap (user mode, every                         fresh process; ns/op is the
- *                load and store through                         median of the 7
+ *  pid 1 replay  the verified pass: every   warm-up  the bare calls, untimed, until the compiled
+ *                call through the process's          code is stable (PassSchedule)
+ *                heap (user mode, every     timed    the bare calls, each pass in a fresh
+ *                load and store through              process; ns/op is the median
  *                the MMU), every block's
  *                contents checked          ──trace──►           ◄──ns/op──
  * ```
  *
  * Timing separate passes, rather than the verified pass, leaves the content checks out of
  * ns/op, as the glibc reference replayer does. The timed passes run in a Node process of their
- * own, with V8 set up as `bench` sets up its measuring processes, and after warm-up passes;
- * see {@link measuringNodeCommand} and {@link WARM_UP_RUNS}. `--flat` is timed the same way.
+ * own, with V8 set up as `bench` sets up its measuring processes, after warm-up passes; how
+ * many of each is the {@link PassSchedule}'s call: a few seconds' budget by default, exact
+ * counts with `--warmup N` / `--passes N`. `--flat` is timed the same way.
  */
 
 import { execFileSync } from 'node:child_process';
@@ -28,22 +29,9 @@ import { timeBareCalls, warmUpBareCalls } from '../trace/replay.js';
 import { createFlatHeap, type FlatHeapHost, type UserAllocator } from '../user-alloc/index.js';
 import { bootMachine } from './arguments.js';
 import { measuringNodeCommand } from './measuring.js';
+import { type PassCounts, PassSchedule } from './pass-schedule.js';
 import { formatBytes, formatCount, Progress, signalName } from './terminal.js';
 
-/** Timed passes whose median is reported: 7, as the glibc reference replayer runs. */
-export const TIMED_RUNS = 7;
-/**
- * Untimed passes before the timed ones, each in a fresh process like them. V8 optimizes a
- * function once it has run enough, and in the timing process the compile runs on the main
- * thread, inside whichever pass it falls in. The replay's own loop is hot at once, but the
- * page-fault, brk and TLB-miss paths run a few hundred times a pass, and some functions once
- * per process (the heap's setup, process exit): on sqlite3-small the passes take 480, 210,
- * then ~140 ns/op for five passes while those compile, and functions still reach the compiler
- * at passes 11, 14, 16, 22 and later (3–13 ms each, a pass being ~27 ms). After 10 warm-up
- * passes the timed ones read 85 103 80 80 95 80 95; after 40, 82 82 80 81 81 79 80. glibc's
- * replayer has no JIT to warm up; JMH warms up likewise.
- */
-export const WARM_UP_RUNS = 40;
 /** Room for the timing process's answer (a line of JSON). */
 const TIMING_OUTPUT_BYTES = 1 << 20;
 /** Ops between two progress updates of the verified pass. */
@@ -65,13 +53,32 @@ export interface TimingJob {
    */
   readonly where: 'process' | 'flat';
   readonly memoryBytes: number;
+  /** How many warm-up and timed passes, or the budget they share. */
+  readonly counts: PassCounts;
+}
+
+/** How the timed figure was obtained: passes run, and whether warm-up reached stable code. */
+export interface TimingSummary {
+  readonly warmUps: number;
+  readonly passes: number;
+  readonly stable: boolean;
+}
+
+/** A replay's figures and, when it was timed, how. */
+export interface TimedReplay {
+  readonly result: ReplayResult;
+  readonly timing: TimingSummary | null;
 }
 
 /**
  * Replays `trace` in a process of a machine with `memoryBytes` of RAM: verified, then timed.
  * @throws ReplayFailedError when a replaying process ends without a result.
  */
-export function replayInProcess(trace: Trace, memoryBytes: number): ReplayResult {
+export function replayInProcess(
+  trace: Trace,
+  memoryBytes: number,
+  counts: PassCounts = {},
+): TimedReplay {
   const machine = bootMachine(memoryBytes);
   const progress = new Progress('replay', trace.ops);
   let result: ReplayResult | null = null;
@@ -85,10 +92,16 @@ export function replayInProcess(trace: Trace, memoryBytes: number): ReplayResult
   machine.run();
   progress.stop();
   if (result === null) throw new ReplayFailedError(`the replay ${deathOf(verifier)}`);
-  const verified: ReplayResult = result;
-  if (verified.verified)
-    verified.nsPerOp = timeInFreshNode({ trace, where: 'process', memoryBytes });
-  return verified;
+  return timed(result, { trace, where: 'process', memoryBytes, counts });
+}
+
+/** The verified result with ns/op from the timing process (when verified). */
+function timed(result: ReplayResult, job: TimingJob): TimedReplay {
+  if (!result.verified) return { result, timing: null };
+  const answer = timeInFreshNode(job);
+  result.nsPerOp = answer.nsPerOp;
+  const { warmUps, passes, stable } = answer;
+  return { result, timing: { warmUps, passes, stable } };
 }
 
 /** A flat heap starts this large and doubles as it grows (up to the `--memory` limit). */
@@ -98,14 +111,11 @@ const FLAT_INITIAL_BYTES = 16 * 1024 * 1024;
  * Replays `trace` through the same allocator standalone, over an ArrayBuffer that grows up to
  * `limitBytes`: verified, then timed on fresh heaps, like {@link replayInProcess}.
  */
-export function replayFlat(trace: Trace, limitBytes: number): ReplayResult {
+export function replayFlat(trace: Trace, limitBytes: number, counts: PassCounts = {}): TimedReplay {
   const progress = new Progress('replay', trace.ops);
   const result = replayTrace(trace, new ProgressAllocator(growingFlatHeap(limitBytes), progress));
   progress.stop();
-  if (result.verified) {
-    result.nsPerOp = timeInFreshNode({ trace, where: 'flat', memoryBytes: limitBytes });
-  }
-  return result;
+  return timed(result, { trace, where: 'flat', memoryBytes: limitBytes, counts });
 }
 
 /** A flat heap whose buffer doubles (contents copied) while it stays within `limitBytes`. */
@@ -132,7 +142,7 @@ function growingFlatHeap(limitBytes: number): UserAllocator<FlatHeapHost> {
  * progress on the shared stderr).
  * @throws ReplayFailedError when that process fails.
  */
-function timeInFreshNode(job: TimingJob): number {
+function timeInFreshNode(job: TimingJob): TimingAnswer {
   const script = `import { runTimingJob } from ${JSON.stringify(import.meta.url)};\nrunTimingJob();`;
   let answer: TimingAnswer;
   try {
@@ -150,72 +160,123 @@ function timeInFreshNode(job: TimingJob): number {
     throw new ReplayFailedError(`the timing process failed: ${String(error)}`);
   }
   if (answer.failure !== undefined) throw new ReplayFailedError(answer.failure);
-  return answer.nsPerOp;
+  return answer;
 }
 
-/** What the timing process prints on stdout (JSON): the median ns/op, or why it has none. */
-interface TimingAnswer {
+/** What the timing process prints on stdout (JSON): the median ns/op and how, or why not. */
+interface TimingAnswer extends TimingSummary {
   readonly nsPerOp: number;
   readonly failure?: string;
 }
 
 /**
  * The timing process's side of {@link timeInFreshNode}: reads a {@link TimingJob} from stdin,
- * runs {@link WARM_UP_RUNS} untimed and {@link TIMED_RUNS} timed passes, each on a fresh heap,
- * and prints a {@link TimingAnswer}. Not for other uses.
+ * runs untimed warm-up and timed passes as its {@link PassSchedule} decides, each on a fresh
+ * heap, and prints a {@link TimingAnswer}. Not for other uses.
  */
 export function runTimingJob(): void {
   let answer: TimingAnswer;
   try {
     const job = deserialize(readFileSync(0)) as TimingJob;
-    const progress = new Progress('timing', WARM_UP_RUNS + TIMED_RUNS);
-    const times =
-      job.where === 'flat' ? timeFlatPasses(job, progress) : timeProcessPasses(job, progress);
+    const schedule = new PassSchedule(job.counts);
+    const progress = new TimingProgress(schedule, job.counts);
+    if (job.where === 'flat') timeFlatPasses(job, schedule, progress);
+    else timeProcessPasses(job, schedule, progress);
     progress.stop();
-    times.sort((a, b) => a - b);
-    answer = { nsPerOp: (times[times.length >> 1]! * 1e6) / Math.max(1, job.trace.ops) };
+    answer = {
+      nsPerOp: (schedule.medianMs() * 1e6) / Math.max(1, job.trace.ops),
+      warmUps: schedule.warmUps,
+      passes: schedule.times.length,
+      stable: schedule.stable,
+    };
   } catch (error) {
-    answer = { nsPerOp: 0, failure: error instanceof Error ? error.message : String(error) };
+    const failure = error instanceof Error ? error.message : String(error);
+    answer = { nsPerOp: 0, warmUps: 0, passes: 0, stable: false, failure };
   }
   process.stdout.write(`${JSON.stringify(answer)}\n`);
+}
+
+/**
+ * The timing's progress bar: passes out of the exact counts, or milliseconds out of the budget
+ * when it decides.
+ */
+class TimingProgress {
+  private readonly bar = new Progress('timing', 1);
+  private readonly exact: number | null;
+
+  constructor(
+    private readonly schedule: PassSchedule,
+    counts: PassCounts,
+  ) {
+    const { warmUp, passes } = counts;
+    this.exact = warmUp !== undefined && passes !== undefined ? warmUp + passes : null;
+  }
+
+  update(): void {
+    const { schedule } = this;
+    if (this.exact !== null) {
+      this.bar.update(schedule.warmUps + schedule.times.length, this.exact);
+      return;
+    }
+    const { elapsedMs, budgetMs } = schedule.progress;
+    this.bar.update(Math.min(Math.round(elapsedMs), budgetMs), budgetMs);
+  }
+
+  stop(): void {
+    this.bar.stop();
+  }
 }
 
 /** The timed passes' clock (ms): one function for all of them, so their call site sees one. */
 const clock = (): number => performance.now();
 
-/** Each timed pass's time in ms, every pass in a fresh process of one machine. */
-function timeProcessPasses({ trace, memoryBytes }: TimingJob, progress: Progress): number[] {
+/**
+ * Runs the schedule's passes, every one in a fresh process of one machine. A warm-up pass is
+ * timed too (whole, for the schedule), a timed pass by {@link timeBareCalls} alone.
+ */
+function timeProcessPasses(
+  { trace, memoryBytes }: TimingJob,
+  schedule: PassSchedule,
+  progress: TimingProgress,
+): void {
   const machine = bootMachine(memoryBytes);
-  const times: number[] = [];
-  for (let run = 0; run < WARM_UP_RUNS + TIMED_RUNS; run++) {
-    const timed = run >= WARM_UP_RUNS;
-    let finished = false;
+  for (let kind = schedule.next(), run = 1; kind !== 'done'; kind = schedule.next(), run++) {
+    let ms = -1;
     const pass = machine.spawn(
       (ctx) => {
         const heap = heapOfPid(machine, ctx.pid);
-        if (timed) times.push(timeBareCalls(trace, heap, clock));
-        else warmUpBareCalls(trace, heap);
-        finished = true;
+        ms = kind === 'timed' ? timeBareCalls(trace, heap, clock) : warmUpTime(trace, heap);
       },
-      { name: timed ? 'replay-timed' : 'replay-warm-up' },
+      { name: kind === 'timed' ? 'replay-timed' : 'replay-warm-up' },
     );
     machine.run();
-    if (!finished) throw new ReplayFailedError(`pass ${run + 1} ${deathOf(pass)}`);
-    progress.update(run + 1);
+    if (ms < 0) throw new ReplayFailedError(`pass ${run} ${deathOf(pass)}`);
+    schedule.record(kind, ms);
+    progress.update();
   }
-  return times;
 }
 
-/** Each timed pass's time in ms, every pass on a fresh flat heap. */
-function timeFlatPasses({ trace, memoryBytes }: TimingJob, progress: Progress): number[] {
-  const times: number[] = [];
-  for (let run = 0; run < WARM_UP_RUNS + TIMED_RUNS; run++) {
+/** Runs the schedule's passes, every one on a fresh flat heap. */
+function timeFlatPasses(
+  { trace, memoryBytes }: TimingJob,
+  schedule: PassSchedule,
+  progress: TimingProgress,
+): void {
+  for (let kind = schedule.next(); kind !== 'done'; kind = schedule.next()) {
     const heap = growingFlatHeap(memoryBytes);
-    if (run >= WARM_UP_RUNS) times.push(timeBareCalls(trace, heap, clock));
-    else warmUpBareCalls(trace, heap);
-    progress.update(run + 1);
+    schedule.record(
+      kind,
+      kind === 'timed' ? timeBareCalls(trace, heap, clock) : warmUpTime(trace, heap),
+    );
+    progress.update();
   }
-  return times;
+}
+
+/** A warm-up pass's time in ms (the bare calls and freeing what is left). */
+function warmUpTime(trace: Trace, heap: TraceAllocator): number {
+  const start = clock();
+  warmUpBareCalls(trace, heap);
+  return clock() - start;
 }
 
 function heapOfPid(machine: Machine, pid: number): UserAllocator {
@@ -283,7 +344,7 @@ export function replayJson(result: ReplayResult): object {
 export function formatReplay(
   path: string,
   trace: Trace,
-  result: ReplayResult,
+  { result, timing }: TimedReplay,
   where: 'process' | 'flat',
 ): string {
   const ratio = result.peakFootprintBytes / Math.max(1, result.peakLiveBytes);
@@ -292,10 +353,17 @@ export function formatReplay(
     `ops:            ${formatCount(result.ops)}`,
     `peak live:      ${formatBytes(result.peakLiveBytes)} (${formatCount(result.peakLiveBytes)} bytes)`,
     `peak footprint: ${formatBytes(result.peakFootprintBytes)} (${formatCount(result.peakFootprintBytes)} bytes), ratio ${ratio.toFixed(3)}`,
-    result.verified
-      ? `speed:          ${result.nsPerOp.toFixed(1)} ns/op (bare calls ${where === 'process' ? 'inside a process' : 'over a flat ArrayBuffer'}, median of ${TIMED_RUNS} runs after ${WARM_UP_RUNS} warm-up runs)`
+    timing !== null
+      ? `speed:          ${result.nsPerOp.toFixed(1)} ns/op (bare calls ${where === 'process' ? 'inside a process' : 'over a flat ArrayBuffer'}, ${describeTiming(timing)})`
       : `speed:          ${result.nsPerOp.toFixed(1)} ns/op (the verified pass, checks included)`,
     `verified:       ${result.verified ? 'yes, every block intact' : `NO: ${result.failure}`}`,
   ];
   return `${lines.join('\n')}\n`;
+}
+
+/** "median of 7 runs after 12 warm-up runs (stable)", as the summary says how it timed. */
+function describeTiming({ warmUps, passes, stable }: TimingSummary): string {
+  const runs = passes === 1 ? '1 run' : `median of ${passes} runs`;
+  const warm = warmUps === 1 ? '1 warm-up run' : `${warmUps} warm-up runs`;
+  return `${runs} after ${warm}${stable ? ', compiled code stable' : ''}`;
 }

@@ -191,6 +191,28 @@ describe('replay', () => {
     expect(result.stdout).toMatch(/^verified:\s+yes/m);
   });
 
+  it('--warmup and --passes set exact pass counts, and the summary says how it timed', async () => {
+    const path = scratchFile('counts.trace', EXAMPLE_TRACE);
+    const result = await cli(['replay', path, '--memory', '32M', '--warmup', '1', '--passes', '3']);
+    expect(result.code).toBe(0);
+    expect(result.stdout).toMatch(/^speed: .*median of 3 runs after 1 warm-up run\)$/m);
+  });
+
+  it('replays a synthetic trace by name; an unknown name is a usage error listing them', async () => {
+    const result = await cli([
+      'replay',
+      'synthetic:realloc-ladder',
+      '--json',
+      '--warmup',
+      '0',
+      '--passes',
+      '1',
+    ]);
+    expect(result.code).toBe(0);
+    expect(JSON.parse(result.stdout)).toMatchObject({ verified: true });
+    expectOneLineError(await cli(['replay', 'synthetic:nope']), 2, /realloc-ladder, grow-400/);
+  });
+
   it('--flat replays the same allocator standalone over an ArrayBuffer', async () => {
     const path = scratchFile('flat.trace', EXAMPLE_TRACE);
     const result = await cli(['replay', path, '--flat', '--json', '--memory', '1M']);
