@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { FRAME_USE_COUNT, FrameUse } from '../../src/physical/constants.js';
 import { UserAllocator } from '../../src/user-alloc/user-allocator.js';
 import { blockSizeLabel, orderLabels } from '../../src/web/model/buddy-histogram.js';
-import { CounterHistory, type CounterSample } from '../../src/web/model/counters.js';
+import { seriesRange } from '../../src/web/model/counters.js';
 import { formatBytes } from '../../src/web/model/format.js';
 import {
   codeOfUse,
@@ -212,19 +212,20 @@ describe('labels and history', () => {
     ]).toEqual(['512 B', '4 KiB', '923.2 KiB', '3 GiB']);
   });
 
-  it('keeps the last samples, oldest first', () => {
-    const history = new CounterHistory(3);
-    const sample = (step: number): CounterSample => ({
-      step,
-      freeBytes: step * 10,
-      faults: 0,
-      cowFaults: 0,
-      rssBytes: 0,
-      slabBytes: 0,
-    });
-    for (let step = 0; step < 5; step++) history.push(sample(step));
-    expect(history.length).toBe(3);
-    expect(history.series('step')).toEqual([2, 3, 4]);
-    expect(history.series('freeBytes')).toEqual([20, 30, 40]);
+  it('gives every counter a scale of its own: padded, never empty, never below zero', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.double({ min: 0, max: 1e6, noNaN: true }), { minLength: 1 }),
+        (values) => {
+          const { min, max } = seriesRange(values);
+          expect(max).toBeGreaterThan(min);
+          expect(min).toBeGreaterThanOrEqual(0);
+          for (const v of values) expect(v >= min && v <= max).toBe(true);
+        },
+      ),
+    );
+    // A constant series is not drawn as a flat line on an axis from zero.
+    expect(seriesRange([250, 250])).toEqual({ min: 247.5, max: 252.5 });
+    expect(seriesRange([])).toEqual({ min: 0, max: 1 });
   });
 });

@@ -1,4 +1,4 @@
-/** Machine counters sampled over time, for the charts: free memory, page faults, RSS. */
+/** Machine counters sampled over time, for the charts: free memory, page faults, RSS, and their scales. */
 import { PAGE_SIZE } from '../../hw/constants.js';
 import type { Machine } from '../../kernel/machine.js';
 
@@ -31,24 +31,24 @@ export function sampleCounters(machine: Machine, step: number): CounterSample {
   };
 }
 
-/** The last `capacity` samples, oldest first. */
-export class CounterHistory {
-  private readonly samples: CounterSample[] = [];
+/** A constant series still gets an axis this tall around its value (in display units)… */
+const FLAT_SPAN = 1;
+/** …or this share of the value, when larger. */
+const FLAT_SHARE = 0.02;
+/** Room above and below the data, as a share of its range. */
+const PADDING_SHARE = 0.08;
 
-  constructor(readonly capacity: number) {}
-
-  /** Adds a sample, dropping the oldest when full. */
-  push(sample: CounterSample): void {
-    this.samples.push(sample);
-    if (this.samples.length > this.capacity) this.samples.shift();
+/** The y range for `values`: their own span, padded; never empty. */
+export function seriesRange(values: readonly number[]): { min: number; max: number } {
+  if (values.length === 0) return { min: 0, max: FLAT_SPAN };
+  let min = Math.min(...values);
+  let max = Math.max(...values);
+  if (max - min === 0) {
+    const half = Math.max(FLAT_SPAN, Math.abs(max) * FLAT_SHARE) / 2;
+    return { min: Math.max(0, min - half), max: max + half };
   }
-
-  get length(): number {
-    return this.samples.length;
-  }
-
-  /** One counter of every sample, oldest first. */
-  series(key: keyof CounterSample): number[] {
-    return this.samples.map((sample) => sample[key]);
-  }
+  const pad = (max - min) * PADDING_SHARE;
+  min = Math.max(0, min - pad);
+  max += pad;
+  return { min, max };
 }

@@ -9,7 +9,8 @@
  *        4 slab       backing a slab cache
  *        5 page table a page-table page of any level
  *        6 user       a user page mapped by more than one process (copy-on-write shares)
- *        7..          a user page of one process: USER_CODE_FIRST + (pid mod palette size)
+ *        7 folded     the folded view's marker for a long run of free frames (frame-fold.ts)
+ *        8..          a user page of one process: USER_CODE_FIRST + (pid mod palette size)
  * ```
  */
 import { FrameUse } from '../../physical/constants.js';
@@ -23,12 +24,13 @@ export const FrameCode = {
   SLAB: 4,
   PAGE_TABLE: 5,
   USER_SHARED: 6,
+  FOLDED: 7,
 } as const;
 /** One of the {@link FrameCode} values, or a per-process user code. */
 export type FrameCode = number;
 
 /** The first code of a process's own user pages. */
-export const USER_CODE_FIRST = 7;
+export const USER_CODE_FIRST = 8;
 
 /** Colours of the fixed codes, as `#rrggbb`, indexed by code. */
 const FIXED_COLOURS: readonly string[] = [
@@ -39,6 +41,7 @@ const FIXED_COLOURS: readonly string[] = [
   '#f0ad4e', // slab
   '#b07cd8', // page table
   '#ffffff', // user, shared
+  '#39414f', // folded free run
 ];
 
 /** Colours of processes' user pages, one per pid modulo the palette size. */
@@ -87,7 +90,16 @@ export function colourOf(code: FrameCode): string {
 
 /** What `code` stands for, for legends and hover text. */
 export function labelOf(code: FrameCode): string {
-  const labels = ['hole', 'free', 'reserved', 'kernel', 'slab', 'page table', 'user (shared)'];
+  const labels = [
+    'hole',
+    'free',
+    'reserved',
+    'kernel',
+    'slab',
+    'page table',
+    'user (shared)',
+    'folded free run',
+  ];
   if (code < USER_CODE_FIRST) return labels[code]!;
   return 'user';
 }

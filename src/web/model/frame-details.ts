@@ -8,14 +8,23 @@ import { blockSizeLabel } from './buddy-histogram.js';
 import { FrameCode, labelOf } from './frame-colours.js';
 import { type FrameSnapshot, SHARED_OWNER } from './frame-snapshot.js';
 
-/** The hover text of frame `pfn`, one fact a line. */
-export function describeFrame(machine: Machine, snapshot: FrameSnapshot, pfn: number): string[] {
+/**
+ * The hover text of frame `pfn`, one fact a line. `machine` is the machine at the snapshot's
+ * moment, when there is one (the live run): it adds the frame's use, references and slab; a
+ * moment of the past has only the snapshot, and `names` for its processes.
+ */
+export function describeFrame(
+  machine: Machine | null,
+  snapshot: FrameSnapshot,
+  pfn: number,
+  names: (pid: number) => string | undefined = (pid) => machine?.process(pid)?.name,
+): string[] {
   const pa = pfn * PAGE_SIZE;
   const lines = [`frame ${pfn} at ${formatPhysical(pa)}, zone ${ZONE_NAMES[zoneOfPfn(pfn)]}`];
   const code = snapshot.codes[pfn]!;
   if (code === FrameCode.HOLE) return [...lines, 'no RAM here (memory-map hole)'];
-  const use = FRAME_USE_NAMES[machine.frames.frameUse(pa)]!;
-  lines.push(`${labelOf(code)} (${use})`);
+  const use = machine === null ? '' : ` (${FRAME_USE_NAMES[machine.frames.frameUse(pa)]!})`;
+  lines.push(`${labelOf(code)}${use}`);
   const block = snapshot.blockOf(pfn, MAX_ORDER);
   if (block !== undefined && code === FrameCode.FREE) {
     const [head, order] = block;
@@ -26,10 +35,10 @@ export function describeFrame(machine: Machine, snapshot: FrameSnapshot, pfn: nu
     const [head, order] = block;
     lines.push(`in a block of order ${order} (${blockSizeLabel(order)}) at frame ${head}`);
   }
-  lines.push(`references: ${machine.frames.refCount(pa)}`);
-  if (code === FrameCode.SLAB) lines.push(...describeSlabPage(machine, pa));
+  if (machine !== null) lines.push(`references: ${machine.frames.refCount(pa)}`);
+  if (machine !== null && code === FrameCode.SLAB) lines.push(...describeSlabPage(machine, pa));
   const owner = snapshot.owners[pfn]!;
-  const name = `pid ${owner} (${machine.process(owner)?.name ?? '?'})`;
+  const name = `pid ${owner} (${names(owner) ?? '?'})`;
   if (owner === SHARED_OWNER) lines.push('mapped by several processes (copy-on-write)');
   else if (owner > 0 && code === FrameCode.PAGE_TABLE) lines.push(`a page table of ${name}`);
   else if (owner > 0) lines.push(`mapped by ${name}`);

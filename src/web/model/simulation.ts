@@ -38,6 +38,17 @@ export class Simulation {
     this.snapshot.capture(this.machine);
   }
 
+  /**
+   * A second machine at step `steps` of the same run: boot and workload are seeded and the
+   * scheduler is round-robin, so replaying the steps rebuilds the state exactly (for walking
+   * the page tables of a moment the timeline went back to).
+   */
+  static replayed(options: SimulationOptions, steps: number): Simulation {
+    const replica = new Simulation(options);
+    replica.step(steps);
+    return replica;
+  }
+
   /** True when no process can run any more. */
   get finished(): boolean {
     return !this.machine.processList.some((p) => p.state === 'runnable');

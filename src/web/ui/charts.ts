@@ -12,7 +12,7 @@ import {
   Tooltip,
 } from 'chart.js';
 import { orderLabels, type ZoneSeries } from '../model/buddy-histogram.js';
-import type { CounterHistory } from '../model/counters.js';
+import { type CounterSample, seriesRange } from '../model/counters.js';
 
 Chart.register(
   BarController,
@@ -73,61 +73,141 @@ export class BuddyChart {
   }
 }
 
-/** Free memory, RSS and slab in MiB (left axis), page faults (right axis), over steps. */
-export class CounterChart {
-  private readonly chart: Chart<'line', { x: number; y: number }[]>;
+/** One counter drawn over time: which sample field, its name, colour and unit. */
+export interface CounterSeries {
+  readonly key: keyof CounterSample;
+  readonly label: string;
+  readonly colour: string;
+  /** Divides the raw value for display (bytes → MiB), and names the unit. */
+  readonly divisor: number;
+  readonly unit: string;
+  /** What the counter is, for the chart's tooltip. */
+  readonly explanation: string;
+}
 
-  constructor(canvas: HTMLCanvasElement) {
-    const line = (label: string, colour: string, yAxisID = 'y') => ({
-      label,
-      data: [] as { x: number; y: number }[],
-      borderColor: colour,
-      backgroundColor: colour,
-      pointRadius: 0,
-      borderWidth: 1.5,
-      yAxisID,
-    });
-    this.chart = new Chart(canvas, {
-      type: 'line',
-      data: {
-        datasets: [
-          line('free MiB', '#7fc97f'),
-          line('RSS MiB', '#5bc0de'),
-          line('slab MiB', '#f0ad4e'),
-          line('page faults', '#d9534f', 'faults'),
-        ],
-      },
-      options: {
-        animation: false,
-        maintainAspectRatio: false,
-        scales: axes({
-          x: {
-            type: 'linear',
-            title: { display: true, text: 'scheduler steps', color: TEXT },
-            ticks: { color: TEXT },
-            grid: { color: GRID },
+/** The counters the page charts, each on its own scale. */
+export const COUNTER_SERIES: readonly CounterSeries[] = [
+  {
+    key: 'freeBytes',
+    label: 'free',
+    colour: '#7fc97f',
+    divisor: MiB_BYTES,
+    unit: 'MiB',
+    explanation: 'free memory: frames on the buddy free lists (meminfo MemFree)',
+  },
+  {
+    key: 'rssBytes',
+    label: 'RSS',
+    colour: '#5bc0de',
+    divisor: MiB_BYTES,
+    unit: 'MiB',
+    explanation: 'resident set of every live process together: user pages mapped to frames',
+  },
+  {
+    key: 'slabBytes',
+    label: 'slab',
+    colour: '#f0ad4e',
+    divisor: MiB_BYTES,
+    unit: 'MiB',
+    explanation: 'memory of the kernel slab caches (meminfo Slab)',
+  },
+  {
+    key: 'faults',
+    label: 'page faults',
+    colour: '#d9534f',
+    divisor: 1,
+    unit: '',
+    explanation: 'page faults since boot (vmstat pgfault), copy-on-write breaks included',
+  },
+  {
+    key: 'cowFaults',
+    label: 'COW breaks',
+    colour: '#e78ac3',
+    divisor: 1,
+    unit: '',
+    explanation: 'copy-on-write faults since boot: a write to a shared page copied it',
+  },
+];
+
+/** The counters over steps: one small chart per series, each with a y axis of its own. */
+export class CounterCharts {
+  private readonly charts: Chart<'line', { x: number; y: number }[]>[];
+  private readonly titles: HTMLElement[];
+
+  constructor(
+    container: HTMLElement,
+    readonly series: readonly CounterSeries[] = COUNTER_SERIES,
+  ) {
+    this.titles = [];
+    this.charts = series.map((spec) => {
+      const title = document.createElement('div');
+      title.className = 'mini-title';
+      title.title = spec.explanation;
+      title.style.setProperty('--swatch', spec.colour);
+      const box = document.createElement('div');
+      box.className = 'mini-chart';
+      box.dataset.series = spec.key;
+      const canvas = document.createElement('canvas');
+      box.append(canvas);
+      container.append(title, box);
+      this.titles.push(title);
+      return new Chart(canvas, {
+        type: 'line',
+        data: {
+          datasets: [
+            {
+              label: spec.label,
+              data: [],
+              borderColor: spec.colour,
+              backgroundColor: spec.colour,
+              pointRadius: 0,
+              borderWidth: 1.5,
+            },
+          ],
+        },
+        options: {
+          animation: false,
+          maintainAspectRatio: false,
+          plugins: { legend: { display: false }, tooltip: { intersect: false, mode: 'index' } },
+          scales: {
+            x: { type: 'linear', ticks: { color: TEXT, maxTicksLimit: 6 }, grid: { color: GRID } },
+            y: { ticks: { color: TEXT, maxTicksLimit: 3 }, grid: { color: GRID } },
           },
-          faults: {
-            position: 'right',
-            beginAtZero: true,
-            ticks: { color: TEXT },
-            grid: { drawOnChartArea: false },
-          },
-        }),
-        plugins: { legend: { labels: { color: TEXT } } },
-      },
+        },
+      });
     });
   }
 
-  update(history: CounterHistory): void {
-    const steps = history.series('step');
-    const points = (values: number[], scale = 1) =>
-      values.map((v, i) => ({ x: steps[i]!, y: v / scale }));
-    const [free, rss, slab, faults] = this.chart.data.datasets;
-    free!.data = points(history.series('freeBytes'), MiB_BYTES);
-    rss!.data = points(history.series('rssBytes'), MiB_BYTES);
-    slab!.data = points(history.series('slabBytes'), MiB_BYTES);
-    faults!.data = points(history.series('faults'));
-    this.chart.update('none');
+  /** Draws `samples` (oldest first); the x axis runs to `lastStep`. */
+  update(samples: readonly CounterSample[], lastStep: number): void {
+    this.series.forEach((spec, i) => {
+      const chart = this.charts[i]!;
+      const points = samples.map((s) => ({ x: s.step, y: s[spec.key] / spec.divisor }));
+      const range = seriesRange(points.map((p) => p.y));
+      chart.data.datasets[0]!.data = points;
+      const scales = chart.options.scales!;
+      scales.x!.min = samples[0]?.step ?? 0;
+      scales.x!.max = Math.max(lastStep, (samples[0]?.step ?? 0) + 1);
+      scales.y!.min = range.min;
+      scales.y!.max = range.max;
+      chart.update('none');
+      const now = points[points.length - 1]?.y ?? 0;
+      this.titles[i]!.textContent =
+        `${spec.label}: ${formatValue(now)}${spec.unit === '' ? '' : ` ${spec.unit}`}`;
+    });
   }
+
+  /** The y range each chart shows now, by series key (for tests). */
+  ranges(): Record<string, { min: number; max: number }> {
+    const out: Record<string, { min: number; max: number }> = {};
+    this.series.forEach((spec, i) => {
+      const y = this.charts[i]!.scales.y!;
+      out[spec.key] = { min: y.min, max: y.max };
+    });
+    return out;
+  }
+}
+
+function formatValue(value: number): string {
+  return Number.isInteger(value) ? value.toLocaleString('en-US') : value.toFixed(1);
 }

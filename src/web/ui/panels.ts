@@ -1,90 +1,67 @@
 /** The DOM panels: a process's VMAs and page walk, its heap, and the slab caches. */
 import { formatAddress } from '../../hw/address.js';
-import type { PageWalk } from '../../hw/mmu.js';
-import type { Process } from '../../kernel/process.js';
-import { PROT_EXEC, PROT_READ, PROT_WRITE } from '../../linux-abi.js';
 import type { MallInfo } from '../../user-alloc/user-allocator.js';
-import { isSwapEntry } from '../../virtual/swap/swap-entry.js';
-import type { Vma } from '../../virtual/vma.js';
+import { PTE_BIT_MEANINGS, SLAB_COLUMN_MEANINGS } from '../model/explain.js';
 import { formatBytes } from '../model/format.js';
-import {
-  type HeapRecord,
-  type HeapSegment,
-  heapSegments,
-  residentPages,
-} from '../model/heap-view.js';
-import { type ProcessWalker, walkRows, walkSummary } from '../model/page-walk.js';
+import type { HeapSegment } from '../model/heap-view.js';
+import type { HeapView, ProcessView, WalkView } from '../model/moment.js';
+import { walkRows, walkSummary } from '../model/page-walk.js';
 import type { SlabCacheView } from '../model/slab-view.js';
 import { el, fillTable } from './dom.js';
 
-/** `r-x`-style rights of a VMA. */
-export function vmaRights(vma: Vma): string {
-  return (
-    (vma.prot & PROT_READ ? 'r' : '-') +
-    (vma.prot & PROT_WRITE ? 'w' : '-') +
-    (vma.prot & PROT_EXEC ? 'x' : '-') +
-    (vma.shared ? 's' : 'p')
-  );
-}
-
-/** Pages of `vma` with a frame (resident or kept under PROT_NONE; swapped out ones are not). */
-function residentIn(process: Process, vma: Vma): number {
-  const tables = process.space.tables;
-  let pages = 0;
-  tables.forEachLeaf(vma.start, vma.end, (at) => {
-    if (!isSwapEntry(tables.low(at), tables.high(at))) pages++;
-  });
-  return pages;
-}
-
-/** The first page of `vma` with a page-table entry, else its start: the walk worth showing. */
-export function firstResident(process: Process, vma: Vma): number {
-  let first = -1;
-  process.space.tables.forEachLeaf(vma.start, vma.end, (_, va) => {
-    if (first < 0) first = va;
-  });
-  return first < 0 ? vma.start : first;
-}
-
-/** The VMA table; clicking a row walks its first page. */
+/** The VMA table of `process` (undefined: none left); clicking a row walks its first page. */
 export function renderVmas(
   table: HTMLTableElement,
-  process: Process | undefined,
+  process: ProcessView | undefined,
   onPick: (va: number) => void,
 ): void {
-  if (process === undefined || process.ended) {
+  if (process === undefined) {
     fillTable(table, ['no process'], []);
     return;
   }
-  const vmas = process.space.vmas.items;
   const rows = fillTable(
     table,
     ['start', 'end', 'rights', 'kind', 'size', 'resident', 'name'],
-    vmas.map((vma) => [
+    process.vmas.map((vma) => [
       formatAddress(vma.start),
       formatAddress(vma.end),
-      vmaRights(vma),
+      vma.rights,
       vma.kind,
       formatBytes(vma.length),
-      `${residentIn(process, vma)} pages`,
-      vma.name,
+      `${vma.resident} pages`,
+      vma.locked ? `${vma.name} (locked)` : vma.name,
     ]),
   );
   rows.forEach((row, i) => {
+    const vma = process.vmas[i]!;
     row.className = 'clickable';
-    row.addEventListener('click', () => onPick(firstResident(process, vmas[i]!)));
+    row.tabIndex = 0;
+    row.dataset.start = formatAddress(vma.start);
+    const pick = () => onPick(vma.firstResident);
+    row.addEventListener('click', pick);
+    row.addEventListener('keydown', (event) => {
+      if (event.key === 'Enter' || event.key === ' ') {
+        event.preventDefault();
+        pick();
+      }
+    });
   });
 }
 
-/** The walk, level by level: table, index, raw entry, each flag bit, target. */
-export function renderWalk(container: HTMLElement, walk: PageWalk): void {
+/** The walk, level by level: table, index, raw entry, each flag bit, target; then its notes. */
+export function renderWalk(container: HTMLElement, view: WalkView): void {
+  const walk = view.walk;
   const steps = walkRows(walk).map((row, i) => {
     const present = walk.steps[i]!.present;
     const state = row.leaf ? ' leaf' : present ? '' : ' absent';
     const bits = el(
       'div',
       'bits',
-      ...row.bits.map((bit) => el('span', bit.set ? 'bit set' : 'bit', bit.name)),
+      ...row.bits.map((bit) => {
+        const span = el('span', bit.set ? 'bit set' : 'bit', bit.name);
+        span.title = PTE_BIT_MEANINGS[bit.name] ?? `bit ${bit.bit}`;
+        return span;
+      }),
     );
     const step = el(
       'div',
@@ -98,7 +75,8 @@ export function renderWalk(container: HTMLElement, walk: PageWalk): void {
   });
   const result = el('div', 'walk-result', walkSummary(walk));
   result.dataset.outcome = walk.outcome;
-  container.replaceChildren(...steps, result);
+  const notes = view.notes.map((note) => el('div', 'walk-note', note));
+  container.replaceChildren(...steps, result, ...notes);
 }
 
 /** The heap strip: used and free stretches of the brk heap, resident pages under them. */
@@ -106,35 +84,27 @@ export function renderHeap(
   summary: HTMLElement,
   canvas: HTMLCanvasElement,
   mapped: HTMLElement,
-  walker: ProcessWalker,
-  process: Process | undefined,
-  record: HeapRecord | undefined,
+  heap: HeapView | undefined,
 ): void {
   const context = canvas.getContext('2d')!;
   canvas.width = canvas.clientWidth || HEAP_STRIP_FALLBACK_WIDTH;
   context.clearRect(0, 0, canvas.width, canvas.height);
-  if (process === undefined || process.ended) {
+  if (heap === undefined) {
     summary.textContent = 'no process';
     mapped.textContent = '';
     return;
   }
-  const { brkStart, brk } = process.space;
-  const blocks = record?.blocks ?? new Map<number, number>();
-  const chunks = record?.chunks ?? [];
-  const segments = heapSegments(brkStart, brk, chunks);
-  const heldBytes = [...blocks.values()].reduce((sum, size) => sum + size, 0);
+  const { brkStart, brk, segments } = heap;
   summary.textContent =
     `${formatAddress(brkStart)} … ${formatAddress(brk)}: ${formatBytes(brk - brkStart)} heap, ` +
-    `the program holds ${blocks.size} blocks (${formatBytes(heldBytes)})` +
+    `the program holds ${heap.blocks} blocks (${formatBytes(heap.heldBytes)})` +
     describeChunks(segments) +
-    describeInfo(record?.info ?? null);
-  if (brk > brkStart)
-    drawHeapStrip(context, canvas.width, brkStart, brk, segments, walker, process);
-  const outside = chunks.filter((c) => c.state === 'mmapped');
+    describeInfo(heap.info);
+  if (brk > brkStart) drawHeapStrip(context, canvas.width, heap);
   mapped.textContent =
-    outside.length === 0
+    heap.mmapped.length === 0
       ? ''
-      : `mmapped blocks: ${outside.map((c) => `${formatAddress(c.address)} (${formatBytes(c.size)})`).join(', ')}`;
+      : `mmapped blocks: ${heap.mmapped.map(([address, size]) => `${formatAddress(address)} (${formatBytes(size)})`).join(', ')}`;
 }
 
 /** Chunks per state, as last observed. */
@@ -178,17 +148,10 @@ const CHUNK_GAP_MIN_WIDTH = 3;
 const PAGE_ROW_Y = 34;
 const PAGE_ROW_HEIGHT = 12;
 
-function drawHeapStrip(
-  context: CanvasRenderingContext2D,
-  width: number,
-  start: number,
-  end: number,
-  segments: readonly HeapSegment[],
-  walker: ProcessWalker,
-  process: Process,
-): void {
+function drawHeapStrip(context: CanvasRenderingContext2D, width: number, heap: HeapView): void {
+  const { brkStart: start, brk: end } = heap;
   const scale = width / (end - start);
-  for (const segment of segments) {
+  for (const segment of heap.segments) {
     context.fillStyle = SEGMENT_COLOURS[segment.state];
     const x = (segment.start - start) * scale;
     const width = (segment.end - segment.start) * scale;
@@ -200,7 +163,7 @@ function drawHeapStrip(
       STRIP_HEIGHT,
     );
   }
-  const pages = residentPages(walker, process, start, end);
+  const pages = heap.residentPages;
   const pageWidth = width / pages.length;
   for (let i = 0; i < pages.length; i++) {
     context.fillStyle = pages[i] === 1 ? RESIDENT_COLOUR : FREE_COLOUR;
@@ -212,7 +175,7 @@ function drawHeapStrip(
 export function renderSlabs(table: HTMLTableElement, caches: readonly SlabCacheView[]): void {
   const rows = fillTable(
     table,
-    ['cache', 'object', 'per slab', 'objects used', 'full', 'partial', 'empty', 'slabs'],
+    SLAB_COLUMNS,
     caches.map((cache) => [
       cache.name,
       `${cache.objectSize} B`,
@@ -228,7 +191,21 @@ export function renderSlabs(table: HTMLTableElement, caches: readonly SlabCacheV
   rows.forEach((row, i) => {
     row.dataset.cache = caches[i]!.name;
   });
+  table.querySelectorAll('th').forEach((th) => {
+    th.title = SLAB_COLUMN_MEANINGS[th.textContent ?? ''] ?? '';
+  });
 }
+
+const SLAB_COLUMNS = [
+  'cache',
+  'object',
+  'per slab',
+  'objects used',
+  'full',
+  'partial',
+  'empty',
+  'slabs',
+] as const;
 
 /** Height in pixels of the bar of a full slab (the row's height), and of an empty one. */
 const BAR_HEIGHT = 14;

@@ -1,0 +1,7 @@
+/**
+ * The views beside the machine view: each file imported here registers itself (registry.ts).
+ * Add one import a view.
+ */
+import './lab.js';
+
+export { registeredViews } from './registry.js';
