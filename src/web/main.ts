@@ -94,6 +94,18 @@ class App {
   /** What the legend and process list were built for. */
   private processKey = '';
   private readonly viewContexts: ViewContext[] = [];
+  private readonly frameMap = new FrameMapView(
+    {
+      viewport: byId('frame-viewport'),
+      stage: byId('frame-stage'),
+      canvas: byId('frames'),
+      overlay: byId('frame-overlay'),
+    },
+    1,
+    FRAME_MAP_WIDTH,
+    FRAME_MAP_HEIGHT,
+    { hover: (pfn) => this.showFrame(pfn), pick: (pfn) => this.walkToFrame(pfn) },
+  );
 
   constructor() {
     const workloads = byId<HTMLSelectElement>('workload');
@@ -116,15 +128,17 @@ class App {
     byId('speed').addEventListener('input', () => this.showSpeed());
     this.showSpeed();
     byId('timeline').addEventListener('input', (e) => {
+      const index = Number((e.target as HTMLInputElement).value);
+      this.state.running = false;
+      this.show(index);
       this.setRunning(false);
-      this.show(Number((e.target as HTMLInputElement).value));
     });
     byId('live').addEventListener('click', () => this.show(this.state.timeline.length - 1));
     byId('fold').addEventListener('change', () => this.render());
     byId('zoom-in').addEventListener('click', () => this.state.frameMap.zoomBy(1.25));
     byId('zoom-out').addEventListener('click', () => this.state.frameMap.zoomBy(1 / 1.25));
     byId('zoom-reset').addEventListener('click', () => this.state.frameMap.resetView());
-    window.addEventListener('resize', () => this.state.frameMap.fit());
+    window.addEventListener('resize', () => this.frameMap.fit());
     byId('process-select').addEventListener('change', (e) => {
       this.state.selectedPid = Number((e.target as HTMLSelectElement).value);
       this.render();
@@ -152,18 +166,9 @@ class App {
   /** Boots a new machine with the chosen memory, workload and seed; records its first moment. */
   boot(): void {
     const sim = new Simulation(this.choice());
-    const frameMap = new FrameMapView(
-      {
-        viewport: byId('frame-viewport'),
-        stage: byId('frame-stage'),
-        canvas: byId('frames'),
-        overlay: byId('frame-overlay'),
-      },
-      sim.snapshot.frames,
-      FRAME_MAP_WIDTH,
-      FRAME_MAP_HEIGHT,
-      { hover: (pfn) => this.showFrame(pfn), pick: (pfn) => this.walkToFrame(pfn) },
-    );
+    const frameMap = this.frameMap;
+    frameMap.reset(sim.snapshot.frames);
+    byId('frame-details').textContent = HOVER_HINT;
     const timeline = new Timeline(TIMELINE_CAPACITY);
     this.state = {
       sim,

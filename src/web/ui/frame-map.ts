@@ -71,7 +71,7 @@ export interface FrameMapEvents {
   pick(pfn: number): void;
 }
 
-/** The frame map of one machine (its number of frames fixed), folded or not, zoomable. */
+/** The frame map of the machine booted last ({@link FrameMapView.reset}), folded or not, zoomable. */
 export class FrameMapView {
   layout: GridLayout;
   /** The folding of the frames drawn last, or null when unfolded. */
@@ -94,7 +94,7 @@ export class FrameMapView {
 
   constructor(
     private readonly elements: FrameMapElements,
-    readonly frames: number,
+    public frames: number,
     private readonly maxWidth: number,
     private readonly maxHeight: number,
     events: FrameMapEvents,
@@ -104,6 +104,17 @@ export class FrameMapView {
     this.layout = this.resize(frames);
     this.bindPointer(events);
     this.bindKeys();
+  }
+
+  /** Starts over for a machine of `frames` frames: nothing drawn, hovered or marked, fitted. */
+  reset(frames: number): void {
+    this.frames = frames;
+    this.snapshot = null;
+    this.fold = null;
+    this.hovered = -1;
+    this.marked = -1;
+    this.layout = this.resize(frames);
+    this.resetView();
   }
 
   /** Draws `snapshot`, folded or not: changed cells and the overlay. Returns cells repainted. */
