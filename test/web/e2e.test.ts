@@ -514,6 +514,9 @@ describe('page-replacement lab', () => {
   }
 
   it('plots the cpp sample as Node replays it and finds the anomaly in Belady string', async () => {
+    // The lab is a tab of its own beside the machine view.
+    await page.click('#view-tabs [data-view="lab"]');
+    expect(await page.isVisible('#view-machine')).toBe(false);
     await page.waitForFunction(() => (window.wallosLab?.answers ?? 0) > 0);
     const first = await page.evaluate(() => window.wallosLab.answer);
     const cpp = parsePageTrace(readFileSync('assets/pagetraces/cpp.trace'));
@@ -536,6 +539,8 @@ describe('page-replacement lab', () => {
       ok: false,
       error: expect.stringMatching(/'0' is not a number of frames/),
     });
+    await page.click('#view-tabs [data-view="machine"]');
+    expect(await page.isVisible('#lab')).toBe(false);
     expect(pageErrors).toEqual([]);
   });
 });
