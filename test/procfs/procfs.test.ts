@@ -1,11 +1,8 @@
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { PAGE_SIZE } from '../../src/hw/constants.js';
 import { Machine } from '../../src/kernel/machine.js';
 import { MAP_ANONYMOUS, MAP_PRIVATE, PROT_READ, PROT_WRITE } from '../../src/linux-abi.js';
+import { withProcFile } from './procps.js';
 
 /** A machine with two live processes holding memory, read while they are running. */
 function busyMachine() {
@@ -29,19 +26,6 @@ function busyMachine() {
   });
   machine.run();
   return { machine, seen };
-}
-
-/** Runs a procps tool with our file bind-mounted over the real /proc file (needs root). */
-function withProcFile(files: Record<string, string>, command: string): string {
-  const dir = mkdtempSync(join(tmpdir(), 'wallos-proc-'));
-  const mounts = Object.entries(files).map(([procPath, content], i) => {
-    const file = join(dir, `f${i}`);
-    writeFileSync(file, content);
-    return `mount --bind ${file} ${procPath}`;
-  });
-  return execFileSync('unshare', ['-m', 'sh', '-c', `${mounts.join(' && ')} && ${command}`], {
-    encoding: 'utf8',
-  });
 }
 
 function field(text: string, name: string): number {
