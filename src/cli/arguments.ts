@@ -3,6 +3,7 @@ import { InvalidArgumentError } from 'commander';
 import { InvalidArgumentError as WallosArgumentError } from '../errors.js';
 import { parseSize } from '../hw/size.js';
 import { Machine } from '../kernel/machine.js';
+import { MAX_CPUS } from '../virtual/smp/cpus.js';
 import { UsageError } from './errors.js';
 
 /** `--memory 256M`: a byte count with an optional K/M/G suffix. */
@@ -40,10 +41,20 @@ export function portArgument(value: string): number {
   return port;
 }
 
-/** Boots a machine with `memory` bytes of RAM; a size no machine can have is a usage error. */
-export function bootMachine(memory: number, seed = 0): Machine {
+/** `--cpus 4`: how many CPUs the machine has, 1..64. */
+export function cpusArgument(value: string): number {
+  const cpus = integerArgument(value);
+  if (cpus < 1 || cpus > MAX_CPUS) throw new InvalidArgumentError(`must be 1..${MAX_CPUS}`);
+  return cpus;
+}
+
+/**
+ * Boots a machine with `memory` bytes of RAM and `cpus` CPUs; a size no machine can have is
+ * a usage error.
+ */
+export function bootMachine(memory: number, seed = 0, cpus = 1): Machine {
   try {
-    return Machine.boot({ memory, seed });
+    return Machine.boot({ memory, seed, cpus });
   } catch (error) {
     if (error instanceof WallosArgumentError) throw new UsageError(`--memory: ${error.message}`);
     throw error;

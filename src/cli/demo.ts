@@ -10,6 +10,15 @@
  *                     their own slot of it (a COW break), churn their inherited heap, exit 0
  * ```
  *
+ * The `threads` workload (not part of `demo`) is one process of several threads, one per CPU:
+ *
+ * ```
+ *  threads   maps a shared buffer, a page per thread; starts the workers; each round makes one
+ *            worker's page read-only and the last one's writable again (shootdowns of rights)
+ *  worker i  each round: maps a private buffer, touches it, checks every shared page, writes
+ *            its own while writable, unmaps the buffer (a shootdown to the other CPUs)
+ * ```
+ *
  * Everything random is drawn from mulberry32 seeded with `--seed`, so a seed gives one run.
  */
 import { mulberry32 } from '../bench/workloads.js';
@@ -21,7 +30,15 @@ import { MAP_ANONYMOUS, MAP_PRIVATE, PROT_READ, PROT_WRITE, SIGSEGV } from '../l
 import { type ReplayResult, replayTrace, type Trace } from '../trace/index.js';
 
 /** The processes a workload starts. */
-export const WORKLOAD_NAMES = ['demo', 'fork', 'trace', 'mmap', 'segfault', 'none'] as const;
+export const WORKLOAD_NAMES = [
+  'demo',
+  'fork',
+  'trace',
+  'mmap',
+  'segfault',
+  'threads',
+  'none',
+] as const;
 /** One of {@link WORKLOAD_NAMES}: `demo` starts them all, `none` nothing. */
 export type WorkloadName = (typeof WORKLOAD_NAMES)[number];
 
@@ -49,6 +66,11 @@ const CHILD_MAX_BLOCK = 2048;
 /** Buffers the mapper maps, and the most pages one may have. */
 const MAPPER_BUFFERS = 6;
 const MAPPER_MAX_PAGES = 48;
+/** Rounds of the threads workload, and the pages of each worker's private buffer. */
+const THREAD_ROUNDS = 8;
+const WORKER_PAGES = 16;
+/** Workers of the threads workload on a 1-CPU machine (else one per CPU). */
+const MIN_WORKERS = 2;
 
 /** What the workload's programs report back to the CLI (the programs see only their context). */
 export interface DemoResults {
@@ -71,6 +93,10 @@ export function spawnWorkload(
   }
   if (all || name === 'mmap') machine.spawn(mapperProgram(seed), { name: 'mapper' });
   if (all || name === 'segfault') machine.spawn(segfaultProgram, { name: FAULTING_PROCESS });
+  if (name === 'threads') {
+    const workers = Math.max(MIN_WORKERS, machine.cpuCount);
+    machine.spawn(threadsProgram(workers, machine.cpuCount), { name: 'threads' });
+  }
   return results;
 }
 
@@ -175,6 +201,63 @@ function mapperProgram(seed: number) {
 /** The word the mapper writes at the start of page `page` of buffer `buffer`. */
 function stamp(buffer: number, page: number): number {
   return buffer * MAPPER_MAX_PAGES + page;
+}
+
+/**
+ * One process, `workers` threads sharing a buffer of one page per worker: see the module's
+ * comment. The JS array `writable` is the program's own bookkeeping of which shared pages it
+ * made read-only, as a real program would keep it in a variable.
+ */
+function threadsProgram(workers: number, cpus: number) {
+  return function* threads(ctx: UserContext) {
+    const shared = ctx.mmap(0, workers * PAGE_SIZE, RW, ANON);
+    for (let i = 0; i < workers; i++) ctx.store32(shared + i * PAGE_SIZE, stamp(i, 0));
+    const writable = new Array<boolean>(workers).fill(true);
+    const state = { shared, writable, failures: 0 };
+    const tids = Array.from({ length: workers }, (_, i) => ctx.thread(workerProgram(i, state)));
+    for (let round = 0; round < THREAD_ROUNDS; round++) {
+      yield;
+      const locked = round % workers;
+      const unlocked = (round + workers - 1) % workers;
+      ctx.mprotect(shared + locked * PAGE_SIZE, PAGE_SIZE, PROT_READ);
+      writable[locked] = false;
+      ctx.mprotect(shared + unlocked * PAGE_SIZE, PAGE_SIZE, RW);
+      writable[unlocked] = true;
+    }
+    for (const tid of tids) state.failures += ctx.join(tid);
+    ctx.munmap(shared, workers * PAGE_SIZE);
+    const intact = state.failures === 0;
+    say(
+      ctx,
+      `${workers} threads on ${cpus} CPUs mapped, shared, protected and unmapped, intact: ${intact}\n`,
+    );
+    return intact ? 0 : 1;
+  };
+}
+
+/** A worker of {@link threadsProgram}: its exit value is the mismatches it saw. */
+function workerProgram(
+  index: number,
+  state: { shared: number; writable: boolean[]; failures: number },
+) {
+  return function* worker(ctx: UserContext) {
+    const { shared, writable } = state;
+    let failures = 0;
+    const written = writable.map(() => 0);
+    for (let round = 0; round < THREAD_ROUNDS; round++) {
+      const own = ctx.mmap(0, WORKER_PAGES * PAGE_SIZE, RW, ANON);
+      for (let page = 0; page < WORKER_PAGES; page++) ctx.store32(own + page * PAGE_SIZE, page);
+      for (let page = 0; page < WORKER_PAGES; page++) {
+        if (ctx.load32(own + page * PAGE_SIZE) !== page) failures++;
+      }
+      const mine = shared + index * PAGE_SIZE;
+      if (ctx.load32(mine) !== stamp(index, written[index]!)) failures++;
+      if (writable[index]) ctx.store32(mine, stamp(index, (written[index] = round + 1)));
+      ctx.munmap(own, WORKER_PAGES * PAGE_SIZE);
+      yield;
+    }
+    return failures;
+  };
 }
 
 /** Writes to a page it made read-only: the kernel kills it with SIGSEGV (SEGV_ACCERR). */

@@ -11,6 +11,7 @@ import { MiB } from '../hw/constants.js';
 import { SYNTHETIC_SHAPES } from '../trace/synthetic.js';
 import {
   bootMachine,
+  cpusArgument,
   integerArgument,
   portArgument,
   positiveIntegerArgument,
@@ -44,6 +45,10 @@ function memoryOption(defaultBytes: number, shown: string): Option {
     .default(defaultBytes, shown);
 }
 
+function cpusOption(): Option {
+  return new Option('--cpus <n>', 'CPUs of the machine (1..64)').argParser(cpusArgument).default(1);
+}
+
 function seedOption(): Option {
   return new Option('--seed <n>', 'seed of the workload').argParser(integerArgument).default(0);
 }
@@ -75,6 +80,7 @@ function defineRun(program: Command): void {
     .command('run')
     .description('boot a machine, run a workload (the demo by default) and report on memory')
     .addOption(memoryOption(DEFAULT_MEMORY, '256M'))
+    .addOption(cpusOption())
     .addOption(seedOption())
     .addOption(workloadOption())
     .option('--then <command>', "after the run, e.g. 'proc buddyinfo' (repeatable)", collect, [])
@@ -160,8 +166,9 @@ function defineShell(program: Command): void {
     .command('shell')
     .description('an interactive shell on a running machine (reads commands from stdin)')
     .addOption(memoryOption(DEFAULT_MEMORY, '256M'))
-    .action(async (options: { memory: number }) => {
-      await runShell(bootMachine(options.memory), options.memory);
+    .addOption(cpusOption())
+    .action(async (options: { memory: number; cpus: number }) => {
+      await runShell(bootMachine(options.memory, 0, options.cpus), options.memory);
     });
 }
 

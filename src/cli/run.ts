@@ -36,6 +36,8 @@ import { BUNDLED_TRACE, readTraceFile } from './trace-file.js';
 export interface RunOptions {
   memory: number;
   seed: number;
+  /** CPUs of the machine (default 1). */
+  cpus?: number;
   /** A workload name, or the path of a trace file to replay in the trace program. */
   workload: string;
   /** `proc PATH` commands to run on the machine after the workload (`--then`). */
@@ -97,10 +99,20 @@ export interface Teardown {
   ok: boolean;
 }
 
+/** One CPU at the end of the run: the TLB-shootdown IPIs it received, its user TLB entries. */
+export interface CpuRow {
+  cpu: number;
+  shootdownsReceived: number;
+  userTlbEntries: number;
+}
+
 /** Everything `run` found out; also its `--json` output. */
 export interface RunReport {
   memoryBytes: number;
   seed: number;
+  cpus: CpuRow[];
+  /** TLB-shootdown IPIs sent in all. */
+  ipisSent: number;
   workload: string;
   bootLog: string[];
   processes: ProcessRow[];
@@ -141,7 +153,7 @@ export function runWorkload(options: RunOptions): RunReport {
   const procPaths = parseThenCommands(options.procCommands);
   const { name, tracePath } = resolveWorkload(options.workload);
   const trace = readTraceFile(tracePath);
-  const machine = bootMachine(options.memory, options.seed);
+  const machine = bootMachine(options.memory, options.seed, options.cpus ?? 1);
   const results = spawnWorkload(machine, name, trace, options.seed);
   const watcher = new Watcher(machine);
   const progress = new Progress('processes', 1);
@@ -152,10 +164,13 @@ export function runWorkload(options: RunOptions): RunReport {
   });
   progress.stop();
   watcher.sample();
+  const cpus = cpuRows(machine);
   const teardown = tearDown(machine);
   return {
     memoryBytes: options.memory,
     seed: options.seed,
+    cpus,
+    ipisSent: machine.vm.cpus.ipisSent,
     workload: options.workload,
     bootLog: [...machine.bootLog],
     processes: watcher.rows(results.replay),
@@ -293,6 +308,15 @@ function parseSlabinfo(text: string): SlabRow[] {
     });
 }
 
+/** Each CPU's shootdowns and the user translations its TLB still holds. */
+function cpuRows(machine: Machine): CpuRow[] {
+  return machine.vm.cpus.all.map((cpu) => ({
+    cpu: cpu.id,
+    shootdownsReceived: cpu.shootdownsReceived,
+    userTlbEntries: cpu.mmu.tlb.entries().filter((entry) => entry.user).length,
+  }));
+}
+
 /** After the last exit: check every layer, drop caches, count the free frames. */
 function tearDown(machine: Machine): Teardown {
   let checkFailure: string | null = null;
@@ -320,10 +344,11 @@ function tearDown(machine: Machine): Teardown {
 /** The report for people, section by section. */
 export function formatRunReport(report: RunReport, painter: Painter): string {
   const sections = [
-    `wallos-mem run: ${formatBytes(report.memoryBytes)} of RAM, seed ${report.seed}, workload ${report.workload}`,
+    `wallos-mem run: ${formatBytes(report.memoryBytes)} of RAM, ${plural(report.cpus.length, 'CPU', 'CPUs')}, seed ${report.seed}, workload ${report.workload}`,
     `${painter.heading('Boot')}\n${report.bootLog.join('\n')}`,
     `${painter.heading('Processes')}\n${processTable(report.processes, painter)}`,
     programOutput(report.processes, painter),
+    cpuSection(report, painter),
   ];
   if (report.replay !== null) sections.push(replaySection(report.replay, painter));
   if (report.peak !== null) sections.push(peakSection(report.peak, painter));
@@ -350,6 +375,21 @@ function processTable(rows: ProcessRow[], painter: Painter): string {
     ]),
     ['right', 'right', 'left', 'left', 'right', 'right', 'right', 'right'],
   );
+}
+
+function cpuSection(report: RunReport, painter: Painter): string {
+  const table = formatTable(
+    painter,
+    ['CPU', 'TLB SHOOTDOWNS RECEIVED', 'USER TLB ENTRIES'],
+    report.cpus.map((row) => [
+      row.cpu,
+      formatCount(row.shootdownsReceived),
+      formatCount(row.userTlbEntries),
+    ]),
+    ['right', 'right', 'right'],
+  );
+  const sent = `${formatCount(report.ipisSent)} TLB-shootdown IPIs sent in all`;
+  return `${painter.heading('CPUs')}\n${table}\n${sent}`;
 }
 
 function programOutput(rows: ProcessRow[], painter: Painter): string {

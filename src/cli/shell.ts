@@ -61,7 +61,9 @@ const HELP = `commands:
   kill PID              send SIGKILL
   cat FILE              print a /proc file (meminfo, buddyinfo, vmstat, swaps, PID/maps, PID/smaps…)
   walk PID VA           the page walk of VA in PID's page tables, level by level
-  tlb                   the TLB's cached translations
+  cpus                  every CPU: what its CR3 holds, shootdowns received, TLB entries
+  cpu N                 look at CPU N (the one 'tlb' shows)
+  tlb                   the cached translations of that CPU's TLB
   boot [SIZE]           reboot a fresh machine
   history               the commands so far
   help                  this text
@@ -74,6 +76,8 @@ export class Shell {
   private readonly residents = new Map<number, Resident>();
   private readonly history: string[] = [];
   private ended = false;
+  /** The CPU whose TLB `tlb` shows. */
+  private cpu = 0;
 
   /** A shell on `machine`, which has `memoryBytes` of RAM (what `boot` reboots with). */
   constructor(
@@ -127,6 +131,10 @@ export class Shell {
         return this.cat(args);
       case 'walk':
         return this.walk(args);
+      case 'cpus':
+        return this.cpus();
+      case 'cpu':
+        return this.selectCpu(args);
       case 'tlb':
         return this.tlb();
       default:
@@ -140,12 +148,13 @@ export class Shell {
     expectArgs(args, 0, 1, 'boot [SIZE]');
     const memory = args[0] === undefined ? this.memoryBytes : sizeArg(args[0]);
     try {
-      this.machine = Machine.boot({ memory });
+      this.machine = Machine.boot({ memory, cpus: this.machine.cpuCount });
     } catch (error) {
       throw new ShellError((error as Error).message);
     }
     this.memoryBytes = memory;
     this.residents.clear();
+    this.cpu = 0;
     return this.machine.bootLog.join('\n');
   }
 
@@ -309,8 +318,39 @@ export class Shell {
     return formatWalk(walk, process, this.painter);
   }
 
+  private cpus(): string {
+    const processes = this.machine.processList;
+    return formatTable(
+      this.painter,
+      ['', 'CPU', 'CR3 HOLDS', 'TLB SHOOTDOWNS', 'TLB ENTRIES'],
+      this.machine.vm.cpus.all.map((cpu) => {
+        const loaded = cpu.loadedSpace;
+        const owner = processes.find((p) => !p.ended && p.space === loaded);
+        const holds = owner === undefined ? 'kernel tables' : `[${owner.pid}] ${owner.name}`;
+        return [
+          cpu.id === this.cpu ? '*' : '',
+          cpu.id,
+          cpu.lazy ? `${holds} (lazy)` : holds,
+          formatCount(cpu.shootdownsReceived),
+          formatCount(cpu.mmu.tlb.entries().length),
+        ];
+      }),
+      ['left', 'right', 'left', 'right', 'right'],
+    );
+  }
+
+  private selectCpu(args: string[]): string {
+    expectArgs(args, 1, 1, 'cpu N');
+    const cpu = Number(args[0]);
+    if (!/^\d+$/.test(args[0]!) || cpu >= this.machine.cpuCount) {
+      throw new ShellError(`no CPU ${args[0]} (the machine has ${this.machine.cpuCount})`);
+    }
+    this.cpu = cpu;
+    return `looking at CPU ${cpu}`;
+  }
+
   private tlb(): string {
-    const tlb = this.machine.mmu.tlb;
+    const tlb = this.machine.mmus[this.cpu]!.tlb;
     const entries = tlb.entries();
     const table = formatTable(
       this.painter,
@@ -336,7 +376,7 @@ export class Shell {
       entries.length > TLB_ROWS_SHOWN ? `\n… and ${entries.length - TLB_ROWS_SHOWN} more` : '';
     // Hits are not shown: a process's loads and stores hit without counting (see Tlb.hits).
     const walks = `${formatCount(tlb.misses)} misses (page walks)`;
-    return `TLB: ${entries.length} entries cached, ${walks}\n${table}${more}`;
+    return `CPU ${this.cpu} TLB: ${entries.length} entries cached, ${walks}\n${table}${more}`;
   }
 }
 
