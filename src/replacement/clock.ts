@@ -14,50 +14,33 @@
  * (the lab's clears it on a miss, as in the textbook CLOCK). The sweep ends at the latest after
  * one full turn, since every page it passes has had its bit cleared.
  */
-import { NONE, PageLists } from './page-lists.js';
-import type { ReclaimCounters, ReclaimPolicy } from './policy.js';
+import { ENTRY_LIST, ListReclaimPolicy } from './list-reclaim-policy.js';
+import { NONE } from './page-lists.js';
+import type { ReclaimPolicy } from './policy.js';
 
-const CIRCLE = 0;
+/** The circle is the entry list: new pages join at its head, just behind the hand. */
+const CIRCLE = ENTRY_LIST;
 
-export class ClockPolicy implements ReclaimPolicy {
+export class ClockPolicy extends ListReclaimPolicy implements ReclaimPolicy {
   readonly name = 'clock';
   readonly activeSize = 0;
-  readonly counters: ReclaimCounters = { scanned: 0, activated: 0, deactivated: 0 };
-  private readonly circle: PageLists;
 
   /** Tracks pages `0 <= page < universe`. */
   constructor(universe: number) {
-    this.circle = new PageLists(universe, 1);
-  }
-
-  get size(): number {
-    return this.circle.length(CIRCLE);
-  }
-
-  add(page: number): void {
-    this.circle.checkUnlisted(page);
-    this.circle.pushHead(CIRCLE, page);
-  }
-
-  remove(page: number): void {
-    if (this.has(page)) this.circle.unlink(page);
-  }
-
-  has(page: number): boolean {
-    return page >= 0 && page < this.circle.universe && this.circle.listOf(page) !== NONE;
+    super(universe, 1);
   }
 
   selectVictim(referenced: (page: number) => boolean): number {
     for (;;) {
-      const page = this.circle.tail(CIRCLE);
+      const page = this.lists.tail(CIRCLE);
       if (page === NONE) return NONE;
       this.counters.scanned++;
       if (!referenced(page)) {
-        this.circle.unlink(page);
+        this.lists.unlink(page);
         return page;
       }
       this.counters.activated++;
-      this.circle.moveToHead(CIRCLE, page);
+      this.lists.moveToHead(CIRCLE, page);
     }
   }
 }

@@ -34,10 +34,12 @@
  * one victim at a time and refills one page at a time until the inactive list is no longer
  * low, which is the balance those batches aim at.
  */
-import { NONE, PageLists } from './page-lists.js';
-import type { ReclaimCounters, ReclaimPolicy } from './policy.js';
+import { ENTRY_LIST, ListReclaimPolicy } from './list-reclaim-policy.js';
+import { NONE } from './page-lists.js';
+import type { ReclaimPolicy } from './policy.js';
 
-const INACTIVE = 0;
+/** New anonymous pages enter the inactive list. */
+const INACTIVE = ENTRY_LIST;
 const ACTIVE = 1;
 /** Pages in a GiB, for `inactive_ratio`. */
 const PAGES_PER_GIB = (1 << 30) / 4096;
@@ -49,61 +51,46 @@ enum References {
   Activate,
 }
 
-export class LinuxPolicy implements ReclaimPolicy {
+export class LinuxPolicy extends ListReclaimPolicy implements ReclaimPolicy {
   readonly name = 'linux';
-  readonly counters: ReclaimCounters = { scanned: 0, activated: 0, deactivated: 0 };
-  private readonly lru: PageLists;
   /** `PG_referenced` of each page: a set Accessed bit seen on a previous scan. */
   private readonly pgReferenced: Uint8Array;
 
   /** Tracks pages `0 <= page < universe`. */
   constructor(universe: number) {
-    this.lru = new PageLists(universe, 2);
+    super(universe, 2);
     this.pgReferenced = new Uint8Array(universe);
   }
 
-  get size(): number {
-    return this.lru.length(INACTIVE) + this.lru.length(ACTIVE);
-  }
-
   get activeSize(): number {
-    return this.lru.length(ACTIVE);
+    return this.lists.length(ACTIVE);
   }
 
-  add(page: number): void {
-    this.lru.checkUnlisted(page);
+  override add(page: number): void {
+    super.add(page);
     this.pgReferenced[page] = 0;
-    this.lru.pushHead(INACTIVE, page);
-  }
-
-  remove(page: number): void {
-    if (this.has(page)) this.lru.unlink(page);
-  }
-
-  has(page: number): boolean {
-    return page >= 0 && page < this.lru.universe && this.lru.listOf(page) !== NONE;
   }
 
   selectVictim(referenced: (page: number) => boolean): number {
     for (;;) {
       if (this.inactiveIsLow()) this.refillInactive(referenced);
-      const page = this.lru.tail(INACTIVE);
+      const page = this.lists.tail(INACTIVE);
       if (page === NONE) return NONE;
       this.counters.scanned++;
       const verdict = this.checkReferences(page, referenced);
       if (verdict === References.Reclaim) {
-        this.lru.unlink(page);
+        this.lists.unlink(page);
         return page;
       }
       if (verdict === References.Activate) this.counters.activated++;
-      this.lru.moveToHead(verdict === References.Activate ? ACTIVE : INACTIVE, page);
+      this.lists.moveToHead(verdict === References.Activate ? ACTIVE : INACTIVE, page);
     }
   }
 
   /** `inactive_is_low`: the inactive list is short of `1 / inactive_ratio` of the active. */
   private inactiveIsLow(): boolean {
-    const inactive = this.lru.length(INACTIVE);
-    const active = this.lru.length(ACTIVE);
+    const inactive = this.lists.length(INACTIVE);
+    const active = this.lists.length(ACTIVE);
     const gib = Math.floor((inactive + active) / PAGES_PER_GIB);
     const inactiveRatio = gib > 0 ? Math.floor(Math.sqrt(10 * gib)) : 1;
     return inactive * inactiveRatio < active;
@@ -112,10 +99,10 @@ export class LinuxPolicy implements ReclaimPolicy {
   /** `shrink_active_list` for anonymous pages: deactivate from the active tail. */
   private refillInactive(referenced: (page: number) => boolean): void {
     do {
-      const page = this.lru.tail(ACTIVE);
+      const page = this.lists.tail(ACTIVE);
       referenced(page);
       this.counters.deactivated++;
-      this.lru.moveToHead(INACTIVE, page);
+      this.lists.moveToHead(INACTIVE, page);
     } while (this.inactiveIsLow());
   }
 

@@ -24,6 +24,8 @@ export class PageLists {
   private readonly prev: Int32Array;
   private readonly owner: Int8Array;
   private readonly lengths: Int32Array;
+  /** Pages on any list. */
+  private listed = 0;
 
   constructor(
     readonly universe: number,
@@ -45,8 +47,18 @@ export class PageLists {
     return this.owner[page]!;
   }
 
+  /** True when `page` is in the universe and on a list. */
+  holds(page: number): boolean {
+    return page >= 0 && page < this.universe && this.owner[page] !== NONE;
+  }
+
   length(list: number): number {
     return this.lengths[list]!;
+  }
+
+  /** Pages on all the lists together. */
+  get total(): number {
+    return this.listed;
   }
 
   /** The newest page of `list`, or {@link NONE} when it is empty. */
@@ -86,6 +98,7 @@ export class PageLists {
     this.next[before] = after;
     this.prev[after] = before;
     this.lengths[this.owner[page]!]!--;
+    this.listed--;
     this.owner[page] = NONE;
   }
 
@@ -103,5 +116,6 @@ export class PageLists {
     this.prev[after] = page;
     this.owner[page] = list;
     this.lengths[list]!++;
+    this.listed++;
   }
 }
