@@ -47,7 +47,7 @@ import { FrameUse, PhysicalAllocator, ZONE_NAMES } from '../physical/index.js';
 import type { KernelView } from '../procfs/kernel-view.js';
 import { ProcFs } from '../procfs/procfs.js';
 import { RECLAIM_POLICY_NAMES, type ReclaimPolicyName } from '../replacement/policy.js';
-import { createReclaimPolicy } from '../replacement/reclaim-policies.js';
+import { createReclaimPolicy, isReclaimPolicyName } from '../replacement/reclaim-policies.js';
 import { UserAllocator } from '../user-alloc/index.js';
 import type { AddressSpace } from '../virtual/address-space.js';
 import { DIRECT, Reclaim, SWAP_CLUSTER_MAX } from '../virtual/reclaim/reclaim.js';
@@ -176,7 +176,13 @@ export class Machine implements KernelView {
     this.objects = new KernelObjects(this.slab, this.mmus[0]!);
     this.vm.useRecordStore(this.objects);
     this.watermarks = new Watermarks(this.frames.stats().zones.map((z) => z.managedFrames));
-    if (options.swap !== undefined) this.swapOn(parseSize(options.swap), options.reclaim);
+    const policy = options.reclaim ?? 'linux';
+    if (!isReclaimPolicyName(policy)) {
+      throw new RangeError(
+        `reclaim policy ${policy}: not one of ${RECLAIM_POLICY_NAMES.join(', ')}`,
+      );
+    }
+    if (options.swap !== undefined) this.swapOn(parseSize(options.swap), policy);
     this.vm.onOutOfMemory = () => this.outOfMemory();
     this.procfs = new ProcFs(this);
     this.bootFreeFrames = this.frames.freeFrames;
@@ -208,12 +214,7 @@ export class Machine implements KernelView {
   }
 
   /** Adds a swap device of `bytes` and starts reclaim with the policy named `policy`. */
-  private swapOn(bytes: number, policy: ReclaimPolicyName = 'linux'): void {
-    if (!RECLAIM_POLICY_NAMES.includes(policy)) {
-      throw new RangeError(
-        `reclaim policy ${policy}: not one of ${RECLAIM_POLICY_NAMES.join(', ')}`,
-      );
-    }
+  private swapOn(bytes: number, policy: ReclaimPolicyName): void {
     const device = new SwapDevice(bytes);
     const cache = new SwapCache(device, this.frames);
     const lru = createReclaimPolicy(policy, this.frames.spannedFrames);

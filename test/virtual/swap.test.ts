@@ -177,6 +177,33 @@ describe('swap', () => {
     expect(vmstat).toMatch(new RegExp(`^pswpout ${reclaim.device.pswpout}$`, 'm'));
   });
 
+  it.each(['linux', 'clock', 'fifo'] as const)(
+    'reclaims with the %s policy, every page intact',
+    (policy) => {
+      const machine = Machine.boot({ memory: '16M', swap: '32M', reclaim: policy });
+      expect(machine.vm.reclaim!.policy.name).toBe(policy);
+      const pages = Math.floor(machine.frames.managedFrames * 1.3);
+      const handle = machine.spawn((ctx) => {
+        const base = ctx.mmap(0, pages * PAGE_SIZE, RW, ANON);
+        for (let pass = 0; pass < 2; pass++) {
+          for (let i = 0; i < pages; i++) ctx.store32(base + i * PAGE_SIZE, i + pass);
+          for (let i = 0; i < pages; i++)
+            if (ctx.load32(base + i * PAGE_SIZE) !== i + pass) return 1;
+        }
+        return 0;
+      });
+      finish(machine);
+      expect(handle.exitCode).toBe(0);
+      expect(machine.vm.reclaim!.events.pgstealDirect).toBeGreaterThan(0);
+    },
+  );
+
+  it('refuses an unknown reclaim policy', () => {
+    expect(() => Machine.boot({ memory: '16M', reclaim: 'lru' as 'linux' })).toThrow(
+      /reclaim policy lru/,
+    );
+  });
+
   it('derives watermarks as Linux does and prints them in /proc/zoneinfo', () => {
     const machine = Machine.boot({ memory: '256M' });
     const managed = machine.frames.stats().zones.reduce((sum, z) => sum + z.managedFrames, 0);
