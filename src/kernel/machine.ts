@@ -17,6 +17,7 @@
  * blocked in `wait` or `join` runs the scheduler itself until what it waits for ends, so both
  * work from plain functions too.
  */
+import { Mulberry32 } from '../bench/workloads.js';
 import { InvalidArgumentError } from '../errors.js';
 import { formatAddress } from '../hw/address.js';
 import { PAGE_SIZE } from '../hw/constants.js';
@@ -50,6 +51,7 @@ import { RECLAIM_POLICY_NAMES, type ReclaimPolicyName } from '../replacement/pol
 import { createReclaimPolicy, isReclaimPolicyName } from '../replacement/reclaim-policies.js';
 import { UserAllocator } from '../user-alloc/index.js';
 import type { AddressSpace } from '../virtual/address-space.js';
+import { RANDOMIZE_LEVELS, type RandomizeLevel, randomizeLayout } from '../virtual/aslr.js';
 import { DIRECT, Reclaim, SWAP_CLUSTER_MAX } from '../virtual/reclaim/reclaim.js';
 import { Watermarks } from '../virtual/reclaim/watermarks.js';
 import { MAX_CPUS } from '../virtual/smp/cpus.js';
@@ -77,7 +79,7 @@ import { UserMemory } from './user-memory.js';
 export interface BootOptions {
   /** RAM size: bytes or a string with a K/M/G suffix (default 256M). */
   memory?: string | number;
-  /** Seed for everything random in the machine's workloads (the machine itself is deterministic). */
+  /** Seed for everything random in the machine: its workloads, heap secrets, ASLR. */
   seed?: number;
   /** A firmware memory map to use instead of the generated PC layout. */
   memoryMap?: readonly MemoryRegion[];
@@ -89,6 +91,12 @@ export interface BootOptions {
   reclaim?: ReclaimPolicyName;
   /** CPUs (default 1, at most 64): each with its own registers, TLB and per-CPU lists. */
   cpus?: number;
+  /**
+   * Linux's `randomize_va_space` (default 2): 0 a fixed layout, 1 a random stack top and mmap
+   * base for each new program, 2 a random heap start too. Drawn from the seed: one seed, one
+   * layout.
+   */
+  aslr?: RandomizeLevel;
 }
 
 export interface SpawnOptions {
@@ -109,6 +117,8 @@ export const THREAD_STACK_SIZE = 8 * 1024 * 1024;
 export const THREAD_GUARD_SIZE = PAGE_SIZE;
 /** Bytes of glibc's struct pthread kept at the top of a thread's stack; its tid first. */
 const PTHREAD_DESCRIPTOR_SIZE = 64;
+/** Mixed into the seed for ASLR's generator, so its draws differ from the workloads'. */
+const ASLR_SEED_MIX = 0x5bd1e995;
 
 export class Machine implements KernelView {
   readonly ram: PhysicalMemory;
@@ -120,6 +130,8 @@ export class Machine implements KernelView {
   readonly objects: KernelObjects;
   readonly procfs: ProcFs;
   readonly seed: number;
+  /** `randomize_va_space`: how much of each new program's layout ASLR moves. */
+  readonly randomizeVaSpace: RandomizeLevel;
   /** The kernel's boot messages, like `dmesg`. */
   readonly bootLog: string[] = [];
   /** Kernel bugs caught while running; always empty unless the kernel is broken. */
@@ -142,10 +154,17 @@ export class Machine implements KernelView {
   private nextCpu = 0;
   /** CPUs found without work since they last ran a task. */
   private readonly idle: boolean[];
+  /** Where ASLR's random bits come from (Linux's get_random_long), seeded from `seed`. */
+  private readonly aslrRandom: Mulberry32;
 
   private constructor(options: BootOptions) {
     const bytes = parseSize(options.memory ?? '256M');
     this.seed = options.seed ?? 0;
+    this.randomizeVaSpace = options.aslr ?? 2;
+    if (!RANDOMIZE_LEVELS.includes(this.randomizeVaSpace)) {
+      throw new InvalidArgumentError(`aslr ${String(options.aslr)} is not 0, 1 or 2`);
+    }
+    this.aslrRandom = new Mulberry32(this.seed ^ ASLR_SEED_MIX);
     const map = options.memoryMap
       ? memoryMapFromRegions(options.memoryMap)
       : generateMemoryMap(bytes);
@@ -258,7 +277,8 @@ export class Machine implements KernelView {
     if (!Number.isInteger(adj) || adj < OOM_SCORE_ADJ_MIN || adj > OOM_SCORE_ADJ_MAX) {
       throw new SyscallError('spawn', 'EINVAL');
     }
-    const space = this.vm.createAddressSpace(name);
+    const layout = randomizeLayout(this.randomizeVaSpace, (bits) => this.randomBits(bits));
+    const space = this.vm.createAddressSpace(name, layout);
     if (space === undefined) throw new SyscallError('spawn', 'ENOMEM');
     const process = this.createProcess(space, null, name, program, standard);
     if (process === undefined) {
@@ -267,6 +287,11 @@ export class Machine implements KernelView {
     }
     process.oomScoreAdj = adj;
     return new ProcessHandle(process);
+  }
+
+  /** `bits` (1..32) random bits from ASLR's generator: the top bits of its 32-bit output. */
+  private randomBits(bits: number): number {
+    return Math.floor(this.aslrRandom.next() * 2 ** bits);
   }
 
   /** The process with `pid`, if it has not been reaped. */

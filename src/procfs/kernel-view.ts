@@ -27,6 +27,8 @@ export interface KernelView {
   readonly totalPages: number;
   /** Processes killed by the OOM killer or for want of memory at a fault. */
   readonly oomKills: number;
+  /** ASLR's level, `/proc/sys/kernel/randomize_va_space` (0, 1 or 2). */
+  readonly randomizeVaSpace: number;
   /** The process on the CPU (`/proc/self`), or null. */
   readonly current: Process | null;
   /** Every process not yet reaped, by pid. */

@@ -4,6 +4,7 @@
  *
  *   /proc/meminfo  /proc/buddyinfo  /proc/slabinfo  /proc/vmstat  /proc/swaps  /proc/zoneinfo
  *   /proc/cpuinfo  /proc/interrupts
+ *   /proc/sys/kernel/randomize_va_space
  *   /proc/PID/maps  /proc/PID/status  /proc/PID/smaps  /proc/PID/oom_score
  *   /proc/PID/oom_score_adj   (PID may be `self` inside a program)
  *
@@ -33,6 +34,7 @@ const SYSTEM_FILES = [
   'zoneinfo',
   'cpuinfo',
   'interrupts',
+  'sys/kernel/randomize_va_space',
 ];
 const PID_FILES = ['maps', 'status', 'smaps', 'oom_score', 'oom_score_adj'];
 
@@ -82,6 +84,8 @@ export class ProcFs {
         return formatCpuinfo(m);
       case '/proc/interrupts':
         return formatInterrupts(m);
+      case '/proc/sys/kernel/randomize_va_space':
+        return `${m.randomizeVaSpace}\n`;
     }
     const match = PID_PATH.exec(path);
     const process = match === null ? undefined : this.processFor(match[1]!);

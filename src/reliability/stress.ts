@@ -36,8 +36,7 @@ import {
   SIGKILL,
   SIGSEGV,
 } from '../linux-abi.js';
-import { IMAGE_TEXT_SIZE } from '../virtual/address-space.js';
-import { IMAGE_BASE, KERNEL_IMAGE_VA } from '../virtual/layout.js';
+import { IMAGE_BASE, IMAGE_TEXT_SIZE, KERNEL_IMAGE_VA } from '../virtual/layout.js';
 
 /** Where a run's random decisions come from. */
 export interface ChoiceSource {

@@ -47,13 +47,15 @@ import {
   PROT_WRITE,
 } from '../linux-abi.js';
 import {
+  FIXED_LAYOUT,
   IMAGE_BASE,
+  IMAGE_DATA_SIZE,
+  IMAGE_TEXT_SIZE,
   INITIAL_STACK_SIZE,
-  MMAP_BASE,
   STACK_GUARD_GAP,
   STACK_LIMIT,
-  STACK_TOP,
   USER_MIN,
+  type UserLayout,
 } from './layout.js';
 import { mremap } from './mremap.js';
 import { PageTables } from './page-tables.js';
@@ -77,9 +79,6 @@ const KNOWN_MAP_FLAGS =
   MAP_GROWSDOWN |
   MAP_LOCKED |
   MAP_NORESERVE;
-/** Sizes of the program image that every process gets (text, then data and bss). */
-export const IMAGE_TEXT_SIZE = 16 * 1024;
-export const IMAGE_DATA_SIZE = 8 * 1024;
 
 function pageUp(n: number): number {
   return Math.ceil(n / PAGE_SIZE) * PAGE_SIZE;
@@ -132,22 +131,26 @@ export class AddressSpace {
   private constructor(
     readonly vm: VirtualMemory,
     readonly tables: PageTables,
-    brkStart: number,
+    /** Where the mmap area, the stack and the heap are (fixed, or moved by ASLR). */
+    readonly layout: UserLayout,
   ) {
-    this.brkStart = brkStart;
-    this.brk = brkStart;
+    this.brkStart = layout.brkStart;
+    this.brk = layout.brkStart;
   }
 
   /**
-   * A fresh address space with a program image named `name` and a stack, or undefined when
-   * memory is exhausted (nothing is left allocated then).
+   * A fresh address space with a program image named `name` and a stack, laid out as `layout`
+   * says, or undefined when memory is exhausted (nothing is left allocated then).
    */
-  static create(vm: VirtualMemory, name: string): AddressSpace | undefined {
+  static create(
+    vm: VirtualMemory,
+    name: string,
+    layout: UserLayout = FIXED_LAYOUT,
+  ): AddressSpace | undefined {
     const tables = PageTables.create(vm.ram, vm.frames);
     if (tables === undefined) return undefined;
     tables.shareKernelHalf(vm.kernelTables);
-    const imageEnd = IMAGE_BASE + IMAGE_TEXT_SIZE + IMAGE_DATA_SIZE;
-    const space = new AddressSpace(vm, tables, imageEnd);
+    const space = new AddressSpace(vm, tables, layout);
     if (vm.reclaim !== null) space.family = vm.reclaim.rmap.newFamily(space);
     const path = `/bin/${name}`;
     const ok =
@@ -161,7 +164,7 @@ export class AddressSpace {
         path,
       ) &&
       space.addVma(
-        STACK_TOP - INITIAL_STACK_SIZE,
+        layout.stackTop - INITIAL_STACK_SIZE,
         INITIAL_STACK_SIZE,
         PROT_READ | PROT_WRITE,
         false,
@@ -344,7 +347,8 @@ export class AddressSpace {
   /** Extends the stack down to cover `va` if the stack limit and the guard gap allow it. */
   private growStack(va: number): Vma | undefined {
     const stack = this.stack;
-    if (stack === undefined || va >= stack.start || va < STACK_TOP - STACK_LIMIT) return undefined;
+    if (stack === undefined || va >= stack.start || va < this.layout.stackTop - STACK_LIMIT)
+      return undefined;
     const start = va - (va % PAGE_SIZE);
     const below = this.vmas.items[this.vmas.indexAfter(start) - 1];
     if (below !== undefined && below !== stack && below.end + STACK_GUARD_GAP > start)
@@ -573,7 +577,7 @@ export class AddressSpace {
     const oldEnd = pageUp(this.brk);
     const newEnd = pageUp(requested);
     if (newEnd > oldEnd) {
-      if (newEnd > MMAP_BASE || this.vmas.overlaps(oldEnd, newEnd)) return this.brk;
+      if (newEnd > this.layout.mmapBase || this.vmas.overlaps(oldEnd, newEnd)) return this.brk;
       const rw = PROT_READ | PROT_WRITE;
       const lockFlags = this.defaultLockFlags;
       if (!this.addVma(oldEnd, newEnd - oldEnd, rw, false, 'heap', '[heap]', lockFlags))
@@ -647,19 +651,16 @@ export class AddressSpace {
   }
 
   /**
-   * Where a non-fixed mapping goes: the hint if free and valid, else top-down below MMAP_BASE;
-   * -1 when no gap is left.
+   * Where a non-fixed mapping goes: the hint if free and valid, else top-down below the mmap
+   * base; -1 when no gap is left.
    */
   placeMapping(hint: number, size: number): number {
     const start = hint - (hint % PAGE_SIZE);
-    if (
-      start >= USER_MIN &&
-      start + size <= MMAP_BASE &&
-      !this.vmas.overlaps(start, start + size)
-    ) {
+    const mmapBase = this.layout.mmapBase;
+    if (start >= USER_MIN && start + size <= mmapBase && !this.vmas.overlaps(start, start + size)) {
       return start;
     }
-    return this.vmas.findGapTopDown(size, Math.max(USER_MIN, pageUp(this.brk)), MMAP_BASE);
+    return this.vmas.findGapTopDown(size, Math.max(USER_MIN, pageUp(this.brk)), mmapBase);
   }
 
   /** munmap(2): 0 or a negative errno. Unmapping nothing is not an error. */
@@ -769,7 +770,7 @@ export class AddressSpace {
     const tables = PageTables.create(this.vm.ram, this.vm.frames);
     if (tables === undefined) return undefined;
     tables.shareKernelHalf(this.vm.kernelTables);
-    const child = new AddressSpace(this.vm, tables, this.brkStart);
+    const child = new AddressSpace(this.vm, tables, this.layout);
     child.brk = this.brk;
     if (this.family !== null) {
       child.family = this.family;

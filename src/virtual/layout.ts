@@ -41,6 +41,11 @@ export const KERNEL_IMAGE_VA = -0x80000000;
 export const USER_MIN = 0x10000;
 /** Where a program's image (text, data, bss) is loaded. */
 export const IMAGE_BASE = 0x400000;
+/** Sizes of the program image that every process gets (text, then data and bss). */
+export const IMAGE_TEXT_SIZE = 16 * 1024;
+export const IMAGE_DATA_SIZE = 8 * 1024;
+/** End of the image: where the heap (brk) starts in the fixed layout. */
+export const IMAGE_END = IMAGE_BASE + IMAGE_TEXT_SIZE + IMAGE_DATA_SIZE;
 /** One past the highest user stack byte: the last page of user space is never mapped. */
 export const STACK_TOP = USER_TOP - PAGE_SIZE;
 /** The largest stack (RLIMIT_STACK default). */
@@ -51,6 +56,26 @@ export const INITIAL_STACK_SIZE = 32 * 1024;
 export const STACK_GUARD_GAP = 256 * PAGE_SIZE;
 /** Top of the mmap area: below the largest stack and its guard gap. */
 export const MMAP_BASE = STACK_TOP - STACK_LIMIT - STACK_GUARD_GAP - 128 * MiB;
+
+/**
+ * Where one address space's regions are (Linux's mm->mmap_base, the stack top, mm->start_brk):
+ * the fixed layout above, or one that ASLR moved (aslr.ts).
+ */
+export interface UserLayout {
+  /** Top of the mmap area: mappings without a fixed address go top-down below it. */
+  readonly mmapBase: number;
+  /** One past the highest stack byte. */
+  readonly stackTop: number;
+  /** First byte of the heap. */
+  readonly brkStart: number;
+}
+
+/** The layout without randomization (`randomize_va_space` 0). */
+export const FIXED_LAYOUT: UserLayout = {
+  mmapBase: MMAP_BASE,
+  stackTop: STACK_TOP,
+  brkStart: IMAGE_END,
+};
 
 /** Physical address of a direct-map kernel address. */
 export function directMapToPhysical(va: number): number {

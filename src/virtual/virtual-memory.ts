@@ -36,7 +36,13 @@ import type { PhysicalMemory, PhysicalRange } from '../hw/ram.js';
 import { ERRNO } from '../linux-abi.js';
 import { FrameUse, type PhysicalAllocator, ZONE_NORMAL } from '../physical/index.js';
 import { AddressSpace } from './address-space.js';
-import { DIRECT_MAP_BASE, KERNEL_IMAGE_VA, physicalToDirectMap, VMALLOC_BASE } from './layout.js';
+import {
+  DIRECT_MAP_BASE,
+  KERNEL_IMAGE_VA,
+  physicalToDirectMap,
+  type UserLayout,
+  VMALLOC_BASE,
+} from './layout.js';
 import { PageTables } from './page-tables.js';
 import type { Reclaim } from './reclaim/reclaim.js';
 import { Cpus } from './smp/cpus.js';
@@ -267,9 +273,10 @@ export class VirtualMemory {
 
   // ─── address spaces ─────────────────────────────────────────────────────────────────────
 
-  /** A new user address space for a program called `name`, or undefined on OOM. */
-  createAddressSpace(name: string): AddressSpace | undefined {
-    return AddressSpace.create(this, name);
+  /** A new user address space for a program called `name` (fixed layout unless `layout` is
+   * given), or undefined on OOM. */
+  createAddressSpace(name: string, layout?: UserLayout): AddressSpace | undefined {
+    return AddressSpace.create(this, name, layout);
   }
 
   /**

@@ -27,6 +27,7 @@ describe('the kernel view of procfs', () => {
         watermarks: machine.watermarks,
         totalPages: machine.totalPages,
         oomKills: machine.oomKills,
+        randomizeVaSpace: machine.randomizeVaSpace,
         current: machine.current,
         processList: machine.processList,
         process: (pid) => machine.process(pid),

@@ -161,9 +161,12 @@ interface SweepResult {
   outcomes: Record<string, number>;
 }
 
-/** Fails the Nth allocation at `site` of `workload` for N = 1, 2, … until none is injected. */
+/**
+ * Fails the Nth allocation at `site` of `workload` for N = 1, 2, … until none is injected. The
+ * layout is fixed (no ASLR): the workloads touch the stack at known addresses.
+ */
 function sweep(name: string, program: Program, site: InjectionSite, debug: boolean): SweepResult {
-  const machine = Machine.boot({ memory: '16M', debug });
+  const machine = Machine.boot({ memory: '16M', debug, aslr: 0 });
   const baselineObjects = slabObjects(machine);
   const injector = FaultInjector.install(machine);
   const outcomes: Record<string, number> = {};

@@ -1,0 +1,186 @@
+/**
+ * ASLR (`Machine.boot({ aslr })`, Linux's randomize_va_space): where each new program's stack,
+ * mmap area and heap start, as the program itself sees them (its maps, brk(0), its first mmap).
+ */
+import { describe, expect, it } from 'vitest';
+import { InvalidArgumentError } from '../../src/errors.js';
+import { MiB, PAGE_SIZE } from '../../src/hw/constants.js';
+import { Machine } from '../../src/kernel/machine.js';
+import type { UserContext } from '../../src/kernel/user-context.js';
+import { MAP_ANONYMOUS, MAP_PRIVATE, PROT_READ, PROT_WRITE } from '../../src/linux-abi.js';
+import {
+  BRK_RND_RANGE,
+  MMAP_RND_BITS,
+  type RandomizeLevel,
+  randomizeLayout,
+  STACK_RND_BITS,
+} from '../../src/virtual/aslr.js';
+import {
+  FIXED_LAYOUT,
+  IMAGE_END,
+  STACK_GUARD_GAP,
+  STACK_LIMIT,
+  STACK_TOP,
+  type UserLayout,
+} from '../../src/virtual/layout.js';
+import { finish } from './helpers.js';
+
+const RW = PROT_READ | PROT_WRITE;
+const ANON = MAP_PRIVATE | MAP_ANONYMOUS;
+/** Linux's gap between the stack top and the mmap base when the stack is randomized. */
+const MMAP_GAP = STACK_LIMIT + (2 ** STACK_RND_BITS - 1) * PAGE_SIZE + STACK_GUARD_GAP;
+
+/** What a program sees of its layout: its stack's top, brk(0), the end of its first mmap. */
+function observe(ctx: UserContext, machine: Machine): UserLayout & { maps: string } {
+  const maps = machine.procfs.read('/proc/self/maps');
+  const stack = maps.split('\n').find((line) => line.endsWith('[stack]'))!;
+  return {
+    stackTop: Number.parseInt(stack.split(/[- ]/)[1]!, 16),
+    brkStart: ctx.brk(0),
+    mmapBase: ctx.mmap(0, PAGE_SIZE, RW, ANON) + PAGE_SIZE,
+    maps,
+  };
+}
+
+/** The layout the first program of a machine booted with `seed` and `aslr` gets. */
+function layoutOf(seed: number, aslr?: RandomizeLevel): UserLayout & { maps: string } {
+  const machine = Machine.boot({ memory: '16M', seed, aslr });
+  let seen: ReturnType<typeof observe> | undefined;
+  machine.spawn((ctx) => {
+    seen = observe(ctx, machine);
+  });
+  finish(machine);
+  return seen!;
+}
+
+const SEEDS = Array.from({ length: 48 }, (_, i) => i + 1);
+
+describe('ASLR at level 2, the default', () => {
+  const layouts = SEEDS.map((seed) => layoutOf(seed));
+
+  it('moves the stack, the mmap base and the heap start from seed to seed', () => {
+    for (const field of ['stackTop', 'mmapBase', 'brkStart'] as const) {
+      expect(new Set(layouts.map((layout) => layout[field])).size, field).toBe(SEEDS.length);
+      expect(layouts.map((layout) => layout[field])).not.toContain(FIXED_LAYOUT[field]);
+    }
+  });
+
+  it('gives one seed one layout', () => {
+    expect(layoutOf(SEEDS[5]!)).toEqual(layouts[5]);
+    expect(layoutOf(12345)).toEqual(layoutOf(12345));
+  });
+
+  it("stays within Linux's x86-64 ranges, and uses them: 22 bits of stack, 28 of mmap, 1 GiB of brk", () => {
+    const ranges = {
+      stackTop: { offsets: layouts.map((l) => STACK_TOP - l.stackTop), pages: 2 ** STACK_RND_BITS },
+      mmapBase: {
+        offsets: layouts.map((l) => STACK_TOP - MMAP_GAP - l.mmapBase),
+        pages: 2 ** MMAP_RND_BITS,
+      },
+      brkStart: {
+        offsets: layouts.map((l) => l.brkStart - IMAGE_END),
+        pages: BRK_RND_RANGE / PAGE_SIZE,
+      },
+    };
+    for (const [field, { offsets, pages }] of Object.entries(ranges)) {
+      for (const offset of offsets) {
+        expect(offset % PAGE_SIZE, field).toBe(0);
+        expect(offset, field).toBeGreaterThanOrEqual(0);
+        expect(offset, field).toBeLessThan(pages * PAGE_SIZE);
+      }
+      // Both halves of the range, and odd pages: the draw spans all its bits.
+      expect(Math.max(...offsets), field).toBeGreaterThan((pages * PAGE_SIZE) / 2);
+      expect(Math.min(...offsets), field).toBeLessThan((pages * PAGE_SIZE) / 2);
+      expect(
+        offsets.some((offset) => (offset / PAGE_SIZE) % 2 === 1),
+        field,
+      ).toBe(true);
+    }
+  });
+
+  it('lays every program out anew, and a forked child keeps its parent layout', () => {
+    const machine = Machine.boot({ memory: '16M', seed: 3 });
+    const seen: ReturnType<typeof observe>[] = [];
+    machine.spawn((ctx) => {
+      seen.push(observe(ctx, machine));
+      ctx.wait(ctx.fork((child) => void seen.push(observe(child, machine))));
+    });
+    machine.spawn((ctx) => void seen.push(observe(ctx, machine)));
+    finish(machine);
+    const [parent, second, child] = seen;
+    const lines = (maps: string) => maps.trimEnd().split('\n');
+    // The same areas, and the page the parent mapped before forking.
+    expect(lines(child!.maps)).toEqual(expect.arrayContaining(lines(parent!.maps)));
+    expect(lines(child!.maps)).toHaveLength(lines(parent!.maps).length + 1);
+    expect([child!.stackTop, child!.brkStart]).toEqual([parent!.stackTop, parent!.brkStart]);
+    expect(child!.mmapBase).toBe(parent!.mmapBase - PAGE_SIZE); // below the inherited page
+    expect(second!.stackTop).not.toBe(parent!.stackTop);
+  });
+
+  it('runs programs as before: the stack grows, the heap and mappings work, all memory comes back', () => {
+    const machine = Machine.boot({ memory: '32M', seed: 9 });
+    const handle = machine.spawn((ctx) => {
+      const { stackTop } = observe(ctx, machine);
+      ctx.store32(stackTop - MiB, 7);
+      const block = ctx.malloc(200_000);
+      ctx.fill(block, 200_000, 1);
+      ctx.sbrk(64 * PAGE_SIZE);
+      return ctx.load32(stackTop - MiB) === 7 ? 0 : 1;
+    });
+    finish(machine);
+    expect([handle.exitCode, handle.signal]).toEqual([0, null]);
+  });
+});
+
+describe('ASLR levels', () => {
+  it('0 gives the fixed layout for every seed', () => {
+    for (const seed of [1, 2, 99]) {
+      expect(layoutOf(seed, 0)).toMatchObject(FIXED_LAYOUT);
+    }
+    expect(layoutOf(1, 0).maps).toBe(layoutOf(2, 0).maps);
+  });
+
+  it('1 moves the stack and the mmap base but not the heap start', () => {
+    const layouts = [1, 2, 3].map((seed) => layoutOf(seed, 1));
+    expect(new Set(layouts.map((l) => l.stackTop)).size).toBe(3);
+    expect(new Set(layouts.map((l) => l.mmapBase)).size).toBe(3);
+    expect(layouts.map((l) => l.brkStart)).toEqual([IMAGE_END, IMAGE_END, IMAGE_END]);
+  });
+
+  it('reads in /proc/sys/kernel/randomize_va_space, and nothing else is a level', () => {
+    expect(Machine.boot({ memory: '16M' }).procfs.read('/proc/sys/kernel/randomize_va_space')).toBe(
+      '2\n',
+    );
+    for (const level of [0, 1, 2] as const) {
+      const machine = Machine.boot({ memory: '16M', aslr: level });
+      expect(machine.procfs.read('sys/kernel/randomize_va_space')).toBe(`${level}\n`);
+    }
+    for (const bad of [3, -1, 1.5, '2'])
+      expect(() => Machine.boot({ memory: '16M', aslr: bad as RandomizeLevel })).toThrow(
+        InvalidArgumentError,
+      );
+  });
+
+  it("draws Linux's number of bits for each region, and reaches each range's ends", () => {
+    const asked: number[] = [];
+    const all = randomizeLayout(2, (bits) => {
+      asked.push(bits);
+      return 2 ** bits - 1;
+    });
+    expect(asked).toEqual([STACK_RND_BITS, MMAP_RND_BITS, 18]);
+    expect(all).toEqual({
+      stackTop: STACK_TOP - (2 ** 22 - 1) * PAGE_SIZE,
+      mmapBase: STACK_TOP - MMAP_GAP - (2 ** 28 - 1) * PAGE_SIZE,
+      brkStart: IMAGE_END + BRK_RND_RANGE - PAGE_SIZE,
+    });
+    expect(randomizeLayout(2, () => 0)).toEqual({
+      stackTop: STACK_TOP,
+      mmapBase: STACK_TOP - MMAP_GAP,
+      brkStart: IMAGE_END,
+    });
+    // The lowest stack and its whole growth stay above the highest mmap base.
+    expect(all.stackTop - STACK_LIMIT - STACK_GUARD_GAP).toBeGreaterThanOrEqual(
+      STACK_TOP - MMAP_GAP,
+    );
+  });
+});
