@@ -10,7 +10,7 @@
  *  H1 H2  wallos-memory (flat heap)  wallos-memory/process       native-ref (glibc)
  *         @thi.ng/malloc
  *  MMU    wallos-memory (TLB-hit load32)  Uint32Array (raw load)
- *  VM     wallos-memory (VM-fault, VM-fork, VM-copy)              native-ref (pagefault: the
+ *  VM     wallos-memory (VM-fault, VM-fork, VM-copy, VM-mremap)   native-ref (pagefault: the
  *                                                                Linux kernel's own VM-fault)
  *  SMP    wallos-memory (SMP-shootdown: munmap of 1 page on 4 CPUs; SMP-shootdown-512;
  *         SMP-munmap-1cpu, the same munmap on 1 CPU), with the IPIs each munmap sent
