@@ -168,7 +168,7 @@ describe('several CPUs, against a model', () => {
 
   it('the checker sees the stale translations a machine without shootdowns leaves', () => {
     const machine = Machine.boot({ memory: '32M', cpus: 2 });
-
+    machine.vm.cpus.shootdownsEnabled = false;
     let stage = 0;
     machine.spawn(function* main(ctx: UserContext) {
       ctx.mmap(WINDOW, 2 * PAGE_SIZE, RW, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED);
