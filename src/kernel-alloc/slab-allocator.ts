@@ -66,6 +66,8 @@ export interface SlabAllocatorOptions {
    * simulated memory (every other one still is).
    */
   bootDescriptor?: number;
+  /** CPUs, each with its own array of recently freed objects in every cache (default 1). */
+  cpus?: number;
 }
 
 /** Kernel memory held by the allocator, for `/proc/meminfo` and tests. */
@@ -98,6 +100,9 @@ export class SlabAllocator implements SlabContext {
   private readonly kmallocCaches: SlabCache[];
   private readonly debug: boolean;
   private largePages = 0;
+  /** CPUs, and the one whose arrays the caches use now. */
+  readonly cpus: number;
+  cpu = 0;
 
   /**
    * @param pages where slabs and large kmallocs get their pages (direct-map addresses).
@@ -109,6 +114,7 @@ export class SlabAllocator implements SlabContext {
     options: SlabAllocatorOptions = {},
   ) {
     this.debug = options.debug ?? false;
+    this.cpus = options.cpus ?? 1;
     this.cacheCache = this.bootstrap(options.bootDescriptor ?? NULL);
     this.kmallocCaches = KMALLOC_SIZES.map((size) =>
       this.createCache(kmallocCacheName(size), size, naturalAlignment(size)),
@@ -264,6 +270,18 @@ export class SlabAllocator implements SlabContext {
       return cache.objectSize;
     }
     return PAGE_SIZE << this.largeBlockOrder(address, owner);
+  }
+
+  /** The allocations and frees that follow run on CPU `cpu`: every cache uses its array. */
+  useCpu(cpu: number): void {
+    if (cpu === this.cpu) return;
+    this.cpu = cpu;
+    for (const cache of this.caches()) cache.useCpu(cpu);
+  }
+
+  /** Puts the running CPU's arrays back on their slabs (a CPU going idle does). */
+  drainThisCpu(): void {
+    for (const cache of this.caches()) cache.drainThisCpu();
   }
 
   /**

@@ -25,6 +25,11 @@
  *
  * Objects in the array are free to the caller but allocated as far as their slabs know; debug
  * caches have no array, so every operation is checked against the slab.
+ *
+ * There is one array per CPU, as in Linux: `array` and `arrayCount` are the running CPU's
+ * (the hot paths touch only those), the other CPUs' wait in `parked` until
+ * {@link SlabCache.useCpu} brings them in. A cross-CPU double free (an object in two CPUs'
+ * arrays) escapes the free path's cheap check, as in Linux SLAB; `validate` finds it.
  */
 import { InvalidArgumentError } from '../errors.js';
 import { formatAddress } from '../hw/address.js';
@@ -76,6 +81,9 @@ export interface SlabContext {
   forget(cache: SlabCache): void;
   /** The name of the cache with id `id`. */
   cacheName(id: number): string;
+  /** How many CPUs there are (one array each), and the one running now. */
+  readonly cpus: number;
+  readonly cpu: number;
 }
 
 /** One slab as {@link SlabCache.forEachSlab} reports it. */
@@ -115,8 +123,13 @@ export class SlabCache {
   readonly arrayLimit: number;
   /** Objects moved at once between the array and the slabs (slabinfo's `batchcount`). */
   readonly arrayBatch: number;
-  /** The per-CPU array: object addresses, bottom first (Linux's `array_cache.entry`). */
-  private readonly array: Float64Array;
+  /** The running CPU's array: object addresses, bottom first (Linux's `array_cache.entry`). */
+  private array: Float64Array;
+  /** Every CPU's array, by CPU, and the counts of those not running (the running one's is `arrayCount`). */
+  private readonly parked: Float64Array[];
+  private readonly parkedCounts: Int32Array;
+  /** The CPU whose array `array` is. */
+  private cpu: number;
   /**
    * A flush's hash set of the array entries it keeps (entry + 1; 0 is an empty slot): at least
    * twice as many slots as the array has entries, a power of two.
@@ -160,7 +173,10 @@ export class SlabCache {
     this.poison = debug && ctor === undefined;
     this.arrayLimit = debug ? 0 : arrayLimitFor(geometry.objectSize);
     this.arrayBatch = (this.arrayLimit + 1) >> 1;
-    this.array = new Float64Array(this.arrayLimit);
+    this.parked = Array.from({ length: context.cpus }, () => new Float64Array(this.arrayLimit));
+    this.parkedCounts = new Int32Array(context.cpus);
+    this.cpu = context.cpu;
+    this.array = this.parked[this.cpu]!;
     this.seenEntries = new Int32Array(2 ** Math.ceil(Math.log2(2 * this.arrayLimit + 1)));
   }
 
@@ -169,9 +185,22 @@ export class SlabCache {
     return this.active;
   }
 
-  /** Free objects parked in the per-CPU array: free to callers, in use as their slabs see it. */
+  /** Free objects parked in the per-CPU arrays: free to callers, in use as their slabs see it. */
   get arrayObjects(): number {
-    return this.arrayCount;
+    let objects = this.arrayCount;
+    for (let cpu = 0; cpu < this.parked.length; cpu++) {
+      if (cpu !== this.cpu) objects += this.parkedCounts[cpu]!;
+    }
+    return objects;
+  }
+
+  /** The allocations and frees that follow run on CPU `cpu`: they use its array. */
+  useCpu(cpu: number): void {
+    if (cpu === this.cpu) return;
+    this.parkedCounts[this.cpu] = this.arrayCount;
+    this.array = this.parked[cpu]!;
+    this.arrayCount = this.parkedCounts[cpu]!;
+    this.cpu = cpu;
   }
 
   /** Objects in all slabs, free or not. */
@@ -407,10 +436,20 @@ export class SlabCache {
   }
 
   /**
-   * Puts every object of the per-CPU array back on its slab's free list (Linux's
+   * Puts every object of every CPU's array back on its slab's free list (Linux's
    * drain_cpu_caches), so the slab lists show exactly which objects callers hold.
    */
   drainArray(): void {
+    const running = this.cpu;
+    for (let cpu = 0; cpu < this.parked.length; cpu++) {
+      this.useCpu(cpu);
+      this.drainThisCpu();
+    }
+    this.useCpu(running);
+  }
+
+  /** Puts every object of the running CPU's array back on its slab (the CPU went idle). */
+  drainThisCpu(): void {
     const late = this.flushArray(this.arrayCount);
     if (late !== undefined) throw late;
   }
@@ -706,13 +745,28 @@ export class SlabCache {
     this.forEachSlabId((slab) => {
       inUse += this.slabs.inUse(slab);
     });
-    if (inUse !== this.active + this.arrayCount || this.arrayCount > this.arrayLimit) {
-      const reason = `${inUse} objects in use in slabs, ${this.active} held and ${this.arrayCount} in the per-CPU array`;
+    const parked = this.arrayObjects;
+    this.parkedCounts[this.cpu] = this.arrayCount;
+    if (inUse !== this.active + parked || this.parkedCounts.some((n) => n > this.arrayLimit)) {
+      const reason = `${inUse} objects in use in slabs, ${this.active} held and ${parked} in the per-CPU arrays`;
       return new SlabError('FREELIST_CORRUPT', this.name, NULL, reason);
     }
     const seen = new Set<number>();
-    for (let entry = 0; entry < this.arrayCount; entry++) {
-      const address = this.array[entry]!;
+    for (const [cpu, array] of this.parked.entries()) {
+      const error = this.checkArrayEntries(array, this.parkedCounts[cpu]!, seen);
+      if (error !== undefined) return error;
+    }
+    return undefined;
+  }
+
+  /** One error if `count` entries of `array` are not distinct allocated objects, unseen before. */
+  private checkArrayEntries(
+    array: Float64Array,
+    count: number,
+    seen: Set<number>,
+  ): SlabError | undefined {
+    for (let entry = 0; entry < count; entry++) {
+      const address = array[entry]!;
       const owner = this.owners.get(address);
       const slab = owner - 1;
       const ours = owner > NO_OWNER && this.slabs.cacheOf(slab) === this.id;

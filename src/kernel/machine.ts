@@ -191,6 +191,7 @@ export class Machine implements KernelView {
     this.slab = new SlabAllocator(this.vm, this.mmus[0]!, {
       debug: options.debug ?? false,
       bootDescriptor: this.vm.kernelData,
+      cpus,
     });
     this.objects = new KernelObjects(this.slab, this.mmus[0]!);
     this.vm.useRecordStore(this.objects);
@@ -522,7 +523,10 @@ export class Machine implements KernelView {
     return undefined;
   }
 
-  /** `cpu` has nothing to run: it keeps its tables lazily and gives back its per-CPU pages. */
+  /**
+   * `cpu` has nothing to run: it keeps its tables lazily and gives back its per-CPU pages and
+   * slab objects.
+   */
   private goIdle(cpu: number): void {
     if (this.idle[cpu] === true) return;
     this.idle[cpu] = true;
@@ -530,6 +534,7 @@ export class Machine implements KernelView {
     this.enterCpu(cpu);
     this.vm.cpus.enterLazy();
     this.frames.drainThisCpu();
+    this.slab.drainThisCpu();
     this.enterCpu(running);
   }
 
@@ -537,6 +542,7 @@ export class Machine implements KernelView {
   private enterCpu(cpu: number): void {
     this.vm.cpus.runOn(cpu);
     this.frames.useCpu(cpu);
+    this.slab.useCpu(cpu);
   }
 
   /**

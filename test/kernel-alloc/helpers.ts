@@ -15,14 +15,19 @@ export interface TestKernel {
 }
 
 /** An allocator over `pageCount` pages of RAM (physical 0 up). */
-export function makeKernel(options: { pageCount?: number; debug?: boolean } = {}): TestKernel {
+export function makeKernel(
+  options: { pageCount?: number; debug?: boolean; cpus?: number } = {},
+): TestKernel {
   const pageCount = options.pageCount ?? 1024;
   const ram = PhysicalMemory.flat(
     Math.ceil((pageCount * PAGE_SIZE) / RAM_CHUNK_SIZE) * RAM_CHUNK_SIZE,
   );
   const memory = new DirectMapMemory(ram);
   const pages = new FlatPageSource(0, pageCount);
-  const slab = new SlabAllocator(pages, memory, { debug: options.debug ?? false });
+  const slab = new SlabAllocator(pages, memory, {
+    debug: options.debug ?? false,
+    cpus: options.cpus ?? 1,
+  });
   const boot = { pages: pages.allocatedPages, objects: slab.stats().activeObjects };
   return { ram, memory, pages, slab, boot };
 }
