@@ -10,6 +10,7 @@ import { type Command, InvalidArgumentError, Option } from 'commander';
 import { WallosError } from '../errors.js';
 import {
   defaultAnomalySizes,
+  defaultCurveSpec,
   findBeladyAnomalies,
   type LabResult,
   parseFrameSizes,
@@ -90,9 +91,8 @@ export function definePages(program: Command): void {
       if (path === undefined) throw new UsageError('pages: a trace file is required');
       const trace = readPageTrace(path);
       if (flags.anomaly) return anomaly(path, trace, flags);
-      if (flags.frames === undefined)
-        throw new UsageError('pages: --frames is required (e.g. --frames 100..2000/100)');
-      const results = replayPolicies(trace, flags.policy, flags.frames);
+      const sizes = flags.frames ?? parseFrameSizes(defaultCurveSpec(trace.distinct));
+      const results = replayPolicies(trace, flags.policy, sizes);
       if (flags.svg !== undefined)
         writeSvg(
           flags.svg,

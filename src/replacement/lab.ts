@@ -82,6 +82,19 @@ export function defaultAnomalySizes(trace: PageTrace): number[] {
   return Array.from({ length: largest }, (_, i) => i + 1);
 }
 
+/** Sizes of the curve drawn when none are asked for. */
+const DEFAULT_CURVE_SIZES = 20;
+
+/**
+ * The sizes of a curve when none are given, in `--frames` syntax: {@link DEFAULT_CURVE_SIZES}
+ * evenly spaced sizes up to about the trace's distinct pages (beyond them nothing changes).
+ */
+export function defaultCurveSpec(distinct: number): string {
+  if (distinct <= DEFAULT_CURVE_SIZES) return `1..${Math.max(1, distinct)}`;
+  const step = Math.ceil(distinct / DEFAULT_CURVE_SIZES);
+  return `${step}..${step * DEFAULT_CURVE_SIZES}/${step}`;
+}
+
 /** More memory sizes than one curve should hold (a typo such as `1..10000000`). */
 const MAX_SIZES = 100_000;
 

@@ -90,10 +90,16 @@ describe('wallos-mem pages', () => {
     [['--frames', '0'], /'0' is not a number of frames/],
     [['--frames', '10..5'], /range '10..5' runs backwards/],
     [['--frames', 'many'], /'many' is not a number of frames/],
-    [[], /--frames is required/],
   ])('rejects %j with one line and exit 2', async (args, pattern) => {
     const trace = scratchFile('small.trace', BELADY);
     expectUsageError(await cli(['pages', trace, ...args]), pattern);
+  });
+
+  it('draws 20 sizes up to the distinct pages when no --frames is given', async () => {
+    const rows = await pagesJson([CPP, '--policy', 'lru']);
+    expect(rows.map((row) => row.frames)).toEqual(
+      Array.from({ length: 20 }, (_, i) => 62 * (i + 1)),
+    );
   });
 
   it('names the line of a bad trace, and a missing file', async () => {

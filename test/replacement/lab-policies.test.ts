@@ -5,6 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { ArcPolicy, B1, B2, T1, T2 } from '../../src/replacement/arc.js';
 import {
   defaultAnomalySizes,
+  defaultCurveSpec,
   findBeladyAnomalies,
   parseFrameSizes,
   replayPolicies,
@@ -301,6 +302,13 @@ describe('sizes', () => {
     expect(parseFrameSizes('100..300/100, 50,200')).toEqual([50, 100, 200, 300]);
     expect(parseFrameSizes('3..5')).toEqual([3, 4, 5]);
     expect(() => parseFrameSizes('1..1000001')).toThrow(/more than 100000 sizes/);
+  });
+
+  it('proposes 20 sizes up to about the distinct pages when none are given', () => {
+    expect(defaultCurveSpec(0)).toBe('1..1');
+    expect(defaultCurveSpec(5)).toBe('1..5');
+    expect(defaultCurveSpec(1223)).toBe('62..1240/62');
+    expect(parseFrameSizes(defaultCurveSpec(3083))).toHaveLength(20);
   });
 
   it('searches FIFO up to the distinct pages, fewer on a long trace', () => {

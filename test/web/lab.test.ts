@@ -25,6 +25,9 @@ describe('the lab model', () => {
     }
     const cpp = computeLab({ bytes: sampleBytes('cpp'), policies: ['opt'], frames: '1223' });
     expect(cpp).toMatchObject({ ok: true, refs: 9047, distinct: 1223 });
+    const untyped = computeLab({ bytes: sampleBytes('belady'), policies: ['fifo'], frames: ' ' });
+    expect(untyped).toMatchObject({ ok: true, frames: '1..5' });
+    expect(untyped.ok && untyped.results.map((result) => result.frames)).toEqual([1, 2, 3, 4, 5]);
   });
 
   it("reports FIFO's anomaly on Belady's string only when FIFO is plotted", () => {

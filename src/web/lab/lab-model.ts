@@ -10,6 +10,7 @@
  */
 import {
   type BeladyAnomaly,
+  defaultCurveSpec,
   findBeladyAnomalies,
   type LabResult,
   parseFrameSizes,
@@ -64,7 +65,8 @@ export async function traceBytes(file: Uint8Array): Promise<Uint8Array> {
   return new Uint8Array(await new Response(stream).arrayBuffer());
 }
 
-/** What the worker is asked: a trace's bytes, the policies, the sizes as typed. */
+/** What the worker is asked: a trace's bytes, the policies, the sizes as typed (empty: a
+ * default curve over the trace's pages). */
 export interface LabRequest {
   bytes: Uint8Array;
   policies: PolicyName[];
@@ -77,6 +79,8 @@ export type LabAnswer =
       ok: true;
       refs: number;
       distinct: number;
+      /** The sizes replayed, in `--frames` syntax (the default's when none were typed). */
+      frames: string;
       results: LabResult[];
       /** FIFO steps up in memory that missed more (only when FIFO was asked for). */
       anomalies: BeladyAnomaly[];
@@ -87,12 +91,14 @@ export type LabAnswer =
 export function computeLab(request: LabRequest): LabAnswer {
   try {
     const trace = parsePageTrace(request.bytes);
-    const sizes = parseFrameSizes(request.frames);
+    const frames = request.frames.trim() === '' ? defaultCurveSpec(trace.distinct) : request.frames;
+    const sizes = parseFrameSizes(frames);
     if (request.policies.length === 0) return { ok: false, error: 'choose at least one policy' };
     return {
       ok: true,
       refs: trace.pages.length,
       distinct: trace.distinct,
+      frames,
       results: replayPolicies(trace, request.policies, sizes),
       anomalies: request.policies.includes('fifo') ? findBeladyAnomalies(trace, sizes) : [],
     };

@@ -120,6 +120,7 @@ export class LabView {
     });
     this.frames.id = 'lab-frames';
     this.frames.size = 16;
+    this.frames.placeholder = '20 sizes';
     this.frames.value = LAB_SAMPLES[0]!.frames;
     const boxes = POLICY_NAMES.map((policy) => {
       const box = el('input', null);
@@ -167,6 +168,7 @@ export class LabView {
       name: file.name,
       bytes: await traceBytes(new Uint8Array(await file.arrayBuffer())),
     };
+    this.frames.value = ''; // a new trace: the default curve over its pages, until sizes are typed
     void this.plot();
   }
 
@@ -196,6 +198,7 @@ export class LabView {
       return;
     }
     this.status.textContent = `${answer.refs.toLocaleString('en-US')} references, ${answer.distinct.toLocaleString('en-US')} distinct pages`;
+    this.frames.value = answer.frames;
     this.chart.data.datasets = curveSeries(answer.results).map(({ policy, points }) => {
       const colour = policy === 'opt' ? OPT_ON_DARK : POLICY_COLOURS[policy];
       return {
