@@ -240,6 +240,13 @@ describe('policy properties', () => {
     ]);
   });
 
+  it("gives the textbook's fault counts on Silberschatz's reference string with 3 frames", () => {
+    // Operating System Concepts, ch. 10 (virtual memory): FIFO 15, OPT 9, LRU 12 page faults.
+    const string = traceOf([7, 0, 1, 2, 0, 3, 0, 4, 2, 3, 0, 3, 2, 1, 2, 0, 1, 7, 0, 1]);
+    const faults = replayPolicies(string, ['fifo', 'opt', 'lru'], [3]).map((r) => r.refs - r.hits);
+    expect(faults).toEqual([15, 9, 12]);
+  });
+
   it("keeps ARC's directory invariants after every reference", () => {
     fc.assert(
       fc.property(traceArbitrary, framesArbitrary, (trace, c) => {
