@@ -204,6 +204,23 @@ describe('swap', () => {
     );
   });
 
+  it('gives empty slabs back under pressure (the slab shrinker)', () => {
+    const { machine, reclaim } = small();
+    for (let i = 0; i < 200; i++) machine.spawn(() => 0);
+    machine.run(); // 200 processes' task_struct, mm_struct and VMA records: empty slabs now
+    const cached = machine.slab.stats().slabBytes;
+    const pages = machine.frames.managedFrames;
+    let underPressure = 0;
+    machine.spawn((ctx) => {
+      const base = ctx.mmap(0, pages * PAGE_SIZE, RW, ANON);
+      for (let i = 0; i < pages; i++) ctx.store32(base + i * PAGE_SIZE, i);
+      underPressure = machine.slab.stats().slabBytes;
+    });
+    finish(machine);
+    expect(reclaim.events.pgstealDirect).toBeGreaterThan(0);
+    expect(underPressure).toBeLessThan(cached);
+  });
+
   it('derives watermarks as Linux does and prints them in /proc/zoneinfo', () => {
     const machine = Machine.boot({ memory: '256M' });
     const managed = machine.frames.stats().zones.reduce((sum, z) => sum + z.managedFrames, 0);
