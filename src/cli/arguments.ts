@@ -3,6 +3,8 @@ import { InvalidArgumentError } from 'commander';
 import { InvalidArgumentError as WallosArgumentError } from '../errors.js';
 import { parseSize } from '../hw/size.js';
 import { Machine } from '../kernel/machine.js';
+import { RECLAIM_POLICY_NAMES, type ReclaimPolicyName } from '../replacement/policy.js';
+import { isReclaimPolicyName } from '../replacement/reclaim-policies.js';
 import { MAX_CPUS } from '../virtual/smp/cpus.js';
 import { UsageError } from './errors.js';
 
@@ -31,6 +33,19 @@ export function positiveIntegerArgument(value: string): number {
   return n;
 }
 
+/** `--reclaim linux,fifo`: one reclaim policy or several, comma-separated. */
+export function reclaimPoliciesArgument(value: string): ReclaimPolicyName[] {
+  const names = value.split(',');
+  for (const name of names) {
+    if (!isReclaimPolicyName(name)) {
+      throw new InvalidArgumentError(
+        `'${name}' is not a reclaim policy (${RECLAIM_POLICY_NAMES.join(', ')})`,
+      );
+    }
+  }
+  return names as ReclaimPolicyName[];
+}
+
 const HIGHEST_PORT = 65535;
 
 /** A TCP port, 0..65535 (0: any free port). */
@@ -48,13 +63,21 @@ export function cpusArgument(value: string): number {
   return cpus;
 }
 
+/** What a machine gets besides its RAM: CPUs, swap (bytes, 0: none) and reclaim policy. */
+export interface MachineShape {
+  cpus?: number;
+  swap?: number;
+  reclaim?: ReclaimPolicyName;
+}
+
 /**
- * Boots a machine with `memory` bytes of RAM and `cpus` CPUs; a size no machine can have is
- * a usage error.
+ * Boots a machine with `memory` bytes of RAM and the given shape; a size no machine can have
+ * is a usage error.
  */
-export function bootMachine(memory: number, seed = 0, cpus = 1): Machine {
+export function bootMachine(memory: number, seed = 0, shape: MachineShape = {}): Machine {
+  const { cpus = 1, swap = 0, reclaim = 'linux' } = shape;
   try {
-    return Machine.boot({ memory, seed, cpus });
+    return Machine.boot({ memory, seed, cpus, reclaim, ...(swap > 0 ? { swap } : {}) });
   } catch (error) {
     if (error instanceof WallosArgumentError) throw new UsageError(`--memory: ${error.message}`);
     throw error;

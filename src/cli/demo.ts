@@ -28,8 +28,9 @@ import type { Process } from '../kernel/process.js';
 import type { UserContext } from '../kernel/user-context.js';
 import { MAP_ANONYMOUS, MAP_PRIVATE, PROT_READ, PROT_WRITE, SIGSEGV } from '../linux-abi.js';
 import { type ReplayResult, replayTrace, type Trace } from '../trace/index.js';
+import { spawnPressure } from './pressure.js';
 
-/** The processes a workload starts. */
+/** The processes a workload starts (`pressure`: see pressure.ts). */
 export const WORKLOAD_NAMES = [
   'demo',
   'fork',
@@ -37,6 +38,7 @@ export const WORKLOAD_NAMES = [
   'mmap',
   'segfault',
   'threads',
+  'pressure',
   'none',
 ] as const;
 /** One of {@link WORKLOAD_NAMES}: `demo` starts them all, `none` nothing. */
@@ -97,6 +99,7 @@ export function spawnWorkload(
     const workers = Math.max(MIN_WORKERS, machine.cpuCount);
     machine.spawn(threadsProgram(workers, machine.cpuCount), { name: 'threads' });
   }
+  if (name === 'pressure') spawnPressure(machine, seed);
   return results;
 }
 

@@ -8,6 +8,7 @@
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError, Option } from 'commander';
 import { MiB } from '../hw/constants.js';
+import { RECLAIM_POLICY_NAMES, type ReclaimPolicyName } from '../replacement/policy.js';
 import { SYNTHETIC_SHAPES } from '../trace/synthetic.js';
 import {
   bootMachine,
@@ -15,6 +16,7 @@ import {
   integerArgument,
   portArgument,
   positiveIntegerArgument,
+  reclaimPoliciesArgument,
   sizeArgument,
 } from './arguments.js';
 import { type BenchOptions, benchRows, formatBench } from './bench.js';
@@ -22,6 +24,7 @@ import { WORKLOAD_NAMES } from './demo.js';
 import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, UsageError } from './errors.js';
 import { definePages } from './pages.js';
 import { DEFAULT_BUDGET_MS, type PassCounts, TIMED_RUNS } from './pass-schedule.js';
+import { formatPolicyComparison, type PolicyRun } from './pressure.js';
 import { formatReplay, replayFlat, replayInProcess, replayJson } from './replay.js';
 import { formatRunReport, type RunOptions, runSucceeded, runWorkload } from './run.js';
 import { serve } from './serve.js';
@@ -61,9 +64,10 @@ function workloadOption(): Option {
 }
 
 /** The flags of `run` as commander parses them. */
-interface RunFlags extends Omit<RunOptions, 'procCommands'> {
+interface RunFlags extends Omit<RunOptions, 'procCommands' | 'reclaim'> {
   then: string[];
   json?: boolean;
+  reclaim?: ReclaimPolicyName[];
 }
 
 function collect(value: string, previous: string[]): string[] {
@@ -83,14 +87,50 @@ function defineRun(program: Command): void {
     .addOption(cpusOption())
     .addOption(seedOption())
     .addOption(workloadOption())
+    .addOption(
+      new Option(
+        '--swap <size>',
+        'a swap device of this size (pressure: as much as RAM)',
+      ).argParser(sizeArgument),
+    )
+    .addOption(
+      new Option(
+        '--reclaim <policy>',
+        `reclaim policy: ${RECLAIM_POLICY_NAMES.join(', ')}; several (comma-separated) are compared`,
+      ).argParser(reclaimPoliciesArgument),
+    )
     .option('--then <command>', "after the run, e.g. 'proc buddyinfo' (repeatable)", collect, [])
     .option('--json', 'print the report as JSON')
     .action((options: RunFlags) => {
-      const report = runWorkload({ ...options, procCommands: options.then });
-      if (options.json) printJson(report);
+      const { reclaim: policies = [], then, json, ...run } = options;
+      if (policies.length > 1) {
+        comparePolicies(run, policies, json === true);
+        return;
+      }
+      const policy = policies.length === 1 ? { reclaim: policies[0]! } : {};
+      const report = runWorkload({ ...run, procCommands: then, ...policy });
+      if (json) printJson(report);
       else process.stdout.write(formatRunReport(report, new Painter()));
       if (!runSucceeded(report)) process.exitCode = EXIT_FAILURE;
     });
+}
+
+/** `run --reclaim a,b,…`: the workload once per policy, reclaim's figures side by side. */
+function comparePolicies(
+  options: Omit<RunOptions, 'procCommands' | 'reclaim'>,
+  policies: readonly ReclaimPolicyName[],
+  json: boolean,
+): void {
+  const runs: PolicyRun[] = policies.map((policy) => {
+    const report = runWorkload({ ...options, procCommands: [], reclaim: policy });
+    if (report.pressure === null) {
+      throw new UsageError('--reclaim compares policies under reclaim: add --swap SIZE');
+    }
+    return { policy, pressure: report.pressure, ok: runSucceeded(report) };
+  });
+  if (json) printJson(runs);
+  else process.stdout.write(formatPolicyComparison(runs, new Painter()));
+  if (!runs.every((run) => run.ok)) process.exitCode = EXIT_FAILURE;
 }
 
 /** `replay TRACE`: a verified replay in a process (or `--flat`), then timed passes. */
@@ -168,7 +208,7 @@ function defineShell(program: Command): void {
     .addOption(memoryOption(DEFAULT_MEMORY, '256M'))
     .addOption(cpusOption())
     .action(async (options: { memory: number; cpus: number }) => {
-      await runShell(bootMachine(options.memory, 0, options.cpus), options.memory);
+      await runShell(bootMachine(options.memory, 0, { cpus: options.cpus }), options.memory);
     });
 }
 

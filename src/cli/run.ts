@@ -12,6 +12,7 @@ import { PAGE_SIZE } from '../hw/constants.js';
 import type { StandardFiles } from '../kernel/files/open-file.js';
 import type { Machine } from '../kernel/machine.js';
 import type { Process } from '../kernel/process.js';
+import type { ReclaimPolicyName } from '../replacement/policy.js';
 import type { ReplayResult } from '../trace/index.js';
 import { bootMachine } from './arguments.js';
 import {
@@ -22,6 +23,13 @@ import {
   type WorkloadName,
 } from './demo.js';
 import { UsageError } from './errors.js';
+import {
+  formatPressure,
+  isOomKill,
+  type PressureReport,
+  pressureReport,
+  swapUsedBytes,
+} from './pressure.js';
 import {
   formatBytes,
   formatCount,
@@ -42,6 +50,10 @@ export interface RunOptions {
   workload: string;
   /** `proc PATH` commands to run on the machine after the workload (`--then`). */
   procCommands: string[];
+  /** Bytes of swap (0: none); by default as much as RAM for `pressure`, else none. */
+  swap?: number;
+  /** The reclaim policy (default `linux`). */
+  reclaim?: ReclaimPolicyName;
 }
 
 /** One process of the run, as the report shows it. */
@@ -55,6 +67,8 @@ export interface ProcessRow {
   signal: number | null;
   peakRssBytes: number;
   faults: number;
+  /** Faults that read the page back from swap. */
+  majorFaults: number;
   cowBreaks: number;
   /** Largest heap footprint (brk heap + mmapped blocks) seen. */
   heapPeakBytes: number;
@@ -119,6 +133,8 @@ export interface RunReport {
   replay: ReplayResult | null;
   peak: PeakSnapshot | null;
   teardown: Teardown;
+  /** What reclaim did, on a machine with swap or under the pressure workload; else null. */
+  pressure: PressureReport | null;
   /** The `--then` commands and what they printed. */
   afterRun: { command: string; output: string }[];
 }
@@ -153,7 +169,13 @@ export function runWorkload(options: RunOptions): RunReport {
   const procPaths = parseThenCommands(options.procCommands);
   const { name, tracePath } = resolveWorkload(options.workload);
   const trace = readTraceFile(tracePath);
-  const machine = bootMachine(options.memory, options.seed, options.cpus ?? 1);
+  const swap = options.swap ?? (name === 'pressure' ? options.memory : 0);
+  const policy = options.reclaim ?? 'linux';
+  const machine = bootMachine(options.memory, options.seed, {
+    cpus: options.cpus ?? 1,
+    swap,
+    reclaim: policy,
+  });
   const results = spawnWorkload(machine, name, trace, options.seed);
   const watcher = new Watcher(machine);
   const progress = new Progress('processes', 1);
@@ -165,6 +187,10 @@ export function runWorkload(options: RunOptions): RunReport {
   progress.stop();
   watcher.sample();
   const cpus = cpuRows(machine);
+  const pressure =
+    swap > 0 || name === 'pressure'
+      ? pressureReport(machine, policy, watcher.peakSwapUsedBytes)
+      : null;
   const teardown = tearDown(machine);
   return {
     memoryBytes: options.memory,
@@ -173,10 +199,11 @@ export function runWorkload(options: RunOptions): RunReport {
     ipisSent: machine.vm.cpus.ipisSent,
     workload: options.workload,
     bootLog: [...machine.bootLog],
-    processes: watcher.rows(results.replay),
+    processes: watcher.rows(results.replay, name === 'pressure' && swap === 0),
     replay: results.replay,
     peak: watcher.peak,
     teardown,
+    pressure,
     afterRun: procPaths.map((path) => ({
       command: `proc ${path}`,
       output: machine.procfs.read(path),
@@ -204,6 +231,7 @@ class Watcher {
   readonly seen = new Map<number, Process>();
   private readonly heapPeaks = new Map<number, number>();
   peak: PeakSnapshot | null = null;
+  peakSwapUsedBytes = 0;
 
   constructor(private readonly machine: Machine) {}
 
@@ -216,6 +244,7 @@ class Watcher {
         this.heapPeaks.set(process.pid, footprint);
       }
     }
+    this.peakSwapUsedBytes = Math.max(this.peakSwapUsedBytes, swapUsedBytes(this.machine));
     const free = this.machine.frames.freeFrames;
     if (alive.length > 0 && (this.peak === null || free < this.peak.freeFrames)) {
       this.peak = snapshot(this.machine, alive.length);
@@ -228,14 +257,17 @@ class Watcher {
     return ended;
   }
 
-  rows(replay: ReplayResult | null): ProcessRow[] {
+  /** The processes' rows; with `oomExpected`, an OOM kill is how a process may end. */
+  rows(replay: ReplayResult | null, oomExpected: boolean): ProcessRow[] {
     const shown = new Set<StandardFiles>();
     return [...this.seen.values()].map((process) => {
       const sampled = this.heapPeaks.get(process.pid) ?? 0;
       const replayed = process.name === REPLAY_PROCESS ? (replay?.peakFootprintBytes ?? 0) : 0;
       const showsOutput = !shown.has(process.standard);
       shown.add(process.standard);
-      return processRow(process, Math.max(sampled, replayed), showsOutput);
+      const row = processRow(process, Math.max(sampled, replayed), showsOutput);
+      if (oomExpected && isOomKill(process)) row.asExpected = true;
+      return row;
     });
   }
 }
@@ -252,6 +284,7 @@ function processRow(process: Process, heapPeakBytes: number, showsOutput: boolea
     signal: process.signal,
     peakRssBytes: space.peakRss * PAGE_SIZE,
     faults: space.minorFaults,
+    majorFaults: space.majorFaults,
     cowBreaks: space.cowBreaks,
     heapPeakBytes,
     asExpected:
@@ -352,6 +385,7 @@ export function formatRunReport(report: RunReport, painter: Painter): string {
   ];
   if (report.replay !== null) sections.push(replaySection(report.replay, painter));
   if (report.peak !== null) sections.push(peakSection(report.peak, painter));
+  if (report.pressure !== null) sections.push(formatPressure(report.pressure, painter));
   sections.push(`${painter.heading('Teardown')}\n${teardownLine(report, painter)}`);
   for (const { command, output } of report.afterRun) {
     sections.push(`${painter.heading(command)}\n${output.trimEnd()}`);
@@ -362,7 +396,7 @@ export function formatRunReport(report: RunReport, painter: Painter): string {
 function processTable(rows: ProcessRow[], painter: Painter): string {
   return formatTable(
     painter,
-    ['PID', 'PPID', 'NAME', 'STATUS', 'PEAK RSS', 'FAULTS', 'COW BREAKS', 'HEAP PEAK'],
+    ['PID', 'PPID', 'NAME', 'STATUS', 'PEAK RSS', 'FAULTS', 'MAJOR', 'COW BREAKS', 'HEAP PEAK'],
     rows.map((row) => [
       row.pid,
       row.ppid,
@@ -370,10 +404,11 @@ function processTable(rows: ProcessRow[], painter: Painter): string {
       painter.paint(row.asExpected ? 'green' : 'red', row.status),
       formatBytes(row.peakRssBytes),
       formatCount(row.faults),
+      formatCount(row.majorFaults),
       formatCount(row.cowBreaks),
       formatBytes(row.heapPeakBytes),
     ]),
-    ['right', 'right', 'left', 'left', 'right', 'right', 'right', 'right'],
+    ['right', 'right', 'left', 'left', 'right', 'right', 'right', 'right', 'right'],
   );
 }
 
