@@ -6,8 +6,13 @@
  *  badness(p) = rss + swap entries + page-table pages          (pages; LONG_MIN if adj = -1000)
  *             + oom_score_adj * (totalpages / 1000)             totalpages = RAM + swap
  *  victim     = the live process with the highest badness
- *  oom_score  = (1000 + badness * 1000 / totalpages) * 2 / 3    /proc/PID/oom_score, 0..1333
+ *  oom_score  = badness * 1000 / totalpages, clamped to 0..1000  /proc/PID/oom_score
  * ```
+ *
+ * oom_score is on the per-mille scale of totalpages that proc(5) documents ("0 (never kill)
+ * to 1000 (always kill)"; Linux 2.6.36 to 5.8 printed exactly this). Linux 5.9 and later
+ * print `(1000 + badness * 1000 / totalpages) * 2 / 3` instead, which orders processes the
+ * same way.
  *
  * The victim gets SIGKILL, its memory and swap are freed at once (the OOM reaper's job), and
  * the kernel log gets Linux's "Out of memory: Killed process …" line.
@@ -30,12 +35,11 @@ export function oomBadness(process: Process, totalPages: number): number {
   return points + process.oomScoreAdj * Math.floor(totalPages / 1000);
 }
 
-/** `/proc/PID/oom_score`: the badness on the 0..1333 scale Linux has shown since 5.9. */
+/** `/proc/PID/oom_score`: the badness as a share of all pages, per mille (0..1000). */
 export function oomScore(process: Process, totalPages: number): number {
   const badness = oomBadness(process, totalPages);
   if (badness === UNKILLABLE) return 0;
-  const points = Math.trunc(1000 + Math.trunc((badness * 1000) / totalPages));
-  return Math.max(0, Math.trunc((points * 2) / 3));
+  return Math.min(1000, Math.max(0, Math.trunc((badness * 1000) / totalPages)));
 }
 
 /** The process with the highest badness among `candidates`, or undefined if none may die. */

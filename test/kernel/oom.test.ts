@@ -103,7 +103,7 @@ describe('the OOM killer', () => {
     expect(grower.exitCode).toBe(0);
   });
 
-  it('scores as Linux does: (1000 + badness * 1000 / totalpages) * 2 / 3, 0 for -1000', () => {
+  it('scores badness per mille of RAM + swap (0..1000), 0 for -1000', () => {
     const machine = Machine.boot({ memory: '64M', swap: '16M' });
     let score = -1;
     let expected = -1;
@@ -113,7 +113,7 @@ describe('the OOM killer', () => {
         const space = machine.current!.space;
         const badness = space.rss + space.swapEntries + space.tables.tablePages;
         const total = machine.frames.managedFrames + (16 * 1024 * 1024) / PAGE_SIZE - 1;
-        expected = Math.trunc(((1000 + Math.trunc((badness * 1000) / total)) * 2) / 3);
+        expected = Math.trunc((badness * 1000) / total);
         score = Number(machine.procfs.read('/proc/self/oom_score'));
       },
       { name: 'scored' },
@@ -124,14 +124,23 @@ describe('the OOM killer', () => {
       },
       { oomScoreAdj: -1000 },
     );
+    const doomed = machine.spawn(
+      function* () {
+        yield;
+      },
+      { oomScoreAdj: 1000 },
+    );
     let immuneScore = '';
+    let doomedScore = '';
     machine.spawn(() => {
       immuneScore = machine.procfs.read(`/proc/${immune.pid}/oom_score`);
+      doomedScore = machine.procfs.read(`/proc/${doomed.pid}/oom_score`);
     });
     finish(machine);
     expect(handle.exitCode).toBe(0);
     expect(score).toBe(expected);
     expect(immuneScore).toBe('0\n');
+    expect(doomedScore).toBe('1000\n');
     expect(() => machine.spawn(() => 0, { oomScoreAdj: 1001 })).toThrow(
       expect.objectContaining({ code: 'EINVAL' }),
     );
