@@ -100,7 +100,7 @@ export class ProcFs {
       case 'oom_score_adj':
         return `${process.oomScoreAdj}\n`;
       default:
-        return formatStatus(process);
+        return formatStatus(process, m.vm.cpus.count);
     }
   }
 

@@ -18,7 +18,7 @@ function vmLine(label: string, bytes: number): string {
   return `${label}:\t${String(kb(bytes)).padStart(8)} kB\n`;
 }
 
-export function formatStatus(process: Process): string {
+export function formatStatus(process: Process, cpus: number): string {
   const pid = process.pid;
   let text =
     `Name:\t${process.name.slice(0, 15)}\nUmask:\t0022\nState:\t${STATE_NAMES[process.state]}\n` +
@@ -32,7 +32,8 @@ export function formatStatus(process: Process): string {
     'SigBlk:\t0000000000000000\nSigIgn:\t0000000000000000\nSigCgt:\t0000000000000000\n' +
     'CapInh:\t0000000000000000\nCapPrm:\t000001ffffffffff\nCapEff:\t000001ffffffffff\n' +
     'CapBnd:\t000001ffffffffff\nCapAmb:\t0000000000000000\nNoNewPrivs:\t0\nSeccomp:\t0\n' +
-    'Seccomp_filters:\t0\nCpus_allowed:\t1\nCpus_allowed_list:\t0\nMems_allowed:\t1\n' +
+    `Seccomp_filters:\t0\nCpus_allowed:\t${cpuMask(cpus)}\n` +
+    `Cpus_allowed_list:\t${cpus === 1 ? '0' : `0-${cpus - 1}`}\nMems_allowed:\t1\n` +
     'Mems_allowed_list:\t0\nvoluntary_ctxt_switches:\t0\nnonvoluntary_ctxt_switches:\t0\n';
   return text;
 }
@@ -60,4 +61,18 @@ function memoryLines(process: Process): string {
     vmLine('HugetlbPages', 0) +
     'CoreDumping:\t0\nTHP_enabled:\t1\n'
   );
+}
+
+/**
+ * A mask of the first `cpus` CPUs as Linux prints a cpumask: hex, in 32-bit groups separated
+ * by commas, the highest first (`f` for 4 CPUs, `ffffffff,ffffffff` for 64).
+ */
+function cpuMask(cpus: number): string {
+  const groups: string[] = [];
+  for (let first = 0; first < cpus; first += 32) {
+    const bits = Math.min(32, cpus - first);
+    const group = bits === 32 ? 0xffffffff : 2 ** bits - 1;
+    groups.unshift(group.toString(16).padStart(first + 32 < cpus ? 8 : 0, '0'));
+  }
+  return groups.join(',');
 }

@@ -240,15 +240,19 @@ export class VirtualMemory {
     return pages * PAGE_SIZE;
   }
 
+  /** Unmaps `pages` pages of a vmalloc area: one flush of them on every CPU, then the frees. */
   private unmapVmalloc(start: number, pages: number): void {
+    const vas: number[] = [];
+    const frames: number[] = [];
     for (let i = 0; i < pages; i++) {
       const va = start + i * PAGE_SIZE;
       const at = this.kernelTables.entry(va, 1, false, false);
-      const frame = entryAddress(this.kernelTables.low(at), this.kernelTables.high(at));
+      frames.push(entryAddress(this.kernelTables.low(at), this.kernelTables.high(at)));
       this.kernelTables.clear(va, 1);
-      this.cpus.flushKernelPage(va);
-      this.frames.freePages(frame, 0);
+      vas.push(va);
     }
+    this.cpus.flushKernelRange(vas);
+    for (const frame of frames) this.frames.freePages(frame, 0);
   }
 
   /** The lowest free stretch of `size` bytes in the vmalloc area, or 0. */

@@ -164,6 +164,19 @@ describe('CPUs', () => {
     expect(interrupts[1]).toBe('TLB:          0          0          0   TLB shootdowns');
   });
 
+  it('lets a process run on every CPU: Cpus_allowed in /proc/PID/status', () => {
+    for (const [cpus, mask, list] of [
+      [1, '1', '0'],
+      [4, 'f', '0-3'],
+      [40, 'ff,ffffffff', '0-39'],
+    ] as const) {
+      const machine = Machine.boot({ memory: '16M', cpus });
+      const { pid } = machine.spawn(() => 0);
+      const status = machine.procfs.read(`/proc/${pid}/status`);
+      expect(status).toContain(`\nCpus_allowed:\t${mask}\nCpus_allowed_list:\t${list}\n`);
+    }
+  });
+
   it('places tasks on the least loaded CPU and each CPU keeps its own CR3 and TLB', () => {
     const machine = Machine.boot({ memory: '64M', cpus: 2 });
     const seen: Record<string, number> = {};

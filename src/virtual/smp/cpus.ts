@@ -77,11 +77,6 @@ export class Cpus {
     this.current = this.all[id]!;
   }
 
-  /** The CPUs whose CR3 holds `space`'s tables (its `mm_cpumask`), lazy ones included. */
-  maskOf(space: AddressSpace): CpuTlbState[] {
-    return this.all.filter((cpu) => cpu.loadedSpace === space);
-  }
-
   /**
    * `switch_mm` on the current CPU: loads `space`'s tables (the kernel's when null) unless they
    * are loaded already, as Linux does between threads of one process; leaving lazy mode
@@ -129,35 +124,38 @@ export class Cpus {
   flush(space: AddressSpace, pages: readonly number[], full: boolean, freedTables: boolean): void {
     for (const cpu of this.all) {
       if (cpu.loadedSpace !== space) continue;
-      if (cpu !== this.current) {
-        if (!this.shootdownsEnabled) continue;
-        if (cpu.lazy && !freedTables) {
-          cpu.flushWhenBack = true;
-          continue;
-        }
-        cpu.shootdownsReceived++;
-        this.ipisSent++;
-        this.events.tlbShootdownIpis++;
-      }
+      if (cpu !== this.current && !this.interrupt(cpu, freedTables)) continue;
       if (full) this.flushFull(cpu);
       else this.flushPages(cpu, pages);
     }
   }
 
   /**
-   * A kernel mapping (global, in every address space) was removed: every CPU flushes it, the
-   * others by IPI (Linux's `flush_tlb_kernel_range`), lazy or not.
+   * Kernel mappings (global, in every address space) were removed: every CPU flushes `pages`,
+   * the others by IPI, lazy or not (Linux's `flush_tlb_kernel_range`).
    */
-  flushKernelPage(va: number): void {
+  flushKernelRange(pages: readonly number[]): void {
     for (const cpu of this.all) {
-      if (cpu !== this.current) {
-        if (!this.shootdownsEnabled) continue;
-        cpu.shootdownsReceived++;
-        this.ipisSent++;
-        this.events.tlbShootdownIpis++;
-      }
-      this.flushPages(cpu, [va]);
+      if (cpu !== this.current && !this.interrupt(cpu, true)) continue;
+      this.flushPages(cpu, pages);
     }
+  }
+
+  /**
+   * The TLB-shootdown IPI to `cpu`, whose handler flushes it: true when sent. None with
+   * shootdowns off (the test hook), nor to a lazy CPU unless `evenLazy`: that one owes a flush
+   * before it runs user code again instead.
+   */
+  private interrupt(cpu: CpuTlbState, evenLazy: boolean): boolean {
+    if (!this.shootdownsEnabled) return false;
+    if (cpu.lazy && !evenLazy) {
+      cpu.flushWhenBack = true;
+      return false;
+    }
+    cpu.shootdownsReceived++;
+    this.ipisSent++;
+    this.events.tlbShootdownIpis++;
+    return true;
   }
 
   /** `invlpg` of each page on `cpu` (counted as Linux does: local flushes only). */
