@@ -14,7 +14,7 @@ import { LRUCache } from 'lru-cache';
 import { replayPolicies } from '../replacement/lab.js';
 import type { PageTrace } from '../replacement/page-trace.js';
 import { POLICY_NAMES } from '../replacement/policy.js';
-import { Mulberry32 } from './workloads.js';
+import { type BenchRow, Mulberry32, OUR_IMPLEMENTATION } from './workloads.js';
 
 /** The implementation name of the peer rows. */
 export const LRU_CACHE_PEER = 'lru-cache';
@@ -100,6 +100,32 @@ export function benchReplacement(
   );
   rows.push(row(LRU_CACHE_PEER, () => lruCacheHits(trace, sizes)));
   return rows;
+}
+
+/** The workload name of `wallos-mem bench`'s page-replacement rows. */
+export const PAGES_WORKLOAD = 'PR';
+
+/**
+ * {@link benchReplacement} on each named trace as `wallos-mem bench` rows (`PR cpp`, …): one
+ * per policy (`wallos-memory (lru)`) and the `lru-cache` peer, ns and operations being
+ * references. The hit ratios and the whole-curve time are `pages --bench`'s.
+ */
+export function benchReplacementRows(
+  traces: readonly { name: string; trace: PageTrace }[],
+  now: () => number,
+  reps: number,
+): BenchRow[] {
+  return traces.flatMap(({ name, trace }) =>
+    benchReplacement(name, trace, { wall: now }, reps).map((row) => ({
+      workload: `${PAGES_WORKLOAD} ${name}`,
+      implementation:
+        row.implementation === LRU_CACHE_PEER
+          ? LRU_CACHE_PEER
+          : `${OUR_IMPLEMENTATION} (${row.implementation})`,
+      nsPerOp: 1e9 / row.refsPerSec,
+      opsPerSec: row.refsPerSec,
+    })),
+  );
 }
 
 /** The time of a 20-size miss-ratio curve of all six policies on a 1 M-reference trace. */

@@ -6,10 +6,12 @@
  * in one shared process the workload loop's call sites would see every allocator measured
  * before, and JIT code specialised for one would slow down the next.
  */
+import { basename } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { buddyWorkloadTarget } from '../bench/buddy.js';
 import { FlatHeapSlots, measureHeapInProcess, ThingMallocSlots } from '../bench/heap.js';
 import { benchTranslatedLoad } from '../bench/mmu.js';
+import { benchReplacementRows } from '../bench/pages.js';
 import { benchPressure } from '../bench/pressure.js';
 import { createSlabS1 } from '../bench/slab.js';
 import { benchShootdowns } from '../bench/smp.js';
@@ -22,10 +24,11 @@ import {
   WORKLOADS,
   type Workload,
 } from '../bench/workloads.js';
+import { readPageTrace, SAMPLE_PAGE_TRACES } from './pages.js';
 
 /** What one task measures: a standard workload on one implementation, or MMU / VM / SMP. */
 export interface BenchTask {
-  kind: 'ours' | 'process' | 'peer' | 'mmu' | 'vm' | 'smp' | 'pressure';
+  kind: 'ours' | 'process' | 'peer' | 'mmu' | 'vm' | 'smp' | 'pressure' | 'pages';
   /** The workload's name (for ours, process and peer). */
   workload?: string;
   /** Steps instead of the workload's standard count. */
@@ -49,12 +52,21 @@ export function runBenchTask(task: BenchTask): BenchRow[] {
   if (task.kind === 'vm') return benchVirtualMemory(now);
   if (task.kind === 'smp') return benchShootdowns(now);
   if (task.kind === 'pressure') return benchPressure(now, task.reps);
+  if (task.kind === 'pages') return benchReplacementRows(samplePageTraces(), now, task.reps);
   const standard = WORKLOADS.find((w) => w.name === task.workload);
   if (standard === undefined) throw new Error(`no workload '${task.workload}'`);
   const workload: Workload = { ...standard, ops: task.ops ?? standard.ops };
   if (task.kind === 'process') return [measureHeapInProcess(workload, now, task.reps)];
   if (task.kind === 'peer') return [measurePeer(workload)];
   return [measureWorkload(workload, OUR_IMPLEMENTATION, ourTarget(workload), now, task.reps)];
+}
+
+/** The lab's sample traces (cpp, ps), parsed. */
+function samplePageTraces() {
+  return SAMPLE_PAGE_TRACES.map((path) => ({
+    name: basename(path, '.trace'),
+    trace: readPageTrace(path),
+  }));
 }
 
 /** Our allocator of the workload's layer, fresh. */

@@ -16,12 +16,15 @@
  *         SMP-munmap-1cpu, the same munmap on 1 CPU), with the IPIs each munmap sent
  *  P1     wallos-memory (P1-majfault: ns per major fault cycling 1.5x RAM through swap;
  *         P1-reclaim: ns per page reclaimed, its ops/s pages reclaimed per second)
+ *  PR     wallos-memory (fifo … linux): ns per reference replaying the cpp and ps page traces
+ *         at ten sizes                                            lru-cache (the npm LRU)
  * ```
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { LRU_CACHE_PEER, PAGES_WORKLOAD } from '../bench/pages.js';
 import {
   type BenchRow,
   OUR_IMPLEMENTATION,
@@ -59,6 +62,7 @@ const ALL_NAMES = [
   VM_WORKLOAD,
   SMP_WORKLOAD,
   PRESSURE_WORKLOAD,
+  PAGES_WORKLOAD,
 ];
 /** The script that runs one {@link BenchTask} in a fresh process. */
 const TASK_SCRIPT = fileURLToPath(new URL('./bench-task.js', import.meta.url));
@@ -110,6 +114,13 @@ function tasksFor(name: string, options: BenchOptions, native: string | null): T
   if (name === SMP_WORKLOAD) return [isolated({ kind: 'smp', reps: options.reps }, forks)];
   if (name === PRESSURE_WORKLOAD)
     return [isolated({ kind: 'pressure', reps: options.reps }, forks)];
+  if (name === PAGES_WORKLOAD) {
+    // Each policy and its lru-cache peer in the same process, as pages --bench measures them.
+    const rows = isolated({ kind: 'pages', reps: options.reps }, forks);
+    return options.peers
+      ? [rows]
+      : [() => rows().filter((r) => r.implementation !== LRU_CACHE_PEER)];
+  }
   if (name === VM_WORKLOAD) {
     const tasks = [isolated({ kind: 'vm', reps: options.reps }, forks)];
     const pagefault = native === null ? null : nativeTool(native, 'pagefault');

@@ -217,7 +217,7 @@ function defineBench(program: Command): void {
   program
     .command('bench')
     .description('run the standard benchmark workloads, with peers measured in the same run')
-    .argument('[names...]', 'workloads (B1 B2 S1 H1 H2 MMU VM), all by default')
+    .argument('[names...]', 'workloads (B1 B2 S1 H1 H2 MMU VM SMP P1 PR), all by default')
     .option('--json', 'print [{ workload, implementation, nsPerOp, opsPerSec }]')
     .addOption(
       new Option(
@@ -236,7 +236,7 @@ function defineBench(program: Command): void {
         .default(3),
     )
     .option('--no-native', 'skip the native reference even when it is there')
-    .option('--no-peers', 'skip the JavaScript peers (@thi.ng/malloc)')
+    .option('--no-peers', 'skip the JavaScript peers (@thi.ng/malloc, lru-cache)')
     .action((names: string[], options: Omit<BenchOptions, 'names'> & { json?: boolean }) => {
       const rows = benchRows({ ...options, names });
       if (options.json) printJson(rows);

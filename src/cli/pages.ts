@@ -105,7 +105,7 @@ export function definePages(program: Command): void {
 }
 
 /** Reads, gunzips and parses the trace at `path`; every problem is a one-line usage error. */
-function readPageTrace(path: string): PageTrace {
+export function readPageTrace(path: string): PageTrace {
   const bytes = readMaybeGzipped(path);
   try {
     return parsePageTrace(bytes);

@@ -154,4 +154,23 @@ describe('wallos-mem pages', () => {
     expect(document).toContain('>miss ratio</text>');
     expect(document).toContain('cpp.trace: 9,047 references, 1,223 pages');
   });
+
+  it('gives wallos-mem bench a PR row per policy and the lru-cache peer on each sample', async () => {
+    const result = await cli(['bench', 'PR', '--reps', '1', '--forks', '1', '--json']);
+    expect(result.code).toBe(0);
+    const rows = JSON.parse(result.stdout) as {
+      workload: string;
+      implementation: string;
+      nsPerOp: number;
+    }[];
+    const implementations = [
+      ...['fifo', 'lru', 'clock', 'opt', 'arc', 'linux'].map((p) => `wallos-memory (${p})`),
+      'lru-cache',
+    ];
+    expect(rows.map((row) => `${row.workload} ${row.implementation}`)).toEqual([
+      ...implementations.map((name) => `PR cpp ${name}`),
+      ...implementations.map((name) => `PR ps ${name}`),
+    ]);
+    for (const row of rows) expect(row.nsPerOp).toBeGreaterThan(0);
+  });
 });
