@@ -244,8 +244,9 @@ class StressDriver {
   private nextCheck = 0;
   private spawned = 0;
   private nextTag = 1;
-  /** Every worker's process, kept to read how it ended after the kernel has reaped it (the OOM
-   * killer may end a worker while it is not running, so its program never sees its death). */
+  /** Every process the run made (workers and their wild children), kept to read how it ended
+   * after the kernel has reaped it: the OOM killer may end one while it is not running, so its
+   * program never sees its death. */
   private readonly workers = new Map<number, Process>();
   private readonly report: StressReport;
   private readonly checkEvery: number;
@@ -402,18 +403,17 @@ class StressDriver {
     }
   }
 
-  /** Workers the OOM killer ended, whether they were running then or not. */
+  /** Processes of the run the OOM killer ended, whether they were running then or not. */
   private oomDeaths(): number {
     let deaths = 0;
-    for (const process of this.workers.values())
-      if (process.signal === SIGKILL && process.error === OOM_MESSAGE) deaths++;
+    for (const process of this.workers.values()) if (isOomDeath(process)) deaths++;
     return deaths;
   }
 
   /** A worker was killed. The one documented outcome: the OOM killer (SIGKILL). */
   private noteDeath(ctx: UserContext): void {
     const process = this.machine.process(ctx.pid) ?? this.workers.get(ctx.pid);
-    if (process?.signal !== SIGKILL || process.error !== OOM_MESSAGE)
+    if (process === undefined || !isOomDeath(process))
       this.fail(`pid ${ctx.pid} died: signal ${process?.signal}, ${process?.error}`);
   }
 
@@ -682,8 +682,14 @@ class StressDriver {
       this.enomem(ctx, pid, 'fork');
       return;
     }
+    const child = this.machine.process(pid)!;
+    this.workers.set(pid, child);
     const status = ctx.wait(pid);
-    this.expect(ctx, status.signal === SIGSEGV, `wild child ${pid} ended with ${status.status}`);
+    this.expect(
+      ctx,
+      status.signal === SIGSEGV || isOomDeath(child),
+      `wild child ${pid} ended with ${status.status}`,
+    );
   }
 
   private wait(ctx: UserContext): void {
@@ -691,6 +697,11 @@ class StressDriver {
     this.log(ctx, `wait() = ${pid}`);
     this.expect(ctx, pid > 0 || pid === -ERRNO.ECHILD, `wait returned ${pid}`);
   }
+}
+
+/** The one way a process may die under memory pressure: the OOM killer's SIGKILL. */
+function isOomDeath(process: Process): boolean {
+  return process.signal === SIGKILL && process.error === OOM_MESSAGE;
 }
 
 function writeTags(ctx: UserContext, block: Block): void {
