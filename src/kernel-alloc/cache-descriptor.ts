@@ -68,8 +68,25 @@ export function writeCacheDescriptor(
   address: number,
   cache: SlabCache,
 ): void {
+  for (const [offset, value] of numericFields(cache)) memory.store32(address + offset, value);
+  memory.writeBytes(address + NAME, encodedName(cache));
+}
+
+/** Whether the descriptor at `address` still describes `cache` (nothing overwrote it). */
+export function describesCache(memory: MemoryAccess, address: number, cache: SlabCache): boolean {
+  const numbersIntact = numericFields(cache).every(
+    ([offset, value]) => memory.load32(address + offset) === value,
+  );
+  const name = encodedName(cache);
+  return (
+    numbersIntact && memory.readBytes(address + NAME, NAME_LENGTH).every((b, i) => b === name[i])
+  );
+}
+
+/** The u32 fields of `cache`'s descriptor: [offset, value]. */
+function numericFields(cache: SlabCache): [number, number][] {
   const g = cache.geometry;
-  const fields: [number, number][] = [
+  return [
     [BATCHCOUNT, cache.arrayBatch],
     [LIMIT, cache.arrayLimit],
     [SIZE, g.stride],
@@ -82,10 +99,13 @@ export function writeCacheDescriptor(
     [COLOUR_OFF, g.colourUnit],
     [ID, cache.id],
   ];
-  for (const [offset, value] of fields) memory.store32(address + offset, value);
+}
+
+/** The name field: the name's UTF-8 bytes, NUL-padded (at most NAME_LENGTH - 1 of them). */
+function encodedName(cache: SlabCache): Uint8Array {
   const name = new Uint8Array(NAME_LENGTH);
   name.set(new TextEncoder().encode(cache.name).subarray(0, NAME_LENGTH - 1));
-  memory.writeBytes(address + NAME, name);
+  return name;
 }
 
 /** The descriptor at `address`, read from kernel memory. */

@@ -14,7 +14,8 @@ import { formatAddress } from '../hw/address.js';
  *   allocated object, or ends the list too early;
  * - `CACHE_BUSY`: a cache still holding objects cannot be destroyed;
  * - `CACHE_DESTROYED`: the cache was destroyed and cannot allocate any more;
- * - `OUT_OF_MEMORY`: no memory for a new cache's descriptor (createCache).
+ * - `OUT_OF_MEMORY`: no memory for a new cache's descriptor (createCache);
+ * - `DESCRIPTOR_CORRUPT`: a cache's `struct kmem_cache` in kernel memory was overwritten.
  */
 export type SlabErrorCode =
   | 'DOUBLE_FREE'
@@ -25,7 +26,8 @@ export type SlabErrorCode =
   | 'FREELIST_CORRUPT'
   | 'CACHE_BUSY'
   | 'CACHE_DESTROYED'
-  | 'OUT_OF_MEMORY';
+  | 'OUT_OF_MEMORY'
+  | 'DESCRIPTOR_CORRUPT';
 
 /** A misuse of the slab allocator or a corruption it found, with the cache and object at fault. */
 export class SlabError extends WallosError {

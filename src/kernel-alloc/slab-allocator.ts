@@ -23,6 +23,7 @@ import { InvalidArgumentError } from '../errors.js';
 import { PAGE_MASK, PAGE_SIZE } from '../hw/constants.js';
 import type { MemoryAccess } from '../hw/memory-access.js';
 import {
+  describesCache,
   KMEM_CACHE_ALIGN,
   KMEM_CACHE_NAME,
   KMEM_CACHE_SIZE,
@@ -295,13 +296,21 @@ export class SlabAllocator implements SlabContext {
   }
 
   /**
-   * Checks every cache (see SlabCache.validate).
+   * Checks every cache (see SlabCache.validate), and that its descriptor in kernel memory still
+   * describes it (`DESCRIPTOR_CORRUPT` otherwise).
    * @param report called with each problem found.
    * @returns the number of problems; 0 when all is well.
    */
   validate(report?: (error: SlabError) => void): number {
     let errors = 0;
-    for (const cache of this.caches()) errors += cache.validate(report);
+    for (const cache of this.caches()) {
+      errors += cache.validate(report);
+      const descriptor = cache.descriptor;
+      if (descriptor !== NULL && !describesCache(this.memory, descriptor, cache)) {
+        report?.(new SlabError('DESCRIPTOR_CORRUPT', cache.name, descriptor, 'overwritten'));
+        errors++;
+      }
+    }
     return errors;
   }
 

@@ -89,6 +89,33 @@ describe('kmem_cache, the cache of caches', () => {
   });
 });
 
+describe('the descriptors in kernel memory', () => {
+  it('are checked by validate: an overwritten field or name is DESCRIPTOR_CORRUPT', () => {
+    const { slab, memory } = makeKernel();
+    const cache = slab.createCache('victim', 100);
+    const found: SlabError[] = [];
+    expect(slab.validate()).toBe(0);
+    const objectSize = cache.descriptor + 12;
+    memory.store32(objectSize, 4096);
+    expect(slab.validate((error) => found.push(error))).toBe(1);
+    expect(found.map((e) => [e.code, e.cacheName, e.address])).toEqual([
+      ['DESCRIPTOR_CORRUPT', 'victim', cache.descriptor],
+    ]);
+    memory.store32(objectSize, 100);
+    expect(slab.validate()).toBe(0);
+    memory.store8(cache.descriptor + 48, 'V'.charCodeAt(0)); // name[0]
+    expect(slab.validate()).toBe(1);
+  });
+
+  it("make machine.check() fail when the kernel's own descriptor is overwritten", () => {
+    const machine = Machine.boot({ memory: '16M' });
+    const tasks = machine.objects.tasks.descriptor;
+    machine.check();
+    machine.atCpl0(() => machine.mmu.store32(tasks + 24, 0)); // num: objects per slab
+    expect(() => machine.check()).toThrow(/slab: validate\(\) found 1 errors/);
+  });
+});
+
 describe('a machine right after boot', () => {
   it('lists the boot slabs in /proc/slabinfo and counts them in meminfo Slab', () => {
     const machine = Machine.boot({ memory: '64M' });
