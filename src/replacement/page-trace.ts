@@ -63,7 +63,7 @@ export function parsePageTrace(input: string | Uint8Array): PageTrace {
   let pages: Int32Array = new Int32Array(1024);
   let refs = 0;
   let line = 0;
-  for (let start = 0; start < bytes.length; ) {
+  for (let start = startOfText(bytes); start < bytes.length; ) {
     line++;
     let end = bytes.indexOf(LINE_FEED, start);
     if (end < 0) end = bytes.length;
@@ -79,6 +79,12 @@ export function parsePageTrace(input: string | Uint8Array): PageTrace {
     pages[refs++] = id;
   }
   return { pages: pages.slice(0, refs), distinct: dense.size };
+}
+
+/** Where the text begins: past a UTF-8 byte-order mark (editors on Windows write one). */
+function startOfText(bytes: Uint8Array): number {
+  const bom = bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf;
+  return bom ? 3 : 0;
 }
 
 /** The page number on `bytes[start, end)`, or -1 for a blank or comment line. */

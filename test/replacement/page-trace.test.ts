@@ -11,6 +11,10 @@ describe('parsePageTrace', () => {
     expect(trace.distinct).toBe(3);
   });
 
+  it('skips a UTF-8 byte-order mark', () => {
+    expect(parsePageTrace('\uFEFF7\n8\n')).toEqual(parsePageTrace('7\n8\n'));
+  });
+
   it('reads bytes as it reads text', () => {
     const text = '5\n9\n5\n';
     expect(parsePageTrace(new TextEncoder().encode(text))).toEqual(parsePageTrace(text));
