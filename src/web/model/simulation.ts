@@ -31,10 +31,12 @@ export class Simulation {
   steps = 0;
 
   constructor(readonly options: SimulationOptions) {
-    this.machine = Machine.boot({ memory: options.memory, seed: options.seed });
+    const workload = workloadNamed(options.workload);
+    const cpus = workload.cpus ?? 1;
+    this.machine = Machine.boot({ memory: options.memory, seed: options.seed, cpus });
     this.walker = new ProcessWalker(this.machine);
     this.snapshot = FrameSnapshot.of(this.machine);
-    this.handles = workloadNamed(options.workload).start(this.machine, options.seed, this.heaps);
+    this.handles = workload.start(this.machine, options.seed, this.heaps);
     this.snapshot.capture(this.machine);
   }
 

@@ -11,6 +11,7 @@ import type { ProcessHandle, Program } from '../../kernel/process.js';
 import type { UserContext } from '../../kernel/user-context.js';
 import { MAP_ANONYMOUS, MAP_PRIVATE, PROT_READ, PROT_WRITE } from '../../linux-abi.js';
 import { HeapRecord } from './heap-view.js';
+import { THREAD_CPUS, threadsProgram } from './threads-workload.js';
 
 /** Where programs publish the blocks they hold, by pid. */
 export type HeapRecords = Map<number, HeapRecord>;
@@ -21,6 +22,8 @@ export interface WebWorkload {
   readonly description: string;
   /** Spawns the workload's processes; returns their handles. */
   start(machine: Machine, seed: number, records: HeapRecords): ProcessHandle[];
+  /** CPUs of the machine it runs on (default 1). */
+  readonly cpus?: number;
 }
 
 const RW = PROT_READ | PROT_WRITE;
@@ -202,9 +205,17 @@ export const WEB_WORKLOADS: readonly WebWorkload[] = [
     name: 'mixed',
     description: 'all of the above at once',
     start(machine, seed, records) {
-      return WEB_WORKLOADS.filter((w) => w.name !== 'mixed').flatMap((w) =>
+      return WEB_WORKLOADS.filter((w) => w.name !== 'mixed' && w.cpus === undefined).flatMap((w) =>
         w.start(machine, seed, records),
       );
+    },
+  },
+  {
+    name: 'threads',
+    description: `a thread on each of ${THREAD_CPUS} CPUs maps, unmaps and protects shared pages`,
+    cpus: THREAD_CPUS,
+    start(machine) {
+      return [machine.spawn(threadsProgram(), { name: 'threads' })];
     },
   },
 ];

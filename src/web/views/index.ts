@@ -3,5 +3,6 @@
  * Add one import a view.
  */
 import './lab.js';
+import './cpus.js';
 
 export { registeredViews } from './registry.js';
