@@ -34,6 +34,7 @@
  * one victim at a time and refills one page at a time until the inactive list is no longer
  * low, which is the balance those batches aim at.
  */
+import { GiB, PAGE_SIZE } from '../hw/constants.js';
 import { ENTRY_LIST, ListReclaimPolicy } from './list-reclaim-policy.js';
 import { NONE } from './page-lists.js';
 import type { ReclaimPolicy } from './policy.js';
@@ -42,7 +43,7 @@ import type { ReclaimPolicy } from './policy.js';
 const INACTIVE = ENTRY_LIST;
 const ACTIVE = 1;
 /** Pages in a GiB, for `inactive_ratio`. */
-const PAGES_PER_GIB = (1 << 30) / 4096;
+const PAGES_PER_GIB = GiB / PAGE_SIZE;
 
 /** What `folio_check_references` decides for a page at the inactive tail. */
 enum References {
