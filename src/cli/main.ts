@@ -207,8 +207,14 @@ function defineShell(program: Command): void {
     .description('an interactive shell on a running machine (reads commands from stdin)')
     .addOption(memoryOption(DEFAULT_MEMORY, '256M'))
     .addOption(cpusOption())
-    .action(async (options: { memory: number; cpus: number }) => {
-      await runShell(bootMachine(options.memory, 0, { cpus: options.cpus }), options.memory);
+    .addOption(
+      new Option('--swap <size>', 'a swap device of this size (none by default)').argParser(
+        sizeArgument,
+      ),
+    )
+    .action(async (options: { memory: number; cpus: number; swap?: number }) => {
+      const shape = { cpus: options.cpus, swap: options.swap ?? 0 };
+      await runShell(bootMachine(options.memory, 0, shape), options.memory);
     });
 }
 

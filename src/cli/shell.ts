@@ -23,12 +23,14 @@ import type { Process } from '../kernel/process.js';
 import type { UserContext } from '../kernel/user-context.js';
 import {
   errnoName,
+  MADV_PAGEOUT,
   MAP_ANONYMOUS,
   MAP_PRIVATE,
   PROT_READ,
   PROT_WRITE,
   SIGKILL,
 } from '../linux-abi.js';
+import { formatLru, formatSwapon, LRU_ROWS_SHOWN } from './shell-reclaim.js';
 import { formatBytes, formatCount, formatTable, Painter, signalName } from './terminal.js';
 
 const HISTORY_SIZE = 1000;
@@ -64,6 +66,9 @@ const HELP = `commands:
   cpus                  every CPU: what its CR3 holds, shootdowns received, TLB entries
   cpu N                 look at CPU N (the one 'tlb' shows)
   tlb                   the cached translations of that CPU's TLB
+  pageout PID ADDR [SIZE]  madvise(MADV_PAGEOUT) in PID: its pages there go to swap now
+  swapon                the swap device, as swapon --show prints it
+  lru [N]               reclaim's lists, newest first (N pages of each, default ${LRU_ROWS_SHOWN})
   boot [SIZE]           reboot a fresh machine
   history               the commands so far
   help                  this text
@@ -137,6 +142,13 @@ export class Shell {
         return this.selectCpu(args);
       case 'tlb':
         return this.tlb();
+      case 'pageout':
+        return this.pageout(args);
+      case 'swapon':
+        expectArgs(args, 0, 0, 'swapon');
+        return formatSwapon(this.machine, this.painter);
+      case 'lru':
+        return this.lru(args);
       default:
         throw new ShellError(`unknown command '${command}' (try 'help')`);
     }
@@ -147,8 +159,11 @@ export class Shell {
   private boot(args: string[]): string {
     expectArgs(args, 0, 1, 'boot [SIZE]');
     const memory = args[0] === undefined ? this.memoryBytes : sizeArg(args[0]);
+    // The new machine keeps the old one's CPUs and swap device.
+    const swapSlots = this.machine.vm.reclaim?.device.slots ?? 0;
+    const swap = swapSlots > 0 ? { swap: swapSlots * PAGE_SIZE } : {};
     try {
-      this.machine = Machine.boot({ memory, cpus: this.machine.cpuCount });
+      this.machine = Machine.boot({ memory, cpus: this.machine.cpuCount, ...swap });
     } catch (error) {
       throw new ShellError((error as Error).message);
     }
@@ -236,6 +251,7 @@ export class Shell {
     const size = args[2] === undefined ? 1 : sizeArg(args[2]);
     const process = this.resident(args[0]!);
     const faultsBefore = process.space.minorFaults;
+    const majorBefore = process.space.majorFaults;
     return this.inProcess(args[0]!, (ctx) => {
       let pages = 0;
       for (let page = start - (start % PAGE_SIZE); page < start + size; page += PAGE_SIZE) {
@@ -243,7 +259,9 @@ export class Shell {
         pages++;
       }
       const faults = process.space.minorFaults - faultsBefore;
-      return `touched ${pages} page(s) from ${formatAddress(start)}: ${faults} page fault(s)`;
+      const major = process.space.majorFaults - majorBefore;
+      const reads = major > 0 ? `, ${major} major (read back from swap)` : '';
+      return `touched ${pages} page(s) from ${formatAddress(start)}: ${faults} page fault(s)${reads}`;
     });
   }
 
@@ -270,6 +288,26 @@ export class Shell {
     }
     this.residents.delete(process.pid);
     return `[${process.pid}] ${process.name} killed (SIGKILL)`;
+  }
+
+  /** madvise(ADDR, SIZE, MADV_PAGEOUT) inside the process: how many pages went to swap. */
+  private pageout(args: string[]): string {
+    expectArgs(args, 2, 3, 'pageout PID ADDR [SIZE]');
+    const start = addressArg(args[1]!);
+    const size = args[2] === undefined ? PAGE_SIZE : sizeArg(args[2]);
+    const process = this.resident(args[0]!);
+    const swappedBefore = process.space.swapEntries;
+    return this.inProcess(args[0]!, (ctx) => {
+      ctx.madvise(start, size, MADV_PAGEOUT);
+      const out = process.space.swapEntries - swappedBefore;
+      return `madvise(${formatAddress(start)}, ${size}, MADV_PAGEOUT) = 0: ${out} page(s) now in swap`;
+    });
+  }
+
+  private lru(args: string[]): string {
+    expectArgs(args, 0, 1, 'lru [N]');
+    const limit = args[0] === undefined ? LRU_ROWS_SHOWN : countArg(args[0]);
+    return formatLru(this.machine, this.painter, limit);
   }
 
   /** Runs `work` inside resident `pidText` and waits for it; reports a death instead. */
@@ -441,6 +479,11 @@ function expectArgs(args: string[], min: number, max: number, usage: string): vo
 
 function pidArg(text: string): number {
   if (!/^\d+$/.test(text)) throw new ShellError(`'${text}' is not a pid`);
+  return Number(text);
+}
+
+function countArg(text: string): number {
+  if (!/^\d+$/.test(text)) throw new ShellError(`'${text}' is not a count`);
   return Number(text);
 }
 

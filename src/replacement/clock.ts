@@ -23,6 +23,7 @@ const CIRCLE = ENTRY_LIST;
 
 export class ClockPolicy extends ListReclaimPolicy implements ReclaimPolicy {
   readonly name = 'clock';
+  readonly listNames = ['clock'] as const;
   readonly activeSize = 0;
 
   /** Tracks pages `0 <= page < universe`. */

@@ -16,6 +16,7 @@ import type { ReclaimPolicy } from './policy.js';
 
 export class FifoPolicy extends ListReclaimPolicy implements ReclaimPolicy {
   readonly name = 'fifo';
+  readonly listNames = ['fifo'] as const;
   readonly activeSize = 0;
 
   /** Tracks pages `0 <= page < universe`. */

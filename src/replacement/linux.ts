@@ -54,6 +54,8 @@ enum References {
 
 export class LinuxPolicy extends ListReclaimPolicy implements ReclaimPolicy {
   readonly name = 'linux';
+  /** By index: INACTIVE, ACTIVE. */
+  readonly listNames = ['inactive', 'active'] as const;
   /** `PG_referenced` of each page: a set Accessed bit seen on a previous scan. */
   private readonly pgReferenced: Uint8Array;
 

@@ -36,4 +36,9 @@ export abstract class ListReclaimPolicy {
   has(page: number): boolean {
     return this.lists.holds(page);
   }
+
+  /** The pages of list `list` (an index into `listNames`), newest first. */
+  forEachOnList(list: number, visit: (page: number) => void): void {
+    this.lists.forEach(list, visit);
+  }
 }

@@ -102,6 +102,12 @@ export class PageLists {
     this.owner[page] = NONE;
   }
 
+  /** Calls `visit` for every page of `list`, from the head (newest) to the tail (oldest). */
+  forEach(list: number, visit: (page: number) => void): void {
+    for (let node = this.next[this.universe + list]!; node < this.universe; node = this.next[node]!)
+      visit(node);
+  }
+
   /** Moves `page` (on any list) to the head of `list`. */
   moveToHead(list: number, page: number): void {
     this.unlink(page);

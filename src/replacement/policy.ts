@@ -58,6 +58,10 @@ export interface ReclaimPolicy {
   remove(page: number): void;
   /** True while `page` is tracked. */
   has(page: number): boolean;
+  /** The names of the policy's lists (Linux: `inactive`, `active`), for listings. */
+  readonly listNames: readonly string[];
+  /** Calls `visit` for every page on list `list` (an index into `listNames`), newest first. */
+  forEachOnList(list: number, visit: (page: number) => void): void;
   /**
    * Chooses the page to evict and stops tracking it, or returns -1 when nothing is tracked.
    * `referenced(page)` tests and clears the page's referenced bit (the Accessed bits of every
