@@ -173,6 +173,7 @@ export class UserContext {
     this.check('write', this.syscall('write', fd, va, length));
   read = (fd: number, va: number, length: number): number =>
     this.check('read', this.syscall('read', fd, va, length));
+  close = (fd: number): number => this.check('close', this.syscall('close', fd));
 
   /** Starts a child with a copy-on-write copy of this address space running `childProgram`. */
   fork = (childProgram: Program): number => this.check('fork', this.syscall('fork', childProgram));

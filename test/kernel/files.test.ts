@@ -142,6 +142,30 @@ describe('file descriptors across fork', () => {
     expect([handle.stdout, handle.stderr]).toEqual(['', '']);
   });
 
+  it('closes an fd for one process only: EBADF after, the file stays open for the others', () => {
+    const machine = Machine.boot({ memory: '32M' });
+    const results: number[] = [];
+    const handle = machine.spawn((ctx) => {
+      const va = buffer(ctx);
+      ctx.fork(function* early(child) {
+        yield;
+        say(child, va, 'early child still writes; ');
+      });
+      ctx.close(1);
+      results.push(ctx.syscall('write', 1, va, 1), ctx.syscall('close', 1));
+      ctx.fork((child) => void results.push(child.syscall('write', 1, va, 1)));
+      ctx.wait();
+      ctx.wait();
+      results.push(ctx.syscall('close', 0), ctx.syscall('read', 0, va, 1), ctx.syscall('close', 7));
+    });
+    const process = machine.process(handle.pid)!;
+    finish(machine);
+    const EBADF = -ERRNO.EBADF;
+    expect(results).toEqual([EBADF, EBADF, EBADF, 0, EBADF, EBADF]);
+    expect(handle.stdout).toBe('early child still writes; ');
+    expectReleased(process);
+  });
+
   it('matches a shadow log for any tree of forks, writes, reads and yields', () => {
     type Step =
       | { op: 'write' }

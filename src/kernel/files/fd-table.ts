@@ -22,6 +22,15 @@ export class FdTable {
     return Number.isSafeInteger(fd) && fd >= 0 ? this.files[fd] : undefined;
   }
 
+  /** Closes `fd`: its description loses one reference. False when `fd` was not open (EBADF). */
+  close(fd: number): boolean {
+    const file = this.get(fd);
+    if (file === undefined) return false;
+    this.files[fd] = undefined;
+    file.refs--;
+    return true;
+  }
+
   /** fork's copy: the same descriptions behind the same fds, one reference more each. */
   fork(): FdTable {
     return new FdTable(this.files);

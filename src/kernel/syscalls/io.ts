@@ -17,6 +17,10 @@ export const sysWrite: SyscallHandler = ({ machine, process }, args) => {
   return bytes.length;
 };
 
+/** close(2): 0, or -EBADF when `fd` is not open. Other processes' fds to the same file stay. */
+export const sysClose: SyscallHandler = ({ process }, args) =>
+  process.files.close(numberArg(args, 0)) ? 0 : -ERRNO.EBADF;
+
 /** read(2): the number of bytes read, 0 at the end of the file. The offset moves only by what
  * reached the buffer. */
 export const sysRead: SyscallHandler = ({ machine, process }, args) => {

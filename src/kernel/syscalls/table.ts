@@ -10,7 +10,7 @@
  */
 import { ERRNO } from '../../linux-abi.js';
 import type { SyscallArgs, SyscallCaller, SyscallHandler } from './handler.js';
-import { sysRead, sysWrite } from './io.js';
+import { sysClose, sysRead, sysWrite } from './io.js';
 import { sysBrk, sysMmap, sysMprotect, sysMremap, sysMunmap, sysSbrk } from './memory.js';
 import { sysExitGroup, sysFork, sysGetpid, sysGetppid, sysWait4 } from './process.js';
 import {
@@ -43,6 +43,7 @@ export const SYSCALL_TABLE: ReadonlyMap<string, SyscallHandler> = new Map([
   // I/O
   ['read', sysRead],
   ['write', sysWrite],
+  ['close', sysClose],
   // processes
   ['getpid', sysGetpid],
   ['getppid', sysGetppid],
