@@ -148,6 +148,33 @@ describe('the OOM killer', () => {
     );
   });
 
+  it('can kill a parent blocked in wait (a plain function): the child goes on', () => {
+    const machine = Machine.boot({ memory: '16M' });
+    const frames = machine.frames.managedFrames;
+    let childDone = false;
+    const parent = machine.spawn(
+      (ctx) => {
+        const pages = Math.floor(frames * 0.6);
+        const base = touch(ctx, pages);
+        const child = ctx.fork((c) => {
+          c.munmap(base, pages * PAGE_SIZE); // the child keeps none of them: the parent is bigger
+          touch(c, Math.floor(frames * 0.5));
+          childDone = true;
+          return 0;
+        });
+        ctx.wait(child);
+        return 1; // never: the OOM killer took this process while it waited
+      },
+      { name: 'parent' },
+    );
+    finish(machine);
+    expect(parent.signal).toBe(9);
+    expect(childDone).toBe(true);
+    expect(machine.bootLog.some((l) => l.includes(`Killed process ${parent.pid} (parent)`))).toBe(
+      true,
+    );
+  });
+
   it('kills when the swap device is exhausted, and frees the victim’s swap too', () => {
     const machine = Machine.boot({ memory: '16M', swap: '1M' });
     const frames = machine.frames.managedFrames;
