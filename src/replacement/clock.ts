@@ -10,9 +10,9 @@
  *
  * The pages form a circle swept by a hand; here the circle is a list whose tail is under the
  * hand, so "advance the hand past a page" is "move the page from the tail to the head". A new
- * page enters at the head, just behind the hand, with whatever referenced bit its owner gives it
- * (the lab's clears it on a miss, as in the textbook CLOCK). The sweep ends at the latest after
- * one full turn, since every page it passes has had its bit cleared.
+ * page enters at the head, just behind the hand (the hand then points at the frame after the one
+ * just filled), its referenced bit set by the access that faulted it in. The sweep ends at the
+ * latest after one full turn, since every page it passes has had its bit cleared.
  */
 import { ENTRY_LIST, ListReclaimPolicy } from './list-reclaim-policy.js';
 import { NONE } from './page-lists.js';

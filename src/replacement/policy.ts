@@ -16,8 +16,8 @@
  *
  * A {@link ReclaimPolicy} is the kernel's kind: it never learns of a hit, it only asks, at
  * scan time, whether a page was referenced since it last asked. The lab runs those policies
- * unchanged by keeping one referenced bit per page and setting it on each hit (what the MMU
- * does with the Accessed bit), so `fifo`, `clock` and `linux` in the lab are exactly the code
+ * unchanged by keeping one referenced bit per page and setting it on each reference, the
+ * faulting one included (what the MMU does with the Accessed bit), so `fifo`, `clock` and `linux` in the lab are exactly the code
  * the kernel's reclaim uses. `lru`, `opt` and `arc` need every reference (or the future) and
  * exist only in the lab.
  *

@@ -7,12 +7,15 @@
  *                          ▼
  *        all frames in use? ─yes─► reclaim.selectVictim(test-and-clear the bit) ─► evict
  *                          ▼
- *        reclaim.add(page), referenced bit clear ─────────────────────────────────────► miss
+ *        reclaim.add(page), referenced bit set (the faulting access) ─────────────────► miss
  * ```
  *
  * The policy never learns of a hit; it sees only the bit, when it asks. So `fifo`, `clock` and
  * `linux` in the lab are the very code the kernel's reclaim runs. A page enters with its bit
- * clear, as in the textbook CLOCK, so only a reference after the fault counts.
+ * set, because the access that faulted it in is retried and sets the Accessed bit (Linux even
+ * maps it young): the textbook CLOCK's "use bit set to 1 when the page is first loaded"
+ * (Stallings), and the "references from the instantiating fault" Linux's look-twice rule
+ * expects.
  */
 import type { PolicyName, ReclaimPolicy, ReplacementPolicy } from './policy.js';
 
@@ -39,7 +42,7 @@ export class ReclaimReplacement implements ReplacementPolicy {
       this.referencedBits[this.reclaim.selectVictim(this.testAndClearReferenced)] = 0;
     }
     this.reclaim.add(page);
-    this.referencedBits[page] = 0;
+    this.referencedBits[page] = 1;
     return false;
   }
 

@@ -63,7 +63,7 @@ function clockModel(pages: Int32Array, frames: number): boolean[] {
       }
       circle.shift();
     }
-    circle.push({ page, referenced: false });
+    circle.push({ page, referenced: true });
     return false;
   });
 }
@@ -164,6 +164,7 @@ function linuxModel(pages: Int32Array, frames: number): boolean[] {
     inactive = inactive.filter((resident) => resident !== page);
     active = active.filter((resident) => resident !== page);
     marked.delete(page);
+    accessed.add(page);
     inactive.push(page);
     return false;
   });
@@ -245,6 +246,14 @@ describe('policy properties', () => {
     const string = traceOf([7, 0, 1, 2, 0, 3, 0, 4, 2, 3, 0, 3, 2, 1, 2, 0, 1, 7, 0, 1]);
     const faults = replayPolicies(string, ['fifo', 'opt', 'lru'], [3]).map((r) => r.refs - r.hits);
     expect(faults).toEqual([15, 9, 12]);
+  });
+
+  it("gives Stallings' fault counts on his reference string with 3 frames, CLOCK included", () => {
+    // Operating Systems: Internals and Design Principles, "Behavior of four page replacement
+    // algorithms": after the 3 frames fill, OPT 3, LRU 4, FIFO 6 and CLOCK 5 faults.
+    const string = traceOf([2, 3, 2, 1, 5, 2, 4, 5, 3, 2, 5, 2]);
+    const results = replayPolicies(string, ['opt', 'lru', 'fifo', 'clock'], [3]);
+    expect(results.map((r) => r.refs - r.hits - 3)).toEqual([3, 4, 6, 5]);
   });
 
   it("keeps ARC's directory invariants after every reference", () => {
