@@ -67,7 +67,10 @@ function lockPages(space: AddressSpace, address: number, length: number, lockFla
   const before = space.vmas.overlapping(start, end).map((vma) => vma.lockFlags);
   if (!setLockFlags(space, start, end, () => lockFlags)) return -ERRNO.ENOMEM;
   if (lockFlags === 0) putBack(space, start, end);
-  if (populateLocked(space, start, end) === FaultResult.HANDLED) return 0;
+  if (populateLocked(space, start, end) === FaultResult.HANDLED) {
+    if (lockFlags !== 0) takeOffLists(space, start, end);
+    return 0;
+  }
   // Restoring needs no new record: the edges are split already, and merging only frees.
   setLockFlags(space, start, end, (_vma, i) => before[i] ?? 0);
   return -ERRNO.EAGAIN;
@@ -121,6 +124,7 @@ export function mlockall(space: AddressSpace, flags: number): number {
   if (flags & MCL_CURRENT) {
     lockEveryArea(space, lockFlags);
     populateLocked(space, 0, USER_TOP);
+    takeOffLists(space, 0, USER_TOP);
   }
   return 0;
 }
@@ -131,6 +135,16 @@ export function munlockall(space: AddressSpace): number {
   lockEveryArea(space, 0);
   putBack(space, 0, USER_TOP);
   return 0;
+}
+
+/** Takes the resident pages of the locked range `[start, end)` off reclaim's lists. */
+function takeOffLists(space: AddressSpace, start: number, end: number): void {
+  const reclaim = space.vm.reclaim;
+  if (reclaim === null) return;
+  space.tables.forEachLeaf(start, end, (at) => {
+    const frame = space.residentFrame(at);
+    if (frame >= 0) reclaim.mlockFrame(frame);
+  });
 }
 
 /** Hands the resident pages of the unlocked range `[start, end)` back to reclaim's lists. */

@@ -537,6 +537,22 @@ describe('with swap: madvise hands pages to reclaim, mincore and mlock see swap'
     });
   });
 
+  it('mlock takes resident pages off the lists at once; munlock puts them back', () => {
+    withSwap((ctx, machine) => {
+      const base = ctx.mmap(0, 8 * PAGE_SIZE, RW, ANON);
+      ctx.fill(base, 8 * PAGE_SIZE, 1);
+      const reclaim = machine.vm.reclaim!;
+      const onLists = reclaim.policy.size;
+      ctx.mlock(base, 8 * PAGE_SIZE);
+      expect(reclaim.policy.size).toBe(onLists - 8);
+      expect(reclaim.unevictable).toBe(8);
+      machine.check();
+      ctx.munlock(base, 8 * PAGE_SIZE);
+      expect(reclaim.policy.size).toBe(onLists);
+      expect(reclaim.unevictable).toBe(0);
+    });
+  });
+
   it('cow: a page swapped out before fork stays shared until written, each side intact', () => {
     withSwap((ctx) => {
       const base = ctx.mmap(0, PAGE_SIZE, RW, ANON);

@@ -277,6 +277,16 @@ export class Reclaim {
     this.policy.add(pfn);
   }
 
+  /**
+   * mlock of a page already in RAM: the frame at `pa` leaves the lists until munlock (Linux's
+   * mlock_folio), as a page faulted into a locked area never joins them.
+   */
+  mlockFrame(pa: number): void {
+    if (this.isUnevictable(pa)) return;
+    this.policy.remove(pa / PAGE_SIZE);
+    this.makeUnevictable(pa);
+  }
+
   /** munlock: the page at `va` of `space` may be reclaimed again (back on the lists). */
   putback(space: AddressSpace, va: number): void {
     const pa = space.frameAt(va);
