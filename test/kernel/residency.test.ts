@@ -297,6 +297,22 @@ describe('mlock family (mlock2-tests.c)', () => {
     });
   });
 
+  it('test_mlock_lock: smaps shows the locked area Locked and its VmFlags lo', () => {
+    inProcess((ctx, machine) => {
+      const base = ctx.mmap(0, 3 * PAGE_SIZE, RW, ANON);
+      ctx.mlock(base, 3 * PAGE_SIZE);
+      const smaps = machine.procfs.read(`/proc/${ctx.pid}/smaps`);
+      const start = base.toString(16).padStart(8, '0');
+      const entry = smaps.slice(smaps.indexOf(`${start}-`));
+      expect(entry).toMatch(/^Locked: +12 kB$/m);
+      expect(/^VmFlags:.*$/m.exec(entry)![0]).toMatch(/ lo /);
+      ctx.munlock(base, 3 * PAGE_SIZE);
+      const after = machine.procfs.read(`/proc/${ctx.pid}/smaps`);
+      const unlocked = after.slice(after.indexOf(`${start}-`));
+      expect(unlocked).toMatch(/^Locked: +0 kB$/m);
+    });
+  });
+
   it('rounds an unaligned start down and the end up', () => {
     inProcess((ctx, machine) => {
       const base = ctx.mmap(0, 4 * PAGE_SIZE, RW, ANON);
@@ -342,6 +358,19 @@ describe('mlock family (mlock2-tests.c)', () => {
       expect(statusField(machine, ctx, 'VmLck')).toBe(0);
       expect(errnoOf(() => ctx.mlock(base, -PAGE_SIZE))).toBe('EINVAL');
       expect(ctx.mlock(base, 0)).toBe(0);
+    });
+  });
+
+  it('mlock of more than memory holds is EAGAIN, the areas left unlocked', () => {
+    inProcess((ctx, machine) => {
+      const size = 128 * 1024 * 1024; // twice the machine's RAM, no swap
+      const base = ctx.mmap(0, size, RW, ANON);
+      const maps = mapsLines(machine, ctx);
+      expect(errnoOf(() => ctx.mlock(base + PAGE_SIZE, size - 2 * PAGE_SIZE))).toBe('EAGAIN');
+      expect(mapsLines(machine, ctx)).toEqual(maps);
+      expect(statusField(machine, ctx, 'VmLck')).toBe(0);
+      machine.check();
+      ctx.munmap(base, size);
     });
   });
 
