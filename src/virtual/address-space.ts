@@ -54,6 +54,7 @@ import {
   INITIAL_STACK_SIZE,
   STACK_GUARD_GAP,
   STACK_LIMIT,
+  STACK_TOP,
   USER_MIN,
   type UserLayout,
 } from './layout.js';
@@ -651,16 +652,24 @@ export class AddressSpace {
   }
 
   /**
-   * Where a non-fixed mapping goes: the hint if free and valid, else top-down below the mmap
-   * base; -1 when no gap is left.
+   * Where a non-fixed mapping goes: the hint if it fits, else top-down below the mmap base;
+   * -1 when no gap is left.
    */
   placeMapping(hint: number, size: number): number {
     const start = hint - (hint % PAGE_SIZE);
+    if (this.hintFits(start, start + size)) return start;
     const mmapBase = this.layout.mmapBase;
-    if (start >= USER_MIN && start + size <= mmapBase && !this.vmas.overlaps(start, start + size)) {
-      return start;
-    }
     return this.vmas.findGapTopDown(size, Math.max(USER_MIN, pageUp(this.brk)), mmapBase);
+  }
+
+  /**
+   * Linux's test of a hint: anywhere in user space (not only below the mmap base, which ASLR
+   * moves), free, and not inside the guard gap below the stack (vm_start_gap).
+   */
+  private hintFits(start: number, end: number): boolean {
+    if (start < USER_MIN || end > STACK_TOP || this.vmas.overlaps(start, end)) return false;
+    const stack = this.stack;
+    return stack === undefined || start >= stack.end || end <= stack.start - STACK_GUARD_GAP;
   }
 
   /** munmap(2): 0 or a negative errno. Unmapping nothing is not an error. */

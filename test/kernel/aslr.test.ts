@@ -117,6 +117,26 @@ describe('ASLR at level 2, the default', () => {
     expect(second!.stackTop).not.toBe(parent!.stackTop);
   });
 
+  it('honours an mmap hint anywhere in user space that is free, as Linux does, but not in the guard gap below the stack', () => {
+    const machine = Machine.boot({ memory: '16M', seed: 21 });
+    const placed: Record<string, [number, number]> = {};
+    machine.spawn((ctx) => {
+      const { stackTop, mmapBase } = observe(ctx, machine);
+      const stackBottom = stackTop - 8 * PAGE_SIZE; // the initial 32 KiB stack
+      const hints = {
+        aboveMmapBase: mmapBase + 64 * PAGE_SIZE,
+        aboveStack: stackTop + PAGE_SIZE,
+        inStackGuardGap: stackBottom - STACK_GUARD_GAP / 2,
+      };
+      for (const [name, hint] of Object.entries(hints))
+        placed[name] = [hint, ctx.mmap(hint, PAGE_SIZE, RW, ANON)];
+    });
+    finish(machine);
+    expect(placed.aboveMmapBase![1]).toBe(placed.aboveMmapBase![0]);
+    expect(placed.aboveStack![1]).toBe(placed.aboveStack![0]);
+    expect(placed.inStackGuardGap![1]).not.toBe(placed.inStackGuardGap![0]);
+  });
+
   it('runs programs as before: the stack grows, the heap and mappings work, all memory comes back', () => {
     const machine = Machine.boot({ memory: '32M', seed: 9 });
     const handle = machine.spawn((ctx) => {
