@@ -262,15 +262,29 @@ export class PhysicalMemory implements MemoryAccess {
   writeBytes(address: number, data: Uint8Array): void {
     const offset = address & CHUNK_MASK;
     if (data.length > 0 && offset + data.length <= RAM_CHUNK_SIZE) {
-      // Within one chunk (a page read back from swap, say): no per-segment closure.
-      this.checkRange(address, data.length);
-      this.materialize(Math.floor(address / RAM_CHUNK_SIZE)).set(data, offset);
+      this.writeFrom(address, data, 0, data.length);
       return;
     }
     this.checkRange(address, data.length);
     this.forEachSegment(address, data.length, (chunkIndex, offset, count, done) => {
       this.materialize(chunkIndex).set(data.subarray(done, done + count), offset);
     });
+  }
+
+  /**
+   * Copies `length` bytes of `source` from `sourceOffset` to `address` (a page read back from
+   * swap, say); within one chunk without a per-segment closure.
+   */
+  writeFrom(address: number, source: Uint8Array, sourceOffset: number, length: number): void {
+    const offset = address & CHUNK_MASK;
+    if (offset + length > RAM_CHUNK_SIZE) {
+      this.writeBytes(address, source.subarray(sourceOffset, sourceOffset + length));
+      return;
+    }
+    this.checkRange(address, length);
+    if (length === 0) return;
+    const chunk = this.materialize(Math.floor(address / RAM_CHUNK_SIZE));
+    chunk.set(source.subarray(sourceOffset, sourceOffset + length), offset);
   }
 
   fill(address: number, length: number, byte: number): void {

@@ -120,13 +120,14 @@ export class PageTables {
 
   /** Writes an entry, keeping the per-table count of non-zero entries. */
   write(at: number, lo: number, hi: number): void {
-    const table = at - (at & TABLE_MASK);
     const wasZero = (this.ram.load32(at) | this.ram.load32(at + 4)) === 0;
     const isZero = (lo | hi) === 0;
     this.ram.store32(at, lo);
     this.ram.store32(at + 4, hi);
+    if (wasZero === isZero) return; // rewriting an entry in place (most writes): no count moves
+    const table = at - (at & TABLE_MASK);
     const count = this.used.get(table);
-    if (count === undefined || wasZero === isZero) return;
+    if (count === undefined) return;
     this.used.set(table, count + (isZero ? -1 : 1));
   }
 

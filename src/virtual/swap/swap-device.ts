@@ -7,7 +7,8 @@
  *        ┌────────┬────────┬────────┬────────┬────────┬───┬────────┐
  *  map   │ header │   2    │   0    │   1    │   0    │ … │   0    │  swap_map: references
  *        └────────┴────────┴────────┴────────┴────────┴───┴────────┘
- *  data           [4 KiB]            [4 KiB]     stored only for slots ever written (sparse)
+ *  data  [─────── extent 0: slots 0..63 ───────][── extent 1 ──] …   host memory per extent
+ *                                                                  of 64 slots, on first write
  *  free   ─► 2 ─► 4 ─► … (a stack of free slots, lowest first)
  * ```
  *
@@ -17,8 +18,10 @@
  * cache, see {@link SwapCache}). A COW-shared page swapped out is one slot with one count per
  * sharer, so it stays shared; the slot is free again when its count drops to zero.
  *
- * Contents live in host memory, one 4 KiB array per written slot: the core stays isomorphic
- * (no files), and a device costs host memory only for what was swapped out.
+ * Contents live in host memory in extents of {@link SLOTS_PER_EXTENT} slots, allocated when a
+ * slot of theirs is first written and dropped when their last slot is freed: the core stays
+ * isomorphic (no files), a device costs host memory only for what is swapped out, and pages
+ * swapped out together sit together, as on a disk (reading them back in order streams).
  */
 import { PAGE_SIZE } from '../../hw/constants.js';
 import type { PhysicalMemory } from '../../hw/ram.js';
@@ -27,6 +30,10 @@ import type { PhysicalMemory } from '../../hw/ram.js';
 const HEADER_SLOT = 0;
 /** Largest reference count of a slot (Linux's SWAP_MAP_MAX). */
 const SWAP_MAP_MAX = 0xfffe;
+
+/** Slots per extent of host memory (256 KiB). */
+export const SLOTS_PER_EXTENT = 64;
+const EXTENT_SHIFT = 6;
 
 /** The swap type of the (only) device: the top 5 bits of its swap entries. */
 export const SWAP_TYPE = 0;
@@ -41,9 +48,10 @@ export class SwapDevice {
   /** Free slots, a stack whose top is the lowest free slot. */
   private readonly free: Int32Array;
   private freeCount: number;
-  private readonly data = new Map<number, Uint8Array>();
-  /** Pages of host memory of freed slots, reused by the next writes (no garbage per write). */
-  private readonly spare: Uint8Array[] = [];
+  /** Host memory of each extent, or undefined while none of its slots holds data. */
+  private readonly extents: (Uint8Array | undefined)[];
+  /** Allocated slots of each extent: the extent's memory goes when this drops to 0. */
+  private readonly extentUse: Uint16Array;
   /** Pages written to the device (vmstat's pswpout). */
   pswpout = 0;
   /** Pages read from the device (vmstat's pswpin). */
@@ -58,6 +66,9 @@ export class SwapDevice {
     if (this.slots < 2) throw new RangeError(`swap of ${bytes} bytes: it needs at least 2 pages`);
     this.usableSlots = this.slots - 1;
     this.counts = new Uint16Array(this.slots);
+    const extents = Math.ceil(this.slots / SLOTS_PER_EXTENT);
+    this.extents = new Array<Uint8Array | undefined>(extents).fill(undefined);
+    this.extentUse = new Uint16Array(extents);
     this.free = new Int32Array(this.usableSlots);
     for (let i = 0; i < this.usableSlots; i++) this.free[i] = this.slots - 1 - i;
     this.freeCount = this.usableSlots;
@@ -77,6 +88,7 @@ export class SwapDevice {
     if (this.freeCount === 0) return -1;
     const slot = this.free[--this.freeCount]!;
     this.counts[slot] = 1;
+    this.extentUse[slot >> EXTENT_SHIFT]!++;
     return slot;
   }
 
@@ -97,11 +109,8 @@ export class SwapDevice {
   release(slot: number): void {
     this.checkAllocated(slot);
     if (--this.counts[slot]! > 0) return;
-    const page = this.data.get(slot);
-    if (page !== undefined) {
-      this.data.delete(slot);
-      this.spare.push(page);
-    }
+    const extent = slot >> EXTENT_SHIFT;
+    if (--this.extentUse[extent]! === 0) this.extents[extent] = undefined;
     this.free[this.freeCount++] = slot;
   }
 
@@ -111,12 +120,13 @@ export class SwapDevice {
    */
   write(slot: number, ram: PhysicalMemory, pa: number): boolean {
     this.checkAllocated(slot);
-    let page = this.data.get(slot);
-    if (page === undefined) {
-      page = this.spare.pop() ?? new Uint8Array(PAGE_SIZE);
-      this.data.set(slot, page);
+    const extent = slot >> EXTENT_SHIFT;
+    let data = this.extents[extent];
+    if (data === undefined) {
+      data = new Uint8Array(SLOTS_PER_EXTENT * PAGE_SIZE);
+      this.extents[extent] = data;
     }
-    ram.readInto(pa, page, 0, PAGE_SIZE);
+    ram.readInto(pa, data, offsetInExtent(slot), PAGE_SIZE);
     this.pswpout++;
     return true;
   }
@@ -124,9 +134,9 @@ export class SwapDevice {
   /** Reads `slot` into the frame at `pa`. */
   read(slot: number, ram: PhysicalMemory, pa: number): void {
     this.checkAllocated(slot);
-    const page = this.data.get(slot);
-    if (page === undefined) throw new Error(`swap slot ${slot} was never written`);
-    ram.writeBytes(pa, page);
+    const data = this.extents[slot >> EXTENT_SHIFT];
+    if (data === undefined) throw new Error(`swap slot ${slot} was never written`);
+    ram.writeFrom(pa, data, offsetInExtent(slot), PAGE_SIZE);
     this.pswpin++;
   }
 
@@ -157,4 +167,9 @@ export class SwapDevice {
     if (slot === HEADER_SLOT || !(slot > 0 && slot < this.slots) || this.counts[slot] === 0)
       throw new RangeError(`swap slot ${slot} is not allocated`);
   }
+}
+
+/** Byte offset of `slot`'s page in its extent. */
+function offsetInExtent(slot: number): number {
+  return (slot & (SLOTS_PER_EXTENT - 1)) * PAGE_SIZE;
 }
