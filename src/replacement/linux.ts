@@ -74,6 +74,10 @@ export class LinuxPolicy extends ListReclaimPolicy implements ReclaimPolicy {
     this.pgReferenced[page] = 0;
   }
 
+  isActive(page: number): boolean {
+    return this.has(page) && this.lru.listOf(page) === ACTIVE;
+  }
+
   selectVictim(referenced: (page: number) => boolean): number {
     for (;;) {
       if (this.inactiveIsLow()) this.refillInactive(referenced);

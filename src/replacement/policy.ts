@@ -62,6 +62,8 @@ export interface ReclaimPolicy {
   readonly listNames: readonly string[];
   /** Calls `visit` for every page on list `list` (an index into `listNames`), newest first. */
   forEachOnList(list: number, visit: (page: number) => void): void;
+  /** True while `page` is on the active list (never, for a policy without one). */
+  isActive(page: number): boolean;
   /**
    * Chooses the page to evict and stops tracking it, or returns -1 when nothing is tracked.
    * `referenced(page)` tests and clears the page's referenced bit (the Accessed bits of every

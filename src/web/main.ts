@@ -35,7 +35,7 @@ import { WEB_WORKLOADS } from './model/workloads.js';
 import { BuddyChart, CounterCharts } from './ui/charts.js';
 import { byId, el } from './ui/dom.js';
 import { FrameMapView } from './ui/frame-map.js';
-import { renderHeap, renderSlabs, renderVmas, renderWalk } from './ui/panels.js';
+import { renderHeap, renderSlabs, renderSwap, renderVmas, renderWalk } from './ui/panels.js';
 import { registeredViews } from './views/index.js';
 import type { ViewContext } from './views/registry.js';
 
@@ -135,6 +135,7 @@ class App {
     });
     byId('live').addEventListener('click', () => this.show(this.state.timeline.length - 1));
     byId('fold').addEventListener('change', () => this.render());
+    byId('colour-by').addEventListener('change', () => this.render());
     byId('zoom-in').addEventListener('click', () => this.state.frameMap.zoomBy(1.25));
     byId('zoom-out').addEventListener('click', () => this.state.frameMap.zoomBy(1 / 1.25));
     byId('zoom-reset').addEventListener('click', () => this.state.frameMap.resetView());
@@ -268,9 +269,18 @@ class App {
     const selected = this.selectedProcess(moment);
     state.selectedPid = selected?.pid ?? null;
     this.renderStatus(moment, live, last);
-    state.frameMap.draw(state.frames, byId<HTMLInputElement>('fold').checked);
+    state.frameMap.draw(
+      state.frames,
+      byId<HTMLInputElement>('fold').checked,
+      byId<HTMLSelectElement>('colour-by').value === 'lru',
+    );
     this.buddyChart.update(moment.buddy);
-    this.counterCharts.update(timeline.countersUpTo(index), timeline.moment(last).step);
+    this.counterCharts.update(
+      timeline.countersUpTo(index),
+      timeline.moment(last).step,
+      moment.swap !== null,
+    );
+    renderSwap(byId('swap'), byId('swap-summary'), byId('swap-canvas'), moment.swap);
     renderSlabs(byId('slab-table'), moment.slabs);
     this.renderProcesses(moment, selected);
     renderVmas(byId('vmas'), selected, (va) => this.walk(va));

@@ -107,7 +107,14 @@ function frameMapMismatches(palette: number[]): Promise<string[]> {
     const pixels = canvas.getContext('2d')!.getImageData(0, 0, canvas.width, canvas.height);
     const words = new Uint32Array(pixels.data.buffer);
     const { columns, cell } = state.frameMap.layout;
-    const codes = state.frameMap.fold?.codes ?? state.frames.codes;
+    const byLru = (document.getElementById('colour-by') as HTMLSelectElement).value === 'lru';
+    // Coloured by LRU list, a user page on a list shows its list (codes 8..11 for states 1..4).
+    const frameCodes = byLru
+      ? state.frames.codes.map((code, pfn) =>
+          state.frames.lru[pfn]! > 0 ? 7 + state.frames.lru[pfn]! : code,
+        )
+      : state.frames.codes;
+    const codes = state.frameMap.fold?.codes ?? frameCodes;
     const wrong: string[] = [];
     for (let i = 0; i < codes.length && wrong.length < 10; i++) {
       const x = (i % columns) * cell;
@@ -497,6 +504,49 @@ describe('visualizer page', () => {
     await setFold(true);
     expect(await frameMapMismatches(PALETTE)).toEqual([]);
     await page.screenshot({ path: `${ARTIFACTS}/web-4G.png`, fullPage: true });
+  });
+
+  it('under memory pressure: pages on the LRU lists, the swap device and si/so/scan charts', async () => {
+    await page.selectOption('#memory', '64M');
+    await page.selectOption('#workload', 'swap-pressure');
+    await page.fill('#speed', TOP_SPEED);
+    await page.click('#run');
+    await page.waitForFunction(
+      () => (window.wallos.moment.swap?.usedSlots ?? 0) > 1000,
+      undefined,
+      {
+        timeout: RUN_TIMEOUT_MS,
+      },
+    );
+    await page.click('#run');
+    await page.selectOption('#colour-by', 'lru');
+    for (const folded of [false, true]) {
+      await setFold(folded);
+      expect(await frameMapMismatches(PALETTE)).toEqual([]);
+    }
+    const shown = await page.evaluate(() => {
+      const { sim } = window.wallos;
+      const reclaim = sim.machine.vm.reclaim!;
+      let onLists = 0;
+      for (const state of window.wallos.frames.lru) if (state === 1 || state === 2) onLists++;
+      return {
+        summary: document.getElementById('swap-summary')!.textContent,
+        visible: !document.getElementById('swap')!.hidden,
+        used: reclaim.device.usedSlots,
+        usable: reclaim.device.usableSlots,
+        tracked: reclaim.policy.size,
+        onLists,
+        charts: [...document.querySelectorAll('#counter-charts .mini-chart')]
+          .filter((c) => !(c as HTMLElement).hidden)
+          .map((c) => (c as HTMLElement).dataset.series),
+      };
+    });
+    expect(shown.visible).toBe(true);
+    expect(shown.summary).toMatch(new RegExp(`^${shown.used} of ${shown.usable} slots in use`));
+    expect(shown.onLists).toBe(shown.tracked);
+    expect(shown.charts).toEqual(expect.arrayContaining(['swapOuts', 'swapIns', 'scanned']));
+    await page.screenshot({ path: `${ARTIFACTS}/web-swap.png`, fullPage: true });
+    await page.selectOption('#colour-by', 'owner');
   });
 
   it('logged no error along the way', () => {

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { PAGE_SIZE } from '../../src/hw/constants.js';
 import { FrameUse, MAX_ORDER } from '../../src/physical/constants.js';
 import { FrameCode, USER_CODE_FIRST, userCode } from '../../src/web/model/frame-colours.js';
-import { NOT_A_HEAD, SHARED_OWNER } from '../../src/web/model/frame-snapshot.js';
+import { LruState, NOT_A_HEAD, SHARED_OWNER } from '../../src/web/model/frame-snapshot.js';
 import { Simulation } from '../../src/web/model/simulation.js';
 import { WEB_WORKLOADS } from '../../src/web/model/workloads.js';
 
@@ -160,5 +160,39 @@ describe('snapshot property', () => {
       ),
       { numRuns: 8 },
     );
+  });
+});
+
+describe('swap pressure', () => {
+  it('swaps out and back in, every user frame on the reclaim list the policy says, all memory back', () => {
+    const sim = new Simulation({ memory: '16M', workload: 'swap-pressure', seed: 3 });
+    const reclaim = sim.machine.vm.reclaim!;
+    const states = new Set<number>();
+    while (!sim.finished) {
+      sim.step(25);
+      for (let pfn = 0; pfn < sim.snapshot.frames; pfn++) {
+        const state = sim.snapshot.lru[pfn]!;
+        states.add(state);
+        const pa = pfn * PAGE_SIZE;
+        const expected =
+          sim.snapshot.codes[pfn]! < FrameCode.USER_SHARED
+            ? LruState.NONE
+            : reclaim.cache.slotOf(pa) !== 0
+              ? LruState.SWAP_CACHE
+              : reclaim.isUnevictable(pa)
+                ? LruState.UNEVICTABLE
+                : !reclaim.policy.has(pfn)
+                  ? LruState.NONE
+                  : reclaim.policy.isActive(pfn)
+                    ? LruState.ACTIVE
+                    : LruState.INACTIVE;
+        if (state !== expected) expect(`frame ${pfn}: ${state}`).toBe(`frame ${pfn}: ${expected}`);
+      }
+    }
+    expect(sim.handles[0]!.exitCode).toBe(0);
+    expect(reclaim.device.pswpout).toBeGreaterThan(0);
+    expect(reclaim.device.pswpin).toBeGreaterThan(0);
+    expect([...states]).toEqual(expect.arrayContaining([LruState.INACTIVE, LruState.UNEVICTABLE]));
+    sim.machine.check();
   });
 });

@@ -14,6 +14,7 @@ import { FrameCode } from '../../src/web/model/frame-colours.js';
 import { FrameFold } from '../../src/web/model/frame-fold.js';
 import {
   applyDiff,
+  copyOf,
   decodeRuns,
   diffOf,
   encodeRuns,
@@ -33,21 +34,19 @@ const snapshots = (frames: number) =>
       fc.array(fc.integer({ min: 0, max: 3 }), { minLength: frames, maxLength: frames }),
       fc.array(fc.integer({ min: -1, max: 2 }), { minLength: frames, maxLength: frames }),
       fc.array(fc.integer({ min: -1, max: 1 }), { minLength: frames, maxLength: frames }),
+      fc.array(fc.integer({ min: 0, max: 4 }), { minLength: frames, maxLength: frames }),
     )
-    .map(([codes, owners, orders]) => {
+    .map(([codes, owners, orders, lru]) => {
       const snapshot = new FrameSnapshot(frames);
       snapshot.codes.set(codes);
       snapshot.owners.set(owners);
       snapshot.blockOrder.set(orders);
+      snapshot.lru.set(lru);
       return snapshot;
     });
 
 function same(a: FrameSnapshot, b: FrameSnapshot): boolean {
-  return (
-    a.codes.every((v, i) => v === b.codes[i]) &&
-    a.owners.every((v, i) => v === b.owners[i]) &&
-    a.blockOrder.every((v, i) => v === b.blockOrder[i])
-  );
+  return a.arrays.every((array, i) => array.every((v, pfn) => v === b.arrays[i]![pfn]));
 }
 
 describe('frame history', () => {
@@ -65,12 +64,7 @@ describe('frame history', () => {
   it('a diff takes one snapshot to the next; merged diffs do both in one', () => {
     fc.assert(
       fc.property(snapshots(40), snapshots(40), snapshots(40), (a, b, c) => {
-        const rebuilt = new FrameSnapshot(40);
-        for (const snapshot of [rebuilt]) {
-          snapshot.codes.set(a.codes);
-          snapshot.owners.set(a.owners);
-          snapshot.blockOrder.set(a.blockOrder);
-        }
+        const rebuilt = copyOf(a);
         applyDiff(mergeDiffs(diffOf(a, b), diffOf(b, c)), rebuilt);
         expect(same(rebuilt, c)).toBe(true);
       }),

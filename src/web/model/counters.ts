@@ -15,10 +15,16 @@ export interface CounterSample {
   readonly rssBytes: number;
   /** Slab bytes (meminfo Slab). */
   readonly slabBytes: number;
+  /** Pages read from swap and written to it since boot (vmstat pswpin, pswpout). */
+  readonly swapIns: number;
+  readonly swapOuts: number;
+  /** Pages reclaim scanned since boot, kswapd and direct (vmstat pgscan_*). */
+  readonly scanned: number;
 }
 
 /** The counters of `machine` now. */
 export function sampleCounters(machine: Machine, step: number): CounterSample {
+  const reclaim = machine.vm.reclaim ?? undefined;
   let rssPages = 0;
   for (const process of machine.processList) if (!process.ended) rssPages += process.space.rss;
   return {
@@ -28,7 +34,20 @@ export function sampleCounters(machine: Machine, step: number): CounterSample {
     cowFaults: machine.vm.events.cowFaults,
     rssBytes: rssPages * PAGE_SIZE,
     slabBytes: machine.slab.stats().slabBytes,
+    swapIns: reclaim?.device.pswpin ?? 0,
+    swapOuts: reclaim?.device.pswpout ?? 0,
+    scanned: (reclaim?.events.pgscanKswapd ?? 0) + (reclaim?.events.pgscanDirect ?? 0),
   };
+}
+
+/** Per-step change of a cumulative counter: [value − value of the sample before] (0 first). */
+export function perStep(samples: readonly CounterSample[], key: keyof CounterSample): number[] {
+  return samples.map((sample, i) => {
+    if (i === 0) return 0;
+    const before = samples[i - 1]!;
+    const steps = Math.max(1, sample.step - before.step);
+    return (sample[key] - before[key]) / steps;
+  });
 }
 
 /** A constant series still gets an axis this tall around its value (in display units)… */

@@ -10,7 +10,11 @@
  *        5 page table a page-table page of any level
  *        6 user       a user page mapped by more than one process (copy-on-write shares)
  *        7 folded     the folded view's marker for a long run of free frames (frame-fold.ts)
- *        8..          a user page of one process: USER_CODE_FIRST + (pid mod palette size)
+ *        8 inactive   coloured by LRU list: a user page on the inactive list (reclaim's next)
+ *        9 active     … on the active list (referenced again since it was added)
+ *       10 locked     … on no list: mlocked (unevictable)
+ *       11 swap cache … a copy of a swap slot (being swapped out, or read back in)
+ *       12..          a user page of one process: USER_CODE_FIRST + (pid mod palette size)
  * ```
  */
 import { FrameUse } from '../../physical/constants.js';
@@ -25,12 +29,16 @@ export const FrameCode = {
   PAGE_TABLE: 5,
   USER_SHARED: 6,
   FOLDED: 7,
+  LRU_INACTIVE: 8,
+  LRU_ACTIVE: 9,
+  UNEVICTABLE: 10,
+  SWAP_CACHE: 11,
 } as const;
 /** One of the {@link FrameCode} values, or a per-process user code. */
 export type FrameCode = number;
 
 /** The first code of a process's own user pages. */
-export const USER_CODE_FIRST = 8;
+export const USER_CODE_FIRST = 12;
 
 /** Colours of the fixed codes, as `#rrggbb`, indexed by code. */
 const FIXED_COLOURS: readonly string[] = [
@@ -42,6 +50,10 @@ const FIXED_COLOURS: readonly string[] = [
   '#b07cd8', // page table
   '#ffffff', // user, shared
   '#39414f', // folded free run
+  '#6f8fb8', // inactive list
+  '#7fe07f', // active list
+  '#ff7f50', // unevictable (mlocked)
+  '#c9a0ff', // swap cache
 ];
 
 /** Colours of processes' user pages, one per pid modulo the palette size. */
@@ -63,6 +75,20 @@ export const FRAME_CODE_COUNT = USER_CODE_FIRST + PROCESS_COLOURS.length;
 export function userCode(pid: number): FrameCode {
   return USER_CODE_FIRST + (pid % PROCESS_COLOURS.length);
 }
+
+/** The code of a user page coloured by where reclaim keeps it (LruState), or `code` if nowhere. */
+export function lruCode(code: FrameCode, state: number): FrameCode {
+  return LRU_CODES[state] ?? code;
+}
+
+/** LruState → code (NONE keeps the frame's own code). */
+const LRU_CODES: readonly (FrameCode | undefined)[] = [
+  undefined,
+  FrameCode.LRU_INACTIVE,
+  FrameCode.LRU_ACTIVE,
+  FrameCode.UNEVICTABLE,
+  FrameCode.SWAP_CACHE,
+];
 
 /** The code of a frame that is not a user page, from the physical allocator's FrameUse. */
 export function codeOfUse(use: FrameUse): FrameCode {
@@ -99,6 +125,10 @@ export function labelOf(code: FrameCode): string {
     'page table',
     'user (shared)',
     'folded free run',
+    'inactive list',
+    'active list',
+    'unevictable (mlocked)',
+    'swap cache',
   ];
   if (code < USER_CODE_FIRST) return labels[code]!;
   return 'user';

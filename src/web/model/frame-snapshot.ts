@@ -7,6 +7,7 @@
  *  owners     Int32Array   user pages: the pid mapping the frame, SHARED_OWNER if several;
  *                          user page tables: their process's pid; 0 otherwise
  *  blockOrder Int8Array    head of a buddy block, free or allocated: its order; -1 elsewhere
+ *  lru        Uint8Array   user pages under reclaim: their {@link LruState} (swap machines)
  * ```
  *
  * Blocks come from the buddy allocator, owners from each process's page tables, and everything
@@ -24,6 +25,15 @@ export const SHARED_OWNER = -1;
 export const NO_OWNER = 0;
 /** `blockOrder` value of a frame that does not start a block (a tail, a hole, reserved). */
 export const NOT_A_HEAD = -1;
+/** Where reclaim keeps a user page (Linux's LRU lists, the unevictable list, the swap cache). */
+export const LruState = {
+  NONE: 0,
+  INACTIVE: 1,
+  ACTIVE: 2,
+  UNEVICTABLE: 3,
+  SWAP_CACHE: 4,
+} as const;
+
 /** Marks a frame of RAM not yet classified during a capture. */
 const UNCLASSIFIED = 0xff;
 
@@ -34,12 +44,19 @@ export class FrameSnapshot {
   readonly codes: Uint8Array;
   readonly owners: Int32Array;
   readonly blockOrder: Int8Array;
+  readonly lru: Uint8Array;
 
   constructor(frames: number) {
     this.frames = frames;
     this.codes = new Uint8Array(frames);
     this.owners = new Int32Array(frames);
     this.blockOrder = new Int8Array(frames).fill(NOT_A_HEAD);
+    this.lru = new Uint8Array(frames);
+  }
+
+  /** The per-frame arrays, in one order (the timeline keeps each of them). */
+  get arrays(): [Uint8Array, Int32Array, Int8Array, Uint8Array] {
+    return [this.codes, this.owners, this.blockOrder, this.lru];
   }
 
   /** A snapshot sized for `machine` (every frame below its top of RAM). */
@@ -53,6 +70,23 @@ export class FrameSnapshot {
     this.markBlocks(machine);
     this.markOwners(machine);
     this.classifyRest(machine);
+    this.markLru(machine);
+  }
+
+  /** Which reclaim list holds each user frame (nothing without swap: no reclaim runs). */
+  private markLru(machine: Machine): void {
+    this.lru.fill(LruState.NONE);
+    const reclaim = machine.vm.reclaim;
+    if (reclaim === undefined || reclaim === null) return;
+    for (let pfn = 0; pfn < this.frames; pfn++) {
+      if (this.codes[pfn]! < FrameCode.USER_SHARED) continue;
+      const pa = pfn * PAGE_SIZE;
+      if (reclaim.cache.slotOf(pa) !== 0) this.lru[pfn] = LruState.SWAP_CACHE;
+      else if (reclaim.isUnevictable(pa)) this.lru[pfn] = LruState.UNEVICTABLE;
+      else if (reclaim.policy.has(pfn)) {
+        this.lru[pfn] = reclaim.policy.isActive(pfn) ? LruState.ACTIVE : LruState.INACTIVE;
+      }
+    }
   }
 
   private markInstalled(machine: Machine): void {

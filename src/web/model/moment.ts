@@ -12,6 +12,7 @@ import type { MallInfo } from '../../user-alloc/user-allocator.js';
 import type { Vma } from '../../virtual/vma.js';
 import { freeListSeries, type ZoneSeries } from './buddy-histogram.js';
 import type { CounterSample } from './counters.js';
+import { encodeRuns, type Runs } from './frame-history.js';
 import { type HeapSegment, heapSegments, residentPages } from './heap-view.js';
 import type { Simulation } from './simulation.js';
 import { type SlabCacheView, slabCacheViews } from './slab-view.js';
@@ -66,6 +67,21 @@ export interface WalkView {
   readonly notes: readonly string[];
 }
 
+/** The swap device at one moment: which slots hold a page. */
+export interface SwapView {
+  /** Slots pages can use (slot 0 is the header). */
+  readonly usableSlots: number;
+  readonly usedSlots: number;
+  /** Per slot 1..slots-1: 1 when in use, run-length encoded. */
+  readonly used: Runs;
+  /** Pages reclaim tracks on its active and inactive lists, and the mlocked ones. */
+  readonly active: number;
+  readonly inactive: number;
+  readonly unevictable: number;
+  /** Frames in the swap cache. */
+  readonly swapCache: number;
+}
+
 /** Everything but the frames, at one moment. */
 export interface Moment {
   /** Scheduler steps run so far. */
@@ -80,6 +96,8 @@ export interface Moment {
   readonly processes: readonly ProcessView[];
   /** The walk the page had asked for when the moment was taken, or null. */
   readonly walk: WalkView | null;
+  /** The swap device and reclaim's lists, or null on a machine without swap. */
+  readonly swap: SwapView | null;
 }
 
 /** What the page asks to be walked: an address in a process (null: the kernel's tables). */
@@ -102,6 +120,26 @@ export function captureMoment(sim: Simulation, request: WalkRequest | null): Mom
     slabs: slabCacheViews(machine.slab),
     processes: sim.processes.map((process) => processView(sim, process)),
     walk: request === null ? null : walkView(sim, request),
+    swap: swapView(sim),
+  };
+}
+
+function swapView(sim: Simulation): SwapView | null {
+  const reclaim = sim.machine.vm.reclaim;
+  if (reclaim === undefined || reclaim === null) return null;
+  const device = reclaim.device;
+  const used = new Uint8Array(device.slots - 1);
+  device.forEachUsed((slot) => {
+    used[slot - 1] = 1;
+  });
+  return {
+    usableSlots: device.usableSlots,
+    usedSlots: device.usedSlots,
+    used: encodeRuns(used),
+    active: reclaim.policy.activeSize,
+    inactive: reclaim.policy.size - reclaim.policy.activeSize,
+    unevictable: reclaim.unevictable,
+    swapCache: reclaim.cache.size,
   };
 }
 

@@ -2,6 +2,7 @@
  * A booted machine with a workload on it, advanced a few scheduler steps at a time so the page
  * can redraw in between.
  */
+import { parseSize } from '../../hw/size.js';
 import { Machine } from '../../kernel/machine.js';
 import type { Process, ProcessHandle } from '../../kernel/process.js';
 import { type CounterSample, sampleCounters } from './counters.js';
@@ -33,7 +34,10 @@ export class Simulation {
   constructor(readonly options: SimulationOptions) {
     const workload = workloadNamed(options.workload);
     const cpus = workload.cpus ?? 1;
-    this.machine = Machine.boot({ memory: options.memory, seed: options.seed, cpus });
+    const ram = parseSize(options.memory);
+    const swap =
+      workload.swapShare === undefined ? {} : { swap: Math.floor(ram * workload.swapShare) };
+    this.machine = Machine.boot({ memory: options.memory, seed: options.seed, cpus, ...swap });
     this.walker = new ProcessWalker(this.machine);
     this.snapshot = FrameSnapshot.of(this.machine);
     this.handles = workload.start(this.machine, options.seed, this.heaps);

@@ -20,6 +20,8 @@ export type HeapRecords = Map<number, HeapRecord>;
 export interface WebWorkload {
   readonly name: string;
   readonly description: string;
+  /** Swap the machine needs, as a share of its RAM (none when absent). */
+  readonly swapShare?: number;
   /** Spawns the workload's processes; returns their handles. */
   start(machine: Machine, seed: number, records: HeapRecords): ProcessHandle[];
   /** CPUs of the machine it runs on (default 1). */
@@ -171,6 +173,39 @@ function mmapPages(seed: number): Program {
   };
 }
 
+/** The pressure workload touches this share of RAM in all, so reclaim must swap the rest. */
+const PRESSURE_SHARE = 1.25;
+/** It touches its pages in about this many steps, whatever the RAM. */
+const PRESSURE_TOUCH_STEPS = 600;
+/** Every this many pages it later reads back (swap-ins, major faults). */
+const PRESSURE_REREAD_STRIDE = 8;
+/** Pages it keeps mlocked throughout (unevictable). */
+const PRESSURE_LOCKED_PAGES = 64;
+
+/**
+ * Maps more anonymous memory than the machine has RAM, locks a little of it, writes every page,
+ * then reads some back: kswapd and direct reclaim move the oldest pages to swap, and the reads
+ * fault them back in.
+ */
+function swapPressure(machine: Machine): Program {
+  return function* pressure(ctx: UserContext) {
+    const pages = Math.floor(machine.frames.totalFrames * PRESSURE_SHARE);
+    const perStep = Math.max(1, Math.ceil(pages / PRESSURE_TOUCH_STEPS));
+    const area = ctx.mmap(0, pages * PAGE_SIZE, RW, ANON);
+    ctx.mlock(area, PRESSURE_LOCKED_PAGES * PAGE_SIZE);
+    for (let page = 0; page < pages; page++) {
+      ctx.store8(area + page * PAGE_SIZE, page & 0xff);
+      if (page % perStep === perStep - 1) yield;
+    }
+    for (let page = 0; page < pages; page += PRESSURE_REREAD_STRIDE) {
+      if (ctx.load8(area + page * PAGE_SIZE) !== (page & 0xff)) return 1;
+      if ((page / PRESSURE_REREAD_STRIDE) % perStep === perStep - 1) yield;
+    }
+    ctx.munmap(area, pages * PAGE_SIZE);
+    return 0;
+  };
+}
+
 const CHURN_PROCESSES = 3;
 const MAPPERS = 2;
 
@@ -202,12 +237,20 @@ export const WEB_WORKLOADS: readonly WebWorkload[] = [
     },
   },
   {
+    name: 'swap-pressure',
+    description: 'one process writes 1.25× RAM: reclaim swaps, reads swap back in',
+    swapShare: 1,
+    start(machine) {
+      return [machine.spawn(swapPressure(machine), { name: 'pressure' })];
+    },
+  },
+  {
     name: 'mixed',
-    description: 'all of the above at once',
+    description: 'heap-churn, fork-cow and mmap-pages at once',
     start(machine, seed, records) {
-      return WEB_WORKLOADS.filter((w) => w.name !== 'mixed' && w.cpus === undefined).flatMap((w) =>
-        w.start(machine, seed, records),
-      );
+      const alone = (w: WebWorkload) =>
+        w.name === 'mixed' || w.cpus !== undefined || w.swapShare !== undefined;
+      return WEB_WORKLOADS.filter((w) => !alone(w)).flatMap((w) => w.start(machine, seed, records));
     },
   },
   {

@@ -12,7 +12,7 @@ import {
   Tooltip,
 } from 'chart.js';
 import { orderLabels, type ZoneSeries } from '../model/buddy-histogram.js';
-import { type CounterSample, seriesRange } from '../model/counters.js';
+import { type CounterSample, perStep, seriesRange } from '../model/counters.js';
 
 Chart.register(
   BarController,
@@ -33,7 +33,8 @@ const ZONE_COLOURS: Record<string, string> = {
 };
 const TEXT = '#8a919e';
 const GRID = '#262b34';
-const MiB_BYTES = 1024 * 1024;
+const KiB_BYTES = 1024;
+const MiB_BYTES = 1024 * KiB_BYTES;
 
 function axes(extra: Record<string, unknown> = {}) {
   return {
@@ -83,6 +84,10 @@ export interface CounterSeries {
   readonly unit: string;
   /** What the counter is, for the chart's tooltip. */
   readonly explanation: string;
+  /** Drawn as its change per step (a rate), not its running total. */
+  readonly rate?: boolean;
+  /** Only drawn for a machine with swap (without, it is 0 for ever). */
+  readonly swapOnly?: boolean;
 }
 
 /** The counters the page charts, each on its own scale. */
@@ -107,8 +112,8 @@ export const COUNTER_SERIES: readonly CounterSeries[] = [
     key: 'slabBytes',
     label: 'slab',
     colour: '#f0ad4e',
-    divisor: MiB_BYTES,
-    unit: 'MiB',
+    divisor: KiB_BYTES,
+    unit: 'KiB',
     explanation: 'memory of the kernel slab caches (meminfo Slab)',
   },
   {
@@ -127,12 +132,43 @@ export const COUNTER_SERIES: readonly CounterSeries[] = [
     unit: '',
     explanation: 'copy-on-write faults since boot: a write to a shared page copied it',
   },
+  {
+    key: 'swapOuts',
+    label: 'swap-outs (so) per step',
+    colour: '#c9a0ff',
+    divisor: 1,
+    unit: 'pages',
+    explanation: 'pages written to the swap device per step (vmstat pswpout): reclaim evicting',
+    rate: true,
+    swapOnly: true,
+  },
+  {
+    key: 'swapIns',
+    label: 'swap-ins (si) per step',
+    colour: '#7fe07f',
+    divisor: 1,
+    unit: 'pages',
+    explanation: 'pages read back from swap per step (vmstat pswpin): major faults',
+    rate: true,
+    swapOnly: true,
+  },
+  {
+    key: 'scanned',
+    label: 'pages scanned per step',
+    colour: '#6f8fb8',
+    divisor: 1,
+    unit: 'pages',
+    explanation: 'pages reclaim looked at per step, kswapd and direct (vmstat pgscan_*)',
+    rate: true,
+    swapOnly: true,
+  },
 ];
 
 /** The counters over steps: one small chart per series, each with a y axis of its own. */
 export class CounterCharts {
   private readonly charts: Chart<'line', { x: number; y: number }[]>[];
   private readonly titles: HTMLElement[];
+  private readonly boxes: HTMLElement[] = [];
 
   constructor(
     container: HTMLElement,
@@ -151,6 +187,7 @@ export class CounterCharts {
       box.append(canvas);
       container.append(title, box);
       this.titles.push(title);
+      this.boxes.push(box);
       return new Chart(canvas, {
         type: 'line',
         data: {
@@ -178,11 +215,16 @@ export class CounterCharts {
     });
   }
 
-  /** Draws `samples` (oldest first); the x axis runs to `lastStep`. */
-  update(samples: readonly CounterSample[], lastStep: number): void {
+  /** Draws `samples` (oldest first); the x axis runs to `lastStep`; swap series if `swap`. */
+  update(samples: readonly CounterSample[], lastStep: number, swap: boolean): void {
     this.series.forEach((spec, i) => {
+      const shown = swap || spec.swapOnly !== true;
+      this.titles[i]!.hidden = !shown;
+      this.boxes[i]!.hidden = !shown;
+      if (!shown) return;
       const chart = this.charts[i]!;
-      const points = samples.map((s) => ({ x: s.step, y: s[spec.key] / spec.divisor }));
+      const values = spec.rate ? perStep(samples, spec.key) : samples.map((s) => s[spec.key]);
+      const points = samples.map((s, k) => ({ x: s.step, y: values[k]! / spec.divisor }));
       const range = seriesRange(points.map((p) => p.y));
       chart.data.datasets[0]!.data = points;
       const scales = chart.options.scales!;

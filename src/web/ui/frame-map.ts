@@ -23,7 +23,7 @@ import {
   ZONE_NAMES,
   ZONE_NORMAL,
 } from '../../physical/constants.js';
-import { FrameCode, packedPalette } from '../model/frame-colours.js';
+import { FrameCode, lruCode, packedPalette } from '../model/frame-colours.js';
 import { FrameFold } from '../model/frame-fold.js';
 import { NEVER_DRAWN, paintChangedCells } from '../model/frame-paint.js';
 import type { FrameSnapshot } from '../model/frame-snapshot.js';
@@ -117,11 +117,15 @@ export class FrameMapView {
     this.resetView();
   }
 
-  /** Draws `snapshot`, folded or not: changed cells and the overlay. Returns cells repainted. */
-  draw(snapshot: FrameSnapshot, folded: boolean): number {
+  /**
+   * Draws `snapshot`, folded or not, its user pages coloured by process or by reclaim list:
+   * changed cells and the overlay. Returns the cells repainted.
+   */
+  draw(snapshot: FrameSnapshot, folded: boolean, byLru = false): number {
     this.snapshot = snapshot;
-    this.fold = folded ? FrameFold.of(snapshot.codes) : null;
-    const codes = this.fold?.codes ?? snapshot.codes;
+    const frameCodes = byLru ? lruCodes(snapshot) : snapshot.codes;
+    this.fold = folded ? FrameFold.of(frameCodes) : null;
+    const codes = this.fold?.codes ?? frameCodes;
     if (codes.length !== this.layout.frames) this.layout = this.resize(codes.length);
     const dirty = paintChangedCells(codes, this.drawn, this.pixels, this.layout, this.palette);
     if (dirty.changed > 0) {
@@ -190,7 +194,7 @@ export class FrameMapView {
   /** Fits the stage to the viewport's width again (after a window resize). */
   fit(): void {
     const { stage, canvas } = this.elements;
-    const fit = Math.min(1, this.viewportWidth() / Math.max(1, canvas.width));
+    const fit = this.viewportWidth() / Math.max(1, canvas.width);
     stage.style.width = `${canvas.width * fit}px`;
     stage.style.height = `${canvas.height * fit}px`;
     this.applyTransform();
@@ -375,4 +379,13 @@ export class FrameMapView {
     const r = this.layout.blockRect(cell, order);
     this.overlayContext.strokeRect(r.x + 0.5, r.y + 0.5, r.width - 1, r.height - 1);
   }
+}
+
+/** The codes of `snapshot` with every user page on a reclaim list coloured by that list. */
+function lruCodes(snapshot: FrameSnapshot): Uint8Array {
+  const codes = snapshot.codes.slice();
+  for (let pfn = 0; pfn < codes.length; pfn++) {
+    if (snapshot.lru[pfn] !== 0) codes[pfn] = lruCode(codes[pfn]!, snapshot.lru[pfn]!);
+  }
+  return codes;
 }

@@ -1,10 +1,12 @@
 /** The DOM panels: a process's VMAs and page walk, its heap, and the slab caches. */
 import { formatAddress } from '../../hw/address.js';
+import { PAGE_SIZE } from '../../hw/constants.js';
 import type { MallInfo } from '../../user-alloc/user-allocator.js';
 import { PTE_BIT_MEANINGS, SLAB_COLUMN_MEANINGS } from '../model/explain.js';
 import { formatBytes } from '../model/format.js';
+import { decodeRuns } from '../model/frame-history.js';
 import type { HeapSegment } from '../model/heap-view.js';
-import type { HeapView, ProcessView, WalkView } from '../model/moment.js';
+import type { HeapView, ProcessView, SwapView, WalkView } from '../model/moment.js';
 import { walkRows, walkSummary } from '../model/page-walk.js';
 import type { SlabCacheView } from '../model/slab-view.js';
 import { el, fillTable } from './dom.js';
@@ -222,4 +224,34 @@ function fillBars(cache: SlabCacheView): HTMLElement {
   const more =
     cache.slabFill.length > MAX_SLAB_BARS ? ` +${cache.slabFill.length - MAX_SLAB_BARS}` : '';
   return el('span', null, el('span', 'fill', ...bars), more);
+}
+
+const SWAP_USED_COLOUR = '#c9a0ff';
+const SWAP_FREE_COLOUR = '#2a2f3a';
+
+/** The swap device: its slots in use as a strip, and reclaim's lists; hidden without swap. */
+export function renderSwap(
+  panel: HTMLElement,
+  summary: HTMLElement,
+  canvas: HTMLCanvasElement,
+  swap: SwapView | null,
+): void {
+  panel.hidden = swap === null;
+  if (swap === null) return;
+  summary.textContent =
+    `${swap.usedSlots} of ${swap.usableSlots} slots in use (${formatBytes(swap.usedSlots * PAGE_SIZE)}) · ` +
+    `LRU: ${swap.active} active, ${swap.inactive} inactive, ${swap.unevictable} unevictable · ` +
+    `${swap.swapCache} pages in the swap cache`;
+  canvas.width = canvas.clientWidth || HEAP_STRIP_FALLBACK_WIDTH;
+  const context = canvas.getContext('2d')!;
+  const used = new Uint8Array(swap.used.length);
+  decodeRuns(swap.used, used);
+  const scale = canvas.width / Math.max(1, used.length);
+  context.fillStyle = SWAP_FREE_COLOUR;
+  context.fillRect(0, 0, canvas.width, canvas.height);
+  context.fillStyle = SWAP_USED_COLOUR;
+  for (let slot = 0; slot < used.length; slot++) {
+    if (used[slot] === 1)
+      context.fillRect(Math.floor(slot * scale), 0, Math.max(1, scale), canvas.height);
+  }
 }
