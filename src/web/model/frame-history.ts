@@ -64,7 +64,9 @@ export function keyOf(snapshot: FrameSnapshot): FrameKey {
 
 /** Overwrites `into` with the picture of `key`. */
 export function applyKey(key: FrameKey, into: FrameSnapshot): void {
-  into.arrays.forEach((array, i) => decodeRuns(key[i]!, array));
+  into.arrays.forEach((array, i) => {
+    decodeRuns(key[i]!, array);
+  });
 }
 
 /** The frames where any array of `before` and `after` differs. */
@@ -120,6 +122,8 @@ export function mergeDiffs(first: FrameDiff, second: FrameDiff): FrameDiff {
 /** A fresh snapshot holding a copy of `source`. */
 export function copyOf(source: FrameSnapshot): FrameSnapshot {
   const copy = new FrameSnapshot(source.frames);
-  copy.arrays.forEach((array, i) => array.set(source.arrays[i]!));
+  copy.arrays.forEach((array, i) => {
+    array.set(source.arrays[i]!);
+  });
   return copy;
 }
