@@ -31,11 +31,6 @@ export class ClockPolicy extends ListReclaimPolicy implements ReclaimPolicy {
     super(universe, 1);
   }
 
-  /** No active list here: every tracked page counts as inactive. */
-  isActive(_page: number): boolean {
-    return false;
-  }
-
   selectVictim(referenced: (page: number) => boolean): number {
     for (;;) {
       const page = this.lists.tail(CIRCLE);

@@ -24,11 +24,6 @@ export class FifoPolicy extends ListReclaimPolicy implements ReclaimPolicy {
     super(universe, 1);
   }
 
-  /** No active list here: every tracked page counts as inactive. */
-  isActive(_page: number): boolean {
-    return false;
-  }
-
   selectVictim(_referenced: (page: number) => boolean): number {
     const victim = this.lists.tail(ENTRY_LIST);
     if (victim === NONE) return NONE;

@@ -35,13 +35,13 @@
  * low, which is the balance those batches aim at.
  */
 import { GiB, PAGE_SIZE } from '../hw/constants.js';
-import { ENTRY_LIST, ListReclaimPolicy } from './list-reclaim-policy.js';
+import { ACTIVE_LIST, ENTRY_LIST, ListReclaimPolicy } from './list-reclaim-policy.js';
 import { NONE } from './page-lists.js';
 import type { ReclaimPolicy } from './policy.js';
 
 /** New anonymous pages enter the inactive list. */
 const INACTIVE = ENTRY_LIST;
-const ACTIVE = 1;
+const ACTIVE = ACTIVE_LIST;
 /** Pages in a GiB, for `inactive_ratio`. */
 const PAGES_PER_GIB = GiB / PAGE_SIZE;
 
@@ -72,10 +72,6 @@ export class LinuxPolicy extends ListReclaimPolicy implements ReclaimPolicy {
   override add(page: number): void {
     super.add(page);
     this.pgReferenced[page] = 0;
-  }
-
-  isActive(page: number): boolean {
-    return this.has(page) && this.lru.listOf(page) === ACTIVE;
   }
 
   selectVictim(referenced: (page: number) => boolean): number {

@@ -8,6 +8,8 @@ import type { ReclaimCounters } from './policy.js';
 
 /** The list new pages enter (FIFO's queue, CLOCK's circle, Linux's inactive list). */
 export const ENTRY_LIST = 0;
+/** Linux's active list; a policy with one list has none. */
+export const ACTIVE_LIST = 1;
 
 export abstract class ListReclaimPolicy {
   readonly counters: ReclaimCounters = { scanned: 0, activated: 0, deactivated: 0 };
@@ -40,5 +42,10 @@ export abstract class ListReclaimPolicy {
   /** The pages of list `list` (an index into `listNames`), newest first. */
   forEachOnList(list: number, visit: (page: number) => void): void {
     this.lists.forEach(list, visit);
+  }
+
+  /** True while `page` is on the active list (never, for a policy with one list). */
+  isActive(page: number): boolean {
+    return this.lists.holds(page) && this.lists.listOf(page) === ACTIVE_LIST;
   }
 }
