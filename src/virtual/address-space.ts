@@ -325,7 +325,7 @@ export class AddressSpace {
     let frame = reclaim.cache.lookup(slot);
     if (frame >= 0) {
       this.vm.frames.getPage(frame);
-      reclaim.remapped(frame, this, page);
+      reclaim.remapped(frame, page);
     } else {
       frame = this.vm.allocUserFrame(false);
       if (frame < 0) return FaultResult.OUT_OF_MEMORY;

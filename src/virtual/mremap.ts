@@ -314,7 +314,7 @@ function shareLeaves(space: AddressSpace, start: number, end: number, distance: 
     }
     const frame = entryAddress(low, high);
     space.vm.frames.getPage(frame);
-    reclaim?.rmap.noteMapping(frame, space, va + distance);
+    reclaim?.rmap.noteMapping(frame, va + distance);
     space.rss++;
   });
   if (space.rss > space.peakRss) space.peakRss = space.rss;

@@ -553,6 +553,27 @@ describe('mremap: swapped, reverse-mapped and locked pages', () => {
     expectClean(handle);
   });
 
+  it('a child forked after a move of shared pages is found by reclaim at the new address', () => {
+    // The reverse map once knew a moved address for the mover alone: the second child's entry
+    // was missed, the page could not go to swap and fell off the LRU.
+    const machine = Machine.boot({ memory: '64M', swap: '16M' });
+    const handle = machine.spawn((ctx) => {
+      const va = ctx.mmap(0, 2 * PAGE_SIZE, RW, ANONYMOUS);
+      fillPages(ctx, va, 2, 255);
+      const first = ctx.fork((c) => (holds(c, va, 2, 255) ? 0 : 1));
+      const to = freeRange(ctx, 2);
+      ctx.mremap(va, 2 * PAGE_SIZE, 2 * PAGE_SIZE, FIXED, to);
+      const second = ctx.fork((c) => (holds(c, to, 2, 255) ? 0 : 1));
+      expect(pageOut(machine, ctx, to)).toBe(true);
+      machine.check();
+      expect(ctx.wait(first).exitCode).toBe(0);
+      expect(ctx.wait(second).exitCode).toBe(0);
+      expect(holds(ctx, to, 2, 255)).toBe(true);
+    });
+    finish(machine);
+    expectClean(handle);
+  });
+
   it("a locked area's growth is faulted in and its lock moves; DONTUNMAP unlocks the old range", () => {
     run((ctx, machine) => {
       const va = ctx.mmap(0, 2 * PAGE_SIZE, RW, ANONYMOUS | MAP_LOCKED);

@@ -172,12 +172,13 @@ export class Reclaim {
   }
 
   /**
-   * A frame found in the swap cache is mapped again at `va` of `space`: back on the lists if
-   * it had left them, and known to the reverse map if `va` is not where it was first mapped.
+   * A frame found in the swap cache is mapped again at `va` (by a member of its family): back
+   * on the lists if it had left them, and known to the reverse map if `va` is not where it was
+   * first mapped.
    */
-  remapped(pa: number, space: AddressSpace, va: number): void {
+  remapped(pa: number, va: number): void {
     const pfn = pa / PAGE_SIZE;
-    this.rmap.noteMapping(pa, space, va);
+    this.rmap.noteMapping(pa, va);
     if (!this.policy.has(pfn) && this.unevictableFrames[pfn] === 0) this.policy.add(pfn);
   }
 

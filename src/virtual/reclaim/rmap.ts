@@ -15,7 +15,8 @@
  *
  * Mapping a fresh frame costs two typed-array stores and fork costs nothing per page; the
  * walk happens only under memory pressure. A frame moved to another address while others
- * still map it at the old one (mremap of a shared page) keeps an extra (space, va) record.
+ * still map it at the old one (mremap of a shared page) keeps that address as an extra one,
+ * looked up in every member too: a child forked after the move maps it there as well.
  */
 import { PAGE_SIZE } from '../../hw/constants.js';
 import { entryAddress, PTE_P } from '../../hw/paging.js';
@@ -26,11 +27,6 @@ import { PTE_PROT_NONE } from '../swap/swap-entry.js';
 export class ForkFamily {
   readonly members: AddressSpace[] = [];
   constructor(readonly id: number) {}
-}
-
-interface ExtraMapping {
-  readonly space: AddressSpace;
-  readonly va: number;
 }
 
 /** Where one mapping of a frame lives: reused by {@link ReverseMap.collect}, never allocated per call. */
@@ -64,7 +60,8 @@ export class ReverseMap {
   private readonly familyOf: Int32Array;
   private readonly families: (ForkFamily | undefined)[] = [];
   private readonly freeIds: number[] = [];
-  private readonly extra = new Map<number, ExtraMapping[]>();
+  /** Addresses beyond `vaOf` where members of a frame's family may map it, by pfn. */
+  private readonly extra = new Map<number, number[]>();
 
   constructor(spannedFrames: number) {
     this.vaOf = new Float64Array(spannedFrames);
@@ -115,22 +112,22 @@ export class ReverseMap {
    */
   move(pa: number, space: AddressSpace, oldVa: number, newVa: number): void {
     const pfn = pa / PAGE_SIZE;
-    if (this.vaOf[pfn] === oldVa && this.mappedOnlyBy(pa, space, newVa)) {
-      this.vaOf[pfn] = newVa;
-      return;
+    if (this.vaOf[pfn] === oldVa && this.extra.get(pfn) === undefined) {
+      if (this.mappedOnlyBy(pa, space, newVa)) {
+        this.vaOf[pfn] = newVa;
+        return;
+      }
     }
-    const list = this.extra.get(pfn) ?? [];
-    list.push({ space, va: newVa });
-    this.extra.set(pfn, list);
+    this.noteMapping(pa, newVa);
   }
 
-  /** `space` maps frame `pa` at `va` too (found in the swap cache): recorded if not at its address. */
-  noteMapping(pa: number, space: AddressSpace, va: number): void {
+  /** A member of the frame's family maps frame `pa` at `va` too (mremap, the swap cache). */
+  noteMapping(pa: number, va: number): void {
     const pfn = pa / PAGE_SIZE;
     if (this.vaOf[pfn] === va) return;
-    const list = this.extra.get(pfn) ?? [];
-    list.push({ space, va });
-    this.extra.set(pfn, list);
+    const list = this.extra.get(pfn);
+    if (list === undefined) this.extra.set(pfn, [va]);
+    else if (!list.includes(va)) list.push(va);
   }
 
   /** Fills `out` with every entry that maps frame `pa` (present or PROT_NONE-held). */
@@ -144,9 +141,8 @@ export class ReverseMap {
     for (const space of family.members) this.visit(space, va, pa, out);
     const extras = this.extra.get(pfn);
     if (extras === undefined) return;
-    for (const mapping of extras) {
-      if (family.members.includes(mapping.space)) this.visit(mapping.space, mapping.va, pa, out);
-    }
+    for (const extra of extras)
+      for (const space of family.members) this.visit(space, extra, pa, out);
   }
 
   private visit(space: AddressSpace, va: number, pa: number, out: Mappings): void {
