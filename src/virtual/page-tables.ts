@@ -34,6 +34,8 @@ import { FrameUse, type PhysicalAllocator, ZONE_NORMAL } from '../physical/index
 /** The first PML4 entry of the kernel half (address 0xffff800000000000). */
 export const KERNEL_PML4_FIRST = ENTRIES_PER_TABLE / 2;
 const TABLE_MASK = PAGE_SIZE - 1;
+/** log2 of the bytes of a 32-bit word: an entry's byte offset in its table, shifted, is its word. */
+const WORD_SHIFT = 2;
 /** The addresses one page table (level 1) maps: 512 pages, 2 MiB. */
 const PAGE_TABLE_SPAN = levelSpan(2);
 
@@ -211,13 +213,23 @@ export class PageTables {
       const first = this.entry(va, 1, false, false);
       const table = first - (first & TABLE_MASK);
       const tableEnd = Math.min(end, (Math.floor(va / PAGE_TABLE_SPAN) + 1) * PAGE_TABLE_SPAN);
+      // The table's words straight from RAM's backing array: a sparse range (a big mapping
+      // with a few pages touched) is scanned at array speed. A visit may change RAM's backing,
+      // so the view is taken again after each; none means the page is all zeros.
+      let words = this.ram.pageWordsAt(table);
       for (let at = first; va < tableEnd; va += PAGE_SIZE, at += PTE_SIZE) {
-        if ((this.ram.load32(at) | this.ram.load32(at + 4)) === 0) continue;
+        if (words === undefined) {
+          va = tableEnd;
+          break;
+        }
+        const word = (at & TABLE_MASK) >> WORD_SHIFT;
+        if ((words[word]! | words[word + 1]!) === 0) continue;
         visit(at, va);
         if (!this.used.has(table)) {
           va += PAGE_SIZE;
           break;
         }
+        words = this.ram.pageWordsAt(table);
       }
     }
   }
