@@ -2,7 +2,13 @@ import { describe, expect, it } from 'vitest';
 import { PAGE_SIZE } from '../../src/hw/constants.js';
 import { Machine } from '../../src/kernel/machine.js';
 import type { UserContext } from '../../src/kernel/user-context.js';
-import { MAP_ANONYMOUS, MAP_PRIVATE, PROT_READ, PROT_WRITE } from '../../src/linux-abi.js';
+import {
+  MAP_ANONYMOUS,
+  MAP_PRIVATE,
+  MAP_SHARED,
+  PROT_READ,
+  PROT_WRITE,
+} from '../../src/linux-abi.js';
 import type { Reclaim } from '../../src/virtual/reclaim/reclaim.js';
 import { Watermarks } from '../../src/virtual/reclaim/watermarks.js';
 import { finish } from '../kernel/helpers.js';
@@ -94,6 +100,31 @@ describe('swap', () => {
       return samePage(ctx, va, before) ? 0 : 3;
     });
     finish(machine);
+    expect(handle.exitCode).toBe(0);
+  });
+
+  it('a MAP_SHARED page stays shared through swap: a write after swap-in is seen by all', () => {
+    const { machine } = small();
+    const handle = machine.spawn(function* (ctx) {
+      const va = ctx.mmap(0, PAGE_SIZE, RW, MAP_SHARED | MAP_ANONYMOUS);
+      ctx.store32(va, 1);
+      const child = ctx.fork(function* (c) {
+        expect(pageOut(machine, va)).toBe(true); // both mappings now hold its swap entry
+        c.store32(va, 2); // read back, written: the parent must see 2, not its slot's 1
+        yield;
+        expect(pageOut(machine, va)).toBe(true); // dirty: written to the slot again
+        yield;
+        return c.load32(va) === 3 ? 0 : 1;
+      });
+      yield;
+      if (ctx.load32(va) !== 2) return 1;
+      yield;
+      ctx.store32(va, 3);
+      machine.check();
+      return ctx.wait(child).exitCode === 0 ? 0 : 2;
+    });
+    finish(machine);
+    expect(handle.error).toBe(null);
     expect(handle.exitCode).toBe(0);
   });
 
