@@ -68,7 +68,7 @@ export function definePages(program: Command): void {
     .addOption(
       new Option(
         '--frames <sizes>',
-        'memory sizes in frames: N[,N…] or a range A..B/STEP',
+        'memory sizes in frames: N[,N…] or a range A..B/STEP (default: 20 sizes up to the pages)',
       ).argParser(labArgument(parseFrameSizes)),
     )
     .option('--json', 'print [{ policy, frames, refs, hits, hitRatio }]')
