@@ -491,7 +491,16 @@ describe('visualizer page', () => {
     });
     expect(layout).toEqual({ scrollWidth: 900, map: true, buddy: true, counters: true });
     await page.screenshot({ path: `${ARTIFACTS}/web-900px.png`, fullPage: true });
+    // And back: the charts shrink again with their panels.
     await page.setViewportSize({ width: 1600, height: 1400 });
+    await page.waitForTimeout(200);
+    const wide = await page.evaluate(() => ({
+      scrollWidth: document.documentElement.scrollWidth,
+      counters:
+        document.getElementById('counter-charts')!.getBoundingClientRect().right <=
+        document.getElementById('charts')!.getBoundingClientRect().right + 1,
+    }));
+    expect(wide).toEqual({ scrollWidth: 1600, counters: true });
   });
 
   it('a 4 GiB machine gets one pixel a frame unfolded and a correct map', async () => {
