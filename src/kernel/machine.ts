@@ -55,6 +55,7 @@ import { RANDOMIZE_LEVELS, type RandomizeLevel, randomizeLayout } from '../virtu
 import { DIRECT, Reclaim, SWAP_CLUSTER_MAX } from '../virtual/reclaim/reclaim.js';
 import { Watermarks } from '../virtual/reclaim/watermarks.js';
 import { MAX_CPUS } from '../virtual/smp/cpus.js';
+import { RunningCpuMemory } from '../virtual/smp/running-cpu-memory.js';
 import { FaultResult } from '../virtual/stats.js';
 import { SwapCache } from '../virtual/swap/swap-cache.js';
 import { SwapDevice } from '../virtual/swap/swap-device.js';
@@ -186,14 +187,14 @@ export class Machine implements KernelView {
         `direct map ${formatSize(this.vm.directMap.huge)} in 1G, ${formatSize(this.vm.directMap.large)} in 2M, ` +
         `${formatSize(this.vm.directMap.small)} in 4k pages`,
     );
-    // Kernel objects live in the direct map, whose global translations are the same on every
-    // CPU: the boot CPU's MMU reaches them for all.
-    this.slab = new SlabAllocator(this.vm, this.mmus[0]!, {
+    // Kernel objects are reached through the MMU of whichever CPU runs the kernel code.
+    const kernelMemory = new RunningCpuMemory(this.vm.cpus);
+    this.slab = new SlabAllocator(this.vm, kernelMemory, {
       debug: options.debug ?? false,
       bootDescriptor: this.vm.kernelData,
       cpus,
     });
-    this.objects = new KernelObjects(this.slab, this.mmus[0]!);
+    this.objects = new KernelObjects(this.slab, kernelMemory);
     this.vm.useRecordStore(this.objects);
     this.watermarks = new Watermarks(this.frames.stats().zones.map((z) => z.managedFrames));
     const policy = options.reclaim ?? 'linux';
