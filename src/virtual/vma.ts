@@ -123,9 +123,10 @@ export class VmaList {
     this.items.splice(this.indexAfter(vma.start), 0, vma);
   }
 
+  /** Removes `vma` (found by binary search on its start: areas never overlap). */
   remove(vma: Vma): void {
-    const i = this.items.indexOf(vma);
-    if (i >= 0) this.items.splice(i, 1);
+    const i = this.indexAfter(vma.start) - 1;
+    if (this.items[i] === vma) this.items.splice(i, 1);
   }
 
   /**
