@@ -10,7 +10,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { PAGE_SIZE } from '../../src/hw/constants.js';
-import { Machine } from '../../src/kernel/machine.js';
+import type { Machine } from '../../src/kernel/machine.js';
 import type { UserContext } from '../../src/kernel/user-context.js';
 import {
   ERRNO,
@@ -31,7 +31,7 @@ import {
   PROT_READ,
   PROT_WRITE,
 } from '../../src/linux-abi.js';
-import { finish } from './helpers.js';
+import { inProcess } from './helpers.js';
 
 const WINDOW = 0x4000_0000;
 const PAGES = 12;
@@ -307,10 +307,8 @@ describe('madvise, mincore and mlock against a model', () => {
   ])('agree on results, residency, locks and contents, %s; failures change nothing', (_, swap) => {
     fc.assert(
       fc.property(fc.array(opArb, { minLength: 20, maxLength: 60 }), (ops) => {
-        const machine = Machine.boot({ memory: '16M', swap: swap ? '16M' : undefined });
-        let failure: unknown = null;
-        machine.spawn((ctx) => {
-          try {
+        inProcess(
+          (ctx, machine) => {
             const model: Model = { pages: new Array(PAGES).fill(null), futureLock: false, swap };
             for (const op of [MAP_WINDOW, ...ops]) {
               const want = expected(model, op);
@@ -323,12 +321,9 @@ describe('madvise, mincore and mlock against a model', () => {
               if (page !== null && page.prot & PROT_READ)
                 expect(ctx.load8(va(p)), `page ${p}`).toBe(page.value);
             });
-          } catch (error) {
-            failure = error;
-          }
-        });
-        finish(machine);
-        if (failure !== null) throw failure;
+          },
+          { memory: '16M', swap: swap ? '16M' : undefined },
+        );
       }),
       { numRuns: 60 },
     );

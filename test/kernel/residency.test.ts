@@ -27,28 +27,12 @@ import {
   PROT_READ,
   PROT_WRITE,
 } from '../../src/index.js';
-import { Machine } from '../../src/kernel/machine.js';
+import type { Machine } from '../../src/kernel/machine.js';
 import type { UserContext } from '../../src/kernel/user-context.js';
-import { finish } from './helpers.js';
+import { inProcess } from './helpers.js';
 
 const RW = PROT_READ | PROT_WRITE;
 const ANON = MAP_PRIVATE | MAP_ANONYMOUS;
-
-/** Runs `body` in a process of a fresh machine, then checks the machine and its baseline. */
-function inProcess(body: (ctx: UserContext, machine: Machine) => void): Machine {
-  const machine = Machine.boot({ memory: '64M' });
-  let failure: unknown = null;
-  machine.spawn((ctx) => {
-    try {
-      body(ctx, machine);
-    } catch (error) {
-      failure = error;
-    }
-  });
-  finish(machine);
-  if (failure !== null) throw failure;
-  return machine;
-}
 
 function errnoOf(call: () => unknown): string | undefined {
   try {
@@ -461,17 +445,7 @@ describe('mlock family (mlock2-tests.c)', () => {
 describe('with swap: madvise hands pages to reclaim, mincore and mlock see swap', () => {
   /** Runs `body` in a process of a machine with swap, then checks it back to its baseline. */
   function withSwap(body: (ctx: UserContext, machine: Machine) => void): void {
-    const machine = Machine.boot({ memory: '32M', swap: '64M' });
-    let failure: unknown = null;
-    machine.spawn((ctx) => {
-      try {
-        body(ctx, machine);
-      } catch (error) {
-        failure = error;
-      }
-    });
-    finish(machine);
-    if (failure !== null) throw failure;
+    inProcess(body, { memory: '32M', swap: '64M' });
   }
 
   function vmstat(machine: Machine, field: string): number {

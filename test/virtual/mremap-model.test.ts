@@ -9,7 +9,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { PAGE_SIZE } from '../../src/hw/constants.js';
-import { Machine } from '../../src/kernel/machine.js';
+import type { Machine } from '../../src/kernel/machine.js';
 import type { UserContext } from '../../src/kernel/user-context.js';
 import {
   ERRNO,
@@ -23,7 +23,7 @@ import {
   PROT_READ,
   PROT_WRITE,
 } from '../../src/linux-abi.js';
-import { finish } from '../kernel/helpers.js';
+import { inProcess } from '../kernel/helpers.js';
 
 const WINDOW = 0x4000_0000;
 const PAGES = 32;
@@ -128,23 +128,20 @@ describe('mremap against a model', () => {
   it('agrees on results, mappings, rights and contents, with swap and fork', () => {
     fc.assert(
       fc.property(fc.array(opArb, { minLength: 5, maxLength: 40, size: 'medium' }), (ops) => {
-        const machine = Machine.boot({ memory: '32M', swap: '8M' });
-        const handle = machine.spawn((ctx) => {
-          const model: Model = new Map();
-          const children: number[] = [];
-          const start: Op = { kind: 'mmap', page: PAGES / 4, count: PAGES / 4, prot: RW };
-          for (const op of [start, ...ops]) {
-            apply(machine, ctx, model, op, children);
-            expectAgrees(machine, ctx, model);
-            machine.check();
-          }
-          for (const child of children) expect(ctx.wait(child).exitCode).toBe(0);
-        });
-        finish(machine);
-        expect({ error: handle.error, exitCode: handle.exitCode }).toEqual({
-          error: null,
-          exitCode: 0,
-        });
+        const machine = inProcess(
+          (ctx, machine) => {
+            const model: Model = new Map();
+            const children: number[] = [];
+            const start: Op = { kind: 'mmap', page: PAGES / 4, count: PAGES / 4, prot: RW };
+            for (const op of [start, ...ops]) {
+              apply(machine, ctx, model, op, children);
+              expectAgrees(machine, ctx, model);
+              machine.check();
+            }
+            for (const child of children) expect(ctx.wait(child).exitCode).toBe(0);
+          },
+          { memory: '32M', swap: '8M' },
+        );
         expect(machine.vm.reclaim!.device.usedSlots).toBe(0);
       }),
       { numRuns: 40 },

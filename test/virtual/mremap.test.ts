@@ -23,7 +23,7 @@ import {
   SIGSEGV,
 } from '../../src/linux-abi.js';
 import { MMAP_BASE } from '../../src/virtual/layout.js';
-import { finish } from '../kernel/helpers.js';
+import { expectClean, finish, inProcess } from '../kernel/helpers.js';
 
 const RW = PROT_READ | PROT_WRITE;
 const ANONYMOUS = MAP_PRIVATE | MAP_ANONYMOUS;
@@ -34,28 +34,6 @@ const EINVAL = -22;
 const EFAULT = -14;
 const ENOMEM = -12;
 const EPERM = -1;
-
-/** Runs `program` in a fresh machine's process; then no oops, check() holds, memory back. */
-function run(program: (ctx: UserContext, machine: Machine) => void, memory = '64M'): Machine {
-  const machine = Machine.boot({ memory });
-  const handle = machine.spawn((ctx) => program(ctx, machine));
-  finish(machine);
-  expectClean(handle);
-  return machine;
-}
-
-/** The process ended normally; an assertion that failed inside it shows as its error. */
-function expectClean(handle: {
-  exitCode: number | null;
-  signal: number | null;
-  error: string | null;
-}) {
-  expect({ error: handle.error, signal: handle.signal, exitCode: handle.exitCode }).toEqual({
-    error: null,
-    signal: null,
-    exitCode: 0,
-  });
-}
 
 /** Fills page `i` of `[va, +pages)` with bytes of value `seed + i` (never 0). */
 function fillPages(ctx: UserContext, va: number, pages: number, seed: number): void {
@@ -101,7 +79,7 @@ function freeRange(ctx: UserContext, pages: number): number {
 
 describe('mremap: resizing', () => {
   it('grows in place when the range after the mapping is free, keeping the contents', () => {
-    run((ctx, machine) => {
+    inProcess((ctx, machine) => {
       const va = freeRange(ctx, 8);
       ctx.mmap(va, 2 * PAGE_SIZE, RW, ANONYMOUS | MAP_FIXED);
       fillPages(ctx, va, 2, 10);
@@ -115,7 +93,7 @@ describe('mremap: resizing', () => {
   });
 
   it('grows in place into a hole and merges with the area after it (mremap_expand_merge)', () => {
-    run((ctx, machine) => {
+    inProcess((ctx, machine) => {
       const va = ctx.mmap(0, 3 * PAGE_SIZE, RW, ANONYMOUS);
       ctx.munmap(va + PAGE_SIZE, PAGE_SIZE);
       const before = maps(machine, ctx).length;
@@ -128,7 +106,7 @@ describe('mremap: resizing', () => {
   });
 
   it('without MREMAP_MAYMOVE a grow that does not fit is ENOMEM and changes nothing', () => {
-    run((ctx, machine) => {
+    inProcess((ctx, machine) => {
       const va = ctx.mmap(0, 4 * PAGE_SIZE, RW, ANONYMOUS);
       ctx.munmap(va + 2 * PAGE_SIZE, PAGE_SIZE); // [va, +2) and [va+3, +1): no room for 4 pages
       fillPages(ctx, va, 2, 20);
@@ -140,7 +118,7 @@ describe('mremap: resizing', () => {
   });
 
   it('shrinks in place: the tail is unmapped and its frames freed', () => {
-    run((ctx, machine) => {
+    inProcess((ctx, machine) => {
       const va = ctx.mmap(0, 8 * PAGE_SIZE, RW, ANONYMOUS);
       fillPages(ctx, va, 8, 30);
       const free = machine.frames.freeFrames;
@@ -152,7 +130,7 @@ describe('mremap: resizing', () => {
   });
 
   it('rounds unaligned lengths up to pages, as Linux does', () => {
-    run((ctx) => {
+    inProcess((ctx) => {
       const va = freeRange(ctx, 2);
       ctx.mmap(va, PAGE_SIZE, RW, ANONYMOUS | MAP_FIXED);
       expect(ctx.mremap(va, 1, PAGE_SIZE + 1, 0)).toBe(va);
@@ -162,7 +140,7 @@ describe('mremap: resizing', () => {
   });
 
   it('growing a part of an area that does not end it cannot be in place (Linux: ENOMEM)', () => {
-    run((ctx) => {
+    inProcess((ctx) => {
       const va = ctx.mmap(0, 4 * PAGE_SIZE, RW, ANONYMOUS);
       expect(ctx.syscall('mremap', va, PAGE_SIZE, 2 * PAGE_SIZE, 0)).toBe(ENOMEM);
     });
@@ -171,7 +149,7 @@ describe('mremap: resizing', () => {
 
 describe('mremap: moving', () => {
   it('moves a blocked mapping by its page tables: same frames, no fault, no copy', () => {
-    run((ctx, machine) => {
+    inProcess((ctx, machine) => {
       const pages = 64;
       const va = ctx.mmap(0, pages * PAGE_SIZE, RW, ANONYMOUS);
       ctx.mmap(va + pages * PAGE_SIZE, PAGE_SIZE, PROT_READ, ANONYMOUS | MAP_FIXED); // a wall
@@ -211,7 +189,7 @@ describe('mremap: moving', () => {
   });
 
   it('a large move costs one TLB flush, not one per page', () => {
-    run((ctx, machine) => {
+    inProcess((ctx, machine) => {
       const pages = 512;
       const va = ctx.mmap(0, pages * PAGE_SIZE, RW, ANONYMOUS);
       ctx.fill(va, pages * PAGE_SIZE, 7);
@@ -227,7 +205,7 @@ describe('mremap: moving', () => {
   });
 
   it('moves PROT_NONE-held, untouched and resident pages alike', () => {
-    run((ctx, machine) => {
+    inProcess((ctx, machine) => {
       const va = ctx.mmap(0, 6 * PAGE_SIZE, RW, ANONYMOUS);
       fillPages(ctx, va, 4, 60); // pages 4 and 5 never touched
       ctx.mprotect(va, 6 * PAGE_SIZE, PROT_NONE);
@@ -243,7 +221,7 @@ describe('mremap: moving', () => {
   });
 
   it('moves a part of an area, splitting it; the pieces left keep their pages', () => {
-    run((ctx, machine) => {
+    inProcess((ctx, machine) => {
       const va = ctx.mmap(0, 10 * PAGE_SIZE, RW, ANONYMOUS);
       fillPages(ctx, va, 10, 70);
       const to = freeRange(ctx, 3);
@@ -256,7 +234,7 @@ describe('mremap: moving', () => {
   });
 
   it('MREMAP_FIXED replaces what was mapped at the target and frees its frames', () => {
-    run((ctx, machine) => {
+    inProcess((ctx, machine) => {
       const source = ctx.mmap(0, 4 * PAGE_SIZE, RW, ANONYMOUS);
       const target = ctx.mmap(0, 6 * PAGE_SIZE, RW, ANONYMOUS);
       fillPages(ctx, source, 4, 80);
@@ -270,7 +248,7 @@ describe('mremap: moving', () => {
   });
 
   it('MREMAP_FIXED to a smaller size unmaps the tail of the source', () => {
-    run((ctx, machine) => {
+    inProcess((ctx, machine) => {
       const source = ctx.mmap(0, 6 * PAGE_SIZE, RW, ANONYMOUS);
       fillPages(ctx, source, 6, 100);
       const to = freeRange(ctx, 2);
@@ -282,7 +260,7 @@ describe('mremap: moving', () => {
   });
 
   it('a moved piece of the heap is plain anonymous memory', () => {
-    run((ctx, machine) => {
+    inProcess((ctx, machine) => {
       const start = ctx.sbrk(0);
       ctx.sbrk(4 * PAGE_SIZE);
       const base = Math.ceil(start / PAGE_SIZE) * PAGE_SIZE;
@@ -297,7 +275,7 @@ describe('mremap: moving', () => {
 
 describe('mremap: MREMAP_DONTUNMAP (mremap_dontunmap.c)', () => {
   it('moves the pages and leaves the old range mapped and empty', () => {
-    run((ctx, machine) => {
+    inProcess((ctx, machine) => {
       const source = ctx.mmap(0, 5 * PAGE_SIZE, RW, ANONYMOUS);
       fillPages(ctx, source, 5, 120);
       const dest = ctx.mremap(source, 5 * PAGE_SIZE, 5 * PAGE_SIZE, DONTUNMAP);
@@ -309,7 +287,7 @@ describe('mremap: MREMAP_DONTUNMAP (mremap_dontunmap.c)', () => {
   });
 
   it('with MREMAP_FIXED, onto an existing mapping', () => {
-    run((ctx) => {
+    inProcess((ctx) => {
       const dest = ctx.mmap(0, 5 * PAGE_SIZE, RW, ANONYMOUS);
       fillPages(ctx, dest, 5, 130);
       const source = ctx.mmap(0, 5 * PAGE_SIZE, RW, ANONYMOUS);
@@ -322,7 +300,7 @@ describe('mremap: MREMAP_DONTUNMAP (mremap_dontunmap.c)', () => {
   });
 
   it('of a part of a mapping', () => {
-    run((ctx) => {
+    inProcess((ctx) => {
       const source = ctx.mmap(0, 10 * PAGE_SIZE, RW, ANONYMOUS);
       fillPages(ctx, source, 10, 150);
       const dest = ctx.mremap(source + 5 * PAGE_SIZE, 5 * PAGE_SIZE, 5 * PAGE_SIZE, DONTUNMAP);
@@ -333,7 +311,7 @@ describe('mremap: MREMAP_DONTUNMAP (mremap_dontunmap.c)', () => {
   });
 
   it('over a part of a larger mapping, which keeps the rest', () => {
-    run((ctx) => {
+    inProcess((ctx) => {
       const source = ctx.mmap(0, 5 * PAGE_SIZE, RW, ANONYMOUS);
       fillPages(ctx, source, 5, 160);
       const dest = ctx.mmap(0, 10 * PAGE_SIZE, RW, ANONYMOUS);
@@ -347,7 +325,7 @@ describe('mremap: MREMAP_DONTUNMAP (mremap_dontunmap.c)', () => {
   });
 
   it('takes a free hint as the new address', () => {
-    run((ctx) => {
+    inProcess((ctx) => {
       const source = ctx.mmap(0, 2 * PAGE_SIZE, RW, ANONYMOUS);
       const hint = freeRange(ctx, 2);
       expect(ctx.mremap(source, 2 * PAGE_SIZE, 2 * PAGE_SIZE, DONTUNMAP, hint)).toBe(hint);
@@ -355,7 +333,7 @@ describe('mremap: MREMAP_DONTUNMAP (mremap_dontunmap.c)', () => {
   });
 
   it('of a shared mapping: both ranges see the same memory', () => {
-    run((ctx) => {
+    inProcess((ctx) => {
       const source = ctx.mmap(0, 5 * PAGE_SIZE, RW, MAP_SHARED | MAP_ANONYMOUS);
       fillPages(ctx, source, 3, 180); // two pages never touched
       const dest = ctx.mremap(source, 5 * PAGE_SIZE, 5 * PAGE_SIZE, DONTUNMAP);
@@ -369,7 +347,7 @@ describe('mremap: MREMAP_DONTUNMAP (mremap_dontunmap.c)', () => {
 
 describe('mremap: copy-on-write', () => {
   it('moving COW-shared pages after fork leaves the child its copy and breaks COW on write', () => {
-    run((ctx) => {
+    inProcess((ctx) => {
       const va = ctx.mmap(0, 4 * PAGE_SIZE, RW, ANONYMOUS);
       fillPages(ctx, va, 4, 190);
       // The child runs only when the parent waits, after the move and the writes.
@@ -385,7 +363,7 @@ describe('mremap: copy-on-write', () => {
 
 describe("mremap: Linux's errors, nothing changed", () => {
   it('rejects bad flags, unaligned addresses, zero lengths and overlaps with EINVAL', () => {
-    run((ctx, machine) => {
+    inProcess((ctx, machine) => {
       const va = ctx.mmap(0, 4 * PAGE_SIZE, RW, ANONYMOUS);
       fillPages(ctx, va, 4, 210);
       const layout = maps(machine, ctx);
@@ -413,7 +391,7 @@ describe("mremap: Linux's errors, nothing changed", () => {
   });
 
   it('an unmapped source, or one crossing areas, is EFAULT', () => {
-    run((ctx) => {
+    inProcess((ctx) => {
       const hole = freeRange(ctx, 4);
       expect(ctx.syscall('mremap', hole, PAGE_SIZE, 2 * PAGE_SIZE, MAYMOVE)).toBe(EFAULT);
       expect(ctx.syscall('mremap', hole, PAGE_SIZE, PAGE_SIZE, MAYMOVE)).toBe(EFAULT);
@@ -427,7 +405,7 @@ describe("mremap: Linux's errors, nothing changed", () => {
   });
 
   it('MREMAP_FIXED below the lowest mappable address is EPERM, past user space EINVAL', () => {
-    run((ctx) => {
+    inProcess((ctx) => {
       const va = ctx.mmap(0, PAGE_SIZE, RW, ANONYMOUS);
       expect(ctx.syscall('mremap', va, PAGE_SIZE, PAGE_SIZE, FIXED, PAGE_SIZE)).toBe(EPERM);
       expect(ctx.syscall('mremap', va, PAGE_SIZE, PAGE_SIZE, FIXED, 2 ** 47)).toBe(EINVAL);
@@ -435,7 +413,7 @@ describe("mremap: Linux's errors, nothing changed", () => {
   });
 
   it('no room anywhere for the grown mapping is ENOMEM', () => {
-    run((ctx) => {
+    inProcess((ctx) => {
       const va = ctx.mmap(0, PAGE_SIZE, RW, ANONYMOUS);
       ctx.mmap(va + PAGE_SIZE, PAGE_SIZE, RW, ANONYMOUS | MAP_FIXED);
       expect(ctx.syscall('mremap', va, PAGE_SIZE, MMAP_BASE, MAYMOVE)).toBe(ENOMEM);
@@ -486,6 +464,8 @@ describe("mremap: Linux's errors, nothing changed", () => {
 });
 
 describe('mremap: swapped, reverse-mapped and locked pages', () => {
+  const WITH_SWAP = { memory: '64M', swap: '16M' };
+
   /** Sends the page at `va` of the caller to swap now (MADV_PAGEOUT's kernel side). */
   function pageOut(machine: Machine, ctx: UserContext, va: number): boolean {
     const space = machine.process(ctx.pid)!.space;
@@ -497,8 +477,7 @@ describe('mremap: swapped, reverse-mapped and locked pages', () => {
   }
 
   it('swap entries move as they are and read back at the new address', () => {
-    const machine = Machine.boot({ memory: '64M', swap: '16M' });
-    const handle = machine.spawn((ctx) => {
+    inProcess((ctx, machine) => {
       const va = ctx.mmap(0, 6 * PAGE_SIZE, RW, ANONYMOUS);
       fillPages(ctx, va, 6, 230);
       for (let i = 0; i < 3; i++) expect(pageOut(machine, ctx, va + 2 * i * PAGE_SIZE)).toBe(true);
@@ -511,14 +490,11 @@ describe('mremap: swapped, reverse-mapped and locked pages', () => {
       expect(holds(ctx, to, 6, 230)).toBe(true);
       expect(machine.vm.events.pgmajfault - major).toBeGreaterThan(0);
       expect(swapped(machine, ctx)).toBe(0);
-    });
-    finish(machine);
-    expectClean(handle);
+    }, WITH_SWAP);
   });
 
   it('the reverse map follows moved frames: they can go to swap from their new address', () => {
-    const machine = Machine.boot({ memory: '64M', swap: '16M' });
-    const handle = machine.spawn((ctx) => {
+    inProcess((ctx, machine) => {
       const va = ctx.mmap(0, 4 * PAGE_SIZE, RW, ANONYMOUS);
       fillPages(ctx, va, 4, 240);
       const to = freeRange(ctx, 4);
@@ -527,14 +503,11 @@ describe('mremap: swapped, reverse-mapped and locked pages', () => {
       expect(swapped(machine, ctx)).toBe(4);
       machine.check();
       expect(holds(ctx, to, 4, 240)).toBe(true);
-    });
-    finish(machine);
-    expectClean(handle);
+    }, WITH_SWAP);
   });
 
   it('COW-shared and swapped pages moved after fork: each process keeps its contents', () => {
-    const machine = Machine.boot({ memory: '64M', swap: '16M' });
-    const handle = machine.spawn((ctx) => {
+    inProcess((ctx, machine) => {
       const va = ctx.mmap(0, 4 * PAGE_SIZE, RW, ANONYMOUS);
       fillPages(ctx, va, 4, 250);
       const child = ctx.fork((c) => (holds(c, va, 4, 250) ? 0 : 1));
@@ -548,9 +521,7 @@ describe('mremap: swapped, reverse-mapped and locked pages', () => {
       fillPages(ctx, to, 4, 5);
       expect(ctx.wait(child).exitCode).toBe(0);
       expect(holds(ctx, to, 4, 5)).toBe(true);
-    });
-    finish(machine);
-    expectClean(handle);
+    }, WITH_SWAP);
   });
 
   it('a child forked after a move of shared pages is found by reclaim at the new address', () => {
@@ -575,7 +546,7 @@ describe('mremap: swapped, reverse-mapped and locked pages', () => {
   });
 
   it("a locked area's growth is faulted in and its lock moves; DONTUNMAP unlocks the old range", () => {
-    run((ctx, machine) => {
+    inProcess((ctx, machine) => {
       const va = ctx.mmap(0, 2 * PAGE_SIZE, RW, ANONYMOUS | MAP_LOCKED);
       ctx.mmap(va + 2 * PAGE_SIZE, PAGE_SIZE, PROT_READ, ANONYMOUS | MAP_FIXED); // a wall
       const moved = ctx.mremap(va, 2 * PAGE_SIZE, 6 * PAGE_SIZE, MAYMOVE);
