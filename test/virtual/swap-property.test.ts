@@ -1,7 +1,8 @@
 /**
  * Model-based property test of memory under pressure: random processes touch, read, fork,
  * page out, drop (MADV_DONTNEED) and exit on a small machine with swap, whose memory the
- * processes' pages together exceed. A shadow model holds every page's expected word; every
+ * processes' pages together exceed; they also write, read and page out a MAP_SHARED area that
+ * all of them share (one content, kept through swap by the swap cache). A shadow model holds every page's expected word; every
  * read is checked against it, `check()` runs after every batch of steps, and once everything
  * has ended RAM and swap are back at their boot values.
  */
@@ -15,6 +16,7 @@ import {
   MADV_DONTNEED,
   MAP_ANONYMOUS,
   MAP_PRIVATE,
+  MAP_SHARED,
   PROT_READ,
   PROT_WRITE,
 } from '../../src/linux-abi.js';
@@ -22,6 +24,8 @@ import { finish } from '../kernel/helpers.js';
 
 /** Pages of the area every process maps (the first one's, inherited by fork). */
 const AREA_PAGES = 2000;
+/** Pages of a MAP_SHARED area every process shares (one content for all, through swap too). */
+const SHARED_PAGES = 200;
 const BATCH = 8;
 
 type Command =
@@ -31,6 +35,9 @@ type Command =
   | { kind: 'fork' }
   | { kind: 'pageout'; page: number }
   | { kind: 'dontneed'; page: number }
+  | { kind: 'shared-write'; page: number; value: number }
+  | { kind: 'shared-read'; page: number }
+  | { kind: 'shared-pageout'; page: number }
   | { kind: 'exit' };
 
 type Op = { proc: number; command: Command };
@@ -66,6 +73,28 @@ const commandArb: fc.Arbitrary<Command> = fc.oneof(
     weight: 1,
     arbitrary: fc.record({ kind: fc.constant('dontneed' as const), page: fc.nat(AREA_PAGES - 1) }),
   },
+  {
+    weight: 2,
+    arbitrary: fc.record({
+      kind: fc.constant('shared-write' as const),
+      page: fc.nat(SHARED_PAGES - 1),
+      value: fc.integer({ min: 1, max: 0xffffff }),
+    }),
+  },
+  {
+    weight: 2,
+    arbitrary: fc.record({
+      kind: fc.constant('shared-read' as const),
+      page: fc.nat(SHARED_PAGES - 1),
+    }),
+  },
+  {
+    weight: 2,
+    arbitrary: fc.record({
+      kind: fc.constant('shared-pageout' as const),
+      page: fc.nat(SHARED_PAGES - 1),
+    }),
+  },
   { weight: 1, arbitrary: fc.constant({ kind: 'exit' as const }) },
 );
 const opArb: fc.Arbitrary<Op> = fc.record({ proc: fc.nat(7), command: commandArb });
@@ -85,7 +114,9 @@ function run(ops: Op[]): void {
   const reclaim = machine.vm.reclaim!;
   const mismatches: string[] = [];
   const sims: Sim[] = [];
+  const shared = new Uint32Array(SHARED_PAGES);
   let area = 0;
+  let sharedArea = 0;
 
   const program = (sim: Sim) =>
     function* (ctx: UserContext): Generator<void, number> {
@@ -96,6 +127,13 @@ function run(ops: Op[]): void {
           PROT_READ | PROT_WRITE,
           MAP_PRIVATE | MAP_ANONYMOUS,
         );
+      if (sharedArea === 0)
+        sharedArea = ctx.mmap(
+          0,
+          SHARED_PAGES * PAGE_SIZE,
+          PROT_READ | PROT_WRITE,
+          MAP_SHARED | MAP_ANONYMOUS,
+        );
       for (;;) {
         const command = sim.queue.shift();
         if (command === undefined) {
@@ -103,6 +141,7 @@ function run(ops: Op[]): void {
           continue;
         }
         const va = (page: number) => area + page * PAGE_SIZE;
+        const sharedVa = (page: number) => sharedArea + page * PAGE_SIZE;
         switch (command.kind) {
           case 'write':
             ctx.store32(va(command.page), command.value);
@@ -135,6 +174,19 @@ function run(ops: Op[]): void {
           case 'dontneed':
             ctx.madvise(va(command.page), PAGE_SIZE, MADV_DONTNEED);
             sim.shadow[command.page] = 0;
+            break;
+          case 'shared-write':
+            ctx.store32(sharedVa(command.page), command.value);
+            shared[command.page] = command.value;
+            break;
+          case 'shared-read': {
+            const got = ctx.load32(sharedVa(command.page));
+            if (got !== shared[command.page])
+              mismatches.push(`shared page ${command.page}: ${got} != ${shared[command.page]}`);
+            break;
+          }
+          case 'shared-pageout':
+            reclaim.pageOut(machine.current!.space, sharedVa(command.page));
             break;
           case 'exit':
             return 0;
