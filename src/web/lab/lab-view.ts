@@ -17,6 +17,7 @@ import {
 } from 'chart.js';
 import { POLICY_COLOURS } from '../../replacement/miss-ratio-svg.js';
 import { POLICY_NAMES, type PolicyName } from '../../replacement/policy.js';
+import { CHART_GRID, CHART_TEXT } from '../ui/chart-theme.js';
 import { el } from '../ui/dom.js';
 import {
   curveSeries,
@@ -28,8 +29,6 @@ import {
 
 Chart.register(Filler, Legend, LinearScale, LineController, LineElement, PointElement, Tooltip);
 
-const TEXT = '#8a919e';
-const GRID = '#262b34';
 /** OPT is black on the SVG's white; on this dark page it is drawn in the text colour. */
 const OPT_ON_DARK = '#d8dce3';
 const OPT_FLOOR_FILL = 'rgba(216, 220, 227, 0.08)';
@@ -37,9 +36,9 @@ const OPT_FLOOR_FILL = 'rgba(216, 220, 227, 0.08)';
 function linearAxis(title: string) {
   return {
     type: 'linear' as const,
-    title: { display: true, text: title, color: TEXT },
-    ticks: { color: TEXT },
-    grid: { color: GRID },
+    title: { display: true, text: title, color: CHART_TEXT },
+    ticks: { color: CHART_TEXT },
+    grid: { color: CHART_GRID },
   };
 }
 
@@ -95,7 +94,7 @@ export class LabView {
         maintainAspectRatio: false,
         parsing: false,
         scales: { x: linearAxis('frames'), y: { ...linearAxis('miss ratio'), min: 0 } },
-        plugins: { legend: { labels: { color: TEXT } } },
+        plugins: { legend: { labels: { color: CHART_TEXT } } },
       },
     });
     this.worker.onmessage = (event: MessageEvent<LabAnswer>) => this.show(event.data);

@@ -13,6 +13,7 @@ import {
 } from 'chart.js';
 import { orderLabels, type ZoneSeries } from '../model/buddy-histogram.js';
 import { type CounterSample, perStep, seriesRange } from '../model/counters.js';
+import { CHART_GRID, CHART_TEXT } from './chart-theme.js';
 
 Chart.register(
   BarController,
@@ -31,15 +32,13 @@ const ZONE_COLOURS: Record<string, string> = {
   DMA32: '#5bc0de',
   Normal: '#7fc97f',
 };
-const TEXT = '#8a919e';
-const GRID = '#262b34';
 const KiB_BYTES = 1024;
 const MiB_BYTES = 1024 * KiB_BYTES;
 
 function axes(extra: Record<string, unknown> = {}) {
   return {
-    x: { ticks: { color: TEXT }, grid: { color: GRID } },
-    y: { ticks: { color: TEXT }, grid: { color: GRID }, beginAtZero: true },
+    x: { ticks: { color: CHART_TEXT }, grid: { color: CHART_GRID } },
+    y: { ticks: { color: CHART_TEXT }, grid: { color: CHART_GRID }, beginAtZero: true },
     ...extra,
   };
 }
@@ -56,7 +55,7 @@ export class BuddyChart {
         animation: false,
         maintainAspectRatio: false,
         scales: axes(),
-        plugins: { legend: { labels: { color: TEXT } } },
+        plugins: { legend: { labels: { color: CHART_TEXT } } },
       },
     });
   }
@@ -67,7 +66,7 @@ export class BuddyChart {
       const dataset = data.datasets[i] ?? { label: zone.zone, data: [] };
       dataset.label = `${zone.zone} (${zone.freeFrames} free frames)`;
       dataset.data = [...zone.blocks];
-      dataset.backgroundColor = ZONE_COLOURS[zone.zone] ?? TEXT;
+      dataset.backgroundColor = ZONE_COLOURS[zone.zone] ?? CHART_TEXT;
       return dataset;
     });
     this.chart.update('none');
@@ -207,8 +206,12 @@ export class CounterCharts {
           maintainAspectRatio: false,
           plugins: { legend: { display: false }, tooltip: { intersect: false, mode: 'index' } },
           scales: {
-            x: { type: 'linear', ticks: { color: TEXT, maxTicksLimit: 6 }, grid: { color: GRID } },
-            y: { ticks: { color: TEXT, maxTicksLimit: 3 }, grid: { color: GRID } },
+            x: {
+              type: 'linear',
+              ticks: { color: CHART_TEXT, maxTicksLimit: 6 },
+              grid: { color: CHART_GRID },
+            },
+            y: { ticks: { color: CHART_TEXT, maxTicksLimit: 3 }, grid: { color: CHART_GRID } },
           },
         },
       });
