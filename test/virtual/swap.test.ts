@@ -72,6 +72,11 @@ describe('swap', () => {
     expect(reclaim.device.usedSlots).toBe(0);
     expect(reclaim.cache.size).toBe(0);
     expect(meminfoKb(machine, 'SwapFree')).toBe(meminfoKb(machine, 'SwapTotal'));
+    // One process with no scheduling point: all of it was direct reclaim.
+    const vmstat = machine.procfs.read('/proc/vmstat');
+    expect(reclaim.events.allocStalls).toBeGreaterThan(0);
+    expect(vmstat).toMatch(new RegExp(`^allocstall_normal ${reclaim.events.allocStalls}$`, 'm'));
+    expect(vmstat).toMatch(/^pgscan_kswapd 0$/m);
     expect(machine.procfs.read('/proc/swaps')).toMatch(
       /^Filename\t+Type\t+Size\t+Used\t+Priority\n\/dev\/vdb +partition\t32764\t\t0\t\t-2\n$/,
     );
@@ -206,6 +211,7 @@ describe('swap', () => {
     const vmstat = machine.procfs.read('/proc/vmstat');
     expect(vmstat).toMatch(new RegExp(`^pgsteal_kswapd ${reclaim.events.pgstealKswapd}$`, 'm'));
     expect(vmstat).toMatch(new RegExp(`^pswpout ${reclaim.device.pswpout}$`, 'm'));
+    expect(vmstat).toMatch(new RegExp(`^pageoutrun ${reclaim.events.kswapdRuns}$`, 'm'));
   });
 
   it.each(['linux', 'clock', 'fifo'] as const)(

@@ -58,8 +58,10 @@ export class ReclaimEvents {
   pgscanDirect = 0;
   pgstealKswapd = 0;
   pgstealDirect = 0;
-  /** Times kswapd was woken and ran. */
+  /** Times kswapd was woken and ran (vmstat's pageoutrun). */
   kswapdRuns = 0;
+  /** Times an allocation stalled in direct reclaim (vmstat's allocstall_normal). */
+  allocStalls = 0;
   /** Swap writes that failed (the page stayed resident). */
   writeErrors = 0;
 }
@@ -232,6 +234,7 @@ export class Reclaim {
       this.events.pgscanKswapd += scanned;
       this.events.pgstealKswapd += freed;
     } else {
+      this.events.allocStalls++;
       this.events.pgscanDirect += scanned;
       this.events.pgstealDirect += freed;
     }
