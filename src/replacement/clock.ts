@@ -24,13 +24,6 @@ const CIRCLE = ENTRY_LIST;
 export class ClockPolicy extends ListReclaimPolicy implements ReclaimPolicy {
   readonly name = 'clock';
   readonly listNames = ['clock'] as const;
-  readonly activeSize = 0;
-
-  /** Tracks pages `0 <= page < universe`. */
-  constructor(universe: number) {
-    super(universe, 1);
-  }
-
   selectVictim(referenced: (page: number) => boolean): number {
     for (;;) {
       const page = this.lists.tail(CIRCLE);

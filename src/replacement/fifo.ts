@@ -17,13 +17,6 @@ import type { ReclaimPolicy } from './policy.js';
 export class FifoPolicy extends ListReclaimPolicy implements ReclaimPolicy {
   readonly name = 'fifo';
   readonly listNames = ['fifo'] as const;
-  readonly activeSize = 0;
-
-  /** Tracks pages `0 <= page < universe`. */
-  constructor(universe: number) {
-    super(universe, 1);
-  }
-
   selectVictim(_referenced: (page: number) => boolean): number {
     const victim = this.lists.tail(ENTRY_LIST);
     if (victim === NONE) return NONE;

@@ -65,10 +65,6 @@ export class LinuxPolicy extends ListReclaimPolicy implements ReclaimPolicy {
     this.pgReferenced = new Uint8Array(universe);
   }
 
-  get activeSize(): number {
-    return this.lists.length(ACTIVE);
-  }
-
   override add(page: number): void {
     super.add(page);
     this.pgReferenced[page] = 0;

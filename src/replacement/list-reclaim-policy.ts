@@ -16,7 +16,10 @@ export abstract class ListReclaimPolicy {
   protected readonly lists: PageLists;
 
   /** Tracks pages `0 <= page < universe` on `listCount` lists. */
-  constructor(universe: number, listCount: number) {
+  constructor(
+    universe: number,
+    private readonly listCount = 1,
+  ) {
     this.lists = new PageLists(universe, listCount);
   }
 
@@ -42,6 +45,11 @@ export abstract class ListReclaimPolicy {
   /** The pages of list `list` (an index into `listNames`), newest first. */
   forEachOnList(list: number, visit: (page: number) => void): void {
     this.lists.forEach(list, visit);
+  }
+
+  /** Pages on the active list (none, for a policy with one list). */
+  get activeSize(): number {
+    return this.listCount > ACTIVE_LIST ? this.lists.length(ACTIVE_LIST) : 0;
   }
 
   /** True while `page` is on the active list (never, for a policy with one list). */
