@@ -4,6 +4,7 @@ import { FRAME_USE_COUNT, FrameUse } from '../../src/physical/constants.js';
 import { UserAllocator } from '../../src/user-alloc/user-allocator.js';
 import { blockSizeLabel, orderLabels } from '../../src/web/model/buddy-histogram.js';
 import { seriesRange } from '../../src/web/model/counters.js';
+import { orderMeaning, PTE_BIT_MEANINGS } from '../../src/web/model/explain.js';
 import { formatBytes } from '../../src/web/model/format.js';
 import {
   codeOfUse,
@@ -18,6 +19,7 @@ import {
 import { NEVER_DRAWN, paintChangedCells } from '../../src/web/model/frame-paint.js';
 import { GridLayout, MAX_CELL_SIZE } from '../../src/web/model/grid-layout.js';
 import { HeapRecord, heapSegments } from '../../src/web/model/heap-view.js';
+import { entryBits } from '../../src/web/model/page-walk.js';
 import { BRK_START, TestHost } from '../user-alloc/hosts.js';
 
 describe('frame colours', () => {
@@ -198,6 +200,13 @@ describe('heap segments', () => {
 });
 
 describe('labels and history', () => {
+  it('explains a buddy order by its frames and size, and every PTE bit the walk shows', () => {
+    expect(orderMeaning(0)).toMatch(/^order 0: blocks of 2\^0 = 1 contiguous frame \(4K\)/);
+    expect(orderMeaning(10)).toMatch(/^order 10: blocks of 2\^10 = 1024 contiguous frames \(4M\)/);
+    const shown = entryBits(0, 0).map((bit) => bit.name);
+    for (const name of shown) expect(PTE_BIT_MEANINGS[name]).toMatch(/\(bits? \d+/);
+  });
+
   it('names block sizes from 4K to 4M', () => {
     expect(orderLabels()).toHaveLength(11);
     expect([blockSizeLabel(0), blockSizeLabel(8), blockSizeLabel(10)]).toEqual(['4K', '1M', '4M']);

@@ -211,6 +211,24 @@ describe('visualizer page', () => {
     await page.screenshot({ path: `${ARTIFACTS}/web-64M-mixed.png`, fullPage: true });
   });
 
+  it('right after boot, before start, each counter chart has an axis around its one value', async () => {
+    await page.selectOption('#workload', 'fork-cow');
+    const boot = await page.evaluate(() => ({
+      steps: window.wallos.sim.steps,
+      ranges: window.wallos.counterCharts.ranges(),
+      free: window.wallos.moment.counters.freeBytes / 2 ** 20,
+    }));
+    expect(boot.steps).toBe(0);
+    for (const { min, max } of Object.values(boot.ranges)) {
+      expect(max).toBeGreaterThan(min);
+      expect(min).toBeGreaterThanOrEqual(0);
+    }
+    expect(boot.ranges.freeBytes!.min).toBeLessThan(boot.free);
+    expect(boot.ranges.freeBytes!.max).toBeGreaterThan(boot.free);
+    expect(boot.ranges.freeBytes!.max - boot.ranges.freeBytes!.min).toBeLessThan(boot.free / 10);
+    await stepThrough('64M', 'mixed', 60);
+  });
+
   it('the counters chart gives every series its own scale around its values', async () => {
     const ranges = await page.evaluate(() => {
       const state: PageState = window.wallos;

@@ -13,6 +13,7 @@ import {
 } from 'chart.js';
 import { orderLabels, type ZoneSeries } from '../model/buddy-histogram.js';
 import { type CounterSample, perStep, seriesRange } from '../model/counters.js';
+import { orderMeaning } from '../model/explain.js';
 import { CHART_GRID, CHART_TEXT } from './chart-theme.js';
 
 Chart.register(
@@ -55,7 +56,13 @@ export class BuddyChart {
         animation: false,
         maintainAspectRatio: false,
         scales: axes(),
-        plugins: { legend: { labels: { color: CHART_TEXT } } },
+        plugins: {
+          legend: { labels: { color: CHART_TEXT } },
+          // Hovering a bar says what its order means, beside the count.
+          tooltip: {
+            callbacks: { afterTitle: (items) => orderMeaning(items[0]!.dataIndex).split('; ') },
+          },
+        },
       },
     });
   }
