@@ -158,6 +158,7 @@ describe('the system-call interface', () => {
     'mmap',
     'munmap',
     'mprotect',
+    'mremap',
     'write',
     'read',
     'wait',
