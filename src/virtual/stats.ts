@@ -2,7 +2,7 @@
 export class VmEvents {
   /** Every page fault the handler saw (`pgfault`). */
   pgfault = 0;
-  /** Faults that needed I/O (`pgmajfault`): always 0, there is no swap or page cache. */
+  /** Faults that read a page back from swap (`pgmajfault`; there is no page cache). */
   pgmajfault = 0;
   /** Faults resolved by mapping a fresh zeroed frame. */
   demandZero = 0;
@@ -30,7 +30,7 @@ export const FaultResult = {
   SEGV_MAPERR: 1,
   /** A mapping exists but forbids the access: SIGSEGV with si_code SEGV_ACCERR. */
   SEGV_ACCERR: 2,
-  /** No frame was left to resolve it: the process is killed (OOM). */
+  /** No frame was left to resolve it: the kernel reclaims or OOM-kills, then retries. */
   OUT_OF_MEMORY: 3,
 } as const;
 export type FaultResult = (typeof FaultResult)[keyof typeof FaultResult];
