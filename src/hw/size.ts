@@ -1,5 +1,6 @@
 /** Byte sizes as people write them: `'256M'`, `'4G'`, `'64KiB'`, or a plain number. */
 import { InvalidArgumentError } from '../errors.js';
+import { KiB, PAGE_SIZE } from './constants.js';
 
 const UNIT_SHIFT: Record<string, number> = { '': 0, K: 10, M: 20, G: 30, T: 40 };
 const SIZE_PATTERN = /^(\d+(?:\.\d+)?)\s*([KMGT]?)(?:I?B)?$/i;
@@ -40,4 +41,9 @@ export function formatSize(bytes: number): string {
     if (bytes >= scale && bytes % scale === 0) return `${bytes / scale} ${unit}`;
   }
   return `${bytes} B`;
+}
+
+/** Pages to kilobytes, as Linux's `K(x)` (`x << (PAGE_SHIFT - 10)`) for /proc and the log. */
+export function pagesToKb(pages: number): number {
+  return (pages * PAGE_SIZE) / KiB;
 }

@@ -31,7 +31,7 @@ import {
 import { describePageFault, GeneralProtectionFault, Mmu, PageFault } from '../hw/mmu.js';
 import { PF_ID, PF_W } from '../hw/paging.js';
 import { PhysicalMemory } from '../hw/ram.js';
-import { formatSize, parseSize } from '../hw/size.js';
+import { formatSize, pagesToKb, parseSize } from '../hw/size.js';
 import { SlabAllocator } from '../kernel-alloc/index.js';
 import {
   ERRNO,
@@ -207,7 +207,9 @@ export class Machine implements KernelView {
     this.vm.onOutOfMemory = () => this.outOfMemory();
     this.procfs = new ProcFs(this);
     this.bootFreeFrames = this.frames.freeFrames;
-    this.log(`Memory: ${this.frames.freeFrames * 4}K/${this.frames.managedFrames * 4}K available`);
+    this.log(
+      `Memory: ${pagesToKb(this.frames.freeFrames)}K/${pagesToKb(this.frames.managedFrames)}K available`,
+    );
   }
 
   /** Boots a machine: memory map → buddy allocator → kernel page tables → slab caches. */
@@ -242,9 +244,9 @@ export class Machine implements KernelView {
     this.vm.reclaim = new Reclaim(this.vm, device, cache, lru, this.watermarks);
     this.vm.reclaim.registerShrinker(() => this.slab.shrinkAll());
     this.log(
-      `Adding ${(device.usableSlots * 4).toString()}k swap on ${device.path}.  ` +
+      `Adding ${pagesToKb(device.usableSlots)}k swap on ${device.path}.  ` +
         'Priority:-2 extents:1 across:' +
-        `${(device.usableSlots * 4).toString()}k`,
+        `${pagesToKb(device.usableSlots)}k`,
     );
   }
 

@@ -17,7 +17,7 @@
  * The victim gets SIGKILL, its memory and swap are freed at once (the OOM reaper's job), and
  * the kernel log gets Linux's "Out of memory: Killed process …" line.
  */
-import { PAGE_SIZE } from '../hw/constants.js';
+import { pagesToKb } from '../hw/size.js';
 import type { Process } from './process.js';
 
 /** oom_score_adj bounds (Linux's OOM_SCORE_ADJ_MIN / MAX); -1000 means never kill. */
@@ -61,11 +61,10 @@ export function selectOomVictim(
 /** Linux's line for the kernel log, sizes in kB, as mm/oom_kill.c's __oom_kill_process prints it. */
 export function oomKillMessage(process: Process): string {
   const space = process.space;
-  const kb = (pages: number) => (pages * PAGE_SIZE) / 1024;
   return (
     `Out of memory: Killed process ${process.pid} (${process.name.slice(0, 15)}) ` +
-    `total-vm:${space.mappedBytes / 1024}kB, anon-rss:${kb(space.rss)}kB, file-rss:0kB, ` +
-    `shmem-rss:0kB, UID:0 pgtables:${kb(space.tables.tablePages)}kB ` +
+    `total-vm:${space.mappedBytes / 1024}kB, anon-rss:${pagesToKb(space.rss)}kB, file-rss:0kB, ` +
+    `shmem-rss:0kB, UID:0 pgtables:${pagesToKb(space.tables.tablePages)}kB ` +
     `oom_score_adj:${process.oomScoreAdj}`
   );
 }

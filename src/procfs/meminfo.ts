@@ -1,5 +1,5 @@
 /** /proc/meminfo, with Linux 6.x's fields in Linux's order. */
-import { PAGE_SIZE } from '../hw/constants.js';
+import { pagesToKb } from '../hw/size.js';
 import { PROT_WRITE } from '../linux-abi.js';
 import { FrameUse } from '../physical/index.js';
 import { VMALLOC_SIZE } from '../virtual/layout.js';
@@ -13,33 +13,32 @@ const HUGE_PAGE_KB = 2048;
 
 export function formatMeminfo(machine: KernelView): string {
   const frames = machine.frames.stats();
-  const pagesKb = (n: number) => (n * PAGE_SIZE) / 1024;
   const used = (use: FrameUse) => frames.framesByUse[use] ?? 0;
   const slab = machine.slab.stats();
-  const total = pagesKb(frames.managedFrames);
-  const free = pagesKb(frames.freeFrames);
-  const anon = pagesKb(used(FrameUse.USER));
+  const total = pagesToKb(frames.managedFrames);
+  const free = pagesToKb(frames.freeFrames);
+  const anon = pagesToKb(used(FrameUse.USER));
   const reclaimable = kb(slab.reclaimableBytes);
   const lists = anonMemory(machine);
-  const mlocked = pagesKb(lists.unevictable);
-  const swapTotal = pagesKb(lists.swapTotal);
+  const mlocked = pagesToKb(lists.unevictable);
+  const swapTotal = pagesToKb(lists.swapTotal);
   const rows: [string, number][] = [
     ['MemTotal', total],
     ['MemFree', free],
     ['MemAvailable', free + reclaimable],
     ['Buffers', 0],
     ['Cached', 0],
-    ['SwapCached', pagesKb(lists.swapCached)],
-    ['Active', pagesKb(lists.active)],
-    ['Inactive', pagesKb(lists.inactive)],
-    ['Active(anon)', pagesKb(lists.active)],
-    ['Inactive(anon)', pagesKb(lists.inactive)],
+    ['SwapCached', pagesToKb(lists.swapCached)],
+    ['Active', pagesToKb(lists.active)],
+    ['Inactive', pagesToKb(lists.inactive)],
+    ['Active(anon)', pagesToKb(lists.active)],
+    ['Inactive(anon)', pagesToKb(lists.inactive)],
     ['Active(file)', 0],
     ['Inactive(file)', 0],
     ['Unevictable', mlocked],
     ['Mlocked', mlocked],
     ['SwapTotal', swapTotal],
-    ['SwapFree', pagesKb(lists.swapFree)],
+    ['SwapFree', pagesToKb(lists.swapFree)],
     ['Zswap', 0],
     ['Zswapped', 0],
     ['Dirty', 0],
@@ -51,8 +50,8 @@ export function formatMeminfo(machine: KernelView): string {
     ['Slab', kb(slab.slabBytes)],
     ['SReclaimable', reclaimable],
     ['SUnreclaim', kb(slab.unreclaimableBytes)],
-    ['KernelStack', pagesKb(used(FrameUse.KERNEL_STACK))],
-    ['PageTables', pagesKb(used(FrameUse.PAGE_TABLE))],
+    ['KernelStack', pagesToKb(used(FrameUse.KERNEL_STACK))],
+    ['PageTables', pagesToKb(used(FrameUse.PAGE_TABLE))],
     ['SecPageTables', 0],
     ['NFS_Unstable', 0],
     ['Bounce', 0],
@@ -63,7 +62,7 @@ export function formatMeminfo(machine: KernelView): string {
     ['VmallocUsed', kb(machine.vm.vmallocBytes)],
     ['VmallocChunk', 0],
     ['Percpu', 0],
-    ['HardwareCorrupted', pagesKb(frames.quarantinedFrames)],
+    ['HardwareCorrupted', pagesToKb(frames.quarantinedFrames)],
     ['AnonHugePages', 0],
     ['ShmemHugePages', 0],
     ['ShmemPmdMapped', 0],

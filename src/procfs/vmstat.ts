@@ -1,12 +1,10 @@
 /** /proc/vmstat: `name value` lines, the counters procps' vmstat reads among them. */
 import { PAGE_SIZE } from '../hw/constants.js';
+import { pagesToKb } from '../hw/size.js';
 import { FrameUse, ZONE_DMA, ZONE_DMA32, ZONE_NORMAL } from '../physical/index.js';
 import { ReclaimEvents } from '../virtual/reclaim/reclaim.js';
 import { anonMemory } from './anon-memory.js';
 import type { KernelView } from './kernel-view.js';
-
-/** KiB per page: pgpgin/pgpgout count swap I/O in KiB. */
-const PAGE_KB = PAGE_SIZE / 1024;
 
 export function formatVmstat(machine: KernelView): string {
   const frames = machine.frames.stats();
@@ -46,13 +44,14 @@ export function formatVmstat(machine: KernelView): string {
     ['nr_writeback', 0],
     ['nr_shmem', 0],
     ['nr_anon_transparent_hugepages', 0],
-    ['nr_kernel_stack', (used(FrameUse.KERNEL_STACK) * PAGE_SIZE) / 1024],
+    ['nr_kernel_stack', pagesToKb(used(FrameUse.KERNEL_STACK))],
     ['nr_page_table_pages', used(FrameUse.PAGE_TABLE)],
     ['nr_swapcached', lists.swapCached],
     ['nr_dirty_threshold', 0],
     ['nr_dirty_background_threshold', 0],
-    ['pgpgin', pswpin * PAGE_KB],
-    ['pgpgout', pswpout * PAGE_KB],
+    // pgpgin/pgpgout count swap I/O in KiB.
+    ['pgpgin', pagesToKb(pswpin)],
+    ['pgpgout', pagesToKb(pswpout)],
     ['pswpin', pswpin],
     ['pswpout', pswpout],
     ['pgalloc_dma', counters.pgalloc[ZONE_DMA] ?? 0],

@@ -17,6 +17,7 @@
  * Reclaim compares free memory with the sum over the zones (one node).
  */
 import { PAGE_SIZE } from '../../hw/constants.js';
+import { pagesToKb } from '../../hw/size.js';
 
 /** Linux's bounds of min_free_kbytes when derived from memory size. */
 export const MIN_FREE_KBYTES_FLOOR = 128;
@@ -43,7 +44,7 @@ export class Watermarks {
   /** @param managedByZone pages the allocator manages in each zone */
   constructor(managedByZone: readonly number[]) {
     const lowmemPages = managedByZone.reduce((sum, n) => sum + n, 0);
-    const lowmemKbytes = (lowmemPages * PAGE_SIZE) / 1024;
+    const lowmemKbytes = pagesToKb(lowmemPages);
     this.minFreeKbytes = Math.min(
       MIN_FREE_KBYTES_CEILING,
       Math.max(MIN_FREE_KBYTES_FLOOR, Math.floor(Math.sqrt(lowmemKbytes * 16))),

@@ -25,6 +25,7 @@
  */
 import { PAGE_SIZE } from '../../hw/constants.js';
 import type { PhysicalMemory } from '../../hw/ram.js';
+import { pagesToKb } from '../../hw/size.js';
 
 /** Slot 0: the swap header. */
 const HEADER_SLOT = 0;
@@ -153,8 +154,8 @@ export class SwapDevice {
    * to 40 columns, an extra tab after numbers below 10^7; priority -2, the first default one.
    */
   procSwaps(): string {
-    const size = (this.usableSlots * PAGE_SIZE) / 1024;
-    const used = (this.usedSlots * PAGE_SIZE) / 1024;
+    const size = pagesToKb(this.usableSlots);
+    const used = pagesToKb(this.usedSlots);
     const tab = (kib: number) => (kib < 10_000_000 ? '\t' : '');
     const path = this.path.length < 40 ? this.path.padEnd(40) : `${this.path} `;
     return (
