@@ -5,7 +5,7 @@
  *   /proc/meminfo  /proc/buddyinfo  /proc/slabinfo  /proc/vmstat  /proc/swaps  /proc/zoneinfo
  *   /proc/cpuinfo  /proc/interrupts
  *   /proc/sys/kernel/randomize_va_space
- *   /proc/PID/maps  /proc/PID/status  /proc/PID/smaps  /proc/PID/oom_score
+ *   /proc/PID/maps  /proc/PID/status  /proc/PID/stat  /proc/PID/smaps  /proc/PID/oom_score
  *   /proc/PID/oom_score_adj   (PID may be `self` inside a program)
  *
  * A file may be named without its `/proc/` prefix (`meminfo`, `1/maps`), as a shell's `cat`
@@ -18,6 +18,7 @@ import type { KernelView } from './kernel-view.js';
 import { formatMeminfo } from './meminfo.js';
 import { formatSmaps } from './smaps.js';
 import { formatCpuinfo, formatInterrupts } from './smp.js';
+import { formatStat } from './stat.js';
 import { formatStatus } from './status.js';
 import { formatVmstat } from './vmstat.js';
 import { formatZoneinfo } from './zoneinfo.js';
@@ -36,7 +37,7 @@ const SYSTEM_FILES = [
   'interrupts',
   'sys/kernel/randomize_va_space',
 ];
-const PID_FILES = ['maps', 'status', 'smaps', 'oom_score', 'oom_score_adj'];
+const PID_FILES = ['maps', 'status', 'stat', 'smaps', 'oom_score', 'oom_score_adj'];
 
 /** A path that /proc does not have (or a process that does not exist); names the files it has. */
 export class ProcFsError extends WallosError {
@@ -95,6 +96,8 @@ export class ProcFs {
         return mapsOf(process);
       case 'smaps':
         return formatSmaps(process);
+      case 'stat':
+        return formatStat(process);
       case 'oom_score':
         return `${oomScore(process, m.totalPages)}\n`;
       case 'oom_score_adj':

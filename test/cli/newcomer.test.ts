@@ -60,7 +60,7 @@ describe.concurrent('the shell, piped', () => {
     });
     expect(result.code).toBe(1);
     expect(result.stderr).toContain(
-      'error: /proc/nothing: no such file in /proc (it has: meminfo, buddyinfo, slabinfo, vmstat, swaps, zoneinfo, cpuinfo, interrupts, sys/kernel/randomize_va_space, PID/maps, PID/status, PID/smaps, PID/oom_score, PID/oom_score_adj (PID: 1))',
+      'error: /proc/nothing: no such file in /proc (it has: meminfo, buddyinfo, slabinfo, vmstat, swaps, zoneinfo, cpuinfo, interrupts, sys/kernel/randomize_va_space, PID/maps, PID/status, PID/stat, PID/smaps, PID/oom_score, PID/oom_score_adj (PID: 1))',
     );
     expect(result.stdout).toMatch(/│ +1 │ +0 │ a /);
   });

@@ -22,8 +22,10 @@ function swappingMachine() {
       yield;
       for (const file of ['/proc/meminfo', '/proc/vmstat', '/proc/swaps', '/proc/zoneinfo'])
         seen[file] = machine.procfs.read(file);
-      for (const file of ['smaps', 'status'])
+      for (const file of ['smaps', 'status', 'stat'])
         seen[file] = machine.procfs.read(`/proc/self/${file}`);
+      seen.majorFaults = String(machine.current!.space.majorFaults);
+      seen.minorFaults = String(machine.current!.space.minorFaults);
     },
     { name: 'swapper' },
   );
@@ -116,6 +118,18 @@ describe('/proc under swap', () => {
       'Locked',
     ]);
     machine.check();
+  });
+
+  it('stat carries the major faults, and ps(1) reads them (maj_flt)', () => {
+    const { seen } = swappingMachine();
+    const fields = seen.stat!.trimEnd().split(' ');
+    expect(fields).toHaveLength(52);
+    expect(fields[1]).toBe('(swapper)');
+    expect(fields[11]).toBe(seen.majorFaults);
+    expect(Number(seen.majorFaults)).toBeGreaterThan(0);
+    // ps takes the fault counts and the name from stat (its rss comes from statm).
+    const ps = withProcFile({ '/proc/$$/stat': seen.stat! }, 'ps -o min_flt=,maj_flt=,comm= -p $$');
+    expect(ps.trim().split(/\s+/)).toEqual([seen.minorFaults, seen.majorFaults, 'swapper']);
   });
 
   it('zoneinfo lists every zone with its watermarks, free pages first', () => {
