@@ -141,6 +141,94 @@ describe('TLB shootdowns', () => {
   });
 });
 
+describe('TLB shootdowns of weaker rights and COW breaks', () => {
+  /**
+   * A writer thread on CPU 1 stores through a writable translation, then its process's main
+   * thread (CPU 0) makes the page read-only; the writer stores again.
+   */
+  function protectScenario(shootdowns: boolean) {
+    const machine = Machine.boot({ memory: '64M', cpus: 2 });
+    machine.vm.cpus.shootdownsEnabled = shootdowns;
+    let stage = 0;
+    let page = 0;
+    const handle = machine.spawn(function* main(ctx: UserContext) {
+      page = ctx.mmap(0, PAGE_SIZE, RW, ANON);
+      const tid = ctx.thread(function* writer(thread: UserContext) {
+        thread.store32(page, 1);
+        stage = 1;
+        while (stage < 2) yield;
+        thread.store32(page, 2); // after mprotect(PROT_READ)
+        stage = 3;
+      });
+      while (stage < 1) yield;
+      ctx.mprotect(page, PAGE_SIZE, PROT_READ);
+      stage = 2;
+      ctx.join(tid);
+      return ctx.load32(page);
+    });
+    machine.run();
+    return { machine, handle, stage };
+  }
+
+  it('mprotect: without them the write goes through a stale writable entry', () => {
+    const { handle, stage } = protectScenario(false);
+    expect(stage).toBe(3);
+    expect(handle.exitCode).toBe(2); // the read-only page was written
+  });
+
+  it('mprotect: with them the write faults (SEGV_ACCERR) and kills the process', () => {
+    const { machine, handle, stage } = protectScenario(true);
+    expect(stage).toBe(2);
+    expect(handle.signal).toBe(11);
+    expect(handle.fault?.kind).toBe('SEGV_ACCERR');
+    finish(machine);
+  });
+
+  /**
+   * A reader thread on CPU 1 caches the translation of a page its process shares copy-on-write
+   * with a forked child; the main thread (CPU 0) writes the page (a COW break: its own copy);
+   * the child, alone on the old frame now, writes it in place; the reader reads again.
+   */
+  function cowScenario(shootdowns: boolean) {
+    const machine = Machine.boot({ memory: '64M', cpus: 2 });
+    machine.vm.cpus.shootdownsEnabled = shootdowns;
+    let stage = 0;
+    let seen = -1;
+    machine.spawn(function* main(ctx: UserContext) {
+      const page = ctx.mmap(0, PAGE_SIZE, RW, ANON);
+      ctx.store32(page, 1);
+      const tid = ctx.thread(function* reader(thread: UserContext) {
+        thread.load32(page);
+        stage = 1;
+        while (stage < 3) yield;
+        seen = thread.load32(page);
+      });
+      while (stage < 1) yield;
+      const child = ctx.fork(function* child(c: UserContext) {
+        while (stage < 2) yield;
+        c.store32(page, 0xc41d); // the frame is the child's alone: written in place
+        stage = 3;
+      });
+      ctx.store32(page, 2); // COW break on CPU 0
+      stage = 2;
+      ctx.join(tid);
+      ctx.wait(child);
+    });
+    machine.run();
+    return { machine, seen };
+  }
+
+  it('COW break: without them the reader sees the child’s write through the old frame', () => {
+    expect(cowScenario(false).seen).toBe(0xc41d);
+  });
+
+  it('COW break: with them the reader sees its own process’s copy', () => {
+    const { machine, seen } = cowScenario(true);
+    expect(seen).toBe(2);
+    finish(machine);
+  });
+});
+
 describe('CPUs', () => {
   it('boots with 1 CPU by default and up to 64, rejecting anything else', () => {
     expect(Machine.boot({ memory: '16M' }).cpuCount).toBe(1);
