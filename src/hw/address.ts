@@ -19,6 +19,7 @@
  * operators reduce modulo 2^32 (two's complement).
  */
 import { InvalidArgumentError } from '../errors.js';
+import { PAGE_SIZE } from './constants.js';
 
 /** Bits of virtual address implemented by 4-level paging. */
 export const VIRTUAL_ADDRESS_BITS = 48;
@@ -28,6 +29,21 @@ export const USER_TOP = 2 ** (VIRTUAL_ADDRESS_BITS - 1);
 export const KERNEL_BOTTOM = -USER_TOP;
 /** Physical addresses are below 2^52 (MAXPHYADDR of x86-64). */
 export const PHYSICAL_ADDRESS_LIMIT = 2 ** 52;
+
+/** `n` rounded up to a whole number of pages (Linux's PAGE_ALIGN). */
+export function pageUp(n: number): number {
+  return Math.ceil(n / PAGE_SIZE) * PAGE_SIZE;
+}
+
+/** The start of the page holding address `n` (Linux's PAGE_ALIGN_DOWN, for n >= 0). */
+export function pageDown(n: number): number {
+  return n - (n % PAGE_SIZE);
+}
+
+/** True when `n` is a multiple of the page size (Linux's PAGE_ALIGNED). */
+export function isPageAligned(n: number): boolean {
+  return n % PAGE_SIZE === 0;
+}
 
 const TWO_POW_48 = 2 ** 48;
 const TWO_POW_64 = 1n << 64n;

@@ -18,7 +18,7 @@
  * Helpers marked "VM layer" serve the layer's operations kept in files of their own
  * (mremap.ts); nothing outside src/virtual calls them.
  */
-import { USER_TOP } from '../hw/address.js';
+import { isPageAligned, pageDown, pageUp, USER_TOP } from '../hw/address.js';
 import { PAGE_SIZE } from '../hw/constants.js';
 import {
   entryAddress,
@@ -80,14 +80,6 @@ const KNOWN_MAP_FLAGS =
   MAP_GROWSDOWN |
   MAP_LOCKED |
   MAP_NORESERVE;
-
-function pageUp(n: number): number {
-  return Math.ceil(n / PAGE_SIZE) * PAGE_SIZE;
-}
-
-function isPageAligned(n: number): boolean {
-  return n % PAGE_SIZE === 0;
-}
 
 /**
  * True when a leaf rewritten from `low`/`high` to `newLow`/`newHigh` lost something a TLB may
@@ -247,7 +239,7 @@ export class AddressSpace {
   private faultIn(vma: Vma, va: number, write: boolean): FaultResult {
     const at = this.tables.entry(va, 1, true, true);
     if (at < 0) return FaultResult.OUT_OF_MEMORY;
-    const page = va - (va % PAGE_SIZE);
+    const page = pageDown(va);
     const lo = this.tables.low(at);
     const hi = this.tables.high(at);
     // A TLB never holds a non-present entry: mapping a page where none was needs no flush.
@@ -350,7 +342,7 @@ export class AddressSpace {
     const stack = this.stack;
     if (stack === undefined || va >= stack.start || va < this.layout.stackTop - STACK_LIMIT)
       return undefined;
-    const start = va - (va % PAGE_SIZE);
+    const start = pageDown(va);
     const below = this.vmas.items[this.vmas.indexAfter(start) - 1];
     if (below !== undefined && below !== stack && below.end + STACK_GUARD_GAP > start)
       return undefined;
@@ -656,7 +648,7 @@ export class AddressSpace {
    * -1 when no gap is left.
    */
   placeMapping(hint: number, size: number): number {
-    const start = hint - (hint % PAGE_SIZE);
+    const start = pageDown(hint);
     if (this.hintFits(start, start + size)) return start;
     const mmapBase = this.layout.mmapBase;
     return this.vmas.findGapTopDown(size, Math.max(USER_MIN, pageUp(this.brk)), mmapBase);

@@ -23,7 +23,7 @@
  * call leaves the address space as it was (Linux would have applied the advice to the areas
  * before a hole).
  */
-import { USER_TOP } from '../hw/address.js';
+import { isPageAligned, pageUp, USER_TOP } from '../hw/address.js';
 import { PAGE_SIZE } from '../hw/constants.js';
 import { PTE_A, PTE_D, PTE_P } from '../hw/paging.js';
 import {
@@ -56,8 +56,8 @@ export function madvise(
 ): number {
   if (!KNOWN_ADVICE.has(advice)) return -ERRNO.EINVAL;
   if (!Number.isSafeInteger(address) || !Number.isSafeInteger(length)) return -ERRNO.EINVAL;
-  if (address < 0 || address % PAGE_SIZE !== 0 || length < 0) return -ERRNO.EINVAL;
-  const end = address + Math.ceil(length / PAGE_SIZE) * PAGE_SIZE;
+  if (address < 0 || !isPageAligned(address) || length < 0) return -ERRNO.EINVAL;
+  const end = address + pageUp(length);
   if (end === address) return 0;
   if (end > USER_TOP) return -ERRNO.ENOMEM;
   const areas = space.vmas.overlapping(address, end);

@@ -4,7 +4,7 @@
  * its leaf holds a frame, present or kept under PROT_NONE, or when it is swapped out but its
  * page is still in the swap cache; a page never touched, or only on the swap device, is not.
  */
-import { USER_TOP } from '../hw/address.js';
+import { isPageAligned, pageUp, USER_TOP } from '../hw/address.js';
 import { PAGE_SIZE } from '../hw/constants.js';
 import { ERRNO } from '../linux-abi.js';
 import type { AddressSpace } from './address-space.js';
@@ -20,9 +20,9 @@ export const MINCORE_RESIDENT = 1;
  */
 export function mincore(space: AddressSpace, address: number, length: number): Uint8Array | number {
   if (!Number.isSafeInteger(address) || !Number.isSafeInteger(length)) return -ERRNO.EINVAL;
-  if (address % PAGE_SIZE !== 0) return -ERRNO.EINVAL;
+  if (!isPageAligned(address)) return -ERRNO.EINVAL;
   if (address < 0 || length < 0 || address + length > USER_TOP) return -ERRNO.ENOMEM;
-  const end = address + Math.ceil(length / PAGE_SIZE) * PAGE_SIZE;
+  const end = address + pageUp(length);
   if (!space.covers(address, end)) return -ERRNO.ENOMEM;
   const vector = new Uint8Array((end - address) / PAGE_SIZE);
   space.tables.forEachLeaf(address, end, (at, va) => {

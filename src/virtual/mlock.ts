@@ -12,8 +12,7 @@
  * Each call checks everything before it changes anything, so a failed call leaves the address
  * space as it was. Locks are not inherited across fork (the child's areas start unlocked).
  */
-import { USER_TOP } from '../hw/address.js';
-import { PAGE_SIZE } from '../hw/constants.js';
+import { pageDown, pageUp, USER_TOP } from '../hw/address.js';
 import { ERRNO, MCL_CURRENT, MCL_FUTURE, MCL_ONFAULT } from '../linux-abi.js';
 import type { AddressSpace } from './address-space.js';
 import { FaultResult } from './stats.js';
@@ -32,8 +31,8 @@ interface LockRange {
 function lockRange(address: number, length: number): LockRange | number {
   if (!Number.isSafeInteger(address) || !Number.isSafeInteger(length)) return -ERRNO.EINVAL;
   if (address < 0 || length < 0) return -ERRNO.EINVAL;
-  const start = address - (address % PAGE_SIZE);
-  const end = Math.ceil((address + length) / PAGE_SIZE) * PAGE_SIZE;
+  const start = pageDown(address);
+  const end = pageUp(address + length);
   if (end > USER_TOP) return -ERRNO.ENOMEM;
   return { start, end };
 }

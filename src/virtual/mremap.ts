@@ -18,7 +18,7 @@
  * for VMA records or page tables) is found before anything changes, so a failure changes
  * nothing.
  */
-import { USER_TOP } from '../hw/address.js';
+import { isPageAligned, pageUp, USER_TOP } from '../hw/address.js';
 import { PAGE_SIZE, PTE_SIZE } from '../hw/constants.js';
 import { entryAddress, levelSpan } from '../hw/paging.js';
 import { ERRNO, MREMAP_DONTUNMAP, MREMAP_FIXED, MREMAP_MAYMOVE } from '../linux-abi.js';
@@ -103,7 +103,7 @@ function checkArguments(
   if (flags & MREMAP_DONTUNMAP && (!(flags & MREMAP_MAYMOVE) || oldLength !== newLength)) {
     return -ERRNO.EINVAL;
   }
-  if (address < 0 || address % PAGE_SIZE !== 0) return -ERRNO.EINVAL;
+  if (address < 0 || !isPageAligned(address)) return -ERRNO.EINVAL;
   if (oldLength < 0 || newLength <= 0 || oldLength > USER_TOP || newLength > USER_TOP) {
     return -ERRNO.EINVAL;
   }
@@ -146,7 +146,7 @@ function remapTo(
   flags: number,
   newAddress: number,
 ): number {
-  if (!Number.isSafeInteger(newAddress) || newAddress < 0 || newAddress % PAGE_SIZE !== 0) {
+  if (!Number.isSafeInteger(newAddress) || newAddress < 0 || !isPageAligned(newAddress)) {
     return -ERRNO.EINVAL;
   }
   if (newAddress + newSize > USER_TOP) return -ERRNO.EINVAL;
@@ -318,8 +318,4 @@ function shareLeaves(space: AddressSpace, start: number, end: number, distance: 
     space.rss++;
   });
   if (space.rss > space.peakRss) space.peakRss = space.rss;
-}
-
-function pageUp(n: number): number {
-  return Math.ceil(n / PAGE_SIZE) * PAGE_SIZE;
 }

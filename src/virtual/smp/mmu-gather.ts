@@ -19,7 +19,8 @@
  * Each address space owns one gather, reused by every operation on it (no allocation per
  * call); an operation that queued something ends with {@link finish}.
  */
-import { PAGE_SIZE } from '../../hw/constants.js';
+
+import { pageDown } from '../../hw/address.js';
 import type { AddressSpace } from '../address-space.js';
 import { TLB_SINGLE_PAGE_FLUSH_CEILING } from './cpus.js';
 
@@ -44,7 +45,7 @@ export class MmuGather {
       this.pages.length = 0;
       return;
     }
-    this.pages.push(va - (va % PAGE_SIZE));
+    this.pages.push(pageDown(va));
   }
 
   /** Every translation of the space changed (`flush_tlb_mm`, as fork does). */
