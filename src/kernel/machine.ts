@@ -398,10 +398,13 @@ export class Machine implements KernelView {
     return tid;
   }
 
-  /** Frees what a thread held: its stack mapping, kernel stack and task_struct. */
-  private releaseThread(thread: Thread): void {
+  /**
+   * Frees what a thread held: its kernel stack, its task_struct and, unless the whole address
+   * space is about to go (`withStack` false), its stack mapping.
+   */
+  private releaseThread(thread: Thread, withStack = true): void {
     thread.state = 'dead';
-    if (!thread.process.ended) thread.process.space.munmap(thread.stackBase, thread.stackLength);
+    if (withStack) thread.process.space.munmap(thread.stackBase, thread.stackLength);
     this.vm.vfree(thread.kernelStack);
     this.objects.tasks.free(thread.descriptor);
   }
@@ -804,7 +807,7 @@ export class Machine implements KernelView {
     if (process.ended) return;
     process.exitCode = signal === null ? (exitCode ?? 0) : null;
     process.signal = signal;
-    for (const thread of process.threads) if (!thread.ended) this.releaseThread(thread);
+    for (const thread of process.threads) if (!thread.ended) this.releaseThread(thread, false);
     process.space.destroy();
     process.files.closeAll();
     this.vm.vfree(process.kernelStack);
