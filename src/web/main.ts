@@ -17,7 +17,7 @@ import { formatAddress, parseAddress } from '../hw/address.js';
 import { PAGE_SIZE } from '../hw/constants.js';
 import { formatSize } from '../hw/size.js';
 import { orderMeaning } from './model/explain.js';
-import { colourOf, labelOf, USER_CODE_FIRST, userCode } from './model/frame-colours.js';
+import { colourOf, FrameCode, labelOf, USER_CODE_FIRST, userCode } from './model/frame-colours.js';
 import { describeFrame } from './model/frame-details.js';
 import { FrameSnapshot, SHARED_OWNER } from './model/frame-snapshot.js';
 import {
@@ -321,7 +321,8 @@ class App {
 
   /** The process drop-down and the legend, rebuilt only when processes come or go. */
   private renderProcesses(moment: Moment, selected: ProcessView | undefined): void {
-    const key = moment.processes.map((p) => `${p.pid}:${p.name}`).join(' ');
+    const byLru = byId<HTMLSelectElement>('colour-by').value === 'lru';
+    const key = `${byLru} ${moment.processes.map((p) => `${p.pid}:${p.name}`).join(' ')}`;
     const select = byId<HTMLSelectElement>('process-select');
     if (key !== this.processKey) {
       // Rebuilt only on a change, so an open drop-down is not closed under the user.
@@ -329,7 +330,7 @@ class App {
       select.replaceChildren(
         ...moment.processes.map((p) => new Option(`${p.pid} ${p.name}`, String(p.pid))),
       );
-      this.renderLegend(moment.processes);
+      this.renderLegend(moment.processes, byLru);
     }
     select.value = String(selected?.pid ?? '');
   }
@@ -417,14 +418,25 @@ class App {
     this.render();
   }
 
-  /** The legend: every fixed use, then the user-page colour of each live process. */
-  private renderLegend(processes: readonly ProcessView[]): void {
+  /**
+   * The legend: every fixed use (the LRU lists only when user pages are coloured by them),
+   * then the user-page colour of each live process.
+   */
+  private renderLegend(processes: readonly ProcessView[], byLru: boolean): void {
     const swatch = (label: string, code: number): HTMLElement => {
       const item = el('li', null, label);
       item.style.setProperty('--swatch', colourOf(code));
       return item;
     };
-    const fixed = Array.from({ length: USER_CODE_FIRST }, (_, code) => swatch(labelOf(code), code));
+    const lruCodes = [
+      FrameCode.LRU_INACTIVE,
+      FrameCode.LRU_ACTIVE,
+      FrameCode.UNEVICTABLE,
+      FrameCode.SWAP_CACHE,
+    ] as number[];
+    const fixed = Array.from({ length: USER_CODE_FIRST }, (_, code) => code)
+      .filter((code) => byLru || !lruCodes.includes(code))
+      .map((code) => swatch(labelOf(code), code));
     const own = processes.map((p) => swatch(`pid ${p.pid} ${p.name}`, userCode(p.pid)));
     byId('legend').replaceChildren(...fixed, ...own);
   }

@@ -572,8 +572,10 @@ describe('visualizer page', () => {
     expect(shown.summary).toMatch(new RegExp(`^${shown.used} of ${shown.usable} slots in use`));
     expect(shown.onLists).toBe(shown.tracked);
     expect(shown.charts).toEqual(expect.arrayContaining(['swapOuts', 'swapIns', 'scanned']));
+    expect(await page.textContent('#legend')).toContain('inactive list');
     await page.screenshot({ path: `${ARTIFACTS}/web-swap.png`, fullPage: true });
     await page.selectOption('#colour-by', 'owner');
+    expect(await page.textContent('#legend')).not.toContain('inactive list');
   });
 
   it('logged no error along the way', () => {
