@@ -39,7 +39,7 @@ import { swapEntryHigh, swapEntryLow } from '../swap/swap-entry.js';
 import type { VirtualMemory } from '../virtual-memory.js';
 import type { Vma } from '../vma.js';
 import { Mappings, ReverseMap } from './rmap.js';
-import { Watermarks } from './watermarks.js';
+import type { Watermarks } from './watermarks.js';
 
 /** Pages one reclaim pass aims to free (Linux's SWAP_CLUSTER_MAX). */
 export const SWAP_CLUSTER_MAX = 32;
@@ -135,10 +135,7 @@ export class Reclaim {
     const pfn = pa / PAGE_SIZE;
     this.policy.remove(pfn);
     this.lazyFrames[pfn] = 0;
-    if (this.unevictableFrames[pfn] === 1) {
-      this.unevictableFrames[pfn] = 0;
-      this.unevictable--;
-    }
+    this.makeEvictable(pa);
     this.rmap.remove(pa);
   }
 
@@ -295,11 +292,7 @@ export class Reclaim {
   putback(space: AddressSpace, va: number): void {
     const pa = space.frameAt(va);
     if (pa < 0) return;
-    const pfn = pa / PAGE_SIZE;
-    if (this.unevictableFrames[pfn] !== 1) return;
-    this.unevictableFrames[pfn] = 0;
-    this.unevictable--;
-    this.policy.add(pfn);
+    if (this.makeEvictable(pa)) this.policy.add(pa / PAGE_SIZE);
   }
 
   // ─── evicting one frame ────────────────────────────────────────────────────────────────
@@ -312,6 +305,15 @@ export class Reclaim {
   private makeUnevictable(pa: number): void {
     this.unevictableFrames[pa / PAGE_SIZE] = 1;
     this.unevictable++;
+  }
+
+  /** The frame `pa` is no longer held by a locked area; true when it was. */
+  private makeEvictable(pa: number): boolean {
+    const pfn = pa / PAGE_SIZE;
+    if (this.unevictableFrames[pfn] !== 1) return false;
+    this.unevictableFrames[pfn] = 0;
+    this.unevictable--;
+    return true;
   }
 
   /** Test-and-clear of the Accessed bit in every entry mapping `pa`: was it referenced? */
@@ -401,10 +403,7 @@ export class Reclaim {
     const cache = this.cache;
     let slot = cache.slotOf(pa);
     const fresh = slot === 0;
-    let dirty = fresh || cache.isDirty(pa);
-    for (let i = 0; i < m.count && !dirty; i++) {
-      if ((m.spaces[i]!.tables.low(m.entries[i]!) & PTE_D) !== 0) dirty = true;
-    }
+    const dirty = fresh || this.writtenSince(pa, m);
     if (fresh) {
       slot = this.device.allocSlot();
       if (slot < 0) return 0;
@@ -433,9 +432,4 @@ export class Reclaim {
       this.vm.frames.putPage(pa);
     }
   }
-}
-
-/** Watermarks of the machine's zones, from what the allocator manages in each. */
-export function zoneWatermarks(vm: VirtualMemory): Watermarks {
-  return new Watermarks(vm.frames.stats().zones.map((zone) => zone.managedFrames));
 }
