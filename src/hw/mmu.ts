@@ -419,30 +419,15 @@ export class Mmu implements MemoryAccess {
 
   /** Reads `length` bytes at `va` into `target` from `targetOffset` on, page by page. */
   readInto(va: number, target: Uint8Array, targetOffset: number, length: number): void {
-    checkLength(length);
-    for (let done = 0; done < length; ) {
-      const count = bytesOnPage(va + done, length - done);
-      this.ram.readInto(this.translate(va + done, ACCESS_READ), target, targetOffset + done, count);
-      done += count;
-    }
+    if (this.tryReadInto(va, target, targetOffset, length) < length) this.raisePageFault();
   }
 
   writeBytes(va: number, bytes: Uint8Array): void {
-    for (let done = 0; done < bytes.length; ) {
-      const count = bytesOnPage(va + done, bytes.length - done);
-      const pa = this.translate(va + done, ACCESS_WRITE);
-      this.ram.writeBytes(pa, bytes.subarray(done, done + count));
-      done += count;
-    }
+    if (this.tryWriteBytes(va, bytes, 0) < bytes.length) this.raisePageFault();
   }
 
   fill(va: number, length: number, byte: number): void {
-    checkLength(length);
-    for (let done = 0; done < length; ) {
-      const count = bytesOnPage(va + done, length - done);
-      this.ram.fill(this.translate(va + done, ACCESS_WRITE), count, byte);
-      done += count;
-    }
+    if (this.tryFill(va, length, byte) < length) this.raisePageFault();
   }
 
   /**
@@ -456,12 +441,71 @@ export class Mmu implements MemoryAccess {
       this.writeBytes(to, this.readBytes(from, length));
       return;
     }
-    for (let done = 0; done < length; ) {
-      const count = bytesOnPage(to + done, bytesOnPage(from + done, length - done));
-      const source = this.translate(from + done, ACCESS_READ);
-      this.ram.copy(this.translate(to + done, ACCESS_WRITE), source, count);
+    if (this.tryCopy(to, from, length) < length) this.raisePageFault();
+  }
+
+  // The bulk accesses' resumable forms, for a caller that handles faults itself (a process's
+  // memory): each works forward page by page and returns the bytes it did, all of them or up
+  // to the page that faulted, that fault recorded as the `try…` accessors record one (CR2,
+  // faultErrorCode), no exception thrown: as an interrupted `rep movsb` leaves its progress in
+  // RSI, RDI and RCX, so the access resumes where it stopped.
+
+  /** {@link readInto}: the bytes read. */
+  tryReadInto(va: number, target: Uint8Array, targetOffset: number, length: number): number {
+    checkLength(length);
+    let done = 0;
+    while (done < length) {
+      const count = bytesOnPage(va + done, length - done);
+      const pa = this.tryTranslate(va + done, ACCESS_READ);
+      if (pa === PAGE_FAULTED) break;
+      this.ram.readInto(pa, target, targetOffset + done, count);
       done += count;
     }
+    return done;
+  }
+
+  /** Writes `bytes` from `offset` on at `va`: the bytes written. */
+  tryWriteBytes(va: number, bytes: Uint8Array, offset: number): number {
+    const length = bytes.length - offset;
+    let done = 0;
+    while (done < length) {
+      const count = bytesOnPage(va + done, length - done);
+      const pa = this.tryTranslate(va + done, ACCESS_WRITE);
+      if (pa === PAGE_FAULTED) break;
+      this.ram.writeBytes(pa, bytes.subarray(offset + done, offset + done + count));
+      done += count;
+    }
+    return done;
+  }
+
+  /** {@link fill}: the bytes set. */
+  tryFill(va: number, length: number, byte: number): number {
+    checkLength(length);
+    let done = 0;
+    while (done < length) {
+      const count = bytesOnPage(va + done, length - done);
+      const pa = this.tryTranslate(va + done, ACCESS_WRITE);
+      if (pa === PAGE_FAULTED) break;
+      this.ram.fill(pa, count, byte);
+      done += count;
+    }
+    return done;
+  }
+
+  /** {@link copyWithin} of ranges apart: the bytes copied. */
+  tryCopy(to: number, from: number, length: number): number {
+    checkLength(length);
+    let done = 0;
+    while (done < length) {
+      const count = bytesOnPage(to + done, bytesOnPage(from + done, length - done));
+      const source = this.tryTranslate(from + done, ACCESS_READ);
+      if (source === PAGE_FAULTED) break;
+      const target = this.tryTranslate(to + done, ACCESS_WRITE);
+      if (target === PAGE_FAULTED) break;
+      this.ram.copy(target, source, count);
+      done += count;
+    }
+    return done;
   }
 
   /**

@@ -17,7 +17,7 @@
  * next to the pages it copies.
  */
 import type { MemoryAccess } from '../hw/memory-access.js';
-import { checkLength, PAGE_FAULTED, PageFault, UserModeMemory } from '../hw/mmu.js';
+import { checkLength, PAGE_FAULTED, UserModeMemory } from '../hw/mmu.js';
 import type { Machine } from './machine.js';
 import type { Process } from './process.js';
 
@@ -109,20 +109,16 @@ export class UserMemory extends UserModeMemory implements MemoryAccess {
   readBytes(va: number, length: number): Uint8Array {
     checkLength(length);
     const out = new Uint8Array(length);
-    this.resumable(va, va, length, (done) => {
-      this.mmu.readInto(va + done, out, done, length - done);
-    });
+    this.resumable(length, (done) => this.mmu.tryReadInto(va + done, out, done, length - done));
     return out;
   }
 
   writeBytes(va: number, bytes: Uint8Array): void {
-    this.resumable(va, va, bytes.length, (done) => {
-      this.mmu.writeBytes(va + done, done === 0 ? bytes : bytes.subarray(done));
-    });
+    this.resumable(bytes.length, (done) => this.mmu.tryWriteBytes(va + done, bytes, done));
   }
 
   fill(va: number, length: number, byte: number): void {
-    this.resumable(va, va, length, (done) => this.mmu.fill(va + done, length - done, byte));
+    this.resumable(length, (done) => this.mmu.tryFill(va + done, length - done, byte));
   }
 
   /**
@@ -134,39 +130,33 @@ export class UserMemory extends UserModeMemory implements MemoryAccess {
       this.writeBytes(to, this.readBytes(from, length));
       return;
     }
-    this.resumable(from, to, length, (done) => {
-      this.mmu.copyWithin(to + done, from + done, length - done);
-    });
+    this.resumable(length, (done) => this.mmu.tryCopy(to + done, from + done, length - done));
   }
 
   /**
-   * Runs a bulk access of `length` bytes over `[first, +length)` (and `[second, +length)`, the
-   * other side of a copy) that the MMU performs forward page by page from `done` on. Like an
-   * interrupted `rep movsb`, whose RSI/RDI/RCX keep its progress, it resumes after a fault at
-   * the byte that faulted (CR2) instead of from the start: a copy costs one pass and at most a
-   * fault or two per page, however many of its pages fault. The fault-loop count starts again
-   * at each step forward.
+   * Runs a bulk access of `length` bytes that the MMU performs forward page by page: `run(done)`
+   * goes on from byte `done` and returns how many more it did, stopping at a page that faults
+   * (the MMU's resumable forms). Like an interrupted `rep movsb`, whose RSI/RDI/RCX keep its
+   * progress, the access resumes after the fault where it stopped instead of from the start: a
+   * copy costs one pass and at most a fault or two per page, however many of its pages fault.
+   * The fault-loop count starts again at each step forward.
    */
-  private resumable(
-    first: number,
-    second: number,
-    length: number,
-    run: (done: number) => void,
-  ): void {
+  private resumable(length: number, run: (done: number) => number): void {
     let done = 0;
     for (let faults = 1; ; faults++) {
+      let reached: number;
       try {
-        run(done);
-        return;
+        reached = done + run(done);
       } catch (error) {
-        const reached =
-          error instanceof PageFault ? progressAt(error.cr2, first, second, length) : 0;
-        if (reached > done) {
-          done = reached;
-          faults = 1;
-        }
-        this.machine.userFault(this.process, error, faults);
+        this.machine.userFault(this.process, error, faults); // #GP: a non-canonical address
+        continue;
       }
+      if (reached >= length) return;
+      if (reached > done) {
+        done = reached;
+        faults = 1;
+      }
+      this.pageFault(faults);
     }
   }
 
@@ -181,14 +171,4 @@ export class UserMemory extends UserModeMemory implements MemoryAccess {
       }
     }
   }
-}
-
-/**
- * How far a forward bulk access over `[first, +length)` and `[second, +length)` got when it
- * faulted at `cr2`: the bytes before the faulting one, on whichever side it lies.
- */
-function progressAt(cr2: number, first: number, second: number, length: number): number {
-  if (cr2 >= first && cr2 < first + length) return cr2 - first;
-  if (cr2 >= second && cr2 < second + length) return cr2 - second;
-  return 0;
 }
