@@ -150,8 +150,9 @@ function takeOffLists(space: AddressSpace, start: number, end: number): void {
 function putBack(space: AddressSpace, start: number, end: number): void {
   const reclaim = space.vm.reclaim;
   if (reclaim === null) return;
-  space.tables.forEachLeaf(start, end, (at, va) => {
-    if (space.residentFrame(at) >= 0) reclaim.putback(space, va);
+  space.tables.forEachLeaf(start, end, (at) => {
+    const frame = space.residentFrame(at);
+    if (frame >= 0) reclaim.putback(frame);
   });
 }
 

@@ -288,10 +288,8 @@ export class Reclaim {
     this.makeUnevictable(pa);
   }
 
-  /** munlock: the page at `va` of `space` may be reclaimed again (back on the lists). */
-  putback(space: AddressSpace, va: number): void {
-    const pa = space.frameAt(va);
-    if (pa < 0) return;
+  /** munlock of a page in RAM: the frame at `pa` may be reclaimed again (back on the lists). */
+  putback(pa: number): void {
     if (this.makeEvictable(pa)) this.policy.add(pa / PAGE_SIZE);
   }
 
