@@ -383,7 +383,11 @@ class App {
     }
     const live = shownIndex === timeline.length - 1;
     const names = (pid: number) => moment.processes.find((p) => p.pid === pid)?.name;
-    const lines = describeFrame(live ? sim.machine : null, frames, pfn, names);
+    // In the past, a replica already replayed to this moment (for a walk) tells as much as the
+    // live machine; without one the snapshot alone speaks (no replay on a mere hover).
+    const replica = this.replica?.steps === moment.step ? this.replica : null;
+    const machine = live ? sim.machine : (replica?.machine ?? null);
+    const lines = describeFrame(machine, frames, pfn, names);
     const order = frames.blockOf(pfn, 10)?.[1];
     if (order !== undefined) lines.push(orderMeaning(order));
     details.textContent = lines.join('\n');

@@ -461,6 +461,22 @@ describe('visualizer page', () => {
     expect(rows).toBeGreaterThan(0);
     for (let i = 0; i < rows; i++) await page.locator('#vmas tr.clickable').nth(i).click();
     expect(await page.getAttribute('#walk .walk-result', 'data-outcome')).toBeTruthy();
+    // The walk replayed the machine of that moment: hovering its frames now tells references.
+    await setFold(false);
+    const user = await page.evaluate(() => {
+      const { frames, frameMap } = window.wallos;
+      const pfn = frames.owners.findIndex((owner) => owner > 0);
+      const { columns, cell } = frameMap.layout;
+      return {
+        x: (pfn % columns) * cell + cell / 2,
+        y: Math.floor(pfn / columns) * cell + cell / 2,
+        width: frameMap.layout.width,
+      };
+    });
+    const box = (await page.locator('#frame-overlay').boundingBox())!;
+    const scale = box.width / user.width;
+    await page.mouse.move(box.x + user.x * scale, box.y + user.y * scale);
+    expect(await page.textContent('#frame-details')).toMatch(/references: \d+/);
     await page.click('#live');
     expect(await page.textContent('#status')).toMatch(/finished$/);
   });
