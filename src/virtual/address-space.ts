@@ -777,19 +777,27 @@ export class AddressSpace {
       child.family = this.family;
       this.vm.reclaim!.rmap.join(this.family, child);
     }
-    // Write-protecting the parent's private pages takes away rights its threads may have
-    // cached on any CPU (Linux's flush_tlb_mm in dup_mmap).
-    this.mmuGather.flushAll();
     for (const vma of this.vmas.items) {
       if (!this.forkArea(vma, child)) {
         child.destroy();
-        this.mmuGather.finish();
+        this.flushAfterFork();
         return undefined;
       }
     }
     child.peakRss = child.rss;
-    this.mmuGather.finish();
+    this.flushAfterFork();
     return child;
+  }
+
+  /**
+   * Write-protecting the parent's private pages took away rights its threads may have cached
+   * on any CPU: one full flush of every CPU holding it (Linux's flush_tlb_mm in dup_mmap), once
+   * every page is protected (a flush in between, by reclaim run for a frame, would not cover
+   * the pages protected after it).
+   */
+  private flushAfterFork(): void {
+    this.mmuGather.flushAll();
+    this.mmuGather.finish();
   }
 
   private forkArea(vma: Vma, child: AddressSpace): boolean {
