@@ -404,7 +404,7 @@ export class AddressSpace {
       const hi = this.tables.high(at);
       this.tables.clear(va, 1, gather);
       if (isSwapEntry(lo, hi)) {
-        this.vm.reclaim!.device.release(swapEntryOffset(lo, hi));
+        this.vm.reclaim!.releaseSwapEntry(swapEntryOffset(lo, hi));
         this.swapEntries--;
         return;
       }

@@ -3,7 +3,13 @@ import { PAGE_SIZE } from '../../src/hw/constants.js';
 import { FaultInjector } from '../../src/kernel/fault-injection.js';
 import { Machine } from '../../src/kernel/machine.js';
 import type { UserContext } from '../../src/kernel/user-context.js';
-import { MAP_ANONYMOUS, MAP_PRIVATE, PROT_READ, PROT_WRITE } from '../../src/linux-abi.js';
+import {
+  MAP_ANONYMOUS,
+  MAP_PRIVATE,
+  MAP_SHARED,
+  PROT_READ,
+  PROT_WRITE,
+} from '../../src/linux-abi.js';
 import { finish } from './helpers.js';
 
 const RW = PROT_READ | PROT_WRITE;
@@ -211,6 +217,48 @@ describe('swap under fault injection', () => {
     injector.uninstall();
     expect(handle.exitCode).toBe(0);
     expect(reclaim.events.writeErrors).toBe(1);
+  });
+
+  it('a shared page whose write-back fails stays cached for its other user, then goes', () => {
+    const machine = Machine.boot({ memory: '16M', swap: '32M' });
+    const reclaim = machine.vm.reclaim!;
+    const injector = FaultInjector.install(machine);
+    const handle = machine.spawn(function* (ctx) {
+      const va = ctx.mmap(0, PAGE_SIZE, RW, MAP_SHARED | MAP_ANONYMOUS);
+      ctx.store32(va, 1);
+      const child = ctx.fork(function* (c) {
+        expect(reclaim.pageOut(machine.current!.space, va)).toBe(true);
+        c.store32(va, 2); // read back into the swap cache and written: dirty
+        injector.arm('swap', 1); // its write-back when this process lets go of it fails
+        return 0;
+      });
+      yield;
+      ctx.wait(child);
+      expect(injector.injected).toBe(1);
+      expect(reclaim.cache.size).toBe(1); // kept for this process, which still holds the slot
+      machine.check();
+      if (ctx.load32(va) !== 2) return 1; // the child's write is not lost
+      return 0;
+    });
+    machine.run();
+    const second = machine.spawn(function* (ctx) {
+      const va = ctx.mmap(0, PAGE_SIZE, RW, MAP_SHARED | MAP_ANONYMOUS);
+      ctx.store32(va, 1);
+      const child = ctx.fork(function* (c) {
+        expect(reclaim.pageOut(machine.current!.space, va)).toBe(true);
+        c.store32(va, 2);
+        injector.arm('swap', 1);
+        return 0;
+      });
+      yield;
+      ctx.wait(child);
+      return 0; // exits holding only the swap entry: slot and cached frame must both go
+    });
+    finish(machine);
+    injector.uninstall();
+    expect([handle.exitCode, second.exitCode]).toEqual([0, 0]);
+    expect(reclaim.device.usedSlots).toBe(0);
+    expect(reclaim.cache.size).toBe(0);
   });
 
   it('keeps every page intact when every 7th swap write and 13th page allocation fail', () => {

@@ -130,6 +130,20 @@ export class Reclaim {
     this.forget(pa);
   }
 
+  /**
+   * A swap entry for `slot` is gone (unmap, exit): its reference to the slot goes, and a frame
+   * left caching the slot for no one (its write-back failed when its last mapping went) goes
+   * with the slot's last user.
+   */
+  releaseSwapEntry(slot: number): void {
+    this.device.release(slot);
+    if (this.device.count(slot) !== 1) return;
+    const pa = this.cache.lookup(slot);
+    if (pa < 0 || this.vm.frames.refCount(pa) !== 1) return;
+    this.cache.delete(pa);
+    this.forget(pa);
+  }
+
   /** Frames mapped in `pa`'s place are not on the lists any more. */
   private forget(pa: number): void {
     const pfn = pa / PAGE_SIZE;
