@@ -226,7 +226,7 @@ describe('swap under fault injection', () => {
     const handle = machine.spawn(function* (ctx) {
       const va = ctx.mmap(0, PAGE_SIZE, RW, MAP_SHARED | MAP_ANONYMOUS);
       ctx.store32(va, 1);
-      const child = ctx.fork(function* (c) {
+      const child = ctx.fork((c) => {
         expect(reclaim.pageOut(machine.current!.space, va)).toBe(true);
         c.store32(va, 2); // read back into the swap cache and written: dirty
         injector.arm('swap', 1); // its write-back when this process lets go of it fails
@@ -244,7 +244,7 @@ describe('swap under fault injection', () => {
     const second = machine.spawn(function* (ctx) {
       const va = ctx.mmap(0, PAGE_SIZE, RW, MAP_SHARED | MAP_ANONYMOUS);
       ctx.store32(va, 1);
-      const child = ctx.fork(function* (c) {
+      const child = ctx.fork((c) => {
         expect(reclaim.pageOut(machine.current!.space, va)).toBe(true);
         c.store32(va, 2);
         injector.arm('swap', 1);
