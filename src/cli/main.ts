@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 /**
- * The `wallos-mem` command line: run, replay, proc, shell, bench and serve (commander).
+ * The `wallos-mem` command line: run, replay, proc, shell, bench, soak, pages and serve
+ * (commander).
  *
  * Exit codes: 0 success, 1 the command failed ({@link EXIT_FAILURE}), 2 the command line was
  * wrong ({@link EXIT_USAGE}). Every error is one line on stderr, never a stack trace.
