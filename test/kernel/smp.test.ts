@@ -338,6 +338,42 @@ describe('threads', () => {
     expect(handle.exitCode).toBe(3);
   });
 
+  it('share one malloc heap, interleaved at every yield, with every block intact', () => {
+    const machine = Machine.boot({ memory: '64M', cpus: 4 });
+    const corrupted: string[] = [];
+    const handle = machine.spawn(function* main(ctx: UserContext) {
+      const worker = (seed: number) =>
+        function* churn(thread: UserContext) {
+          const held: { block: number; size: number; byte: number }[] = [];
+          for (let step = 0; step < 60; step++) {
+            const size = 1 + ((seed * 7919 + step * 104729) % 3000);
+            const byte = (seed * 31 + step) & 0xff;
+            const block = thread.malloc(size);
+            thread.fill(block, size, byte);
+            held.push({ block, size, byte });
+            yield;
+            if (step % 3 === 2) {
+              const {
+                block: old,
+                size: bytes,
+                byte: value,
+              } = held.splice(step % held.length, 1)[0]!;
+              const seen = thread.readBytes(old, bytes);
+              if (seen.some((b) => b !== value)) corrupted.push(`thread ${seed}: block ${old}`);
+              thread.free(old);
+            }
+          }
+          for (const { block } of held) thread.free(block);
+        };
+      const tids = [1, 2, 3, 4].map((seed) => ctx.thread(worker(seed)));
+      for (const tid of tids) ctx.join(tid);
+      machine.heapOf(machine.process(ctx.getpid())!).check();
+    });
+    finish(machine);
+    expect(corrupted).toEqual([]);
+    expect(handle.exitCode).toBe(0);
+  });
+
   it('each get a stack mapping with a guard page, and Threads: counts them', () => {
     const machine = Machine.boot({ memory: '64M', cpus: 2 });
     let maps = '';
