@@ -37,7 +37,6 @@ import { byId, el } from './ui/dom.js';
 import { FrameMapView } from './ui/frame-map.js';
 import { renderHeap, renderSlabs, renderSwap, renderVmas, renderWalk } from './ui/panels.js';
 import { registeredViews } from './views/index.js';
-import type { ViewContext } from './views/registry.js';
 
 /** Largest the frame map may be, in pixels (a 4 GiB machine needs 1024 × 1024 at 1 px a frame). */
 const FRAME_MAP_WIDTH = 1024;
@@ -93,7 +92,6 @@ class App {
   private replica: Simulation | null = null;
   /** What the legend and process list were built for. */
   private processKey = '';
-  private readonly viewContexts: ViewContext[] = [];
   private readonly frameMap = new FrameMapView(
     {
       viewport: byId('frame-viewport'),
@@ -287,10 +285,7 @@ class App {
     renderHeap(byId('heap-summary'), byId('heap-canvas'), byId('heap-mapped'), selected?.heap);
     this.renderWalk(moment, live);
     if (state.frameMap.hovered >= 0) this.showFrame(state.frameMap.hovered);
-    for (const [i, view] of registeredViews().entries()) {
-      this.viewContexts[i] = { sim, moment, live };
-      view.render(this.viewContexts[i]!);
-    }
+    for (const view of registeredViews()) view.render({ sim, moment, live });
     state.redraws++;
   }
 
