@@ -135,9 +135,7 @@ export class UserContext {
   mincore = (address: number, length: number): Uint8Array => {
     this.checkAlive();
     const vector = this.machine.enterKernel(() => residency(this.caller, address, length));
-    if (typeof vector === 'number')
-      throw new SyscallError('mincore', errnoName(-vector) ?? 'EINVAL');
-    return vector;
+    return typeof vector === 'number' ? this.fail('mincore', vector) : vector;
   };
   mlock = (address: number, length: number): number =>
     this.check('mlock', this.syscall('mlock', address, length));
@@ -183,8 +181,7 @@ export class UserContext {
     this.checkAlive();
     const child = this.machine.enterKernel(() => waitChild(this.caller, pid));
     this.checkAlive();
-    if (typeof child === 'number') throw new SyscallError('wait', errnoName(-child) ?? 'EINVAL');
-    return child;
+    return typeof child === 'number' ? this.fail('wait', child) : child;
   };
 
   /**
@@ -209,7 +206,11 @@ export class UserContext {
   gettid = (): number => this.syscall('gettid');
 
   private check(name: string, result: number): number {
-    if (result >= 0) return result;
+    return result >= 0 ? result : this.fail(name, result);
+  }
+
+  /** A wrapper's failure: the negative errno `result` as a {@link SyscallError}. */
+  private fail(name: string, result: number): never {
     throw new SyscallError(name, errnoName(-result) ?? 'EINVAL');
   }
 
