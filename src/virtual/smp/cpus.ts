@@ -57,9 +57,6 @@ export class Cpus {
    * without SMP TLB shootdowns would; other CPUs keep their stale translations.
    */
   shootdownsEnabled = true;
-  /** Inter-processor interrupts sent for TLB shootdowns, in all. */
-  ipisSent = 0;
-
   constructor(
     mmus: readonly Mmu[],
     private readonly events: VmEvents,
@@ -70,6 +67,11 @@ export class Cpus {
 
   get count(): number {
     return this.all.length;
+  }
+
+  /** Inter-processor interrupts sent for TLB shootdowns, in all. */
+  get ipisSent(): number {
+    return this.events.tlbShootdownIpis;
   }
 
   /** The simulator now runs CPU `id`'s code. */
@@ -153,7 +155,6 @@ export class Cpus {
       return false;
     }
     cpu.shootdownsReceived++;
-    this.ipisSent++;
     this.events.tlbShootdownIpis++;
     return true;
   }
