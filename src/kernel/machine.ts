@@ -58,7 +58,7 @@ import { MAX_CPUS } from '../virtual/smp/cpus.js';
 import { RunningCpuMemory } from '../virtual/smp/running-cpu-memory.js';
 import { FaultResult } from '../virtual/stats.js';
 import { SwapCache } from '../virtual/swap/swap-cache.js';
-import { SwapDevice } from '../virtual/swap/swap-device.js';
+import { SWAP_PRIORITY, SwapDevice } from '../virtual/swap/swap-device.js';
 import { VirtualMemory } from '../virtual/virtual-memory.js';
 import { checkMachine } from './check.js';
 import { KernelOops, ProcessTermination, SyscallError } from './errors.js';
@@ -245,7 +245,7 @@ export class Machine implements KernelView {
     this.vm.reclaim.registerShrinker(() => this.slab.shrinkAll());
     this.log(
       `Adding ${pagesToKb(device.usableSlots)}k swap on ${device.path}.  ` +
-        'Priority:-2 extents:1 across:' +
+        `Priority:${SWAP_PRIORITY} extents:1 across:` +
         `${pagesToKb(device.usableSlots)}k`,
     );
   }

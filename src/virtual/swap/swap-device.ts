@@ -32,12 +32,18 @@ const HEADER_SLOT = 0;
 /** Largest reference count of a slot (Linux's SWAP_MAP_MAX). */
 const SWAP_MAP_MAX = 0xfffe;
 
-/** Slots per extent of host memory (256 KiB). */
-export const SLOTS_PER_EXTENT = 64;
 const EXTENT_SHIFT = 6;
+/** Slots per extent of host memory (256 KiB). */
+export const SLOTS_PER_EXTENT = 1 << EXTENT_SHIFT;
 
 /** The swap type of the (only) device: the top 5 bits of its swap entries. */
 export const SWAP_TYPE = 0;
+/** Its priority: -2, the first device swapon gives a default priority (mm/swapfile.c). */
+export const SWAP_PRIORITY = -2;
+/** `/proc/swaps` pads the path to this many columns… */
+const SWAPS_PATH_WIDTH = 40;
+/** …and adds a tab after a size in KiB below this (fewer than 8 digits). */
+const SWAPS_NARROW_KIB = 10_000_000;
 
 export class SwapDevice {
   /** Slots of the device, the header slot included. */
@@ -143,7 +149,7 @@ export class SwapDevice {
 
   /** Calls `visit(slot, count)` for every allocated slot. */
   forEachUsed(visit: (slot: number, count: number) => void): void {
-    for (let slot = 1; slot < this.slots; slot++) {
+    for (let slot = HEADER_SLOT + 1; slot < this.slots; slot++) {
       const count = this.counts[slot]!;
       if (count > 0) visit(slot, count);
     }
@@ -151,16 +157,17 @@ export class SwapDevice {
 
   /**
    * `/proc/swaps`, in Linux's format (mm/swapfile.c swap_show): sizes in KiB, the path padded
-   * to 40 columns, an extra tab after numbers below 10^7; priority -2, the first default one.
+   * to 40 columns, an extra tab after numbers below 10^7.
    */
   procSwaps(): string {
     const size = pagesToKb(this.usableSlots);
     const used = pagesToKb(this.usedSlots);
-    const tab = (kib: number) => (kib < 10_000_000 ? '\t' : '');
-    const path = this.path.length < 40 ? this.path.padEnd(40) : `${this.path} `;
+    const tab = (kib: number) => (kib < SWAPS_NARROW_KIB ? '\t' : '');
+    const path =
+      this.path.length < SWAPS_PATH_WIDTH ? this.path.padEnd(SWAPS_PATH_WIDTH) : `${this.path} `;
     return (
       'Filename\t\t\t\tType\t\tSize\t\tUsed\t\tPriority\n' +
-      `${path}partition\t${size}\t${tab(size)}${used}\t${tab(used)}-2\n`
+      `${path}partition\t${size}\t${tab(size)}${used}\t${tab(used)}${SWAP_PRIORITY}\n`
     );
   }
 
