@@ -116,8 +116,6 @@ const HEAP_SECRET_MIX = 0x9e3779b1;
 export const THREAD_STACK_SIZE = 8 * 1024 * 1024;
 /** The guard page glibc leaves below each thread stack (PROT_NONE). */
 export const THREAD_GUARD_SIZE = PAGE_SIZE;
-/** Bytes of glibc's struct pthread kept at the top of a thread's stack; its tid first. */
-const PTHREAD_DESCRIPTOR_SIZE = 64;
 /** Mixed into the seed for ASLR's generator, so its draws differ from the workloads'. */
 const ASLR_SEED_MIX = 0x5bd1e995;
 
@@ -382,10 +380,9 @@ export class Machine implements KernelView {
       stack: kernelStack,
       name: process.name,
     });
-    const descriptor = base + length - PTHREAD_DESCRIPTOR_SIZE;
     const status = this.vm.copyToUser(
       space,
-      descriptor,
+      thread.descriptorAddress,
       new Uint8Array(new Uint32Array([tid]).buffer),
     );
     if (status < 0) {
@@ -458,7 +455,10 @@ export class Machine implements KernelView {
    */
   heapOf(process: Process): UserAllocator {
     const seed = this.seed ^ Math.imul(process.pid, HEAP_SECRET_MIX);
-    process.heap ??= new UserAllocator(this.heapHostOf(process), { seed });
+    if (process.heap === null) {
+      process.heap = new UserAllocator(this.heapHostOf(process), { seed });
+      if (this.currentTask?.process === process) this.useThreadCacheOf(this.currentTask);
+    }
     return process.heap;
   }
 
@@ -561,6 +561,13 @@ export class Machine implements KernelView {
     if (task === null || task.process.ended) return;
     this.vm.switchTo(task.process.space);
     this.memoryOf(task.process).runOn(this.mmu);
+    this.useThreadCacheOf(task);
+  }
+
+  /** The process's malloc serves `task` from its own caches (each thread has a tcache). */
+  private useThreadCacheOf(task: Task): void {
+    if (task instanceof Thread) task.process.heap?.useThreadCache(task.tid, task.cacheHeads);
+    else task.heap?.useThreadCache(0, 0);
   }
 
   /**
@@ -581,7 +588,11 @@ export class Machine implements KernelView {
     registers.cpl = 3;
     try {
       const result = this.resume(task);
-      if (result.done === true) this.enterKernel(() => this.taskReturned(task, result.value));
+      if (result.done === true) {
+        // A thread's return runs glibc's tcache shutdown in user mode: its cached chunks freed.
+        if (task instanceof Thread) task.process.heap?.releaseThreadCache(task.tid);
+        this.enterKernel(() => this.taskReturned(task, result.value));
+      }
     } catch (error) {
       if (!(error instanceof ProcessTermination)) this.programThrew(task.process, error);
     } finally {
@@ -616,6 +627,7 @@ export class Machine implements KernelView {
     if (process.ended) return;
     if (task instanceof Thread) {
       task.exitValue = code;
+      process.heap?.forgetThreadCache(task.tid);
       this.releaseThread(task);
       this.syncMm(process);
     } else {

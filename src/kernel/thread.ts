@@ -14,10 +14,17 @@
  * A thread's end (its program returns, or raw `exit`) ends only it; `exit_group` and any fatal
  * fault end the whole group; the group ends when its last task has ended.
  */
+import { THREAD_CACHE_BYTES } from '../user-alloc/index.js';
 import type { Process, Program } from './process.js';
 import type { UserContext } from './user-context.js';
 
 export type ThreadState = 'runnable' | 'running' | 'waiting' | 'dead';
+
+/**
+ * Bytes of the thread control block at the top of a thread's stack (glibc's struct pthread),
+ * its tid the first word; the heads of its malloc caches (its tcache) lie right below.
+ */
+export const PTHREAD_DESCRIPTOR_SIZE = 64;
 
 export class Thread {
   state: ThreadState = 'runnable';
@@ -46,6 +53,16 @@ export class Thread {
 
   get ended(): boolean {
     return this.state === 'dead';
+  }
+
+  /** Where its thread control block (tid first) is: the top of its stack. */
+  get descriptorAddress(): number {
+    return this.stackBase + this.stackLength - PTHREAD_DESCRIPTOR_SIZE;
+  }
+
+  /** Where the heads of its malloc caches are: right below its control block. */
+  get cacheHeads(): number {
+    return this.descriptorAddress - THREAD_CACHE_BYTES;
   }
 }
 

@@ -12,6 +12,7 @@ export { HeapCorruptionError, type HeapHost } from './heap-host.js';
 export {
   MAX_REQUEST,
   type MallInfo,
+  THREAD_CACHE_BYTES,
   UserAllocator,
   type UserAllocatorOptions,
 } from './user-allocator.js';

@@ -135,6 +135,16 @@ const CACHE_OFFSET = HEADS_OFFSET + BIN_COUNT * 4;
 const CACHE_CHUNK_LIMIT = 2 * LINEAR_LIMIT;
 const CACHE_BINS = CACHE_CHUNK_LIMIT / ALIGNMENT;
 const HEAP_HEADER_SIZE = CACHE_OFFSET + CACHE_BINS * 4;
+/** Bytes of one thread's cache heads (a word per cached size), in its thread control block. */
+export const THREAD_CACHE_BYTES = CACHE_BINS * 4;
+/** The key of the process's first thread's caches, whose heads are in the heap header. */
+const MAIN_THREAD = 0;
+
+/** One thread's per-size caches: where their list heads are, and how many chunks each holds. */
+interface ThreadCache {
+  heads: number;
+  readonly counts: Uint8Array;
+}
 /** Requests up to this have chunks of a cached size. */
 const CACHE_MAX_REQUEST = CACHE_CHUNK_LIMIT - ALIGNMENT - HEAP_OVERHEAD;
 /** Added to a request before dividing by 16: room for the header word, rounded up. */
@@ -195,8 +205,13 @@ export class UserAllocator<H extends HeapHost = HeapHost> {
   private readonly cacheLimit: number;
   /** Chunks each per-size cache keeps at most: cacheLimit, fewer for the larger sizes. */
   private readonly cacheLimits = new Uint8Array(CACHE_BINS);
-  /** Cache of how many chunks each per-size cache list holds. */
-  private readonly cacheCounts = new Uint8Array(CACHE_BINS);
+  /** Cache of how many chunks each per-size cache list of the running thread holds. */
+  private cacheCounts: Uint8Array = new Uint8Array(CACHE_BINS);
+  /** Where the running thread's cache heads are (the first thread's: in the heap header). */
+  private cacheHeads = 0;
+  /** The running thread's key (0: the first thread), and every thread's caches by key. */
+  private cacheKey = MAIN_THREAD;
+  private readonly threadCaches = new Map<number, ThreadCache>();
 
   constructor(host: H, options: UserAllocatorOptions = {}) {
     this.host = host;
@@ -213,6 +228,7 @@ export class UserAllocator<H extends HeapHost = HeapHost> {
         ? Math.min(this.cacheLimit, LARGE_CACHE_LIMIT)
         : this.cacheLimit;
     }
+    this.threadCaches.set(MAIN_THREAD, { heads: 0, counts: this.cacheCounts });
   }
 
   /** The memory the allocator manages (the host's). */
@@ -238,7 +254,11 @@ export class UserAllocator<H extends HeapHost = HeapHost> {
     child.flBitmap = this.flBitmap;
     child.mappedBytes = this.mappedBytes;
     child.slBitmaps.set(this.slBitmaps);
+    // The child's one thread is the one that forked: its caches become the child's first
+    // thread's; the other threads' cached chunks stay in use in the child, as with glibc.
     child.cacheCounts.set(this.cacheCounts);
+    child.cacheHeads = this.cacheHeads;
+    child.threadCaches.get(MAIN_THREAD)!.heads = this.cacheHeads;
     for (const [address, length] of this.mapped) child.mapped.set(address, length);
     return child;
   }
@@ -688,7 +708,45 @@ export class UserAllocator<H extends HeapHost = HeapHost> {
    * in the heap header; at most `cacheLimit` chunks per size, flushed before the heap grows.
    */
   private cacheHeadAddress(bin: number): number {
-    return this.base + CACHE_OFFSET + bin * 4;
+    return this.cacheHeads + bin * 4;
+  }
+
+  /**
+   * The calls that follow come from thread `key` (0: the process's first thread, whose cache
+   * heads are in the heap header), whose cache heads are the {@link THREAD_CACHE_BYTES} zeroed
+   * bytes at `heads` (in its thread control block) when it is new: each thread has its own
+   * caches, as glibc's tcache is per thread.
+   */
+  useThreadCache(key: number, heads: number): void {
+    if (key === this.cacheKey) return;
+    let cache = this.threadCaches.get(key);
+    if (cache === undefined) {
+      cache = { heads, counts: new Uint8Array(CACHE_BINS) };
+      this.threadCaches.set(key, cache);
+    }
+    this.cacheKey = key;
+    this.cacheHeads = cache.heads;
+    this.cacheCounts = cache.counts;
+  }
+
+  /**
+   * Thread `key` is ending: its cached chunks are really freed (glibc's
+   * tcache_thread_shutdown), from its own context, before its control block goes.
+   */
+  releaseThreadCache(key: number): void {
+    const running = this.cacheKey;
+    const cache = this.threadCaches.get(key);
+    if (cache === undefined || key === MAIN_THREAD) return;
+    this.useThreadCache(key, cache.heads);
+    this.flushRunningCaches();
+    this.forgetThreadCache(key);
+    if (running !== key) this.useThreadCache(running, 0);
+  }
+
+  /** Thread `key` ended without releasing its caches (a raw exit): their chunks stay in use. */
+  forgetThreadCache(key: number): void {
+    if (key === MAIN_THREAD || !this.threadCaches.delete(key)) return;
+    if (this.cacheKey === key) this.useThreadCache(MAIN_THREAD, 0);
   }
 
   private pushCache(chunk: number, head: number, bin: number): void {
@@ -722,6 +780,18 @@ export class UserAllocator<H extends HeapHost = HeapHost> {
    * @returns true when a chunk was cached.
    */
   private flushCaches(): boolean {
+    const running = this.cacheKey;
+    let flushed = false;
+    for (const [key, cache] of this.threadCaches) {
+      this.useThreadCache(key, cache.heads);
+      flushed = this.flushRunningCaches() || flushed;
+    }
+    this.useThreadCache(running, 0);
+    return flushed;
+  }
+
+  /** {@link flushCaches} of the running thread's caches alone. */
+  private flushRunningCaches(): boolean {
     let flushed = false;
     for (let bin = 0; bin < CACHE_BINS; bin++) {
       while (this.cacheCounts[bin] !== 0) {
@@ -833,8 +903,11 @@ export class UserAllocator<H extends HeapHost = HeapHost> {
     this.firstChunk = base + HEAP_HEADER_SIZE;
     this.top = this.firstChunk;
     this.end = start + increment;
+    const main = this.threadCaches.get(MAIN_THREAD)!;
+    main.heads = base + CACHE_OFFSET;
+    if (this.cacheKey === MAIN_THREAD) this.cacheHeads = main.heads;
     for (let bin = 0; bin < BIN_COUNT; bin++) this.m.store32(this.headAddress(bin), 0);
-    for (let bin = 0; bin < CACHE_BINS; bin++) this.m.store32(this.cacheHeadAddress(bin), 0);
+    for (let bin = 0; bin < CACHE_BINS; bin++) this.m.store32(main.heads + bin * 4, 0);
     this.writeTop();
     this.heapState = HEAP_READY;
     return true;
@@ -1084,9 +1157,19 @@ export class UserAllocator<H extends HeapHost = HeapHost> {
     return free;
   }
 
-  /** Walks every cache list: sealed cached chunks of the right size, as many as counted. */
+  /** Walks every thread's cache lists: sealed cached chunks of the right size, as counted. */
   private checkCaches(): void {
     if (this.heapState !== HEAP_READY) return;
+    const running = this.cacheKey;
+    for (const [key, cache] of this.threadCaches) {
+      this.useThreadCache(key, cache.heads);
+      this.checkRunningCaches();
+    }
+    this.useThreadCache(running, 0);
+  }
+
+  /** {@link checkCaches} of the running thread's caches alone. */
+  private checkRunningCaches(): void {
     for (let bin = 0; bin < CACHE_BINS; bin++) {
       let count = 0;
       for (let link = this.m.load32(this.cacheHeadAddress(bin)); link !== 0; count++) {

@@ -374,6 +374,34 @@ describe('threads', () => {
     expect(handle.exitCode).toBe(0);
   });
 
+  it('each have their own malloc caches (a tcache), given back when they end', () => {
+    const machine = Machine.boot({ memory: '64M', cpus: 2 });
+    let stage = 0;
+    const blocks: Record<string, number> = {};
+    machine.spawn((ctx: UserContext) => {
+      const first = ctx.thread(function* a(thread: UserContext) {
+        blocks.a = thread.malloc(48);
+        thread.free(blocks.a); // into a's cache
+        stage = 1;
+        while (stage < 2) yield;
+        blocks.again = thread.malloc(48); // a's cache gives it back
+        thread.free(blocks.again);
+      });
+      const second = ctx.thread(function* b(thread: UserContext) {
+        while (stage < 1) yield;
+        blocks.b = thread.malloc(48); // b's cache is empty: another chunk
+        thread.free(blocks.b);
+        stage = 2;
+      });
+      ctx.join(first);
+      ctx.join(second);
+      machine.heapOf(machine.process(ctx.getpid())!).check();
+    });
+    finish(machine);
+    expect(blocks.b).not.toBe(blocks.a);
+    expect(blocks.again).toBe(blocks.a);
+  });
+
   it('each get a stack mapping with a guard page, and Threads: counts them', () => {
     const machine = Machine.boot({ memory: '64M', cpus: 2 });
     let maps = '';
