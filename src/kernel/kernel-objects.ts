@@ -31,7 +31,8 @@ const TASK_EXIT = 12;
 const TASK_MM = 16;
 const TASK_STACK = 24;
 const TASK_COMM = 32;
-const TASK_COMM_LENGTH = 16;
+/** Bytes of a task's name (`comm`), its NUL included: Linux's TASK_COMM_LEN. */
+export const TASK_COMM_LENGTH = 16;
 
 const MM_PGD = 0;
 const MM_START_BRK = 8;

@@ -62,7 +62,7 @@ export function selectOomVictim(
 export function oomKillMessage(process: Process): string {
   const space = process.space;
   return (
-    `Out of memory: Killed process ${process.pid} (${process.name.slice(0, 15)}) ` +
+    `Out of memory: Killed process ${process.pid} (${process.comm}) ` +
     `total-vm:${space.mappedBytes / 1024}kB, anon-rss:${pagesToKb(space.rss)}kB, file-rss:0kB, ` +
     `shmem-rss:0kB, UID:0 pgtables:${pagesToKb(space.tables.tablePages)}kB ` +
     `oom_score_adj:${process.oomScoreAdj}`

@@ -6,6 +6,7 @@ import type { UserAllocator } from '../user-alloc/index.js';
 import type { AddressSpace } from '../virtual/address-space.js';
 import type { FdTable } from './files/fd-table.js';
 import type { OutputFile, StandardFiles } from './files/open-file.js';
+import { TASK_COMM_LENGTH } from './kernel-objects.js';
 import type { Thread } from './thread.js';
 import type { UserContext } from './user-context.js';
 import type { UserMemory } from './user-memory.js';
@@ -74,6 +75,11 @@ export class Process {
     /** Its file descriptors (fd 0, 1, 2 at the start; closed at exit). */
     readonly files: FdTable,
   ) {}
+
+  /** Its name as the kernel keeps and shows it (`task_struct.comm`: cut to 15 characters). */
+  get comm(): string {
+    return this.name.slice(0, TASK_COMM_LENGTH - 1);
+  }
 
   /** The stdout it was started with: its own writes and its forked children's, in order. */
   get stdout(): OutputFile {

@@ -28,7 +28,7 @@ export function formatStat(process: Process): string {
   const space = process.space;
   const fields: (number | string)[] = [
     process.pid,
-    `(${process.name.slice(0, 15)})`,
+    `(${process.comm})`,
     STATE_LETTERS[process.state],
     process.ppid,
     process.pid, // pgrp

@@ -21,7 +21,7 @@ function vmLine(label: string, bytes: number): string {
 export function formatStatus(process: Process, cpus: number): string {
   const pid = process.pid;
   let text =
-    `Name:\t${process.name.slice(0, 15)}\nUmask:\t0022\nState:\t${STATE_NAMES[process.state]}\n` +
+    `Name:\t${process.comm}\nUmask:\t0022\nState:\t${STATE_NAMES[process.state]}\n` +
     `Tgid:\t${pid}\nNgid:\t0\nPid:\t${pid}\nPPid:\t${process.ppid}\nTracerPid:\t0\n` +
     'Uid:\t0\t0\t0\t0\nGid:\t0\t0\t0\t0\nFDSize:\t64\nGroups:\t\n' +
     `NStgid:\t${pid}\nNSpid:\t${pid}\nNSpgid:\t${pid}\nNSsid:\t${pid}\nKthread:\t0\n`;
