@@ -402,6 +402,26 @@ describe('threads', () => {
     expect(blocks.again).toBe(blocks.a);
   });
 
+  it('a child forked by a thread takes that thread’s caches; its heap checks out', () => {
+    const machine = Machine.boot({ memory: '64M', cpus: 2 });
+    const seen: Record<string, number> = {};
+    machine.spawn((ctx: UserContext) => {
+      const tid = ctx.thread((thread: UserContext) => {
+        seen.cached = thread.malloc(48);
+        thread.free(seen.cached);
+        const pid = thread.fork((child: UserContext) => {
+          seen.child = child.malloc(48); // from the forking thread's cache
+          machine.heapOf(machine.process(child.getpid())!).check();
+          child.free(seen.child);
+        });
+        return thread.wait(pid).exitCode ?? 1;
+      });
+      expect(ctx.join(tid)).toBe(0);
+    });
+    finish(machine);
+    expect(seen.child).toBe(seen.cached);
+  });
+
   it('each get a stack mapping with a guard page, and Threads: counts them', () => {
     const machine = Machine.boot({ memory: '64M', cpus: 2 });
     let maps = '';
