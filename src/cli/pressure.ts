@@ -18,6 +18,7 @@
 import { mulberry32 } from '../bench/workloads.js';
 import { PAGE_SIZE } from '../hw/constants.js';
 import type { Machine } from '../kernel/machine.js';
+import { OOM_KILL_LINE } from '../kernel/oom-killer.js';
 import type { Process } from '../kernel/process.js';
 import type { UserContext } from '../kernel/user-context.js';
 import { MAP_ANONYMOUS, MAP_PRIVATE, PROT_READ, PROT_WRITE, SIGKILL } from '../linux-abi.js';
@@ -33,8 +34,6 @@ const SWEEPS = 2;
 const SLICE = 64;
 /** The share of its pages a process keeps hot (touched between every two pages of a sweep). */
 const HOT_SHARE = 1 / 8;
-/** How the OOM killer's line in the kernel log starts. */
-const OOM_LINE = 'Out of memory: Killed process';
 /** The name prefix of the workload's processes. */
 const PRESSURE_PREFIX = 'pressure-';
 
@@ -127,14 +126,13 @@ export function pressureReport(
     counters: Object.fromEntries(
       PRESSURE_COUNTERS.map((name) => [name, counter(name)]),
     ) as PressureReport['counters'],
-    oomKills: machine.bootLog.filter((line) => line.startsWith(OOM_LINE)),
+    oomKills: machine.bootLog.filter((line) => line.startsWith(OOM_KILL_LINE)),
   };
 }
 
 /** Swap in use on `machine` now, in bytes. */
 export function swapUsedBytes(machine: Machine): number {
-  const device = machine.vm.reclaim?.device;
-  return device === undefined ? 0 : (device.usableSlots - device.freeSlots) * PAGE_SIZE;
+  return (machine.vm.reclaim?.device.usedSlots ?? 0) * PAGE_SIZE;
 }
 
 /** The report's section on reclaim. */

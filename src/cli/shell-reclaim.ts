@@ -9,6 +9,7 @@ import { PTE_A, PTE_D } from '../hw/paging.js';
 import type { Machine } from '../kernel/machine.js';
 import type { AddressSpace } from '../virtual/address-space.js';
 import { Mappings } from '../virtual/reclaim/rmap.js';
+import { SWAP_PRIORITY } from '../virtual/swap/swap-device.js';
 import { formatBytes, formatCount, formatTable, type Painter } from './terminal.js';
 
 /** Pages `lru` lists of each list unless told. */
@@ -19,7 +20,6 @@ export function formatSwapon(machine: Machine, painter: Painter): string {
   const reclaim = machine.vm.reclaim;
   if (reclaim === null) return 'no swap (boot the shell with --swap SIZE)';
   const device = reclaim.device;
-  const used = device.usableSlots - device.freeSlots;
   const table = formatTable(
     painter,
     ['NAME', 'TYPE', 'SIZE', 'USED', 'PRIO'],
@@ -28,8 +28,8 @@ export function formatSwapon(machine: Machine, painter: Painter): string {
         device.path,
         'partition',
         formatBytes(device.usableSlots * PAGE_SIZE),
-        formatBytes(used * PAGE_SIZE),
-        -2,
+        formatBytes(device.usedSlots * PAGE_SIZE),
+        SWAP_PRIORITY,
       ],
     ],
     ['left', 'left', 'right', 'right', 'right'],

@@ -58,11 +58,14 @@ export function selectOomVictim(
   return victim;
 }
 
+/** How the OOM killer's line in the kernel log starts. */
+export const OOM_KILL_LINE = 'Out of memory: Killed process';
+
 /** Linux's line for the kernel log, sizes in kB, as mm/oom_kill.c's __oom_kill_process prints it. */
 export function oomKillMessage(process: Process): string {
   const space = process.space;
   return (
-    `Out of memory: Killed process ${process.pid} (${process.comm}) ` +
+    `${OOM_KILL_LINE} ${process.pid} (${process.comm}) ` +
     `total-vm:${space.mappedBytes / 1024}kB, anon-rss:${pagesToKb(space.rss)}kB, file-rss:0kB, ` +
     `shmem-rss:0kB, UID:0 pgtables:${pagesToKb(space.tables.tablePages)}kB ` +
     `oom_score_adj:${process.oomScoreAdj}`
