@@ -25,6 +25,7 @@ import { InvariantError } from './errors.js';
 import type { OpenFile } from './files/open-file.js';
 import { KERNEL_STACK_SIZE } from './kernel-objects.js';
 import type { Machine } from './machine.js';
+import type { Process } from './process.js';
 
 export function checkMachine(machine: Machine): void {
   const problems: string[] = [];
@@ -40,38 +41,70 @@ export function checkMachine(machine: Machine): void {
   let tablePages = machine.vm.kernelTablePages;
   const live = machine.processList.filter((p) => !p.ended);
   for (const process of live) {
-    const space = process.space;
-    tablePages += space.tables.tablePages;
-    let leaves = 0;
-    let swapEntries = 0;
-    space.tables.forEachLeaf(0, USER_TOP, (at, va) => {
-      const low = space.tables.low(at);
-      const high = space.tables.high(at);
-      if (space.vmas.find(va) === undefined)
-        problems.push(`pid ${process.pid}: leaf at ${va} outside any VMA`);
-      if (isSwapEntry(low, high)) {
-        const slot = swapEntryOffset(low, high);
-        slotReferences.set(slot, (slotReferences.get(slot) ?? 0) + 1);
-        swapEntries++;
-        return;
-      }
-      const frame = entryAddress(low, high);
-      references.set(frame, (references.get(frame) ?? 0) + 1);
-      leaves++;
-    });
-    if (leaves !== space.rss)
-      problems.push(`pid ${process.pid}: rss ${space.rss} but ${leaves} leaves`);
-    if (swapEntries !== space.swapEntries)
-      problems.push(`pid ${process.pid}: VmSwap ${space.swapEntries} but ${swapEntries} entries`);
-    if (!sameKernelHalf(machine, space.tables.root))
-      problems.push(`pid ${process.pid}: kernel half differs`);
+    tablePages += checkAddressSpace(machine, process, references, slotReferences, problems);
   }
   const reclaim = machine.vm.reclaim;
   const cached =
     reclaim === null ? new Set<number>() : checkSwap(reclaim, slotReferences, problems);
   if (reclaim === null && slotReferences.size > 0) problems.push('swap entries without swap');
   if (reclaim !== null) checkLists(reclaim, references, problems);
-  for (const frame of cached) references.set(frame, (references.get(frame) ?? 0) + 1);
+  for (const frame of cached) countOne(references, frame);
+  checkFrameUse(machine, references, tablePages, live, problems);
+  problems.push(...checkOpenFiles(machine));
+  problems.push(...staleTranslations(machine));
+  if (problems.length > 0) throw new InvariantError(problems);
+}
+
+/**
+ * One live process's address space: each leaf inside a VMA, RSS and VmSwap equal to its
+ * leaves and swap entries, the kernel half shared. Counts the frames its leaves map into
+ * `references` and the slots its swap entries name into `slotReferences`; returns its
+ * page-table pages.
+ */
+function checkAddressSpace(
+  machine: Machine,
+  process: Process,
+  references: Map<number, number>,
+  slotReferences: Map<number, number>,
+  problems: string[],
+): number {
+  const space = process.space;
+  let leaves = 0;
+  let swapEntries = 0;
+  space.tables.forEachLeaf(0, USER_TOP, (at, va) => {
+    const low = space.tables.low(at);
+    const high = space.tables.high(at);
+    if (space.vmas.find(va) === undefined)
+      problems.push(`pid ${process.pid}: leaf at ${va} outside any VMA`);
+    if (isSwapEntry(low, high)) {
+      countOne(slotReferences, swapEntryOffset(low, high));
+      swapEntries++;
+      return;
+    }
+    countOne(references, entryAddress(low, high));
+    leaves++;
+  });
+  if (leaves !== space.rss)
+    problems.push(`pid ${process.pid}: rss ${space.rss} but ${leaves} leaves`);
+  if (swapEntries !== space.swapEntries)
+    problems.push(`pid ${process.pid}: VmSwap ${space.swapEntries} but ${swapEntries} entries`);
+  if (!sameKernelHalf(machine, space.tables.root))
+    problems.push(`pid ${process.pid}: kernel half differs`);
+  return space.tables.tablePages;
+}
+
+/**
+ * Frame owners against their users: each referenced frame is USER with that many references,
+ * every USER frame is referenced, PAGE_TABLE frames are the trees' `tablePages`, and
+ * KERNEL_STACK frames are one kernel stack per live task.
+ */
+function checkFrameUse(
+  machine: Machine,
+  references: Map<number, number>,
+  tablePages: number,
+  live: readonly Process[],
+  problems: string[],
+): void {
   for (const [frame, count] of references) {
     const refs = machine.frames.refCount(frame);
     if (refs !== count) problems.push(`frame ${frame}: refcount ${refs}, mapped ${count} times`);
@@ -89,9 +122,11 @@ export function checkMachine(machine: Machine): void {
   const expectedStacks = (tasks * KERNEL_STACK_SIZE) / PAGE_SIZE;
   if (stackFrames !== expectedStacks)
     problems.push(`${stackFrames} KERNEL_STACK frames, expected ${expectedStacks}`);
-  problems.push(...checkOpenFiles(machine));
-  problems.push(...staleTranslations(machine));
-  if (problems.length > 0) throw new InvariantError(problems);
+}
+
+/** One more of `key` in the tally `counts`. */
+function countOne(counts: Map<number, number>, key: number): void {
+  counts.set(key, (counts.get(key) ?? 0) + 1);
 }
 
 /** Every open file a process was started with or holds an fd to: its `refs` against the fds. */
@@ -120,7 +155,7 @@ function checkSwap(
   const cached = new Set<number>();
   reclaim.cache.forEach((slot, frame) => {
     cached.add(frame);
-    slotReferences.set(slot, (slotReferences.get(slot) ?? 0) + 1);
+    countOne(slotReferences, slot);
     if (reclaim.cache.slotOf(frame) !== slot)
       problems.push(`swap cache: frame ${frame} caches slot ${slot} one way only`);
   });
