@@ -743,7 +743,12 @@ describe('TLB', () => {
     expect(m.mmu.tlb.entries()).toHaveLength(0);
   });
 
-  it('a cached PDE outlives a changed PDE in RAM until any invlpg (the PDE cache)', () => {
+  /**
+   * USER_VA (holding 1), `other` in the next PDE's region (holding 2) and `conflicting` (USER_VA's
+   * TLB slot, another PDE) mapped and touched, so that USER_VA's TLB entry is evicted while its
+   * PDE stays cached; then USER_VA's PDE in RAM is rewritten to point where `other`'s does.
+   */
+  function cachedPdeRewritten() {
     const m = machine();
     const other = USER_VA + 2 * MiB; // the next PDE: its table's entry at the same index
     const conflicting = USER_VA + TLB_ENTRIES * PAGE_SIZE; // USER_VA's TLB slot, another PDE
@@ -757,6 +762,11 @@ describe('TLB', () => {
     const otherPde = m.tables.entryFor(other, 2);
     m.ram.store32(pde, m.ram.load32(otherPde));
     m.ram.store32(pde + 4, m.ram.load32(otherPde + 4));
+    return { m, other, conflicting };
+  }
+
+  it('a cached PDE outlives a changed PDE in RAM until any invlpg (the PDE cache)', () => {
+    const { m, other, conflicting } = cachedPdeRewritten();
     expect(m.mmu.load32(USER_VA)).toBe(1);
     m.mmu.load32(conflicting);
     m.mmu.invlpg(other); // another page: the PDE cache goes all the same
@@ -764,19 +774,7 @@ describe('TLB', () => {
   });
 
   it('a page fault drops the cached PDE of its own region only (SDM 4.10.4.1)', () => {
-    const m = machine();
-    const other = USER_VA + 2 * MiB;
-    const conflicting = USER_VA + TLB_ENTRIES * PAGE_SIZE;
-    m.tables.map(USER_VA, FRAME);
-    m.tables.map(other, FRAME + 8 * PAGE_SIZE);
-    m.tables.map(conflicting, FRAME + 16 * PAGE_SIZE);
-    m.mmu.store32(other, 2);
-    m.mmu.store32(USER_VA, 1);
-    m.mmu.load32(conflicting); // evicts USER_VA's TLB entry; its PDE stays cached
-    const pde = m.tables.entryFor(USER_VA, 2);
-    const otherPde = m.tables.entryFor(other, 2);
-    m.ram.store32(pde, m.ram.load32(otherPde));
-    m.ram.store32(pde + 4, m.ram.load32(otherPde + 4));
+    const { m, other, conflicting } = cachedPdeRewritten();
     m.cpu.cpl = 3;
     expect(faultOf(() => m.mmu.load32(other + 5 * PAGE_SIZE))?.errorCode).toBe(PF_U);
     expect(m.mmu.load32(USER_VA)).toBe(1); // through the cached PDE, not the one in RAM
