@@ -38,6 +38,8 @@ const TABLE_MASK = PAGE_SIZE - 1;
 const WORD_SHIFT = 2;
 /** The addresses one page table (level 1) maps: 512 pages, 2 MiB. */
 const PAGE_TABLE_SPAN = levelSpan(2);
+/** 32-bit words in an entry. */
+const PTE_WORDS = PTE_SIZE >> WORD_SHIFT;
 
 /** Where {@link PageTables.clear} leaves the tables it empties (an MMU gather). */
 export interface TableGather {
@@ -214,22 +216,23 @@ export class PageTables {
       const table = first - (first & TABLE_MASK);
       const tableEnd = Math.min(end, (Math.floor(va / PAGE_TABLE_SPAN) + 1) * PAGE_TABLE_SPAN);
       // The table's words straight from RAM's backing array: a sparse range (a big mapping
-      // with a few pages touched) is scanned at array speed. A visit may change RAM's backing,
-      // so the view is taken again after each; none means the page is all zeros.
-      let words = this.ram.pageWordsAt(table);
-      for (let at = first; va < tableEnd; va += PAGE_SIZE, at += PTE_SIZE) {
-        if (words === undefined) {
+      // with a few pages touched) is scanned at array speed, in small integers (a user `va` is
+      // a double). A visit may change RAM's backing, so the view is taken again after each;
+      // none means the page is all zeros.
+      const firstWord = (first & TABLE_MASK) >> WORD_SHIFT;
+      const endWord = firstWord + Math.ceil((tableEnd - va) / PAGE_SIZE) * PTE_WORDS;
+      const tableVa = va - (firstWord / PTE_WORDS) * PAGE_SIZE;
+      for (let word = firstWord; ; word += PTE_WORDS) {
+        const words = this.ram.pageWordsAt(table);
+        word = words === undefined ? endWord : nextNonZeroEntry(words, word, endWord);
+        if (word === endWord) {
           va = tableEnd;
           break;
         }
-        const word = (at & TABLE_MASK) >> WORD_SHIFT;
-        if ((words[word]! | words[word + 1]!) === 0) continue;
-        visit(at, va);
-        if (!this.used.has(table)) {
-          va += PAGE_SIZE;
-          break;
-        }
-        words = this.ram.pageWordsAt(table);
+        va = tableVa + (word / PTE_WORDS) * PAGE_SIZE;
+        visit(table + (word << WORD_SHIFT), va);
+        va += PAGE_SIZE;
+        if (!this.used.has(table)) break;
       }
     }
   }
@@ -306,4 +309,11 @@ export class PageTables {
     this.used.delete(pa);
     this.tablePages--;
   }
+}
+
+/** The first word at or after `from` (an entry's low word) of a non-zero entry in `words`, or `to`. */
+function nextNonZeroEntry(words: Int32Array, from: number, to: number): number {
+  let word = from;
+  while (word < to && (words[word]! | words[word + 1]!) === 0) word += PTE_WORDS;
+  return word;
 }
