@@ -507,13 +507,17 @@ export class AddressSpace {
 
   /** Splits the VMAs at `start` and `end`, taking each new record from `spare`. */
   splitEdges(start: number, end: number, spare: number[]): void {
-    for (const edge of [start, end]) {
-      const lower = this.vmas.find(edge);
-      if (this.vmas.splitAt(edge, () => spare.pop()!)) {
-        this.vm.syncRecord(lower!);
-        this.vm.syncRecord(this.vmas.find(edge)!);
-      }
-    }
+    this.splitEdge(start, spare);
+    this.splitEdge(end, spare);
+  }
+
+  /** Splits the VMA strictly containing `edge`, if any, the upper piece taking a record from `spare`. */
+  private splitEdge(edge: number, spare: number[]): void {
+    if (this.splitsAt(edge) === 0) return;
+    const lower = this.vmas.find(edge)!;
+    this.vmas.splitAt(edge, spare.pop()!);
+    this.vm.syncRecord(lower);
+    this.vm.syncRecord(this.vmas.find(edge)!);
   }
 
   /** Merges the VMAs in and around `[start, end)` that have become alike, syncing records. */
@@ -528,7 +532,7 @@ export class AddressSpace {
    * lack of memory). Undefined when kernel memory is exhausted.
    */
   reserveRecords(start: number, end: number): number[] | undefined {
-    return this.reserveRecordsAt([start, end], 0);
+    return this.allocRecords(this.splitsAt(start) + (end !== start ? this.splitsAt(end) : 0));
   }
 
   /**
@@ -537,18 +541,25 @@ export class AddressSpace {
    * memory is exhausted (nothing is kept then).
    */
   reserveRecordsAt(edges: readonly number[], extra: number): number[] | undefined {
-    const spare: number[] = [];
     let needed = extra;
-    for (const edge of new Set(edges)) needed += this.splitsAt(edge);
-    for (let i = 0; i < needed; i++) {
+    edges.forEach((edge, i) => {
+      if (edges.indexOf(edge) === i) needed += this.splitsAt(edge);
+    });
+    return this.allocRecords(needed);
+  }
+
+  /** `count` VMA records, or undefined (none kept) when kernel memory is exhausted. */
+  private allocRecords(count: number): number[] | undefined {
+    const records: number[] = [];
+    for (let i = 0; i < count; i++) {
       const record = this.vm.allocRecord();
       if (record === null) {
-        this.releaseRecords(spare);
+        this.releaseRecords(records);
         return undefined;
       }
-      spare.push(record);
+      records.push(record);
     }
-    return spare;
+    return records;
   }
 
   /** 1 when a VMA would have to be split at `edge`, else 0. */

@@ -129,13 +129,9 @@ export class VmaList {
     if (this.items[i] === vma) this.items.splice(i, 1);
   }
 
-  /**
-   * Splits the area strictly containing `va` in two at `va`; the upper piece gets `record`.
-   * Returns false (and uses no record) when no area needs splitting there.
-   */
-  splitAt(va: number, record: () => number): boolean {
-    const vma = this.find(va);
-    if (vma === undefined || vma.start === va) return false;
+  /** Splits the area strictly containing `va` (there must be one) in two at `va`; the upper piece gets `record`. */
+  splitAt(va: number, record: number): void {
+    const vma = this.find(va)!;
     const upper = new Vma(
       va,
       vma.end,
@@ -143,12 +139,11 @@ export class VmaList {
       vma.shared,
       vma.kind,
       vma.name,
-      record(),
+      record,
       vma.lockFlags,
     );
     vma.end = va;
     this.insert(upper);
-    return true;
   }
 
   /** Merges neighbours with identical attributes around `[start, end)`; returns the removed. */
