@@ -13,6 +13,7 @@ import { PROT_EXEC, PROT_READ, PROT_WRITE } from '../linux-abi.js';
 import type { AddressSpace } from '../virtual/address-space.js';
 import { isSwapEntry, swapEntryOffset } from '../virtual/swap/swap-entry.js';
 import type { Vma } from '../virtual/vma.js';
+import { kb } from './format.js';
 
 /** Bytes of what one VMA's entries hold (Linux's mem_size_stats). */
 class SmapsTotals {
@@ -33,7 +34,7 @@ const LINE_WIDTH = 24;
 
 function line(label: string, bytes: number): string {
   const head = `${label}:`;
-  const value = String(Math.floor(bytes / 1024));
+  const value = String(kb(bytes));
   return `${head}${value.padStart(Math.max(LINE_WIDTH - head.length, value.length + 1))} kB\n`;
 }
 
@@ -45,12 +46,11 @@ export function formatSmaps(process: Process): string {
 
 function smapsOf(space: AddressSpace, vma: Vma): string {
   const t = measure(space, vma);
-  const kb4 = PAGE_SIZE;
   return (
     `${vma.mapsLine()}\n` +
     line('Size', vma.length) +
-    line('KernelPageSize', kb4) +
-    line('MMUPageSize', kb4) +
+    line('KernelPageSize', PAGE_SIZE) +
+    line('MMUPageSize', PAGE_SIZE) +
     line('Rss', t.rss) +
     line('Pss', t.pss) +
     line('Pss_Dirty', t.pssDirty) +
