@@ -50,14 +50,19 @@ export class Vma {
     return va >= this.start && va < this.end;
   }
 
-  /** A `/proc/PID/maps` line, in Linux's exact format. */
-  mapsLine(): string {
-    const perms =
+  /** Its rights as `/proc/PID/maps` prints them: `r-xp`, `p` private or `s` shared. */
+  get perms(): string {
+    return (
       (this.prot & PROT_READ ? 'r' : '-') +
       (this.prot & PROT_WRITE ? 'w' : '-') +
       (this.prot & PROT_EXEC ? 'x' : '-') +
-      (this.shared ? 's' : 'p');
-    const head = `${hex(this.start)}-${hex(this.end)} ${perms} 00000000 00:00 0 `;
+      (this.shared ? 's' : 'p')
+    );
+  }
+
+  /** A `/proc/PID/maps` line, in Linux's exact format. */
+  mapsLine(): string {
+    const head = `${hex(this.start)}-${hex(this.end)} ${this.perms} 00000000 00:00 0 `;
     return this.name === '' ? head : `${head.padEnd(73, ' ')}${this.name}`;
   }
 

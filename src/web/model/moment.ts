@@ -7,7 +7,6 @@
  */
 import type { PageWalk } from '../../hw/mmu.js';
 import type { Process } from '../../kernel/process.js';
-import { PROT_EXEC, PROT_READ, PROT_WRITE } from '../../linux-abi.js';
 import type { MallInfo } from '../../user-alloc/user-allocator.js';
 import type { Vma } from '../../virtual/vma.js';
 import { freeListSeries, type ZoneSeries } from './buddy-histogram.js';
@@ -168,16 +167,6 @@ function processView(sim: Simulation, process: Process): ProcessView {
   };
 }
 
-/** `r-x`-style rights of a VMA, `p` private or `s` shared, as /proc/PID/maps prints them. */
-export function vmaRights(vma: Vma): string {
-  return (
-    (vma.prot & PROT_READ ? 'r' : '-') +
-    (vma.prot & PROT_WRITE ? 'w' : '-') +
-    (vma.prot & PROT_EXEC ? 'x' : '-') +
-    (vma.shared ? 's' : 'p')
-  );
-}
-
 function vmaView(process: Process, vma: Vma): VmaView {
   let resident = 0;
   let first = -1;
@@ -188,7 +177,7 @@ function vmaView(process: Process, vma: Vma): VmaView {
   return {
     start: vma.start,
     end: vma.end,
-    rights: vmaRights(vma),
+    rights: vma.perms,
     kind: vma.kind,
     length: vma.length,
     resident,
