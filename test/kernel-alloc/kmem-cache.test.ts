@@ -14,6 +14,7 @@ import {
 import { SlabError } from '../../src/kernel-alloc/errors.js';
 import { SlabAllocator } from '../../src/kernel-alloc/slab-allocator.js';
 import type { SlabCache } from '../../src/kernel-alloc/slab-cache.js';
+import { kbField } from '../procfs/fields.js';
 import { codeOf, makeKernel } from './helpers.js';
 
 /** What `cache`'s descriptor must read back as. */
@@ -133,8 +134,7 @@ describe('a machine right after boot', () => {
     for (const name of ['task_struct', 'mm_struct', 'vm_area_struct', 'kmalloc-64'])
       expect(line(name)).toBeDefined();
     const meminfo = machine.procfs.read('/proc/meminfo');
-    const kB = (name: string) =>
-      Number(new RegExp(`^${name}:\\s+(\\d+) kB$`, 'm').exec(meminfo)![1]);
+    const kB = (name: string) => kbField(meminfo, name);
     expect(kB('Slab')).toBeGreaterThan(0);
     expect(kB('SUnreclaim')).toBe(kB('Slab'));
     expect(kB('Slab')).toBe((machine.slab.stats().pages * 4096) / 1024);

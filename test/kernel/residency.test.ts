@@ -29,6 +29,7 @@ import {
 } from '../../src/index.js';
 import type { Machine } from '../../src/kernel/machine.js';
 import type { UserContext } from '../../src/kernel/user-context.js';
+import { kbField, vmstatField } from '../procfs/fields.js';
 import { inProcess } from './helpers.js';
 
 const RW = PROT_READ | PROT_WRITE;
@@ -44,13 +45,11 @@ function errnoOf(call: () => unknown): string | undefined {
 }
 
 function statusField(machine: Machine, ctx: UserContext, field: string): number {
-  const text = machine.procfs.read(`/proc/${ctx.pid}/status`);
-  return Number(new RegExp(`^${field}:\\s+(\\d+) kB$`, 'm').exec(text)![1]);
+  return kbField(machine.procfs.read(`/proc/${ctx.pid}/status`), field);
 }
 
 function meminfoField(machine: Machine, field: string): number {
-  const text = machine.procfs.read('/proc/meminfo');
-  return Number(new RegExp(`^${field}:\\s+(\\d+) kB$`, 'm').exec(text)![1]);
+  return kbField(machine.procfs.read('/proc/meminfo'), field);
 }
 
 function mapsLines(machine: Machine, ctx: UserContext): string[] {
@@ -449,8 +448,7 @@ describe('with swap: madvise hands pages to reclaim, mincore and mlock see swap'
   }
 
   function vmstat(machine: Machine, field: string): number {
-    const text = machine.procfs.read('/proc/vmstat');
-    return Number(new RegExp(`^${field} (\\d+)$`, 'm').exec(text)![1]);
+    return vmstatField(machine.procfs.read('/proc/vmstat'), field);
   }
 
   it('MADV_PAGEOUT sends the pages to swap now; the next touch reads them back intact', () => {

@@ -12,6 +12,7 @@ import {
 import type { Reclaim } from '../../src/virtual/reclaim/reclaim.js';
 import { Watermarks } from '../../src/virtual/reclaim/watermarks.js';
 import { finish } from '../kernel/helpers.js';
+import { kbField } from '../procfs/fields.js';
 
 const RW = PROT_READ | PROT_WRITE;
 const ANON = MAP_PRIVATE | MAP_ANONYMOUS;
@@ -43,10 +44,7 @@ function pageOut(machine: Machine, va: number): boolean {
 }
 
 function meminfoKb(machine: Machine, name: string): number {
-  const match = new RegExp(`^${name}:\\s+(\\d+) kB`, 'm').exec(
-    machine.procfs.read('/proc/meminfo'),
-  );
-  return Number(match![1]);
+  return kbField(machine.procfs.read('/proc/meminfo'), name);
 }
 
 describe('swap', () => {
