@@ -24,6 +24,9 @@ import type { Process } from './process.js';
 export const OOM_SCORE_ADJ_MIN = -1000;
 export const OOM_SCORE_ADJ_MAX = 1000;
 
+/** oom_score_adj and oom_score are per mille: of all pages, 1000 is every one. */
+const PER_MILLE = 1000;
+
 /** Badness of a process that must never be chosen (Linux returns LONG_MIN). */
 export const UNKILLABLE = Number.NEGATIVE_INFINITY;
 
@@ -32,14 +35,14 @@ export function oomBadness(process: Process, totalPages: number): number {
   if (process.ended || process.oomScoreAdj === OOM_SCORE_ADJ_MIN) return UNKILLABLE;
   const space = process.space;
   const points = space.rss + space.swapEntries + space.tables.tablePages;
-  return points + process.oomScoreAdj * Math.floor(totalPages / 1000);
+  return points + process.oomScoreAdj * Math.floor(totalPages / PER_MILLE);
 }
 
 /** `/proc/PID/oom_score`: the badness as a share of all pages, per mille (0..1000). */
 export function oomScore(process: Process, totalPages: number): number {
   const badness = oomBadness(process, totalPages);
   if (badness === UNKILLABLE) return 0;
-  return Math.min(1000, Math.max(0, Math.trunc((badness * 1000) / totalPages)));
+  return Math.min(PER_MILLE, Math.max(0, Math.trunc((badness * PER_MILLE) / totalPages)));
 }
 
 /** The process with the highest badness among `candidates`, or undefined if none may die. */

@@ -13,6 +13,7 @@
  * synthetic:NAME` replays one, and {@link syntheticTraceText} gives the text to write out.
  */
 import { mulberry32 } from '../bench/workloads.js';
+import { KiB } from '../hw/constants.js';
 
 /** A synthetic trace's name, what it mimics, and how to make it. */
 export interface SyntheticShape {
@@ -21,7 +22,6 @@ export interface SyntheticShape {
   build(): string;
 }
 
-const KiB = 1024;
 const MB = 1_000_000;
 const SEED = 20;
 /** One op in this many of the small-object churn allocates an object that stays live. */

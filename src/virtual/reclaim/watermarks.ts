@@ -16,7 +16,7 @@
  *
  * Reclaim compares free memory with the sum over the zones (one node).
  */
-import { PAGE_SIZE } from '../../hw/constants.js';
+import { KiB, PAGE_SIZE } from '../../hw/constants.js';
 import { pagesToKb } from '../../hw/size.js';
 
 /** Linux's bounds of min_free_kbytes when derived from memory size. */
@@ -49,7 +49,7 @@ export class Watermarks {
       MIN_FREE_KBYTES_CEILING,
       Math.max(MIN_FREE_KBYTES_FLOOR, Math.floor(Math.sqrt(lowmemKbytes * 16))),
     );
-    const pagesMin = Math.floor((this.minFreeKbytes * 1024) / PAGE_SIZE);
+    const pagesMin = Math.floor((this.minFreeKbytes * KiB) / PAGE_SIZE);
     this.zones = managedByZone.map((managed) => {
       const min = lowmemPages === 0 ? 0 : Math.floor((pagesMin * managed) / lowmemPages);
       const gap = Math.max(

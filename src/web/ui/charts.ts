@@ -11,6 +11,7 @@ import {
   PointElement,
   Tooltip,
 } from 'chart.js';
+import { KiB, MiB } from '../../hw/constants.js';
 import { orderLabels, type ZoneSeries } from '../model/buddy-histogram.js';
 import { type CounterSample, perStep, seriesRange } from '../model/counters.js';
 import { orderMeaning } from '../model/explain.js';
@@ -33,8 +34,6 @@ const ZONE_COLOURS: Record<string, string> = {
   DMA32: '#5bc0de',
   Normal: '#7fc97f',
 };
-const KiB_BYTES = 1024;
-const MiB_BYTES = 1024 * KiB_BYTES;
 
 function axes(extra: Record<string, unknown> = {}) {
   return {
@@ -102,7 +101,7 @@ export const COUNTER_SERIES: readonly CounterSeries[] = [
     key: 'freeBytes',
     label: 'free',
     colour: '#7fc97f',
-    divisor: MiB_BYTES,
+    divisor: MiB,
     unit: 'MiB',
     explanation: 'free memory: frames on the buddy free lists (meminfo MemFree)',
   },
@@ -110,7 +109,7 @@ export const COUNTER_SERIES: readonly CounterSeries[] = [
     key: 'rssBytes',
     label: 'RSS',
     colour: '#5bc0de',
-    divisor: MiB_BYTES,
+    divisor: MiB,
     unit: 'MiB',
     explanation: 'resident set of every live process together: user pages mapped to frames',
   },
@@ -118,7 +117,7 @@ export const COUNTER_SERIES: readonly CounterSeries[] = [
     key: 'slabBytes',
     label: 'slab',
     colour: '#f0ad4e',
-    divisor: KiB_BYTES,
+    divisor: KiB,
     unit: 'KiB',
     explanation: 'memory of the kernel slab caches (meminfo Slab)',
   },
