@@ -34,7 +34,7 @@ import { mappingsOf } from './model/user-leaves.js';
 import { WEB_WORKLOADS } from './model/workloads.js';
 import { BuddyChart, CounterCharts } from './ui/charts.js';
 import { byId, el } from './ui/dom.js';
-import { FrameMapView } from './ui/frame-map.js';
+import { FrameMapView, ZOOM_STEP } from './ui/frame-map.js';
 import { renderHeap, renderSlabs, renderSwap, renderVmas, renderWalk } from './ui/panels.js';
 import { registeredViews } from './views/index.js';
 
@@ -134,8 +134,8 @@ class App {
     byId('live').addEventListener('click', () => this.show(this.state.timeline.length - 1));
     byId('fold').addEventListener('change', () => this.render());
     byId('colour-by').addEventListener('change', () => this.render());
-    byId('zoom-in').addEventListener('click', () => this.state.frameMap.zoomBy(1.25));
-    byId('zoom-out').addEventListener('click', () => this.state.frameMap.zoomBy(1 / 1.25));
+    byId('zoom-in').addEventListener('click', () => this.state.frameMap.zoomBy(ZOOM_STEP));
+    byId('zoom-out').addEventListener('click', () => this.state.frameMap.zoomBy(1 / ZOOM_STEP));
     byId('zoom-reset').addEventListener('click', () => this.state.frameMap.resetView());
     window.addEventListener('resize', () => this.frameMap.fit());
     byId('process-select').addEventListener('change', (e) => {

@@ -49,7 +49,8 @@ const MARK_RADIUS = 7;
 /** Zoom limits and steps (a wheel notch, a key press). */
 const MIN_ZOOM = 1;
 const MAX_ZOOM = 64;
-const ZOOM_STEP = 1.25;
+/** Zoom factor of one step (a wheel notch, a key, a button). */
+export const ZOOM_STEP = 1.25;
 /** A key press pans by this share of the viewport. */
 const PAN_STEP = 0.1;
 /** A press that moves less than this many pixels is a click, not a drag. */
