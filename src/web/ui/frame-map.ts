@@ -46,7 +46,7 @@ const ZONE_STARTS: readonly (readonly [number, number])[] = [
 const MARK_COLOUR = '#ff4fd8';
 const MARK_WIDTH = 2;
 const MARK_RADIUS = 7;
-/** Zoom limits and steps (a wheel notch, a key press). */
+/** Zoom limits. */
 const MIN_ZOOM = 1;
 const MAX_ZOOM = 64;
 /** Zoom factor of one step (a wheel notch, a key, a button). */
