@@ -233,8 +233,8 @@ export class AddressSpace {
   /**
    * Makes the page at `va` (inside `vma`, whose rights allow the access) present, and writable
    * when `write`: maps a zeroed frame, reads it back from swap or breaks copy-on-write. The
-   * fault handler's work, also
-   * done ahead of any access by populate (MAP_POPULATE, mlock, MADV_POPULATE_*).
+   * fault handler's work, also done ahead of any access by populate (MAP_POPULATE, mlock,
+   * MADV_POPULATE_*).
    */
   private faultIn(vma: Vma, va: number, write: boolean): FaultResult {
     const at = this.tables.entry(va, 1, true, true);
