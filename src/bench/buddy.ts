@@ -3,17 +3,11 @@
  * machine: each slot holds one block allocated for a user page, freed with its order.
  */
 import { GiB } from '../hw/constants.js';
-import { generateMemoryMap, memoryMapFromRegions } from '../hw/memory-map.js';
+import { memoryMapFromRegions } from '../hw/memory-map.js';
 import { PhysicalMemory } from '../hw/ram.js';
 import { PhysicalAllocator } from '../physical/allocator.js';
 import { FrameUse } from '../physical/constants.js';
-import {
-  type BenchRow,
-  measureWorkload,
-  OUR_IMPLEMENTATION,
-  type SlotAllocator,
-  WORKLOADS,
-} from './workloads.js';
+import type { SlotAllocator } from './workloads.js';
 
 /** What the benchmark's blocks are for (a module-local copy: imports cost a cell load). */
 const USE: FrameUse = FrameUse.USER;
@@ -47,23 +41,4 @@ export function buddyBenchAllocator(): PhysicalAllocator {
 /** A workload target over `allocator` (a fresh 1 GiB machine by default). */
 export function buddyWorkloadTarget(allocator = buddyBenchAllocator()): SlotAllocator {
   return new BuddySlotAllocator(allocator);
-}
-
-/** Measures B1 and B2, each on a fresh machine. `now()` is in milliseconds. */
-export function measureBuddyWorkloads(now: () => number, reps = 5): BenchRow[] {
-  return WORKLOADS.filter((w) => w.layer === 'buddy').map((w) =>
-    measureWorkload(w, OUR_IMPLEMENTATION, buddyWorkloadTarget(), now, reps),
-  );
-}
-
-/**
- * Milliseconds to boot the physical layer of a PC with `ramBytes` of RAM (64 GiB by default):
- * building the frame table and the free lists from the firmware map, RAM itself excluded.
- */
-export function measureBuddyBoot(now: () => number, ramBytes = 64 * GiB): number {
-  const map = generateMemoryMap(ramBytes);
-  const ram = new PhysicalMemory(map.installed);
-  const start = now();
-  new PhysicalAllocator(ram, map);
-  return now() - start;
 }

@@ -13,10 +13,8 @@ import {
   type BenchRow,
   HEAP_POOL_BYTES,
   measureWorkload,
-  OUR_IMPLEMENTATION,
   PROCESS_IMPLEMENTATION,
   type SlotAllocator,
-  WORKLOADS,
   type Workload,
 } from './workloads.js';
 
@@ -102,36 +100,4 @@ export function measureHeapInProcess(workload: Workload, now: () => number, reps
     throw new Error(`the ${workload.name} process died: ${handle.fault?.message ?? handle.error}`);
   }
   return row;
-}
-
-/** Which heap workloads to run (H1 and H2 by default) and how many timed runs each. */
-export interface HeapBenchOptions {
-  names?: readonly string[];
-  reps?: number;
-  /** Timed runs of the peer, whose H1 takes about 25 s a run (1 by default, after a warm-up). */
-  peerReps?: number;
-  /** Skip the slow peer altogether. */
-  skipPeer?: boolean;
-  /** Milliseconds clock; `performance.now` by default. */
-  now?: () => number;
-}
-
-/** Runs the heap workloads for `wallos-memory` (flat) and `@thi.ng/malloc`; one row each. */
-export function runHeapBench(options: HeapBenchOptions = {}): BenchRow[] {
-  const names = options.names ?? ['H1', 'H2'];
-  const now = options.now ?? (() => performance.now());
-  const reps = options.reps ?? 5;
-  const rows: BenchRow[] = [];
-  for (const workload of heapWorkloads(names)) {
-    rows.push(measureWorkload(workload, OUR_IMPLEMENTATION, new FlatHeapSlots(), now, reps));
-    if (!options.skipPeer) {
-      const peerReps = options.peerReps ?? 1;
-      rows.push(measureWorkload(workload, '@thi.ng/malloc', new ThingMallocSlots(), now, peerReps));
-    }
-  }
-  return rows;
-}
-
-function heapWorkloads(names: readonly string[]): Workload[] {
-  return WORKLOADS.filter((w) => w.layer === 'heap' && names.includes(w.name));
 }

@@ -9,13 +9,7 @@ import { SlabAllocator } from '../kernel-alloc/slab-allocator.js';
 import { NULL, type SlabCache } from '../kernel-alloc/slab-cache.js';
 import { DirectMapMemory, FlatKernelMemory, FlatPageSource } from '../kernel-alloc/standalone.js';
 import { DIRECT_MAP_BASE } from '../virtual/layout.js';
-import {
-  type BenchRow,
-  measureWorkload,
-  OUR_IMPLEMENTATION,
-  type SlotAllocator,
-  WORKLOADS,
-} from './workloads.js';
+import type { SlotAllocator } from './workloads.js';
 
 /** RAM behind the S1 cache: S1 peaks near 50,000 live objects (3.2 MiB of slabs). */
 const S1_RAM_BYTES = 16 * MiB;
@@ -55,19 +49,4 @@ export function createSlabS1(memory: 'flat' | 'ram' = 'flat'): {
   const allocator = new SlabAllocator(pages, access);
   const cache = allocator.createCache('bench-64', S1_OBJECT_SIZE, S1_OBJECT_SIZE);
   return { allocator, slots: new SlabSlots(cache) };
-}
-
-/**
- * Measures the slab workloads (S1) on our allocator (`now()` in milliseconds): implementation
- * `wallos-memory` over a flat buffer, or `wallos-memory/ram` over the simulated sparse RAM.
- */
-export function measureSlabWorkloads(
-  now: () => number,
-  reps = 5,
-  memory: 'flat' | 'ram' = 'flat',
-): BenchRow[] {
-  const name = memory === 'flat' ? OUR_IMPLEMENTATION : `${OUR_IMPLEMENTATION}/ram`;
-  return WORKLOADS.filter((workload) => workload.layer === 'slab').map((workload) =>
-    measureWorkload(workload, name, createSlabS1(memory).slots, now, reps),
-  );
 }
