@@ -1,5 +1,5 @@
 import { expect } from 'vitest';
-import { type BootOptions, Machine } from '../../src/kernel/machine.js';
+import { type BootOptions, Machine, type SpawnOptions } from '../../src/kernel/machine.js';
 import type { UserContext } from '../../src/kernel/user-context.js';
 
 /** Runs everything, then asserts no oops, consistent layers and memory back at its boot value. */
@@ -25,13 +25,14 @@ export function expectClean(handle: {
 }
 
 /**
- * Boots a machine, runs `body` in its one process, then finish(). An error thrown inside the
- * process (a failed assertion) is thrown again here as it was; otherwise the process must
- * have ended normally.
+ * Boots a machine, runs `body` in its one process (spawned with `spawnOptions`), then
+ * finish(). An error thrown inside the process (a failed assertion) is thrown again here as it
+ * was; otherwise the process must have ended normally.
  */
 export function inProcess(
   body: (ctx: UserContext, machine: Machine) => void,
   options: BootOptions = { memory: '64M' },
+  spawnOptions: SpawnOptions = {},
 ): Machine {
   const machine = Machine.boot(options);
   let failure: unknown = null;
@@ -41,7 +42,7 @@ export function inProcess(
     } catch (error) {
       failure = error;
     }
-  });
+  }, spawnOptions);
   finish(machine);
   if (failure !== null) throw failure;
   expectClean(handle);

@@ -6,10 +6,9 @@
  */
 import { describe, expect, it } from 'vitest';
 import { PAGE_SIZE } from '../../src/hw/constants.js';
-import { Machine } from '../../src/kernel/machine.js';
 import type { UserContext } from '../../src/kernel/user-context.js';
 import { MAP_ANONYMOUS, MAP_PRIVATE, PROT_READ, PROT_WRITE } from '../../src/linux-abi.js';
-import { finish } from './helpers.js';
+import { inProcess } from './helpers.js';
 
 const RW = PROT_READ | PROT_WRITE;
 const ANONYMOUS = MAP_PRIVATE | MAP_ANONYMOUS;
@@ -36,9 +35,8 @@ type Copy = (ctx: UserContext) => { copy: () => void; verify: () => void };
 
 /** The faults and MMU translations a copy takes inside a fresh process; then it is verified. */
 function measure(prepare: Copy): Work {
-  const machine = Machine.boot({ memory: '64M' });
   let result: Work = { faults: 0, translations: 0 };
-  machine.spawn((ctx) => {
+  inProcess((ctx, machine) => {
     const { copy, verify } = prepare(ctx);
     const events = machine.vm.events;
     const tlb = machine.mmu.tlb;
@@ -51,7 +49,6 @@ function measure(prepare: Copy): Work {
     };
     verify();
   });
-  finish(machine);
   return result;
 }
 
@@ -148,9 +145,8 @@ describe('copies that fault as they go are linear in their length', () => {
   it('copy_to_user (read(2) of stdin) into a fresh mapping', () => {
     const pages = 256;
     const input = pattern(pages * PAGE_SIZE);
-    const machine = Machine.boot({ memory: '64M' });
-    machine.spawn(
-      (ctx) => {
+    inProcess(
+      (ctx, machine) => {
         const va = fresh(ctx, pages);
         const faults = machine.vm.events.pgfault;
         const translations = machine.mmu.tlb.hits + machine.mmu.tlb.misses;
@@ -160,9 +156,9 @@ describe('copies that fault as they go are linear in their length', () => {
         expect(done).toBeLessThanOrEqual(TRANSLATIONS_PER_PAGE * pages);
         expectBytes(ctx.readBytes(va, input.length), input);
       },
+      { memory: '64M' },
       { stdin: input },
     );
-    finish(machine);
   });
 
   it("realloc's copy into fresh heap pages: the new pages fault once each", () => {
