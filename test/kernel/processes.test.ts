@@ -11,7 +11,7 @@ import {
   SIGKILL,
   SIGSEGV,
 } from '../../src/linux-abi.js';
-import { finish } from './helpers.js';
+import { expectClean, finish } from './helpers.js';
 
 const RW = PROT_READ | PROT_WRITE;
 const ANON = MAP_PRIVATE | MAP_ANONYMOUS;
@@ -184,7 +184,7 @@ describe('system calls with bad pointers', () => {
   it('read copies stdin into user memory', () => {
     const machine = Machine.boot({ memory: '64M' });
     let got = '';
-    machine.spawn(
+    const handle = machine.spawn(
       (ctx) => {
         const page = ctx.mmap(0, PAGE_SIZE, RW, ANON);
         const n = ctx.read(0, page, 100);
@@ -194,6 +194,7 @@ describe('system calls with bad pointers', () => {
       { stdin: 'from stdin' },
     );
     finish(machine);
+    expectClean(handle);
     expect(got).toBe('from stdin');
   });
 

@@ -3,7 +3,7 @@ import { PAGE_SIZE } from '../../src/hw/constants.js';
 import { Machine } from '../../src/kernel/machine.js';
 import type { UserContext } from '../../src/kernel/user-context.js';
 import { MAP_ANONYMOUS, MAP_PRIVATE, PROT_READ, PROT_WRITE } from '../../src/linux-abi.js';
-import { finish } from './helpers.js';
+import { expectClean, finish } from './helpers.js';
 
 const RW = PROT_READ | PROT_WRITE;
 const ANON = MAP_PRIVATE | MAP_ANONYMOUS;
@@ -405,7 +405,7 @@ describe('threads', () => {
   it('a child forked by a thread takes that thread’s caches; its heap checks out', () => {
     const machine = Machine.boot({ memory: '64M', cpus: 2 });
     const seen: Record<string, number> = {};
-    machine.spawn((ctx: UserContext) => {
+    const handle = machine.spawn((ctx: UserContext) => {
       const tid = ctx.thread((thread: UserContext) => {
         seen.cached = thread.malloc(48);
         thread.free(seen.cached);
@@ -419,6 +419,7 @@ describe('threads', () => {
       expect(ctx.join(tid)).toBe(0);
     });
     finish(machine);
+    expectClean(handle);
     expect(seen.child).toBe(seen.cached);
   });
 
@@ -428,7 +429,7 @@ describe('threads', () => {
     let status = '';
     let gettid = 0;
     let tid = 0;
-    machine.spawn(function* main(ctx: UserContext) {
+    const handle = machine.spawn(function* main(ctx: UserContext) {
       tid = ctx.thread(function* worker(thread: UserContext) {
         gettid = thread.gettid();
         yield;
@@ -440,6 +441,7 @@ describe('threads', () => {
       expect(machine.procfs.read('/proc/self/status')).toMatch(/^Threads:\t1$/m);
     });
     finish(machine);
+    expectClean(handle);
     expect(gettid).toBe(tid);
     expect(status).toMatch(/^Threads:\t2$/m);
     const lines = maps.split('\n');
@@ -487,7 +489,7 @@ describe('threads', () => {
 
   it('reject bad calls with Linux errnos', () => {
     const machine = Machine.boot({ memory: '64M' });
-    machine.spawn((ctx: UserContext) => {
+    const handle = machine.spawn((ctx: UserContext) => {
       expect(ctx.syscall('clone', 42, 0)).toBe(-22);
       expect(ctx.syscall('clone', () => 0, 0)).toBe(-22);
       expect(() => ctx.join(999)).toThrow(expect.objectContaining({ code: 'ESRCH' }));
@@ -496,6 +498,7 @@ describe('threads', () => {
       expect(() => ctx.join(tid)).toThrow(expect.objectContaining({ code: 'ESRCH' }));
     });
     finish(machine);
+    expectClean(handle);
   });
 });
 
