@@ -7,15 +7,11 @@
  *              ─► kernel object caches (task_struct, mm_struct, vm_area_struct) ─► ready
  * ```
  *
- * Tasks (each process's leader and its threads) run on `cpus` simulated CPUs, one CPU's code
- * at a time. Each CPU has a run queue (a task joins the least loaded one when it is created;
- * an idle CPU takes a task from a CPU with two or more) served round-robin, and the CPUs take
- * turns in order, so a run is the same for a given seed. A generator program runs until its
- * next `yield`, a plain function until it returns; a switch loads the next task's CR3 unless
- * its CPU has that address space loaded already (threads of one process), and a CPU left
- * without work keeps its tables in lazy TLB mode and gives its per-CPU pages back. A task
- * blocked in `wait` or `join` runs the scheduler itself until what it waits for ends, so both
- * work from plain functions too.
+ * The machine owns the process table (spawn, fork's createProcess, clone's createThread, exit,
+ * reap), kernel entry (`enterKernel`, oopses) and the fault, OOM and signal paths. Tasks (each
+ * process's leader and its threads) run on `cpus` simulated CPUs under the {@link Scheduler}
+ * (scheduler.ts): per-CPU run queues served round-robin, the CPUs taking turns; `run`,
+ * `schedule` and `block` (a task in `wait` or `join`) hand over to it.
  */
 import { Mulberry32 } from '../bench/workloads.js';
 import { InvalidArgumentError } from '../errors.js';
@@ -73,6 +69,7 @@ import {
 } from './oom-killer.js';
 import { type FaultReport, Process, ProcessHandle, type Program } from './process.js';
 import { ProcessHeapHost } from './process-heap-host.js';
+import { Scheduler } from './scheduler.js';
 import { type Task, Thread } from './thread.js';
 import { UserContext } from './user-context.js';
 import { UserMemory } from './user-memory.js';
@@ -147,12 +144,8 @@ export class Machine implements KernelView {
   currentTask: Task | null = null;
   private readonly processes = new Map<number, Process>();
   private nextPid = 1;
-  /** The task each CPU ran last (its tid), where its round-robin goes on. */
-  private readonly lastScheduled: number[];
-  /** The CPU whose turn comes next. */
-  private nextCpu = 0;
-  /** CPUs found without work since they last ran a task. */
-  private readonly idle: boolean[];
+  /** Run queues and time slices: which task runs next, on which CPU. */
+  private readonly scheduler: Scheduler;
   /** Where ASLR's random bits come from (Linux's get_random_long), seeded from `seed`. */
   private readonly aslrRandom: Mulberry32;
 
@@ -174,8 +167,7 @@ export class Machine implements KernelView {
     this.ram = new PhysicalMemory(map.installed);
     const cpus = cpuCount(options.cpus);
     this.mmus = Array.from({ length: cpus }, () => new Mmu(this.ram, new Cpu()));
-    this.lastScheduled = new Array<number>(cpus).fill(0);
-    this.idle = new Array<boolean>(cpus).fill(false);
+    this.scheduler = new Scheduler(this, cpus);
     this.log(`smp: Bringing up ${cpus} CPU${cpus === 1 ? '' : 's'}`);
     this.frames = new PhysicalAllocator(this.ram, map, { debug: options.debug ?? false, cpus });
     this.logZones();
@@ -343,7 +335,7 @@ export class Machine implements KernelView {
     );
     this.objects.writeTask(task, { pid, ppid: process.ppid, state: 0, exit: 0, mm, stack, name });
     this.syncMm(process);
-    process.cpu = this.leastLoadedCpu();
+    process.cpu = this.scheduler.leastLoadedCpu();
     this.processes.set(pid, process);
     parent?.children.add(process);
     if (parent !== null) process.oomScoreAdj = parent.oomScoreAdj;
@@ -389,7 +381,7 @@ export class Machine implements KernelView {
       this.releaseThread(thread);
       return status;
     }
-    thread.cpu = this.leastLoadedCpu();
+    thread.cpu = this.scheduler.leastLoadedCpu();
     process.threads.push(thread);
     this.syncMm(process);
     return tid;
@@ -406,15 +398,8 @@ export class Machine implements KernelView {
     this.objects.tasks.free(thread.descriptor);
   }
 
-  /** The CPU whose run queue holds the fewest live tasks (the lowest-numbered on a tie). */
-  private leastLoadedCpu(): number {
-    const load = new Array<number>(this.cpuCount).fill(0);
-    for (const task of this.liveTasks()) load[task.cpu]!++;
-    return load.indexOf(Math.min(...load));
-  }
-
   /** Every task not yet ended, leaders before their threads, in pid order. */
-  private liveTasks(): Task[] {
+  liveTasks(): Task[] {
     const tasks: Task[] = [];
     for (const process of this.processes.values()) {
       if (process.ended) continue;
@@ -462,6 +447,12 @@ export class Machine implements KernelView {
     return process.heap;
   }
 
+  /** The process's malloc serves `task` from its own caches (each thread has a tcache). */
+  useThreadCacheOf(task: Task): void {
+    if (task instanceof Thread) task.process.heap?.useThreadCache(task.tid, task.cacheHeads);
+    else task.heap?.useThreadCache(0, 0);
+  }
+
   /** The system-call interface a heap in `process` grows through. */
   heapHostOf(process: Process): ProcessHeapHost {
     return new ProcessHeapHost(this, process);
@@ -471,151 +462,17 @@ export class Machine implements KernelView {
 
   /** Runs every process to its end. */
   run(): void {
-    this.schedule(() => false);
+    this.scheduler.run();
   }
 
   /** Runs runnable tasks until `done()` holds or none can run. */
   schedule(done: () => boolean): void {
-    while (!done()) {
-      if (!this.runNextTask()) return;
-    }
+    this.scheduler.schedule(done);
   }
 
-  /**
-   * Gives one time slice to the next CPU, in turn, that has a runnable task; the CPUs passed
-   * over go idle. False when no task can run anywhere.
-   */
-  private runNextTask(): boolean {
-    const count = this.cpuCount;
-    const runnable = this.liveTasks().filter((task) => task.state === 'runnable');
-    if (runnable.length === 0) return false;
-    for (let turn = 0; turn < count; turn++) {
-      const cpu = (this.nextCpu + turn) % count;
-      const task = this.pickNext(cpu, runnable);
-      if (task === undefined) {
-        this.goIdle(cpu);
-        continue;
-      }
-      this.nextCpu = (cpu + 1) % count;
-      this.step(task, cpu);
-      return true;
-    }
-    return false;
-  }
-
-  /** The next task of `cpu`'s run queue, round-robin by tid, or one taken from a busier CPU. */
-  private pickNext(cpu: number, runnable: readonly Task[]): Task | undefined {
-    const queue = runnable.filter((task) => task.cpu === cpu);
-    const next =
-      queue.find((task) => task.tid > this.lastScheduled[cpu]!) ??
-      queue[0] ??
-      this.steal(cpu, runnable);
-    if (next !== undefined) this.lastScheduled[cpu] = next.tid;
-    return next;
-  }
-
-  /**
-   * Idle balancing: the last runnable task of the lowest-numbered CPU that has two or more
-   * moves to `cpu`.
-   */
-  private steal(cpu: number, runnable: readonly Task[]): Task | undefined {
-    for (let from = 0; from < this.cpuCount; from++) {
-      const queue = runnable.filter((task) => task.cpu === from);
-      if (queue.length < 2) continue;
-      const task = queue[queue.length - 1]!;
-      task.cpu = cpu;
-      return task;
-    }
-    return undefined;
-  }
-
-  /**
-   * `cpu` has nothing to run: it keeps its tables lazily and gives back its per-CPU pages and
-   * slab objects.
-   */
-  private goIdle(cpu: number): void {
-    if (this.idle[cpu] === true) return;
-    this.idle[cpu] = true;
-    const running = this.vm.cpus.current.id;
-    this.enterCpu(cpu);
-    this.vm.cpus.enterLazy();
-    this.frames.drainThisCpu();
-    this.slab.drainThisCpu();
-    this.enterCpu(running);
-  }
-
-  /** The simulator runs CPU `cpu`'s code from now on. */
-  private enterCpu(cpu: number): void {
-    this.vm.cpus.runOn(cpu);
-    this.frames.useCpu(cpu);
-    this.slab.useCpu(cpu);
-  }
-
-  /**
-   * Puts `task` on the running CPU: its address space loaded (nothing to do between threads
-   * of one process), its memory reached through this CPU's MMU.
-   */
-  private dispatch(task: Task | null): void {
-    this.currentTask = task;
-    this.current = task?.process ?? null;
-    if (task === null || task.process.ended) return;
-    this.vm.switchTo(task.process.space);
-    this.memoryOf(task.process).runOn(this.mmu);
-    this.useThreadCacheOf(task);
-  }
-
-  /** The process's malloc serves `task` from its own caches (each thread has a tcache). */
-  private useThreadCacheOf(task: Task): void {
-    if (task instanceof Thread) task.process.heap?.useThreadCache(task.tid, task.cacheHeads);
-    else task.heap?.useThreadCache(0, 0);
-  }
-
-  /**
-   * Runs `task` on `cpu` until it yields, blocks for good or ends; the task that was running
-   * (a `wait` or `join` in progress) then gets its own CPU back. `cpu` keeps the task's tables
-   * loaded: a task that yielded is still its CPU's work until another task or idleness
-   * replaces it, so shootdowns keep reaching that CPU.
-   */
-  private step(task: Task, cpu: number): void {
-    const previousTask = this.currentTask;
-    const previousCpu = this.vm.cpus.current.id;
-    this.enterCpu(cpu);
-    this.vm.reclaim?.runKswapd();
-    this.dispatch(task);
-    this.idle[cpu] = false;
-    const registers = this.cpu;
-    task.state = 'running';
-    registers.cpl = 3;
-    try {
-      const result = this.resume(task);
-      if (result.done === true) {
-        // A thread's return runs glibc's tcache shutdown in user mode: its cached chunks freed.
-        if (task instanceof Thread) task.process.heap?.releaseThreadCache(task.tid);
-        this.enterKernel(() => this.taskReturned(task, result.value));
-      }
-    } catch (error) {
-      if (!(error instanceof ProcessTermination)) this.programThrew(task.process, error);
-    } finally {
-      registers.cpl = 0;
-      if (task.state === 'running') task.state = 'runnable';
-      this.enterCpu(previousCpu);
-      this.dispatch(previousTask);
-    }
-  }
-
-  private resume(task: Task): IteratorResult<unknown> {
-    if (task.process.ended || task.state === 'dead') return { done: true, value: undefined };
-    if (task.started) return task.iterator!.next();
-    task.started = true;
-    const result = task.program(this.contextOf(task));
-    if (!isIterator(result)) return { done: true, value: result };
-    task.iterator = result;
-    return result.next();
-  }
-
-  /** A task's program returned `value`: the task ends (the process, if it was the last). */
-  private taskReturned(task: Task, value: unknown): void {
-    this.endTask(task, exitCodeOf(value));
+  /** Runs the other tasks while `caller` waits for `done()` (or until nothing can run). */
+  block(caller: Task, done: () => boolean): void {
+    this.scheduler.block(caller, done);
   }
 
   /**
@@ -653,18 +510,8 @@ export class Machine implements KernelView {
     return thread.exitValue;
   }
 
-  /** Runs the other tasks while `caller` waits for `done()` (or until nothing can run). */
-  block(caller: Task, done: () => boolean): void {
-    caller.state = 'waiting';
-    try {
-      this.schedule(done);
-    } finally {
-      if (caller.state === 'waiting') caller.state = 'running';
-    }
-  }
-
   /** A program threw something of its own: it dies like an uncaught exception (exit code 1). */
-  private programThrew(process: Process, error: unknown): void {
+  programThrew(process: Process, error: unknown): void {
     if (process.ended) return;
     const message = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
     process.error = message;
@@ -888,17 +735,4 @@ function cpuCount(cpus: number | undefined): number {
     );
   }
   return cpus;
-}
-
-function isIterator(value: unknown): value is Iterator<unknown> {
-  return (
-    typeof value === 'object' &&
-    value !== null &&
-    typeof (value as { next?: unknown }).next === 'function'
-  );
-}
-
-/** A program's return value as an exit code: an integer 0..255, else 0. */
-function exitCodeOf(value: unknown): number {
-  return typeof value === 'number' && Number.isInteger(value) ? value & 0xff : 0;
 }

@@ -1,0 +1,219 @@
+/**
+ * The scheduler: which task runs next, on which CPU, and what a switch does.
+ *
+ * ```
+ *   CPU 0 run queue: [pid 1] [tid 3] ◄─ round-robin by tid, from the last one it ran
+ *   CPU 1 run queue: [pid 2]
+ *        │
+ *        ▼  runNextTask: the CPUs take turns (nextCpu); a CPU with nothing to run goes idle
+ *   step(task, cpu) ─► enterCpu ─► kswapd ─► dispatch (CR3, MMU, tcache) ─► resume at CPL 3
+ *        ◄─ the task yields, blocks for good or ends ─ the previous task and CPU come back
+ * ```
+ *
+ * Tasks (each process's leader and its threads) run on the machine's simulated CPUs, one
+ * CPU's code at a time. Each CPU has a run queue (a task joins the least loaded one when it is
+ * created; an idle CPU steals the last task of a CPU with two or more) served round-robin, and
+ * the CPUs take turns in order, so a run is the same for a given seed. A generator program
+ * runs until its next `yield`, a plain function until it returns; a switch loads the next
+ * task's CR3 unless its CPU has that address space loaded already (threads of one process),
+ * and a CPU left without work keeps its tables in lazy TLB mode and gives its per-CPU pages
+ * back.
+ *
+ * Wait and join nest: a task blocked in `wait` or `join` is marked waiting and runs the
+ * scheduler itself (`block`) until what it waits for ends. Each `step` saves the running task
+ * and CPU and restores them when its slice is over, so the blocked task gets its own CPU back
+ * — which is why both work from plain functions too, not only from generators.
+ */
+import { ProcessTermination } from './errors.js';
+import type { Machine } from './machine.js';
+import { type Task, Thread } from './thread.js';
+
+export class Scheduler {
+  /** The task each CPU ran last (its tid), where its round-robin goes on. */
+  private readonly lastScheduled: number[];
+  /** The CPU whose turn comes next. */
+  private nextCpu = 0;
+  /** CPUs found without work since they last ran a task. */
+  private readonly idle: boolean[];
+
+  constructor(
+    private readonly machine: Machine,
+    cpus: number,
+  ) {
+    this.lastScheduled = new Array<number>(cpus).fill(0);
+    this.idle = new Array<boolean>(cpus).fill(false);
+  }
+
+  /** The CPU whose run queue holds the fewest live tasks (the lowest-numbered on a tie). */
+  leastLoadedCpu(): number {
+    const load = new Array<number>(this.machine.cpuCount).fill(0);
+    for (const task of this.machine.liveTasks()) load[task.cpu]!++;
+    return load.indexOf(Math.min(...load));
+  }
+
+  /** Runs every process to its end. */
+  run(): void {
+    this.schedule(() => false);
+  }
+
+  /** Runs runnable tasks until `done()` holds or none can run. */
+  schedule(done: () => boolean): void {
+    while (!done()) {
+      if (!this.runNextTask()) return;
+    }
+  }
+
+  /**
+   * Gives one time slice to the next CPU, in turn, that has a runnable task; the CPUs passed
+   * over go idle. False when no task can run anywhere.
+   */
+  private runNextTask(): boolean {
+    const count = this.machine.cpuCount;
+    const runnable = this.machine.liveTasks().filter((task) => task.state === 'runnable');
+    if (runnable.length === 0) return false;
+    for (let turn = 0; turn < count; turn++) {
+      const cpu = (this.nextCpu + turn) % count;
+      const task = this.pickNext(cpu, runnable);
+      if (task === undefined) {
+        this.goIdle(cpu);
+        continue;
+      }
+      this.nextCpu = (cpu + 1) % count;
+      this.step(task, cpu);
+      return true;
+    }
+    return false;
+  }
+
+  /** The next task of `cpu`'s run queue, round-robin by tid, or one taken from a busier CPU. */
+  private pickNext(cpu: number, runnable: readonly Task[]): Task | undefined {
+    const queue = runnable.filter((task) => task.cpu === cpu);
+    const next =
+      queue.find((task) => task.tid > this.lastScheduled[cpu]!) ??
+      queue[0] ??
+      this.steal(cpu, runnable);
+    if (next !== undefined) this.lastScheduled[cpu] = next.tid;
+    return next;
+  }
+
+  /**
+   * Idle balancing: the last runnable task of the lowest-numbered CPU that has two or more
+   * moves to `cpu`.
+   */
+  private steal(cpu: number, runnable: readonly Task[]): Task | undefined {
+    for (let from = 0; from < this.machine.cpuCount; from++) {
+      const queue = runnable.filter((task) => task.cpu === from);
+      if (queue.length < 2) continue;
+      const task = queue[queue.length - 1]!;
+      task.cpu = cpu;
+      return task;
+    }
+    return undefined;
+  }
+
+  /**
+   * `cpu` has nothing to run: it keeps its tables lazily and gives back its per-CPU pages and
+   * slab objects.
+   */
+  private goIdle(cpu: number): void {
+    if (this.idle[cpu] === true) return;
+    this.idle[cpu] = true;
+    const running = this.machine.vm.cpus.current.id;
+    this.enterCpu(cpu);
+    this.machine.vm.cpus.enterLazy();
+    this.machine.frames.drainThisCpu();
+    this.machine.slab.drainThisCpu();
+    this.enterCpu(running);
+  }
+
+  /** The simulator runs CPU `cpu`'s code from now on. */
+  private enterCpu(cpu: number): void {
+    this.machine.vm.cpus.runOn(cpu);
+    this.machine.frames.useCpu(cpu);
+    this.machine.slab.useCpu(cpu);
+  }
+
+  /**
+   * Puts `task` on the running CPU: its address space loaded (nothing to do between threads
+   * of one process), its memory reached through this CPU's MMU.
+   */
+  private dispatch(task: Task | null): void {
+    this.machine.currentTask = task;
+    this.machine.current = task?.process ?? null;
+    if (task === null || task.process.ended) return;
+    this.machine.vm.switchTo(task.process.space);
+    this.machine.memoryOf(task.process).runOn(this.machine.mmu);
+    this.machine.useThreadCacheOf(task);
+  }
+
+  /**
+   * Runs `task` on `cpu` until it yields, blocks for good or ends; the task that was running
+   * (a `wait` or `join` in progress) then gets its own CPU back. `cpu` keeps the task's tables
+   * loaded: a task that yielded is still its CPU's work until another task or idleness
+   * replaces it, so shootdowns keep reaching that CPU.
+   */
+  private step(task: Task, cpu: number): void {
+    const previousTask = this.machine.currentTask;
+    const previousCpu = this.machine.vm.cpus.current.id;
+    this.enterCpu(cpu);
+    this.machine.vm.reclaim?.runKswapd();
+    this.dispatch(task);
+    this.idle[cpu] = false;
+    const registers = this.machine.cpu;
+    task.state = 'running';
+    registers.cpl = 3;
+    try {
+      const result = this.resume(task);
+      if (result.done === true) {
+        // A thread's return runs glibc's tcache shutdown in user mode: its cached chunks freed.
+        if (task instanceof Thread) task.process.heap?.releaseThreadCache(task.tid);
+        this.machine.enterKernel(() => this.taskReturned(task, result.value));
+      }
+    } catch (error) {
+      if (!(error instanceof ProcessTermination)) this.machine.programThrew(task.process, error);
+    } finally {
+      registers.cpl = 0;
+      if (task.state === 'running') task.state = 'runnable';
+      this.enterCpu(previousCpu);
+      this.dispatch(previousTask);
+    }
+  }
+
+  private resume(task: Task): IteratorResult<unknown> {
+    if (task.process.ended || task.state === 'dead') return { done: true, value: undefined };
+    if (task.started) return task.iterator!.next();
+    task.started = true;
+    const result = task.program(this.machine.contextOf(task));
+    if (!isIterator(result)) return { done: true, value: result };
+    task.iterator = result;
+    return result.next();
+  }
+
+  /** A task's program returned `value`: the task ends (the process, if it was the last). */
+  private taskReturned(task: Task, value: unknown): void {
+    this.machine.endTask(task, exitCodeOf(value));
+  }
+
+  /** Runs the other tasks while `caller` waits for `done()` (or until nothing can run). */
+  block(caller: Task, done: () => boolean): void {
+    caller.state = 'waiting';
+    try {
+      this.schedule(done);
+    } finally {
+      if (caller.state === 'waiting') caller.state = 'running';
+    }
+  }
+}
+
+function isIterator(value: unknown): value is Iterator<unknown> {
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    typeof (value as { next?: unknown }).next === 'function'
+  );
+}
+
+/** A program's return value as an exit code: an integer 0..255, else 0. */
+function exitCodeOf(value: unknown): number {
+  return typeof value === 'number' && Number.isInteger(value) ? value & 0xff : 0;
+}
