@@ -1,6 +1,7 @@
 /**
- * A user address space: its page tables, its VMAs, its program break, and the page-fault
- * handler that makes the two agree lazily (demand-zero paging, copy-on-write, stack growth).
+ * A user address space: its page tables, its VMAs, its program break; the page-fault handler
+ * that makes the two agree lazily (demand-zero paging, copy-on-write, swap-in, stack growth)
+ * is in fault.ts.
  *
  * Leaf entries of user memory take one of four forms (bit layouts in swap/swap-entry.ts):
  *
@@ -16,7 +17,7 @@
  * Every frame a leaf holds counts one reference in the physical allocator, every swap entry
  * one on its swap slot; fork adds one per shared frame or slot, unmapping drops one. Syscall-style methods return Linux values (negative errno).
  * Helpers marked "VM layer" serve the layer's operations kept in files of their own
- * (mremap.ts); nothing outside src/virtual calls them.
+ * (fault.ts, mremap.ts); nothing outside src/virtual calls them.
  */
 import { isPageAligned, pageDown, pageUp, USER_TOP } from '../hw/address.js';
 import { PAGE_SIZE } from '../hw/constants.js';
@@ -24,8 +25,6 @@ import {
   entryAddress,
   entryHigh,
   entryLow,
-  PF_ID,
-  PF_W,
   PTE_NX_HIGH,
   PTE_P,
   PTE_RW,
@@ -46,6 +45,7 @@ import {
   PROT_READ,
   PROT_WRITE,
 } from '../linux-abi.js';
+import { faultIn, handleFault } from './fault.js';
 import {
   FIXED_LAYOUT,
   IMAGE_BASE,
@@ -53,7 +53,6 @@ import {
   IMAGE_TEXT_SIZE,
   INITIAL_STACK_SIZE,
   STACK_GUARD_GAP,
-  STACK_LIMIT,
   STACK_TOP,
   USER_MIN,
   type UserLayout,
@@ -63,8 +62,7 @@ import { PageTables } from './page-tables.js';
 import type { ForkFamily } from './reclaim/rmap.js';
 import { MmuGather } from './smp/mmu-gather.js';
 import { FaultResult } from './stats.js';
-import { SWAP_TYPE } from './swap/swap-device.js';
-import { isSwapEntry, PTE_PROT_NONE, swapEntryOffset, swapEntryType } from './swap/swap-entry.js';
+import { isSwapEntry, PTE_PROT_NONE, swapEntryOffset } from './swap/swap-entry.js';
 import type { VirtualMemory } from './virtual-memory.js';
 import { VM_LOCKED, VM_LOCKED_MASK, Vma, type VmaKind, VmaList } from './vma.js';
 
@@ -205,160 +203,29 @@ export class AddressSpace {
     return this.vmas.items.find((v) => v.kind === 'stack');
   }
 
-  // ─── the page-fault handler ────────────────────────────────────────────────────────────
+  // ─── the page-fault handler (fault.ts) ─────────────────────────────────────────────────
 
   /**
-   * Resolves a fault at `va` with x86 error code `errorCode`. Decides from the VMA: grow the
-   * stack, map a zeroed frame, break copy-on-write, or report a segmentation fault.
+   * Resolves a fault at `va` with x86 error code `errorCode` (see {@link handleFault} in
+   * fault.ts): grow the stack, map a zeroed frame, swap in, break copy-on-write, or SEGV.
    */
   handleFault(va: number, errorCode: number): FaultResult {
-    this.vm.events.pgfault++;
-    const vma = this.vmas.find(va) ?? this.growStack(va);
-    if (vma === undefined) return this.segv(FaultResult.SEGV_MAPERR);
-    const write = (errorCode & PF_W) !== 0;
-    const fetch = (errorCode & PF_ID) !== 0;
-    if (
-      (write && !(vma.prot & PROT_WRITE)) ||
-      (fetch && !(vma.prot & PROT_EXEC)) ||
-      vma.prot === 0
-    ) {
-      return this.segv(FaultResult.SEGV_ACCERR);
-    }
-    const majorFaults = this.majorFaults;
-    const result = this.faultIn(vma, va, write);
-    if (result === FaultResult.HANDLED && this.majorFaults === majorFaults) this.minorFaults++;
-    return result;
+    return handleFault(this, va, errorCode);
   }
 
-  /**
-   * Makes the page at `va` (inside `vma`, whose rights allow the access) present, and writable
-   * when `write`: maps a zeroed frame, reads it back from swap or breaks copy-on-write. The
-   * fault handler's work, also done ahead of any access by populate (MAP_POPULATE, mlock,
-   * MADV_POPULATE_*).
-   */
-  private faultIn(vma: Vma, va: number, write: boolean): FaultResult {
-    const at = this.tables.entry(va, 1, true, true);
-    if (at < 0) return FaultResult.OUT_OF_MEMORY;
-    const page = pageDown(va);
-    const lo = this.tables.low(at);
-    const hi = this.tables.high(at);
-    // A TLB never holds a non-present entry: mapping a page where none was needs no flush.
-    if (lo === 0 && hi === 0) return this.mapZeroedFrame(at, vma, page);
-    if (isSwapEntry(lo, hi)) return this.swapIn(at, vma, page, write);
-    let result: FaultResult = FaultResult.HANDLED; // already resolved: a stale TLB entry
-    if (write && (lo & PTE_P) !== 0 && (lo & PTE_RW) === 0) result = this.breakCow(at, vma, page);
-    // A copied COW page: every CPU drops the old frame. Else only this CPU's entry is stale.
-    if (this.mmuGather.pending) this.mmuGather.finish();
-    else if (result === FaultResult.HANDLED) this.flushLocal(page);
-    return result;
-  }
-
-  private segv(result: FaultResult): FaultResult {
-    this.vm.events.segvs++;
-    return result;
-  }
-
-  private mapZeroedFrame(at: number, vma: Vma, page: number): FaultResult {
-    const frame = this.vm.allocUserFrame(true);
-    if (frame < 0) return FaultResult.OUT_OF_MEMORY;
-    this.writeLeaf(at, frame, vma.prot, true);
-    this.vm.reclaim?.mapped(frame, this, page, vma);
-    this.vm.events.demandZero++;
-    this.addRss();
-    return FaultResult.HANDLED;
-  }
-
-  private addRss(): void {
+  /** VM layer: one more resident frame (VmRSS), and VmHWM when it is a new high. */
+  addRss(): void {
     this.rss++;
     if (this.rss > this.peakRss) this.peakRss = this.rss;
-  }
-
-  /**
-   * A write to a present read-only page of a writable area: the frame is shared (COW), or
-   * cached for swap with its slot still needed by others.
-   */
-  private breakCow(at: number, vma: Vma, page: number): FaultResult {
-    const lo = this.tables.low(at);
-    const old = entryAddress(lo, this.tables.high(at));
-    this.vm.events.cowFaults++;
-    this.cowBreaks++;
-    if (this.isExclusive(old)) {
-      this.vm.reclaim?.dropSwapCopy(old);
-      this.vm.events.cowReuses++;
-      this.writeLeaf(at, old, vma.prot, true);
-      return FaultResult.HANDLED;
-    }
-    const copy = this.vm.allocUserFrame(false);
-    if (copy < 0) return FaultResult.OUT_OF_MEMORY;
-    if (this.residentFrame(at) !== old) {
-      // Reclaim, run to find the copy a frame, evicted the original: fault again.
-      this.vm.frames.putPage(copy);
-      return FaultResult.HANDLED;
-    }
-    this.vm.ram.copy(copy, old, PAGE_SIZE);
-    this.writeLeaf(at, copy, vma.prot, true);
-    this.vm.reclaim?.mapped(copy, this, page, vma);
-    // Other CPUs may still read the old frame through its read-only translation.
-    this.mmuGather.removePage(page, old, lo);
-    return FaultResult.HANDLED;
-  }
-
-  /**
-   * A swap entry: the page comes back from the swap cache (minor fault) or from the device
-   * (major fault), mapped with the area's rights — writable only while no one else shares it.
-   * A write fault on an unshared page also frees its swap copy, which the write makes stale.
-   */
-  private swapIn(at: number, vma: Vma, page: number, write: boolean): FaultResult {
-    const reclaim = this.vm.reclaim!;
-    const lo = this.tables.low(at);
-    const hi = this.tables.high(at);
-    const slot = swapEntryOffset(lo, hi);
-    if (swapEntryType(hi) !== SWAP_TYPE) throw new Error(`bad swap entry at ${page}`);
-    let frame = reclaim.cache.lookup(slot);
-    if (frame >= 0) {
-      this.vm.frames.getPage(frame);
-      reclaim.remapped(frame, page);
-    } else {
-      frame = this.vm.allocUserFrame(false);
-      if (frame < 0) return FaultResult.OUT_OF_MEMORY;
-      reclaim.device.read(slot, this.vm.ram, frame);
-      reclaim.device.duplicate(slot); // the swap cache's reference
-      reclaim.cache.add(slot, frame, false);
-      reclaim.mapped(frame, this, page, vma);
-      this.vm.events.pgmajfault++;
-      this.majorFaults++;
-    }
-    reclaim.device.release(slot);
-    this.swapEntries--;
-    const exclusive = reclaim.isExclusive(frame);
-    if (write && exclusive) reclaim.dropSwapCopy(frame);
-    this.writeLeaf(at, frame, vma.prot, exclusive || vma.shared);
-    this.addRss();
-    return FaultResult.HANDLED;
-  }
-
-  /** Extends the stack down to cover `va` if the stack limit and the guard gap allow it. */
-  private growStack(va: number): Vma | undefined {
-    const stack = this.stack;
-    if (stack === undefined || va >= stack.start || va < this.layout.stackTop - STACK_LIMIT)
-      return undefined;
-    const start = pageDown(va);
-    const below = this.vmas.items[this.vmas.indexAfter(start) - 1];
-    if (below !== undefined && below !== stack && below.end + STACK_GUARD_GAP > start)
-      return undefined;
-    stack.start = start;
-    this.vm.syncRecord(stack);
-    this.vm.events.stackGrowths++;
-    return stack;
   }
 
   // ─── leaves ─────────────────────────────────────────────────────────────────────────────
 
   /**
-   * Writes the leaf for `frame` under `prot`. RW is set only when `exclusive` (the frame is
+   * VM layer: writes the leaf for `frame` under `prot`. RW is set only when `exclusive` (the frame is
    * ours alone or the area is shared); PROT_NONE keeps the frame in a non-present entry.
    */
-  private writeLeaf(at: number, frame: number, prot: number, exclusive: boolean): void {
+  writeLeaf(at: number, frame: number, prot: number, exclusive: boolean): void {
     if (prot === 0) {
       this.tables.write(at, entryLow(frame, PTE_PROT_NONE), entryHigh(frame));
       return;
@@ -457,11 +324,11 @@ export class AddressSpace {
   }
 
   /**
-   * Drops the running CPU's translation of `va`, when this space is loaded: after a fault that
+   * VM layer: drops the running CPU's translation of `va`, when this space is loaded: after a fault that
    * gave the page a translation it had not (or more rights), no other CPU can hold one to
    * flush, and a CPU that held an older one takes a spurious fault and lands here itself.
    */
-  private flushLocal(va: number): void {
+  flushLocal(va: number): void {
     if (!this.isActive) return;
     this.vm.mmu.invlpg(va);
     this.vm.events.tlbSinglePageFlushes++;
@@ -754,7 +621,7 @@ export class AddressSpace {
       const asWrite = write ?? ((vma.prot & PROT_WRITE) !== 0 && !vma.shared);
       const at = this.tables.entry(va, 1, false, true);
       if (at >= 0 && this.isPopulated(at, asWrite)) continue;
-      const result = this.faultIn(vma, va, asWrite);
+      const result = faultIn(this, vma, va, asWrite);
       if (result !== FaultResult.HANDLED) return result;
     }
     return FaultResult.HANDLED;
