@@ -6,7 +6,7 @@
  *   CPU 1 run queue: [pid 2]
  *        │
  *        ▼  runNextTask: the CPUs take turns (nextCpu); a CPU with nothing to run goes idle
- *   step(task, cpu) ─► enterCpu ─► kswapd ─► dispatch (CR3, MMU, tcache) ─► resume at CPL 3
+ *   step(task, cpu) ─► enterCpu ─► kswapd (lazy TLB) ─► dispatch (CR3, MMU, tcache) ─► resume
  *        ◄─ the task yields, blocks for good or ends ─ the previous task and CPU come back
  * ```
  *
@@ -17,7 +17,8 @@
  * runs until its next `yield`, a plain function until it returns; a switch loads the next
  * task's CR3 unless its CPU has that address space loaded already (threads of one process),
  * and a CPU left without work keeps its tables in lazy TLB mode and gives its per-CPU pages
- * back.
+ * back. kswapd, once an allocation woke it, runs at the switch as a kernel thread on the
+ * tables the CPU has loaded, lazily too.
  *
  * Wait and join nest: a task blocked in `wait` or `join` is marked waiting and runs the
  * scheduler itself (`block`) until what it waits for ends. Each `step` saves the running task
@@ -126,6 +127,18 @@ export class Scheduler {
     this.enterCpu(running);
   }
 
+  /**
+   * kswapd, when woken, is a kernel thread the CPU switches to: it borrows the tables the CPU
+   * has loaded (lazy TLB mode, Linux's `enter_lazy_tlb`), so shootdowns of that space while it
+   * reclaims skip this CPU's IPI until the next task's `switch_mm` flushes what it owes.
+   */
+  private runKswapd(): void {
+    const reclaim = this.machine.vm.reclaim;
+    if (reclaim === null || !reclaim.kswapdWoken) return;
+    this.machine.vm.cpus.enterLazy();
+    reclaim.runKswapd();
+  }
+
   /** The simulator runs CPU `cpu`'s code from now on. */
   private enterCpu(cpu: number): void {
     this.machine.vm.cpus.runOn(cpu);
@@ -156,7 +169,7 @@ export class Scheduler {
     const previousTask = this.machine.currentTask;
     const previousCpu = this.machine.vm.cpus.current.id;
     this.enterCpu(cpu);
-    this.machine.vm.reclaim?.runKswapd();
+    this.runKswapd();
     this.dispatch(task);
     this.idle[cpu] = false;
     const registers = this.machine.cpu;

@@ -107,6 +107,36 @@ describe('TLB shootdowns', () => {
     expect(received).toEqual([0, 1, 1, 1]);
   });
 
+  it('kswapd runs as a kernel thread on the tables the CPU has, lazily, until the next switch', () => {
+    const machine = Machine.boot({ memory: '16M', swap: '32M' });
+    const reclaim = machine.vm.reclaim!;
+    const cpu = machine.vm.cpus.all[0]!;
+    const lazyWhileReclaiming: boolean[] = [];
+    const runKswapd = reclaim.runKswapd.bind(reclaim);
+    reclaim.runKswapd = () => {
+      lazyWhileReclaiming.push(cpu.lazy && cpu.loadedSpace !== null);
+      runKswapd();
+    };
+    let lazyInUserMode = false;
+    const handle = machine.spawn(function* filler(ctx: UserContext) {
+      const pages = machine.frames.managedFrames;
+      const buffer = ctx.mmap(0, pages * PAGE_SIZE, RW, ANON);
+      for (let i = 0; i < pages; i++) {
+        ctx.store32(buffer + i * PAGE_SIZE, i);
+        if (i % 256 !== 0) continue;
+        yield; // a scheduling point: kswapd runs here once woken
+        lazyInUserMode ||= cpu.lazy;
+      }
+      for (let i = 0; i < pages; i++) if (ctx.load32(buffer + i * PAGE_SIZE) !== i) return 1;
+      return 0;
+    });
+    finish(machine);
+    expectClean(handle);
+    expect(reclaim.events.kswapdRuns).toBeGreaterThan(0);
+    expect(lazyWhileReclaiming).toEqual(Array(reclaim.events.kswapdRuns).fill(true));
+    expect(lazyInUserMode).toBe(false);
+  });
+
   it('a lazy CPU is spared the IPI and flushes when it runs the space again', () => {
     const machine = Machine.boot({ memory: '64M', cpus: 2 });
     const cpu1 = machine.vm.cpus.all[1]!;
