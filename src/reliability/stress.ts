@@ -247,7 +247,7 @@ class StressDriver {
   /** Every process the run made (workers and their wild children), kept to read how it ended
    * after the kernel has reaped it: the OOM killer may end one while it is not running, so its
    * program never sees its death. */
-  private readonly workers = new Map<number, Process>();
+  private readonly madeProcesses = new Map<number, Process>();
   private readonly report: StressReport;
   private readonly checkEvery: number;
   private readonly processes: number;
@@ -302,7 +302,7 @@ class StressDriver {
     const oomDeaths = this.oomDeaths();
     if (oomDeaths !== this.report.oomKills)
       this.fail(
-        `${oomDeaths} workers killed for memory, the OOM killer counted ${this.report.oomKills}`,
+        `${oomDeaths} processes killed for memory, the OOM killer counted ${this.report.oomKills}`,
       );
     const segvs = machine.vm.events.segvs - segvsBefore;
     if (segvs !== this.report.wildAccesses)
@@ -375,7 +375,7 @@ class StressDriver {
 
   private *worker(ctx: UserContext, state: WorkerState): Generator<void, number> {
     try {
-      this.workers.set(ctx.pid, this.machine.process(ctx.pid)!);
+      this.madeProcesses.set(ctx.pid, this.machine.process(ctx.pid)!);
       if (state.brkBase < 0) state.brkBase = ctx.syscall('brk', 0);
       let burst = 1;
       while (this.ops < this.options.ops && this.report.failures.length === 0) {
@@ -406,13 +406,13 @@ class StressDriver {
   /** Processes of the run the OOM killer ended, whether they were running then or not. */
   private oomDeaths(): number {
     let deaths = 0;
-    for (const process of this.workers.values()) if (isOomDeath(process)) deaths++;
+    for (const process of this.madeProcesses.values()) if (isOomDeath(process)) deaths++;
     return deaths;
   }
 
   /** A worker was killed. The one documented outcome: the OOM killer (SIGKILL). */
   private noteDeath(ctx: UserContext): void {
-    const process = this.machine.process(ctx.pid) ?? this.workers.get(ctx.pid);
+    const process = this.machine.process(ctx.pid) ?? this.madeProcesses.get(ctx.pid);
     if (process === undefined || !isOomDeath(process))
       this.fail(`pid ${ctx.pid} died: signal ${process?.signal}, ${process?.error}`);
   }
@@ -683,7 +683,7 @@ class StressDriver {
       return;
     }
     const child = this.machine.process(pid)!;
-    this.workers.set(pid, child);
+    this.madeProcesses.set(pid, child);
     const status = ctx.wait(pid);
     this.expect(
       ctx,
