@@ -11,10 +11,11 @@
  * the figure of the code, the wall time that of the code and its neighbours.
  */
 import { LRUCache } from 'lru-cache';
+import { Mulberry32 } from '../random.js';
 import { replayPolicies } from '../replacement/lab.js';
 import type { PageTrace } from '../replacement/page-trace.js';
 import { POLICY_NAMES } from '../replacement/policy.js';
-import { type BenchRow, Mulberry32, OUR_IMPLEMENTATION } from './workloads.js';
+import { type BenchRow, OUR_IMPLEMENTATION } from './workloads.js';
 
 /** The implementation name of the peer rows. */
 export const LRU_CACHE_PEER = 'lru-cache';

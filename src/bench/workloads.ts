@@ -5,50 +5,10 @@
  * a loop of `ops` steps over `slots` slots; each step draws a slot, frees its block if it holds
  * one, otherwise allocates one of the drawn size. Isomorphic: no Node APIs here.
  */
+import { mulberry32Step, mulberry32Unit } from '../random.js';
 import { drawB2Order, drawH2Size } from './draws.js';
 
-/*
- * The PRNG every implementation uses, seeded with 42: mulberry32, split into two pure functions
- * on its 32-bit state so that the workload loop keeps the state in a register (a PRNG object
- * the loop passes around costs the driver a third of its time: V8 does not scalar-replace it).
- */
-
-/** mulberry32's Weyl-sequence increment. */
-const MULBERRY32_INCREMENT = 0x6d2b79f5;
-
-/** The mulberry32 state after `state`. */
-export function mulberry32Step(state: number): number {
-  return (state + MULBERRY32_INCREMENT) | 0;
-}
-
-/** The number in [0, 1) that mulberry32 returns for the (already stepped) `state`. */
-export function mulberry32Unit(state: number): number {
-  let t = Math.imul(state ^ (state >>> 15), 1 | state);
-  t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-  return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-}
-
-/** mulberry32 as an object, for callers that pass the generator around. */
-export class Mulberry32 {
-  private state: number;
-
-  constructor(seed: number) {
-    this.state = seed | 0;
-  }
-
-  /** The next number in [0, 1). */
-  next(): number {
-    this.state = mulberry32Step(this.state);
-    return mulberry32Unit(this.state);
-  }
-}
-
-/** mulberry32 as a function returning the next number in [0, 1) on each call. */
-export function mulberry32(seed: number): () => number {
-  const rng = new Mulberry32(seed);
-  return () => rng.next();
-}
-
+/** The seed of the PRNG (mulberry32, src/random.ts) every implementation's workload uses. */
 export const WORKLOAD_SEED = 42;
 
 export type Layer = 'buddy' | 'slab' | 'heap';
@@ -169,9 +129,9 @@ function runSteps(
       // mulberry32Step and mulberry32Unit, written out: V8 inlines callees into this loop only
       // up to a budget of their bytecode (docs/performance.md), and this call's 87 bytes are
       // better spent on the heap's malloc (H1: 39.4 -> 37.2 ns/op). The increment is a literal
-      // (MULBERRY32_INCREMENT): in the loop's own code a module constant is a load and a hole
-      // check every step, 2 ns of H1. The spec-replay test (test/bench/workloads.test.ts) checks
-      // the sequence is still the spec's.
+      // (src/random.ts's MULBERRY32_INCREMENT): in the loop's own code a module constant is a
+      // load and a hole check every step, 2 ns of H1. The spec-replay test
+      // (test/bench/workloads.test.ts) checks the sequence is still the spec's.
       state = (state + 0x6d2b79f5) | 0;
       let t = Math.imul(state ^ (state >>> 15), 1 | state);
       t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;

@@ -21,12 +21,13 @@
  *
  * Everything random is drawn from mulberry32 seeded with `--seed`, so a seed gives one run.
  */
-import { mulberry32 } from '../bench/workloads.js';
+
 import { PAGE_SIZE } from '../hw/constants.js';
 import type { Machine } from '../kernel/machine.js';
 import type { Process } from '../kernel/process.js';
 import type { UserContext } from '../kernel/user-context.js';
 import { MAP_ANONYMOUS, MAP_PRIVATE, PROT_READ, PROT_WRITE, SIGSEGV } from '../linux-abi.js';
+import { mulberry32 } from '../random.js';
 import { type ReplayResult, replayTrace, type Trace } from '../trace/index.js';
 import { spawnPressure } from './pressure.js';
 

@@ -15,13 +15,14 @@
  * swap memory runs out, and the OOM killer kills (SIGKILL) the process with the highest
  * badness: in that scenario such a kill is the expected end.
  */
-import { mulberry32 } from '../bench/workloads.js';
+
 import { PAGE_SIZE } from '../hw/constants.js';
 import type { Machine } from '../kernel/machine.js';
 import { OOM_KILL_LINE } from '../kernel/oom-killer.js';
 import type { Process } from '../kernel/process.js';
 import type { UserContext } from '../kernel/user-context.js';
 import { MAP_ANONYMOUS, MAP_PRIVATE, PROT_READ, PROT_WRITE, SIGKILL } from '../linux-abi.js';
+import { mulberry32 } from '../random.js';
 import type { ReclaimPolicyName } from '../replacement/policy.js';
 import { formatBytes, formatCount, formatTable, type Painter } from './terminal.js';
 

@@ -13,7 +13,7 @@
  * (scheduler.ts): per-CPU run queues served round-robin, the CPUs taking turns; `run`,
  * `schedule` and `block` (a task in `wait` or `join`) hand over to it.
  */
-import { Mulberry32 } from '../bench/workloads.js';
+
 import { InvalidArgumentError } from '../errors.js';
 import { formatAddress } from '../hw/address.js';
 import { PAGE_SIZE } from '../hw/constants.js';
@@ -43,6 +43,7 @@ import {
 import { FrameUse, PhysicalAllocator, ZONE_NAMES } from '../physical/index.js';
 import type { KernelView } from '../procfs/kernel-view.js';
 import { ProcFs } from '../procfs/procfs.js';
+import { Mulberry32 } from '../random.js';
 import { RECLAIM_POLICY_NAMES, type ReclaimPolicyName } from '../replacement/policy.js';
 import { createReclaimPolicy, isReclaimPolicyName } from '../replacement/reclaim-policies.js';
 import { UserAllocator } from '../user-alloc/index.js';

@@ -19,7 +19,7 @@
  * Blocks and pages carry tags (the block's or mapping's number, xored with the page index), so
  * any copy-on-write mistake, lost page or stale translation shows up as a wrong value.
  */
-import { Mulberry32 } from '../bench/workloads.js';
+
 import { PAGE_SIZE } from '../hw/constants.js';
 import { ProcessTermination, SyscallError } from '../kernel/errors.js';
 import { FaultInjector, NEVER } from '../kernel/fault-injection.js';
@@ -36,6 +36,7 @@ import {
   SIGKILL,
   SIGSEGV,
 } from '../linux-abi.js';
+import { Mulberry32 } from '../random.js';
 import { IMAGE_BASE, IMAGE_TEXT_SIZE, KERNEL_IMAGE_VA } from '../virtual/layout.js';
 
 /** Where a run's random decisions come from. */

@@ -12,8 +12,9 @@
  * Deterministic (a fixed seed), generated on demand rather than stored: `wallos-mem replay
  * synthetic:NAME` replays one, and {@link syntheticTraceText} gives the text to write out.
  */
-import { mulberry32 } from '../bench/workloads.js';
+
 import { KiB } from '../hw/constants.js';
+import { mulberry32 } from '../random.js';
 
 /** A synthetic trace's name, what it mimics, and how to make it. */
 export interface SyntheticShape {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { drawB2Order, drawH2Size } from '../../src/bench/draws.js';
-import { mulberry32 } from '../../src/bench/workloads.js';
+import { mulberry32 } from '../../src/random.js';
 
 const TWO_32 = 2 ** 32;
 const specB2 = (r: number) => Math.min(10, Math.floor(-Math.log2(1 - r)));

@@ -6,17 +6,7 @@ import {
   WORKLOADS,
   type Workload,
 } from '../../src/bench/workloads.js';
-
-/** The generator exactly as docs/workloads.md prints it. */
-function specMulberry32(a: number): () => number {
-  return () => {
-    a |= 0;
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { specMulberry32 } from '../spec-mulberry32.js';
 
 /** Each workload's allocation draw, written out from the spec's table. */
 const SPEC_DRAWS: Record<string, (r: () => number) => number> = {

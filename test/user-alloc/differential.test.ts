@@ -6,7 +6,7 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { mulberry32 } from '../../src/bench/workloads.js';
+import { mulberry32 } from '../../src/random.js';
 import { createFlatHeap } from '../../src/user-alloc/flat-heap.js';
 import { UserAllocator } from '../../src/user-alloc/user-allocator.js';
 import { TestHost } from './hosts.js';

@@ -4,12 +4,13 @@
  * Programs note the blocks they hold, and now and then the allocator's chunks, in a
  * {@link HeapRecord}, which the heap view draws.
  */
-import { mulberry32 } from '../../bench/workloads.js';
+
 import { PAGE_SIZE } from '../../hw/constants.js';
 import type { Machine } from '../../kernel/machine.js';
 import type { ProcessHandle, Program } from '../../kernel/process.js';
 import type { UserContext } from '../../kernel/user-context.js';
 import { MAP_ANONYMOUS, MAP_PRIVATE, PROT_READ, PROT_WRITE } from '../../linux-abi.js';
+import { mulberry32 } from '../../random.js';
 import { HeapRecord } from './heap-view.js';
 import { THREAD_CPUS, threadsProgram } from './threads-workload.js';
 
