@@ -10,8 +10,9 @@
  * The machine owns the process table (spawn, fork's createProcess, clone's createThread, exit,
  * reap), kernel entry (`enterKernel`, oopses) and the fault, OOM and signal paths. Tasks (each
  * process's leader and its threads) run on `cpus` simulated CPUs under the {@link Scheduler}
- * (scheduler.ts): per-CPU run queues served round-robin, the CPUs taking turns; `run`,
- * `schedule` and `block` (a task in `wait` or `join`) hand over to it.
+ * (scheduler.ts): per-CPU run queues served round-robin, the CPUs taking turns in an order the
+ * seed draws each round; `run`, `schedule` and `block` (a task in `wait` or `join`) hand over
+ * to it.
  */
 
 import { InvalidArgumentError } from '../errors.js';
@@ -78,7 +79,10 @@ import { UserMemory } from './user-memory.js';
 export interface BootOptions {
   /** RAM size: bytes or a string with a K/M/G suffix (default 256M). */
   memory?: string | number;
-  /** Seed for everything random in the machine: its workloads, heap secrets, ASLR. */
+  /**
+   * Seed for everything random in the machine: its workloads, heap secrets, ASLR, and the
+   * order in which the CPUs take their turns.
+   */
   seed?: number;
   /** A firmware memory map to use instead of the generated PC layout. */
   memoryMap?: readonly MemoryRegion[];
@@ -116,6 +120,8 @@ export const THREAD_STACK_SIZE = 8 * 1024 * 1024;
 export const THREAD_GUARD_SIZE = PAGE_SIZE;
 /** Mixed into the seed for ASLR's generator, so its draws differ from the workloads'. */
 const ASLR_SEED_MIX = 0x5bd1e995;
+/** Mixed into the seed for the scheduler's generator (the order of the CPUs' turns). */
+const SCHEDULER_SEED_MIX = 0x27d4eb2f;
 
 export class Machine implements KernelView {
   readonly ram: PhysicalMemory;
@@ -168,7 +174,7 @@ export class Machine implements KernelView {
     this.ram = new PhysicalMemory(map.installed);
     const cpus = cpuCount(options.cpus);
     this.mmus = Array.from({ length: cpus }, () => new Mmu(this.ram, new Cpu()));
-    this.scheduler = new Scheduler(this, cpus);
+    this.scheduler = new Scheduler(this, cpus, new Mulberry32(this.seed ^ SCHEDULER_SEED_MIX));
     this.log(`smp: Bringing up ${cpus} CPU${cpus === 1 ? '' : 's'}`);
     this.frames = new PhysicalAllocator(this.ram, map, { debug: options.debug ?? false, cpus });
     this.logZones();

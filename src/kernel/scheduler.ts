@@ -5,26 +5,32 @@
  *   CPU 0 run queue: [pid 1] [tid 3] ◄─ round-robin by tid, from the last one it ran
  *   CPU 1 run queue: [pid 2]
  *        │
- *        ▼  runNextTask: the CPUs take turns (nextCpu); a CPU with nothing to run goes idle
+ *        ▼  runNextTask: each CPU takes one turn per round, in an order the seed draws
+ *           (round: [1, 0] [0, 1] [0, 1] …); a CPU with nothing to run goes idle
  *   step(task, cpu) ─► enterCpu ─► kswapd (lazy TLB) ─► dispatch (CR3, MMU, tcache) ─► resume
  *        ◄─ the task yields, blocks for good or ends ─ the previous task and CPU come back
  * ```
  *
  * Tasks (each process's leader and its threads) run on the machine's simulated CPUs, one
  * CPU's code at a time. Each CPU has a run queue (a task joins the least loaded one when it is
- * created; an idle CPU steals the last task of a CPU with two or more) served round-robin, and
- * the CPUs take turns in order, so a run is the same for a given seed. A generator program
- * runs until its next `yield`, a plain function until it returns; a switch loads the next
- * task's CR3 unless its CPU has that address space loaded already (threads of one process),
- * and a CPU left without work keeps its tables in lazy TLB mode and gives its per-CPU pages
- * back. kswapd, once an allocation woke it, runs at the switch as a kernel thread on the
- * tables the CPU has loaded, lazily too.
+ * created, the lowest-numbered on a tie; an idle CPU steals the last task of a CPU with two or
+ * more) served round-robin. The CPUs take turns in rounds: in each round every CPU gets one
+ * turn, so a CPU with work gets a slice every round, and the order of the turns is a
+ * permutation drawn from the scheduler's own generator, seeded from the machine's seed. One
+ * seed gives one interleaving; another seed, another — the way a real SMP machine's timing
+ * decides which CPU reaches a lock or a page first. With one CPU there is nothing to permute
+ * and nothing is drawn. A generator program runs until its next `yield`, a plain function
+ * until it returns; a switch loads the next task's CR3 unless its CPU has that address space
+ * loaded already (threads of one process), and a CPU left without work keeps its tables in
+ * lazy TLB mode and gives its per-CPU pages back. kswapd, once an allocation woke it, runs at
+ * the switch as a kernel thread on the tables the CPU has loaded, lazily too.
  *
  * Wait and join nest: a task blocked in `wait` or `join` is marked waiting and runs the
  * scheduler itself (`block`) until what it waits for ends. Each `step` saves the running task
  * and CPU and restores them when its slice is over, so the blocked task gets its own CPU back
  * — which is why both work from plain functions too, not only from generators.
  */
+import type { Mulberry32 } from '../bench/workloads.js';
 import { ProcessTermination } from './errors.js';
 import type { Machine } from './machine.js';
 import { type Task, Thread } from './thread.js';
@@ -32,17 +38,23 @@ import { type Task, Thread } from './thread.js';
 export class Scheduler {
   /** The task each CPU ran last (its tid), where its round-robin goes on. */
   private readonly lastScheduled: number[];
-  /** The CPU whose turn comes next. */
-  private nextCpu = 0;
+  /** The order in which the CPUs take their turns this round. */
+  private round: number[];
+  /** How many turns of `round` have been taken. */
+  private turnsTaken: number;
   /** CPUs found without work since they last ran a task. */
   private readonly idle: boolean[];
 
   constructor(
     private readonly machine: Machine,
     cpus: number,
+    /** Where the order of each round's turns comes from (its own stream of the seed). */
+    private readonly random: Mulberry32,
   ) {
     this.lastScheduled = new Array<number>(cpus).fill(0);
     this.idle = new Array<boolean>(cpus).fill(false);
+    this.round = Array.from({ length: cpus }, (_, cpu) => cpu);
+    this.turnsTaken = cpus; // the first turn starts a round of its own
   }
 
   /** The CPU whose run queue holds the fewest live tasks (the lowest-numbered on a tie). */
@@ -69,21 +81,38 @@ export class Scheduler {
    * over go idle. False when no task can run anywhere.
    */
   private runNextTask(): boolean {
-    const count = this.machine.cpuCount;
     const runnable = this.machine.liveTasks().filter((task) => task.state === 'runnable');
     if (runnable.length === 0) return false;
-    for (let turn = 0; turn < count; turn++) {
-      const cpu = (this.nextCpu + turn) % count;
+    // Any 2·N − 1 turns in a row hold a whole round, so every CPU's: one of them runs a task.
+    for (let turn = 0; turn < 2 * this.round.length - 1; turn++) {
+      const cpu = this.nextTurn();
       const task = this.pickNext(cpu, runnable);
       if (task === undefined) {
         this.goIdle(cpu);
         continue;
       }
-      this.nextCpu = (cpu + 1) % count;
       this.step(task, cpu);
       return true;
     }
     return false;
+  }
+
+  /** The CPU whose turn it is; after the round's last turn, a new round in a new order. */
+  private nextTurn(): number {
+    if (this.turnsTaken === this.round.length) {
+      this.shuffleRound();
+      this.turnsTaken = 0;
+    }
+    return this.round[this.turnsTaken++]!;
+  }
+
+  /** Fisher–Yates: the round's order becomes a uniformly drawn permutation (no draw on 1 CPU). */
+  private shuffleRound(): void {
+    const round = this.round;
+    for (let last = round.length - 1; last > 0; last--) {
+      const pick = Math.floor(this.random.next() * (last + 1));
+      [round[last], round[pick]] = [round[pick]!, round[last]!];
+    }
   }
 
   /** The next task of `cpu`'s run queue, round-robin by tid, or one taken from a busier CPU. */

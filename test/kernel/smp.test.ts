@@ -303,7 +303,7 @@ describe('CPUs', () => {
         const page = ctx.mmap(0, PAGE_SIZE, RW, ANON);
         ctx.store32(page, 1);
         seen[name] = machine.vm.cpus.current.id;
-        yield;
+        while (Object.keys(seen).length < 3) yield; // each keeps its space loaded meanwhile
         expect(machine.vm.cpus.current.id).toBe(seen[name]);
       };
     machine.spawn(program('a'));
@@ -462,9 +462,9 @@ describe('threads', () => {
     const handle = machine.spawn(function* main(ctx: UserContext) {
       tid = ctx.thread(function* worker(thread: UserContext) {
         gettid = thread.gettid();
-        yield;
+        while (status === '') yield;
       });
-      yield;
+      while (gettid === 0) yield;
       maps = machine.procfs.read('/proc/self/maps');
       status = machine.procfs.read('/proc/self/status');
       ctx.join(tid);
