@@ -30,7 +30,7 @@
  * and CPU and restores them when its slice is over, so the blocked task gets its own CPU back
  * — which is why both work from plain functions too, not only from generators.
  */
-import type { Mulberry32 } from '../bench/workloads.js';
+import type { Mulberry32 } from '../random.js';
 import { ProcessTermination } from './errors.js';
 import type { Machine } from './machine.js';
 import { type Task, Thread } from './thread.js';
