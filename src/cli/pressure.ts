@@ -17,6 +17,7 @@
  */
 
 import { PAGE_SIZE } from '../hw/constants.js';
+import { formatBytes } from '../hw/size.js';
 import type { Machine } from '../kernel/machine.js';
 import { OOM_KILL_LINE } from '../kernel/oom-killer.js';
 import type { Process } from '../kernel/process.js';
@@ -24,7 +25,7 @@ import type { UserContext } from '../kernel/user-context.js';
 import { MAP_ANONYMOUS, MAP_PRIVATE, PROT_READ, PROT_WRITE, SIGKILL } from '../linux-abi.js';
 import { mulberry32 } from '../random.js';
 import type { ReclaimPolicyName } from '../replacement/policy.js';
-import { formatBytes, formatCount, formatTable, type Painter } from './terminal.js';
+import { formatCount, formatTable, type Painter } from './terminal.js';
 
 /** The processes of the workload, each with half of RAM. */
 const PRESSURE_PROCESSES = 3;

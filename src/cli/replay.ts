@@ -22,6 +22,7 @@ import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { deserialize, serialize } from 'node:v8';
 import { WallosError } from '../errors.js';
+import { formatBytes } from '../hw/size.js';
 import type { Machine } from '../kernel/machine.js';
 import type { ProcessHandle } from '../kernel/process.js';
 import { type ReplayResult, replayTrace, type Trace, type TraceAllocator } from '../trace/index.js';
@@ -30,7 +31,7 @@ import { createFlatHeap, type FlatHeapHost, type UserAllocator } from '../user-a
 import { bootMachine } from './arguments.js';
 import { measuringNodeCommand } from './measuring.js';
 import { type PassCounts, PassSchedule } from './pass-schedule.js';
-import { formatBytes, formatCount, Progress, signalName } from './terminal.js';
+import { formatCount, Progress, signalName } from './terminal.js';
 
 /** Room for the timing process's answer (a line of JSON). */
 const TIMING_OUTPUT_BYTES = 1 << 20;

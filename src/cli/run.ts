@@ -9,6 +9,7 @@
  */
 import { existsSync } from 'node:fs';
 import { PAGE_SIZE } from '../hw/constants.js';
+import { formatBytes } from '../hw/size.js';
 import type { StandardFiles } from '../kernel/files/open-file.js';
 import type { Machine } from '../kernel/machine.js';
 import type { Process } from '../kernel/process.js';
@@ -30,14 +31,7 @@ import {
   pressureReport,
   swapUsedBytes,
 } from './pressure.js';
-import {
-  formatBytes,
-  formatCount,
-  formatTable,
-  type Painter,
-  Progress,
-  signalName,
-} from './terminal.js';
+import { formatCount, formatTable, type Painter, Progress, signalName } from './terminal.js';
 import { BUNDLED_TRACE, readTraceFile } from './trace-file.js';
 
 /** What `run` was asked to do. */

@@ -6,11 +6,12 @@
 import { formatAddress } from '../hw/address.js';
 import { PAGE_SIZE } from '../hw/constants.js';
 import { PTE_A, PTE_D } from '../hw/paging.js';
+import { formatBytes } from '../hw/size.js';
 import type { Machine } from '../kernel/machine.js';
 import type { AddressSpace } from '../virtual/address-space.js';
 import { Mappings } from '../virtual/reclaim/rmap.js';
 import { SWAP_PRIORITY } from '../virtual/swap/swap-device.js';
-import { formatBytes, formatCount, formatTable, type Painter } from './terminal.js';
+import { formatCount, formatTable, type Painter } from './terminal.js';
 
 /** Pages `lru` lists of each list unless told. */
 export const LRU_ROWS_SHOWN = 16;

@@ -16,7 +16,7 @@ import { createInterface, type Interface } from 'node:readline';
 import { formatAddress, parseAddress } from '../hw/address.js';
 import { PAGE_SIZE } from '../hw/constants.js';
 import type { PageWalk } from '../hw/mmu.js';
-import { parseSize } from '../hw/size.js';
+import { formatBytes, parseSize } from '../hw/size.js';
 import { ProcessTermination } from '../kernel/errors.js';
 import { Machine } from '../kernel/machine.js';
 import type { Process } from '../kernel/process.js';
@@ -31,7 +31,7 @@ import {
   SIGKILL,
 } from '../linux-abi.js';
 import { formatLru, formatSwapon, LRU_ROWS_SHOWN } from './shell-reclaim.js';
-import { formatBytes, formatCount, formatTable, Painter, signalName } from './terminal.js';
+import { formatCount, formatTable, Painter, signalName } from './terminal.js';
 
 const HISTORY_SIZE = 1000;
 const TLB_ROWS_SHOWN = 32;

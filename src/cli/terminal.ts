@@ -58,22 +58,6 @@ export function formatTable(
   return table.toString();
 }
 
-const KIB = 1024;
-const BYTE_UNITS = ['KiB', 'MiB', 'GiB', 'TiB'] as const;
-
-/** A byte count for people: `512 B`, `1.5 MiB`. */
-export function formatBytes(bytes: number): string {
-  if (bytes < KIB) return `${bytes} B`;
-  let value = bytes / KIB;
-  let unit = 0;
-  while (value >= KIB && unit < BYTE_UNITS.length - 1) {
-    value /= KIB;
-    unit++;
-  }
-  const digits = Number.isInteger(value) ? 0 : 1;
-  return `${value.toFixed(digits)} ${BYTE_UNITS[unit]}`;
-}
-
 const SIGNAL_NAMES: Record<number, string> = {
   [SIGABRT]: 'SIGABRT',
   [SIGKILL]: 'SIGKILL',

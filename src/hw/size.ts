@@ -43,6 +43,25 @@ export function formatSize(bytes: number): string {
   return `${bytes} B`;
 }
 
+const BYTE_UNITS = ['KiB', 'MiB', 'GiB', 'TiB'] as const;
+
+/**
+ * A byte count for people, where an exact count would be noise: the largest binary unit it
+ * reaches, one decimal when not whole (`512 B`, `923.2 KiB`, `1.5 MiB`). Unlike
+ * {@link formatSize} it rounds, so it does not read back exactly.
+ */
+export function formatBytes(bytes: number): string {
+  if (bytes < KiB) return `${bytes} B`;
+  let value = bytes / KiB;
+  let unit = 0;
+  while (value >= KiB && unit < BYTE_UNITS.length - 1) {
+    value /= KiB;
+    unit++;
+  }
+  const digits = Number.isInteger(value) ? 0 : 1;
+  return `${value.toFixed(digits)} ${BYTE_UNITS[unit]}`;
+}
+
 /** Pages to kilobytes, as Linux's `K(x)` (`x << (PAGE_SHIFT - 10)`) for /proc and the log. */
 export function pagesToKb(pages: number): number {
   return (pages * PAGE_SIZE) / KiB;

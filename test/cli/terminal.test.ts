@@ -4,7 +4,7 @@ import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { integerArgument, positiveIntegerArgument, sizeArgument } from '../../src/cli/arguments.js';
 import { formatBench } from '../../src/cli/bench.js';
 import { parseThenCommands } from '../../src/cli/run.js';
-import { colourAllowed, formatBytes, formatTable, Painter } from '../../src/cli/terminal.js';
+import { colourAllowed, formatTable, Painter } from '../../src/cli/terminal.js';
 import { BINARY, ensureBuilt, ROOT } from './helpers.js';
 
 const tty = { isTTY: true } as NodeJS.WriteStream;
@@ -29,32 +29,6 @@ describe('colour', () => {
     expect(painter.paint('red', 'x')).toBe('x');
     expect(formatTable(painter, ['A', 'B'], [[1, 'two']])).not.toContain('\x1b');
     expect(new Painter(true).paint('red', 'x')).toBe('\x1b[31mx\x1b[0m');
-  });
-});
-
-describe('formatBytes', () => {
-  it('picks the largest unit below the value, whole units without decimals', () => {
-    expect(formatBytes(1023)).toBe('1023 B');
-    expect(formatBytes(4096)).toBe('4 KiB');
-    expect(formatBytes(1536 * 1024)).toBe('1.5 MiB');
-  });
-
-  it('always reads back within the rounding of its one decimal', () => {
-    const scale: Record<string, number> = {
-      B: 1,
-      KiB: 2 ** 10,
-      MiB: 2 ** 20,
-      GiB: 2 ** 30,
-      TiB: 2 ** 40,
-    };
-    fc.assert(
-      fc.property(fc.integer({ min: 0, max: 2 ** 50 }), (bytes) => {
-        const [value, unit] = formatBytes(bytes).split(' ') as [string, string];
-        const unitBytes = scale[unit]!;
-        expect(Math.abs(Number(value) * unitBytes - bytes)).toBeLessThanOrEqual(0.05 * unitBytes);
-        expect(bytes < 1024 || Number(value) >= 1).toBe(true);
-      }),
-    );
   });
 });
 

@@ -5,7 +5,6 @@ import { UserAllocator } from '../../src/user-alloc/user-allocator.js';
 import { blockSizeLabel, orderLabels } from '../../src/web/model/buddy-histogram.js';
 import { seriesRange } from '../../src/web/model/counters.js';
 import { orderMeaning, PTE_BIT_MEANINGS } from '../../src/web/model/explain.js';
-import { formatBytes } from '../../src/web/model/format.js';
 import {
   codeOfUse,
   colourOf,
@@ -210,15 +209,6 @@ describe('labels and history', () => {
   it('names block sizes from 4K to 4M', () => {
     expect(orderLabels()).toHaveLength(11);
     expect([blockSizeLabel(0), blockSizeLabel(8), blockSizeLabel(10)]).toEqual(['4K', '1M', '4M']);
-  });
-
-  it('formats bytes in the largest unit reached', () => {
-    expect([
-      formatBytes(512),
-      formatBytes(4096),
-      formatBytes(945_312),
-      formatBytes(3 * 2 ** 30),
-    ]).toEqual(['512 B', '4 KiB', '923.2 KiB', '3 GiB']);
   });
 
   it('gives every counter a scale of its own: padded, never empty, never below zero', () => {

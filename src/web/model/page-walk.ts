@@ -17,9 +17,9 @@ import {
   PTE_RW,
   PTE_US,
 } from '../../hw/paging.js';
+import { formatBytes } from '../../hw/size.js';
 import type { Machine } from '../../kernel/machine.js';
 import type { Process } from '../../kernel/process.js';
-import { formatBytes } from './format.js';
 
 /** One flag bit of a page-table entry. */
 export interface EntryBit {

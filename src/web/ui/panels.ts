@@ -1,9 +1,9 @@
 /** The DOM panels: a process's VMAs and page walk, its heap, and the slab caches. */
 import { formatAddress } from '../../hw/address.js';
 import { PAGE_SIZE } from '../../hw/constants.js';
+import { formatBytes } from '../../hw/size.js';
 import type { MallInfo } from '../../user-alloc/user-allocator.js';
 import { PTE_BIT_MEANINGS, SLAB_COLUMN_MEANINGS } from '../model/explain.js';
-import { formatBytes } from '../model/format.js';
 import { decodeRuns } from '../model/frame-history.js';
 import type { HeapSegment } from '../model/heap-view.js';
 import type { HeapView, ProcessView, SwapView, WalkView } from '../model/moment.js';
