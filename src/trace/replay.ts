@@ -12,7 +12,12 @@
  */
 import { WallosError } from '../errors.js';
 import type { MemoryAccess } from '../hw/memory-access.js';
-import { OP_CALLOC, OP_FREE, OP_MALLOC, OP_MEMALIGN, OP_REALLOC, type Trace } from './parse.js';
+import type { Trace } from './parse.js';
+import * as traceOps from './parse.js';
+
+// Module-local copies of the op codes: V8 reads an imported binding through its module cell at
+// every use (see user-allocator.ts), and the replay loop tests them once per op.
+const { OP_CALLOC, OP_FREE, OP_MALLOC, OP_MEMALIGN, OP_REALLOC } = traceOps;
 
 /** What a replay needs of an allocator (a UserAllocator, or a process's malloc family). */
 export interface TraceAllocator {

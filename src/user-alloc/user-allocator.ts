@@ -26,10 +26,18 @@
  * the mmap threshold get their own mapping, returned by munmap on free.
  */
 import { InvalidArgumentError } from '../errors.js';
-import { PAGE_SIZE } from '../hw/constants.js';
+import { PAGE_SIZE as IMPORTED_PAGE_SIZE } from '../hw/constants.js';
 import type { MemoryAccess } from '../hw/memory-access.js';
 import { ERRNO } from '../linux-abi.js';
-import {
+import * as chunkLayout from './chunk.js';
+import type { HeapHost } from './heap-host.js';
+
+/*
+ * Module-local copies of what the hot paths import (as in the buddy allocator): V8 (Node 20)
+ * reads an imported binding through its module cell, with a TDZ check, at every use, but folds
+ * a module's own constants into the compiled code. A tcache malloc+free got ~25% faster.
+ */
+const {
   ALIGNMENT,
   ALIGNMENT_MASK,
   BIN_COUNT,
@@ -58,8 +66,8 @@ import {
   SL_SHIFT,
   SMALL_ALIGNED,
   sealOf,
-} from './chunk.js';
-import type { HeapHost } from './heap-host.js';
+} = chunkLayout;
+const PAGE_SIZE = IMPORTED_PAGE_SIZE;
 
 /** Tunables, named after glibc's mallopt parameters. */
 export interface UserAllocatorOptions {
