@@ -108,6 +108,12 @@ export interface SpawnOptions {
   stdin?: string | Uint8Array;
   /** Its oom_score_adj, -1000..1000 (default 0); -1000: the OOM killer never picks it. */
   oomScoreAdj?: number;
+  /**
+   * A position-independent executable (`gcc -pie`, ELF type ET_DYN): its image is loaded at
+   * ELF_ET_DYN_BASE (0x555555554000) plus 28 random bits of pages when ASLR is on, and its
+   * heap starts above it. Default false: a non-PIE image at 0x400000 (ET_EXEC).
+   */
+  pie?: boolean;
 }
 
 /** Faults one access may take at one place before it is a kernel bug (a fault loop). */
@@ -278,7 +284,9 @@ export class Machine implements KernelView {
     if (!Number.isInteger(adj) || adj < OOM_SCORE_ADJ_MIN || adj > OOM_SCORE_ADJ_MAX) {
       throw new SyscallError('spawn', 'EINVAL');
     }
-    const layout = randomizeLayout(this.randomizeVaSpace, (bits) => this.randomBits(bits));
+    const pie = options.pie ?? false;
+    if (typeof pie !== 'boolean') throw new SyscallError('spawn', 'EINVAL');
+    const layout = randomizeLayout(this.randomizeVaSpace, (bits) => this.randomBits(bits), pie);
     const space = this.vm.createAddressSpace(name, layout);
     if (space === undefined) throw new SyscallError('spawn', 'ENOMEM');
     const process = this.createProcess(space, null, name, program, standard);

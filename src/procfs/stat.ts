@@ -4,7 +4,7 @@
  * major fault is a page read back from swap), vsize in bytes and rss in pages.
  */
 import type { Process } from '../kernel/process.js';
-import { IMAGE_BASE, IMAGE_END, IMAGE_TEXT_SIZE } from '../virtual/layout.js';
+import { imageData, imageText } from '../virtual/layout.js';
 
 /** The state letters of stat's third field. */
 const STATE_LETTERS = {
@@ -26,6 +26,8 @@ const SIGCHLD = 17;
 export function formatStat(process: Process): string {
   const live = !process.ended;
   const space = process.space;
+  const [startCode, endCode] = live ? imageText(space.layout) : [0, 0];
+  const [startData, endData] = live ? imageData(space.layout) : [0, 0];
   const fields: (number | string)[] = [
     process.pid,
     `(${process.comm})`,
@@ -52,8 +54,8 @@ export function formatStat(process: Process): string {
     live ? space.mappedBytes : 0,
     live ? space.rss : 0,
     RLIM_INFINITY,
-    live ? IMAGE_BASE : 0, // startcode
-    live ? IMAGE_BASE + IMAGE_TEXT_SIZE : 0, // endcode
+    startCode,
+    endCode,
     live ? (space.stack?.end ?? 0) : 0, // startstack
     0, // kstkesp
     0, // kstkeip
@@ -71,8 +73,8 @@ export function formatStat(process: Process): string {
     0, // delayacct_blkio_ticks
     0, // guest_time
     0, // cguest_time
-    live ? IMAGE_BASE + IMAGE_TEXT_SIZE : 0, // start_data
-    live ? IMAGE_END : 0, // end_data
+    startData,
+    endData,
     live ? space.brkStart : 0, // start_brk
     0, // arg_start
     0, // arg_end

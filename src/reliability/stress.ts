@@ -37,7 +37,7 @@ import {
   SIGSEGV,
 } from '../linux-abi.js';
 import { Mulberry32 } from '../random.js';
-import { IMAGE_BASE, IMAGE_TEXT_SIZE, KERNEL_IMAGE_VA } from '../virtual/layout.js';
+import { imageData, imageText, KERNEL_IMAGE_VA } from '../virtual/layout.js';
 
 /** Where a run's random decisions come from. */
 export interface ChoiceSource {
@@ -118,8 +118,6 @@ const DEFAULT_CHECK_EVERY = 2000;
 /** Kinds of wild access (see `wild`), and the addresses they use. */
 const WILD_KINDS = 4;
 const UNMAPPED = 0x1000;
-/** The program's data segment, a page without execute permission. */
-const IMAGE_DATA = IMAGE_BASE + IMAGE_TEXT_SIZE;
 /** How the kernel words the kill of a process at a page fault it had no memory for. */
 const OOM_MESSAGE = 'out of memory';
 const DEFAULT_PROCESSES = 4;
@@ -667,14 +665,17 @@ class StressDriver {
    * jumps into data; it must die of SIGSEGV, and nothing it shared may suffer.
    */
   private wild(ctx: UserContext, state: WorkerState): void {
-    const data = state.mappings[0]?.start ?? IMAGE_DATA;
+    // The program's text (read-only) and data (no execute permission), where it was loaded.
+    const layout = this.machine.process(ctx.pid)!.space.layout;
+    const [text] = imageText(layout);
+    const data = state.mappings[0]?.start ?? imageData(layout)[0];
     const kind = this.choices.pick(WILD_KINDS);
     const pid = ctx.syscall('fork', (child: UserContext) => {
       // counted here: the OOM killer may end the parent before its wait returns
       this.report.wildAccesses++;
       if (kind === 0) child.load32(KERNEL_IMAGE_VA);
       else if (kind === 1) child.store32(UNMAPPED, 1);
-      else if (kind === 2) child.store32(IMAGE_BASE, 1);
+      else if (kind === 2) child.store32(text, 1);
       else child.jump(data);
       return 0;
     });

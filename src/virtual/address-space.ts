@@ -48,10 +48,9 @@ import {
 import { faultIn, handleFault } from './fault.js';
 import {
   FIXED_LAYOUT,
-  IMAGE_BASE,
-  IMAGE_DATA_SIZE,
-  IMAGE_TEXT_SIZE,
   INITIAL_STACK_SIZE,
+  imageData,
+  imageText,
   STACK_GUARD_GAP,
   STACK_TOP,
   USER_MIN,
@@ -144,16 +143,11 @@ export class AddressSpace {
     const space = new AddressSpace(vm, tables, layout);
     if (vm.reclaim !== null) space.family = vm.reclaim.rmap.newFamily(space);
     const path = `/bin/${name}`;
+    const [text, textEnd] = imageText(layout);
+    const [data, dataEnd] = imageData(layout);
     const ok =
-      space.addVma(IMAGE_BASE, IMAGE_TEXT_SIZE, PROT_READ | PROT_EXEC, false, 'image', path) &&
-      space.addVma(
-        IMAGE_BASE + IMAGE_TEXT_SIZE,
-        IMAGE_DATA_SIZE,
-        PROT_READ | PROT_WRITE,
-        false,
-        'image',
-        path,
-      ) &&
+      space.addVma(text, textEnd - text, PROT_READ | PROT_EXEC, false, 'image', path) &&
+      space.addVma(data, dataEnd - data, PROT_READ | PROT_WRITE, false, 'image', path) &&
       space.addVma(
         layout.stackTop - INITIAL_STACK_SIZE,
         INITIAL_STACK_SIZE,

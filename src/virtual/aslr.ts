@@ -4,7 +4,7 @@
  *
  * ```
  *  0  nothing moves: the fixed layout of layout.ts
- *  1  the stack top and the mmap base move
+ *  1  the stack top, the mmap base and a PIE program's image move
  *  2  the heap start (brk) moves too — Linux's default
  *
  *  stack top = STACK_TOP − r₂₂ pages                 r₂₂: 22 random bits (STACK_RND_MASK
@@ -13,19 +13,25 @@
  *              gap = RLIMIT_STACK + the stack's           up to 1 TiB lower
  *              whole random range + stack_guard_gap
  *              (≥ 128 MiB), so the lowest stack still has room to grow
+ *  image     = 0x400000                               a non-PIE program (ET_EXEC): fixed
+ *            = ELF_ET_DYN_BASE + r₂₈ pages            a PIE program (ET_DYN): arch_mmap_rnd,
+ *              (0x555555554000)                           up to 1 TiB higher
  *  brk start = image end + r pages,                  r < 1 GiB / 4 KiB (2¹⁸ pages):
  *                                                        arch_randomize_brk for 64-bit
  * ```
  *
- * (arch/x86/mm/mmap.c mmap_base and arch_mmap_rnd, fs/binfmt_elf.c randomize_stack_top,
- * arch/x86/kernel/process.c arch_randomize_brk.) The program image itself stays at 0x400000,
- * a non-PIE executable's address; the sub-page offset Linux also gives the initial stack
- * pointer (arch_align_stack) has no counterpart here, where no stack pointer is simulated.
+ * (arch/x86/mm/mmap.c mmap_base and arch_mmap_rnd, fs/binfmt_elf.c randomize_stack_top and
+ * load_elf_binary's load_bias, arch/x86/kernel/process.c arch_randomize_brk.) The draws come in
+ * the order stack, mmap, image, brk, so a non-PIE program's layout is the same with or without
+ * PIE support. The sub-page offset Linux also gives the initial stack pointer
+ * (arch_align_stack) has no counterpart here, where no stack pointer is simulated.
  */
 import { GiB, MiB, PAGE_SIZE } from '../hw/constants.js';
 import {
+  ELF_ET_DYN_BASE,
   FIXED_LAYOUT,
-  IMAGE_END,
+  IMAGE_BASE,
+  IMAGE_SIZE,
   STACK_GUARD_GAP,
   STACK_LIMIT,
   STACK_TOP,
@@ -48,15 +54,26 @@ const MMAP_GAP_MIN = 128 * MiB;
 /** `bits` uniformly random bits (1..32) as a non-negative integer. */
 export type RandomBits = (bits: number) => number;
 
-/** A layout at `level`, drawing what it randomizes from `random` (nothing at level 0). */
-export function randomizeLayout(level: RandomizeLevel, random: RandomBits): UserLayout {
-  if (level === 0) return FIXED_LAYOUT;
+/**
+ * The layout of a new program at `level`, drawing what it randomizes from `random` (nothing at
+ * level 0); `pie`: a position-independent program image, which ASLR moves too.
+ */
+export function randomizeLayout(
+  level: RandomizeLevel,
+  random: RandomBits,
+  pie = false,
+): UserLayout {
+  const imageLoad = pie ? ELF_ET_DYN_BASE : IMAGE_BASE;
+  if (level === 0)
+    return { ...FIXED_LAYOUT, imageBase: imageLoad, brkStart: imageLoad + IMAGE_SIZE };
   const stackTop = STACK_TOP - pages(random(STACK_RND_BITS));
   const stackRange = pages(2 ** STACK_RND_BITS - 1);
   const gap = Math.max(STACK_LIMIT + stackRange + STACK_GUARD_GAP, MMAP_GAP_MIN);
   const mmapBase = STACK_TOP - gap - pages(random(MMAP_RND_BITS));
-  const brkStart = level === 2 ? randomizePage(IMAGE_END, BRK_RND_RANGE, random) : IMAGE_END;
-  return { mmapBase, stackTop, brkStart };
+  const imageBase = pie ? imageLoad + pages(random(MMAP_RND_BITS)) : imageLoad;
+  const imageEnd = imageBase + IMAGE_SIZE;
+  const brkStart = level === 2 ? randomizePage(imageEnd, BRK_RND_RANGE, random) : imageEnd;
+  return { imageBase, mmapBase, stackTop, brkStart };
 }
 
 /**

@@ -4,6 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { InvalidArgumentError } from '../../src/errors.js';
+import { pageUp } from '../../src/hw/address.js';
 import { MiB, PAGE_SIZE } from '../../src/hw/constants.js';
 import { Machine } from '../../src/kernel/machine.js';
 import type { UserContext } from '../../src/kernel/user-context.js';
@@ -16,8 +17,12 @@ import {
   STACK_RND_BITS,
 } from '../../src/virtual/aslr.js';
 import {
+  ELF_ET_DYN_BASE,
   FIXED_LAYOUT,
+  IMAGE_BASE,
   IMAGE_END,
+  IMAGE_SIZE,
+  IMAGE_TEXT_SIZE,
   STACK_GUARD_GAP,
   STACK_LIMIT,
   STACK_TOP,
@@ -30,25 +35,45 @@ const ANON = MAP_PRIVATE | MAP_ANONYMOUS;
 /** Linux's gap between the stack top and the mmap base when the stack is randomized. */
 const MMAP_GAP = STACK_LIMIT + (2 ** STACK_RND_BITS - 1) * PAGE_SIZE + STACK_GUARD_GAP;
 
-/** What a program sees of its layout: its stack's top, brk(0), the end of its first mmap. */
+/** The start and end of the first line of `maps` that `match` finds. */
+function area(maps: string, match: RegExp): [number, number] {
+  const line = maps.split('\n').find((l) => match.test(l))!;
+  const [start, end] = line.split(/[- ]/);
+  return [Number.parseInt(start!, 16), Number.parseInt(end!, 16)];
+}
+
+/**
+ * What a program sees of its layout: where its text is, its stack's top, brk(0), the end of its
+ * first mmap.
+ */
 function observe(ctx: UserContext, machine: Machine): UserLayout & { maps: string } {
   const maps = machine.procfs.read('/proc/self/maps');
-  const stack = maps.split('\n').find((line) => line.endsWith('[stack]'))!;
   return {
-    stackTop: Number.parseInt(stack.split(/[- ]/)[1]!, 16),
+    imageBase: area(maps, / r-xp .* \/bin\//)[0],
+    stackTop: area(maps, /\[stack\]$/)[1],
     brkStart: ctx.brk(0),
     mmapBase: ctx.mmap(0, PAGE_SIZE, RW, ANON) + PAGE_SIZE,
     maps,
   };
 }
 
-/** The layout the first program of a machine booted with `seed` and `aslr` gets. */
-function layoutOf(seed: number, aslr?: RandomizeLevel): UserLayout & { maps: string } {
+/**
+ * The layout the first program of a machine booted with `seed` and `aslr` gets (`pie`: a
+ * position-independent one).
+ */
+function layoutOf(
+  seed: number,
+  aslr?: RandomizeLevel,
+  pie?: boolean,
+): UserLayout & { maps: string } {
   const machine = Machine.boot({ memory: '16M', seed, aslr });
   let seen: ReturnType<typeof observe> | undefined;
-  machine.spawn((ctx) => {
-    seen = observe(ctx, machine);
-  });
+  machine.spawn(
+    (ctx) => {
+      seen = observe(ctx, machine);
+    },
+    { pie },
+  );
   finish(machine);
   return seen!;
 }
@@ -58,11 +83,12 @@ const SEEDS = Array.from({ length: 48 }, (_, i) => i + 1);
 describe('ASLR at level 2, the default', () => {
   const layouts = SEEDS.map((seed) => layoutOf(seed));
 
-  it('moves the stack, the mmap base and the heap start from seed to seed', () => {
+  it('moves the stack, the mmap base and the heap start from seed to seed, not a non-PIE image', () => {
     for (const field of ['stackTop', 'mmapBase', 'brkStart'] as const) {
       expect(new Set(layouts.map((layout) => layout[field])).size, field).toBe(SEEDS.length);
       expect(layouts.map((layout) => layout[field])).not.toContain(FIXED_LAYOUT[field]);
     }
+    expect(new Set(layouts.map((layout) => layout.imageBase))).toEqual(new Set([IMAGE_BASE]));
   });
 
   it('gives one seed one layout', () => {
@@ -189,11 +215,13 @@ describe('ASLR levels', () => {
     });
     expect(asked).toEqual([STACK_RND_BITS, MMAP_RND_BITS, 18]);
     expect(all).toEqual({
+      imageBase: IMAGE_BASE,
       stackTop: STACK_TOP - (2 ** 22 - 1) * PAGE_SIZE,
       mmapBase: STACK_TOP - MMAP_GAP - (2 ** 28 - 1) * PAGE_SIZE,
       brkStart: IMAGE_END + BRK_RND_RANGE - PAGE_SIZE,
     });
     expect(randomizeLayout(2, () => 0)).toEqual({
+      imageBase: IMAGE_BASE,
       stackTop: STACK_TOP,
       mmapBase: STACK_TOP - MMAP_GAP,
       brkStart: IMAGE_END,
@@ -202,5 +230,142 @@ describe('ASLR levels', () => {
     expect(all.stackTop - STACK_LIMIT - STACK_GUARD_GAP).toBeGreaterThanOrEqual(
       STACK_TOP - MMAP_GAP,
     );
+  });
+});
+
+describe('a position-independent program image (spawn with pie)', () => {
+  const layouts = SEEDS.map((seed) => layoutOf(seed, 2, true));
+  const RANGE = 2 ** MMAP_RND_BITS * PAGE_SIZE;
+
+  it("loads at Linux's ELF_ET_DYN_BASE, 2/3 of the 47-bit space, when nothing is randomized", () => {
+    expect(ELF_ET_DYN_BASE).toBe(0x555555554000);
+    for (const seed of [1, 2]) {
+      const layout = layoutOf(seed, 0, true);
+      expect(layout.imageBase).toBe(ELF_ET_DYN_BASE);
+      expect(layout.brkStart).toBe(ELF_ET_DYN_BASE + IMAGE_SIZE);
+      expect(layout).toMatchObject({ stackTop: STACK_TOP, mmapBase: FIXED_LAYOUT.mmapBase });
+    }
+  });
+
+  it('moves from seed to seed, by 28 random bits of pages (arch_mmap_rnd), the same for one seed', () => {
+    const offsets = layouts.map((layout) => layout.imageBase - ELF_ET_DYN_BASE);
+    expect(new Set(offsets).size).toBe(SEEDS.length);
+    for (const offset of offsets) {
+      expect(offset % PAGE_SIZE).toBe(0);
+      expect(offset).toBeGreaterThanOrEqual(0);
+      expect(offset).toBeLessThan(RANGE);
+    }
+    expect(Math.max(...offsets)).toBeGreaterThan(RANGE / 2);
+    expect(Math.min(...offsets)).toBeLessThan(RANGE / 2);
+    expect(offsets.some((offset) => (offset / PAGE_SIZE) % 2 === 1)).toBe(true);
+    expect(layoutOf(SEEDS[7]!, 2, true)).toEqual(layouts[7]);
+  });
+
+  it('puts the heap above the moved image: randomized on top at level 2, right after it at 1', () => {
+    for (const layout of layouts) {
+      const above = layout.brkStart - (layout.imageBase + IMAGE_SIZE);
+      expect(above % PAGE_SIZE).toBe(0);
+      expect(above).toBeGreaterThanOrEqual(0);
+      expect(above).toBeLessThan(BRK_RND_RANGE);
+    }
+    expect(new Set(layouts.map((l) => l.brkStart - l.imageBase)).size).toBeGreaterThan(1);
+    for (const seed of [1, 2, 3]) {
+      const layout = layoutOf(seed, 1, true);
+      expect(layout.imageBase).not.toBe(ELF_ET_DYN_BASE);
+      expect(layout.brkStart).toBe(layout.imageBase + IMAGE_SIZE);
+    }
+  });
+
+  it('draws the image after the stack and the mmap base, so a non-PIE layout is unchanged', () => {
+    const asked: number[] = [];
+    const all = randomizeLayout(
+      2,
+      (bits) => {
+        asked.push(bits);
+        return 2 ** bits - 1;
+      },
+      true,
+    );
+    expect(asked).toEqual([STACK_RND_BITS, MMAP_RND_BITS, MMAP_RND_BITS, 18]);
+    expect(all.imageBase).toBe(ELF_ET_DYN_BASE + RANGE - PAGE_SIZE);
+    expect(all.brkStart).toBe(all.imageBase + IMAGE_SIZE + BRK_RND_RANGE - PAGE_SIZE);
+    // The highest image and its whole heap range stay below the lowest mmap base.
+    expect(all.brkStart).toBeLessThan(all.mmapBase);
+  });
+
+  it('shows in /proc/PID/maps and stat where it is; a PIE and a non-PIE program run side by side', () => {
+    const machine = Machine.boot({ memory: '32M', seed: 5 });
+    const seen: Record<string, { layout: ReturnType<typeof observe>; stat: string[] }> = {};
+    const program = (name: string) => (ctx: UserContext) => {
+      const layout = observe(ctx, machine);
+      const stat = machine.procfs.read('/proc/self/stat');
+      seen[name] = { layout, stat: stat.slice(stat.lastIndexOf(')') + 2).split(' ') };
+    };
+    machine.spawn(program('pie'), { pie: true, name: 'pie' });
+    machine.spawn(program('fixed'), { name: 'fixed' });
+    finish(machine);
+    const { layout, stat } = seen.pie!;
+    const text = layout.imageBase;
+    expect(text).toBeGreaterThan(ELF_ET_DYN_BASE);
+    const hex = (n: number) => n.toString(16).padStart(8, '0');
+    const data = text + IMAGE_TEXT_SIZE;
+    expect(layout.maps).toContain(`${hex(text)}-${hex(data)} r-xp 00000000 00:00 0`);
+    expect(layout.maps).toMatch(
+      new RegExp(`^${hex(data)}-${hex(text + IMAGE_SIZE)} rw-p .*/bin/pie$`, 'm'),
+    );
+    // Fields 26, 27 (startcode, endcode) and 45, 46 (start_data, end_data), counted from 1.
+    const field = (n: number) => Number(stat[n - 3]);
+    expect([field(26), field(27), field(45), field(46)]).toEqual([
+      text,
+      data,
+      data,
+      text + IMAGE_SIZE,
+    ]);
+    expect(field(47)).toBe(layout.brkStart);
+    expect(seen.fixed!.layout.imageBase).toBe(IMAGE_BASE);
+    expect(Number(seen.fixed!.stat[26 - 3])).toBe(IMAGE_BASE);
+  });
+
+  it('runs a program: malloc and brk grow the heap above the image, its text is read-only, a forked child keeps the layout', () => {
+    const machine = Machine.boot({ memory: '32M', seed: 11 });
+    const seen: ReturnType<typeof observe>[] = [];
+    let heap: [number, number] = [0, 0];
+    let block = 0;
+    let brk = 0;
+    const handle = machine.spawn(
+      (ctx) => {
+        const layout = observe(ctx, machine);
+        seen.push(layout);
+        block = ctx.malloc(100);
+        ctx.fill(block, 100, 7);
+        ctx.sbrk(16 * PAGE_SIZE);
+        heap = area(machine.procfs.read('/proc/self/maps'), /\[heap\]$/);
+        brk = ctx.brk(0);
+        const child = ctx.wait(
+          ctx.fork((c) => {
+            seen.push(observe(c, machine));
+            c.store32(layout.imageBase, 1); // text: SIGSEGV
+          }),
+        );
+        return child.signal === 11 && ctx.load8(block + 99) === 7 ? 0 : 1;
+      },
+      { pie: true },
+    );
+    finish(machine);
+    expect([handle.exitCode, handle.signal]).toEqual([0, null]);
+    const [parent, child] = seen;
+    expect(heap[0]).toBe(parent!.brkStart);
+    expect(block).toBeGreaterThanOrEqual(heap[0]);
+    expect(block).toBeLessThan(heap[1]);
+    expect(child!.imageBase).toBe(parent!.imageBase);
+    expect(child!.stackTop).toBe(parent!.stackTop);
+    expect(heap[1]).toBe(pageUp(brk));
+    expect(child!.brkStart).toBe(brk); // brk(0): where the parent left it
+  });
+
+  it('is a boolean', () => {
+    const machine = Machine.boot({ memory: '16M' });
+    expect(() => machine.spawn(() => 0, { pie: 1 as unknown as boolean })).toThrow(/EINVAL/);
+    expect(machine.processList).toEqual([]);
   });
 });
