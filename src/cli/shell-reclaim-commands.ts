@@ -1,23 +1,68 @@
 /**
- * What the shell shows of reclaim: the swap device (`swapon`, as `swapon --show` prints it)
- * and the reclaim policy's lists (`lru`), each page with the processes and addresses that map
- * it (found through the reverse map) and its Accessed and Dirty bits there.
+ * The shell's reclaim commands: `pageout` (MADV_PAGEOUT inside a process), `swapon` (the swap
+ * device, as `swapon --show` prints it) and `lru` (the reclaim policy's lists, each page with
+ * the processes and addresses that map it, found through the reverse map, and its Accessed and
+ * Dirty bits there).
  */
 import { formatAddress } from '../hw/address.js';
 import { PAGE_SIZE } from '../hw/constants.js';
 import { PTE_A, PTE_D } from '../hw/paging.js';
 import { formatBytes } from '../hw/size.js';
 import type { Machine } from '../kernel/machine.js';
+import { MADV_PAGEOUT } from '../linux-abi.js';
 import type { AddressSpace } from '../virtual/address-space.js';
 import { Mappings } from '../virtual/reclaim/rmap.js';
 import { SWAP_PRIORITY } from '../virtual/swap/swap-device.js';
+import {
+  addressArg,
+  countArg,
+  type ShellCommand,
+  type ShellSession,
+  sizeArg,
+} from './shell-command.js';
 import { formatCount, formatTable, type Painter } from './terminal.js';
 
 /** Pages `lru` lists of each list unless told. */
-export const LRU_ROWS_SHOWN = 16;
+const LRU_ROWS_SHOWN = 16;
+
+export const RECLAIM_COMMANDS: readonly ShellCommand[] = [
+  {
+    usage: 'pageout PID ADDR [SIZE]',
+    help: 'madvise(MADV_PAGEOUT) in PID: its pages there go to swap now',
+    run: pageout,
+  },
+  {
+    usage: 'swapon',
+    help: 'the swap device, as swapon --show prints it',
+    run: (session) => formatSwapon(session.machine, session.painter),
+  },
+  {
+    usage: 'lru [N]',
+    help: `reclaim's lists, newest first (N pages of each, default ${LRU_ROWS_SHOWN})`,
+    run: (session, [limit]) =>
+      formatLru(
+        session.machine,
+        session.painter,
+        limit === undefined ? LRU_ROWS_SHOWN : countArg(limit),
+      ),
+  },
+];
+
+/** madvise(ADDR, SIZE, MADV_PAGEOUT) inside the process: how many pages went to swap. */
+function pageout(session: ShellSession, [pid, startText, sizeText]: string[]): string {
+  const start = addressArg(startText!);
+  const size = sizeText === undefined ? PAGE_SIZE : sizeArg(sizeText);
+  const process = session.residents.get(pid!);
+  const swappedBefore = process.space.swapEntries;
+  return session.residents.run(pid!, (ctx) => {
+    ctx.madvise(start, size, MADV_PAGEOUT);
+    const out = process.space.swapEntries - swappedBefore;
+    return `madvise(${formatAddress(start)}, ${size}, MADV_PAGEOUT) = 0: ${out} page(s) now in swap`;
+  });
+}
 
 /** `swapon`: the swap device like `swapon --show` (NAME TYPE SIZE USED PRIO), or why none. */
-export function formatSwapon(machine: Machine, painter: Painter): string {
+function formatSwapon(machine: Machine, painter: Painter): string {
   const reclaim = machine.vm.reclaim;
   if (reclaim === null) return 'no swap (boot the shell with --swap SIZE)';
   const device = reclaim.device;
@@ -40,7 +85,7 @@ export function formatSwapon(machine: Machine, painter: Painter): string {
 }
 
 /** `lru [N]`: each list of the reclaim policy, newest first, at most `limit` pages of each. */
-export function formatLru(machine: Machine, painter: Painter, limit: number): string {
+function formatLru(machine: Machine, painter: Painter, limit: number): string {
   const reclaim = machine.vm.reclaim;
   if (reclaim === null) return 'no reclaim without swap: no LRU lists (boot with --swap SIZE)';
   const policy = reclaim.policy;
