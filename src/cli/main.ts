@@ -54,7 +54,12 @@ function cpusOption(): Option {
 }
 
 function seedOption(): Option {
-  return new Option('--seed <n>', 'seed of the workload').argParser(integerArgument).default(0);
+  return new Option(
+    '--seed <n>',
+    "seed of the workload and the machine (ASLR, the order of the CPUs' turns)",
+  )
+    .argParser(integerArgument)
+    .default(0);
 }
 
 function workloadOption(): Option {

@@ -23,6 +23,17 @@ describe('several CPUs on the command line', () => {
     expect(report.teardown.ok).toBe(true);
   });
 
+  it('--seed chooses the interleaving: one seed one run, other seeds other shootdown counts', async () => {
+    const received = async (seed: number) => {
+      const args = ['run', '--cpus', '4', '--workload', 'threads', '--seed', String(seed)];
+      const report = JSON.parse((await cli([...args, '--json'])).stdout);
+      return report.cpus.map((cpu: { shootdownsReceived: number }) => cpu.shootdownsReceived);
+    };
+    const runs = await Promise.all([1, 1, 2, 3].map(received));
+    expect(runs[1]).toEqual(runs[0]);
+    expect(new Set(runs.map((counts) => counts.join())).size).toBeGreaterThan(1);
+  });
+
   it('the text report has a CPUs section, and --cpus must be 1..64', async () => {
     const text = await cli(['run', '--cpus', '2', '--workload', 'threads']);
     expect(text.stdout).toMatch(
