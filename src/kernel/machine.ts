@@ -7,8 +7,9 @@
  *              ─► kernel object caches (task_struct, mm_struct, vm_area_struct) ─► ready
  * ```
  *
- * The machine owns the process table (spawn, fork's createProcess, clone's createThread, exit,
- * reap), kernel entry (`enterKernel`, oopses) and the fault, OOM and signal paths. Tasks (each
+ * The machine owns the process table (spawn, fork's createProcess, clone's createThread; exit
+ * and reap hand over to {@link ProcessExit}, exit.ts), kernel entry (`enterKernel`, oopses)
+ * and the fault, OOM and signal paths. Tasks (each
  * process's leader and its threads) run on `cpus` simulated CPUs under the {@link Scheduler}
  * (scheduler.ts): per-CPU run queues served round-robin, the CPUs taking turns in an order the
  * seed draws each round; `run`, `schedule` and `block` (a task in `wait` or `join`) hand over
@@ -60,9 +61,10 @@ import { SWAP_PRIORITY, SwapDevice } from '../virtual/swap/swap-device.js';
 import { VirtualMemory } from '../virtual/virtual-memory.js';
 import { checkMachine } from './check.js';
 import { KernelOops, ProcessTermination, SyscallError } from './errors.js';
+import { ProcessExit } from './exit.js';
 import { FdTable } from './files/fd-table.js';
 import { InputFile, OutputFile, type StandardFiles } from './files/open-file.js';
-import { KERNEL_STACK_SIZE, KernelObjects, TASK_STATE_CODES } from './kernel-objects.js';
+import { KERNEL_STACK_SIZE, KernelObjects } from './kernel-objects.js';
 import {
   OOM_SCORE_ADJ_MAX,
   OOM_SCORE_ADJ_MIN,
@@ -159,6 +161,8 @@ export class Machine implements KernelView {
   private nextPid = 1;
   /** Run queues and time slices: which task runs next, on which CPU. */
   private readonly scheduler: Scheduler;
+  /** How tasks and processes end and are reaped. */
+  private readonly exits = new ProcessExit(this, this.processes);
   /** Where ASLR's random bits come from (Linux's get_random_long), seeded from `seed`. */
   private readonly aslrRandom: Mulberry32;
 
@@ -393,24 +397,13 @@ export class Machine implements KernelView {
       new Uint8Array(new Uint32Array([tid]).buffer),
     );
     if (status < 0) {
-      this.releaseThread(thread);
+      this.exits.releaseThread(thread);
       return status;
     }
     thread.cpu = this.scheduler.leastLoadedCpu();
     process.threads.push(thread);
     this.syncMm(process);
     return tid;
-  }
-
-  /**
-   * Frees what a thread held: its kernel stack, its task_struct and, unless the whole address
-   * space is about to go (`withStack` false), its stack mapping.
-   */
-  private releaseThread(thread: Thread, withStack = true): void {
-    thread.state = 'dead';
-    if (withStack) thread.process.space.munmap(thread.stackBase, thread.stackLength);
-    this.vm.vfree(thread.kernelStack);
-    this.objects.tasks.free(thread.descriptor);
   }
 
   /** Every task not yet ended, leaders before their threads, in pid order. */
@@ -490,39 +483,14 @@ export class Machine implements KernelView {
     this.scheduler.block(caller, done);
   }
 
-  /**
-   * Ends one task with `code` (its program returned, or raw `exit`): a thread ends alone, the
-   * leader leaves its code for the process; the last task to end ends the process.
-   */
+  /** Ends one task with `code`; the last task to end ends the process (exit.ts). */
   endTask(task: Task, code: number): void {
-    const process = task.process;
-    if (process.ended) return;
-    if (task instanceof Thread) {
-      task.exitValue = code;
-      process.heap?.forgetThreadCache(task.tid);
-      this.releaseThread(task);
-      this.syncMm(process);
-    } else {
-      process.leaderExitCode = code;
-      process.state = 'waiting';
-    }
-    if (process.threadCount === 0) this.exit(process, process.leaderExitCode ?? 0, null);
+    this.exits.endTask(task, code);
   }
 
-  /**
-   * pthread_join: waits until thread `tid` of the caller's process has ended, running the
-   * other tasks meanwhile, and forgets it. Its exit value, or a negative errno: ESRCH (no such
-   * thread, or joined already), EDEADLK (itself, or it can never end).
-   */
+  /** pthread_join: thread `tid`'s exit value, or a negative errno (exit.ts). */
   joinThread(caller: Task, tid: number): number {
-    const process = caller.process;
-    const thread = process.threads.find((t) => t.tid === tid);
-    if (thread === undefined) return -ERRNO.ESRCH;
-    if (thread === caller) return -ERRNO.EDEADLK;
-    if (!thread.ended) this.block(caller, () => thread.ended || process.ended);
-    if (!thread.ended) return -ERRNO.EDEADLK;
-    process.threads.splice(process.threads.indexOf(thread), 1);
-    return thread.exitValue;
+    return this.exits.joinThread(caller, tid);
   }
 
   /** A program threw something of its own: it dies like an uncaught exception (exit code 1). */
@@ -672,36 +640,14 @@ export class Machine implements KernelView {
     return this.kill(process, SIGABRT, message);
   }
 
-  /**
-   * Ends a process and every thread of it (exit_group): frees its address space and kernel
-   * stacks, hands its children to init (reaping the dead ones), and leaves a zombie for its
-   * parent — or reaps it at once when no process is its parent.
-   */
+  /** Ends a process and every thread of it (exit_group), leaving a zombie (exit.ts). */
   exit(process: Process, exitCode: number | null, signal: number | null): void {
-    if (process.ended) return;
-    process.exitCode = signal === null ? (exitCode ?? 0) : null;
-    process.signal = signal;
-    for (const thread of process.threads) if (!thread.ended) this.releaseThread(thread, false);
-    process.space.destroy();
-    process.files.closeAll();
-    this.vm.vfree(process.kernelStack);
-    this.objects.mms.free(process.mmRecord);
-    for (const child of process.children) {
-      child.parent = null;
-      if (child.state === 'zombie') this.reap(child);
-    }
-    process.children.clear();
-    process.state = 'zombie';
-    this.objects.writeTaskState(process.descriptor, TASK_STATE_CODES.zombie, process.waitStatus);
-    if (process.parent === null) this.reap(process);
+    this.exits.exit(process, exitCode, signal);
   }
 
   /** Frees a zombie's descriptor: it is gone from the process table. */
   reap(process: Process): void {
-    process.state = 'reaped';
-    process.parent?.children.delete(process);
-    this.objects.tasks.free(process.descriptor);
-    this.processes.delete(process.pid);
+    this.exits.reap(process);
   }
 
   /** Appends UTF-8 text to an output file of a process. */
