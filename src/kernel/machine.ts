@@ -8,16 +8,15 @@
  * ```
  *
  * The machine owns the process table (spawn, fork's createProcess, clone's createThread; exit
- * and reap hand over to {@link ProcessExit}, exit.ts), kernel entry (`enterKernel`, oopses)
- * and the fault, OOM and signal paths. Tasks (each
- * process's leader and its threads) run on `cpus` simulated CPUs under the {@link Scheduler}
- * (scheduler.ts): per-CPU run queues served round-robin, the CPUs taking turns in an order the
- * seed draws each round; `run`, `schedule` and `block` (a task in `wait` or `join`) hand over
- * to it.
+ * and reap hand over to {@link ProcessExit}, exit.ts), kernel entry (`enterKernel`, oopses),
+ * the OOM and signal paths, and user faults (handed to {@link UserFaults}, user-fault.ts).
+ * Tasks (each process's leader and its threads) run on `cpus` simulated CPUs under the
+ * {@link Scheduler} (scheduler.ts): per-CPU run queues served round-robin, the CPUs taking
+ * turns in an order the seed draws each round; `run`, `schedule` and `block` (a task in `wait`
+ * or `join`) hand over to it.
  */
 
 import { InvalidArgumentError } from '../errors.js';
-import { formatAddress } from '../hw/address.js';
 import { PAGE_SIZE } from '../hw/constants.js';
 import { Cpu } from '../hw/cpu.js';
 import {
@@ -26,8 +25,7 @@ import {
   type MemoryRegion,
   memoryMapFromRegions,
 } from '../hw/memory-map.js';
-import { describePageFault, GeneralProtectionFault, Mmu, PageFault } from '../hw/mmu.js';
-import { PF_ID, PF_W } from '../hw/paging.js';
+import { Mmu } from '../hw/mmu.js';
 import { PhysicalMemory } from '../hw/ram.js';
 import { formatSize, pagesToKb, parseSize } from '../hw/size.js';
 import { SlabAllocator } from '../kernel-alloc/index.js';
@@ -40,7 +38,6 @@ import {
   PROT_WRITE,
   SIGABRT,
   SIGKILL,
-  SIGSEGV,
 } from '../linux-abi.js';
 import { FrameUse, PhysicalAllocator, ZONE_NAMES } from '../physical/index.js';
 import type { KernelView } from '../procfs/kernel-view.js';
@@ -55,7 +52,6 @@ import { DIRECT, Reclaim, SWAP_CLUSTER_MAX } from '../virtual/reclaim/reclaim.js
 import { Watermarks } from '../virtual/reclaim/watermarks.js';
 import { MAX_CPUS } from '../virtual/smp/cpus.js';
 import { RunningCpuMemory } from '../virtual/smp/running-cpu-memory.js';
-import { FaultResult } from '../virtual/stats.js';
 import { SwapCache } from '../virtual/swap/swap-cache.js';
 import { SWAP_PRIORITY, SwapDevice } from '../virtual/swap/swap-device.js';
 import { VirtualMemory } from '../virtual/virtual-memory.js';
@@ -71,11 +67,12 @@ import {
   oomKillMessage,
   selectOomVictim,
 } from './oom-killer.js';
-import { type FaultReport, Process, ProcessHandle, type Program } from './process.js';
+import { Process, ProcessHandle, type Program } from './process.js';
 import { ProcessHeapHost } from './process-heap-host.js';
 import { Scheduler } from './scheduler.js';
 import { type Task, Thread } from './thread.js';
 import { UserContext } from './user-context.js';
+import { UserFaults } from './user-fault.js';
 import { UserMemory } from './user-memory.js';
 
 export interface BootOptions {
@@ -118,8 +115,6 @@ export interface SpawnOptions {
   pie?: boolean;
 }
 
-/** Faults one access may take at one place before it is a kernel bug (a fault loop). */
-const MAX_REPEATED_FAULTS = 4;
 /** Spreads pids over 32 bits before they are mixed into a heap's secret (the golden ratio). */
 const HEAP_SECRET_MIX = 0x9e3779b1;
 /** A thread's stack: glibc's default, RLIMIT_STACK's 8 MiB. */
@@ -163,6 +158,12 @@ export class Machine implements KernelView {
   private readonly scheduler: Scheduler;
   /** How tasks and processes end and are reaped. */
   private readonly exits = new ProcessExit(this, this.processes);
+  /** What a fault in user mode leads to: handled, the OOM path, or SIGSEGV. */
+  private readonly userFaults = new UserFaults(
+    this,
+    (error) => this.enterKernel(() => this.oops(error)),
+    () => this.outOfMemory(),
+  );
   /** Where ASLR's random bits come from (Linux's get_random_long), seeded from `seed`. */
   private readonly aslrRandom: Mulberry32;
 
@@ -532,62 +533,14 @@ export class Machine implements KernelView {
     return new ProcessTermination(victim.pid);
   }
 
-  /**
-   * What a fault in user mode leads to: the handler resolves it (return, and the access is
-   * retried) or the process dies (the termination is thrown through the program).
-   * @param faults how many times this one access has faulted in a row without getting further,
-   *   counting this fault: more than {@link MAX_REPEATED_FAULTS} means the handler "resolves"
-   *   a fault that the MMU keeps raising, a kernel bug.
-   */
+  /** A user-mode fault: resolved (the access is retried) or the process dies (user-fault.ts). */
   userFault(process: Process, error: unknown, faults: number): void {
-    if (error instanceof ProcessTermination) throw error;
-    if (process.ended) throw new ProcessTermination(process.pid);
-    if (error instanceof GeneralProtectionFault) {
-      this.killBySegv(process, error.address, 'SEGV_MAPERR', 'read', error.message);
-    }
-    if (!(error instanceof PageFault)) throw this.enterKernel(() => this.oops(error));
-    this.userPageFault(process, error.cr2, error.errorCode, faults);
+    this.userFaults.userFault(process, error, faults);
   }
 
-  /**
-   * A page fault in user mode at `cr2` with x86 error code `errorCode`, the `faults`th of its
-   * access (see {@link userFault}): the handler resolves it or the process dies.
-   */
+  /** A page fault in user mode at `cr2`, the `faults`th of its access (user-fault.ts). */
   userPageFault(process: Process, cr2: number, errorCode: number, faults: number): void {
-    if (faults > MAX_REPEATED_FAULTS) {
-      throw this.enterKernel(() => this.oops(new Error(`fault loop at ${formatAddress(cr2)}`)));
-    }
-    const resolve = () => process.space.handleFault(cr2, errorCode);
-    let result = this.enterKernel(resolve);
-    // Each round of the OOM path frees memory or kills a process, so this loop ends.
-    while (result === FaultResult.OUT_OF_MEMORY && this.outOfMemory()) {
-      result = this.enterKernel(resolve);
-    }
-    if (result === FaultResult.HANDLED) return;
-    if (result === FaultResult.OUT_OF_MEMORY) this.kill(process, SIGKILL, 'out of memory');
-    const access = errorCode & PF_ID ? 'execute' : errorCode & PF_W ? 'write' : 'read';
-    const kind = result === FaultResult.SEGV_MAPERR ? 'SEGV_MAPERR' : 'SEGV_ACCERR';
-    this.killBySegv(process, cr2, kind, access, describePageFault(cr2, errorCode));
-  }
-
-  private killBySegv(
-    process: Process,
-    address: number,
-    kind: FaultReport['kind'],
-    access: FaultReport['access'],
-    detail: string,
-  ): never {
-    process.fault = {
-      address,
-      kind,
-      access,
-      message: `${kind} at ${formatAddress(address)}: ${detail}`,
-    };
-    this.writeStream(
-      process.stderr,
-      `${process.name}[${process.pid}]: segfault at ${formatAddress(address)} (${access}, ${kind})\n`,
-    );
-    return this.kill(process, SIGSEGV);
+    this.userFaults.userPageFault(process, cr2, errorCode, faults);
   }
 
   /**
