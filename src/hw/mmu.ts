@@ -825,7 +825,7 @@ export abstract class UserModeMemory {
   // The TLB's arrays (never replaced, only refilled) and the CPU, one load away.
   private readTags: Float64Array;
   private writeTags: Float64Array;
-  private words: (Int32Array | null)[];
+  private words: Int32Array[];
   private cpu: Cpu;
 
   constructor(mmu: Mmu) {
