@@ -803,7 +803,7 @@ export class Mmu implements MemoryAccess {
  *
  * ```
  *  load32(va) ──► slot = bits 22..12 of va
- *                 userReadTags[slot] is the page of va (and va an aligned word), CPL is 3?
+ *                 userReadTags[slot] is the page of va (and va an aligned word)?
  *                   │ yes                                          │ no
  *                   ▼                                              ▼
  *                 words[slot][offset / 4]                        load32Miss(va): Mmu.load32
@@ -811,8 +811,11 @@ export class Mmu implements MemoryAccess {
  * ```
  *
  * The user tags exist only for slots whose cached rights allow the access (US for reads; US,
- * RW and D for writes, so a first write still walks to set D), and CPL 0 never hits, so the
- * fast path decides nothing the MMU would decide differently.
+ * RW and D for writes, so a first write still walks to set D), so the fast path decides nothing
+ * the MMU would decide differently for user code. It does not read the CPL: this view is only
+ * ever used by user code, which runs at CPL 3 (the kernel reaches user memory through
+ * copyFromUser/copyToUser, and a task's code runs at CPL 3 from dispatch to its next kernel
+ * entry). Checking it anyway cost ~9% of an in-process malloc.
  *
  * Each access is one small function that makes no call on a hit, on purpose: the heap
  * allocator makes about ten of them per malloc or free, and V8 inlines callees into an
@@ -822,18 +825,16 @@ export class Mmu implements MemoryAccess {
  */
 export abstract class UserModeMemory {
   protected mmu: Mmu;
-  // The TLB's arrays (never replaced, only refilled) and the CPU, one load away.
+  // The TLB's arrays (never replaced, only refilled), one load away.
   private readTags: Float64Array;
   private writeTags: Float64Array;
   private words: Int32Array[];
-  private cpu: Cpu;
 
   constructor(mmu: Mmu) {
     this.mmu = mmu;
     this.readTags = mmu.tlb.userReadTags;
     this.writeTags = mmu.tlb.userWriteTags;
     this.words = mmu.tlb.words;
-    this.cpu = mmu.cpu;
   }
 
   /**
@@ -846,21 +847,20 @@ export abstract class UserModeMemory {
     this.readTags = mmu.tlb.userReadTags;
     this.writeTags = mmu.tlb.userWriteTags;
     this.words = mmu.tlb.words;
-    this.cpu = mmu.cpu;
   }
 
   // The four accessors below spell their constants as literals: in bytecode a module constant
   // costs a load and a hole check at each use, in each of the ~10 inlined copies per malloc;
   // the 8 bytes that saved in load32 (118 -> 110, now 96) measured 5% of an in-process malloc
   // (sqlite3-small, 80 -> 76 ns/op). 12 = PAGE_SHIFT, 2047 = SLOT_MASK (TLB_ENTRIES - 1), 0xfff = PAGE_MASK,
-  // 0xffc = PAGE_MASK & ~WORD_MISALIGNMENT (an aligned word's offset), 3 = USER_CPL (and
-  // WORD_MISALIGNMENT, BYTE_SHIFT), 2 = WORD_SHIFT, 0xff = BYTE_MASK; the tests pin the TLB
+  // 0xffc = PAGE_MASK & ~WORD_MISALIGNMENT (an aligned word's offset), 3 = WORD_MISALIGNMENT
+  // (and BYTE_SHIFT), 2 = WORD_SHIFT, 0xff = BYTE_MASK; the tests pin the TLB
   // geometry they assume.
 
   load8(va: number): number {
     const slot = (va >>> 12) & 2047;
     const offset = va & 0xfff;
-    if (this.readTags[slot] === va - offset && this.cpu.cpl === 3) {
+    if (this.readTags[slot] === va - offset) {
       const word = this.words[slot]![offset >> 2]!;
       return (word >>> ((offset & 3) << 3)) & 0xff;
     }
@@ -871,7 +871,7 @@ export abstract class UserModeMemory {
   load32(va: number): number {
     const slot = (va >>> 12) & 2047;
     const word = va & 0xffc;
-    if (this.readTags[slot] === va - word && this.cpu.cpl === 3) {
+    if (this.readTags[slot] === va - word) {
       return this.words[slot]![word >> 2]! >>> 0;
     }
     // `>>> 0` changes nothing but tells V8 both branches give a uint32: their merge then stays
@@ -883,7 +883,7 @@ export abstract class UserModeMemory {
   store8(va: number, value: number): void {
     const slot = (va >>> 12) & 2047;
     const offset = va & 0xfff;
-    if (this.writeTags[slot] === va - offset && this.cpu.cpl === 3) {
+    if (this.writeTags[slot] === va - offset) {
       const words = this.words[slot]!;
       const at = offset >> 2;
       const shift = (offset & 3) << 3;
@@ -896,7 +896,7 @@ export abstract class UserModeMemory {
   store32(va: number, value: number): void {
     const slot = (va >>> 12) & 2047;
     const word = va & 0xffc;
-    if (this.writeTags[slot] === va - word && this.cpu.cpl === 3) {
+    if (this.writeTags[slot] === va - word) {
       this.words[slot]![word >> 2] = value;
     } else {
       this.store32Miss(va, value);
@@ -931,8 +931,7 @@ export abstract class UserModeMemory {
     const targetSlot = (to >>> PAGE_SHIFT) & SLOT_MASK;
     if (
       this.readTags[sourceSlot] !== from - sourceOffset ||
-      this.writeTags[targetSlot] !== to - targetOffset ||
-      this.cpu.cpl !== USER_CPL
+      this.writeTags[targetSlot] !== to - targetOffset
     ) {
       return false;
     }
