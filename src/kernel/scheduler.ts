@@ -19,11 +19,16 @@
  * permutation drawn from the scheduler's own generator, seeded from the machine's seed. One
  * seed gives one interleaving; another seed, another — the way a real SMP machine's timing
  * decides which CPU reaches a lock or a page first. With one CPU there is nothing to permute
- * and nothing is drawn. A generator program runs until its next `yield`, a plain function
- * until it returns; a switch loads the next task's CR3 unless its CPU has that address space
- * loaded already (threads of one process), and a CPU left without work keeps its tables in
- * lazy TLB mode and gives its per-CPU pages back. kswapd, once an allocation woke it, runs at
- * the switch as a kernel thread on the tables the CPU has loaded, lazily too.
+ * and nothing is drawn.
+ *
+ * A slice ends only where the program gives control back, since JavaScript cannot suspend a
+ * plain function in the middle of a call. A generator program is preempted at each `yield` and
+ * at each preemptible system call, `yield* ctx.sys.…`, which yields at the call's entry (see
+ * preemptible-syscalls.ts); a plain function runs until it blocks (`wait`, `join`) or returns.
+ * A switch loads the next task's CR3 unless its CPU has that address space loaded already
+ * (threads of one process), and a CPU left without work keeps its tables in lazy TLB mode and
+ * gives its per-CPU pages back. kswapd, once an allocation woke it, runs at the switch as a
+ * kernel thread on the tables the CPU has loaded, lazily too.
  *
  * Wait and join nest: a task blocked in `wait` or `join` is marked waiting and runs the
  * scheduler itself (`block`) until what it waits for ends. Each `step` saves the running task

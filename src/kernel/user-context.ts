@@ -9,12 +9,22 @@
  * - the libc-style wrappers (`mmap`, `munmap`, `brk`, `write`, `wait`…) return the useful value
  *   and throw a {@link SyscallError} whose `code` is the errno name on failure.
  *
+ * Generator programs have a third form, the preemptible one: `yield* ctx.sys.mmap(…)` (and
+ * `yield* ctx.sys.syscall(name, …)`) yields to the scheduler at the call's entry and then
+ * makes the same call, with the same result or error ({@link preemptibleSyscalls}). Where a
+ * program can lose its CPU:
+ * - a generator program: at each `yield` and each `yield* ctx.sys.…` call, and while it blocks
+ *   in `wait` or `join`;
+ * - a plain function: only while it blocks in `wait` or `join`; otherwise it runs until it
+ *   returns, because JavaScript cannot suspend a plain function in the middle of a call.
+ *
  * The malloc family follows C: `malloc` returns 0 (NULL) when it fails and `ctx.errno` says
  * why. Every method is bound, so `const { malloc, free } = ctx` works.
  */
 import { CLONE_PTHREAD_FLAGS, errnoName, SIGKILL, SIGSEGV } from '../linux-abi.js';
 import { SyscallError } from './errors.js';
 import type { Machine } from './machine.js';
+import { type PreemptibleSyscalls, preemptibleSyscalls } from './preemptible-syscalls.js';
 import type { Process, Program } from './process.js';
 import type { SyscallCaller } from './syscalls/handler.js';
 import { waitChild } from './syscalls/process.js';
@@ -217,6 +227,13 @@ export class UserContext {
   private checkAlive(): void {
     if (this.process.ended) this.machine.kill(this.process, this.process.signal ?? SIGKILL);
   }
+
+  /**
+   * The system calls as preemption points, for generator programs: `yield* ctx.sys.munmap(p,
+   * n)` lets the scheduler run other tasks, then calls `ctx.munmap(p, n)` (its result, or its
+   * error thrown).
+   */
+  readonly sys: PreemptibleSyscalls = preemptibleSyscalls(this);
 
   // ─── the raw system call ────────────────────────────────────────────────────────────────
 
