@@ -3,9 +3,9 @@
  * one docs/workloads.md prints). One seed gives one sequence, so benchmarks, ASLR, the stress
  * harness and the demos replay exactly. Isomorphic: no Node APIs here.
  *
- * It is split into two pure functions on its 32-bit state so that a hot loop (the benchmark
- * workload driver) keeps the state in a register: a PRNG object the loop passes around costs
- * the driver a third of its time (V8 does not scalar-replace it).
+ * Its step is two pure functions on the 32-bit state, so a hot loop can keep the state in a
+ * local: a PRNG object a loop passes around is not scalar-replaced by V8. (The benchmark
+ * driver goes further and writes them out; bench/workloads.ts says why.)
  */
 
 /** mulberry32's Weyl-sequence increment. */

@@ -5,7 +5,6 @@
  * a loop of `ops` steps over `slots` slots; each step draws a slot, frees its block if it holds
  * one, otherwise allocates one of the drawn size. Isomorphic: no Node APIs here.
  */
-import { mulberry32Step, mulberry32Unit } from '../random.js';
 import { drawB2Order, drawH2Size } from './draws.js';
 
 /** The seed of the PRNG (mulberry32, src/random.ts) every implementation's workload uses. */
@@ -114,9 +113,17 @@ function runSteps(
   state: number,
   steps: number,
 ): number {
+  // Both draws of a step are mulberry32 (src/random.ts) written out, the increment a literal:
+  // V8 inlines callees into this loop only up to a budget of their bytecode
+  // (docs/performance.md), and mulberry32Unit's 87 bytes are better spent on the heap's malloc
+  // (H1: 39.4 -> 37.2 ns/op); an imported function or a module constant is a load and a hole
+  // check every step (a module constant: 2 ns of H1). The spec-replay test
+  // (test/bench/workloads.test.ts) checks the sequence is still the spec's.
   for (let step = 0; step < steps; step++) {
-    state = mulberry32Step(state);
-    const slot = Math.floor(mulberry32Unit(state) * slots);
+    state = (state + 0x6d2b79f5) | 0;
+    let t = Math.imul(state ^ (state >>> 15), 1 | state);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    const slot = Math.floor((((t ^ (t >>> 14)) >>> 0) / 4294967296) * slots);
     if (held[slot] === 1) {
       target.release(handles[slot]!, sizeIn(draw, sizes, slot));
       held[slot] = 0;
@@ -126,14 +133,8 @@ function runSteps(
     if (typeof draw === 'number') {
       size = draw;
     } else {
-      // mulberry32Step and mulberry32Unit, written out: V8 inlines callees into this loop only
-      // up to a budget of their bytecode (docs/performance.md), and this call's 87 bytes are
-      // better spent on the heap's malloc (H1: 39.4 -> 37.2 ns/op). The increment is a literal
-      // (src/random.ts's MULBERRY32_INCREMENT): in the loop's own code a module constant is a
-      // load and a hole check every step, 2 ns of H1. The spec-replay test
-      // (test/bench/workloads.test.ts) checks the sequence is still the spec's.
       state = (state + 0x6d2b79f5) | 0;
-      let t = Math.imul(state ^ (state >>> 15), 1 | state);
+      t = Math.imul(state ^ (state >>> 15), 1 | state);
       t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
       size = draw(((t ^ (t >>> 14)) >>> 0) / 4294967296);
       sizes[slot] = size;
