@@ -19,6 +19,9 @@
  *            its own while writable, unmaps the buffer (a shootdown to the other CPUs)
  * ```
  *
+ * Their mmap, munmap and mprotect calls go through `ctx.sys`: each is a preemption point, so
+ * the threads interleave at every one of those system calls, in the order the seed draws.
+ *
  * Everything random is drawn from mulberry32 seeded with `--seed`, so a seed gives one run.
  */
 
@@ -220,12 +223,12 @@ function threadsProgram(workers: number, cpus: number) {
     const state = { shared, writable, failures: 0 };
     const tids = Array.from({ length: workers }, (_, i) => ctx.thread(workerProgram(i, state)));
     for (let round = 0; round < THREAD_ROUNDS; round++) {
-      yield;
       const locked = round % workers;
       const unlocked = (round + workers - 1) % workers;
-      ctx.mprotect(shared + locked * PAGE_SIZE, PAGE_SIZE, PROT_READ);
+      // Preempted at each call's entry: its bookkeeping follows the call in the same slice.
+      yield* ctx.sys.mprotect(shared + locked * PAGE_SIZE, PAGE_SIZE, PROT_READ);
       writable[locked] = false;
-      ctx.mprotect(shared + unlocked * PAGE_SIZE, PAGE_SIZE, RW);
+      yield* ctx.sys.mprotect(shared + unlocked * PAGE_SIZE, PAGE_SIZE, RW);
       writable[unlocked] = true;
     }
     for (const tid of tids) state.failures += ctx.join(tid);
@@ -249,7 +252,7 @@ function workerProgram(
     let failures = 0;
     let version = 0; // the round whose stamp its shared page holds
     for (let round = 0; round < THREAD_ROUNDS; round++) {
-      const own = ctx.mmap(0, WORKER_PAGES * PAGE_SIZE, RW, ANON);
+      const own = yield* ctx.sys.mmap(0, WORKER_PAGES * PAGE_SIZE, RW, ANON);
       for (let page = 0; page < WORKER_PAGES; page++) ctx.store32(own + page * PAGE_SIZE, page);
       for (let page = 0; page < WORKER_PAGES; page++) {
         if (ctx.load32(own + page * PAGE_SIZE) !== page) failures++;
@@ -260,8 +263,7 @@ function workerProgram(
         version = round + 1;
         ctx.store32(mine, stamp(index, version));
       }
-      ctx.munmap(own, WORKER_PAGES * PAGE_SIZE);
-      yield;
+      yield* ctx.sys.munmap(own, WORKER_PAGES * PAGE_SIZE);
     }
     return failures;
   };
