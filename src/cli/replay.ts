@@ -354,6 +354,7 @@ export function formatReplay(
     `ops:            ${formatCount(result.ops)}`,
     `peak live:      ${formatBytes(result.peakLiveBytes)} (${formatCount(result.peakLiveBytes)} bytes)`,
     `peak footprint: ${formatBytes(result.peakFootprintBytes)} (${formatCount(result.peakFootprintBytes)} bytes), ratio ${ratio.toFixed(3)}`,
+    `max footprint:  ${formatBytes(result.maxFootprintBytes)} (${formatCount(result.maxFootprintBytes)} bytes, over every op)`,
     timing !== null
       ? `speed:          ${result.nsPerOp.toFixed(1)} ns/op (bare calls ${where === 'process' ? 'inside a process' : 'over a flat ArrayBuffer'}, ${describeTiming(timing)})`
       : `speed:          ${result.nsPerOp.toFixed(1)} ns/op (the verified pass, checks included)`,

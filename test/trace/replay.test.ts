@@ -21,6 +21,31 @@ describe('replayTrace', () => {
     heap.check();
   });
 
+  it('samples the peak footprint where live bytes reach a new peak and at the end, as FORMAT.md defines it', () => {
+    const heap = createFlatHeap(1024 * 1024);
+    // Live bytes after each op of the example: 100, 164, 4164, 4264 (new peaks), 4200, 4000.
+    const footprints = [1000, 2000, 9000, 5000, 20000, 3000];
+    let op = 0;
+    const scripted: TraceAllocator = {
+      memory: heap.memory,
+      malloc: (n) => heap.malloc(n),
+      calloc: (n, s) => heap.calloc(n, s),
+      memalign: (a, n) => heap.memalign(a, n),
+      realloc: (p, n) => heap.realloc(p, n),
+      free: (p) => heap.free(p),
+      footprint: () => footprints[op++]!,
+    };
+    const result = replayTrace(parseTrace(EXAMPLE_TRACE), scripted);
+    expect(result).toMatchObject({
+      verified: true,
+      peakFootprintBytes: 9000,
+      maxFootprintBytes: 20000,
+    });
+    footprints[5] = 12000; // the end is sampled too
+    op = 0;
+    expect(replayTrace(parseTrace(EXAMPLE_TRACE), scripted).peakFootprintBytes).toBe(12000);
+  });
+
   it('notices an allocator that corrupts contents', () => {
     const heap = createFlatHeap(1024 * 1024);
     const liar: TraceAllocator = {
