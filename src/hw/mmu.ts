@@ -453,40 +453,43 @@ export class Mmu implements MemoryAccess {
   /** {@link readInto}: the bytes read. */
   tryReadInto(va: number, target: Uint8Array, targetOffset: number, length: number): number {
     checkLength(length);
-    let done = 0;
-    while (done < length) {
-      const count = bytesOnPage(va + done, length - done);
-      const pa = this.tryTranslate(va + done, ACCESS_READ);
-      if (pa === PAGE_FAULTED) break;
-      this.ram.readInto(pa, target, targetOffset + done, count);
-      done += count;
-    }
-    return done;
+    return this.tryPages(va, length, ACCESS_READ, (pa, done, count) =>
+      this.ram.readInto(pa, target, targetOffset + done, count),
+    );
   }
 
   /** Writes `bytes` from `offset` on at `va`: the bytes written. */
   tryWriteBytes(va: number, bytes: Uint8Array, offset: number): number {
-    const length = bytes.length - offset;
-    let done = 0;
-    while (done < length) {
-      const count = bytesOnPage(va + done, length - done);
-      const pa = this.tryTranslate(va + done, ACCESS_WRITE);
-      if (pa === PAGE_FAULTED) break;
-      this.ram.writeBytes(pa, bytes.subarray(offset + done, offset + done + count));
-      done += count;
-    }
-    return done;
+    return this.tryPages(va, bytes.length - offset, ACCESS_WRITE, (pa, done, count) =>
+      this.ram.writeBytes(pa, bytes.subarray(offset + done, offset + done + count)),
+    );
   }
 
   /** {@link fill}: the bytes set. */
   tryFill(va: number, length: number, byte: number): number {
     checkLength(length);
+    return this.tryPages(va, length, ACCESS_WRITE, (pa, _done, count) =>
+      this.ram.fill(pa, count, byte),
+    );
+  }
+
+  /**
+   * The loop of the one-range bulk accesses: translates `[va, va + length)` for `access` a page
+   * at a time and hands each piece to `piece` (its physical address, the bytes before it, its
+   * length), stopping at the first page that faults. The bytes done.
+   */
+  private tryPages(
+    va: number,
+    length: number,
+    access: AccessKind,
+    piece: (pa: number, done: number, count: number) => void,
+  ): number {
     let done = 0;
     while (done < length) {
       const count = bytesOnPage(va + done, length - done);
-      const pa = this.tryTranslate(va + done, ACCESS_WRITE);
+      const pa = this.tryTranslate(va + done, access);
       if (pa === PAGE_FAULTED) break;
-      this.ram.fill(pa, count, byte);
+      piece(pa, done, count);
       done += count;
     }
     return done;
