@@ -190,6 +190,8 @@ const BYTE_BITS = 8;
 /** log2 of BYTE_BITS: a byte's offset in its word, shifted by this, is its bit position. */
 const BYTE_SHIFT = 3;
 const BYTE_MASK = 0xff;
+/** Times a byte, the 32-bit word of four copies of it. */
+const BYTE_SPREAD = 0x01010101;
 /** Bytes in a 32-bit word, as a shift, and the offset bits that make a word access unaligned. */
 const WORD_SHIFT = 2;
 const WORD_MISALIGNMENT = 3;
@@ -910,7 +912,7 @@ export abstract class UserModeMemory {
    * memmove of `length` bytes from `from` to `to` (realloc's copies). Served here, a word at a
    * time from RAM's backing words, when it is short ({@link WORD_COPY_LIMIT}), each range lies
    * on one page that the TLB maps for the access (source readable, target writable and dirty),
-   * at CPL 3, word-aligned and apart; anything else goes to {@link copyMiss}.
+   * word-aligned and apart; anything else goes to {@link copyMiss}.
    */
   copyWithin(to: number, from: number, length: number): void {
     if (!this.copyWordsOnHit(to, from, length)) this.copyMiss(to, from, length);
@@ -948,6 +950,37 @@ export abstract class UserModeMemory {
     return true;
   }
 
+  /**
+   * Sets `length` bytes at `va` to `byte` (calloc's zeroing). Served here, a word at a time into
+   * RAM's backing words, when it is short ({@link WORD_COPY_LIMIT}), starts on a word and lies
+   * on one page that the TLB maps writable and dirty; anything else goes to {@link fillMiss}.
+   */
+  fill(va: number, length: number, byte: number): void {
+    if (!this.fillWordsOnHit(va, length, byte)) this.fillMiss(va, length, byte);
+  }
+
+  /** The fast case of {@link fill}: true when done, false (nothing written) otherwise. */
+  private fillWordsOnHit(va: number, length: number, byte: number): boolean {
+    const offset = va & PAGE_MASK;
+    if (
+      length >>> 0 !== length ||
+      length > WORD_COPY_LIMIT ||
+      (va & WORD_MISALIGNMENT) !== 0 ||
+      offset + length > PAGE_SIZE
+    ) {
+      return false;
+    }
+    const slot = (va >>> PAGE_SHIFT) & SLOT_MASK;
+    if (this.writeTags[slot] !== va - offset) return false;
+    const words = this.words[slot]!;
+    const pattern = Math.imul(byte & BYTE_MASK, BYTE_SPREAD);
+    let at = offset >> WORD_SHIFT;
+    for (const end = at + (length >> WORD_SHIFT); at < end; at++) words[at] = pattern;
+    const tailMask = (1 << ((length & WORD_MISALIGNMENT) << BYTE_SHIFT)) - 1; // little-endian
+    if (tailMask !== 0) words[at] = (words[at]! & ~tailMask) | (pattern & tailMask);
+    return true;
+  }
+
   /** {@link load8} when the TLB cannot serve it alone: the MMU's full path, faults handled. */
   protected abstract load8Miss(va: number): number;
   /** {@link load32} when the TLB cannot serve it alone. */
@@ -958,6 +991,8 @@ export abstract class UserModeMemory {
   protected abstract store32Miss(va: number, value: number): void;
   /** {@link copyWithin} when the TLB cannot serve it alone (or the ranges overlap). */
   protected abstract copyMiss(to: number, from: number, length: number): void;
+  /** {@link fill} when the TLB cannot serve it alone. */
+  protected abstract fillMiss(va: number, length: number, byte: number): void;
 }
 
 /** `address`'s offset within the naturally aligned block one `level` entry maps (non-negative). */

@@ -117,7 +117,7 @@ export class UserMemory extends UserModeMemory implements MemoryAccess {
     this.resumable(bytes.length, (done) => this.mmu.tryWriteBytes(va + done, bytes, done));
   }
 
-  fill(va: number, length: number, byte: number): void {
+  protected fillMiss(va: number, length: number, byte: number): void {
     this.resumable(length, (done) => this.mmu.tryFill(va + done, length - done, byte));
   }
 

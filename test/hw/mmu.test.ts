@@ -322,6 +322,48 @@ describe('permission rules (Intel SDM vol. 3, 4.6)', () => {
     }
   });
 
+  it('the user-mode fill runs alone only on a writable, dirty TLB hit, from a word, on one page', () => {
+    const m = machine();
+    const user = new MissRecorder(m.mmu);
+    m.tables.map(USER_VA, FRAME);
+    m.tables.map(USER_VA + PAGE_SIZE, FRAME + PAGE_SIZE, { flags: { 1: PTE_P | PTE_US } }); // read-only
+    const warm = (): void => {
+      m.cpu.cpl = 0;
+      m.mmu.tlb.flushAll();
+      for (let word = 0; word < 1024; word++) m.mmu.store32(USER_VA + word * 4, 0x11223344);
+      m.mmu.load32(USER_VA + PAGE_SIZE);
+      m.cpu.cpl = 3;
+      user.misses = 0;
+    };
+    // Every length up to the limit and then some, at an aligned start: the bytes set are
+    // exactly [va, va + length), little-endian tail included, or nothing is and it misses.
+    for (const length of [0, 1, 2, 3, 4, 5, 7, 8, 13, 255, 256, 257]) {
+      warm();
+      user.fill(USER_VA + 64, length, 0xab);
+      expect([length, user.misses]).toEqual([length, length <= 256 ? 0 : 1]);
+      const bytes = m.ram.readBytes(FRAME + 60, 264);
+      const expected = new Uint8Array(264).fill(0);
+      const background = [0x44, 0x33, 0x22, 0x11];
+      for (let k = 0; k < 264; k++) {
+        const inside = k >= 4 && k < 4 + length && length <= 256;
+        expected[k] = inside ? 0xab : background[k % 4]!;
+      }
+      expect([length, ...bytes]).toEqual([length, ...expected]);
+    }
+    const misses: [string, number, number][] = [
+      ['unaligned start', USER_VA + 65, 8],
+      ['crosses a page', USER_VA + PAGE_SIZE - 8, 16],
+      ['read-only page', USER_VA + PAGE_SIZE + 16, 8],
+      ['negative length', USER_VA + 64, -4],
+    ];
+    for (const [what, va, length] of misses) {
+      warm();
+      user.fill(va, length, 0);
+      expect([what, user.misses]).toEqual([what, 1]);
+    }
+    expect(m.ram.load32(FRAME + 64)).toBe(0x11223344); // none of them wrote
+  });
+
   it('user write to a read-only page: error code P|W|U and CR2', () => {
     const m = machine();
     m.tables.map(USER_VA, FRAME, { flags: { 1: PTE_P | PTE_US } });
@@ -894,6 +936,10 @@ class MissRecorder extends UserModeMemory {
   }
 
   protected copyMiss(): void {
+    this.misses++;
+  }
+
+  protected fillMiss(): void {
     this.misses++;
   }
 }
