@@ -26,9 +26,10 @@
  *
  * Permissions follow the Intel SDM (vol. 3, 4.6): RW and US are ANDed down the walk, NX ORed;
  * the CPU state in {@link Cpu} (CPL, CR0.WP, CR4.SMEP/SMAP, RFLAGS.AC, EFER.NXE) is read at
- * the moment of each access. Multi-byte accesses that cross a page translate both pages before
- * touching memory; bulk accesses go page by page, like `rep movsb`, so a fault part-way leaves
- * the earlier pages written.
+ * the moment of each access (a hit of {@link UserModeMemory}, user code's own view, is at CPL 3
+ * by construction and reads none of it). Multi-byte accesses that cross a page translate both
+ * pages before touching memory; bulk accesses go page by page, like `rep movsb`, so a fault
+ * part-way leaves the earlier pages written.
  */
 import { InvalidArgumentError, WallosError } from '../errors.js';
 import { formatAddress, isCanonical } from './address.js';
@@ -856,11 +857,11 @@ export abstract class UserModeMemory {
 
   // The four accessors below spell their constants as literals: in bytecode a module constant
   // costs a load and a hole check at each use, in each of the ~10 inlined copies per malloc;
-  // the 8 bytes that saved in load32 (118 -> 110, now 96) measured 5% of an in-process malloc
-  // (sqlite3-small, 80 -> 76 ns/op). 12 = PAGE_SHIFT, 2047 = SLOT_MASK (TLB_ENTRIES - 1), 0xfff = PAGE_MASK,
-  // 0xffc = PAGE_MASK & ~WORD_MISALIGNMENT (an aligned word's offset), 3 = WORD_MISALIGNMENT
-  // (and BYTE_SHIFT), 2 = WORD_SHIFT, 0xff = BYTE_MASK; the tests pin the TLB
-  // geometry they assume.
+  // the 8 bytes that saved in load32 (118 -> 110 bytes; 79 since it reads no CPL) measured 5%
+  // of an in-process malloc (sqlite3-small, 80 -> 76 ns/op). 12 = PAGE_SHIFT, 2047 = SLOT_MASK
+  // (TLB_ENTRIES - 1), 0xfff = PAGE_MASK, 0xffc = PAGE_MASK & ~WORD_MISALIGNMENT (an aligned
+  // word's offset), 3 = WORD_MISALIGNMENT (and BYTE_SHIFT), 2 = WORD_SHIFT, 0xff = BYTE_MASK;
+  // the tests pin the TLB geometry they assume.
 
   load8(va: number): number {
     const slot = (va >>> 12) & 2047;
