@@ -11,8 +11,11 @@ import type { Thread } from './thread.js';
 import type { UserContext } from './user-context.js';
 import type { UserMemory } from './user-memory.js';
 
-/** A program: a plain function (runs to its end when scheduled) or a generator function (runs
- * until each `yield`, so processes interleave). Its return value, if an integer, is the exit code. */
+/**
+ * A program: a plain function (runs until it blocks in `wait`/`join` or returns) or a generator
+ * function (preempted at each `yield` and each `yield* ctx.sys.…` system call, so tasks
+ * interleave). Its return value, if an integer, is the exit code.
+ */
 export type Program = (ctx: UserContext) => unknown;
 
 export type ProcessState = 'runnable' | 'running' | 'waiting' | 'zombie' | 'reaped';
