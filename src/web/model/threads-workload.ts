@@ -4,6 +4,9 @@
  * buffer, and unmaps the buffer again (a TLB shootdown to the CPUs running the other threads);
  * the leader keeps taking one shared page's write right away and giving another's back
  * (mprotect: a shootdown when a right goes). The CPU view shows the shootdowns arrive.
+ *
+ * Their mmap, munmap and mprotect calls go through `ctx.sys`: each is a preemption point, so
+ * the threads interleave at every one of those system calls, in the order the seed draws.
  */
 import { PAGE_SIZE } from '../../hw/constants.js';
 import type { Program } from '../../kernel/process.js';
@@ -36,12 +39,12 @@ export function threadsProgram(): Program {
     const tids = Array.from({ length: THREAD_CPUS }, (_, i) => ctx.thread(worker(i, shared)));
     // It stays runnable until they are done (joining earlier would run them inside one step).
     for (let round = 0; shared.finished < THREAD_CPUS; round++) {
-      yield;
       const locked = round % THREAD_CPUS;
       const unlocked = (round + THREAD_CPUS - 1) % THREAD_CPUS;
-      ctx.mprotect(base + locked * PAGE_SIZE, PAGE_SIZE, PROT_READ);
+      // Preempted at each call's entry: its bookkeeping follows the call in the same slice.
+      yield* ctx.sys.mprotect(base + locked * PAGE_SIZE, PAGE_SIZE, PROT_READ);
       shared.writable[locked] = false;
-      ctx.mprotect(base + unlocked * PAGE_SIZE, PAGE_SIZE, RW);
+      yield* ctx.sys.mprotect(base + unlocked * PAGE_SIZE, PAGE_SIZE, RW);
       shared.writable[unlocked] = true;
     }
     for (const tid of tids) ctx.join(tid);
@@ -53,13 +56,11 @@ function worker(index: number, shared: Shared): Program {
   return function* work(ctx: UserContext) {
     const mine = shared.base + index * PAGE_SIZE;
     for (let round = 0; round < ROUNDS; round++) {
-      const buffer = ctx.mmap(0, BUFFER_PAGES * PAGE_SIZE, RW, ANON);
+      const buffer = yield* ctx.sys.mmap(0, BUFFER_PAGES * PAGE_SIZE, RW, ANON);
       for (let page = 0; page < BUFFER_PAGES; page++) ctx.store32(buffer + page * PAGE_SIZE, page);
       ctx.load32(mine);
       if (shared.writable[index]) ctx.store32(mine, round);
-      yield;
-      ctx.munmap(buffer, BUFFER_PAGES * PAGE_SIZE);
-      yield;
+      yield* ctx.sys.munmap(buffer, BUFFER_PAGES * PAGE_SIZE);
     }
     shared.finished++;
   };
