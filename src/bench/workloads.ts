@@ -115,7 +115,7 @@ function runSteps(
 ): number {
   // Both draws of a step are mulberry32 (src/random.ts) written out, the increment a literal:
   // V8 inlines callees into this loop only up to a budget of their bytecode
-  // (docs/performance.md), and mulberry32Unit's 87 bytes are better spent on the heap's malloc
+  // (docs/performance.md), and a draw's 87 bytes are better spent on the heap's malloc
   // (H1: 39.4 -> 37.2 ns/op); an imported function or a module constant is a load and a hole
   // check every step (a module constant: 2 ns of H1). The spec-replay test
   // (test/bench/workloads.test.ts) checks the sequence is still the spec's.
