@@ -24,7 +24,6 @@
  *
  * Everything random is drawn from mulberry32 seeded with `--seed`, so a seed gives one run.
  */
-
 import { PAGE_SIZE } from '../hw/constants.js';
 import type { Machine } from '../kernel/machine.js';
 import type { Process } from '../kernel/process.js';

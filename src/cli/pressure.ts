@@ -15,7 +15,6 @@
  * swap memory runs out, and the OOM killer kills (SIGKILL) the process with the highest
  * badness: in that scenario such a kill is the expected end.
  */
-
 import { PAGE_SIZE } from '../hw/constants.js';
 import { formatBytes } from '../hw/size.js';
 import type { Machine } from '../kernel/machine.js';

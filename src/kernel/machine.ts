@@ -15,7 +15,6 @@
  * turns in an order the seed draws each round; `run`, `schedule` and `block` (a task in `wait`
  * or `join`) hand over to it.
  */
-
 import { InvalidArgumentError } from '../errors.js';
 import { PAGE_SIZE } from '../hw/constants.js';
 import { Cpu } from '../hw/cpu.js';

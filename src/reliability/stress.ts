@@ -19,7 +19,6 @@
  * Blocks and pages carry tags (the block's or mapping's number, xored with the page index), so
  * any copy-on-write mistake, lost page or stale translation shows up as a wrong value.
  */
-
 import { PAGE_SIZE } from '../hw/constants.js';
 import { ProcessTermination, SyscallError } from '../kernel/errors.js';
 import { FaultInjector, NEVER } from '../kernel/fault-injection.js';

@@ -12,7 +12,6 @@
  * Deterministic (a fixed seed), generated on demand rather than stored: `wallos-mem replay
  * synthetic:NAME` replays one, and {@link syntheticTraceText} gives the text to write out.
  */
-
 import { KiB } from '../hw/constants.js';
 import { mulberry32 } from '../random.js';
 

@@ -4,7 +4,6 @@
  * Programs note the blocks they hold, and now and then the allocator's chunks, in a
  * {@link HeapRecord}, which the heap view draws.
  */
-
 import { PAGE_SIZE } from '../../hw/constants.js';
 import type { Machine } from '../../kernel/machine.js';
 import type { ProcessHandle, Program } from '../../kernel/process.js';
