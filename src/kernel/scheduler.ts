@@ -44,7 +44,7 @@ export class Scheduler {
   /** The task each CPU ran last (its tid), where its round-robin goes on. */
   private readonly lastScheduled: number[];
   /** The order in which the CPUs take their turns this round. */
-  private round: number[];
+  private readonly round: number[];
   /** How many turns of `round` have been taken. */
   private turnsTaken: number;
   /** CPUs found without work since they last ran a task. */
