@@ -256,7 +256,7 @@ class Watcher {
     const shown = new Set<StandardFiles>();
     return [...this.seen.values()].map((process) => {
       const sampled = this.heapPeaks.get(process.pid) ?? 0;
-      const replayed = process.name === REPLAY_PROCESS ? (replay?.peakFootprintBytes ?? 0) : 0;
+      const replayed = process.name === REPLAY_PROCESS ? (replay?.maxFootprintBytes ?? 0) : 0;
       const showsOutput = !shown.has(process.standard);
       shown.add(process.standard);
       const row = processRow(process, Math.max(sampled, replayed), showsOutput);

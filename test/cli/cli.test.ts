@@ -119,6 +119,23 @@ describe('run', () => {
     expect(report.replay).toMatchObject({ ops: 6, peakLiveBytes: 4264, verified: true });
     expect(report.processes.map((p: ProcessRow) => p.name)).toEqual(['py-replay']);
   });
+
+  it("the replaying process's heap peak is the replay's largest footprint, reached off a live peak", async () => {
+    // Two 50 KiB holes kept apart, then a 60 KiB block that fits neither: the heap grows while
+    // live bytes stay below their peak, so its largest footprint comes after the sampled one;
+    // freed, it all merges into the top, which is trimmed.
+    const ops = ['a 1 51200', 'a 2 2048', 'a 3 51200', 'a 4 2048', 'f 1', 'f 3', 'a 5 61440'];
+    const freed = ['f 5', 'f 4', 'f 2'];
+    const header = `# wallos-trace v1\n# program: holes\n# ops: ${ops.length + freed.length}\n`;
+    const trace = `${header}# peak_live_bytes: 106496\n# threads: 1\n${[...ops, ...freed].join('\n')}\n`;
+    const path = scratchFile('holes.trace', trace);
+    const result = await cli(['run', '--memory', '32M', '--workload', path, '--json']);
+    expect(result.code).toBe(0);
+    const report = JSON.parse(result.stdout);
+    expect(report.replay.maxFootprintBytes).toBeGreaterThan(report.replay.peakFootprintBytes);
+    const [row] = report.processes as ProcessRow[];
+    expect(row!.heapPeakBytes).toBe(report.replay.maxFootprintBytes);
+  });
 });
 
 describe.concurrent('usage errors exit 2 with one line', () => {
