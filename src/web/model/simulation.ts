@@ -66,17 +66,19 @@ export class Simulation {
   }
 
   /**
-   * Runs up to `count` scheduler steps (one process until its next yield each), stopping early
-   * once `budgetMs` have passed (after at least one step) so a page keeps its frame rate; then
-   * re-reads the frames. Returns the number of steps run.
+   * Runs up to `count` scheduler steps (one task's slice each: until its next `yield` or
+   * `yield* ctx.sys.…` call, or its end), stopping early once `budgetMs` have passed (after at
+   * least one step) so a page keeps its frame rate; then re-reads the frames. Returns the
+   * number of steps run.
    */
   step(count: number, budgetMs = Number.POSITIVE_INFINITY): number {
     const deadline = performance.now() + budgetMs;
     let ran = 0;
     // A run must not depend on how it is watched, or a replay would not rebuild it. Capturing
     // frames reads the buddy free lists, which drains the per-CPU page lists (as Linux's
-    // drain_all_pages before reading them): so every step drains them, captured or not; and
-    // every step is one scheduler call, as a call starts its round at the first runnable process.
+    // drain_all_pages before reading them): so every step drains them, captured or not. A step
+    // is one slice; the scheduler keeps its place (the round's turns, each run queue's
+    // round-robin) from one call to the next.
     while (ran < count && !this.finished && (ran === 0 || performance.now() < deadline)) {
       let stepped = false;
       this.machine.schedule(() => {
