@@ -95,6 +95,24 @@ describe('processes', () => {
     expect(p.exitCode).toBe(0);
   });
 
+  it('wait(-1) reaps a child that has ended before one that still runs, as Linux', () => {
+    const machine = Machine.boot({ memory: '64M' });
+    const reaped: number[] = [];
+    let endOrder: number[] = [];
+    const parent = machine.spawn(function* parent(ctx: UserContext) {
+      const slow = ctx.fork(function* slow() {
+        for (let slice = 0; slice < 5; slice++) yield;
+      });
+      const quick = ctx.fork(() => 0);
+      endOrder = [quick, slow];
+      while (machine.process(quick)?.state !== 'zombie') yield;
+      reaped.push(ctx.wait().pid, ctx.wait().pid);
+    });
+    finish(machine);
+    expectClean(parent);
+    expect(reaped).toEqual(endOrder);
+  });
+
   it('a segfault kills only that process and frees what it held', () => {
     const machine = Machine.boot({ memory: '64M' });
     const bad = machine.spawn((ctx) => {

@@ -4,7 +4,7 @@
  */
 import { ERRNO } from '../../linux-abi.js';
 import { ProcessTermination } from '../errors.js';
-import type { Program } from '../process.js';
+import type { Process, Program } from '../process.js';
 import type { WaitStatus } from '../user-context.js';
 import { numberArg, type SyscallCaller, type SyscallHandler } from './handler.js';
 
@@ -60,7 +60,7 @@ export function waitChild(
   { machine, process: parent, task }: SyscallCaller,
   pid: number,
 ): WaitStatus | number {
-  const child = [...parent.children].find((c) => pid === -1 || c.pid === pid);
+  const child = childToWait(parent, pid);
   if (child === undefined) return -ERRNO.ECHILD;
   if (!child.ended) {
     machine.block(task, () => child.ended || parent.ended);
@@ -76,4 +76,16 @@ export function waitChild(
   };
   machine.reap(child);
   return result;
+}
+
+/** Whether wait(`pid`) would block now: it has a child to wait for and that child still runs. */
+export function waitWouldBlock({ process: parent }: SyscallCaller, pid = -1): boolean {
+  const child = childToWait(parent, pid);
+  return child !== undefined && !child.ended;
+}
+
+/** The child wait(`pid`) waits for: child `pid`, or for -1 an ended child first, as Linux. */
+function childToWait(parent: Process, pid: number): Process | undefined {
+  const children = [...parent.children].filter((child) => pid === -1 || child.pid === pid);
+  return children.find((child) => child.ended) ?? children[0];
 }
