@@ -49,7 +49,7 @@ export class ProcessExit {
    */
   joinThread(caller: Task, tid: number): number {
     const process = caller.process;
-    const thread = process.threads.find((t) => t.tid === tid);
+    const thread = threadOf(process, tid);
     if (thread === undefined) return -ERRNO.ESRCH;
     if (thread === caller) return -ERRNO.EDEADLK;
     if (!thread.ended) this.machine.block(caller, () => thread.ended || process.ended);
@@ -104,4 +104,15 @@ export class ProcessExit {
     this.machine.vm.vfree(thread.kernelStack);
     this.machine.objects.tasks.free(thread.descriptor);
   }
+}
+
+/** Whether pthread_join(`tid`) from `caller` would block now: its thread exists and runs. */
+export function joinWouldBlock(caller: Task, tid: number): boolean {
+  const thread = threadOf(caller.process, tid);
+  return thread !== undefined && thread !== caller && !thread.ended;
+}
+
+/** Thread `tid` of `process`, not yet joined. */
+function threadOf(process: Process, tid: number): Thread | undefined {
+  return process.threads.find((thread) => thread.tid === tid);
 }

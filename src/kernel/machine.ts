@@ -483,6 +483,11 @@ export class Machine implements KernelView {
     this.scheduler.block(caller, done);
   }
 
+  /** The running generator task sleeps from its next yield until `woken()` holds. */
+  sleep(task: Task, woken: () => boolean): void {
+    this.scheduler.sleep(task, woken);
+  }
+
   /** Ends one task with `code`; the last task to end ends the process (exit.ts). */
   endTask(task: Task, code: number): void {
     this.exits.endTask(task, code);

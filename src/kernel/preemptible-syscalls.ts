@@ -16,9 +16,14 @@
  * gives control back, because JavaScript cannot suspend a plain function in the middle of a
  * call. A generator can: each call here yields first (the preemption point at syscall entry)
  * and then makes the call through the context's own wrapper, so its results and its errors are
- * exactly the wrapper's. A plain-function program keeps the wrappers and runs until it blocks
- * (`wait`, `join`) or returns.
+ * exactly the wrapper's. A call that would block (`wait` for a child that still runs, `join`
+ * of a running thread) sleeps first, yielding until it would not (see scheduler.ts), so the
+ * wrapper then returns at once. A plain-function program keeps the wrappers and runs until it
+ * blocks (`wait`, `join`) or returns.
  */
+import { joinWouldBlock } from './exit.js';
+import type { SyscallCaller } from './syscalls/handler.js';
+import { waitWouldBlock } from './syscalls/process.js';
 import type { UserContext } from './user-context.js';
 
 /** The context's system-call wrappers, the raw `syscall` last: each has a preemptible form. */
@@ -62,12 +67,29 @@ export type PreemptibleSyscalls = {
   readonly [Name in PreemptibleName]: Preemptible<UserContext[Name]>;
 };
 
-/** Builds `ctx.sys` from the list: one generator per wrapper, each calling `ctx`'s wrapper. */
-export function preemptibleSyscalls(ctx: UserContext): PreemptibleSyscalls {
+/** The calls that block until another task ends, each with the test of whether it would now. */
+const WOULD_BLOCK: {
+  readonly [Name in PreemptibleName]?: (caller: SyscallCaller, id?: number) => boolean;
+} = {
+  wait: waitWouldBlock,
+  join: ({ task }, tid) => joinWouldBlock(task, tid ?? 0),
+};
+
+/**
+ * Builds `ctx.sys` from the list: one generator per wrapper, each calling `ctx`'s wrapper;
+ * `caller` is who the calls come from.
+ */
+export function preemptibleSyscalls(ctx: UserContext, caller: SyscallCaller): PreemptibleSyscalls {
   const calls: Record<string, unknown> = {};
   for (const name of PREEMPTIBLE_SYSCALLS) {
+    const wouldBlock = WOULD_BLOCK[name];
     calls[name] = function* preemptible(...args: unknown[]) {
       yield; // syscall entry: the scheduler may run other tasks first
+      const id = args[0] as number | undefined;
+      if (wouldBlock?.(caller, id) === true) {
+        caller.machine.sleep(caller.task, () => !wouldBlock(caller, id));
+        yield; // asleep until what it waits for has ended
+      }
       return (ctx[name] as (...args: unknown[]) => unknown)(...args);
     };
   }

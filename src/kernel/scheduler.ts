@@ -30,10 +30,14 @@
  * gives its per-CPU pages back. kswapd, once an allocation woke it, runs at the switch as a
  * kernel thread on the tables the CPU has loaded, lazily too.
  *
- * Wait and join nest: a task blocked in `wait` or `join` is marked waiting and runs the
- * scheduler itself (`block`) until what it waits for ends. Each `step` saves the running task
- * and CPU and restores them when its slice is over, so the blocked task gets its own CPU back
- * — which is why both work from plain functions too, not only from generators.
+ * A generator blocked in `yield* ctx.sys.wait(…)` or `ctx.sys.join(…)` sleeps (`sleep`): it
+ * is marked waiting, takes no turns, and wakes at the first turn where what it waits for has
+ * ended. A plain function cannot give its slice back, so its `wait` and `join` nest instead:
+ * the task is marked waiting and runs the scheduler itself (`block`) until what it waits for
+ * ends. Each `step` saves the running task and CPU and restores them when its slice is over,
+ * so the blocked task gets its own CPU back. A nested wait holds every task it runs until it
+ * returns, which is why generators sleep: a leader joining a thread that sleeps in `wait`
+ * would otherwise sit on top of that wait, and the join could never end.
  */
 import type { Mulberry32 } from '../random.js';
 import { ProcessTermination } from './errors.js';
@@ -49,6 +53,8 @@ export class Scheduler {
   private turnsTaken: number;
   /** CPUs found without work since they last ran a task. */
   private readonly idle: boolean[];
+  /** Generator tasks asleep in a blocking call, each with the test of what wakes it. */
+  private readonly sleepers = new Map<Task, () => boolean>();
 
   constructor(
     private readonly machine: Machine,
@@ -86,7 +92,7 @@ export class Scheduler {
    * over go idle. False when no task can run anywhere.
    */
   private runNextTask(): boolean {
-    const runnable = this.machine.liveTasks().filter((task) => task.state === 'runnable');
+    const runnable = this.runnableTasks();
     if (runnable.length === 0) return false;
     // Any 2·N − 1 turns in a row hold a whole round, so every CPU's: one of them runs a task.
     for (let turn = 0; turn < 2 * this.round.length - 1; turn++) {
@@ -100,6 +106,30 @@ export class Scheduler {
       return true;
     }
     return false;
+  }
+
+  /**
+   * The tasks that can run, sleepers whose wait is over woken first. When none can, every
+   * sleeper wakes: its call then finds for itself that what it waits for can never end
+   * (EDEADLK, ECHILD), as a nested wait does.
+   */
+  private runnableTasks(): Task[] {
+    if (this.sleepers.size > 0) this.wakeSleepers((task, woken) => task.process.ended || woken());
+    let runnable = this.machine.liveTasks().filter((task) => task.state === 'runnable');
+    if (runnable.length === 0 && this.sleepers.size > 0) {
+      this.wakeSleepers(() => true);
+      runnable = this.machine.liveTasks().filter((task) => task.state === 'runnable');
+    }
+    return runnable;
+  }
+
+  /** Wakes the sleepers `wakes` picks: runnable again, at their next turn. */
+  private wakeSleepers(wakes: (task: Task, woken: () => boolean) => boolean): void {
+    for (const [task, woken] of this.sleepers) {
+      if (!wakes(task, woken)) continue;
+      this.sleepers.delete(task);
+      if (task.state === 'waiting') task.state = 'runnable';
+    }
   }
 
   /** The CPU whose turn it is; after the round's last turn, a new round in a new order. */
@@ -239,6 +269,15 @@ export class Scheduler {
   /** A task's program returned `value`: the task ends (the process, if it was the last). */
   private taskReturned(task: Task, value: unknown): void {
     this.machine.endTask(task, exitCodeOf(value));
+  }
+
+  /**
+   * The running generator task `task` sleeps until `woken()` holds: it is waiting from its
+   * next yield on, and takes no turn until then (nor once its process has ended).
+   */
+  sleep(task: Task, woken: () => boolean): void {
+    task.state = 'waiting';
+    this.sleepers.set(task, woken);
   }
 
   /** Runs the other tasks while `caller` waits for `done()` (or until nothing can run). */

@@ -57,6 +57,7 @@ export class UserContext {
     private readonly task: Task = process,
   ) {
     this.caller = { machine, process, task };
+    this.sys = preemptibleSyscalls(this, this.caller);
   }
 
   /** errno of the last failed malloc-family call. */
@@ -233,7 +234,7 @@ export class UserContext {
    * n)` lets the scheduler run other tasks, then calls `ctx.munmap(p, n)` (its result, or its
    * error thrown).
    */
-  readonly sys: PreemptibleSyscalls = preemptibleSyscalls(this);
+  readonly sys: PreemptibleSyscalls;
 
   // ─── the raw system call ────────────────────────────────────────────────────────────────
 

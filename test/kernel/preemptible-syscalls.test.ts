@@ -444,3 +444,75 @@ describe('ctx.sys.X gives what ctx.X gives', () => {
     expect(Object.isFrozen(sys)).toBe(true);
   });
 });
+
+// ─── blocking calls: wait and join sleep instead of nesting ─────────────────────────────────
+
+/**
+ * A leader whose thread waits for a child it forked, and which joins that thread once the
+ * thread is blocked in its wait. `leaderYields` slices of the leader come first, so that the
+ * thread has forked and blocked by the time the join comes. The join's value (the child's exit
+ * code, passed on by the thread) or the join's errno name.
+ */
+function joinWaitingThread(seed: number, cpus: number, leaderYields: number): number | string {
+  const machine = Machine.boot({ memory: '32M', cpus, seed });
+  let joined: number | string = 'never joined';
+  const handle = machine.spawn(function* leader(ctx: UserContext) {
+    const tid = yield* ctx.sys.thread(function* waiter(thread: UserContext) {
+      const pid = yield* thread.sys.fork(function* child(c: UserContext) {
+        for (let slice = 0; slice < 4; slice++) yield* c.sys.getpid();
+        return 7;
+      });
+      const status = yield* thread.sys.wait(pid);
+      return status.exitCode;
+    });
+    for (let slice = 0; slice < leaderYields; slice++) yield;
+    try {
+      joined = yield* ctx.sys.join(tid);
+    } catch (error) {
+      joined = error instanceof SyscallError ? error.code : String(error);
+    }
+  });
+  finish(machine);
+  expectClean(handle);
+  return joined;
+}
+
+describe('a generator blocked in ctx.sys.wait or ctx.sys.join sleeps: no scheduler nests in its slice', () => {
+  it('a join of a thread blocked in wait returns once the child ends, whoever blocked first (not EDEADLK)', () => {
+    for (const cpus of [1, 2, 3]) {
+      for (let seed = 1; seed <= 6; seed++) {
+        for (let leaderYields = 0; leaderYields <= 6; leaderYields++) {
+          expect({
+            cpus,
+            seed,
+            leaderYields,
+            joined: joinWaitingThread(seed, cpus, leaderYields),
+          }).toEqual({ cpus, seed, leaderYields, joined: 7 });
+        }
+      }
+    }
+  });
+});
+
+describe('a deadlock of sleeping joins', () => {
+  it('two threads that join each other do not hang the machine: the first join to look fails with EDEADLK, the other then returns', () => {
+    const machine = Machine.boot({ memory: '32M' });
+    const failures: string[] = [];
+    const tids: number[] = [];
+    const joiner = (other: number) =>
+      function* join(thread: UserContext) {
+        while (tids.length < 2) yield;
+        try {
+          yield* thread.sys.join(tids[other]!);
+        } catch (error) {
+          failures.push(error instanceof SyscallError ? error.code : String(error));
+        }
+      };
+    const handle = machine.spawn(function* leader(ctx: UserContext) {
+      tids.push(yield* ctx.sys.thread(joiner(1)), yield* ctx.sys.thread(joiner(0)));
+    });
+    finish(machine);
+    expectClean(handle);
+    expect(failures).toEqual(['EDEADLK']);
+  });
+});
