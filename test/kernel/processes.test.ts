@@ -113,6 +113,28 @@ describe('processes', () => {
     expect(reaped).toEqual(endOrder);
   });
 
+  it('a thread reaps the child its leader waits for: the leader gets ECHILD, the child is reaped once', () => {
+    const machine = Machine.boot({ memory: '64M' });
+    const waits: string[] = [];
+    const waitFor = (ctx: UserContext, pid: number, who: string) => {
+      try {
+        waits.push(`${who}: pid ${ctx.wait(pid).pid === pid ? 'child' : 'other'}`);
+      } catch (error) {
+        waits.push(`${who}: ${(error as { code: string }).code}`);
+      }
+    };
+    const leader = machine.spawn((ctx) => {
+      const child = ctx.fork(function* child() {
+        for (let slice = 0; slice < 3; slice++) yield;
+      });
+      ctx.thread((thread) => waitFor(thread, child, 'thread'));
+      waitFor(ctx, child, 'leader');
+    });
+    finish(machine);
+    expectClean(leader);
+    expect(waits).toEqual(['thread: pid child', 'leader: ECHILD']);
+  });
+
   it('a segfault kills only that process and frees what it held', () => {
     const machine = Machine.boot({ memory: '64M' });
     const bad = machine.spawn((ctx) => {

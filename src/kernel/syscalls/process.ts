@@ -56,18 +56,16 @@ export const sysWait4: SyscallHandler = (caller, args) => {
  * Waits for child `pid` (-1: any) to end, running the other processes meanwhile, then reaps
  * it. Its status, or -ECHILD when there is no such child (or it can never end).
  */
-export function waitChild(
-  { machine, process: parent, task }: SyscallCaller,
-  pid: number,
-): WaitStatus | number {
-  const child = childToWait(parent, pid);
-  if (child === undefined) return -ERRNO.ECHILD;
-  if (!child.ended) {
-    machine.block(task, () => child.ended || parent.ended);
+export function waitChild(caller: SyscallCaller, pid: number): WaitStatus | number {
+  const { machine, process: parent, task } = caller;
+  if (waitWouldBlock(caller, pid)) {
+    machine.block(task, () => parent.ended || !waitWouldBlock(caller, pid));
     // Killed while it waited (the OOM killer may pick a waiting parent): it unwinds now.
     if (parent.ended) throw new ProcessTermination(parent.pid);
-    if (!child.ended) return -ERRNO.ECHILD;
   }
+  // Chosen again after the wait: another thread of the parent may have reaped the child.
+  const child = childToWait(parent, pid);
+  if (child === undefined || !child.ended) return -ERRNO.ECHILD; // none, or it can never end
   const result = {
     pid: child.pid,
     exitCode: child.exitCode,
