@@ -54,7 +54,10 @@ export class ProcessExit {
     if (thread === caller) return -ERRNO.EDEADLK;
     if (!thread.ended) this.machine.block(caller, () => thread.ended || process.ended);
     if (!thread.ended) return -ERRNO.EDEADLK;
-    process.threads.splice(process.threads.indexOf(thread), 1);
+    // Another task may have joined it while this one waited: it is forgotten already.
+    const index = process.threads.indexOf(thread);
+    if (index < 0) return -ERRNO.ESRCH;
+    process.threads.splice(index, 1);
     return thread.exitValue;
   }
 

@@ -517,6 +517,36 @@ describe('threads', () => {
     expect(waited.exitCode).toBe(4);
   });
 
+  it('two joins of one thread: the first to return gets its value, the other ESRCH, other threads untouched', () => {
+    const machine = Machine.boot({ memory: '64M' });
+    const joins: string[] = [];
+    let bystanderDone = false;
+    const joinOf = (ctx: UserContext, tid: number, who: string) => {
+      try {
+        joins.push(`${who}: ${ctx.join(tid)}`);
+      } catch (error) {
+        joins.push(`${who}: ${(error as { code: string }).code}`);
+      }
+    };
+    const leader = machine.spawn((ctx) => {
+      const target = ctx.thread(function* target() {
+        for (let slice = 0; slice < 3; slice++) yield;
+        return 5;
+      });
+      ctx.thread((thread) => joinOf(thread, target, 'thread'));
+      const bystander = ctx.thread(function* bystander() {
+        for (let slice = 0; slice < 8; slice++) yield;
+        bystanderDone = true;
+      });
+      joinOf(ctx, target, 'leader');
+      ctx.join(bystander);
+    });
+    finish(machine);
+    expectClean(leader);
+    expect(joins).toEqual(['thread: 5', 'leader: ESRCH']);
+    expect(bystanderDone).toBe(true);
+  });
+
   it('reject bad calls with Linux errnos', () => {
     const machine = Machine.boot({ memory: '64M' });
     const handle = machine.spawn((ctx: UserContext) => {
