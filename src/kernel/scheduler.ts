@@ -55,6 +55,8 @@ export class Scheduler {
   private readonly idle: boolean[];
   /** Generator tasks asleep in a blocking call, each with the test of what wakes it. */
   private readonly sleepers = new Map<Task, () => boolean>();
+  /** Waits in progress that run the scheduler nested in their task's slice (`block`). */
+  private nestedWaits = 0;
 
   constructor(
     private readonly machine: Machine,
@@ -80,10 +82,16 @@ export class Scheduler {
     this.schedule(() => false);
   }
 
-  /** Runs runnable tasks until `done()` holds or none can run. */
+  /**
+   * Runs runnable tasks until `done()` holds or none can run. Sleepers left when none can are
+   * deadlocked only outside every nested wait (inside one, they may yet wake once it returns):
+   * there they all wake, and each call finds for itself that what it waits for can never end
+   * (EDEADLK, ECHILD), as a nested wait does.
+   */
   schedule(done: () => boolean): void {
     while (!done()) {
-      if (!this.runNextTask()) return;
+      if (this.runNextTask()) continue;
+      if (this.nestedWaits > 0 || !this.wakeSleepers(() => true)) return;
     }
   }
 
@@ -108,28 +116,22 @@ export class Scheduler {
     return false;
   }
 
-  /**
-   * The tasks that can run, sleepers whose wait is over woken first. When none can, every
-   * sleeper wakes: its call then finds for itself that what it waits for can never end
-   * (EDEADLK, ECHILD), as a nested wait does.
-   */
+  /** The tasks that can run, sleepers whose wait is over woken first. */
   private runnableTasks(): Task[] {
     if (this.sleepers.size > 0) this.wakeSleepers((task, woken) => task.process.ended || woken());
-    let runnable = this.machine.liveTasks().filter((task) => task.state === 'runnable');
-    if (runnable.length === 0 && this.sleepers.size > 0) {
-      this.wakeSleepers(() => true);
-      runnable = this.machine.liveTasks().filter((task) => task.state === 'runnable');
-    }
-    return runnable;
+    return this.machine.liveTasks().filter((task) => task.state === 'runnable');
   }
 
-  /** Wakes the sleepers `wakes` picks: runnable again, at their next turn. */
-  private wakeSleepers(wakes: (task: Task, woken: () => boolean) => boolean): void {
+  /** Wakes the sleepers `wakes` picks: runnable again, at their next turn. True if any woke. */
+  private wakeSleepers(wakes: (task: Task, woken: () => boolean) => boolean): boolean {
+    let any = false;
     for (const [task, woken] of this.sleepers) {
       if (!wakes(task, woken)) continue;
       this.sleepers.delete(task);
       if (task.state === 'waiting') task.state = 'runnable';
+      any = true;
     }
+    return any;
   }
 
   /** The CPU whose turn it is; after the round's last turn, a new round in a new order. */
@@ -283,9 +285,11 @@ export class Scheduler {
   /** Runs the other tasks while `caller` waits for `done()` (or until nothing can run). */
   block(caller: Task, done: () => boolean): void {
     caller.state = 'waiting';
+    this.nestedWaits++;
     try {
       this.schedule(done);
     } finally {
+      this.nestedWaits--;
       if (caller.state === 'waiting') caller.state = 'running';
     }
   }

@@ -447,6 +447,15 @@ describe('ctx.sys.X gives what ctx.X gives', () => {
 
 // ─── blocking calls: wait and join sleep instead of nesting ─────────────────────────────────
 
+/** `yield* ctx.sys.join(tid)`: the thread's value, or the errno name the join failed with. */
+function* joinOutcome(ctx: UserContext, tid: number): Generator<undefined, number | string> {
+  try {
+    return yield* ctx.sys.join(tid);
+  } catch (error) {
+    return error instanceof SyscallError ? error.code : String(error);
+  }
+}
+
 /**
  * A leader whose thread waits for a child it forked, and which joins that thread once the
  * thread is blocked in its wait. `leaderYields` slices of the leader come first, so that the
@@ -466,11 +475,7 @@ function joinWaitingThread(seed: number, cpus: number, leaderYields: number): nu
       return status.exitCode;
     });
     for (let slice = 0; slice < leaderYields; slice++) yield;
-    try {
-      joined = yield* ctx.sys.join(tid);
-    } catch (error) {
-      joined = error instanceof SyscallError ? error.code : String(error);
-    }
+    joined = yield* joinOutcome(ctx, tid);
   });
   finish(machine);
   expectClean(handle);
@@ -514,5 +519,35 @@ describe('a deadlock of sleeping joins', () => {
     finish(machine);
     expectClean(handle);
     expect(failures).toEqual(['EDEADLK']);
+  });
+});
+
+describe('sleepers and nested waits', () => {
+  it('a sleeper is not woken early when nothing can run inside a nested wait: it wakes once that wait returns', () => {
+    const machine = Machine.boot({ memory: '32M' });
+    let joined: number | string = 'never joined';
+    const handle = machine.spawn(function* leader(ctx: UserContext) {
+      const child = ctx.fork(function* child() {
+        yield;
+        yield;
+      });
+      // A plain wait nests the scheduler in the waiter's slice, and a plain join of the
+      // waiter made inside that nest can never see it end: nothing runs there any more.
+      const waiter = ctx.thread((thread: UserContext) => {
+        thread.wait(child);
+        return 3;
+      });
+      ctx.thread((thread: UserContext) => {
+        try {
+          thread.join(waiter);
+        } catch {
+          // the nested join's own dead end; not what this test is about
+        }
+      });
+      joined = yield* joinOutcome(ctx, waiter);
+    });
+    finish(machine);
+    expectClean(handle);
+    expect(joined).toBe(3);
   });
 });
