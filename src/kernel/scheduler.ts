@@ -155,10 +155,7 @@ export class Scheduler {
   /** The next task of `cpu`'s run queue, round-robin by tid, or one taken from a busier CPU. */
   private pickNext(cpu: number, runnable: readonly Task[]): Task | undefined {
     const queue = runnable.filter((task) => task.cpu === cpu);
-    const next =
-      queue.find((task) => task.tid > this.lastScheduled[cpu]!) ??
-      queue[0] ??
-      this.steal(cpu, runnable);
+    const next = nextByTid(queue, this.lastScheduled[cpu]!) ?? this.steal(cpu, runnable);
     if (next !== undefined) this.lastScheduled[cpu] = next.tid;
     return next;
   }
@@ -293,6 +290,22 @@ export class Scheduler {
       if (caller.state === 'waiting') caller.state = 'running';
     }
   }
+}
+
+/**
+ * Round-robin by tid: the task of `queue` with the lowest tid above `last`, else the lowest
+ * tid of all. By tid, not by place in the queue: tasks are listed by process, so a thread of
+ * an early process comes before a later process's leader with a lower tid (a forked child),
+ * and the first one above `last` in that order could pass the child over on every turn.
+ */
+function nextByTid(queue: readonly Task[], last: number): Task | undefined {
+  let next: Task | undefined;
+  let lowest: Task | undefined;
+  for (const task of queue) {
+    if (lowest === undefined || task.tid < lowest.tid) lowest = task;
+    if (task.tid > last && (next === undefined || task.tid < next.tid)) next = task;
+  }
+  return next ?? lowest;
 }
 
 function isIterator(value: unknown): value is Iterator<unknown> {

@@ -138,3 +138,26 @@ describe('one CPU', () => {
     expect(new Set(SEEDS.map((seed) => threadsRun(seed, 1).stdout)).size).toBe(1);
   });
 });
+
+describe('round-robin by tid', () => {
+  it('a forked child runs while its parent and the parent’s thread keep yielding (no starvation)', () => {
+    for (const cpus of [1, 2]) {
+      const machine = Machine.boot({ memory: '32M', cpus });
+      let childRan = false;
+      const parent = machine.spawn(function* parent(ctx: UserContext) {
+        ctx.fork(() => {
+          childRan = true;
+        });
+        ctx.thread(function* spinner() {
+          while (!childRan) yield;
+        });
+        while (!childRan) yield;
+      });
+      let slices = 0;
+      machine.schedule(() => childRan || ++slices > 100);
+      expect({ cpus, childRan }).toEqual({ cpus, childRan: true });
+      finish(machine);
+      expectClean(parent);
+    }
+  });
+});
