@@ -100,13 +100,11 @@ function breakCow(space: AddressSpace, at: number, vma: Vma, page: number): Faul
     space.writeLeaf(at, old, vma.prot, true);
     return FaultResult.HANDLED;
   }
+  const reclaim = space.vm.reclaim;
+  const isolated = reclaim?.isolateForCopy(old) ?? false;
   const copy = space.vm.allocUserFrame(false);
+  if (isolated) reclaim!.putbackCopied(old);
   if (copy < 0) return FaultResult.OUT_OF_MEMORY;
-  if (space.residentFrame(at) !== old) {
-    // Reclaim, run to find the copy a frame, evicted the original: fault again.
-    space.vm.frames.putPage(copy);
-    return FaultResult.HANDLED;
-  }
   space.vm.ram.copy(copy, old, PAGE_SIZE);
   space.writeLeaf(at, copy, vma.prot, true);
   space.vm.reclaim?.mapped(copy, space, page, vma);

@@ -6,6 +6,8 @@ import {
   MAP_ANONYMOUS,
   MAP_PRIVATE,
   MAP_SHARED,
+  MCL_CURRENT,
+  MCL_FUTURE,
   PROT_READ,
   PROT_WRITE,
 } from '../../src/linux-abi.js';
@@ -177,6 +179,36 @@ describe('swap', () => {
       expect(pageOut(machine, va)).toBe(true);
       expect(reclaim.device.pswpout).toBe(writes + 1);
       return samePage(ctx, va, pattern(1, 2)) ? 0 : 1;
+    });
+    finish(machine);
+    expect(handle.exitCode).toBe(0);
+  });
+
+  it('a write to a COW-shared page breaks COW even when that page is all reclaim can evict', () => {
+    // Everything else locked and free memory below `min`: the copy's allocation reclaims, and
+    // the only page on the lists is the one being copied. Evicting it sent the write back to
+    // swap-in and round again: a fault loop (found by a randomized campaign).
+    const { machine, reclaim } = small();
+    const handle = machine.spawn(function* (ctx) {
+      const va = ctx.mmap(0, PAGE_SIZE, RW, ANON);
+      ctx.store32(va, 0x1234);
+      ctx.mlockall(MCL_CURRENT | MCL_FUTURE);
+      ctx.munlock(va, PAGE_SIZE);
+      let parentDone = false;
+      const child = ctx.fork(function* (c) {
+        for (let turn = 0; turn < 1000 && !parentDone; turn++) yield;
+        return c.load32(va) === 0x1234 ? 0 : 1;
+      });
+      while (machine.frames.freeFrames >= reclaim.watermarks.min - 2) {
+        ctx.mmap(0, PAGE_SIZE, RW, ANON); // locked and populated (MCL_FUTURE)
+      }
+      ctx.store32(va, 0x5678);
+      const ok = ctx.load32(va) === 0x5678;
+      ctx.munlockall();
+      parentDone = true;
+      yield;
+      const status = ctx.wait(child);
+      return ok && status.exitCode === 0 ? 0 : 2;
     });
     finish(machine);
     expect(handle.exitCode).toBe(0);

@@ -253,6 +253,25 @@ export class Reclaim {
     return freed;
   }
 
+  /**
+   * A fault is about to copy the frame `pa` (breaking COW): it leaves the lists until
+   * {@link putbackCopied}, so the reclaim the copy's allocation may run cannot evict the very
+   * page being copied (Linux's fault holds a reference that keeps reclaim from freeing it).
+   * Evicted there, the write would swap it back in and copy again, round and round. True when
+   * `pa` was on the lists.
+   */
+  isolateForCopy(pa: number): boolean {
+    const pfn = pa / PAGE_SIZE;
+    if (!this.policy.has(pfn)) return false;
+    this.policy.remove(pfn);
+    return true;
+  }
+
+  /** The frame `pa` that {@link isolateForCopy} took off the lists goes back on them. */
+  putbackCopied(pa: number): void {
+    this.policy.add(pa / PAGE_SIZE);
+  }
+
   // ─── the madvise interface ─────────────────────────────────────────────────────────────
 
   /**
