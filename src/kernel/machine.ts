@@ -161,7 +161,7 @@ export class Machine implements KernelView {
   private readonly userFaults = new UserFaults(
     this,
     (error) => this.enterKernel(() => this.oops(error)),
-    () => this.outOfMemory(),
+    (reclaimFirst) => this.outOfMemory(reclaimFirst),
   );
   /** Where ASLR's random bits come from (Linux's get_random_long), seeded from `seed`. */
   private readonly aslrRandom: Mulberry32;
@@ -211,7 +211,7 @@ export class Machine implements KernelView {
       );
     }
     if (options.swap !== undefined) this.swapOn(parseSize(options.swap), policy);
-    this.vm.onOutOfMemory = () => this.outOfMemory();
+    this.vm.onOutOfMemory = (reclaimFirst) => this.outOfMemory(reclaimFirst);
     this.procfs = new ProcFs(this);
     this.bootFreeFrames = this.frames.freeFrames;
     this.log(
@@ -548,16 +548,19 @@ export class Machine implements KernelView {
   }
 
   /**
-   * A fault found no memory: reclaim directly, else kill the process with the highest badness
-   * (Linux's out_of_memory). True when memory was freed and the fault is worth retrying; the
-   * current process is unwound instead when it is the victim (or none may be killed).
+   * A fault found no memory: reclaim directly (when `reclaimFirst`), else kill the process
+   * with the highest badness (Linux's out_of_memory). True when memory was freed and the fault
+   * is worth retrying; the current process is unwound instead when it is the victim (or none
+   * may be killed).
    */
-  private outOfMemory(): boolean {
-    const freed = this.enterKernel(() =>
-      this.vm.reclaim === null
-        ? this.slab.shrinkAll()
-        : this.vm.reclaim.shrink(SWAP_CLUSTER_MAX, DIRECT),
-    );
+  private outOfMemory(reclaimFirst: boolean): boolean {
+    const freed = !reclaimFirst
+      ? 0
+      : this.enterKernel(() =>
+          this.vm.reclaim === null
+            ? this.slab.shrinkAll()
+            : this.vm.reclaim.shrink(SWAP_CLUSTER_MAX, DIRECT),
+        );
     if (freed > 0) return true;
     const victim = selectOomVictim(this.processList, this.totalPages);
     const current = this.current;

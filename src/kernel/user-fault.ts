@@ -28,8 +28,11 @@ export class UserFaults {
     private readonly machine: Machine,
     /** Records a kernel bug as an oops (at CPL 0); what to throw for it. */
     private readonly oops: (error: unknown) => Error,
-    /** The OOM path: true when memory was freed and the fault is worth retrying. */
-    private readonly outOfMemory: () => boolean,
+    /**
+     * The OOM path: true when memory was freed and the fault is worth retrying. It reclaims
+     * first only when `reclaimFirst`, else goes straight to the OOM killer.
+     */
+    private readonly outOfMemory: (reclaimFirst: boolean) => boolean,
   ) {}
 
   /**
@@ -60,8 +63,13 @@ export class UserFaults {
     const machine = this.machine;
     const resolve = () => process.space.handleFault(cr2, errorCode);
     let result = machine.enterKernel(resolve);
-    // Each round of the OOM path frees memory or kills a process, so this loop ends.
-    while (result === FaultResult.OUT_OF_MEMORY && this.outOfMemory()) {
+    // Reclaim gets one chance per access: what it frees can be the very page the access needs
+    // (a COW break needs the page and its copy at once), and the access came back out of
+    // memory: the OOM killer makes room then, as Linux's fault path does once reclaim made no
+    // progress. Each round frees memory or kills a process, so this loop ends.
+    let reclaimFirst = faults === 1;
+    while (result === FaultResult.OUT_OF_MEMORY && this.outOfMemory(reclaimFirst)) {
+      reclaimFirst = false;
       result = machine.enterKernel(resolve);
     }
     if (result === FaultResult.HANDLED) return;

@@ -87,9 +87,10 @@ export class VirtualMemory {
   reclaim: Reclaim | null = null;
   /**
    * What a fault that found no memory does before giving up (the kernel's OOM path): true
-   * when it freed something, so the fault is worth retrying.
+   * when it freed something, so the fault is worth retrying. It reclaims first only when
+   * `reclaimFirst` (see user-fault.ts), else goes straight to the OOM killer.
    */
-  onOutOfMemory: (() => boolean) | null = null;
+  onOutOfMemory: ((reclaimFirst: boolean) => boolean) | null = null;
   /** Kernel address of the image's data section, where static kernel variables live; 0 when
    * the machine is too small for a kernel image. */
   readonly kernelData: number;
@@ -371,6 +372,8 @@ export class VirtualMemory {
   ): number {
     const cpu = this.mmu.cpu;
     let done = 0;
+    /** Out-of-memory rounds of the access at `done` (reclaim gets the first only). */
+    let oomRounds = 0;
     cpu.rflagsAc = true;
     try {
       while (done < length) {
@@ -379,10 +382,13 @@ export class VirtualMemory {
         try {
           copy(at, done, count);
           done += count;
+          oomRounds = 0;
         } catch (error) {
           if (!(error instanceof PageFault)) throw error;
           const result = space.handleFault(error.cr2, error.errorCode);
-          if (result === FaultResult.OUT_OF_MEMORY && this.onOutOfMemory?.() === true) continue;
+          const retry =
+            result === FaultResult.OUT_OF_MEMORY && this.onOutOfMemory?.(oomRounds++ === 0);
+          if (retry === true) continue;
           if (result !== FaultResult.HANDLED) return -ERRNO.EFAULT;
         }
       }

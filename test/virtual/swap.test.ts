@@ -4,6 +4,8 @@ import { Machine } from '../../src/kernel/machine.js';
 import type { UserContext } from '../../src/kernel/user-context.js';
 import {
   MAP_ANONYMOUS,
+  MAP_LOCKED,
+  MAP_POPULATE,
   MAP_PRIVATE,
   MAP_SHARED,
   MCL_CURRENT,
@@ -212,6 +214,49 @@ describe('swap', () => {
     });
     finish(machine);
     expect(handle.exitCode).toBe(0);
+  });
+
+  it('a COW break with no frame for the copy kills by OOM, not by reclaiming the page it copies', () => {
+    // One frame left, all else locked: the copy's allocation fails, and reclaim on the OOM
+    // path could free only the page being copied, which the retried write swapped back in,
+    // round and round to the fault-loop oops (found by a randomized campaign). The second
+    // time round it is the OOM killer's turn: it kills the one killable process, whose
+    // locked frames make room for the copy.
+    const { machine } = small();
+    let victimReady = false;
+    let done = false;
+    let childExit: number | null = null;
+    const victim = machine.spawn(function* (ctx) {
+      ctx.mmap(0, 16 * PAGE_SIZE, RW, ANON | MAP_LOCKED | MAP_POPULATE);
+      victimReady = true;
+      for (let turn = 0; turn < 100_000 && !done; turn++) yield;
+    });
+    const handle = machine.spawn(
+      function* (ctx) {
+        while (!victimReady) yield;
+        const va = ctx.mmap(0, PAGE_SIZE, RW, ANON);
+        ctx.store32(va, 0x1234);
+        ctx.mlockall(MCL_CURRENT | MCL_FUTURE);
+        ctx.munlock(va, PAGE_SIZE);
+        const child = ctx.fork(function* (c) {
+          for (let turn = 0; turn < 100_000 && !done; turn++) yield;
+          return c.load32(va) === 0x1234 ? 0 : 1;
+        });
+        while (machine.frames.freeFrames > 1) ctx.mmap(0, PAGE_SIZE, RW, ANON);
+        if (ctx.load32(va) !== 0x1234) return 1;
+        ctx.store32(va, 0x5678);
+        if (ctx.load32(va) !== 0x5678) return 2;
+        done = true;
+        childExit = ctx.wait(child).exitCode;
+        return 0;
+      },
+      { oomScoreAdj: -1000 },
+    );
+    finish(machine);
+    expect(handle.exitCode).toBe(0);
+    expect(childExit).toBe(0);
+    expect(victim.signal).toBe(9);
+    expect(machine.oomKills).toBe(1);
   });
 
   it('never evicts locked pages or page tables, and wakes kswapd below the low watermark', () => {
