@@ -98,12 +98,21 @@ function setLockFlags(
   return true;
 }
 
-/** Faults in the pages of the areas of `[start, end)` that are locked and not on-fault. */
-function populateLocked(space: AddressSpace, start: number, end: number): FaultResult {
+/**
+ * Faults in the pages of the areas of `[start, end)` that are locked and not on-fault: the
+ * first failure, or HANDLED. With `ignoreErrors` (mlockall, as Linux's `__mm_populate`) an area
+ * that cannot be faulted in does not stop the areas after it.
+ */
+function populateLocked(
+  space: AddressSpace,
+  start: number,
+  end: number,
+  ignoreErrors = false,
+): FaultResult {
   for (const vma of space.vmas.overlapping(start, end)) {
     if ((vma.lockFlags & VM_LOCKED_MASK) !== VM_LOCKED) continue;
     const result = space.populate(Math.max(start, vma.start), Math.min(end, vma.end));
-    if (result !== FaultResult.HANDLED) return result;
+    if (result !== FaultResult.HANDLED && !ignoreErrors) return result;
   }
   return FaultResult.HANDLED;
 }
@@ -122,7 +131,7 @@ export function mlockall(space: AddressSpace, flags: number): number {
   space.defaultLockFlags = flags & MCL_FUTURE ? lockFlags : 0;
   if (flags & MCL_CURRENT) {
     lockEveryArea(space, lockFlags);
-    populateLocked(space, 0, USER_TOP);
+    populateLocked(space, 0, USER_TOP, true);
     takeOffLists(space, 0, USER_TOP);
   }
   return 0;

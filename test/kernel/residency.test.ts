@@ -27,6 +27,7 @@ import {
   PROT_READ,
   PROT_WRITE,
 } from '../../src/index.js';
+import { FaultInjector } from '../../src/kernel/fault-injection.js';
 import type { Machine } from '../../src/kernel/machine.js';
 import type { UserContext } from '../../src/kernel/user-context.js';
 import { kbField, vmstatField } from '../procfs/fields.js';
@@ -377,6 +378,27 @@ describe('mlock family (mlock2-tests.c)', () => {
       expect([...ctx.mincore(later, PAGE_SIZE)]).toEqual([0]);
       ctx.munlockall();
       expect(statusField(machine, ctx, 'VmLck')).toBe(0);
+    });
+  });
+
+  it('mlockall(MCL_CURRENT) goes on faulting in the next areas after one it cannot (Linux __mm_populate)', () => {
+    inProcess((ctx, machine) => {
+      // Three areas apart (no merging), untouched, above the program's image, whose data area
+      // (untouched too) is faulted in first and there meets the one page allocation that fails.
+      const areas = [0, 1, 2].map(() => {
+        const base = ctx.mmap(0, 6 * PAGE_SIZE, RW, ANON);
+        ctx.munmap(base + 4 * PAGE_SIZE, 2 * PAGE_SIZE);
+        return base;
+      });
+      const injector = FaultInjector.install(machine);
+      injector.arm('page', 1);
+      expect(ctx.mlockall(MCL_CURRENT)).toBe(0);
+      injector.uninstall();
+      expect(injector.injected).toBe(1);
+      for (const base of areas) {
+        expect([base, ...ctx.mincore(base, 4 * PAGE_SIZE)]).toEqual([base, 1, 1, 1, 1]);
+      }
+      ctx.munlockall();
     });
   });
 
