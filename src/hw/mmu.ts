@@ -921,31 +921,17 @@ export abstract class UserModeMemory {
 
   /** The fast case of {@link copyWithin}: true when done, false (nothing written) otherwise. */
   private copyWordsOnHit(to: number, from: number, length: number): boolean {
-    const sourceOffset = from & PAGE_MASK;
-    const targetOffset = to & PAGE_MASK;
-    if (
-      length >>> 0 !== length ||
-      length > WORD_COPY_LIMIT ||
-      ((to | from | length) & WORD_MISALIGNMENT) !== 0 ||
-      sourceOffset + length > PAGE_SIZE ||
-      targetOffset + length > PAGE_SIZE ||
-      (to < from + length && from < to + length)
-    ) {
+    if ((length & WORD_MISALIGNMENT) !== 0 || (to < from + length && from < to + length)) {
       return false;
     }
-    const sourceSlot = (from >>> PAGE_SHIFT) & SLOT_MASK;
-    const targetSlot = (to >>> PAGE_SHIFT) & SLOT_MASK;
-    if (
-      this.readTags[sourceSlot] !== from - sourceOffset ||
-      this.writeTags[targetSlot] !== to - targetOffset
-    ) {
-      return false;
-    }
+    const sourceSlot = this.shortRangeSlot(from, length, this.readTags);
+    const targetSlot = this.shortRangeSlot(to, length, this.writeTags);
+    if (sourceSlot < 0 || targetSlot < 0) return false;
     const source = this.words[sourceSlot]!;
     const target = this.words[targetSlot]!;
-    let at = sourceOffset >> WORD_SHIFT;
+    let at = (from & PAGE_MASK) >> WORD_SHIFT;
     const end = at + (length >> WORD_SHIFT);
-    for (let into = targetOffset >> WORD_SHIFT; at < end; at++) {
+    for (let into = (to & PAGE_MASK) >> WORD_SHIFT; at < end; at++) {
       target[into++] = source[at]!;
     }
     return true;
@@ -962,6 +948,23 @@ export abstract class UserModeMemory {
 
   /** The fast case of {@link fill}: true when done, false (nothing written) otherwise. */
   private fillWordsOnHit(va: number, length: number, byte: number): boolean {
+    const slot = this.shortRangeSlot(va, length, this.writeTags);
+    if (slot < 0) return false;
+    const words = this.words[slot]!;
+    const pattern = Math.imul(byte & BYTE_MASK, BYTE_SPREAD);
+    let at = (va & PAGE_MASK) >> WORD_SHIFT;
+    for (const end = at + (length >> WORD_SHIFT); at < end; at++) words[at] = pattern;
+    const tailMask = (1 << ((length & WORD_MISALIGNMENT) << BYTE_SHIFT)) - 1; // little-endian
+    if (tailMask !== 0) words[at] = (words[at]! & ~tailMask) | (pattern & tailMask);
+    return true;
+  }
+
+  /**
+   * The TLB slot whose words hold `[va, va + length)` for an access that `tags` (the user read
+   * or write tags) allows, when the range is short ({@link WORD_COPY_LIMIT}), starts on a word
+   * and lies on one page; else -1. The bulk accesses' fast paths (copy, fill) serve only these.
+   */
+  private shortRangeSlot(va: number, length: number, tags: Float64Array): number {
     const offset = va & PAGE_MASK;
     if (
       length >>> 0 !== length ||
@@ -969,17 +972,10 @@ export abstract class UserModeMemory {
       (va & WORD_MISALIGNMENT) !== 0 ||
       offset + length > PAGE_SIZE
     ) {
-      return false;
+      return -1;
     }
     const slot = (va >>> PAGE_SHIFT) & SLOT_MASK;
-    if (this.writeTags[slot] !== va - offset) return false;
-    const words = this.words[slot]!;
-    const pattern = Math.imul(byte & BYTE_MASK, BYTE_SPREAD);
-    let at = offset >> WORD_SHIFT;
-    for (const end = at + (length >> WORD_SHIFT); at < end; at++) words[at] = pattern;
-    const tailMask = (1 << ((length & WORD_MISALIGNMENT) << BYTE_SHIFT)) - 1; // little-endian
-    if (tailMask !== 0) words[at] = (words[at]! & ~tailMask) | (pattern & tailMask);
-    return true;
+    return tags[slot] === va - offset ? slot : -1;
   }
 
   /** {@link load8} when the TLB cannot serve it alone: the MMU's full path, faults handled. */
