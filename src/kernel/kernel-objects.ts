@@ -48,9 +48,13 @@ const VMA_SHARED_FLAG = 1;
 
 const TWO_POW_32 = 2 ** 32;
 
-/** Stores a 64-bit value (a sign-extended kernel pointer or a non-negative integer). */
+/**
+ * Stores a 64-bit value (a sign-extended kernel pointer or a non-negative integer). The low
+ * half is the value modulo 2^32, which `>>> 0` (ToUint32) computes exactly for any integer
+ * below 2^53 in magnitude, negative ones included, without a floating-point remainder.
+ */
 export function store64(memory: MemoryAccess, address: number, value: number): void {
-  memory.store32(address, ((value % TWO_POW_32) + TWO_POW_32) % TWO_POW_32);
+  memory.store32(address, value >>> 0);
   memory.store32(address + 4, Math.floor(value / TWO_POW_32) >>> 0);
 }
 

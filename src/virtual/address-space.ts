@@ -263,7 +263,7 @@ export class AddressSpace {
     this.tables.forEachLeaf(start, end, (at, va) => {
       const lo = this.tables.low(at);
       const hi = this.tables.high(at);
-      this.tables.clear(va, 1, gather);
+      this.tables.clearLeaf(at, va, gather);
       if (isSwapEntry(lo, hi)) {
         this.vm.reclaim!.releaseSwapEntry(swapEntryOffset(lo, hi));
         this.swapEntries--;

@@ -80,6 +80,22 @@ export class Vma {
   }
 }
 
+// A list of a few hundred areas at most: moving its elements by hand costs less than
+// `splice`, which allocates the array of what it removed on every call.
+
+/** Inserts `item` at index `at` of `list`, moving the later ones up. */
+function insertAt<T>(list: T[], at: number, item: T): void {
+  list.push(item);
+  for (let i = list.length - 1; i > at; i--) list[i] = list[i - 1]!;
+  list[at] = item;
+}
+
+/** Removes the element at index `at` of `list`, moving the later ones down. */
+function removeAt<T>(list: T[], at: number): void {
+  for (let i = at; i < list.length - 1; i++) list[i] = list[i + 1]!;
+  list.pop();
+}
+
 /** Lowercase hex without padding beyond 8 digits, as /proc/PID/maps prints addresses. */
 function hex(va: number): string {
   return va.toString(16).padStart(8, '0');
@@ -125,13 +141,13 @@ export class VmaList {
   }
 
   insert(vma: Vma): void {
-    this.items.splice(this.indexAfter(vma.start), 0, vma);
+    insertAt(this.items, this.indexAfter(vma.start), vma);
   }
 
   /** Removes `vma` (found by binary search on its start: areas never overlap). */
   remove(vma: Vma): void {
     const i = this.indexAfter(vma.start) - 1;
-    if (this.items[i] === vma) this.items.splice(i, 1);
+    if (this.items[i] === vma) removeAt(this.items, i);
   }
 
   /** Splits the area strictly containing `va` (there must be one) in two at `va`; the upper piece gets `record`. */
@@ -160,7 +176,7 @@ export class VmaList {
       const b = this.items[i + 1]!;
       if (a.canMergeWith(b)) {
         a.end = b.end;
-        this.items.splice(i + 1, 1);
+        removeAt(this.items, i + 1);
         removed.push(b);
       } else {
         i++;
