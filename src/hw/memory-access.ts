@@ -22,3 +22,26 @@ export interface MemoryAccess {
   /** Sets `length` bytes starting at `address` to `byte`. */
   fill(address: number, length: number, byte: number): void;
 }
+
+/**
+ * Direct access to the words behind one page, for code that makes several accesses to one small
+ * structure (a heap chunk's header, a list head): one permission check for all of them instead
+ * of one per word, as a CPU's TLB hit serves every access to a page it maps.
+ *
+ * ```
+ *   writablePageWords(a) ─▶ Int32Array of the 4 KiB page holding a
+ *   ┌──────┬──────┬─────┬──────────────────┬─────┬────────┐
+ *   │ w[0] │ w[1] │ ... │ w[(a & 0xfff)>>2] │ ... │ w[1023]│   little-endian words
+ *   └──────┴──────┴─────┴──────────────────┴─────┴────────┘
+ * ```
+ */
+export interface PageWordAccess {
+  /**
+   * The 32-bit words of the 4 KiB page that holds `address` (a multiple of 4), the word at
+   * `address` at index `(address & 0xfff) >> 2`, when this view may read and write them now
+   * with neither a fault nor a page walk; else an empty array, and the caller makes its
+   * accesses one by one. The array is valid until the caller's next access that may fault (a
+   * fault may reclaim or copy the page), and may be shorter than a page where memory ends.
+   */
+  writablePageWords(address: number): Int32Array;
+}

@@ -35,7 +35,7 @@ import { InvalidArgumentError, WallosError } from '../errors.js';
 import { formatAddress, isCanonical } from './address.js';
 import { PAGE_MASK, PAGE_SHIFT, PAGE_SIZE, PTE_SIZE } from './constants.js';
 import { Cpu } from './cpu.js';
-import type { MemoryAccess } from './memory-access.js';
+import type { MemoryAccess, PageWordAccess } from './memory-access.js';
 import {
   describeFaultCode,
   entryAddress,
@@ -187,6 +187,8 @@ const WRITE_HIT_MASK = WRITE_HIT_RIGHTS | RIGHT_USER;
 /** What the `peek` hot paths of {@link Mmu} return when the TLB cannot answer alone. */
 export const TLB_MISS = -1;
 const SLOT_MASK = TLB_ENTRIES - 1;
+/** {@link UserModeMemory.writablePageWords} on a miss: no words. */
+const NO_PAGE_WORDS = new Int32Array(0);
 const BYTE_BITS = 8;
 /** log2 of BYTE_BITS: a byte's offset in its word, shifted by this, is its bit position. */
 const BYTE_SHIFT = 3;
@@ -829,7 +831,7 @@ export class Mmu implements MemoryAccess {
  * decides how many of them are inlined. For the same reason these hits are not counted in
  * {@link Tlb.hits}: a counter update per access made an in-process malloc 15% slower.
  */
-export abstract class UserModeMemory {
+export abstract class UserModeMemory implements PageWordAccess {
   protected mmu: Mmu;
   // The TLB's arrays (never replaced, only refilled), one load away.
   private readTags: Float64Array;
@@ -883,6 +885,15 @@ export abstract class UserModeMemory {
     // `>>> 0` changes nothing but tells V8 both branches give a uint32: their merge then stays
     // an unboxed word instead of a heap number for each value of 2^31 or more.
     return this.load32Miss(va) >>> 0;
+  }
+
+  /**
+   * The page's words when the TLB maps it for a user write ({@link PageWordAccess}): the same
+   * tag compare as a {@link store32} hit, once for every access the caller makes to the page.
+   */
+  writablePageWords(va: number): Int32Array {
+    const slot = (va >>> 12) & 2047;
+    return this.writeTags[slot] === va - (va & 0xfff) ? this.words[slot]! : NO_PAGE_WORDS;
   }
 
   /** One byte, merged into its word (RAM is little-endian). */

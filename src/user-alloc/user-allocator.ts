@@ -24,10 +24,18 @@
  * the break. Free coalesces at once with free neighbours (boundary tags); a chunk reaching the
  * top merges into it, and a top past the trim threshold shrinks the break. Blocks of at least
  * the mmap threshold get their own mapping, returned by munmap on free.
+ *
+ * The cache's pop and push, most calls of a real program, read and write the chunk's header
+ * and the cache's head in place, in the words of their pages, when the memory offers them
+ * ({@link PageWordAccess}: in a process, when the TLB maps both pages user-writable and dirty):
+ * one check per page instead of one per word, as a CPU's TLB hit serves every access to its
+ * page. Otherwise (a TLB miss, a read-only COW page, a flat memory, whose accesses are one
+ * typed-array access each already) they go word by word through `host.memory`, with the same
+ * checks, and end in the same state.
  */
 import { InvalidArgumentError } from '../errors.js';
 import { PAGE_SIZE as IMPORTED_PAGE_SIZE } from '../hw/constants.js';
-import type { MemoryAccess } from '../hw/memory-access.js';
+import type { MemoryAccess, PageWordAccess } from '../hw/memory-access.js';
 import { ERRNO } from '../linux-abi.js';
 import * as chunkLayout from './chunk.js';
 import type { HeapHost } from './heap-host.js';
@@ -68,6 +76,16 @@ const {
   sealOf,
 } = chunkLayout;
 const PAGE_SIZE = IMPORTED_PAGE_SIZE;
+const PAGE_MASK = PAGE_SIZE - 1;
+
+/**
+ * Where a chunk's words are in its page's words ({@link PageWordAccess}): the chunk's own index
+ * there, `(chunk & PAGE_MASK) >> WORD_SHIFT`, plus these.
+ */
+const WORD_SHIFT = 2;
+const HEAD_WORD = HEAD >> WORD_SHIFT;
+const SEAL_WORD = SEAL >> WORD_SHIFT;
+const FD_WORD = FD >> WORD_SHIFT;
 
 /** Tunables, named after glibc's mallopt parameters. */
 export interface UserAllocatorOptions {
@@ -189,6 +207,8 @@ export class UserAllocator<H extends HeapHost = HeapHost> {
   /** `ERRNO.ENOMEM` or `ERRNO.EINVAL` after a failed call; never cleared by a successful one. */
   errno = 0;
   private readonly m: MemoryAccess;
+  /** The memory again, for the pages the tcache's fast paths read and write in place. */
+  private readonly pages: PageWordAccess;
   /** The memory again when it can move bytes itself (a FlatMemory), for realloc's copies. */
   private readonly mover: ByteMover | null;
   private readonly mmapThreshold: number;
@@ -225,6 +245,7 @@ export class UserAllocator<H extends HeapHost = HeapHost> {
     this.host = host;
     this.m = host.memory;
     this.mover = isByteMover(host.memory) ? host.memory : null;
+    this.pages = hasPageWords(host.memory) ? host.memory : WITHOUT_PAGE_WORDS;
     this.mmapThreshold = options.mmapThreshold ?? DEFAULT_MMAP_THRESHOLD;
     this.trimThreshold = options.trimThreshold ?? DEFAULT_TRIM_THRESHOLD;
     this.topPad = roundUpToPage(options.topPad ?? DEFAULT_TOP_PAD);
@@ -310,25 +331,33 @@ export class UserAllocator<H extends HeapHost = HeapHost> {
     return this.carveTop(need, true);
   }
 
-  /** Frees a block from malloc & co. `free(0)` does nothing; anything else invalid aborts. */
+  /**
+   * Frees a block from malloc & co. `free(0)` does nothing; anything else invalid aborts.
+   *
+   * Fast path: a sealed small chunk in use, whose cache has room, goes onto its cache, read and
+   * written in place when the pages of its header and of its cache's head are at hand
+   * ({@link PageWordAccess}). The seal proves the header was written by us at this very
+   * address, so the size can be trusted without more checks.
+   */
   free(p: number): void {
     const chunk = p - PAYLOAD;
-    if (chunk >= this.firstChunk && chunk < this.top) {
-      // Fast path: a sealed small in-use chunk goes to its cache. The seal proves the header was
-      // written by us at this very address, so the size can be trusted without more checks.
-      const head = this.m.load32(chunk + HEAD);
-      const bin = head >>> 4;
-      const offset = chunk - this.base;
-      if (
-        (head & (INUSE | CACHED)) === INUSE &&
-        bin < CACHE_BINS &&
-        this.cacheCounts[bin]! < this.cacheLimits[bin]! &&
-        this.sealed(chunk, head) &&
-        bin >= MIN_CHUNK >>> 4 &&
-        (offset & SMALL_ALIGNED) === offset
-      ) {
-        this.pushCache(chunk, head, bin);
-        return;
+    const offset = chunk - this.base;
+    if (chunk >= this.firstChunk && chunk < this.top && (offset & SMALL_ALIGNED) === offset) {
+      const words = this.pages.writablePageWords(chunk);
+      const at = (chunk & PAGE_MASK) >> WORD_SHIFT;
+      if (at + FD_WORD < words.length) {
+        const head = words[at + HEAD_WORD]! >>> 0;
+        const bin = head >>> 4;
+        if (
+          (head & (INUSE | CACHED)) === INUSE &&
+          bin < CACHE_BINS &&
+          this.cacheCounts[bin]! < this.cacheLimits[bin]! &&
+          words[at + SEAL_WORD] === sealOf(chunk, head, this.key) &&
+          bin >= MIN_CHUNK >>> 4 &&
+          this.pushCacheInPlace(words, at, chunk, head, bin)
+        ) {
+          return;
+        }
       }
     }
     this.freeSlow(p);
@@ -757,6 +786,29 @@ export class UserAllocator<H extends HeapHost = HeapHost> {
     if (this.cacheKey === key) this.useThreadCache(MAIN_THREAD, 0);
   }
 
+  /**
+   * Caches `chunk` (`head`, sealed, in use) on `bin`, its header at `at` of its page's `words`,
+   * when the page of the cache's head is at hand too; false (nothing changed) otherwise.
+   */
+  private pushCacheInPlace(
+    words: Int32Array,
+    at: number,
+    chunk: number,
+    head: number,
+    bin: number,
+  ): boolean {
+    const headAddress = this.cacheHeadAddress(bin);
+    const heads = this.pages.writablePageWords(headAddress);
+    const first = (headAddress & PAGE_MASK) >> WORD_SHIFT;
+    if (first >= heads.length) return false;
+    this.setHeadInPlace(words, at, chunk, head | CACHED);
+    words[at + FD_WORD] = heads[first]!;
+    heads[first] = chunk - this.base;
+    this.cacheCounts[bin]!++;
+    return true;
+  }
+
+  /** {@link pushCacheInPlace} word by word, through the memory's loads and stores. */
   private pushCache(chunk: number, head: number, bin: number): void {
     const headAddress = this.cacheHeadAddress(bin);
     this.setHead(chunk, head | CACHED);
@@ -765,22 +817,55 @@ export class UserAllocator<H extends HeapHost = HeapHost> {
     this.cacheCounts[bin]!++;
   }
 
-  /** Takes the most recently cached chunk of `bin`, checking it really is one; its payload. */
+  /**
+   * Takes the most recently cached chunk of `bin`, checking it really is one; its payload. Read
+   * and written in place when the pages of the cache's head and of the chunk's header are at
+   * hand ({@link PageWordAccess}), else word by word.
+   */
   private popCache(bin: number): number {
+    const headAddress = this.cacheHeadAddress(bin);
+    const heads = this.pages.writablePageWords(headAddress);
+    const first = (headAddress & PAGE_MASK) >> WORD_SHIFT;
+    if (first < heads.length) {
+      const chunk = this.linkTarget(heads[first]! >>> 0);
+      const words = this.pages.writablePageWords(chunk);
+      const at = (chunk & PAGE_MASK) >> WORD_SHIFT;
+      if (at + FD_WORD < words.length) {
+        const head = words[at + HEAD_WORD]! >>> 0;
+        this.checkCached(chunk, head, words[at + SEAL_WORD]!, bin);
+        heads[first] = words[at + FD_WORD]!;
+        this.setHeadInPlace(words, at, chunk, head & ~CACHED);
+        this.cacheCounts[bin]!--;
+        return chunk + PAYLOAD;
+      }
+    }
+    return this.popCacheWordByWord(bin);
+  }
+
+  /** {@link popCache} through the memory's loads and stores. */
+  private popCacheWordByWord(bin: number): number {
     const headAddress = this.cacheHeadAddress(bin);
     const chunk = this.linkTarget(this.m.load32(headAddress));
     const head = this.m.load32(chunk + HEAD);
+    this.checkCached(chunk, head, this.m.load32(chunk + SEAL) | 0, bin);
+    this.m.store32(headAddress, this.m.load32(chunk + FD));
+    this.setHead(chunk, head & ~CACHED);
+    this.cacheCounts[bin]!--;
+    return chunk + PAYLOAD;
+  }
+
+  /**
+   * Aborts unless `head` and `seal` (signed) are those of a chunk of `bin` cached at `chunk`:
+   * a cache link that was corrupted to point elsewhere.
+   */
+  private checkCached(chunk: number, head: number, seal: number, bin: number): void {
     if (
-      !this.sealed(chunk, head) ||
+      seal !== sealOf(chunk, head, this.key) ||
       (head & (INUSE | CACHED)) !== (INUSE | CACHED) ||
       head >>> 4 !== bin
     ) {
       this.corrupt('malloc(): tcache chunk corrupted');
     }
-    this.m.store32(headAddress, this.m.load32(chunk + FD));
-    this.setHead(chunk, head & ~CACHED);
-    this.cacheCounts[bin]!--;
-    return chunk + PAYLOAD;
   }
 
   /**
@@ -821,6 +906,12 @@ export class UserAllocator<H extends HeapHost = HeapHost> {
   private setHead(chunk: number, head: number): void {
     this.m.store32(chunk + HEAD, head);
     this.m.store32(chunk + SEAL, sealOf(chunk, head, this.key));
+  }
+
+  /** {@link setHead} of the chunk whose words start at `at` of its page's `words`. */
+  private setHeadInPlace(words: Int32Array, at: number, chunk: number, head: number): void {
+    words[at + HEAD_WORD] = head;
+    words[at + SEAL_WORD] = sealOf(chunk, head, this.key);
   }
 
   /** Marks the chunk after `chunk` (of `size`) as following a used chunk. */
@@ -1217,6 +1308,16 @@ export class UserAllocator<H extends HeapHost = HeapHost> {
     }
     return listed;
   }
+}
+
+/** The page words of a memory that has none: every fast path that needs them misses. */
+const WITHOUT_PAGE_WORDS: PageWordAccess = {
+  writablePageWords: () => NO_WORDS,
+};
+const NO_WORDS = new Int32Array(0);
+
+function hasPageWords(memory: MemoryAccess): memory is MemoryAccess & PageWordAccess {
+  return typeof (memory as Partial<PageWordAccess>).writablePageWords === 'function';
 }
 
 /** A memory that copies a range within itself in one call (memmove). */

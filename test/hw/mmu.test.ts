@@ -364,6 +364,36 @@ describe('permission rules (Intel SDM vol. 3, 4.6)', () => {
     expect(m.ram.load32(FRAME + 64)).toBe(0x11223344); // none of them wrote
   });
 
+  it('the user-mode page words are the RAM words of a page the TLB maps user-writable and dirty, else none', () => {
+    const m = machine();
+    const user = new MissRecorder(m.mmu);
+    const WRITABLE = USER_VA;
+    const READ_ONLY = USER_VA + PAGE_SIZE;
+    const SUPERVISOR = USER_VA + 2 * PAGE_SIZE;
+    const CLEAN = USER_VA + 3 * PAGE_SIZE;
+    m.tables.map(WRITABLE, FRAME);
+    m.tables.map(READ_ONLY, FRAME + PAGE_SIZE, { flags: { 1: PTE_P | PTE_US } });
+    m.tables.map(SUPERVISOR, FRAME + 2 * PAGE_SIZE, { flags: { 1: PTE_P | PTE_RW } });
+    m.tables.map(CLEAN, FRAME + 3 * PAGE_SIZE);
+    m.cpu.cpl = 0;
+    for (const va of [WRITABLE, SUPERVISOR]) m.mmu.store32(va + 8, 0x1234); // dirty, words attached
+    for (const va of [READ_ONLY, CLEAN]) m.mmu.load32(va + 8); // cached, not dirty
+    m.cpu.cpl = 3;
+
+    const words = user.writablePageWords(WRITABLE + 0xff8);
+    expect(words.length).toBe(PAGE_SIZE / 4);
+    expect(words[2]).toBe(0x1234); // the word at page offset 8
+    words[(0xff8 >> 2) + 1] = 0x5678; // page offset 0xffc
+    expect(m.ram.load32(FRAME + 0xffc)).toBe(0x5678);
+    expect(user.misses).toBe(0);
+
+    for (const va of [READ_ONLY, SUPERVISOR, CLEAN, USER_VA + 4 * PAGE_SIZE]) {
+      expect([va, user.writablePageWords(va + 8).length]).toEqual([va, 0]);
+    }
+    m.mmu.tlb.flushAll();
+    expect(user.writablePageWords(WRITABLE + 8).length).toBe(0); // a miss: no walk here
+  });
+
   it('user write to a read-only page: error code P|W|U and CR2', () => {
     const m = machine();
     m.tables.map(USER_VA, FRAME, { flags: { 1: PTE_P | PTE_US } });
