@@ -345,19 +345,21 @@ export class UserAllocator<H extends HeapHost = HeapHost> {
     if (chunk >= this.firstChunk && chunk < this.top && (offset & SMALL_ALIGNED) === offset) {
       const words = this.pages.writablePageWords(chunk);
       const at = (chunk & PAGE_MASK) >> WORD_SHIFT;
-      if (at + FD_WORD < words.length) {
-        const head = words[at + HEAD_WORD]! >>> 0;
-        const bin = head >>> 4;
-        if (
-          (head & (INUSE | CACHED)) === INUSE &&
-          bin < CACHE_BINS &&
-          this.cacheCounts[bin]! < this.cacheLimits[bin]! &&
-          words[at + SEAL_WORD] === sealOf(chunk, head, this.key) &&
-          bin >= MIN_CHUNK >>> 4 &&
-          this.pushCacheInPlace(words, at, chunk, head, bin)
-        ) {
-          return;
+      const inPlace = at + FD_WORD < words.length;
+      const head = inPlace ? words[at + HEAD_WORD]! >>> 0 : this.m.load32(chunk + HEAD);
+      const bin = head >>> 4;
+      if (
+        (head & (INUSE | CACHED)) === INUSE &&
+        bin < CACHE_BINS &&
+        this.cacheCounts[bin]! < this.cacheLimits[bin]! &&
+        (inPlace ? words[at + SEAL_WORD]! : this.m.load32(chunk + SEAL) | 0) ===
+          sealOf(chunk, head, this.key) &&
+        bin >= MIN_CHUNK >>> 4
+      ) {
+        if (!inPlace || !this.pushCacheInPlace(words, at, chunk, head, bin)) {
+          this.pushCache(chunk, head, bin);
         }
+        return;
       }
     }
     this.freeSlow(p);
