@@ -29,7 +29,7 @@
  * and the cache's head in place, in the words of their pages, when the memory offers them
  * ({@link PageWordAccess}: in a process, when the TLB maps both pages user-writable and dirty):
  * one check per page instead of one per word, as a CPU's TLB hit serves every access to its
- * page. Otherwise (a TLB miss, a read-only COW page, a flat memory, whose accesses are one
+ * page. Every other header's head and seal are read and written as a pair the same way. Otherwise (a TLB miss, a read-only COW page, a flat memory, whose accesses are one
  * typed-array access each already) they go word by word through `host.memory`, with the same
  * checks, and end in the same state.
  */
@@ -86,6 +86,8 @@ const WORD_SHIFT = 2;
 const HEAD_WORD = HEAD >> WORD_SHIFT;
 const SEAL_WORD = SEAL >> WORD_SHIFT;
 const FD_WORD = FD >> WORD_SHIFT;
+/** What {@link UserAllocator.sealedHead} returns for a header whose seal does not match. */
+const UNSEALED = -1;
 
 /** Tunables, named after glibc's mallopt parameters. */
 export interface UserAllocatorOptions {
@@ -578,8 +580,8 @@ export class UserAllocator<H extends HeapHost = HeapHost> {
   private checkInUse(chunk: number, who: string): number {
     const head = this.checkOwnHead(chunk, who);
     const next = chunk + sizeOf(head);
-    const nextHead = this.m.load32(next + HEAD);
-    if (!this.sealed(next, nextHead)) {
+    const nextHead = this.sealedHead(next);
+    if (nextHead === UNSEALED) {
       this.corruptIn(who, '(): invalid next size');
     }
     if ((nextHead & PREV_INUSE) === 0) this.corruptIn(who, '(): double free or corruption (!prev)');
@@ -590,8 +592,8 @@ export class UserAllocator<H extends HeapHost = HeapHost> {
   private checkOwnHead(chunk: number, who: string): number {
     // Not `&`: a fractional pointer must fail too.
     if (!isAligned(chunk - this.base)) this.corruptIn(who, '(): invalid pointer');
-    const head = this.m.load32(chunk + HEAD);
-    if (!this.sealed(chunk, head)) {
+    const head = this.sealedHead(chunk);
+    if (head === UNSEALED) {
       this.corruptIn(who, '(): invalid pointer');
     }
     if ((head & (INUSE | CACHED)) !== INUSE) {
@@ -606,8 +608,8 @@ export class UserAllocator<H extends HeapHost = HeapHost> {
   private checkMapped(chunk: number, who: string): number {
     const length = this.mapped.get(chunk);
     if (length === undefined) return this.corruptIn(who, '(): invalid pointer');
-    const head = this.m.load32(chunk + HEAD);
-    if (!this.sealed(chunk, head) || (head & MMAPPED) === 0) {
+    const head = this.sealedHead(chunk);
+    if (head === UNSEALED || (head & MMAPPED) === 0) {
       this.corrupt(`munmap_chunk(): invalid pointer`);
     }
     return head;
@@ -618,8 +620,8 @@ export class UserAllocator<H extends HeapHost = HeapHost> {
     if (chunk < this.firstChunk || chunk >= this.top || !isAligned(chunk - this.base)) {
       this.corruptIn(who, ': corrupted free list');
     }
-    const head = this.m.load32(chunk + HEAD);
-    if (!this.sealed(chunk, head) || (head & INUSE) !== 0) {
+    const head = this.sealedHead(chunk);
+    if (head === UNSEALED || (head & INUSE) !== 0) {
       this.corruptIn(who, ': memory corruption');
     }
     const size = sizeOf(head);
@@ -900,14 +902,30 @@ export class UserAllocator<H extends HeapHost = HeapHost> {
 
   // ─── Chunks ─────────────────────────────────────────────────────────────────────────────────
 
-  /** True when the seal word of `chunk` authenticates `head` (its head word) at that address. */
-  private sealed(chunk: number, head: number): boolean {
-    return (this.m.load32(chunk + SEAL) | 0) === sealOf(chunk, head, this.key);
+  /**
+   * The head word of `chunk` when its seal authenticates it at that address, else
+   * {@link UNSEALED}. Both words are read in place when their page is at hand (one check),
+   * else one by one.
+   */
+  private sealedHead(chunk: number): number {
+    const words = this.pages.writablePageWords(chunk);
+    const at = (chunk & PAGE_MASK) >> WORD_SHIFT;
+    const inPlace = at + SEAL_WORD < words.length;
+    const head = inPlace ? words[at + HEAD_WORD]! >>> 0 : this.m.load32(chunk + HEAD);
+    const seal = inPlace ? words[at + SEAL_WORD]! : this.m.load32(chunk + SEAL) | 0;
+    return seal === sealOf(chunk, head, this.key) ? head : UNSEALED;
   }
 
+  /** Writes `chunk`'s head word and its seal: in place when their page is at hand. */
   private setHead(chunk: number, head: number): void {
-    this.m.store32(chunk + HEAD, head);
-    this.m.store32(chunk + SEAL, sealOf(chunk, head, this.key));
+    const words = this.pages.writablePageWords(chunk);
+    const at = (chunk & PAGE_MASK) >> WORD_SHIFT;
+    if (at + SEAL_WORD < words.length) {
+      this.setHeadInPlace(words, at, chunk, head);
+    } else {
+      this.m.store32(chunk + HEAD, head);
+      this.m.store32(chunk + SEAL, sealOf(chunk, head, this.key));
+    }
   }
 
   /** {@link setHead} of the chunk whose words start at `at` of its page's `words`. */
@@ -964,8 +982,8 @@ export class UserAllocator<H extends HeapHost = HeapHost> {
 
   /** glibc's "corrupted top size": the top chunk's header must describe exactly [top, break). */
   private checkTop(): void {
-    const head = this.m.load32(this.top + HEAD);
-    if (head !== ((this.end - this.top) | PREV_INUSE) || !this.sealed(this.top, head)) {
+    const head = this.sealedHead(this.top);
+    if (head !== ((this.end - this.top) | PREV_INUSE)) {
       this.corrupt('malloc(): corrupted top size');
     }
   }
@@ -1057,8 +1075,8 @@ export class UserAllocator<H extends HeapHost = HeapHost> {
    * launder a header an overflow has scribbled over, and it must know its predecessor in use.
    */
   private checkSuccessor(next: number): number {
-    const nextHead = this.m.load32(next + HEAD);
-    if (!this.sealed(next, nextHead)) {
+    const nextHead = this.sealedHead(next);
+    if (nextHead === UNSEALED) {
       this.corrupt('free(): invalid next size');
     }
     if ((nextHead & PREV_INUSE) === 0) this.corrupt('free(): double free or corruption (!prev)');
@@ -1235,11 +1253,9 @@ export class UserAllocator<H extends HeapHost = HeapHost> {
     let prevInUse = true;
     let chunk = this.firstChunk;
     while (chunk < this.top) {
-      const head = this.m.load32(chunk + HEAD);
+      const head = this.sealedHead(chunk);
+      if (head === UNSEALED) this.corrupt(`check(): bad seal at ${chunk}`);
       const size = sizeOf(head);
-      if (!this.sealed(chunk, head)) {
-        this.corrupt(`check(): bad seal at ${chunk}`);
-      }
       if (size < MIN_CHUNK || chunk + size > this.top)
         this.corrupt(`check(): bad size at ${chunk}`);
       if (((head & PREV_INUSE) !== 0) !== prevInUse)

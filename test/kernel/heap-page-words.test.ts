@@ -1,8 +1,8 @@
 /**
- * In a process, the heap's cache pop and push read and write a chunk's header and the cache's
- * head in place, in the words of their pages (PageWordAccess), when the TLB maps them
- * user-writable and dirty; otherwise they go word by word through the faulting loads and
- * stores. Both forms must do exactly the same thing: same blocks, same bytes, same aborts.
+ * In a process, the heap reads and writes chunk headers (and its caches' heads) in place, in the
+ * words of their pages (PageWordAccess), when the TLB maps them user-writable and dirty;
+ * otherwise word by word through the faulting loads and stores. Both forms must do exactly the
+ * same thing: same blocks, same bytes, same aborts.
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
