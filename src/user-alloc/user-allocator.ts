@@ -86,6 +86,7 @@ const WORD_SHIFT = 2;
 const HEAD_WORD = HEAD >> WORD_SHIFT;
 const SEAL_WORD = SEAL >> WORD_SHIFT;
 const FD_WORD = FD >> WORD_SHIFT;
+const BK_WORD = BK >> WORD_SHIFT;
 /** What {@link UserAllocator.sealedHead} returns for a header whose seal does not match. */
 const UNSEALED = -1;
 
@@ -652,15 +653,18 @@ export class UserAllocator<H extends HeapHost = HeapHost> {
     return link === 0 ? 0 : this.linkTarget(link);
   }
 
-  private insert(chunk: number, size: number): void {
+  /**
+   * Lists the free chunk `chunk` (`head`, of `size` bytes) first in its bin, writing its header
+   * and links last: in place when its page is at hand, after every access that may fault.
+   */
+  private insert(chunk: number, head: number, size: number): void {
     const bin = binOf(size);
     const headAddress = this.headAddress(bin);
     const first = this.m.load32(headAddress);
     const link = chunk - this.base;
-    this.m.store32(chunk + FD, first);
-    this.m.store32(chunk + BK, 0);
     if (first !== 0) this.m.store32(this.base + first + BK, link);
     this.m.store32(headAddress, link);
+    this.writeFreeHeader(chunk, head, first, 0);
     const fl = bin >>> SL_SHIFT;
     this.slBitmaps[fl]! |= 1 << (bin & (SL_COUNT - 1));
     this.flBitmap |= 1 << fl;
@@ -669,8 +673,11 @@ export class UserAllocator<H extends HeapHost = HeapHost> {
   /** Removes a free chunk of `size` from its list, with glibc's safe-unlinking checks. */
   private unlink(chunk: number, size: number): void {
     const link = chunk - this.base;
-    const fd = this.m.load32(chunk + FD);
-    const bk = this.m.load32(chunk + BK);
+    const words = this.pages.writablePageWords(chunk);
+    const at = (chunk & PAGE_MASK) >> WORD_SHIFT;
+    const inPlace = at + BK_WORD < words.length;
+    const fd = inPlace ? words[at + FD_WORD]! >>> 0 : this.m.load32(chunk + FD);
+    const bk = inPlace ? words[at + BK_WORD]! >>> 0 : this.m.load32(chunk + BK);
     if (fd !== 0 && this.m.load32(this.linkTarget(fd) + BK) !== link) {
       this.corrupt('corrupted double-linked list');
     }
@@ -941,9 +948,23 @@ export class UserAllocator<H extends HeapHost = HeapHost> {
 
   /** Makes `[chunk, chunk + size)` a free chunk (previous in use), with footer, and lists it. */
   private makeFree(chunk: number, size: number): void {
-    this.setHead(chunk, size | PREV_INUSE);
     this.m.store32(chunk + size + PREV_SIZE, size);
-    this.insert(chunk, size);
+    this.insert(chunk, size | PREV_INUSE, size);
+  }
+
+  /** Writes a free chunk's header (`head`, sealed) and list links: in place when at hand. */
+  private writeFreeHeader(chunk: number, head: number, fd: number, bk: number): void {
+    const words = this.pages.writablePageWords(chunk);
+    const at = (chunk & PAGE_MASK) >> WORD_SHIFT;
+    if (at + BK_WORD < words.length) {
+      this.setHeadInPlace(words, at, chunk, head);
+      words[at + FD_WORD] = fd;
+      words[at + BK_WORD] = bk;
+    } else {
+      this.setHead(chunk, head);
+      this.m.store32(chunk + FD, fd);
+      this.m.store32(chunk + BK, bk);
+    }
   }
 
   /** A used heap chunk of exactly or a little more than `need` bytes, or 0. */
