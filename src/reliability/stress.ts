@@ -657,6 +657,8 @@ class StressDriver {
     const pid = ctx.syscall('fork', (c: UserContext) => this.worker(c, child));
     this.log(ctx, `fork() = ${pid}`);
     if (pid < 0) this.enomem(ctx, pid, 'fork');
+    // Tracked now, not when it first runs: the OOM killer may end it before it ever does.
+    else this.madeProcesses.set(pid, this.machine.process(pid)!);
   }
 
   /**
