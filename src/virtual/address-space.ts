@@ -374,11 +374,51 @@ export class AddressSpace {
 
   /** Splits the VMA strictly containing `edge`, if any, the upper piece taking a record from `spare`. */
   private splitEdge(edge: number, spare: number[]): void {
-    if (this.splitsAt(edge) === 0) return;
-    const lower = this.vmas.find(edge)!;
-    this.vmas.splitAt(edge, spare.pop()!);
+    const lower = this.vmas.find(edge);
+    if (lower === undefined || lower.start === edge) return;
+    const upper = this.vmas.splitAt(lower, edge, spare.pop()!);
     this.vm.syncRecord(lower);
-    this.vm.syncRecord(this.vmas.find(edge)!);
+    this.vm.syncRecord(upper);
+  }
+
+  /**
+   * Maps a new area `[start, end)` where no VMA is, as Linux's mmap_region: where it continues
+   * a neighbour alike (same rights, kind, name and lock), that neighbour grows over it, or
+   * both neighbours become one, and no record is needed; else the area gets a VMA and a record
+   * of its own. False (nothing changed) when no record is left.
+   */
+  private mapArea(
+    start: number,
+    end: number,
+    prot: number,
+    shared: boolean,
+    kind: VmaKind,
+    name: string,
+    lockFlags: number,
+  ): boolean {
+    const area = new Vma(start, end, prot, shared, kind, name, 0, lockFlags);
+    const next = this.vmas.indexAfter(start);
+    const before = this.vmas.items[next - 1];
+    const after = this.vmas.items[next];
+    const joinsBefore = before?.canMergeWith(area) === true;
+    const joinsAfter = after !== undefined && area.canMergeWith(after);
+    if (joinsBefore && joinsAfter) {
+      before.end = after.end;
+      this.vmas.remove(after);
+      this.vm.freeRecord(after.record);
+    } else if (joinsBefore) {
+      before.end = end;
+    } else if (joinsAfter) {
+      after.start = start;
+    } else {
+      const record = this.vm.allocRecord();
+      if (record === null) return false;
+      area.record = record;
+      this.insertVma(area);
+      return true;
+    }
+    this.vm.syncRecord(joinsBefore ? before : after);
+    return true;
   }
 
   /** Merges the VMAs in and around `[start, end)` that have become alike, syncing records. */
@@ -445,9 +485,7 @@ export class AddressSpace {
       if (newEnd > this.layout.mmapBase || this.vmas.overlaps(oldEnd, newEnd)) return this.brk;
       const rw = PROT_READ | PROT_WRITE;
       const lockFlags = this.defaultLockFlags;
-      if (!this.addVma(oldEnd, newEnd - oldEnd, rw, false, 'heap', '[heap]', lockFlags))
-        return this.brk;
-      this.mergeAround(oldEnd, newEnd);
+      if (!this.mapArea(oldEnd, newEnd, rw, false, 'heap', '[heap]', lockFlags)) return this.brk;
       this.populateLocked(oldEnd, newEnd, lockFlags);
     } else if (newEnd < oldEnd) {
       const spare = this.reserveRecords(newEnd, oldEnd);
@@ -495,9 +533,8 @@ export class AddressSpace {
     if (fixed) this.removeRange(start, start + size, spare);
     this.releaseRecords(spare);
     const lockFlags = (flags & MAP_LOCKED ? VM_LOCKED : 0) | this.defaultLockFlags;
-    if (!this.addVma(start, size, prot, sharing === MAP_SHARED, 'anon', '', lockFlags))
+    if (!this.mapArea(start, start + size, prot, sharing === MAP_SHARED, 'anon', '', lockFlags))
       return -ERRNO.ENOMEM;
-    this.mergeAround(start, start + size);
     if (flags & MAP_POPULATE && this.populate(start, start + size) !== FaultResult.HANDLED) {
       this.munmap(start, size);
       return -ERRNO.ENOMEM;

@@ -150,9 +150,8 @@ export class VmaList {
     if (this.items[i] === vma) removeAt(this.items, i);
   }
 
-  /** Splits the area strictly containing `va` (there must be one) in two at `va`; the upper piece gets `record`. */
-  splitAt(va: number, record: number): void {
-    const vma = this.find(va)!;
+  /** Splits `vma`, which strictly contains `va`, in two at `va`; the upper piece, which gets `record`. */
+  splitAt(vma: Vma, va: number, record: number): Vma {
     const upper = new Vma(
       va,
       vma.end,
@@ -165,6 +164,7 @@ export class VmaList {
     );
     vma.end = va;
     this.insert(upper);
+    return upper;
   }
 
   /** Merges neighbours with identical attributes around `[start, end)`; returns the removed. */

@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { PAGE_SIZE } from '../../src/hw/constants.js';
+import { FaultInjector } from '../../src/kernel/fault-injection.js';
+import { Machine } from '../../src/kernel/machine.js';
 import {
   ERRNO,
   MAP_ANONYMOUS,
@@ -95,6 +97,42 @@ describe('mmap, munmap, mprotect', () => {
     expect(space.mmap(0x1001, PAGE_SIZE, RW, ANON | MAP_FIXED)).toBe(-ERRNO.EINVAL);
     expect(space.mmap(0x1000, PAGE_SIZE, RW, ANON | MAP_FIXED)).toBe(-ERRNO.EPERM);
     expect(space.mmap(0, 2 ** 48, RW, ANON)).toBe(-ERRNO.ENOMEM);
+  });
+
+  it('an area alike its neighbours grows them in place: no VMA record, so no failure for one', () => {
+    // Linux's mmap_region merges before it allocates a vm_area_struct.
+    const machine = Machine.boot({ memory: '16M' });
+    const injector = FaultInjector.install(machine);
+    const p = machine.spawn((ctx) => {
+      const space = machine.process(ctx.pid)!.space;
+      const areas = () => space.vmas.items.map((v) => [v.start, v.end, v.prot]);
+      const high = ctx.mmap(0, 4 * PAGE_SIZE, RW, ANON);
+      const low = ctx.mmap(high - 8 * PAGE_SIZE, 4 * PAGE_SIZE, RW, ANON);
+      expect(low).toBe(high - 8 * PAGE_SIZE);
+      const before = areas().length;
+      injector.arm('slab', 1);
+      // Between the two, alike both: one area from low to high's end, one record fewer.
+      expect(ctx.mmap(high - 4 * PAGE_SIZE, 4 * PAGE_SIZE, RW, ANON)).toBe(high - 4 * PAGE_SIZE);
+      expect(injector.injected).toBe(0);
+      expect(areas().length).toBe(before - 1);
+      expect(space.vmas.find(low)).toMatchObject({ start: low, end: high + 4 * PAGE_SIZE });
+      // Below low, alike: low's area grows down.
+      expect(ctx.mmap(0, PAGE_SIZE, RW, ANON)).toBe(low - PAGE_SIZE);
+      expect(injector.injected).toBe(0);
+      expect(space.vmas.find(low - PAGE_SIZE)?.end).toBe(high + 4 * PAGE_SIZE);
+      // Read-only is not alike: it needs a record, and without one nothing changes.
+      const layout = areas();
+      expect(ctx.syscall('mmap', 0, PAGE_SIZE, PROT_READ, ANON, -1, 0)).toBe(-ERRNO.ENOMEM);
+      expect(injector.injected).toBe(1);
+      expect(areas()).toEqual(layout);
+      ctx.store32(low - PAGE_SIZE, 1);
+      ctx.store32(high + 3 * PAGE_SIZE, 2);
+      return 0;
+    });
+    machine.run();
+    injector.uninstall();
+    expect(p.exitCode).toBe(0);
+    machine.check();
   });
 
   it('MAP_FIXED replaces, MAP_FIXED_NOREPLACE refuses with EEXIST (Linux selftest)', () => {
