@@ -24,24 +24,27 @@ export interface MemoryAccess {
 }
 
 /**
- * Direct access to the words behind one page, for code that makes several accesses to one small
- * structure (a heap chunk's header, a list head): one permission check for all of them instead
- * of one per word, as a CPU's TLB hit serves every access to a page it maps.
+ * Direct access to the words behind a window of memory (a 4 KiB page through an MMU, the whole
+ * buffer of a flat memory), for code that makes several accesses to one small structure (a heap
+ * chunk's header, a list head): one permission check for all of them instead of one per word,
+ * as a CPU's TLB hit serves every access to the page it maps.
  *
  * ```
- *   writablePageWords(a) ─▶ Int32Array of the 4 KiB page holding a
- *   ┌──────┬──────┬─────┬──────────────────┬─────┬────────┐
- *   │ w[0] │ w[1] │ ... │ w[(a & 0xfff)>>2] │ ... │ w[1023]│   little-endian words
- *   └──────┴──────┴─────┴──────────────────┴─────┴────────┘
+ *   writableWindow(a) ─▶ the window's words, little-endian; a's word at i = (a & windowMask) >> 2
+ *   ┌──────┬──────┬─────┬──────┬──────┬─────┬─────────────┐
+ *   │ w[0] │ w[1] │ ... │ w[i] │ w[i+1]│ ... │ w[length-1] │   (a page: length 1024, mask 0xfff)
+ *   └──────┴──────┴─────┴──────┴──────┴─────┴─────────────┘
  * ```
  */
-export interface PageWordAccess {
+export interface WordWindows {
+  /** The address bits that give an address's byte offset in its window (0xfff: a page). */
+  readonly windowMask: number;
   /**
-   * The 32-bit words of the 4 KiB page that holds `address` (a multiple of 4), the word at
-   * `address` at index `(address & 0xfff) >> 2`, when this view may read and write them now
-   * with neither a fault nor a page walk; else an empty array, and the caller makes its
-   * accesses one by one. The array is valid until the caller's next access that may fault (a
-   * fault may reclaim or copy the page), and may be shorter than a page where memory ends.
+   * The 32-bit words of the window that holds `address` (a multiple of 4), its word at index
+   * `(address & windowMask) >> 2`, when this view may read and write them now with neither a
+   * fault nor a page walk; else an empty array, and the caller makes its accesses one by one.
+   * A window ends where its array does: check every index against its length. The array is
+   * valid until the caller's next access that may fault (a fault may reclaim or copy a page).
    */
-  writablePageWords(address: number): Int32Array;
+  writableWindow(address: number): Int32Array;
 }

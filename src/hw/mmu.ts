@@ -35,7 +35,7 @@ import { InvalidArgumentError, WallosError } from '../errors.js';
 import { formatAddress, isCanonical } from './address.js';
 import { PAGE_MASK, PAGE_SHIFT, PAGE_SIZE, PTE_SIZE } from './constants.js';
 import { Cpu } from './cpu.js';
-import type { MemoryAccess, PageWordAccess } from './memory-access.js';
+import type { MemoryAccess, WordWindows } from './memory-access.js';
 import {
   describeFaultCode,
   entryAddress,
@@ -187,8 +187,8 @@ const WRITE_HIT_MASK = WRITE_HIT_RIGHTS | RIGHT_USER;
 /** What the `peek` hot paths of {@link Mmu} return when the TLB cannot answer alone. */
 export const TLB_MISS = -1;
 const SLOT_MASK = TLB_ENTRIES - 1;
-/** {@link UserModeMemory.writablePageWords} on a miss: no words. */
-const NO_PAGE_WORDS = new Int32Array(0);
+/** {@link UserModeMemory.writableWindow} on a miss: no words. */
+const NO_WINDOW = new Int32Array(0);
 const BYTE_BITS = 8;
 /** log2 of BYTE_BITS: a byte's offset in its word, shifted by this, is its bit position. */
 const BYTE_SHIFT = 3;
@@ -831,12 +831,14 @@ export class Mmu implements MemoryAccess {
  * decides how many of them are inlined. For the same reason these hits are not counted in
  * {@link Tlb.hits}: a counter update per access made an in-process malloc 15% slower.
  */
-export abstract class UserModeMemory implements PageWordAccess {
+export abstract class UserModeMemory implements WordWindows {
   protected mmu: Mmu;
   // The TLB's arrays (never replaced, only refilled), one load away.
   private readTags: Float64Array;
   private writeTags: Float64Array;
   private words: Int32Array[];
+  /** A window is one 4 KiB page ({@link WordWindows}). */
+  readonly windowMask = PAGE_MASK;
 
   constructor(mmu: Mmu) {
     this.mmu = mmu;
@@ -888,12 +890,12 @@ export abstract class UserModeMemory implements PageWordAccess {
   }
 
   /**
-   * The page's words when the TLB maps it for a user write ({@link PageWordAccess}): the same
-   * tag compare as a {@link store32} hit, once for every access the caller makes to the page.
+   * The page's words when the TLB maps it for a user write ({@link WordWindows}): the same tag
+   * compare as a {@link store32} hit, once for every access the caller makes to the page.
    */
-  writablePageWords(va: number): Int32Array {
+  writableWindow(va: number): Int32Array {
     const slot = (va >>> 12) & 2047;
-    return this.writeTags[slot] === va - (va & 0xfff) ? this.words[slot]! : NO_PAGE_WORDS;
+    return this.writeTags[slot] === va - (va & 0xfff) ? this.words[slot]! : NO_WINDOW;
   }
 
   /** One byte, merged into its word (RAM is little-endian). */

@@ -21,7 +21,7 @@
  * ```
  */
 import { WallosError } from '../errors.js';
-import type { MemoryAccess } from '../hw/memory-access.js';
+import type { MemoryAccess, WordWindows } from '../hw/memory-access.js';
 
 /** An access outside the flat buffer: the standalone analogue of a segmentation fault. */
 export class FlatMemoryFaultError extends WallosError {
@@ -34,20 +34,34 @@ export class FlatMemoryFaultError extends WallosError {
 }
 
 const WORD_BYTES = 4;
+/**
+ * A flat memory's window is its whole buffer, up to this offset mask: the word of address `a`
+ * is `i32[a >> 2]`. Addresses from 2^31 on (a buffer that large) have no window.
+ */
+const WINDOW_MASK = 0x7fffffff;
+/** {@link FlatMemory.writableWindow} outside the buffer: no words. */
+const NO_WINDOW = new Int32Array(0);
 
 /** Loads and stores over one ArrayBuffer (see the module comment). */
-export class FlatMemory implements MemoryAccess {
+export class FlatMemory implements MemoryAccess, WordWindows {
   private u8: Uint8Array;
   private u32: Uint32Array;
+  /** The buffer's words again, signed: its window ({@link WordWindows}). */
+  private i32: Int32Array;
   private view: DataView;
   /** The buffer's length in bytes: every valid address is below it. */
   byteLength: number;
+  /** One past the last address with a window. */
+  private windowEnd: number;
+  readonly windowMask = WINDOW_MASK;
 
   constructor(buffer: ArrayBuffer) {
     this.u8 = new Uint8Array(buffer);
     this.u32 = new Uint32Array(buffer, 0, buffer.byteLength >>> 2);
+    this.i32 = new Int32Array(buffer, 0, buffer.byteLength >>> 2);
     this.view = new DataView(buffer);
     this.byteLength = buffer.byteLength;
+    this.windowEnd = Math.min(buffer.byteLength, WINDOW_MASK + 1);
   }
 
   /** The current backing buffer (replaced by {@link FlatMemory.replaceBuffer} when it grows). */
@@ -62,8 +76,18 @@ export class FlatMemory implements MemoryAccess {
   replaceBuffer(buffer: ArrayBuffer): void {
     this.u8 = new Uint8Array(buffer);
     this.u32 = new Uint32Array(buffer, 0, buffer.byteLength >>> 2);
+    this.i32 = new Int32Array(buffer, 0, buffer.byteLength >>> 2);
     this.view = new DataView(buffer);
     this.byteLength = buffer.byteLength;
+    this.windowEnd = Math.min(buffer.byteLength, WINDOW_MASK + 1);
+  }
+
+  /**
+   * The whole buffer's words, for any address inside it ({@link WordWindows}): a flat memory
+   * has no protection, so every word is writable.
+   */
+  writableWindow(address: number): Int32Array {
+    return address >= 0 && address < this.windowEnd ? this.i32 : NO_WINDOW;
   }
 
   load8(address: number): number {

@@ -25,17 +25,18 @@
  * top merges into it, and a top past the trim threshold shrinks the break. Blocks of at least
  * the mmap threshold get their own mapping, returned by munmap on free.
  *
- * The cache's pop and push, most calls of a real program, read and write the chunk's header
- * and the cache's head in place, in the words of their pages, when the memory offers them
- * ({@link PageWordAccess}: in a process, when the TLB maps both pages user-writable and dirty):
- * one check per page instead of one per word, as a CPU's TLB hit serves every access to its
- * page. Every other header's head and seal are read and written as a pair the same way. Otherwise (a TLB miss, a read-only COW page, a flat memory, whose accesses are one
- * typed-array access each already) they go word by word through `host.memory`, with the same
- * checks, and end in the same state.
+ * Headers are read and written in place where the memory offers windows of words
+ * ({@link WordWindows}): a chunk's head and seal (and links) as one access to the words of
+ * their page, one check for all of them, as a CPU's TLB hit serves every access to its page.
+ * The cache's pop and push, most calls of a real program, do all their work so: two checks,
+ * one for the cache's head and one for the chunk, where word by word took seven. In a process
+ * a window is a page the TLB maps user-writable and dirty; a flat memory's is its buffer.
+ * Otherwise (a TLB miss, a read-only COW page, a memory without windows) the same code goes
+ * word by word through `host.memory`, with the same checks, and ends in the same state.
  */
 import { InvalidArgumentError } from '../errors.js';
 import { PAGE_SIZE as IMPORTED_PAGE_SIZE } from '../hw/constants.js';
-import type { MemoryAccess, PageWordAccess } from '../hw/memory-access.js';
+import type { MemoryAccess, WordWindows } from '../hw/memory-access.js';
 import { ERRNO } from '../linux-abi.js';
 import * as chunkLayout from './chunk.js';
 import type { HeapHost } from './heap-host.js';
@@ -76,11 +77,10 @@ const {
   sealOf,
 } = chunkLayout;
 const PAGE_SIZE = IMPORTED_PAGE_SIZE;
-const PAGE_MASK = PAGE_SIZE - 1;
 
 /**
- * Where a chunk's words are in its page's words ({@link PageWordAccess}): the chunk's own index
- * there, `(chunk & PAGE_MASK) >> WORD_SHIFT`, plus these.
+ * Where a chunk's words are in its window's words ({@link WordWindows}): the chunk's own index
+ * there ({@link UserAllocator.wordIndex}) plus these.
  */
 const WORD_SHIFT = 2;
 const HEAD_WORD = HEAD >> WORD_SHIFT;
@@ -210,8 +210,10 @@ export class UserAllocator<H extends HeapHost = HeapHost> {
   /** `ERRNO.ENOMEM` or `ERRNO.EINVAL` after a failed call; never cleared by a successful one. */
   errno = 0;
   private readonly m: MemoryAccess;
-  /** The memory again, for the pages the tcache's fast paths read and write in place. */
-  private readonly pages: PageWordAccess;
+  /** The memory's windows, where headers are read and written in place (none: word by word). */
+  private readonly windows: WordWindows;
+  /** Their offset mask, one load away. */
+  private readonly windowMask: number;
   /** The memory again when it can move bytes itself (a FlatMemory), for realloc's copies. */
   private readonly mover: ByteMover | null;
   private readonly mmapThreshold: number;
@@ -248,7 +250,8 @@ export class UserAllocator<H extends HeapHost = HeapHost> {
     this.host = host;
     this.m = host.memory;
     this.mover = isByteMover(host.memory) ? host.memory : null;
-    this.pages = hasPageWords(host.memory) ? host.memory : WITHOUT_PAGE_WORDS;
+    this.windows = hasWordWindows(host.memory) ? host.memory : NO_WORD_WINDOWS;
+    this.windowMask = this.windows.windowMask;
     this.mmapThreshold = options.mmapThreshold ?? DEFAULT_MMAP_THRESHOLD;
     this.trimThreshold = options.trimThreshold ?? DEFAULT_TRIM_THRESHOLD;
     this.topPad = roundUpToPage(options.topPad ?? DEFAULT_TOP_PAD);
@@ -338,16 +341,16 @@ export class UserAllocator<H extends HeapHost = HeapHost> {
    * Frees a block from malloc & co. `free(0)` does nothing; anything else invalid aborts.
    *
    * Fast path: a sealed small chunk in use, whose cache has room, goes onto its cache, read and
-   * written in place when the pages of its header and of its cache's head are at hand
-   * ({@link PageWordAccess}). The seal proves the header was written by us at this very
+   * written in place when the windows of its header and of its cache's head are at hand
+   * ({@link WordWindows}). The seal proves the header was written by us at this very
    * address, so the size can be trusted without more checks.
    */
   free(p: number): void {
     const chunk = p - PAYLOAD;
     const offset = chunk - this.base;
     if (chunk >= this.firstChunk && chunk < this.top && (offset & SMALL_ALIGNED) === offset) {
-      const words = this.pages.writablePageWords(chunk);
-      const at = (chunk & PAGE_MASK) >> WORD_SHIFT;
+      const words = this.windows.writableWindow(chunk);
+      const at = this.wordIndex(chunk);
       const inPlace = at + FD_WORD < words.length;
       const head = inPlace ? words[at + HEAD_WORD]! >>> 0 : this.m.load32(chunk + HEAD);
       const bin = head >>> 4;
@@ -655,7 +658,7 @@ export class UserAllocator<H extends HeapHost = HeapHost> {
 
   /**
    * Lists the free chunk `chunk` (`head`, of `size` bytes) first in its bin, writing its header
-   * and links last: in place when its page is at hand, after every access that may fault.
+   * and links last: in place when its window is at hand, after every access that may fault.
    */
   private insert(chunk: number, head: number, size: number): void {
     const bin = binOf(size);
@@ -673,8 +676,8 @@ export class UserAllocator<H extends HeapHost = HeapHost> {
   /** Removes a free chunk of `size` from its list, with glibc's safe-unlinking checks. */
   private unlink(chunk: number, size: number): void {
     const link = chunk - this.base;
-    const words = this.pages.writablePageWords(chunk);
-    const at = (chunk & PAGE_MASK) >> WORD_SHIFT;
+    const words = this.windows.writableWindow(chunk);
+    const at = this.wordIndex(chunk);
     const inPlace = at + BK_WORD < words.length;
     const fd = inPlace ? words[at + FD_WORD]! >>> 0 : this.m.load32(chunk + FD);
     const bk = inPlace ? words[at + BK_WORD]! >>> 0 : this.m.load32(chunk + BK);
@@ -798,8 +801,8 @@ export class UserAllocator<H extends HeapHost = HeapHost> {
   }
 
   /**
-   * Caches `chunk` (`head`, sealed, in use) on `bin`, its header at `at` of its page's `words`,
-   * when the page of the cache's head is at hand too; false (nothing changed) otherwise.
+   * Caches `chunk` (`head`, sealed, in use) on `bin`, its header at `at` of its window's
+   * `words`, when the cache's head's window is at hand too; false (nothing changed) otherwise.
    */
   private pushCacheInPlace(
     words: Int32Array,
@@ -809,8 +812,8 @@ export class UserAllocator<H extends HeapHost = HeapHost> {
     bin: number,
   ): boolean {
     const headAddress = this.cacheHeadAddress(bin);
-    const heads = this.pages.writablePageWords(headAddress);
-    const first = (headAddress & PAGE_MASK) >> WORD_SHIFT;
+    const heads = this.windows.writableWindow(headAddress);
+    const first = this.wordIndex(headAddress);
     if (first >= heads.length) return false;
     this.setHeadInPlace(words, at, chunk, head | CACHED);
     words[at + FD_WORD] = heads[first]!;
@@ -830,17 +833,17 @@ export class UserAllocator<H extends HeapHost = HeapHost> {
 
   /**
    * Takes the most recently cached chunk of `bin`, checking it really is one; its payload. Read
-   * and written in place when the pages of the cache's head and of the chunk's header are at
-   * hand ({@link PageWordAccess}), else word by word.
+   * and written in place when the windows of the cache's head and of the chunk's header are at
+   * hand ({@link WordWindows}), else word by word.
    */
   private popCache(bin: number): number {
     const headAddress = this.cacheHeadAddress(bin);
-    const heads = this.pages.writablePageWords(headAddress);
-    const first = (headAddress & PAGE_MASK) >> WORD_SHIFT;
+    const heads = this.windows.writableWindow(headAddress);
+    const first = this.wordIndex(headAddress);
     if (first < heads.length) {
       const chunk = this.linkTarget(heads[first]! >>> 0);
-      const words = this.pages.writablePageWords(chunk);
-      const at = (chunk & PAGE_MASK) >> WORD_SHIFT;
+      const words = this.windows.writableWindow(chunk);
+      const at = this.wordIndex(chunk);
       if (at + FD_WORD < words.length) {
         const head = words[at + HEAD_WORD]! >>> 0;
         this.checkCached(chunk, head, words[at + SEAL_WORD]!, bin);
@@ -911,22 +914,22 @@ export class UserAllocator<H extends HeapHost = HeapHost> {
 
   /**
    * The head word of `chunk` when its seal authenticates it at that address, else
-   * {@link UNSEALED}. Both words are read in place when their page is at hand (one check),
+   * {@link UNSEALED}. Both words are read in place when their window is at hand (one check),
    * else one by one.
    */
   private sealedHead(chunk: number): number {
-    const words = this.pages.writablePageWords(chunk);
-    const at = (chunk & PAGE_MASK) >> WORD_SHIFT;
+    const words = this.windows.writableWindow(chunk);
+    const at = this.wordIndex(chunk);
     const inPlace = at + SEAL_WORD < words.length;
     const head = inPlace ? words[at + HEAD_WORD]! >>> 0 : this.m.load32(chunk + HEAD);
     const seal = inPlace ? words[at + SEAL_WORD]! : this.m.load32(chunk + SEAL) | 0;
     return seal === sealOf(chunk, head, this.key) ? head : UNSEALED;
   }
 
-  /** Writes `chunk`'s head word and its seal: in place when their page is at hand. */
+  /** Writes `chunk`'s head word and its seal: in place when their window is at hand. */
   private setHead(chunk: number, head: number): void {
-    const words = this.pages.writablePageWords(chunk);
-    const at = (chunk & PAGE_MASK) >> WORD_SHIFT;
+    const words = this.windows.writableWindow(chunk);
+    const at = this.wordIndex(chunk);
     if (at + SEAL_WORD < words.length) {
       this.setHeadInPlace(words, at, chunk, head);
     } else {
@@ -935,7 +938,12 @@ export class UserAllocator<H extends HeapHost = HeapHost> {
     }
   }
 
-  /** {@link setHead} of the chunk whose words start at `at` of its page's `words`. */
+  /** The index of `address`'s word in the words of its window. */
+  private wordIndex(address: number): number {
+    return (address & this.windowMask) >> WORD_SHIFT;
+  }
+
+  /** {@link setHead} of the chunk whose words start at `at` of its window's `words`. */
   private setHeadInPlace(words: Int32Array, at: number, chunk: number, head: number): void {
     words[at + HEAD_WORD] = head;
     words[at + SEAL_WORD] = sealOf(chunk, head, this.key);
@@ -954,8 +962,8 @@ export class UserAllocator<H extends HeapHost = HeapHost> {
 
   /** Writes a free chunk's header (`head`, sealed) and list links: in place when at hand. */
   private writeFreeHeader(chunk: number, head: number, fd: number, bk: number): void {
-    const words = this.pages.writablePageWords(chunk);
-    const at = (chunk & PAGE_MASK) >> WORD_SHIFT;
+    const words = this.windows.writableWindow(chunk);
+    const at = this.wordIndex(chunk);
     if (at + BK_WORD < words.length) {
       this.setHeadInPlace(words, at, chunk, head);
       words[at + FD_WORD] = fd;
@@ -1349,14 +1357,15 @@ export class UserAllocator<H extends HeapHost = HeapHost> {
   }
 }
 
-/** The page words of a memory that has none: every fast path that needs them misses. */
-const WITHOUT_PAGE_WORDS: PageWordAccess = {
-  writablePageWords: () => NO_WORDS,
+/** The windows of a memory that has none: every header is read and written word by word. */
+const NO_WORD_WINDOWS: WordWindows = {
+  windowMask: 0,
+  writableWindow: () => NO_WORDS,
 };
 const NO_WORDS = new Int32Array(0);
 
-function hasPageWords(memory: MemoryAccess): memory is MemoryAccess & PageWordAccess {
-  return typeof (memory as Partial<PageWordAccess>).writablePageWords === 'function';
+function hasWordWindows(memory: MemoryAccess): memory is MemoryAccess & WordWindows {
+  return typeof (memory as Partial<WordWindows>).writableWindow === 'function';
 }
 
 /** A memory that copies a range within itself in one call (memmove). */

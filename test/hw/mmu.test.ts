@@ -364,7 +364,7 @@ describe('permission rules (Intel SDM vol. 3, 4.6)', () => {
     expect(m.ram.load32(FRAME + 64)).toBe(0x11223344); // none of them wrote
   });
 
-  it('the user-mode page words are the RAM words of a page the TLB maps user-writable and dirty, else none', () => {
+  it('the user-mode windows are the RAM words of a page the TLB maps user-writable and dirty, else none', () => {
     const m = machine();
     const user = new MissRecorder(m.mmu);
     const WRITABLE = USER_VA;
@@ -380,7 +380,8 @@ describe('permission rules (Intel SDM vol. 3, 4.6)', () => {
     for (const va of [READ_ONLY, CLEAN]) m.mmu.load32(va + 8); // cached, not dirty
     m.cpu.cpl = 3;
 
-    const words = user.writablePageWords(WRITABLE + 0xff8);
+    expect(user.windowMask).toBe(PAGE_SIZE - 1);
+    const words = user.writableWindow(WRITABLE + 0xff8);
     expect(words.length).toBe(PAGE_SIZE / 4);
     expect(words[2]).toBe(0x1234); // the word at page offset 8
     words[(0xff8 >> 2) + 1] = 0x5678; // page offset 0xffc
@@ -388,10 +389,10 @@ describe('permission rules (Intel SDM vol. 3, 4.6)', () => {
     expect(user.misses).toBe(0);
 
     for (const va of [READ_ONLY, SUPERVISOR, CLEAN, USER_VA + 4 * PAGE_SIZE]) {
-      expect([va, user.writablePageWords(va + 8).length]).toEqual([va, 0]);
+      expect([va, user.writableWindow(va + 8).length]).toEqual([va, 0]);
     }
     m.mmu.tlb.flushAll();
-    expect(user.writablePageWords(WRITABLE + 8).length).toBe(0); // a miss: no walk here
+    expect(user.writableWindow(WRITABLE + 8).length).toBe(0); // a miss: no walk here
   });
 
   it('user write to a read-only page: error code P|W|U and CR2', () => {
