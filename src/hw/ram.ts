@@ -18,7 +18,7 @@
  */
 import { InvalidArgumentError, WallosError } from '../errors.js';
 import { formatPhysical } from './address.js';
-import { PAGE_SHIFT, PAGE_SIZE } from './constants.js';
+import { PAGE_SIZE } from './constants.js';
 import type { MemoryAccess } from './memory-access.js';
 
 /** Bytes in one chunk of host backing. */
@@ -74,8 +74,12 @@ export class PhysicalMemory implements MemoryAccess {
   readonly ranges: readonly PhysicalRange[];
   private readonly bytes: (Uint8Array | undefined)[];
   private readonly words: (Int32Array | undefined)[];
-  /** Per chunk with host memory, a view of each of its pages' words. */
-  private readonly pageViews: (Int32Array[] | undefined)[];
+  /**
+   * Per 4 KiB frame whose chunk has host memory, a view of its words (undefined elsewhere). One
+   * flat array, indexed by frame number, so a TLB fill finds a page's words in one load rather
+   * than a chunk's list and then the page in it (4 bytes per frame of the address space).
+   */
+  private readonly frameWords: (Int32Array | undefined)[];
   private touched = 0;
   /** Host chunks given back by `release`, reused (zeroed) before new host memory is taken. */
   private readonly spareChunks: Uint8Array[] = [];
@@ -108,7 +112,7 @@ export class PhysicalMemory implements MemoryAccess {
     const slots = top / RAM_CHUNK_SIZE;
     this.bytes = new Array<Uint8Array | undefined>(slots).fill(undefined);
     this.words = new Array<Int32Array | undefined>(slots).fill(undefined);
-    this.pageViews = new Array<Int32Array[] | undefined>(slots).fill(undefined);
+    this.frameWords = new Array<Int32Array | undefined>(slots * CHUNK_PAGES).fill(undefined);
     for (const r of sorted) {
       for (let a = r.base; a < r.base + r.length; a += RAM_CHUNK_SIZE) {
         this.bytes[a / RAM_CHUNK_SIZE] = ZERO_CHUNK;
@@ -147,8 +151,7 @@ export class PhysicalMemory implements MemoryAccess {
    * (untouched, or no RAM). Valid until the next {@link BackingObserver.backingChanged}.
    */
   pageWordsAt(address: number): Int32Array | undefined {
-    const views = this.pageViews[Math.floor(address / RAM_CHUNK_SIZE)];
-    return views === undefined ? undefined : views[(address & CHUNK_MASK) >> PAGE_SHIFT];
+    return this.frameWords[Math.floor(address / PAGE_SIZE)];
   }
 
   /** True when every byte of `[address, address + length)` has RAM behind it. */
@@ -412,7 +415,13 @@ export class PhysicalMemory implements MemoryAccess {
     this.bytes[index] = fresh;
     const words = new Int32Array(fresh.buffer, fresh.byteOffset, RAM_CHUNK_SIZE >> 2);
     this.words[index] = words;
-    this.pageViews[index] = pageViewsOf(words);
+    const firstFrame = index * CHUNK_PAGES;
+    for (let page = 0; page < CHUNK_PAGES; page++) {
+      this.frameWords[firstFrame + page] = words.subarray(
+        page * PAGE_WORDS,
+        (page + 1) * PAGE_WORDS,
+      );
+    }
     this.touched++;
     this.notifyBackingChanged();
     return fresh;
@@ -425,7 +434,7 @@ export class PhysicalMemory implements MemoryAccess {
     this.spareChunks.push(chunk);
     this.bytes[index] = ZERO_CHUNK;
     this.words[index] = ZERO_WORDS;
-    this.pageViews[index] = undefined;
+    this.frameWords.fill(undefined, index * CHUNK_PAGES, (index + 1) * CHUNK_PAGES);
     this.touched--;
     this.notifyBackingChanged();
   }
@@ -464,15 +473,6 @@ export class PhysicalMemory implements MemoryAccess {
       done += count;
     }
   }
-}
-
-/** A view of each page's words in a chunk's `words`. */
-function pageViewsOf(words: Int32Array): Int32Array[] {
-  const views: Int32Array[] = [];
-  for (let page = 0; page < CHUNK_PAGES; page++) {
-    views.push(words.subarray(page * PAGE_WORDS, (page + 1) * PAGE_WORDS));
-  }
-  return views;
 }
 
 function isAllZero(bytes: Uint8Array): boolean {
