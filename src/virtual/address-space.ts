@@ -357,12 +357,14 @@ export class AddressSpace {
    * `spare`) and releases its pages.
    */
   removeRange(start: number, end: number, spare: number[]): void {
-    this.splitEdges(start, end, spare);
-    for (const vma of this.vmas.overlapping(start, end)) {
-      this.zapRange(vma.start, vma.end);
-      this.vmas.remove(vma);
-      this.vm.freeRecord(vma.record);
+    const first = this.splitEdge(start, spare);
+    const last = this.splitEdge(end, spare);
+    const items = this.vmas.items;
+    for (let i = first; i < last; i++) {
+      this.zapRange(items[i]!.start, items[i]!.end);
+      this.vm.freeRecord(items[i]!.record);
     }
+    this.vmas.removeRun(first, last);
     this.mmuGather.finish();
   }
 
@@ -372,13 +374,19 @@ export class AddressSpace {
     this.splitEdge(end, spare);
   }
 
-  /** Splits the VMA strictly containing `edge`, if any, the upper piece taking a record from `spare`. */
-  private splitEdge(edge: number, spare: number[]): void {
-    const lower = this.vmas.find(edge);
-    if (lower === undefined || lower.start === edge) return;
-    const upper = this.vmas.splitAt(lower, edge, spare.pop()!);
+  /**
+   * Splits the VMA strictly containing `edge`, if any, the upper piece taking a record from
+   * `spare`. The index of the first area at or above `edge` then (one search serves both).
+   */
+  private splitEdge(edge: number, spare: number[]): number {
+    const above = this.vmas.indexAfter(edge);
+    const lower = this.vmas.items[above - 1];
+    if (lower === undefined || lower.end <= edge) return above;
+    if (lower.start === edge) return above - 1;
+    const upper = this.vmas.splitAt(above - 1, edge, spare.pop()!);
     this.vm.syncRecord(lower);
     this.vm.syncRecord(upper);
+    return above;
   }
 
   /**

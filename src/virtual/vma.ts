@@ -150,8 +150,12 @@ export class VmaList {
     if (this.items[i] === vma) removeAt(this.items, i);
   }
 
-  /** Splits `vma`, which strictly contains `va`, in two at `va`; the upper piece, which gets `record`. */
-  splitAt(vma: Vma, va: number, record: number): Vma {
+  /**
+   * Splits the area at index `at`, which strictly contains `va`, in two at `va`; the upper
+   * piece, which gets `record` and index `at + 1`.
+   */
+  splitAt(at: number, va: number, record: number): Vma {
+    const vma = this.items[at]!;
     const upper = new Vma(
       va,
       vma.end,
@@ -163,8 +167,17 @@ export class VmaList {
       vma.lockFlags,
     );
     vma.end = va;
-    this.insert(upper);
+    insertAt(this.items, at + 1, upper);
     return upper;
+  }
+
+  /** Removes the areas at indices `[from, to)`. */
+  removeRun(from: number, to: number): void {
+    const items = this.items;
+    const count = to - from;
+    if (count <= 0) return;
+    for (let i = from; i + count < items.length; i++) items[i] = items[i + count]!;
+    for (let i = 0; i < count; i++) items.pop();
   }
 
   /** Merges neighbours with identical attributes around `[start, end)`; returns the removed. */
