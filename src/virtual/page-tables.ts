@@ -41,6 +41,19 @@ const PAGE_TABLE_SPAN = levelSpan(2);
 /** 32-bit words in an entry. */
 const PTE_WORDS = PTE_SIZE >> WORD_SHIFT;
 
+/** The count of a frame that is not a counted table: never freed by emptying (PML4s, pinned). */
+const NOT_COUNTED = -1;
+
+/**
+ * Non-zero entries of each page-table page, by frame number ({@link NOT_COUNTED} for any other
+ * frame): what Linux keeps in a table's own `struct page`. One array serves every tree of a
+ * machine, as a frame is a table of one tree at a time; a typed array spares each PTE write the
+ * hash lookups of a map keyed by table.
+ */
+export function tableCounts(ram: PhysicalMemory): Int32Array {
+  return new Int32Array(Math.ceil(ram.top / PAGE_SIZE)).fill(NOT_COUNTED);
+}
+
 /** Where {@link PageTables.clear} leaves the tables it empties (an MMU gather). */
 export interface TableGather {
   removeTable(table: number): void;
@@ -51,21 +64,30 @@ export class PageTables {
   readonly root: number;
   /** Table frames this tree owns (its PML4 and user-half tables): VmPTE. */
   tablePages = 1;
-  /** Non-zero entries in each owned table below the PML4; a table is freed when it empties. */
-  private readonly used = new Map<number, number>();
-
   private constructor(
     readonly ram: PhysicalMemory,
     readonly frames: PhysicalAllocator,
     root: number,
+    /**
+     * Non-zero entries of each table this tree owns below the PML4, by frame number (shared
+     * with the machine's other trees, see {@link tableCounts}): a table is freed when it empties.
+     */
+    private readonly counts: Int32Array,
   ) {
     this.root = root;
   }
 
-  /** A tree with an empty PML4, or undefined when no frame is left. */
-  static create(ram: PhysicalMemory, frames: PhysicalAllocator): PageTables | undefined {
+  /**
+   * A tree with an empty PML4, or undefined when no frame is left. Trees over the same frames
+   * share one `counts` array.
+   */
+  static create(
+    ram: PhysicalMemory,
+    frames: PhysicalAllocator,
+    counts: Int32Array = tableCounts(ram),
+  ): PageTables | undefined {
     const root = frames.tryAllocPages(0, FrameUse.PAGE_TABLE, ZONE_NORMAL, true);
-    return root < 0 ? undefined : new PageTables(ram, frames, root);
+    return root < 0 ? undefined : new PageTables(ram, frames, root, counts);
   }
 
   /** Copies the kernel half of `kernel`'s PML4 into this one (shared kernel tables). */
@@ -129,10 +151,10 @@ export class PageTables {
     this.ram.store32(at, lo);
     this.ram.store32(at + 4, hi);
     if (wasZero === isZero) return; // rewriting an entry in place (most writes): no count moves
-    const table = at - (at & TABLE_MASK);
-    const count = this.used.get(table);
-    if (count === undefined) return;
-    this.used.set(table, count + (isZero ? -1 : 1));
+    const frame = frameOf(at);
+    const count = this.counts[frame]!;
+    if (count === NOT_COUNTED) return;
+    this.counts[frame] = count + (isZero ? -1 : 1);
   }
 
   /**
@@ -153,7 +175,7 @@ export class PageTables {
    */
   clearLeaf(at: number, va: number, gather?: TableGather): void {
     this.write(at, 0, 0);
-    if (this.used.get(at - (at & TABLE_MASK)) === 0) this.freeEmptyTables(va, 1, gather);
+    if (this.counts[frameOf(at)] === 0) this.freeEmptyTables(va, 1, gather);
   }
 
   /**
@@ -166,16 +188,14 @@ export class PageTables {
   holdPageTable(va: number): boolean {
     const at = this.entry(va, 1, true, true);
     if (at < 0) return false;
-    const table = at - (at & TABLE_MASK);
-    this.used.set(table, this.used.get(table)! + 1);
+    this.counts[frameOf(at)]!++;
     return true;
   }
 
   /** Drops a hold of {@link holdPageTable}, freeing the tables it leaves empty. */
   releasePageTable(va: number): void {
     const at = this.entry(va, 1, false, false);
-    const table = at - (at & TABLE_MASK);
-    this.used.set(table, this.used.get(table)! - 1);
+    this.counts[frameOf(at)]!--;
     this.freeEmptyTables(va, 1);
   }
 
@@ -187,7 +207,7 @@ export class PageTables {
     for (let l: PageLevel = level; l < 4; l = (l + 1) as PageLevel) {
       const child = this.entry(va, l, false, false);
       const table = child - (child & TABLE_MASK);
-      if (this.used.get(table) !== 0) return;
+      if (this.counts[frameOf(table)] !== 0) return;
       this.write(this.entry(va, (l + 1) as PageLevel, false, false), 0, 0);
       if (gather === undefined) {
         this.freeTable(table);
@@ -232,7 +252,7 @@ export class PageTables {
         va = tableVa + (word / PTE_WORDS) * PAGE_SIZE;
         visit(table + (word << WORD_SHIFT), va);
         va += PAGE_SIZE;
-        if (!this.used.has(table)) break;
+        if (this.counts[frameOf(table)] === NOT_COUNTED) break;
       }
     }
   }
@@ -243,7 +263,7 @@ export class PageTables {
    */
   pin(va: number, level: PageLevel): void {
     const at = this.entry(va, level, false, false);
-    if (at >= 0) this.used.delete(at - (at & TABLE_MASK));
+    if (at >= 0) this.counts[frameOf(at)] = NOT_COUNTED;
   }
 
   /** Frees every table of the user half and the PML4 itself. Leaves must already be gone. */
@@ -271,9 +291,8 @@ export class PageTables {
    */
   private unlinkNewTables(at: number, level: PageLevel): void {
     this.freeSubtree(at, level - 1);
-    const parent = at - (at & TABLE_MASK);
-    const count = this.used.get(parent);
-    if (count !== undefined) this.used.set(parent, count - 1);
+    const parent = frameOf(at);
+    if (this.counts[parent] !== NOT_COUNTED) this.counts[parent]!--;
   }
 
   /** Frees the table an entry at `level` points to, and every table below it. */
@@ -294,7 +313,7 @@ export class PageTables {
   private newTable(): number {
     const pa = this.frames.tryAllocPages(0, FrameUse.PAGE_TABLE, ZONE_NORMAL, true);
     if (pa < 0) return -1;
-    this.used.set(pa, 0);
+    this.counts[frameOf(pa)] = 0;
     this.tablePages++;
     return pa;
   }
@@ -306,9 +325,14 @@ export class PageTables {
 
   /** Drops `pa` from this tree's tables, leaving its frame to the caller. */
   private forgetTable(pa: number): void {
-    this.used.delete(pa);
+    this.counts[frameOf(pa)] = NOT_COUNTED;
     this.tablePages--;
   }
+}
+
+/** The number of the frame holding physical address `pa`. */
+function frameOf(pa: number): number {
+  return Math.floor(pa / PAGE_SIZE);
 }
 
 /** The first word at or after `from` (an entry's low word) of a non-zero entry in `words`, or `to`. */

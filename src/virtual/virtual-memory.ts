@@ -43,7 +43,7 @@ import {
   type UserLayout,
   VMALLOC_BASE,
 } from './layout.js';
-import { PageTables } from './page-tables.js';
+import { PageTables, tableCounts } from './page-tables.js';
 import type { Reclaim } from './reclaim/reclaim.js';
 import { Cpus } from './smp/cpus.js';
 import { FaultResult, VmEvents } from './stats.js';
@@ -75,6 +75,8 @@ const COPY_BUFFER_START = 1024 * 1024;
 
 export class VirtualMemory {
   readonly kernelTables: PageTables;
+  /** The entry counts of every page-table page of the machine (shared by all trees). */
+  readonly pageTableCounts: Int32Array;
   readonly events = new VmEvents();
   /** Every CPU's MMU and TLB state; `cpus.current` is the one running. */
   readonly cpus: Cpus;
@@ -105,7 +107,8 @@ export class VirtualMemory {
     readonly frames: PhysicalAllocator,
     map: BootMemoryMap,
   ) {
-    const tables = PageTables.create(ram, frames);
+    this.pageTableCounts = tableCounts(ram);
+    const tables = PageTables.create(ram, frames, this.pageTableCounts);
     if (tables === undefined) throw new Error('no memory for the kernel page tables');
     this.kernelTables = tables;
     this.cpus = new Cpus(Array.isArray(mmus) ? mmus : [mmus as Mmu], this.events);
