@@ -137,7 +137,7 @@ export class AddressSpace {
     name: string,
     layout: UserLayout = FIXED_LAYOUT,
   ): AddressSpace | undefined {
-    const tables = PageTables.create(vm.ram, vm.frames, vm.pageTableCounts);
+    const tables = PageTables.create(vm.ram, vm.kernelFrames, vm.pageTableCounts);
     if (tables === undefined) return undefined;
     tables.shareKernelHalf(vm.kernelTables);
     const space = new AddressSpace(vm, tables, layout);
@@ -685,7 +685,7 @@ export class AddressSpace {
    * nothing leaked.
    */
   fork(): AddressSpace | undefined {
-    const tables = PageTables.create(this.vm.ram, this.vm.frames, this.vm.pageTableCounts);
+    const tables = PageTables.create(this.vm.ram, this.vm.kernelFrames, this.vm.pageTableCounts);
     if (tables === undefined) return undefined;
     tables.shareKernelHalf(this.vm.kernelTables);
     const child = new AddressSpace(this.vm, tables, this.layout);

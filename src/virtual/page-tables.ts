@@ -59,6 +59,10 @@ export interface TableGather {
   removeTable(table: number): void;
 }
 
+/** Where a tree's table frames come from and go back to (the buddy allocator, or the kernel's
+ * frames with direct reclaim: {@link VirtualMemory.kernelFrames}). */
+export type TableFrames = Pick<PhysicalAllocator, 'tryAllocPages' | 'freePages'>;
+
 export class PageTables {
   /** Physical address of the PML4: what CR3 holds while this tree is live. */
   readonly root: number;
@@ -66,7 +70,7 @@ export class PageTables {
   tablePages = 1;
   private constructor(
     readonly ram: PhysicalMemory,
-    readonly frames: PhysicalAllocator,
+    readonly frames: TableFrames,
     root: number,
     /**
      * Non-zero entries of each table this tree owns below the PML4, by frame number (shared
@@ -83,7 +87,7 @@ export class PageTables {
    */
   static create(
     ram: PhysicalMemory,
-    frames: PhysicalAllocator,
+    frames: TableFrames,
     counts: Int32Array = tableCounts(ram),
   ): PageTables | undefined {
     const root = frames.tryAllocPages(0, FrameUse.PAGE_TABLE, ZONE_NORMAL, true);

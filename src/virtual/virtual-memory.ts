@@ -43,7 +43,7 @@ import {
   type UserLayout,
   VMALLOC_BASE,
 } from './layout.js';
-import { PageTables, tableCounts } from './page-tables.js';
+import { PageTables, type TableFrames, tableCounts } from './page-tables.js';
 import type { Reclaim } from './reclaim/reclaim.js';
 import { Cpus } from './smp/cpus.js';
 import { FaultResult, VmEvents } from './stats.js';
@@ -200,7 +200,7 @@ export class VirtualMemory {
 
   /** Direct-map address of 2^order contiguous slab pages, or -1 when memory is exhausted. */
   allocKernelPages(order: number): number {
-    const pa = this.frames.tryAllocPages(order, FrameUse.SLAB, ZONE_NORMAL, false);
+    const pa = this.kernelFrames.tryAllocPages(order, FrameUse.SLAB, ZONE_NORMAL, false);
     return pa < 0 ? -1 : physicalToDirectMap(pa);
   }
 
@@ -217,7 +217,7 @@ export class VirtualMemory {
     const start = this.findVmallocGap(pages * PAGE_SIZE + VMALLOC_GUARD);
     if (pages <= 0 || start === 0) return 0;
     for (let i = 0; i < pages; i++) {
-      const frame = this.frames.tryAllocPages(0, use, ZONE_NORMAL, true);
+      const frame = this.kernelFrames.tryAllocPages(0, use, ZONE_NORMAL, true);
       if (frame < 0 || this.kernelTables.entry(start + i * PAGE_SIZE, 1, true, false) < 0) {
         if (frame >= 0) this.frames.freePages(frame, 0);
         this.unmapVmalloc(start, i);
@@ -269,6 +269,20 @@ export class VirtualMemory {
     }
     return candidate + size <= VMALLOC_BASE + VMALLOC_SPAN ? candidate : 0;
   }
+
+  /**
+   * Frames for the kernel's own use (slab pages, user page tables, vmalloc): the buddy
+   * allocator's, and when it has none, what direct reclaim frees, as a GFP_KERNEL allocation
+   * waits for reclaim rather than fail while user pages could go to swap.
+   */
+  readonly kernelFrames: TableFrames = {
+    tryAllocPages: (order, use, highestZone = ZONE_NORMAL, zero = false) => {
+      const pa = this.frames.tryAllocPages(order, use, highestZone, zero);
+      if (pa >= 0 || this.reclaim === null) return pa;
+      return this.reclaim.allocKernelFrames(order, use, highestZone, zero);
+    },
+    freePages: (pa, order) => this.frames.freePages(pa, order),
+  };
 
   /**
    * A frame for user memory (zeroed when `zero`), through reclaim's watermarks when the

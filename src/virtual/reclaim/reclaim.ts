@@ -48,6 +48,8 @@ export const SWAP_CLUSTER_MAX = 32;
 export const KSWAPD = 0;
 export const DIRECT = 1;
 export type Reclaimer = typeof KSWAPD | typeof DIRECT;
+/** Direct reclaim rounds a kernel allocation waits for before it fails (Linux's MAX_RECLAIM_RETRIES). */
+const MAX_RECLAIM_RETRIES = 16;
 
 /** A shrinker gives back cached kernel memory: returns the pages it freed. */
 export type Shrinker = () => number;
@@ -71,6 +73,8 @@ export class Reclaim {
   readonly events = new ReclaimEvents();
   /** Set when free memory fell below `low`; the scheduler runs kswapd at its next switch. */
   kswapdWoken = false;
+  /** True while {@link shrink} runs: what it allocates must not reclaim again. */
+  private shrinking = false;
   /** Frames taken off the lists because a locked area maps them (meminfo Unevictable). */
   unevictable = 0;
   private readonly unevictableFrames: Uint8Array;
@@ -212,6 +216,23 @@ export class Reclaim {
     return pa;
   }
 
+  /**
+   * Frames for the kernel (slab pages, page tables, vmalloc) when none was free: direct
+   * reclaim, then a retry, while reclaim makes progress and at most {@link MAX_RECLAIM_RETRIES}
+   * times, as Linux's allocation slow path does for GFP_KERNEL short of its OOM killer. -1 when
+   * reclaim frees nothing, or when the allocation comes from within reclaim itself (PF_MEMALLOC:
+   * reclaim never recurses into reclaim).
+   */
+  allocKernelFrames(order: number, use: FrameUse, highestZone: number, zero: boolean): number {
+    if (this.shrinking) return -1;
+    for (let retry = 0; retry < MAX_RECLAIM_RETRIES; retry++) {
+      if (this.shrink(Math.max(SWAP_CLUSTER_MAX, 1 << order), DIRECT) === 0) return -1;
+      const pa = this.vm.frames.tryAllocPages(order, use, highestZone, zero);
+      if (pa >= 0) return pa;
+    }
+    return -1;
+  }
+
   /** kswapd: if woken, reclaims until free memory is back above `high`. */
   runKswapd(): void {
     if (!this.kswapdWoken) return;
@@ -228,6 +249,17 @@ export class Reclaim {
    * chance and then go.
    */
   shrink(target: number, who: Reclaimer): number {
+    const outer = this.shrinking;
+    this.shrinking = true;
+    try {
+      return this.shrinkLists(target, who);
+    } finally {
+      this.shrinking = outer;
+    }
+  }
+
+  /** {@link shrink}'s work, marked as reclaim's own so that its allocations never reclaim. */
+  private shrinkLists(target: number, who: Reclaimer): number {
     const policy = this.policy;
     const scannedBefore = policy.counters.scanned;
     let budget = 2 * policy.size + 1;

@@ -1,0 +1,84 @@
+/**
+ * The kernel's own allocations (page tables, slab pages, kernel stacks) wait for direct reclaim
+ * when no frame is free, as Linux's GFP_KERNEL allocations do: while user pages can go to swap,
+ * fork, mmap and munmap do not fail with ENOMEM.
+ */
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { PAGE_SIZE } from '../../src/hw/constants.js';
+import { Machine } from '../../src/kernel/machine.js';
+import { MAP_ANONYMOUS, MAP_PRIVATE, PROT_READ, PROT_WRITE } from '../../src/linux-abi.js';
+
+const MiB = 1024 * 1024;
+const RAM = 10 * MiB;
+const SWAP = 48 * MiB;
+const ANON = MAP_PRIVATE | MAP_ANONYMOUS;
+
+/** A machine whose first process has touched `touched` bytes (more than RAM when asked). */
+function pressedMachine(swap: number): Machine {
+  return Machine.boot({ memory: RAM, seed: 3, ...(swap > 0 ? { swap } : {}) });
+}
+
+describe('kernel allocations under memory pressure', () => {
+  it('fork reclaims user pages to swap for the child’s page tables instead of failing', () => {
+    const results = [0, SWAP].map((swap) => {
+      const machine = pressedMachine(swap);
+      const forks: number[] = [];
+      machine.spawn((ctx) => {
+        const length = 20 * MiB;
+        const area = ctx.mmap(0, length, PROT_READ | PROT_WRITE, ANON, -1, 0);
+        const touched = swap > 0 ? length : 6 * MiB; // without swap: what RAM can hold
+        for (let offset = 0; offset < touched; offset += PAGE_SIZE) ctx.store32(area + offset, 1);
+        for (let i = 0; i < 12; i++) forks.push(ctx.syscall('fork', () => 0));
+      });
+      machine.run();
+      machine.check();
+      expect(machine.oopses).toEqual([]);
+      return { forks, stalls: machine.vm.reclaim?.events.allocStalls ?? 0 };
+    });
+    const [withoutSwap, withSwap] = results;
+    expect(withSwap!.forks.every((pid) => pid > 0)).toBe(true);
+    expect(withSwap!.stalls).toBeGreaterThan(0);
+    expect(withoutSwap!.forks.every((pid) => pid > 0)).toBe(true); // no pressure: no change
+  });
+
+  it('forks and area splits after touching more than RAM: never ENOMEM while swap has room, state sound', () => {
+    const scenario = fc.record({
+      pages: fc.integer({ min: 3_000, max: 6_000 }), // 12-24 MiB, RAM is 10
+      steps: fc.array(fc.oneof(fc.constant(-1), fc.nat()), { minLength: 4, maxLength: 30 }),
+      childWrites: fc.integer({ min: 0, max: 200 }),
+    });
+    fc.assert(
+      fc.property(scenario, ({ pages, steps, childWrites }) => {
+        const machine = pressedMachine(SWAP);
+        const failures: number[] = [];
+        const parent = machine.spawn((ctx) => {
+          const area = ctx.mmap(0, pages * PAGE_SIZE, PROT_READ | PROT_WRITE, ANON, -1, 0);
+          for (let page = 0; page < pages; page++) ctx.store32(area + page * PAGE_SIZE, page);
+          const child = (): number => {
+            // Breaks COW on some pages (user frames, through reclaim), then checks one.
+            for (let page = 0; page < childWrites; page++) {
+              ctx.store32(area + page * PAGE_SIZE, page + 1);
+            }
+            return 0;
+          };
+          for (const step of steps) {
+            // -1: fork; else unmap the page `step` in the middle of what is left (a VMA split).
+            const result =
+              step < 0
+                ? ctx.syscall('fork', child)
+                : ctx.syscall('munmap', area + (1 + (step % (pages - 2))) * PAGE_SIZE, PAGE_SIZE);
+            if (result < 0) failures.push(result);
+          }
+          return 0;
+        });
+        machine.run();
+        expect(machine.oopses).toEqual([]);
+        machine.check();
+        expect(failures).toEqual([]);
+        expect(parent.exitCode).toBe(0);
+      }),
+      { numRuns: 25 },
+    );
+  });
+});
