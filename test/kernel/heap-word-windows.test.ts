@@ -6,10 +6,13 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { PAGE_SIZE } from '../../src/hw/constants.js';
 import { Machine } from '../../src/kernel/machine.js';
+import type { Process } from '../../src/kernel/process.js';
 import { SIGABRT } from '../../src/linux-abi.js';
 import { mulberry32 } from '../../src/random.js';
 import type { UserAllocator } from '../../src/user-alloc/user-allocator.js';
+import { expectClean, finish } from './helpers.js';
 
 const SLOTS = 64;
 
@@ -65,6 +68,28 @@ function replayInProcess(
   return { results, heap: heapBytes };
 }
 
+/**
+ * Direct reclaim at its worst: the first fault of each access of a process first pages out
+ * every other page of its heap (the heap header, with the caches' heads, included). A page's
+ * words that the heap kept across a faulting access would then be the words of a freed frame.
+ */
+function pageOutHeapOnEveryFault(machine: Machine): void {
+  const handleFault = machine.userPageFault.bind(machine);
+  machine.userPageFault = (process: Process, cr2: number, errorCode: number, faults: number) => {
+    if (faults === 1) {
+      const { space } = process;
+      const faulting = cr2 - (cr2 % PAGE_SIZE);
+      const first = space.brkStart - (space.brkStart % PAGE_SIZE);
+      machine.enterKernel(() => {
+        for (let va = first; va < space.brk; va += PAGE_SIZE) {
+          if (va !== faulting) machine.vm.reclaim!.pageOut(space, va);
+        }
+      });
+    }
+    handleFault(process, cr2, errorCode, faults);
+  };
+}
+
 describe('the heap reading and writing pages in place', () => {
   it('does exactly what it does word by word (the TLB emptied before a random share of calls): same blocks, same bytes', () => {
     fc.assert(
@@ -80,6 +105,47 @@ describe('the heap reading and writing pages in place', () => {
         },
       ),
       { numRuns: 12 },
+    );
+  });
+
+  it('never keeps the words of a page across a fault: faults that page out the rest of the heap leave every block intact', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 0, max: 2 ** 31 }), (seed) => {
+        const machine = Machine.boot({ memory: '16M', swap: '64M', seed });
+        pageOutHeapOnEveryFault(machine);
+        const handle = machine.spawn((ctx) => {
+          const heap = machine.heapOf(machine.process(ctx.pid)!);
+          const r = mulberry32(seed);
+          const blocks = new Float64Array(SLOTS);
+          const sizes = new Float64Array(SLOTS);
+          /** Every byte of block `slot` holds its tag, slot + 1. */
+          const expectIntact = (slot: number, length: number) => {
+            const bytes = ctx.readBytes(blocks[slot]!, length);
+            expect(bytes.every((byte) => byte === slot + 1)).toBe(true);
+          };
+          for (let call = 0; call < 1_200; call++) {
+            const slot = Math.floor(r() * SLOTS);
+            const size = r() < 0.9 ? Math.floor(r() * 1100) : Math.floor(r() * 40_000);
+            if (blocks[slot] === 0) {
+              blocks[slot] = heap.malloc(size);
+            } else if (r() < 0.3) {
+              expectIntact(slot, Math.min(size, sizes[slot]!));
+              blocks[slot] = heap.realloc(blocks[slot]!, size);
+            } else {
+              expectIntact(slot, sizes[slot]!);
+              heap.free(blocks[slot]!);
+              blocks[slot] = 0;
+              continue;
+            }
+            sizes[slot] = size;
+            ctx.fill(blocks[slot]!, size, slot + 1);
+          }
+          heap.check();
+        });
+        finish(machine);
+        expectClean(handle);
+      }),
+      { numRuns: 4 },
     );
   });
 
