@@ -21,6 +21,7 @@
  * The malloc family follows C: `malloc` returns 0 (NULL) when it fails and `ctx.errno` says
  * why. Every method is bound, so `const { malloc, free } = ctx` works.
  */
+import type { WordWindows } from '../hw/memory-access.js';
 import { CLONE_PTHREAD_FLAGS, errnoName, SIGKILL, SIGSEGV } from '../linux-abi.js';
 import { SyscallError } from './errors.js';
 import type { Machine } from './machine.js';
@@ -44,6 +45,15 @@ export interface WaitStatus {
   status: number;
 }
 
+/**
+ * A program's memory: the accesses of {@link UserMemory}, each checked by the MMU as it is made.
+ * Not its windows of RAM words ({@link WordWindows}): the process's heap uses one within a
+ * call, but a window stays valid only until the next fault, and a program that kept one across
+ * a munmap would write into a frame the kernel has given to another process or to a page
+ * table. Nor `runOn`, which is the scheduler's.
+ */
+export type ProgramMemory = Omit<UserMemory, keyof WordWindows | 'runOn'>;
+
 export class UserContext {
   /** Who the system calls of this context come from. */
   private readonly caller: SyscallCaller;
@@ -52,7 +62,7 @@ export class UserContext {
     private readonly machine: Machine,
     private readonly process: Process,
     /** The process's memory, as its code reaches it. */
-    readonly memory: UserMemory,
+    readonly memory: ProgramMemory,
     /** The task whose program this is: the process's leader, or one of its threads. */
     private readonly task: Task = process,
   ) {

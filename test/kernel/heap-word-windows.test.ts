@@ -5,11 +5,19 @@
  * same thing: same blocks, same bytes, same aborts.
  */
 import fc from 'fast-check';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, expectTypeOf, it } from 'vitest';
 import { PAGE_SIZE } from '../../src/hw/constants.js';
 import { Machine } from '../../src/kernel/machine.js';
 import type { Process } from '../../src/kernel/process.js';
-import { SIGABRT } from '../../src/linux-abi.js';
+import type { ProgramMemory } from '../../src/kernel/user-context.js';
+import {
+  MAP_ANONYMOUS,
+  MAP_PRIVATE,
+  PROT_READ,
+  PROT_WRITE,
+  SIGABRT,
+  SIGSEGV,
+} from '../../src/linux-abi.js';
 import { mulberry32 } from '../../src/random.js';
 import type { UserAllocator } from '../../src/user-alloc/user-allocator.js';
 import { expectClean, finish } from './helpers.js';
@@ -147,6 +155,32 @@ describe('the heap reading and writing pages in place', () => {
       }),
       { numRuns: 4 },
     );
+  });
+
+  it('gives a program no window of RAM words, only accesses the MMU checks: its store after munmap faults', () => {
+    // A window is valid only until the next fault: one kept across the munmap below would
+    // write into the frame the other process gets.
+    expectTypeOf<ProgramMemory>().not.toHaveProperty('writableWindow');
+    const machine = Machine.boot({ memory: '16M', seed: 1 });
+    const anonymous = [PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS] as const;
+    const attacker = machine.spawn(function* (ctx) {
+      const page = ctx.mmap(0, PAGE_SIZE, ...anonymous);
+      ctx.store32(page, 1);
+      ctx.munmap(page, PAGE_SIZE);
+      yield; // the other process takes the frame
+      ctx.memory.store32(page, 0x41414141);
+    });
+    let intact = false;
+    machine.spawn(function* (ctx) {
+      const length = 16 * PAGE_SIZE;
+      const block = ctx.mmap(0, length, ...anonymous);
+      ctx.fill(block, length, 5);
+      yield;
+      yield;
+      intact = ctx.readBytes(block, length).every((byte) => byte === 5);
+    });
+    finish(machine);
+    expect([attacker.signal, intact]).toEqual([SIGSEGV, true]);
   });
 
   it('catches a corrupted cache link either way, with the same message', () => {
