@@ -357,6 +357,32 @@ export class AddressSpace {
    * `spare`) and releases its pages.
    */
   removeRange(start: number, end: number, spare: number[]): void {
+    const at = this.vmas.indexAfter(start) - 1;
+    const around = this.vmas.items[at];
+    if (around !== undefined && around.start < start && end < around.end) {
+      this.punchHole(at, start, end, spare.pop()!);
+    } else {
+      this.removeAreasIn(start, end, spare);
+    }
+    this.mmuGather.finish();
+  }
+
+  /**
+   * Cuts `[start, end)` out of the middle of the area at index `at`: the area keeps what lies
+   * below, a new one with `record` takes what lies above. One split, where cutting at both edges
+   * would make a piece between only to drop it.
+   */
+  private punchHole(at: number, start: number, end: number, record: number): void {
+    const lower = this.vmas.items[at]!;
+    const upper = this.vmas.splitAt(at, end, record);
+    lower.end = start;
+    this.zapRange(start, end);
+    this.vm.syncRecord(lower);
+    this.vm.syncRecord(upper);
+  }
+
+  /** {@link removeRange} of a range no single area holds with room on both sides. */
+  private removeAreasIn(start: number, end: number, spare: number[]): void {
     const first = this.splitEdge(start, spare);
     const last = this.splitEdge(end, spare);
     const items = this.vmas.items;
@@ -365,7 +391,6 @@ export class AddressSpace {
       this.vm.freeRecord(items[i]!.record);
     }
     this.vmas.removeRun(first, last);
-    this.mmuGather.finish();
   }
 
   /** Splits the VMAs at `start` and `end`, taking each new record from `spare`. */
@@ -436,12 +461,25 @@ export class AddressSpace {
   }
 
   /**
-   * Reserves the VMA records that cutting `[start, end)` out of the VMAs needs: one per edge
-   * that falls strictly inside a VMA (as Linux, an unmap that splits nothing cannot fail for
-   * lack of memory). Undefined when kernel memory is exhausted.
+   * Reserves the VMA records that splitting the VMAs at `start` and `end` needs: one per edge
+   * that falls strictly inside a VMA. Undefined when kernel memory is exhausted.
    */
   reserveRecords(start: number, end: number): number[] | undefined {
     return this.allocRecords(this.splitsAt(start) + (end !== start ? this.splitsAt(end) : 0));
+  }
+
+  /**
+   * Reserves the VMA records that {@link removeRange} of `[start, end)` needs: one per edge
+   * strictly inside a VMA, but one in all for a hole in the middle of one area (as Linux, an
+   * unmap that splits nothing cannot fail for lack of memory). Undefined when kernel memory
+   * is exhausted.
+   */
+  reserveRecordsToRemove(start: number, end: number): number[] | undefined {
+    const around = this.vmas.find(start);
+    if (around !== undefined && around.start < start && end < around.end) {
+      return this.allocRecords(1);
+    }
+    return this.reserveRecords(start, end);
   }
 
   /**
@@ -496,7 +534,7 @@ export class AddressSpace {
       if (!this.mapArea(oldEnd, newEnd, rw, false, 'heap', '[heap]', lockFlags)) return this.brk;
       this.populateLocked(oldEnd, newEnd, lockFlags);
     } else if (newEnd < oldEnd) {
-      const spare = this.reserveRecords(newEnd, oldEnd);
+      const spare = this.reserveRecordsToRemove(newEnd, oldEnd);
       if (spare === undefined) return this.brk;
       this.removeRange(newEnd, oldEnd, spare);
       this.releaseRecords(spare);
@@ -536,7 +574,7 @@ export class AddressSpace {
       start = this.placeMapping(address, size);
       if (start < 0) return -ERRNO.ENOMEM;
     }
-    const spare = fixed ? this.reserveRecords(start, start + size) : [];
+    const spare = fixed ? this.reserveRecordsToRemove(start, start + size) : [];
     if (spare === undefined) return -ERRNO.ENOMEM;
     if (fixed) this.removeRange(start, start + size, spare);
     this.releaseRecords(spare);
@@ -587,7 +625,7 @@ export class AddressSpace {
     if (!isPageAligned(address) || length <= 0 || address < 0) return -ERRNO.EINVAL;
     const end = pageUp(address + length);
     if (end > USER_TOP) return -ERRNO.EINVAL;
-    const spare = this.reserveRecords(address, end);
+    const spare = this.reserveRecordsToRemove(address, end);
     if (spare === undefined) return -ERRNO.ENOMEM;
     this.removeRange(address, end, spare);
     this.releaseRecords(spare);

@@ -135,6 +135,36 @@ describe('mmap, munmap, mprotect', () => {
     machine.check();
   });
 
+  it('a hole in the middle of one area takes one VMA record: the area and a new one above', () => {
+    const machine = Machine.boot({ memory: '16M' });
+    const injector = FaultInjector.install(machine);
+    const p = machine.spawn((ctx) => {
+      const space = machine.process(ctx.pid)!.space;
+      const areas = () => space.vmas.items.map((v) => [v.start, v.end]);
+      const base = ctx.mmap(0, 8 * PAGE_SIZE, RW, ANON);
+      for (let i = 0; i < 8; i++) ctx.store32(base + i * PAGE_SIZE, i + 1);
+      const before = areas();
+      injector.arm('slab', 1);
+      expect(ctx.syscall('munmap', base + 2 * PAGE_SIZE, 3 * PAGE_SIZE)).toBe(-ERRNO.ENOMEM);
+      expect(areas()).toEqual(before);
+      injector.arm('slab', 2);
+      expect(ctx.syscall('munmap', base + 2 * PAGE_SIZE, 3 * PAGE_SIZE)).toBe(0);
+      expect(injector.injected).toBe(1); // armed, never reached: the first record sufficed
+      expect(space.vmas.find(base)).toMatchObject({ start: base, end: base + 2 * PAGE_SIZE });
+      expect(space.vmas.find(base + 5 * PAGE_SIZE)).toMatchObject({
+        start: base + 5 * PAGE_SIZE,
+        end: base + 8 * PAGE_SIZE,
+      });
+      expect(space.vmas.find(base + 2 * PAGE_SIZE)).toBeUndefined();
+      expect([0, 1, 5, 6, 7].map((i) => ctx.load32(base + i * PAGE_SIZE))).toEqual([1, 2, 6, 7, 8]);
+      return 0;
+    });
+    machine.run();
+    injector.uninstall();
+    expect(p.exitCode).toBe(0);
+    machine.check();
+  });
+
   it('MAP_FIXED replaces, MAP_FIXED_NOREPLACE refuses with EEXIST (Linux selftest)', () => {
     const { vm, space } = setup();
     const base = 0x3000_0000;
