@@ -8,6 +8,7 @@
  * - each address space's RSS equals its leaves, and each leaf lies inside a VMA;
  * - the kernel half of every PML4 is identical to the kernel's own;
  * - slab caches validate, and kernel stacks match the live tasks;
+ * - every VMA's vm_area_struct holds its fields, and those records are all the cache holds;
  * - each open file's reference count equals the fds that refer to it in live fd tables;
  * - swap: every slot's count equals the swap entries plus the swap-cache frame referring to
  *   it, free and used slots add up, each space's VmSwap equals its swap entries; every frame
@@ -50,6 +51,7 @@ export function checkMachine(machine: Machine): void {
   if (reclaim !== null) checkLists(reclaim, references, problems);
   for (const frame of cached) countOne(references, frame);
   checkFrameUse(machine, references, tablePages, live, problems);
+  checkVmaRecords(machine, problems);
   problems.push(...checkOpenFiles(machine));
   problems.push(...staleTranslations(machine));
   if (problems.length > 0) throw new InvariantError(problems);
@@ -91,6 +93,25 @@ function checkAddressSpace(
   if (!sameKernelHalf(machine, space.tables.root))
     problems.push(`pid ${process.pid}: kernel half differs`);
   return space.tables.tablePages;
+}
+
+/**
+ * Each area of each process not yet reaped against its vm_area_struct in kernel memory, and
+ * their number against the objects the vm_area_struct cache has handed out.
+ */
+function checkVmaRecords(machine: Machine, problems: string[]): void {
+  let areas = 0;
+  for (const process of machine.processList) {
+    for (const vma of process.space.vmas.items) {
+      areas++;
+      if (!machine.objects.holds(machine.ram, vma))
+        problems.push(
+          `pid ${process.pid}: VMA ${formatAddress(vma.start)} differs from its record`,
+        );
+    }
+  }
+  const records = machine.objects.vmas.activeObjects;
+  if (records !== areas) problems.push(`${records} vm_area_struct records, ${areas} VMAs`);
 }
 
 /**

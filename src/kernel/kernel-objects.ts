@@ -14,7 +14,9 @@
  * ```
  */
 import type { MemoryAccess } from '../hw/memory-access.js';
+import type { PhysicalMemory } from '../hw/ram.js';
 import type { SlabAllocator, SlabCache } from '../kernel-alloc/index.js';
+import { directMapToPhysical } from '../virtual/layout.js';
 import type { RecordStore } from '../virtual/virtual-memory.js';
 import type { Vma } from '../virtual/vma.js';
 
@@ -58,6 +60,11 @@ export function store64(memory: MemoryAccess, address: number, value: number): v
   memory.store32(address + 4, Math.floor(value / TWO_POW_32) >>> 0);
 }
 
+/** The flags word of a vm_area_struct: shared, and the lock bits. */
+function vmaFlags(vma: Vma): number {
+  return (vma.shared ? VMA_SHARED_FLAG : 0) | vma.lockFlags;
+}
+
 /** Task states as a u32 in task_struct. */
 export const TASK_STATE_CODES = {
   runnable: 0,
@@ -94,7 +101,21 @@ export class KernelObjects implements RecordStore {
     store64(this.memory, address + VMA_START, vma.start);
     store64(this.memory, address + VMA_END, vma.end);
     this.memory.store32(address + VMA_PROT, vma.prot);
-    this.memory.store32(address + VMA_FLAGS, (vma.shared ? VMA_SHARED_FLAG : 0) | vma.lockFlags);
+    this.memory.store32(address + VMA_FLAGS, vmaFlags(vma));
+  }
+
+  /**
+   * For the checker: whether `vma`'s record holds its fields, read from `ram` at the record's
+   * physical address (through no TLB, so checking changes nothing).
+   */
+  holds(ram: PhysicalMemory, vma: Vma): boolean {
+    const at = directMapToPhysical(vma.record);
+    return (
+      ram.load64(at + VMA_START) === vma.start &&
+      ram.load64(at + VMA_END) === vma.end &&
+      ram.load32(at + VMA_PROT) === vma.prot &&
+      ram.load32(at + VMA_FLAGS) === vmaFlags(vma)
+    );
   }
 
   writeTask(

@@ -15,6 +15,8 @@ import { expectClean, finish } from './helpers.js';
 
 const RW = PROT_READ | PROT_WRITE;
 const ANON = MAP_PRIVATE | MAP_ANONYMOUS;
+/** vm_end in a vm_area_struct (kernel-objects.ts). */
+const VMA_END_OFFSET = 8;
 
 function text(ctx: UserContext, va: number, s: string): number {
   const bytes = new TextEncoder().encode(s);
@@ -322,5 +324,28 @@ describe('machine.check', () => {
     });
     finish(machine);
     expect(checks).toEqual(['ok', 'ok', 'ok']);
+  });
+});
+
+describe('machine.check() and the VMA records', () => {
+  it('fails when a VMA record in kernel memory is overwritten, or one is leaked', () => {
+    const machine = Machine.boot({ memory: '16M' });
+    const p = machine.spawn((ctx) => {
+      const area = ctx.mmap(0, 4 * PAGE_SIZE, RW, ANON);
+      const record = machine.process(ctx.pid)!.space.vmas.find(area)!.record;
+      machine.check();
+      const end = VMA_END_OFFSET;
+      const saved = machine.atCpl0(() => machine.mmu.load32(record + end));
+      machine.atCpl0(() => machine.mmu.store32(record + end, saved + PAGE_SIZE));
+      expect(() => machine.check()).toThrow(/differs from its record/);
+      machine.atCpl0(() => machine.mmu.store32(record + end, saved));
+      const leaked = machine.objects.vmas.alloc();
+      expect(() => machine.check()).toThrow(/records, \d+ VMAs/);
+      machine.objects.vmas.free(leaked);
+      machine.check();
+      return 0;
+    });
+    machine.run();
+    expect(p.exitCode).toBe(0);
   });
 });
