@@ -139,9 +139,12 @@ export class UserMemory extends UserModeMemory implements MemoryAccess {
    * (the MMU's resumable forms). Like an interrupted `rep movsb`, whose RSI/RDI/RCX keep its
    * progress, the access resumes after the fault where it stopped instead of from the start: a
    * copy costs one pass and at most a fault or two per page, however many of its pages fault.
-   * The fault-loop count starts again at each step forward.
+   * The fault-loop count starts again at each step forward. A `length` that counts no bytes
+   * (negative, fractional, not finite) is the program's error, thrown to it before the loop:
+   * inside, every error but a fault is the kernel's own (an oops).
    */
   private resumable(length: number, run: (done: number) => number): void {
+    checkLength(length);
     let done = 0;
     for (let faults = 1; ; faults++) {
       let reached: number;

@@ -147,6 +147,25 @@ describe('user access to kernel memory', () => {
   });
 });
 
+describe('bulk accesses of its memory with a length that counts no bytes', () => {
+  const lengths = [Number.NaN, -1, 1.5, Number.POSITIVE_INFINITY, 2 ** 53];
+  const bulk = [
+    ['fill', (ctx: UserContext, p: number, n: number) => ctx.memory.fill(p, n, 0)],
+    ['copyWithin', (ctx: UserContext, p: number, n: number) => ctx.memory.copyWithin(p, p + 64, n)],
+    ['readBytes', (ctx: UserContext, p: number, n: number) => ctx.memory.readBytes(p, n)],
+  ] as const;
+
+  it.each(bulk)('%s: a typed error in the program, no oops', (_, access) => {
+    for (const length of lengths) {
+      const handle = attack((ctx) => access(ctx, page(ctx), length));
+      expect([handle.exitCode, handle.error]).toEqual([
+        1,
+        `InvalidArgumentError: length ${length} is not a non-negative integer`,
+      ]);
+    }
+  });
+});
+
 describe("another process's memory", () => {
   it('its addresses are not mapped here: SIGSEGV; mapped here, they are our own zeroed page', () => {
     const machine = Machine.boot({ memory: '16M' });
