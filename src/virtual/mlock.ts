@@ -66,7 +66,7 @@ function lockPages(space: AddressSpace, address: number, length: number, lockFla
   const before = space.vmas.overlapping(start, end).map((vma) => vma.lockFlags);
   if (!setLockFlags(space, start, end, () => lockFlags)) return -ERRNO.ENOMEM;
   if (lockFlags === 0) putBack(space, start, end);
-  if (populateLocked(space, start, end) === FaultResult.HANDLED) {
+  if (populateLockedAreas(space, start, end) === FaultResult.HANDLED) {
     if (lockFlags !== 0) takeOffLists(space, start, end);
     return 0;
   }
@@ -103,7 +103,7 @@ function setLockFlags(
  * first failure, or HANDLED. With `ignoreErrors` (mlockall, as Linux's `__mm_populate`) an area
  * that cannot be faulted in does not stop the areas after it.
  */
-function populateLocked(
+function populateLockedAreas(
   space: AddressSpace,
   start: number,
   end: number,
@@ -131,7 +131,7 @@ export function mlockall(space: AddressSpace, flags: number): number {
   space.defaultLockFlags = flags & MCL_FUTURE ? lockFlags : 0;
   if (flags & MCL_CURRENT) {
     lockEveryArea(space, lockFlags);
-    populateLocked(space, 0, USER_TOP, true);
+    populateLockedAreas(space, 0, USER_TOP, true);
     takeOffLists(space, 0, USER_TOP);
   }
   return 0;
