@@ -10,6 +10,8 @@
  *                    ▼
  *               PDE cached? ──yes──► read the PTE alone (Tlb's PDE cache) ──┐
  *                    │ no                                                    │
+ *               PDPTE cached? ──yes──► read the PDE, then the PTE ───────────┤
+ *                    │ no                                                    │
  *                    ▼                                                       │
  *               walk CR3 → PML4 → PDPT → PD → PT (stops early at a PS leaf)  │
  *                    │◄──────────────────────────────────────────────────────┘
@@ -208,6 +210,8 @@ const WORD_COPY_LIMIT = 256;
 const ENTRY_INDEX_MASK = 511;
 /** The paging level of page directories, whose entries the PDE cache keeps. */
 const PD_LEVEL = 2;
+/** The paging level of page-directory-pointer tables, whose entries the PDPTE cache keeps. */
+const PDPT_LEVEL = 3;
 /**
  * The bytes one entry of each level maps (index = level) and their reciprocals, looked up on
  * the walk: `levelSpan` computes `2 ** n` with a variable exponent, a call to Math.pow, and a
@@ -235,9 +239,12 @@ export class Mmu implements MemoryAccess {
   private walkLevel: PageLevel = 1;
   private walkPage = 0;
   private walkRights = 0;
-  /** The page table the last walk's PDE referenced (-1: none read), and the rights above it. */
+  /** The page table the last walk's PDE referenced (-1: none read), and the rights down to it. */
   private walkTable = -1;
   private walkTableRights = 0;
+  /** The page directory the last walk's PDPTE referenced (-1: none read), and its rights. */
+  private walkDirectory = -1;
+  private walkDirectoryRights = 0;
   /** The error code of the last page fault (its address is in `cpu.cr2`). */
   faultErrorCode = 0;
 
@@ -596,7 +603,8 @@ export class Mmu implements MemoryAccess {
       return this.fault(va, this.faultCode(access, PF_P));
     }
     this.markAccessed(access === ACCESS_WRITE);
-    // Only now are the A bits of the upper levels set, which the PDE cache requires.
+    // Only now are the A bits of the upper levels set, which the caches require.
+    if (this.walkDirectory >= 0) tlb.insertPdpte(va, this.walkDirectory, this.walkDirectoryRights);
     if (this.walkTable >= 0) tlb.insertPde(va, this.walkTable, this.walkTableRights);
     const piece = this.walkPage + offsetIn(va, this.walkLevel) - (va & PAGE_MASK);
     tlb.insert(va, piece, this.walkRights, this.walkLevel);
@@ -614,24 +622,28 @@ export class Mmu implements MemoryAccess {
 
   /**
    * The walk of a TLB miss: from the page table of a cached PDE when the PDE cache has one
-   * (reading the PTE alone), else from CR3.
+   * (reading the PTE alone), else from the page directory of a cached PDPTE (the PDE and the
+   * PTE), else from CR3.
    */
   private resolveForAccess(va: number): number {
     const tlb = this.tlb;
     const table = tlb.cachedPageTable(va);
-    if (table < 0) return this.resolve(va);
-    return this.resolveFrom(va, table, 1, tlb.pdeRights[Tlb.pdeSlotOf(va)]!);
+    if (table >= 0) return this.resolveFrom(va, table, 1, tlb.pdeRights[Tlb.pdeSlotOf(va)]!);
+    const directory = tlb.cachedDirectory(va);
+    if (directory < 0) return this.resolve(va);
+    return this.resolveFrom(va, directory, 2, tlb.pdpteRights[Tlb.pdpteSlotOf(va)]!);
   }
 
   /**
    * Walks from `table`, a table of `level`, down to the leaf for `va`; `rights` are those of
    * the levels above. Records each entry read (`walkEntries[0]` is the first) and, when the
-   * walk passes a PDE that references a page table, that table and the rights above it.
+   * walk passes a PDPTE or a PDE that references a table, that table and the rights down to it.
    */
   private resolveFrom(va: number, table: number, level: PageLevel, rights: number): number {
     const nxe = this.cpu.eferNxe;
     this.walkDepth = 0;
     this.walkTable = -1;
+    this.walkDirectory = -1;
     for (let step = 0; level >= 1; step++, level--) {
       const at = table + entryIndex(va, level) * PTE_SIZE;
       const low = this.ram.load32(at);
@@ -657,6 +669,9 @@ export class Mmu implements MemoryAccess {
       if (level === PD_LEVEL) {
         this.walkTable = target;
         this.walkTableRights = rights;
+      } else if (level === PDPT_LEVEL) {
+        this.walkDirectory = target;
+        this.walkDirectoryRights = rights;
       }
       table = target;
     }

@@ -27,9 +27,9 @@
  * so the TLB registers as RAM's {@link BackingObserver} and drops every attached array when
  * that happens.
  *
- * Beside the TLB sits a PDE cache, one of the paging-structure caches of Intel SDM vol. 3,
- * 4.10.3: for a 2 MiB region (bits 47:21 of the address) the page table its PDE points to and
- * the rights of the three upper levels, so a TLB miss reads only the PTE:
+ * Beside the TLB sit two of the paging-structure caches of Intel SDM vol. 3, 4.10.3. The PDE
+ * cache keeps, for a 2 MiB region (bits 47:21 of the address), the page table its PDE points to
+ * and the rights of the three upper levels, so a TLB miss reads only the PTE:
  *
  * ```
  *  va ──► pde slot = (va >>> 21) & (PDE_CACHE_ENTRIES - 1)
@@ -40,11 +40,33 @@
  *    7  │ NaN (empty)        │             │
  * ```
  *
+ * The PDPTE cache keeps the same for a 1 GiB region (bits 47:30): the page directory its PDPTE
+ * points to and the rights of PML4E and PDPTE, so a miss the PDE cache cannot serve reads the
+ * PDE and the PTE instead of all four levels (every `invlpg` of a munmap empties the PDE cache,
+ * and 32 entries reach 64 MiB):
+ *
+ * ```
+ *  TLB miss ──► PDE cached? ──yes──► PTE
+ *                 │ no
+ *               PDPTE cached? ──yes──► PDE, PTE
+ *                 │ no
+ *               CR3: PML4E, PDPTE, PDE, PTE
+ * ```
+ *
  * As on hardware, an entry is made only from present entries without reserved bits, after the
- * walk has set their A bits, and only for a PDE that references a page table (not a 2 MiB
- * leaf); `invlpg`, a CR3 load, a full flush and a page fault drop all of them.
+ * walk has set their A bits, and only for an entry that references a table (not a large-page
+ * leaf); `invlpg`, a CR3 load and a full flush drop all of them, a page fault those of its
+ * address. Each cache is two typed arrays and a bit mask on purpose: the miss path reads them
+ * with constant shifts, which a cache object parameterised by level measured dearer.
  */
-import { LARGE_PAGE_SHIFT, LARGE_PAGE_SIZE, PAGE_MASK, PAGE_SHIFT } from './constants.js';
+import {
+  HUGE_PAGE_SHIFT,
+  HUGE_PAGE_SIZE,
+  LARGE_PAGE_SHIFT,
+  LARGE_PAGE_SIZE,
+  PAGE_MASK,
+  PAGE_SHIFT,
+} from './constants.js';
 import { levelSpan, type PageLevel } from './paging.js';
 import type { BackingObserver, PhysicalMemory } from './ram.js';
 
@@ -61,6 +83,13 @@ const SLOT_MASK = TLB_ENTRIES - 1;
 export const PDE_CACHE_ENTRIES = 32;
 const PDE_SLOT_MASK = PDE_CACHE_ENTRIES - 1;
 const REGION_MASK = LARGE_PAGE_SIZE - 1;
+/**
+ * Entries of the PDPTE cache; a power of two, from bits 30..31 of the address. Intel publishes
+ * no size either; 4 entries reach 4 GiB.
+ */
+export const PDPTE_CACHE_ENTRIES = 4;
+const PDPTE_SLOT_MASK = PDPTE_CACHE_ENTRIES - 1;
+const HUGE_REGION_MASK = HUGE_PAGE_SIZE - 1;
 /** The tag of an empty slot: NaN equals nothing, so no address ever hits it. */
 const EMPTY = Number.NaN;
 
@@ -153,6 +182,14 @@ export class Tlb implements BackingObserver {
   readonly pdeTables = new Float64Array(PDE_CACHE_ENTRIES);
   /** `RIGHT_WRITABLE | RIGHT_USER | RIGHT_NO_EXECUTE` combined over PML4E, PDPTE and PDE. */
   readonly pdeRights = new Uint8Array(PDE_CACHE_ENTRIES);
+  /** Which PDPTE-cache slots hold an entry, one bit each (as `pdeValid`). */
+  private pdpteValid = 0;
+  /** The 1 GiB region each valid PDPTE-cache entry translates (its base address). */
+  readonly pdpteTags = new Float64Array(PDPTE_CACHE_ENTRIES).fill(EMPTY);
+  /** Physical address of the page directory the cached PDPTE references. */
+  readonly pdpteDirectories = new Float64Array(PDPTE_CACHE_ENTRIES);
+  /** `RIGHT_WRITABLE | RIGHT_USER | RIGHT_NO_EXECUTE` combined over PML4E and PDPTE. */
+  readonly pdpteRights = new Uint8Array(PDPTE_CACHE_ENTRIES);
 
   /** The slot that caches `va`. */
   static slotOf(va: number): number {
@@ -178,6 +215,29 @@ export class Tlb implements BackingObserver {
     this.pdeTags[slot] = va - (va & REGION_MASK);
     this.pdeTables[slot] = table;
     this.pdeRights[slot] = rights;
+  }
+
+  /** The PDPTE-cache slot for `va` (bits 30..31: `>>>` reads them exactly from any address). */
+  static pdpteSlotOf(va: number): number {
+    return (va >>> HUGE_PAGE_SHIFT) & PDPTE_SLOT_MASK;
+  }
+
+  /** The page directory that the cached PDPTE for `va` references, or -1 when none is cached. */
+  cachedDirectory(va: number): number {
+    const slot = Tlb.pdpteSlotOf(va);
+    if ((this.pdpteValid & (1 << slot)) === 0) return -1;
+    return this.pdpteTags[slot] === va - (va & HUGE_REGION_MASK)
+      ? this.pdpteDirectories[slot]!
+      : -1;
+  }
+
+  /** Caches the PDPTE for `va`: it references page directory `directory`; `rights` down to it. */
+  insertPdpte(va: number, directory: number, rights: number): void {
+    const slot = Tlb.pdpteSlotOf(va);
+    this.pdpteValid |= 1 << slot;
+    this.pdpteTags[slot] = va - (va & HUGE_REGION_MASK);
+    this.pdpteDirectories[slot] = directory;
+    this.pdpteRights[slot] = rights;
   }
 
   /** Caches the 4 KiB piece holding `va` at physical `frame` (page-aligned). */
@@ -212,20 +272,22 @@ export class Tlb implements BackingObserver {
 
   /**
    * `invlpg`: drops the translation of `va`, every piece of the large page holding it, and (as
-   * the SDM prescribes, since a PDE may have changed) the whole PDE cache.
+   * the SDM prescribes, since any upper entry may have changed) both paging-structure caches.
    */
   invalidate(va: number): void {
-    this.pdeValid = 0;
+    this.dropPagingStructures();
     this.dropPage(va);
   }
 
   /**
    * What a page fault at `va` drops (SDM 4.10.4.1): the entries that would be used to translate
-   * `va` — its page, the large page holding it, the PDE-cache entry of its region — and no
-   * others, so the retried access and the next fault nearby walk from the cached PDEs.
+   * `va` — its page, the large page holding it, the PDE- and PDPTE-cache entries of its
+   * regions — and no others, so the retried access and the next fault nearby walk from the
+   * cached entries of other regions.
    */
   invalidateForFault(va: number): void {
     this.pdeValid &= ~(1 << Tlb.pdeSlotOf(va));
+    this.pdpteValid &= ~(1 << Tlb.pdpteSlotOf(va));
     this.dropPage(va);
   }
 
@@ -239,18 +301,23 @@ export class Tlb implements BackingObserver {
     }
   }
 
-  /** Drops every entry and the PDE cache (a CR4.PGE toggle or INVPCID all-context). */
+  /** Drops every entry and the paging-structure caches (a CR4.PGE toggle or INVPCID all-context). */
   flushAll(): void {
-    this.pdeValid = 0;
+    this.dropPagingStructures();
     for (let s = 0; s < TLB_ENTRIES; s++) this.clearSlot(s);
   }
 
-  /** Drops every non-global entry and the PDE cache: what loading CR3 does. */
+  /** Drops every non-global entry and the paging-structure caches: what loading CR3 does. */
   flushNonGlobal(): void {
-    this.pdeValid = 0;
+    this.dropPagingStructures();
     for (let s = 0; s < TLB_ENTRIES; s++) {
       if ((this.rights[s]! & RIGHT_GLOBAL) === 0) this.clearSlot(s);
     }
+  }
+
+  private dropPagingStructures(): void {
+    this.pdeValid = 0;
+    this.pdpteValid = 0;
   }
 
   /** The cached translations, in slot order. */

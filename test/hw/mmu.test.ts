@@ -33,7 +33,7 @@ import {
   PTE_US,
 } from '../../src/hw/paging.js';
 import { PhysicalMemory } from '../../src/hw/ram.js';
-import { TLB_ENTRIES } from '../../src/hw/tlb.js';
+import { PDE_CACHE_ENTRIES, TLB_ENTRIES } from '../../src/hw/tlb.js';
 import { ALL, PageTableBuilder } from './page-tables.js';
 
 const USER_VA = 0x0000_4000_0020_3000;
@@ -848,6 +848,64 @@ describe('TLB', () => {
     m.mmu.load32(conflicting);
     expect(faultOf(() => m.mmu.load32(USER_VA + 5 * PAGE_SIZE))?.errorCode).toBe(PF_U);
     expect(m.mmu.load32(USER_VA)).toBe(2); // the fault in its region dropped the cached PDE
+  });
+
+  /**
+   * USER_VA (holding 1) and `far`, 1 GiB on (the next PDPTE's region, holding 2 at the same
+   * offsets), mapped and touched; then `evicting`, 64 MiB on in USER_VA's 1 GiB region, whose
+   * PDE-cache and TLB slots are USER_VA's: USER_VA's PDE and TLB entry are evicted while its
+   * PDPTE stays cached. Then USER_VA's PDPTE in RAM is rewritten to point where `far`'s does.
+   */
+  function cachedPdpteRewritten() {
+    const m = machine();
+    const far = USER_VA + GiB;
+    const evicting = USER_VA + PDE_CACHE_ENTRIES * 2 * MiB;
+    m.tables.map(USER_VA, FRAME);
+    m.tables.map(far, FRAME + 8 * PAGE_SIZE);
+    m.tables.map(evicting, FRAME + 16 * PAGE_SIZE);
+    m.mmu.store32(far, 2);
+    m.mmu.store32(USER_VA, 1);
+    m.mmu.load32(evicting);
+    const pdpte = m.tables.entryFor(USER_VA, 3);
+    const farPdpte = m.tables.entryFor(far, 3);
+    m.ram.store32(pdpte, m.ram.load32(farPdpte));
+    m.ram.store32(pdpte + 4, m.ram.load32(farPdpte + 4));
+    return { m, far, evicting };
+  }
+
+  it('a cached PDPTE outlives a changed PDPTE in RAM until any invlpg (the PDPTE cache)', () => {
+    const { m, far, evicting } = cachedPdpteRewritten();
+    expect(m.mmu.load32(USER_VA)).toBe(1); // through the cached PDPTE, not the one in RAM
+    m.mmu.load32(evicting);
+    m.mmu.invlpg(far); // another page: the PDPTE cache goes all the same
+    expect(m.mmu.load32(USER_VA)).toBe(2);
+  });
+
+  it('a page fault drops the cached PDPTE of its own region only (SDM 4.10.4.1)', () => {
+    const { m, far, evicting } = cachedPdpteRewritten();
+    m.cpu.cpl = 3;
+    expect(faultOf(() => m.mmu.load32(far + 5 * PAGE_SIZE))?.errorCode).toBe(PF_U);
+    expect(m.mmu.load32(USER_VA)).toBe(1); // its region's cached PDPTE survived
+    m.mmu.load32(evicting);
+    expect(faultOf(() => m.mmu.load32(USER_VA + 5 * PAGE_SIZE))?.errorCode).toBe(PF_U);
+    expect(m.mmu.load32(USER_VA)).toBe(2); // the fault in its region dropped it
+  });
+
+  it('a TLB miss through a cached PDPTE reads and marks the PDE and the PTE alone', () => {
+    const m = machine();
+    const evicting = USER_VA + PDE_CACHE_ENTRIES * 2 * MiB;
+    m.tables.map(USER_VA, FRAME);
+    m.tables.map(evicting, FRAME + PAGE_SIZE);
+    m.mmu.load32(USER_VA);
+    m.mmu.load32(evicting);
+    for (const level of [4, 3, 2, 1] as PageLevel[]) {
+      const at = m.tables.entryFor(USER_VA, level);
+      m.ram.store32(at, m.ram.load32(at) & ~PTE_A);
+    }
+    m.mmu.load32(USER_VA);
+    for (const level of [2, 1] as PageLevel[])
+      expect(m.tables.low(USER_VA, level) & PTE_A).toBe(PTE_A);
+    for (const level of [4, 3] as PageLevel[]) expect(m.tables.low(USER_VA, level) & PTE_A).toBe(0);
   });
 
   it('try-accessors report a page fault as PAGE_FAULTED with CR2 and the error code', () => {
