@@ -24,7 +24,7 @@ import type { Reclaim } from '../virtual/reclaim/reclaim.js';
 import { isSwapEntry, swapEntryOffset } from '../virtual/swap/swap-entry.js';
 import { InvariantError } from './errors.js';
 import type { OpenFile } from './files/open-file.js';
-import { KERNEL_STACK_SIZE } from './kernel-objects.js';
+import { KERNEL_STACK_SIZE, mmFieldsOf } from './kernel-objects.js';
 import type { Machine } from './machine.js';
 import type { Process } from './process.js';
 
@@ -52,6 +52,7 @@ export function checkMachine(machine: Machine): void {
   for (const frame of cached) countOne(references, frame);
   checkFrameUse(machine, references, tablePages, live, problems);
   checkVmaRecords(machine, problems);
+  checkMmRecords(live, machine, problems);
   problems.push(...checkOpenFiles(machine));
   problems.push(...staleTranslations(machine));
   if (problems.length > 0) throw new InvariantError(problems);
@@ -112,6 +113,14 @@ function checkVmaRecords(machine: Machine, problems: string[]): void {
   }
   const records = machine.objects.vmas.activeObjects;
   if (records !== areas) problems.push(`${records} vm_area_struct records, ${areas} VMAs`);
+}
+
+/** Each live process's mm_struct in kernel memory against its address space. */
+function checkMmRecords(live: readonly Process[], machine: Machine, problems: string[]): void {
+  for (const process of live) {
+    if (!machine.objects.mmHolds(machine.ram, process.mmRecord, mmFieldsOf(process.space)))
+      problems.push(`pid ${process.pid}: its mm_struct differs from its address space`);
+  }
 }
 
 /**

@@ -16,6 +16,7 @@
 import type { MemoryAccess } from '../hw/memory-access.js';
 import type { PhysicalMemory } from '../hw/ram.js';
 import type { SlabAllocator, SlabCache } from '../kernel-alloc/index.js';
+import type { AddressSpace } from '../virtual/address-space.js';
 import { directMapToPhysical } from '../virtual/layout.js';
 import type { RecordStore } from '../virtual/virtual-memory.js';
 import type { Vma } from '../virtual/vma.js';
@@ -41,6 +42,37 @@ const MM_START_BRK = 8;
 const MM_BRK = 16;
 const MM_MAP_COUNT = 24;
 const MM_RSS = 28;
+
+/** The fields of an mm_struct that the kernel keeps (at each system call's end). */
+export interface MmFields {
+  pgd: number;
+  startBrk: number;
+  brk: number;
+  mapCount: number;
+  rss: number;
+}
+
+/** What `space`'s mm_struct should hold. */
+export function mmFieldsOf(space: AddressSpace): MmFields {
+  return {
+    pgd: space.tables.root,
+    startBrk: space.brkStart,
+    brk: space.brk,
+    mapCount: space.vmas.items.length,
+    rss: space.rss,
+  };
+}
+
+/** What an mm_struct not yet written holds, as far as {@link KernelObjects.writeMm} knows. */
+export function unwrittenMm(): MmFields {
+  return {
+    pgd: Number.NaN,
+    startBrk: Number.NaN,
+    brk: Number.NaN,
+    mapCount: Number.NaN,
+    rss: Number.NaN,
+  };
+}
 
 const VMA_START = 0;
 const VMA_END = 8;
@@ -118,6 +150,21 @@ export class KernelObjects implements RecordStore {
     );
   }
 
+  /**
+   * For the checker: whether the mm_struct at `address` holds `fields`, rss aside (a snapshot
+   * taken at the last system call, which faults have moved since), read from `ram` through no
+   * TLB.
+   */
+  mmHolds(ram: PhysicalMemory, address: number, fields: MmFields): boolean {
+    const at = directMapToPhysical(address);
+    return (
+      ram.load64(at + MM_PGD) === fields.pgd &&
+      ram.load64(at + MM_START_BRK) === fields.startBrk &&
+      ram.load64(at + MM_BRK) === fields.brk &&
+      ram.load32(at + MM_MAP_COUNT) === fields.mapCount
+    );
+  }
+
   writeTask(
     address: number,
     fields: {
@@ -147,14 +194,19 @@ export class KernelObjects implements RecordStore {
     this.memory.store32(address + TASK_EXIT, exit);
   }
 
-  writeMm(
-    address: number,
-    fields: { pgd: number; startBrk: number; brk: number; mapCount: number; rss: number },
-  ): void {
-    store64(this.memory, address + MM_PGD, fields.pgd);
-    store64(this.memory, address + MM_START_BRK, fields.startBrk);
-    store64(this.memory, address + MM_BRK, fields.brk);
-    this.memory.store32(address + MM_MAP_COUNT, fields.mapCount);
-    this.memory.store32(address + MM_RSS, fields.rss);
+  /**
+   * Writes into the mm_struct at `address` the fields that differ from `written` (what it last
+   * got, which then follows): a system call changes one or two of them, and every store is a
+   * kernel access through the MMU (the heap's mmap and munmap, thousands a second, changed only
+   * the map count and rss).
+   */
+  writeMm(address: number, fields: MmFields, written: MmFields): void {
+    const m = this.memory;
+    if (fields.pgd !== written.pgd) store64(m, address + MM_PGD, fields.pgd);
+    if (fields.startBrk !== written.startBrk) store64(m, address + MM_START_BRK, fields.startBrk);
+    if (fields.brk !== written.brk) store64(m, address + MM_BRK, fields.brk);
+    if (fields.mapCount !== written.mapCount) m.store32(address + MM_MAP_COUNT, fields.mapCount);
+    if (fields.rss !== written.rss) m.store32(address + MM_RSS, fields.rss);
+    Object.assign(written, fields);
   }
 }

@@ -59,7 +59,7 @@ import { KernelOops, ProcessTermination, SyscallError } from './errors.js';
 import { ProcessExit } from './exit.js';
 import { FdTable } from './files/fd-table.js';
 import { InputFile, OutputFile, type StandardFiles } from './files/open-file.js';
-import { KERNEL_STACK_SIZE, KernelObjects } from './kernel-objects.js';
+import { KERNEL_STACK_SIZE, KernelObjects, mmFieldsOf } from './kernel-objects.js';
 import {
   OOM_SCORE_ADJ_MAX,
   OOM_SCORE_ADJ_MIN,
@@ -419,15 +419,8 @@ export class Machine implements KernelView {
 
   /** Writes the address-space summary into the process's mm_struct. */
   syncMm(process: Process): void {
-    const space = process.space;
-    process.peakVmSize = Math.max(process.peakVmSize, space.mappedBytes);
-    this.objects.writeMm(process.mmRecord, {
-      pgd: space.tables.root,
-      startBrk: space.brkStart,
-      brk: space.brk,
-      mapCount: space.vmas.items.length,
-      rss: space.rss,
-    });
+    process.peakVmSize = Math.max(process.peakVmSize, process.space.mappedBytes);
+    this.objects.writeMm(process.mmRecord, mmFieldsOf(process.space), process.mmWritten);
   }
 
   /** The user context of `task` (a process's leader, or a thread), made on first use. */

@@ -1,6 +1,7 @@
 /**
  * How a process's malloc heap reaches the kernel: through system calls only, exactly as a libc
- * does. The allocator itself runs in user mode over the process's own memory.
+ * does, each ending as the system call does (the process's mm_struct written back, VmPeak kept).
+ * The allocator itself runs in user mode over the process's own memory.
  */
 import { MAP_ANONYMOUS, MAP_PRIVATE, MREMAP_MAYMOVE, PROT_READ, PROT_WRITE } from '../linux-abi.js';
 import type { HeapHost } from '../user-alloc/index.js';
@@ -28,14 +29,22 @@ export class ProcessHeapHost implements HeapHost {
   }
 
   mmap(length: number): number {
-    const address = this.machine.enterKernel(() =>
-      this.process.space.mmap(0, length, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS),
-    );
+    const address = this.machine.enterKernel(() => {
+      const space = this.process.space;
+      const mapped = space.mmap(0, length, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS);
+      this.machine.syncMm(this.process);
+      return mapped;
+    });
     return address < 0 ? -1 : address;
   }
 
   munmap(address: number, length: number): number {
-    return this.machine.enterKernel(() => this.process.space.munmap(address, length)) < 0 ? -1 : 0;
+    const result = this.machine.enterKernel(() => {
+      const unmapped = this.process.space.munmap(address, length);
+      this.machine.syncMm(this.process);
+      return unmapped;
+    });
+    return result < 0 ? -1 : 0;
   }
 
   /** mremap(2) with MREMAP_MAYMOVE: the pages move by their page tables, never copied. */

@@ -6,7 +6,7 @@ import type { UserAllocator } from '../user-alloc/index.js';
 import type { AddressSpace } from '../virtual/address-space.js';
 import type { FdTable } from './files/fd-table.js';
 import type { OutputFile, StandardFiles } from './files/open-file.js';
-import { TASK_COMM_LENGTH } from './kernel-objects.js';
+import { type MmFields, TASK_COMM_LENGTH, unwrittenMm } from './kernel-objects.js';
 import type { Thread } from './thread.js';
 import type { UserContext } from './user-context.js';
 import type { UserMemory } from './user-memory.js';
@@ -57,6 +57,8 @@ export class Process {
   leaderExitCode: number | null = null;
   /** Largest VmSize seen (VmPeak). */
   peakVmSize = 0;
+  /** The fields its mm_struct (`mmRecord`) last got. */
+  readonly mmWritten: MmFields = unwrittenMm();
   /** oom_score_adj: -1000 (never chosen by the OOM killer) .. 1000; inherited by fork. */
   oomScoreAdj = 0;
 

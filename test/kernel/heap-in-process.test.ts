@@ -31,6 +31,22 @@ describe('the malloc heap inside a process', () => {
     expect(p.exitCode).toBe(0);
   });
 
+  it('the heap’s mmap and munmap end as the system calls do: mm_struct written, VmPeak kept', () => {
+    const machine = Machine.boot({ memory: '64M' });
+    const kb = (status: string, field: string) =>
+      Number(new RegExp(`^${field}:\\s+(\\d+) kB$`, 'm').exec(status)?.[1]);
+    let status = '';
+    machine.spawn((ctx) => {
+      const big = ctx.malloc(8 * 1024 * 1024); // its own mapping
+      machine.check(); // the mm_struct's map count included
+      ctx.free(big); // unmapped
+      machine.check();
+      status = machine.procfs.read(`/proc/${ctx.getpid()}/status`);
+    });
+    finish(machine);
+    expect(kb(status, 'VmPeak')).toBeGreaterThanOrEqual(kb(status, 'VmSize') + 8 * 1024);
+  });
+
   it('a forked child inherits the heap: reads the parent’s blocks, frees and allocates its own', () => {
     const machine = Machine.boot({ memory: '64M' });
     const p = machine.spawn((ctx) => {
