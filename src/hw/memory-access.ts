@@ -31,9 +31,9 @@ export interface MemoryAccess {
  *
  * ```
  *   writableWindow(a) ─▶ the window's words, little-endian; a's word at i = (a & windowMask) >> 2
- *   ┌──────┬──────┬─────┬──────┬──────┬─────┬─────────────┐
- *   │ w[0] │ w[1] │ ... │ w[i] │ w[i+1]│ ... │ w[length-1] │   (a page: length 1024, mask 0xfff)
- *   └──────┴──────┴─────┴──────┴──────┴─────┴─────────────┘
+ *   ┌──────┬──────┬─────┬──────┬────────┬─────┬─────────────┐
+ *   │ w[0] │ w[1] │ ... │ w[i] │ w[i+1] │ ... │ w[length-1] │   (a page: length 1024, mask 0xfff)
+ *   └──────┴──────┴─────┴──────┴────────┴─────┴─────────────┘
  * ```
  */
 export interface WordWindows {

@@ -874,13 +874,13 @@ export abstract class UserModeMemory implements WordWindows {
     this.words = mmu.tlb.words;
   }
 
-  // The four accessors below spell their constants as literals: in bytecode a module constant
-  // costs a load and a hole check at each use, in each of the ~10 inlined copies per malloc;
-  // the 8 bytes that saved in load32 (118 -> 110 bytes; 79 since it reads no CPL) measured 5%
-  // of an in-process malloc (sqlite3-small, 80 -> 76 ns/op). 12 = PAGE_SHIFT, 2047 = SLOT_MASK
-  // (TLB_ENTRIES - 1), 0xfff = PAGE_MASK, 0xffc = PAGE_MASK & ~WORD_MISALIGNMENT (an aligned
-  // word's offset), 3 = WORD_MISALIGNMENT (and BYTE_SHIFT), 2 = WORD_SHIFT, 0xff = BYTE_MASK;
-  // the tests pin the TLB geometry they assume.
+  // The loads, stores and writableWindow below spell their constants as literals: in bytecode
+  // a module constant costs a load and a hole check at each use, in each of the ~10 inlined
+  // copies per malloc; the 8 bytes that saved in load32 (118 -> 110 bytes; 79 since it reads no
+  // CPL) measured 5% of an in-process malloc (sqlite3-small, 80 -> 76 ns/op). 12 = PAGE_SHIFT,
+  // 2047 = SLOT_MASK (TLB_ENTRIES - 1), 0xfff = PAGE_MASK, 0xffc = PAGE_MASK & ~WORD_MISALIGNMENT
+  // (an aligned word's offset), 3 = WORD_MISALIGNMENT (and BYTE_SHIFT), 2 = WORD_SHIFT,
+  // 0xff = BYTE_MASK; the tests pin the TLB geometry they assume.
 
   load8(va: number): number {
     const slot = (va >>> 12) & 2047;

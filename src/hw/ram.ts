@@ -77,7 +77,7 @@ export class PhysicalMemory implements MemoryAccess {
   /**
    * Per 4 KiB frame whose chunk has host memory, a view of its words (undefined elsewhere). One
    * flat array, indexed by frame number, so a TLB fill finds a page's words in one load rather
-   * than a chunk's list and then the page in it (4 bytes per frame of the address space).
+   * than a chunk's list and then the page in it (one array slot per frame of the address space).
    */
   private readonly frameWords: (Int32Array | undefined)[];
   private touched = 0;

@@ -59,8 +59,10 @@ export interface TableGather {
   removeTable(table: number): void;
 }
 
-/** Where a tree's table frames come from and go back to (the buddy allocator, or the kernel's
- * frames with direct reclaim: {@link VirtualMemory.kernelFrames}). */
+/**
+ * Where a tree's table frames come from and go back to (the buddy allocator, or the kernel's
+ * frames with direct reclaim: {@link VirtualMemory.kernelFrames}).
+ */
 export type TableFrames = Pick<PhysicalAllocator, 'tryAllocPages' | 'freePages'>;
 
 export class PageTables {

@@ -151,8 +151,8 @@ export class VmaList {
   }
 
   /**
-   * Splits the area at index `at`, which strictly contains `va`, in two at `va`; the upper
-   * piece, which gets `record` and index `at + 1`.
+   * Splits the area at index `at`, which strictly contains `va`, in two at `va`. Returns the
+   * upper piece, which gets `record` and index `at + 1`.
    */
   splitAt(at: number, va: number, record: number): Vma {
     const vma = this.items[at]!;
