@@ -357,14 +357,17 @@ export class AddressSpace {
    * `spare`) and releases its pages.
    */
   removeRange(start: number, end: number, spare: number[]): void {
+    const around = this.areaAroundHole(start, end);
+    if (around >= 0) this.punchHole(around, start, end, spare.pop()!);
+    else this.removeAreasIn(start, end, spare);
+    this.mmuGather.finish();
+  }
+
+  /** The index of the one area that `[start, end)` cuts a hole in (room on both sides), or -1. */
+  private areaAroundHole(start: number, end: number): number {
     const at = this.vmas.indexAfter(start) - 1;
     const around = this.vmas.items[at];
-    if (around !== undefined && around.start < start && end < around.end) {
-      this.punchHole(at, start, end, spare.pop()!);
-    } else {
-      this.removeAreasIn(start, end, spare);
-    }
-    this.mmuGather.finish();
+    return around !== undefined && around.start < start && end < around.end ? at : -1;
   }
 
   /**
@@ -475,10 +478,7 @@ export class AddressSpace {
    * is exhausted.
    */
   reserveRecordsToRemove(start: number, end: number): number[] | undefined {
-    const around = this.vmas.find(start);
-    if (around !== undefined && around.start < start && end < around.end) {
-      return this.allocRecords(1);
-    }
+    if (this.areaAroundHole(start, end) >= 0) return this.allocRecords(1);
     return this.reserveRecords(start, end);
   }
 
