@@ -767,8 +767,11 @@ export class AddressSpace {
         ok = false;
         return;
       }
+      // Read only now: the child's table may have come from reclaim, which can have swapped
+      // this page out or discarded it (MADV_FREE) since the walk found it.
       let lo = this.tables.low(at);
       const hi = this.tables.high(at);
+      if ((lo | hi) === 0) return;
       if (isSwapEntry(lo, hi)) {
         this.vm.reclaim!.device.duplicate(swapEntryOffset(lo, hi));
         child.tables.write(target, lo, hi);

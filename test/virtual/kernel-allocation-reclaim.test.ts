@@ -7,14 +7,24 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { PAGE_SIZE } from '../../src/hw/constants.js';
 import { Machine } from '../../src/kernel/machine.js';
-import { MAP_ANONYMOUS, MAP_PRIVATE, PROT_READ, PROT_WRITE } from '../../src/linux-abi.js';
+import {
+  MADV_FREE,
+  MAP_ANONYMOUS,
+  MAP_FIXED,
+  MAP_PRIVATE,
+  PROT_READ,
+  PROT_WRITE,
+} from '../../src/linux-abi.js';
+import { FrameUse } from '../../src/physical/constants.js';
 
 const MiB = 1024 * 1024;
 const RAM = 10 * MiB;
 const SWAP = 48 * MiB;
 const ANON = MAP_PRIVATE | MAP_ANONYMOUS;
+/** An address in a 1 GiB region no other area of a fresh process uses. */
+const FORK_AREA = 0x40_0000_0000;
 
-/** A machine whose first process has touched `touched` bytes (more than RAM when asked). */
+/** A machine of {@link RAM}, with `swap` bytes of swap (none when 0). */
 function pressedMachine(swap: number): Machine {
   return Machine.boot({ memory: RAM, seed: 3, ...(swap > 0 ? { swap } : {}) });
 }
@@ -80,5 +90,49 @@ describe('kernel allocations under memory pressure', () => {
       }),
       { numRuns: 25 },
     );
+  });
+
+  it('fork copies each parent leaf as it is after the reclaim of the child’s page-table allocation: a MADV_FREE page discarded then is not copied', () => {
+    const machine = pressedMachine(SWAP);
+    const pages = 4;
+    const outcome: { childLeaves: number[]; parentValues: number[] } = {
+      childLeaves: [],
+      parentValues: [],
+    };
+    const parent = machine.spawn((ctx) => {
+      const space = machine.process(ctx.pid)!.space;
+      // Alone in its 1 GiB region: the child's first leaf there needs a new directory and table.
+      const area = ctx.mmap(FORK_AREA, pages * PAGE_SIZE, PROT_READ | PROT_WRITE, ANON | MAP_FIXED);
+      for (let page = 0; page < pages; page++) ctx.store32(area + page * PAGE_SIZE, page + 1);
+      ctx.madvise(area, pages * PAGE_SIZE, MADV_FREE); // clean: reclaim discards them
+      machine.enterKernel(() => {
+        // No frame free but one, the child's PML4: the tables under its first leaf reclaim.
+        const held: number[] = [];
+        for (let pa = 0; pa >= 0; ) {
+          pa = machine.frames.tryAllocPages(0, FrameUse.KERNEL);
+          if (pa >= 0) held.push(pa);
+        }
+        machine.frames.freePages(held.pop()!, 0);
+        const child = space.fork()!;
+        for (const pa of held) machine.frames.freePages(pa, 0);
+        for (let page = 0; page < pages; page++) {
+          const at = child.tables.entry(area + page * PAGE_SIZE, 1, false, true);
+          outcome.childLeaves.push(at < 0 ? 0 : child.tables.low(at) | child.tables.high(at));
+        }
+        child.destroy();
+      });
+      for (let page = 0; page < pages; page++) {
+        outcome.parentValues.push(ctx.load32(area + page * PAGE_SIZE));
+      }
+      return 0;
+    });
+    machine.run();
+    expect(machine.oopses).toEqual([]);
+    expect(parent.exitCode).toBe(0);
+    expect(machine.vm.reclaim!.events.allocStalls).toBeGreaterThan(0);
+    // Discarded while the child was made: gone in both, read as zero.
+    expect(outcome.parentValues).toEqual([0, 0, 0, 0]);
+    expect(outcome.childLeaves).toEqual([0, 0, 0, 0]);
+    machine.check();
   });
 });
