@@ -19,30 +19,8 @@ import {
   SIGSEGV,
 } from '../../src/linux-abi.js';
 import { mulberry32 } from '../../src/random.js';
-import type { UserAllocator } from '../../src/user-alloc/user-allocator.js';
+import { randomHeapCall, SLOTS } from '../user-alloc/random-calls.js';
 import { expectClean, finish } from './helpers.js';
-
-const SLOTS = 64;
-
-/** One random heap call on `heap`, the same for the same `draw`; its result (0 for free). */
-function randomCall(heap: UserAllocator, blocks: Float64Array, r: () => number): number {
-  const slot = Math.floor(r() * SLOTS);
-  const size = r() < 0.9 ? Math.floor(r() * 1100) : Math.floor(r() * 40_000);
-  const p = blocks[slot]!;
-  if (p === 0) {
-    const q = r() < 0.8 ? heap.malloc(size) : heap.calloc(1, size);
-    if (q !== 0) heap.memory.fill(q, Math.min(size, 64), slot + 1);
-    blocks[slot] = q;
-    return q;
-  }
-  if (r() < 0.2) {
-    blocks[slot] = heap.realloc(p, size);
-    return blocks[slot]!;
-  }
-  heap.free(p);
-  blocks[slot] = 0;
-  return 0;
-}
 
 /**
  * Runs `calls` random heap calls in a process of a fresh machine (same seed, same layout),
@@ -64,7 +42,7 @@ function replayInProcess(
     const blocks = new Float64Array(SLOTS);
     for (let call = 0; call < 3_000; call++) {
       if (flushes()) machine.mmu.tlb.flushAll();
-      results.push(randomCall(heap, blocks, r));
+      results.push(randomHeapCall(heap, blocks, r));
     }
     heap.check();
     const start = process.space.brkStart;

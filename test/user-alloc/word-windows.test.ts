@@ -11,9 +11,9 @@ import { FlatHeapHost } from '../../src/user-alloc/flat-heap.js';
 import { FlatMemory } from '../../src/user-alloc/flat-memory.js';
 import { HeapCorruptionError, type HeapHost } from '../../src/user-alloc/heap-host.js';
 import { UserAllocator } from '../../src/user-alloc/user-allocator.js';
+import { randomHeapCall, SLOTS } from './random-calls.js';
 
 const HEAP_BYTES = 4 * 1024 * 1024;
-const SLOTS = 64;
 
 /** A FlatMemory seen only through MemoryAccess (and memmove): it offers no windows. */
 class WordByWordMemory implements MemoryAccess {
@@ -64,24 +64,6 @@ function flatHost(wordByWord: boolean): HeapHost & { buffer: ArrayBuffer } {
   };
 }
 
-/** One random heap call, the same for the same draws; its result (0 for a free). */
-function randomCall(heap: UserAllocator, blocks: Float64Array, r: () => number): number {
-  const slot = Math.floor(r() * SLOTS);
-  const size = r() < 0.9 ? Math.floor(r() * 1100) : Math.floor(r() * 40_000);
-  const p = blocks[slot]!;
-  if (p === 0) {
-    const q = r() < 0.8 ? heap.malloc(size) : heap.calloc(1, size);
-    if (q !== 0) heap.memory.fill(q, Math.min(size, 64), slot + 1);
-    blocks[slot] = q;
-  } else if (r() < 0.2) {
-    blocks[slot] = heap.realloc(p, size);
-  } else {
-    heap.free(p);
-    blocks[slot] = 0;
-  }
-  return blocks[slot]!;
-}
-
 describe('a flat heap reading and writing its buffer in place', () => {
   it('does exactly what it does word by word: same blocks, same bytes', () => {
     fc.assert(
@@ -91,7 +73,7 @@ describe('a flat heap reading and writing its buffer in place', () => {
         const draws = hosts.map(() => mulberry32(seed));
         const blocks = hosts.map(() => new Float64Array(SLOTS));
         for (let call = 0; call < 3_000; call++) {
-          const got = heaps.map((heap, k) => randomCall(heap, blocks[k]!, draws[k]!));
+          const got = heaps.map((heap, k) => randomHeapCall(heap, blocks[k]!, draws[k]!));
           if (got[0] !== got[1]) expect([call, got[0]]).toEqual([call, got[1]]);
         }
         for (const heap of heaps) heap.check();
