@@ -811,85 +811,61 @@ describe('TLB', () => {
   });
 
   /**
-   * USER_VA (holding 1), `other` in the next PDE's region (holding 2) and `conflicting` (USER_VA's
-   * TLB slot, another PDE) mapped and touched, so that USER_VA's TLB entry is evicted while its
-   * PDE stays cached; then USER_VA's PDE in RAM is rewritten to point where `other`'s does.
+   * Intel SDM 4.10.3's paging-structure caches, each set up alike: USER_VA (holding 1) and
+   * `other`, in the next region of the cached level (holding 2 at the same offsets), mapped and
+   * touched; then `evicting` loaded, which takes USER_VA's TLB slot (and for the PDPTE cache,
+   * 64 MiB on, its PDE-cache slot too) while USER_VA's entry of that level stays cached; then
+   * that entry in RAM is rewritten to point where `other`'s does.
    */
-  function cachedPdeRewritten() {
+  const pagingStructureCaches = [
+    {
+      cache: 'PDE',
+      level: 2,
+      other: USER_VA + 2 * MiB,
+      evicting: USER_VA + TLB_ENTRIES * PAGE_SIZE,
+    },
+    {
+      cache: 'PDPTE',
+      level: 3,
+      other: USER_VA + GiB,
+      evicting: USER_VA + PDE_CACHE_ENTRIES * 2 * MiB,
+    },
+  ] as const;
+
+  function cachedEntryRewritten(level: PageLevel, other: number, evicting: number) {
     const m = machine();
-    const other = USER_VA + 2 * MiB; // the next PDE: its table's entry at the same index
-    const conflicting = USER_VA + TLB_ENTRIES * PAGE_SIZE; // USER_VA's TLB slot, another PDE
     m.tables.map(USER_VA, FRAME);
     m.tables.map(other, FRAME + 8 * PAGE_SIZE);
-    m.tables.map(conflicting, FRAME + 16 * PAGE_SIZE);
+    m.tables.map(evicting, FRAME + 16 * PAGE_SIZE);
     m.mmu.store32(other, 2);
     m.mmu.store32(USER_VA, 1);
-    m.mmu.load32(conflicting); // evicts USER_VA's TLB entry; its PDE stays cached
-    const pde = m.tables.entryFor(USER_VA, 2);
-    const otherPde = m.tables.entryFor(other, 2);
-    m.ram.store32(pde, m.ram.load32(otherPde));
-    m.ram.store32(pde + 4, m.ram.load32(otherPde + 4));
-    return { m, other, conflicting };
+    m.mmu.load32(evicting);
+    const entry = m.tables.entryFor(USER_VA, level);
+    const otherEntry = m.tables.entryFor(other, level);
+    m.ram.store32(entry, m.ram.load32(otherEntry));
+    m.ram.store32(entry + 4, m.ram.load32(otherEntry + 4));
+    return m;
   }
 
-  it('a cached PDE outlives a changed PDE in RAM until any invlpg (the PDE cache)', () => {
-    const { m, other, conflicting } = cachedPdeRewritten();
-    expect(m.mmu.load32(USER_VA)).toBe(1);
-    m.mmu.load32(conflicting);
-    m.mmu.invlpg(other); // another page: the PDE cache goes all the same
-    expect(m.mmu.load32(USER_VA)).toBe(2);
-  });
+  for (const { cache, level, other, evicting } of pagingStructureCaches) {
+    it(`a cached ${cache} outlives a changed ${cache} in RAM until any invlpg (the ${cache} cache)`, () => {
+      const m = cachedEntryRewritten(level, other, evicting);
+      expect(m.mmu.load32(USER_VA)).toBe(1); // through the cached entry, not the one in RAM
+      m.mmu.load32(evicting);
+      m.mmu.invlpg(other); // another page: the cache goes all the same
+      expect(m.mmu.load32(USER_VA)).toBe(2);
+    });
 
-  it('a page fault drops the cached PDE of its own region only (SDM 4.10.4.1)', () => {
-    const { m, other, conflicting } = cachedPdeRewritten();
-    m.cpu.cpl = 3;
-    expect(faultOf(() => m.mmu.load32(other + 5 * PAGE_SIZE))?.errorCode).toBe(PF_U);
-    expect(m.mmu.load32(USER_VA)).toBe(1); // through the cached PDE, not the one in RAM
-    m.mmu.load32(conflicting);
-    expect(faultOf(() => m.mmu.load32(USER_VA + 5 * PAGE_SIZE))?.errorCode).toBe(PF_U);
-    expect(m.mmu.load32(USER_VA)).toBe(2); // the fault in its region dropped the cached PDE
-  });
-
-  /**
-   * USER_VA (holding 1) and `far`, 1 GiB on (the next PDPTE's region, holding 2 at the same
-   * offsets), mapped and touched; then `evicting`, 64 MiB on in USER_VA's 1 GiB region, whose
-   * PDE-cache and TLB slots are USER_VA's: USER_VA's PDE and TLB entry are evicted while its
-   * PDPTE stays cached. Then USER_VA's PDPTE in RAM is rewritten to point where `far`'s does.
-   */
-  function cachedPdpteRewritten() {
-    const m = machine();
-    const far = USER_VA + GiB;
-    const evicting = USER_VA + PDE_CACHE_ENTRIES * 2 * MiB;
-    m.tables.map(USER_VA, FRAME);
-    m.tables.map(far, FRAME + 8 * PAGE_SIZE);
-    m.tables.map(evicting, FRAME + 16 * PAGE_SIZE);
-    m.mmu.store32(far, 2);
-    m.mmu.store32(USER_VA, 1);
-    m.mmu.load32(evicting);
-    const pdpte = m.tables.entryFor(USER_VA, 3);
-    const farPdpte = m.tables.entryFor(far, 3);
-    m.ram.store32(pdpte, m.ram.load32(farPdpte));
-    m.ram.store32(pdpte + 4, m.ram.load32(farPdpte + 4));
-    return { m, far, evicting };
+    it(`a page fault drops the cached ${cache} of its own region only (SDM 4.10.4.1)`, () => {
+      const m = cachedEntryRewritten(level, other, evicting);
+      m.cpu.cpl = 3;
+      expect(faultOf(() => m.mmu.load32(other + 5 * PAGE_SIZE))?.errorCode).toBe(PF_U);
+      expect(m.mmu.load32(USER_VA)).toBe(1); // its region's cached entry survived
+      m.mmu.load32(evicting);
+      expect(faultOf(() => m.mmu.load32(USER_VA + 5 * PAGE_SIZE))?.errorCode).toBe(PF_U);
+      expect(m.mmu.load32(USER_VA)).toBe(2); // the fault in its region dropped it
+    });
   }
-
-  it('a cached PDPTE outlives a changed PDPTE in RAM until any invlpg (the PDPTE cache)', () => {
-    const { m, far, evicting } = cachedPdpteRewritten();
-    expect(m.mmu.load32(USER_VA)).toBe(1); // through the cached PDPTE, not the one in RAM
-    m.mmu.load32(evicting);
-    m.mmu.invlpg(far); // another page: the PDPTE cache goes all the same
-    expect(m.mmu.load32(USER_VA)).toBe(2);
-  });
-
-  it('a page fault drops the cached PDPTE of its own region only (SDM 4.10.4.1)', () => {
-    const { m, far, evicting } = cachedPdpteRewritten();
-    m.cpu.cpl = 3;
-    expect(faultOf(() => m.mmu.load32(far + 5 * PAGE_SIZE))?.errorCode).toBe(PF_U);
-    expect(m.mmu.load32(USER_VA)).toBe(1); // its region's cached PDPTE survived
-    m.mmu.load32(evicting);
-    expect(faultOf(() => m.mmu.load32(USER_VA + 5 * PAGE_SIZE))?.errorCode).toBe(PF_U);
-    expect(m.mmu.load32(USER_VA)).toBe(2); // the fault in its region dropped it
-  });
 
   it('a TLB miss through a cached PDPTE reads and marks the PDE and the PTE alone', () => {
     const m = machine();
