@@ -108,7 +108,7 @@ export class VirtualMemory {
     map: BootMemoryMap,
   ) {
     this.pageTableCounts = tableCounts(ram);
-    const tables = PageTables.create(ram, frames, this.pageTableCounts);
+    const tables = PageTables.create(ram, this.kernelFrames, this.pageTableCounts);
     if (tables === undefined) throw new Error('no memory for the kernel page tables');
     this.kernelTables = tables;
     this.cpus = new Cpus(Array.isArray(mmus) ? mmus : [mmus as Mmu], this.events);
@@ -271,7 +271,7 @@ export class VirtualMemory {
   }
 
   /**
-   * Frames for the kernel's own use (slab pages, user page tables, vmalloc): the buddy
+   * Frames for the kernel's own use (slab pages, page tables, vmalloc): the buddy
    * allocator's, and when it has none, what direct reclaim frees, as a GFP_KERNEL allocation
    * waits for reclaim rather than fail while user pages could go to swap.
    */

@@ -16,8 +16,10 @@ import {
   PROT_WRITE,
 } from '../../src/linux-abi.js';
 import { FrameUse } from '../../src/physical/constants.js';
+import { VMALLOC_BASE } from '../../src/virtual/layout.js';
 
 const MiB = 1024 * 1024;
+const GiB = 1024 * MiB;
 const RAM = 10 * MiB;
 const SWAP = 48 * MiB;
 const ANON = MAP_PRIVATE | MAP_ANONYMOUS;
@@ -133,6 +135,34 @@ describe('kernel allocations under memory pressure', () => {
     // Discarded while the child was made: gone in both, read as zero.
     expect(outcome.parentValues).toEqual([0, 0, 0, 0]);
     expect(outcome.childLeaves).toEqual([0, 0, 0, 0]);
+    machine.check();
+  });
+
+  it('the kernel’s own page tables reclaim too: a new vmalloc region gets its tables when no frame is free', () => {
+    const machine = pressedMachine(SWAP);
+    let entry = -1;
+    const process = machine.spawn((ctx) => {
+      const area = ctx.mmap(0, MiB, PROT_READ | PROT_WRITE, ANON, -1, 0);
+      for (let offset = 0; offset < MiB; offset += PAGE_SIZE) ctx.store32(area + offset, 1);
+      machine.enterKernel(() => {
+        const held: number[] = [];
+        for (let pa = 0; pa >= 0; ) {
+          pa = machine.frames.tryAllocPages(0, FrameUse.KERNEL);
+          if (pa >= 0) held.push(pa);
+        }
+        // A page directory and a page table no vmalloc area has needed yet.
+        const va = VMALLOC_BASE + 300 * GiB;
+        const tables = machine.vm.kernelTables;
+        entry = tables.entry(va, 1, true, false);
+        if (entry >= 0) tables.clear(va, 1);
+        for (const pa of held) machine.frames.freePages(pa, 0);
+      });
+      return 0;
+    });
+    machine.run();
+    expect(machine.oopses).toEqual([]);
+    expect(process.exitCode).toBe(0);
+    expect(entry).toBeGreaterThanOrEqual(0);
     machine.check();
   });
 });
