@@ -192,6 +192,12 @@ export interface PhysicalAllocatorOptions {
   cpus?: number;
 }
 
+/**
+ * Where frames come from and go back to, as the layers above need it: the buddy allocator
+ * itself, or the kernel's frames that reclaim before they fail (`VirtualMemory.kernelFrames`).
+ */
+export type FrameSource = Pick<PhysicalAllocator, 'tryAllocPages' | 'freePages'>;
+
 /** The buddy allocator of one machine's physical frames. */
 export class PhysicalAllocator {
   /** Frames of installed RAM (reserved ones included). */

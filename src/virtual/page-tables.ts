@@ -29,7 +29,7 @@ import {
   tableIndex,
 } from '../hw/paging.js';
 import type { PhysicalMemory } from '../hw/ram.js';
-import { FrameUse, type PhysicalAllocator, ZONE_NORMAL } from '../physical/index.js';
+import { type FrameSource, FrameUse, ZONE_NORMAL } from '../physical/index.js';
 
 /** The first PML4 entry of the kernel half (address 0xffff800000000000). */
 export const KERNEL_PML4_FIRST = ENTRIES_PER_TABLE / 2;
@@ -59,12 +59,6 @@ export interface TableGather {
   removeTable(table: number): void;
 }
 
-/**
- * Where a tree's table frames come from and go back to (the buddy allocator, or the kernel's
- * frames with direct reclaim: {@link VirtualMemory.kernelFrames}).
- */
-export type TableFrames = Pick<PhysicalAllocator, 'tryAllocPages' | 'freePages'>;
-
 export class PageTables {
   /** Physical address of the PML4: what CR3 holds while this tree is live. */
   readonly root: number;
@@ -72,7 +66,7 @@ export class PageTables {
   tablePages = 1;
   private constructor(
     readonly ram: PhysicalMemory,
-    readonly frames: TableFrames,
+    readonly frames: FrameSource,
     root: number,
     /**
      * Non-zero entries of each table this tree owns below the PML4, by frame number (shared
@@ -89,7 +83,7 @@ export class PageTables {
    */
   static create(
     ram: PhysicalMemory,
-    frames: TableFrames,
+    frames: FrameSource,
     counts: Int32Array = tableCounts(ram),
   ): PageTables | undefined {
     const root = frames.tryAllocPages(0, FrameUse.PAGE_TABLE, ZONE_NORMAL, true);

@@ -34,7 +34,12 @@ import {
 } from '../hw/paging.js';
 import type { PhysicalMemory, PhysicalRange } from '../hw/ram.js';
 import { ERRNO } from '../linux-abi.js';
-import { FrameUse, type PhysicalAllocator, ZONE_NORMAL } from '../physical/index.js';
+import {
+  type FrameSource,
+  FrameUse,
+  type PhysicalAllocator,
+  ZONE_NORMAL,
+} from '../physical/index.js';
 import { AddressSpace } from './address-space.js';
 import {
   DIRECT_MAP_BASE,
@@ -43,7 +48,7 @@ import {
   type UserLayout,
   VMALLOC_BASE,
 } from './layout.js';
-import { PageTables, type TableFrames, tableCounts } from './page-tables.js';
+import { PageTables, tableCounts } from './page-tables.js';
 import type { Reclaim } from './reclaim/reclaim.js';
 import { Cpus } from './smp/cpus.js';
 import { FaultResult, VmEvents } from './stats.js';
@@ -275,7 +280,7 @@ export class VirtualMemory {
    * allocator's, and when it has none, what direct reclaim frees, as a GFP_KERNEL allocation
    * waits for reclaim rather than fail while user pages could go to swap.
    */
-  readonly kernelFrames: TableFrames = {
+  readonly kernelFrames: FrameSource = {
     tryAllocPages: (order, use, highestZone = ZONE_NORMAL, zero = false) => {
       const pa = this.frames.tryAllocPages(order, use, highestZone, zero);
       if (pa >= 0 || this.reclaim === null) return pa;
