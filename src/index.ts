@@ -10,7 +10,7 @@ export * from './errors.js';
 export * from './hw/address.js';
 export * from './hw/constants.js';
 export { Cpu } from './hw/cpu.js';
-export type { MemoryAccess } from './hw/memory-access.js';
+export type { MemoryAccess, WordWindows } from './hw/memory-access.js';
 export * from './hw/memory-map.js';
 export * from './hw/mmu.js';
 export * from './hw/paging.js';
