@@ -135,6 +135,14 @@ function expectedCode(levels: LevelRights[], mode: CpuMode, access: AccessKind):
   return ok ? 0 : code(PF_P);
 }
 
+/** Clears the Accessed bit of the entry that maps `va` at every level. */
+function clearAccessedBits(m: Machine, va: number): void {
+  for (const level of [4, 3, 2, 1] as PageLevel[]) {
+    const at = m.tables.entryFor(va, level);
+    m.ram.store32(at, m.ram.load32(at) & ~PTE_A);
+  }
+}
+
 function mapWithRights(m: Machine, va: number, leafLevel: PageLevel, levels: LevelRights[]): void {
   const flags: Partial<Record<PageLevel, number>> = {};
   const nx: Partial<Record<PageLevel, boolean>> = {};
@@ -874,10 +882,7 @@ describe('TLB', () => {
     m.tables.map(evicting, FRAME + PAGE_SIZE);
     m.mmu.load32(USER_VA);
     m.mmu.load32(evicting);
-    for (const level of [4, 3, 2, 1] as PageLevel[]) {
-      const at = m.tables.entryFor(USER_VA, level);
-      m.ram.store32(at, m.ram.load32(at) & ~PTE_A);
-    }
+    clearAccessedBits(m, USER_VA);
     m.mmu.load32(USER_VA);
     for (const level of [2, 1] as PageLevel[])
       expect(m.tables.low(USER_VA, level) & PTE_A).toBe(PTE_A);
@@ -909,10 +914,7 @@ describe('TLB', () => {
     m.tables.map(conflicting, FRAME + PAGE_SIZE);
     m.mmu.load32(USER_VA);
     m.mmu.load32(conflicting);
-    for (const level of [4, 3, 2, 1] as PageLevel[]) {
-      const at = m.tables.entryFor(USER_VA, level);
-      m.ram.store32(at, m.ram.load32(at) & ~PTE_A);
-    }
+    clearAccessedBits(m, USER_VA);
     m.mmu.load32(USER_VA);
     expect(m.tables.low(USER_VA, 1) & PTE_A).toBe(PTE_A);
     for (const level of [4, 3, 2] as PageLevel[])
