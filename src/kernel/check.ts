@@ -60,7 +60,8 @@ export function checkMachine(machine: Machine): void {
 
 /**
  * One live process's address space: each leaf inside a VMA, RSS and VmSwap equal to its
- * leaves and swap entries, the kernel half shared. Counts the frames its leaves map into
+ * leaves and swap entries, VmSize (kept as areas change) equal to its areas, the kernel half
+ * shared. Counts the frames its leaves map into
  * `references` and the slots its swap entries name into `slotReferences`; returns its
  * page-table pages.
  */
@@ -91,6 +92,10 @@ function checkAddressSpace(
     problems.push(`pid ${process.pid}: rss ${space.rss} but ${leaves} leaves`);
   if (swapEntries !== space.swapEntries)
     problems.push(`pid ${process.pid}: VmSwap ${space.swapEntries} but ${swapEntries} entries`);
+  let areaBytes = 0;
+  for (const vma of space.vmas.items) areaBytes += vma.length;
+  if (areaBytes !== space.mappedBytes)
+    problems.push(`pid ${process.pid}: VmSize ${space.mappedBytes} but areas of ${areaBytes}`);
   if (!sameKernelHalf(machine, space.tables.root))
     problems.push(`pid ${process.pid}: kernel half differs`);
   return space.tables.tablePages;

@@ -170,9 +170,7 @@ export class AddressSpace {
 
   /** Bytes of user address space mapped (VmSize). */
   get mappedBytes(): number {
-    let total = 0;
-    for (const vma of this.vmas.items) total += vma.length;
-    return total;
+    return this.vmas.totalBytes;
   }
 
   /** Bytes of private writable areas other than the stack (VmData). */
@@ -378,7 +376,7 @@ export class AddressSpace {
   private punchHole(at: number, start: number, end: number, record: number): void {
     const lower = this.vmas.items[at]!;
     const upper = this.vmas.splitAt(at, end, record);
-    lower.end = start;
+    this.vmas.resize(lower, lower.start, start);
     this.zapRange(start, end);
     this.vm.syncRecord(lower);
     this.vm.syncRecord(upper);
@@ -439,13 +437,14 @@ export class AddressSpace {
     const joinsBefore = before?.canMergeWith(area) === true;
     const joinsAfter = after !== undefined && area.canMergeWith(after);
     if (joinsBefore && joinsAfter) {
-      before.end = after.end;
+      const joinedEnd = after.end;
       this.vmas.remove(after);
+      this.vmas.resize(before, before.start, joinedEnd);
       this.vm.freeRecord(after.record);
     } else if (joinsBefore) {
-      before.end = end;
+      this.vmas.resize(before, before.start, end);
     } else if (joinsAfter) {
-      after.start = start;
+      this.vmas.resize(after, start, after.end);
     } else {
       const record = this.vm.allocRecord();
       if (record === null) return false;
@@ -800,7 +799,7 @@ export class AddressSpace {
       this.vm.freeRecord(vma.record);
     }
     this.mmuGather.finish();
-    this.vmas.items.length = 0;
+    this.vmas.clear();
     this.tables.destroy();
     if (this.family !== null) this.vm.reclaim!.rmap.leave(this.family, this);
     this.family = null;

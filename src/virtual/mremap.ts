@@ -129,7 +129,7 @@ function growInPlace(space: AddressSpace, vma: Vma, delta: number): boolean {
     return false;
   }
   const grown = vma.end;
-  vma.end = end;
+  space.vmas.resize(vma, vma.start, end);
   space.vm.syncRecord(vma);
   space.mergeAround(vma.start, end);
   space.populateLocked(grown, end, vma.lockFlags);

@@ -101,9 +101,15 @@ function hex(va: number): string {
   return va.toString(16).padStart(8, '0');
 }
 
-/** A sorted list of non-overlapping VMAs. */
+/**
+ * A sorted list of non-overlapping VMAs, and their total size (Linux's `mm->total_vm`, VmSize),
+ * kept as areas come, go and change their extent, so reading it costs no walk: every change of
+ * an area's start or end goes through this list ({@link resize}).
+ */
 export class VmaList {
   readonly items: Vma[] = [];
+  /** Bytes the areas cover: the sum of their lengths (the checker verifies it). */
+  totalBytes = 0;
 
   /** The area containing `va`, or undefined. */
   find(va: number): Vma | undefined {
@@ -142,12 +148,25 @@ export class VmaList {
 
   insert(vma: Vma): void {
     insertAt(this.items, this.indexAfter(vma.start), vma);
+    this.totalBytes += vma.length;
   }
 
   /** Removes `vma` (found by binary search on its start: areas never overlap). */
   remove(vma: Vma): void {
     const i = this.indexAfter(vma.start) - 1;
-    if (this.items[i] === vma) removeAt(this.items, i);
+    if (this.items[i] !== vma) return;
+    removeAt(this.items, i);
+    this.totalBytes -= vma.length;
+  }
+
+  /**
+   * Gives the listed `vma` the extent `[start, end)`, which must leave the list sorted and
+   * free of overlaps (an area growing into a free range, or shrinking).
+   */
+  resize(vma: Vma, start: number, end: number): void {
+    this.totalBytes += end - start - vma.length;
+    vma.start = start;
+    vma.end = end;
   }
 
   /**
@@ -176,8 +195,15 @@ export class VmaList {
     const items = this.items;
     const count = to - from;
     if (count <= 0) return;
+    for (let i = from; i < to; i++) this.totalBytes -= items[i]!.length;
     for (let i = from; i + count < items.length; i++) items[i] = items[i + count]!;
     for (let i = 0; i < count; i++) items.pop();
+  }
+
+  /** Removes every area. */
+  clear(): void {
+    this.items.length = 0;
+    this.totalBytes = 0;
   }
 
   /** Merges neighbours with identical attributes around `[start, end)`; returns the removed. */

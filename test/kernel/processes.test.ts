@@ -327,6 +327,72 @@ describe('machine.check', () => {
   });
 });
 
+/** VmSize from /proc/self/status, in bytes. */
+function vmSize(machine: Machine): number {
+  return Number(/VmSize:\s+(\d+) kB/.exec(machine.procfs.read('/proc/self/status'))![1]) * 1024;
+}
+
+/** The bytes the lines of /proc/self/maps cover. */
+function mapsBytes(machine: Machine): number {
+  let total = 0;
+  for (const line of machine.procfs.read('/proc/self/maps').trim().split('\n')) {
+    const [start, end] = line
+      .split(' ')[0]!
+      .split('-')
+      .map((hex) => Number.parseInt(hex, 16));
+    total += end! - start!;
+  }
+  return total;
+}
+
+describe('VmSize (total_vm), kept as areas change', () => {
+  it('equals the areas after every kind of change; check() fails on an area changed behind the list', () => {
+    const machine = Machine.boot({ memory: '16M' });
+    const sizes: number[] = [];
+    const p = machine.spawn((ctx) => {
+      const space = machine.process(ctx.pid)!.space;
+      const expectVmSize = () => {
+        expect(vmSize(machine)).toBe(mapsBytes(machine));
+        machine.check();
+        sizes.push(vmSize(machine));
+      };
+      expectVmSize();
+      const area = ctx.mmap(0, 16 * PAGE_SIZE, RW, ANON);
+      expectVmSize();
+      ctx.mmap(0, 4 * PAGE_SIZE, RW, ANON); // below it, alike: the area grows down
+      expectVmSize();
+      ctx.munmap(area + 4 * PAGE_SIZE, 2 * PAGE_SIZE); // a hole
+      expectVmSize();
+      ctx.munmap(area + 14 * PAGE_SIZE, 2 * PAGE_SIZE); // the top trimmed
+      expectVmSize();
+      ctx.mprotect(area + 8 * PAGE_SIZE, PAGE_SIZE, PROT_READ); // split in three
+      expectVmSize();
+      const moved = ctx.mremap(area + 10 * PAGE_SIZE, 4 * PAGE_SIZE, 64 * PAGE_SIZE, 1);
+      expectVmSize();
+      ctx.mremap(moved, 64 * PAGE_SIZE, 8 * PAGE_SIZE, 0); // shrunk in place
+      expectVmSize();
+      ctx.sbrk(8 * PAGE_SIZE);
+      expectVmSize();
+      ctx.sbrk(-4 * PAGE_SIZE);
+      expectVmSize();
+      const stack = space.stack!;
+      ctx.store32(stack.start - 3 * PAGE_SIZE, 1); // the stack grows down
+      expectVmSize();
+      const top = space.vmas.find(moved)!;
+      top.end -= PAGE_SIZE; // not through the list: VmSize is wrong now
+      expect(() => machine.check()).toThrow(/VmSize \d+ but areas of \d+/);
+      top.end += PAGE_SIZE;
+      machine.check();
+      return 0;
+    });
+    machine.run();
+    expect(p.exitCode).toBe(0);
+    // Each step's change in pages: what the call mapped or unmapped (mprotect: nothing).
+    const steps = sizes.slice(1).map((size, i) => (size - sizes[i]!) / PAGE_SIZE);
+    expect(steps).toEqual([16, 4, -2, -2, 0, 60, -56, 8, -4, 3]);
+  });
+});
+
 describe('machine.check() and the VMA records', () => {
   it('fails when a VMA record in kernel memory is overwritten, or one is leaked', () => {
     const machine = Machine.boot({ memory: '16M' });
