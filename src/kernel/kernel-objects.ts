@@ -52,15 +52,17 @@ export interface MmFields {
   rss: number;
 }
 
-/** What `space`'s mm_struct should hold. */
-export function mmFieldsOf(space: AddressSpace): MmFields {
-  return {
-    pgd: space.tables.root,
-    startBrk: space.brkStart,
-    brk: space.brk,
-    mapCount: space.vmas.items.length,
-    rss: space.rss,
-  };
+/**
+ * What `space`'s mm_struct should hold, in `into` (a fresh object by default: the system call's
+ * path passes one it keeps, so a call allocates nothing).
+ */
+export function mmFieldsOf(space: AddressSpace, into: MmFields = unwrittenMm()): MmFields {
+  into.pgd = space.tables.root;
+  into.startBrk = space.brkStart;
+  into.brk = space.brk;
+  into.mapCount = space.vmas.items.length;
+  into.rss = space.rss;
+  return into;
 }
 
 /** What an mm_struct not yet written holds, as far as {@link KernelObjects.writeMm} knows. */
@@ -207,6 +209,10 @@ export class KernelObjects implements RecordStore {
     if (fields.brk !== written.brk) store64(m, address + MM_BRK, fields.brk);
     if (fields.mapCount !== written.mapCount) m.store32(address + MM_MAP_COUNT, fields.mapCount);
     if (fields.rss !== written.rss) m.store32(address + MM_RSS, fields.rss);
-    Object.assign(written, fields);
+    written.pgd = fields.pgd;
+    written.startBrk = fields.startBrk;
+    written.brk = fields.brk;
+    written.mapCount = fields.mapCount;
+    written.rss = fields.rss;
   }
 }

@@ -59,7 +59,7 @@ import { KernelOops, ProcessTermination, SyscallError } from './errors.js';
 import { ProcessExit } from './exit.js';
 import { FdTable } from './files/fd-table.js';
 import { InputFile, OutputFile, type StandardFiles } from './files/open-file.js';
-import { KERNEL_STACK_SIZE, KernelObjects, mmFieldsOf } from './kernel-objects.js';
+import { KERNEL_STACK_SIZE, KernelObjects, mmFieldsOf, unwrittenMm } from './kernel-objects.js';
 import {
   OOM_SCORE_ADJ_MAX,
   OOM_SCORE_ADJ_MIN,
@@ -163,6 +163,8 @@ export class Machine implements KernelView {
     (error) => this.enterKernel(() => this.oops(error)),
     (reclaimFirst) => this.outOfMemory(reclaimFirst),
   );
+  /** What {@link syncMm} writes, gathered in one object it keeps (no allocation per call). */
+  private readonly mmFields = unwrittenMm();
   /** Where ASLR's random bits come from (Linux's get_random_long), seeded from `seed`. */
   private readonly aslrRandom: Mulberry32;
 
@@ -420,7 +422,8 @@ export class Machine implements KernelView {
   /** Writes the address-space summary into the process's mm_struct. */
   syncMm(process: Process): void {
     process.peakVmSize = Math.max(process.peakVmSize, process.space.mappedBytes);
-    this.objects.writeMm(process.mmRecord, mmFieldsOf(process.space), process.mmWritten);
+    const fields = mmFieldsOf(process.space, this.mmFields);
+    this.objects.writeMm(process.mmRecord, fields, process.mmWritten);
   }
 
   /** The user context of `task` (a process's leader, or a thread), made on first use. */
