@@ -358,6 +358,7 @@ export class AddressSpace {
     const around = this.areaAroundHole(start, end);
     if (around >= 0) this.punchHole(around, start, end, spare.pop()!);
     else this.removeAreasIn(start, end, spare);
+    this.tables.freeEmptyTablesIn(start, end, this.mmuGather);
     this.mmuGather.finish();
   }
 

@@ -11,7 +11,8 @@
  * ```
  *
  * Tables come from the physical allocator (use PAGE_TABLE, zeroed) and go back to it as soon as
- * they hold no entry. The top half of every user PML4 (entries 256..511) points at the kernel's
+ * a cleared entry leaves them empty (a table reclaim empties waits for the munmap of its range,
+ * see {@link PageTables.freeEmptyTablesIn}). The top half of every user PML4 (entries 256..511) points at the kernel's
  * shared tables, which are never freed from here. This class only edits entries: TLB
  * invalidation is the caller's job, because only the caller knows whether the tree is live.
  */
@@ -64,6 +65,11 @@ export class PageTables {
   readonly root: number;
   /** Table frames this tree owns (its PML4 and user-half tables): VmPTE. */
   tablePages = 1;
+  /**
+   * Counted tables of this tree that hold no entry: a fresh table until its first entry, or
+   * one whose last entry reclaim dropped ({@link freeEmptyTablesIn} frees those).
+   */
+  private emptyTables = 0;
   private constructor(
     readonly ram: PhysicalMemory,
     readonly frames: FrameSource,
@@ -151,10 +157,16 @@ export class PageTables {
     this.ram.store32(at, lo);
     this.ram.store32(at + 4, hi);
     if (wasZero === isZero) return; // rewriting an entry in place (most writes): no count moves
-    const frame = frameOf(at);
+    this.countEntries(frameOf(at), isZero ? -1 : 1);
+  }
+
+  /** Adds `delta` to the entries of the table in `frame`, if counted, noting when it empties. */
+  private countEntries(frame: number, delta: number): void {
     const count = this.counts[frame]!;
     if (count === NOT_COUNTED) return;
-    this.counts[frame] = count + (isZero ? -1 : 1);
+    this.counts[frame] = count + delta;
+    if (count === 0) this.emptyTables--;
+    else if (count + delta === 0) this.emptyTables++;
   }
 
   /**
@@ -188,15 +200,46 @@ export class PageTables {
   holdPageTable(va: number): boolean {
     const at = this.entry(va, 1, true, true);
     if (at < 0) return false;
-    this.counts[frameOf(at)]!++;
+    this.countEntries(frameOf(at), 1);
     return true;
   }
 
   /** Drops a hold of {@link holdPageTable}, freeing the tables it leaves empty. */
   releasePageTable(va: number): void {
     const at = this.entry(va, 1, false, false);
-    this.counts[frameOf(at)]!--;
+    this.countEntries(frameOf(at), -1);
     this.freeEmptyTables(va, 1);
+  }
+
+  /**
+   * Frees the tables over `[start, end)` that hold no entry, through `gather` (Linux's
+   * free_pgtables at munmap). Clearing a leaf frees the tables it empties at once, but reclaim
+   * never frees a table (nor does Linux's try_to_unmap: a fault may be about to fill it), so a
+   * table whose last page reclaim dropped stays until its range is unmapped, or the tree goes.
+   */
+  freeEmptyTablesIn(start: number, end: number, gather: TableGather): void {
+    let va = start;
+    while (va < end && this.emptyTables > 0) va = this.freeEmptyTableOn(va, gather);
+  }
+
+  /**
+   * Frees the first table on `va`'s walk that holds no entry (and the tables above that this
+   * empties); returns the end of the span the walk has dealt with.
+   */
+  private freeEmptyTableOn(va: number, gather: TableGather): number {
+    let table = this.root;
+    for (let l: PageLevel = 4; l > 1; l = (l - 1) as PageLevel) {
+      const at = table + tableIndex(va, l) * PTE_SIZE;
+      const lo = this.ram.load32(at);
+      const span = levelSpan(l);
+      if ((lo & PTE_P) === 0 || (l < 4 && (lo & PTE_PS) !== 0)) return nextSpan(va, span);
+      table = entryAddress(lo, this.ram.load32(at + 4));
+      if (this.counts[frameOf(table)] === 0) {
+        this.freeEmptyTables(va, (l - 1) as PageLevel, gather);
+        return nextSpan(va, span);
+      }
+    }
+    return nextSpan(va, PAGE_TABLE_SPAN);
   }
 
   /**
@@ -227,14 +270,14 @@ export class PageTables {
     while (va < end) {
       const skip = this.missingSpan(va);
       if (skip > 0) {
-        va = (Math.floor(va / skip) + 1) * skip;
+        va = nextSpan(va, skip);
         continue;
       }
       // The rest of this page table in one pass, instead of a walk from the root per page. A
       // visit that empties the table frees it: the pass ends and the walk starts afresh.
       const first = this.entry(va, 1, false, false);
       const table = first - (first & TABLE_MASK);
-      const tableEnd = Math.min(end, (Math.floor(va / PAGE_TABLE_SPAN) + 1) * PAGE_TABLE_SPAN);
+      const tableEnd = Math.min(end, nextSpan(va, PAGE_TABLE_SPAN));
       // The table's words straight from RAM's backing array: a sparse range (a big mapping
       // with a few pages touched) is scanned at array speed, in small integers (a user `va` is
       // a double). A visit may change RAM's backing, so the view is taken again after each;
@@ -263,7 +306,9 @@ export class PageTables {
    */
   pin(va: number, level: PageLevel): void {
     const at = this.entry(va, level, false, false);
-    if (at >= 0) this.counts[frameOf(at)] = NOT_COUNTED;
+    if (at < 0) return;
+    if (this.counts[frameOf(at)] === 0) this.emptyTables--;
+    this.counts[frameOf(at)] = NOT_COUNTED;
   }
 
   /** Frees every table of the user half and the PML4 itself. Leaves must already be gone. */
@@ -271,6 +316,7 @@ export class PageTables {
     for (let i = 0; i < KERNEL_PML4_FIRST; i++) this.freeSubtree(this.root + i * PTE_SIZE, 3);
     this.frames.freePages(this.root, 0);
     this.tablePages = 0;
+    this.emptyTables = 0;
   }
 
   /** The span of the missing table on `va`'s walk (0 when the walk reaches a level-1 table). */
@@ -291,8 +337,7 @@ export class PageTables {
    */
   private unlinkNewTables(at: number, level: PageLevel): void {
     this.freeSubtree(at, level - 1);
-    const parent = frameOf(at);
-    if (this.counts[parent] !== NOT_COUNTED) this.counts[parent]!--;
+    this.countEntries(frameOf(at), -1);
   }
 
   /** Frees the table an entry at `level` points to, and every table below it. */
@@ -314,6 +359,7 @@ export class PageTables {
     const pa = this.frames.tryAllocPages(0, FrameUse.PAGE_TABLE, ZONE_NORMAL, true);
     if (pa < 0) return -1;
     this.counts[frameOf(pa)] = 0;
+    this.emptyTables++;
     this.tablePages++;
     return pa;
   }
@@ -325,6 +371,7 @@ export class PageTables {
 
   /** Drops `pa` from this tree's tables, leaving its frame to the caller. */
   private forgetTable(pa: number): void {
+    if (this.counts[frameOf(pa)] === 0) this.emptyTables--;
     this.counts[frameOf(pa)] = NOT_COUNTED;
     this.tablePages--;
   }
@@ -333,6 +380,11 @@ export class PageTables {
 /** The number of the frame holding physical address `pa`. */
 function frameOf(pa: number): number {
   return Math.floor(pa / PAGE_SIZE);
+}
+
+/** The start of the `span`-aligned block after the one holding `va`. */
+function nextSpan(va: number, span: number): number {
+  return (Math.floor(va / span) + 1) * span;
 }
 
 /** The first word at or after `from` (an entry's low word) of a non-zero entry in `words`, or `to`. */

@@ -532,6 +532,31 @@ describe('with swap: madvise hands pages to reclaim, mincore and mlock see swap'
     });
   });
 
+  it('a page table whose last page reclaim dropped stays until munmap of its range frees it', () => {
+    withSwap((ctx, machine) => {
+      const TABLE_SPAN = 2 * 1024 * 1024; // the addresses one page table maps
+      const base = 0x4000_0000; // aligned to a page table's span, and free
+      ctx.mmap(base, 2 * TABLE_SPAN, RW, ANON | MAP_FIXED);
+      ctx.store8(base, 1);
+      const page = base + TABLE_SPAN;
+      const vmPte = statusField(machine, ctx, 'VmPTE');
+      ctx.store8(page, 2); // the first entry of the upper table
+      expect(statusField(machine, ctx, 'VmPTE')).toBe(vmPte + PAGE_SIZE / 1024);
+      ctx.madvise(page, PAGE_SIZE, MADV_FREE);
+      ctx.madvise(page, PAGE_SIZE, MADV_PAGEOUT); // dropped, not swapped
+      expect([...ctx.mincore(page, PAGE_SIZE)]).toEqual([0]);
+      // As Linux's try_to_unmap: reclaim frees no page table.
+      expect(statusField(machine, ctx, 'VmPTE')).toBe(vmPte + PAGE_SIZE / 1024);
+      ctx.munmap(base + PAGE_SIZE, PAGE_SIZE); // elsewhere: the empty table stays
+      expect(statusField(machine, ctx, 'VmPTE')).toBe(vmPte + PAGE_SIZE / 1024);
+      ctx.munmap(page + PAGE_SIZE, PAGE_SIZE); // in its range: freed (free_pgtables)
+      expect(statusField(machine, ctx, 'VmPTE')).toBe(vmPte);
+      machine.check();
+      expect(ctx.load8(base)).toBe(1);
+      expect(ctx.load8(page)).toBe(0);
+    });
+  });
+
   it('MADV_DONTNEED of a swapped-out page frees its slot', () => {
     withSwap((ctx, machine) => {
       const base = ctx.mmap(0, PAGE_SIZE, RW, ANON);

@@ -439,6 +439,10 @@ export class Reclaim {
    * Frees a lazily freed frame no one wrote since MADV_FREE, without writing it anywhere: every
    * entry mapping it is cleared, so its pages read as zero from now on (Linux's lazyfree
    * discard in try_to_unmap_one). Always true.
+   *
+   * A page table this empties is not freed here: as Linux's try_to_unmap (which frees no page
+   * table, free_pgtables does at munmap and exit), reclaim may run inside a fault that is about
+   * to fill that very table. It stays, counted in VmPTE, until its range is unmapped.
    */
   private discard(pa: number, m: Mappings): boolean {
     this.forget(pa);
