@@ -5,7 +5,8 @@
 export interface KernelPageSource {
   /**
    * Kernel virtual address (in the direct map) of 2^order contiguous pages, or -1 when memory
-   * is exhausted.
+   * is exhausted even after the source's reclaim (its shrinkers, the slab's empty slabs among
+   * them): the slab allocator does not reclaim and retry on its own.
    */
   allocKernelPages(order: number): number;
   /** Gives back pages that `allocKernelPages(order)` returned at `address`. */

@@ -17,7 +17,9 @@
  * in a table so that kfree finds any object's slab in O(1).
  *
  * Errors: misuse and corruption throw a {@link SlabError} (nothing changes); out of memory is
- * not an error but a {@link NULL} return, as in C, after every cache's empty slabs were reclaimed.
+ * not an error but a {@link NULL} return, as in C, once the page source has no pages even after
+ * its own reclaim (which gives back every cache's empty slabs through {@link shrinkAll}, when
+ * wired so). The slab never reclaims on its own: one path reclaims, the page source's.
  */
 import { InvalidArgumentError } from '../errors.js';
 import { PAGE_MASK, PAGE_SIZE } from '../hw/constants.js';
@@ -356,11 +358,6 @@ export class SlabAllocator implements SlabContext {
     return formatSlabinfo([...this.caches()].reverse());
   }
 
-  /** @internal Frees the empty slabs of every cache when one runs out of pages. */
-  reclaim(): number {
-    return this.shrinkAll();
-  }
-
   /** @internal */
   destroyable(cache: SlabCache): boolean {
     return cache !== this.cacheCache && !this.kmallocCaches.includes(cache);
@@ -380,12 +377,8 @@ export class SlabAllocator implements SlabContext {
   private allocLarge(size: number): number {
     const pages = Math.ceil(size / PAGE_SIZE);
     const order = pages === 1 ? 0 : 32 - Math.clz32(pages - 1);
-    let base = this.pages.allocKernelPages(order);
-    if (base === NO_PAGES) {
-      this.reclaim();
-      base = this.pages.allocKernelPages(order);
-      if (base === NO_PAGES) return NULL;
-    }
+    const base = this.pages.allocKernelPages(order);
+    if (base === NO_PAGES) return NULL;
     this.owners.set(base, 1 << order, LARGE_TAIL);
     this.owners.set(base, 1, largeOwner(order));
     this.largePages += 1 << order;

@@ -73,8 +73,6 @@ export interface SlabContext {
   readonly memory: MemoryAccess;
   readonly slabs: SlabTable;
   readonly owners: PageOwnerMap;
-  /** Gives every cache's empty slabs back; called before a cache reports out of memory. */
-  reclaim(): number;
   /** Whether `cache` may be destroyed (kmalloc's caches may not). */
   destroyable(cache: SlabCache): boolean;
   /** Drops a destroyed cache. */
@@ -578,15 +576,14 @@ export class SlabCache {
     return slab;
   }
 
-  /** A new slab, populated, on no list; NO_SLAB when no pages can be had even after reclaim. */
+  /**
+   * A new slab, populated, on no list; NO_SLAB when the page source has no pages (even after
+   * its reclaim: the slab never reclaims on its own).
+   */
   private grow(): number {
     const g = this.geometry;
-    let base = this.pages.allocKernelPages(g.order);
-    if (base === NO_PAGES) {
-      this.context.reclaim();
-      base = this.pages.allocKernelPages(g.order);
-      if (base === NO_PAGES) return NO_SLAB;
-    }
+    const base = this.pages.allocKernelPages(g.order);
+    if (base === NO_PAGES) return NO_SLAB;
     if (!isDirectMapPage(base)) {
       throw new InvalidArgumentError(
         `page source returned ${formatAddress(base)}, not a page of the direct map`,

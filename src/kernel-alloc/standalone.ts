@@ -55,10 +55,13 @@ export class DirectMapMemory implements MemoryAccess {
 /**
  * Hands out blocks of 2^order pages of `[first, first + pageCount·4096)` (physical), as direct-map
  * addresses: freed blocks are reused per order (a stack each), otherwise the range is carved
- * from the bottom. No splitting or merging: a stand-in for the buddy allocator, not one.
+ * from the bottom. No splitting or merging: a stand-in for the buddy allocator, not one. When
+ * none is left it runs its shrinker, if one is registered (the slab's `shrinkAll`), and tries
+ * once more: its reclaim, as the virtual-memory layer's is for a machine's slab.
  */
 export class FlatPageSource implements KernelPageSource {
   private readonly freeBlocks: number[][] = [];
+  private shrinker: (() => number) | null = null;
   /** Order of the block starting at each page, FREE_PAGE where none starts. */
   private readonly blockOrder: Int8Array;
   private carved = 0;
@@ -77,10 +80,22 @@ export class FlatPageSource implements KernelPageSource {
     return this.allocated;
   }
 
+  /** `shrinker` gives back pages (and returns how many) when none is left. */
+  registerShrinker(shrinker: () => number): void {
+    this.shrinker = shrinker;
+  }
+
   allocKernelPages(order: number): number {
     if (!Number.isInteger(order) || order < 0 || order > MAX_PAGE_ORDER) {
       throw new InvalidArgumentError(`page order ${order} is not in 0..${MAX_PAGE_ORDER}`);
     }
+    const address = this.takeBlock(order);
+    if (address !== NO_PAGES || this.shrinker === null || this.shrinker() === 0) return address;
+    return this.takeBlock(order);
+  }
+
+  /** A free block of `order` (a freed one, else carved), or NO_PAGES. */
+  private takeBlock(order: number): number {
     let page = this.freeBlocks[order]!.pop();
     if (page === undefined) {
       if (this.carved + (1 << order) > this.pageCount) return NO_PAGES;

@@ -47,7 +47,7 @@ import { createReclaimPolicy, isReclaimPolicyName } from '../replacement/reclaim
 import { UserAllocator } from '../user-alloc/index.js';
 import type { AddressSpace } from '../virtual/address-space.js';
 import { RANDOMIZE_LEVELS, type RandomizeLevel, randomizeLayout } from '../virtual/aslr.js';
-import { DIRECT, Reclaim, SWAP_CLUSTER_MAX } from '../virtual/reclaim/reclaim.js';
+import { Reclaim, SWAP_CLUSTER_MAX } from '../virtual/reclaim/reclaim.js';
 import { Watermarks } from '../virtual/reclaim/watermarks.js';
 import { MAX_CPUS } from '../virtual/smp/cpus.js';
 import { RunningCpuMemory } from '../virtual/smp/running-cpu-memory.js';
@@ -205,6 +205,7 @@ export class Machine implements KernelView {
     });
     this.objects = new KernelObjects(this.slab, kernelMemory);
     this.vm.useRecordStore(this.objects);
+    this.vm.registerShrinker(() => this.slab.shrinkAll());
     this.watermarks = new Watermarks(this.frames.stats().zones.map((z) => z.managedFrames));
     const policy = options.reclaim ?? 'linux';
     if (!isReclaimPolicyName(policy)) {
@@ -251,7 +252,6 @@ export class Machine implements KernelView {
     const cache = new SwapCache(device, this.frames);
     const lru = createReclaimPolicy(policy, this.frames.spannedFrames);
     this.vm.reclaim = new Reclaim(this.vm, device, cache, lru, this.watermarks);
-    this.vm.reclaim.registerShrinker(() => this.slab.shrinkAll());
     this.log(
       `Adding ${pagesToKb(device.usableSlots)}k swap on ${device.path}.  ` +
         `Priority:${SWAP_PRIORITY} extents:1 across:` +
@@ -550,13 +550,9 @@ export class Machine implements KernelView {
    * may be killed).
    */
   private outOfMemory(reclaimFirst: boolean): boolean {
-    const freed = !reclaimFirst
-      ? 0
-      : this.enterKernel(() =>
-          this.vm.reclaim === null
-            ? this.slab.shrinkAll()
-            : this.vm.reclaim.shrink(SWAP_CLUSTER_MAX, DIRECT),
-        );
+    const freed = reclaimFirst
+      ? this.enterKernel(() => this.vm.tryToFreePages(SWAP_CLUSTER_MAX))
+      : 0;
     if (freed > 0) return true;
     const victim = selectOomVictim(this.processList, this.totalPages);
     const current = this.current;

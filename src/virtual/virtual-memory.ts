@@ -49,7 +49,7 @@ import {
   VMALLOC_BASE,
 } from './layout.js';
 import { PageTables, tableCounts } from './page-tables.js';
-import type { Reclaim } from './reclaim/reclaim.js';
+import { DIRECT, type Reclaim, type Shrinker, SWAP_CLUSTER_MAX } from './reclaim/reclaim.js';
 import { Cpus } from './smp/cpus.js';
 import { FaultResult, VmEvents } from './stats.js';
 import type { Vma } from './vma.js';
@@ -78,6 +78,9 @@ const VMALLOC_GUARD = PAGE_SIZE;
 /** Bytes copyFromUser allocates up front; its buffer doubles from there as pages are copied. */
 const COPY_BUFFER_START = 1024 * 1024;
 
+/** Direct reclaim rounds a kernel allocation waits for before it fails (Linux's MAX_RECLAIM_RETRIES). */
+const MAX_RECLAIM_RETRIES = 16;
+
 export class VirtualMemory {
   readonly kernelTables: PageTables;
   /** The entry counts of every page-table page of the machine (shared by all trees). */
@@ -90,6 +93,8 @@ export class VirtualMemory {
   /** Pages handed out through vmalloc (areas, by start address → size in pages). */
   private readonly vmallocAreas = new Map<number, number>();
   private records: RecordStore | null = null;
+  /** What gives back cached kernel memory under pressure (the slab's empty slabs). */
+  private readonly shrinkers: Shrinker[] = [];
   /** Reclaim and swap, when the machine has a swap device (null: anonymous memory stays put). */
   reclaim: Reclaim | null = null;
   /**
@@ -283,11 +288,48 @@ export class VirtualMemory {
   readonly kernelFrames: FrameSource = {
     tryAllocPages: (order, use, highestZone = ZONE_NORMAL, zero = false) => {
       const pa = this.frames.tryAllocPages(order, use, highestZone, zero);
-      if (pa >= 0 || this.reclaim === null) return pa;
-      return this.reclaim.allocKernelFrames(order, use, highestZone, zero);
+      return pa >= 0 ? pa : this.allocKernelFramesSlow(order, use, highestZone, zero);
     },
     freePages: (pa, order) => this.frames.freePages(pa, order),
   };
+
+  /**
+   * {@link kernelFrames} when no frame was free: direct reclaim, then a retry, while reclaim
+   * makes progress and at most {@link MAX_RECLAIM_RETRIES} times, as Linux's allocation slow
+   * path does for GFP_KERNEL short of its OOM killer. The one place kernel allocations reclaim:
+   * the slab, page tables and vmalloc only ask. -1 when reclaim frees nothing.
+   */
+  private allocKernelFramesSlow(order: number, use: FrameUse, zone: number, zero: boolean): number {
+    for (let retry = 0; retry < MAX_RECLAIM_RETRIES; retry++) {
+      if (this.tryToFreePages(Math.max(SWAP_CLUSTER_MAX, 1 << order)) === 0) return -1;
+      const pa = this.frames.tryAllocPages(order, use, zone, zero);
+      if (pa >= 0) return pa;
+    }
+    return -1;
+  }
+
+  /**
+   * Direct reclaim of about `target` pages for an allocation that found none (Linux's
+   * try_to_free_pages): user pages to swap when the machine has swap, and the shrinkers'
+   * caches, with or without swap. The pages freed; 0 when called from within reclaim itself
+   * (PF_MEMALLOC: reclaim never recurses into reclaim).
+   */
+  tryToFreePages(target: number): number {
+    if (this.reclaim === null) return this.shrinkSlab();
+    return this.reclaim.running ? 0 : this.reclaim.shrink(target, DIRECT);
+  }
+
+  /** `shrinker` gives back cached kernel memory when direct reclaim or kswapd runs. */
+  registerShrinker(shrinker: Shrinker): void {
+    this.shrinkers.push(shrinker);
+  }
+
+  /** Runs every shrinker (Linux's shrink_slab); the pages they freed. */
+  shrinkSlab(): number {
+    let freed = 0;
+    for (const shrinker of this.shrinkers) freed += shrinker();
+    return freed;
+  }
 
   /**
    * A frame for user memory (zeroed when `zero`), through reclaim's watermarks when the

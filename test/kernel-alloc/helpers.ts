@@ -28,6 +28,7 @@ export function makeKernel(
     debug: options.debug ?? false,
     cpus: options.cpus ?? 1,
   });
+  pages.registerShrinker(() => slab.shrinkAll());
   const boot = { pages: pages.allocatedPages, objects: slab.stats().activeObjects };
   return { ram, memory, pages, slab, boot };
 }

@@ -26,6 +26,20 @@ const ANON = MAP_PRIVATE | MAP_ANONYMOUS;
 /** An address in a 1 GiB region no other area of a fresh process uses. */
 const FORK_AREA = 0x40_0000_0000;
 
+/** Takes every free frame; the caller gives them back with {@link release}. */
+function holdEveryFrame(machine: Machine): number[] {
+  const held: number[] = [];
+  for (let pa = 0; pa >= 0; ) {
+    pa = machine.frames.tryAllocPages(0, FrameUse.KERNEL);
+    if (pa >= 0) held.push(pa);
+  }
+  return held;
+}
+
+function release(machine: Machine, held: number[]): void {
+  for (const pa of held) machine.frames.freePages(pa, 0);
+}
+
 /** A machine of {@link RAM}, with `swap` bytes of swap (none when 0). */
 function pressedMachine(swap: number): Machine {
   return Machine.boot({ memory: RAM, seed: 3, ...(swap > 0 ? { swap } : {}) });
@@ -135,6 +149,47 @@ describe('kernel allocations under memory pressure', () => {
     // Discarded while the child was made: gone in both, read as zero.
     expect(outcome.parentValues).toEqual([0, 0, 0, 0]);
     expect(outcome.childLeaves).toEqual([0, 0, 0, 0]);
+    machine.check();
+  });
+
+  it('a slab that finds no page stalls in direct reclaim once: the slab does not reclaim and retry on its own', () => {
+    const machine = pressedMachine(SWAP);
+    const stalls = machine.atCpl0(() => {
+      const cache = machine.slab.createCache('no-room', 2048);
+      machine.dropCaches(); // no empty slab left for the shrinker to free
+      const held = holdEveryFrame(machine);
+      const before = machine.vm.reclaim!.events.allocStalls;
+      const object = cache.alloc();
+      const stalled = machine.vm.reclaim!.events.allocStalls - before;
+      release(machine, held);
+      expect(object).toBe(0); // NULL: nothing to reclaim
+      cache.destroy();
+      return stalled;
+    });
+    expect(stalls).toBe(1);
+    expect(machine.oopses).toEqual([]);
+    machine.check();
+  });
+
+  it('without swap, kernel allocations get the empty slabs back: fork succeeds when only they are free', () => {
+    const machine = pressedMachine(0);
+    let child = 0;
+    const parent = machine.spawn((ctx) => {
+      const held = machine.atCpl0(() => {
+        const cache = machine.slab.createCache('emptied', 2048);
+        const objects = Array.from({ length: 256 }, () => cache.alloc());
+        for (const object of objects) cache.free(object);
+        return holdEveryFrame(machine); // free memory now: 128 empty slab pages
+      });
+      child = ctx.syscall('fork', () => 0);
+      release(machine, held);
+      if (child > 0) ctx.wait(child);
+      return 0;
+    });
+    machine.run();
+    expect(machine.oopses).toEqual([]);
+    expect(parent.exitCode).toBe(0);
+    expect(child).toBeGreaterThan(0);
     machine.check();
   });
 

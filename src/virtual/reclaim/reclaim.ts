@@ -18,7 +18,8 @@
  *
  * The policy (src/replacement: `linux` active/inactive lists by default, `clock`, `fifo`)
  * decides what a referenced bit buys; this file does what Linux's shrink_folio_list does with
- * the victim. Slab caches give back empty slabs through registered shrinkers.
+ * the victim. Slab caches give back empty slabs through the shrinkers the VM runs after the
+ * lists ({@link VirtualMemory.shrinkSlab}), which run on a machine without swap as well.
  *
  * The rest of the kernel talks to reclaim through a small API:
  * - {@link mapped} when a fault maps a fresh frame, {@link unmapOne} when an entry that maps a
@@ -48,9 +49,6 @@ export const SWAP_CLUSTER_MAX = 32;
 export const KSWAPD = 0;
 export const DIRECT = 1;
 export type Reclaimer = typeof KSWAPD | typeof DIRECT;
-/** Direct reclaim rounds a kernel allocation waits for before it fails (Linux's MAX_RECLAIM_RETRIES). */
-const MAX_RECLAIM_RETRIES = 16;
-
 /** A shrinker gives back cached kernel memory: returns the pages it freed. */
 export type Shrinker = () => number;
 
@@ -80,7 +78,6 @@ export class Reclaim {
   private readonly unevictableFrames: Uint8Array;
   /** Frames given up with MADV_FREE (Linux's lazyfree: PG_swapbacked cleared), by pfn. */
   private readonly lazyFrames: Uint8Array;
-  private readonly shrinkers: Shrinker[] = [];
   private readonly mappings = new Mappings();
   private readonly referenced = (pfn: number) => this.testAndClearYoung(pfn * PAGE_SIZE);
 
@@ -94,10 +91,6 @@ export class Reclaim {
     this.rmap = new ReverseMap(vm.frames.spannedFrames);
     this.unevictableFrames = new Uint8Array(vm.frames.spannedFrames);
     this.lazyFrames = new Uint8Array(vm.frames.spannedFrames);
-  }
-
-  registerShrinker(shrinker: Shrinker): void {
-    this.shrinkers.push(shrinker);
   }
 
   // ─── what the fault handler and unmapping tell reclaim ─────────────────────────────────
@@ -217,20 +210,11 @@ export class Reclaim {
   }
 
   /**
-   * Frames for the kernel (slab pages, page tables, vmalloc) when none was free: direct
-   * reclaim, then a retry, while reclaim makes progress and at most {@link MAX_RECLAIM_RETRIES}
-   * times, as Linux's allocation slow path does for GFP_KERNEL short of its OOM killer. -1 when
-   * reclaim frees nothing, or when the allocation comes from within reclaim itself (PF_MEMALLOC:
-   * reclaim never recurses into reclaim).
+   * True while reclaim runs: an allocation made from within it must not reclaim again
+   * (Linux's PF_MEMALLOC).
    */
-  allocKernelFrames(order: number, use: FrameUse, highestZone: number, zero: boolean): number {
-    if (this.shrinking) return -1;
-    for (let retry = 0; retry < MAX_RECLAIM_RETRIES; retry++) {
-      if (this.shrink(Math.max(SWAP_CLUSTER_MAX, 1 << order), DIRECT) === 0) return -1;
-      const pa = this.vm.frames.tryAllocPages(order, use, highestZone, zero);
-      if (pa >= 0) return pa;
-    }
-    return -1;
+  get running(): boolean {
+    return this.shrinking;
   }
 
   /** kswapd: if woken, reclaims until free memory is back above `high`. */
@@ -281,8 +265,7 @@ export class Reclaim {
       this.events.pgscanDirect += scanned;
       this.events.pgstealDirect += freed;
     }
-    for (const shrinker of this.shrinkers) freed += shrinker();
-    return freed;
+    return freed + this.vm.shrinkSlab();
   }
 
   /**
