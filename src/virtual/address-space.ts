@@ -90,6 +90,14 @@ function losesRights(low: number, high: number, newLow: number, newHigh: number)
   return entryAddress(low, high) !== entryAddress(newLow, newHigh);
 }
 
+/**
+ * True when `[start, end)` lies strictly inside `vma`, with room on both sides: unmapping it
+ * cuts a hole in the area.
+ */
+function cutsHole(vma: Vma | undefined, start: number, end: number): boolean {
+  return vma !== undefined && vma.start < start && end < vma.end;
+}
+
 export class AddressSpace {
   readonly vmas = new VmaList();
   /** First byte of the heap: the program break never goes below it. */
@@ -351,22 +359,37 @@ export class AddressSpace {
   }
 
   /**
-   * VM layer: removes `[start, end)` from the VMAs (splitting at the edges, with records from
-   * `spare`) and releases its pages.
+   * VM layer: removes `[start, end)` from the VMAs and releases its pages. An area the range
+   * cuts a hole in keeps what lies below, a new area with a record from `spare` takes what lies
+   * above; an area the range covers at one end is trimmed to what lies outside (keeping its
+   * record); the areas inside go. One search finds the first area; the others follow it.
+   *
+   * ```
+   *            start                                 end
+   *  hole:   [ ..│............ area ...................│.... ]  → [ area ] hole [ new area ]
+   *  else:   [ area│..]  [ inside ]  [ inside ]  [ ....│area ]  → [ area ]  hole  [ area ]
+   * ```
    */
   removeRange(start: number, end: number, spare: number[]): void {
-    const around = this.areaAroundHole(start, end);
-    if (around >= 0) this.punchHole(around, start, end, spare.pop()!);
-    else this.removeAreasIn(start, end, spare);
+    const items = this.vmas.items;
+    let first = this.vmas.indexAfter(start);
+    const below = items[first - 1];
+    if (cutsHole(below, start, end)) {
+      this.punchHole(first - 1, start, end, spare.pop()!);
+    } else {
+      if (below?.start === start) first--;
+      else if (below !== undefined && start < below.end) this.trimEnd(below, start);
+      let last = first;
+      for (; last < items.length && items[last]!.end <= end; last++) {
+        this.zapRange(items[last]!.start, items[last]!.end);
+        this.vm.freeRecord(items[last]!.record);
+      }
+      const above = items[last];
+      if (above !== undefined && above.start < end) this.trimStart(above, end);
+      this.vmas.removeRun(first, last);
+    }
     this.tables.freeEmptyTablesIn(start, end, this.mmuGather);
     this.mmuGather.finish();
-  }
-
-  /** The index of the one area that `[start, end)` cuts a hole in (room on both sides), or -1. */
-  private areaAroundHole(start: number, end: number): number {
-    const at = this.vmas.indexAfter(start) - 1;
-    const around = this.vmas.items[at];
-    return around !== undefined && around.start < start && end < around.end ? at : -1;
   }
 
   /**
@@ -383,16 +406,18 @@ export class AddressSpace {
     this.vm.syncRecord(upper);
   }
 
-  /** {@link removeRange} of a range no single area holds with room on both sides. */
-  private removeAreasIn(start: number, end: number, spare: number[]): void {
-    const first = this.splitEdge(start, spare);
-    const last = this.splitEdge(end, spare);
-    const items = this.vmas.items;
-    for (let i = first; i < last; i++) {
-      this.zapRange(items[i]!.start, items[i]!.end);
-      this.vm.freeRecord(items[i]!.record);
-    }
-    this.vmas.removeRun(first, last);
+  /** Unmaps the top of `vma` from `edge` (inside it) up: the area ends at `edge`. */
+  private trimEnd(vma: Vma, edge: number): void {
+    this.zapRange(edge, vma.end);
+    this.vmas.resize(vma, vma.start, edge);
+    this.vm.syncRecord(vma);
+  }
+
+  /** Unmaps the bottom of `vma` up to `edge` (inside it): the area starts at `edge`. */
+  private trimStart(vma: Vma, edge: number): void {
+    this.zapRange(vma.start, edge);
+    this.vmas.resize(vma, edge, vma.end);
+    this.vm.syncRecord(vma);
   }
 
   /** Splits the VMAs at `start` and `end`, taking each new record from `spare`. */
@@ -472,13 +497,17 @@ export class AddressSpace {
   }
 
   /**
-   * Reserves the VMA records that {@link removeRange} of `[start, end)` needs: one per edge
-   * strictly inside a VMA, but one in all for a hole in the middle of one area (as Linux, an
-   * unmap that splits nothing cannot fail for lack of memory). Undefined when kernel memory
-   * is exhausted.
+   * Reserves the VMA records Linux's munmap of `[start, end)` allocates: one per edge strictly
+   * inside a VMA (its __split_vma), but one in all for a hole in the middle of one area (as
+   * Linux, an unmap that splits nothing cannot fail for lack of memory). {@link removeRange}
+   * uses a hole's; it trims an area cut at one edge in place, and that edge's record goes back
+   * unused: reserved all the same, so the unmap fails where Linux's can. Undefined when kernel
+   * memory is exhausted.
    */
   reserveRecordsToRemove(start: number, end: number): number[] | undefined {
-    if (this.areaAroundHole(start, end) >= 0) return this.allocRecords(1);
+    if (cutsHole(this.vmas.items[this.vmas.indexAfter(start) - 1], start, end)) {
+      return this.allocRecords(1);
+    }
     return this.reserveRecords(start, end);
   }
 

@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { PAGE_SIZE } from '../../src/hw/constants.js';
 import { FaultInjector } from '../../src/kernel/fault-injection.js';
 import { Machine } from '../../src/kernel/machine.js';
@@ -159,6 +159,45 @@ describe('mmap, munmap, mprotect', () => {
       expect(space.vmas.find(base + 2 * PAGE_SIZE)).toBeUndefined();
       expect([0, 1, 5, 6, 7].map((i) => ctx.load32(base + i * PAGE_SIZE))).toEqual([1, 2, 6, 7, 8]);
       machine.check(); // both pieces' records included
+      return 0;
+    });
+    machine.run();
+    injector.uninstall();
+    expect(p.exitCode).toBe(0);
+    machine.check();
+  });
+
+  it('munmap trims an area it covers at one end in place: the area keeps its record, no split', () => {
+    const machine = Machine.boot({ memory: '16M' });
+    const injector = FaultInjector.install(machine);
+    const p = machine.spawn((ctx) => {
+      const space = machine.process(ctx.pid)!.space;
+      const splits = vi.spyOn(space.vmas, 'splitAt');
+      const page = (i: number) => base + i * PAGE_SIZE;
+      const base = ctx.mmap(0, 16 * PAGE_SIZE, RW, ANON);
+      for (let i = 0; i < 16; i++) ctx.store32(page(i), i + 1);
+      const record = space.vmas.find(base)!.record;
+      expect(ctx.syscall('munmap', page(14), 2 * PAGE_SIZE)).toBe(0); // the top
+      expect(ctx.syscall('munmap', page(0), 2 * PAGE_SIZE)).toBe(0); // the bottom
+      expect(space.vmas.find(page(2))).toMatchObject({ start: page(2), end: page(14), record });
+      // Linux's munmap splits at such an edge (__split_vma), which needs a record: without
+      // one, the trim fails as it would, and nothing changes.
+      injector.arm('slab', 1);
+      expect(ctx.syscall('munmap', page(12), 2 * PAGE_SIZE)).toBe(-ERRNO.ENOMEM);
+      expect(space.vmas.find(page(2))).toMatchObject({ start: page(2), end: page(14), record });
+      // Over three areas: the lowest keeps its bottom, the middle one goes, the highest its top.
+      ctx.mprotect(page(6), 4 * PAGE_SIZE, PROT_READ);
+      const top = space.vmas.find(page(10))!.record;
+      expect(ctx.syscall('munmap', page(4), 8 * PAGE_SIZE)).toBe(0);
+      expect(space.vmas.overlapping(base, page(16)).map((v) => [v.start, v.end, v.record])).toEqual(
+        [
+          [page(2), page(4), record],
+          [page(12), page(14), top],
+        ],
+      );
+      expect(splits).toHaveBeenCalledTimes(2); // mprotect's two; none by munmap
+      expect([2, 3, 12, 13].map((i) => ctx.load32(page(i)))).toEqual([3, 4, 13, 14]);
+      machine.check(); // the trimmed areas' records and VmSize included
       return 0;
     });
     machine.run();
