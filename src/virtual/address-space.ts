@@ -445,7 +445,8 @@ export class AddressSpace {
    * Maps a new area `[start, end)` where no VMA is, as Linux's mmap_region: where it continues
    * a neighbour alike (same rights, kind, name and lock), that neighbour grows over it, or
    * both neighbours become one, and no record is needed; else the area gets a VMA and a record
-   * of its own. False (nothing changed) when no record is left.
+   * of its own, from `spare` if the caller reserved one. False (nothing changed) when no record
+   * is left.
    */
   private mapArea(
     start: number,
@@ -455,6 +456,7 @@ export class AddressSpace {
     kind: VmaKind,
     name: string,
     lockFlags: number,
+    spare?: number[],
   ): boolean {
     const area = new Vma(start, end, prot, shared, kind, name, 0, lockFlags);
     const next = this.vmas.indexAfter(start);
@@ -472,7 +474,7 @@ export class AddressSpace {
     } else if (joinsAfter) {
       this.vmas.resize(after, start, after.end);
     } else {
-      const record = this.vm.allocRecord();
+      const record = spare?.pop() ?? this.vm.allocRecord();
       if (record === null) return false;
       area.record = record;
       this.insertVma(area);
@@ -509,6 +511,23 @@ export class AddressSpace {
       return this.allocRecords(1);
     }
     return this.reserveRecords(start, end);
+  }
+
+  /**
+   * {@link reserveRecordsToRemove}, plus one record for the area that replaces the range
+   * (MAP_FIXED): reserved before anything is removed, so that running out of kernel memory
+   * leaves the old mapping as it was.
+   */
+  private reserveRecordsToReplace(start: number, end: number): number[] | undefined {
+    const spare = this.reserveRecordsToRemove(start, end);
+    if (spare === undefined) return undefined;
+    const record = this.vm.allocRecord();
+    if (record === null) {
+      this.releaseRecords(spare);
+      return undefined;
+    }
+    spare.push(record);
+    return spare;
   }
 
   /**
@@ -603,13 +622,16 @@ export class AddressSpace {
       start = this.placeMapping(address, size);
       if (start < 0) return -ERRNO.ENOMEM;
     }
-    const spare = fixed ? this.reserveRecordsToRemove(start, start + size) : [];
+    // A fixed mapping takes every record it may need before it removes anything: a failure then
+    // changes nothing (as Linux's mmap_region since 6.12, which puts the old areas back).
+    const spare = fixed ? this.reserveRecordsToReplace(start, start + size) : [];
     if (spare === undefined) return -ERRNO.ENOMEM;
     if (fixed) this.removeRange(start, start + size, spare);
-    this.releaseRecords(spare);
     const lockFlags = (flags & MAP_LOCKED ? VM_LOCKED : 0) | this.defaultLockFlags;
-    if (!this.mapArea(start, start + size, prot, sharing === MAP_SHARED, 'anon', '', lockFlags))
-      return -ERRNO.ENOMEM;
+    const shared = sharing === MAP_SHARED;
+    const mapped = this.mapArea(start, start + size, prot, shared, 'anon', '', lockFlags, spare);
+    this.releaseRecords(spare);
+    if (!mapped) return -ERRNO.ENOMEM;
     if (flags & MAP_POPULATE && this.populate(start, start + size) !== FaultResult.HANDLED) {
       this.munmap(start, size);
       return -ERRNO.ENOMEM;

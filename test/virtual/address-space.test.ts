@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { describe, expect, it, vi } from 'vitest';
 import { PAGE_SIZE } from '../../src/hw/constants.js';
 import { FaultInjector } from '../../src/kernel/fault-injection.js';
@@ -18,6 +19,7 @@ import {
 import { FrameUse } from '../../src/physical/index.js';
 import { STACK_LIMIT, STACK_TOP, USER_MIN } from '../../src/virtual/layout.js';
 import { FaultResult } from '../../src/virtual/stats.js';
+import { inProcess } from '../kernel/helpers.js';
 import { makeVm, peek, poke, user } from './helpers.js';
 
 const RW = PROT_READ | PROT_WRITE;
@@ -204,6 +206,87 @@ describe('mmap, munmap, mprotect', () => {
     injector.uninstall();
     expect(p.exitCode).toBe(0);
     machine.check();
+  });
+
+  it('MAP_FIXED that runs out of VMA records at any allocation: ENOMEM with the old areas and contents as they were', () => {
+    const WINDOW = 0x4000_0000;
+    const PAGES = 8;
+    const page = fc.nat(PAGES - 1);
+    const protArb = fc.constantFrom(PROT_NONE, PROT_READ, RW);
+    const scenario = fc.record({
+      // What each window page is before: unmapped (-1) or mapped with these rights.
+      layout: fc.array(fc.oneof(fc.constant(-1), protArb), { minLength: PAGES, maxLength: PAGES }),
+      first: page,
+      count: fc.integer({ min: 1, max: PAGES }),
+      prot: protArb,
+      failAt: fc.integer({ min: 1, max: 4 }),
+    });
+    fc.assert(
+      fc.property(scenario, ({ layout, first, count, prot, failAt }) => {
+        inProcess((ctx, machine) => {
+          const injector = FaultInjector.install(machine);
+          const space = machine.process(ctx.pid)!.space;
+          const at = (i: number) => WINDOW + i * PAGE_SIZE;
+          const flags = ANON | MAP_FIXED;
+          layout.forEach((rights, i) => {
+            if (rights >= 0)
+              expect(ctx.syscall('mmap', at(i), PAGE_SIZE, rights, flags)).toBe(at(i));
+            if (rights === RW) ctx.store32(at(i), i + 1);
+          });
+          const areas = () => space.vmas.items.map((v) => [v.start, v.end, v.prot]);
+          const before = areas();
+          const length = Math.min(count, PAGES - first) * PAGE_SIZE;
+          injector.arm('slab', failAt);
+          const result = ctx.syscall('mmap', at(first), length, prot, flags);
+          injector.reset();
+          const replaced = (i: number) => i >= first && at(i) < at(first) + length;
+          if (result === -ERRNO.ENOMEM) expect(areas()).toEqual(before);
+          else expect(result).toBe(at(first));
+          layout.forEach((rights, i) => {
+            const rightsNow = result < 0 || !replaced(i) ? rights : prot;
+            if (rightsNow < 0 || !(rightsNow & PROT_READ)) return;
+            const value = rights === RW && (result < 0 || !replaced(i)) ? i + 1 : 0;
+            expect(ctx.load32(at(i)), `page ${i}`).toBe(value);
+          });
+          injector.uninstall();
+          machine.check();
+        });
+      }),
+      { numRuns: 200 },
+    );
+  });
+
+  it('MAP_FIXED with kernel memory exhausted but for one VMA record: ENOMEM, the old area whole', () => {
+    inProcess((ctx, machine) => {
+      const space = machine.process(ctx.pid)!.space;
+      const base = ctx.mmap(0, 3 * PAGE_SIZE, RW, ANON);
+      // The middle page untouched: unmapping it frees no frame a new record could take.
+      ctx.store32(base, 1);
+      ctx.store32(base + 2 * PAGE_SIZE, 3);
+      const vmaCache = machine.slab.caches().find((cache) => cache.name === 'vm_area_struct')!;
+      const { records, frames } = machine.atCpl0(() => {
+        machine.dropCaches();
+        const frames: number[] = [];
+        for (let pa = 0; pa >= 0; ) {
+          pa = machine.frames.tryAllocPages(0, FrameUse.KERNEL);
+          if (pa >= 0) frames.push(pa);
+        }
+        const records: number[] = [];
+        for (let r = vmaCache.alloc(); r !== 0; r = vmaCache.alloc()) records.push(r);
+        vmaCache.free(records.pop()!); // one record left: the split's, not the new area's
+        return { records, frames };
+      });
+      // A read-only page in the middle: a split of the area, and a new area with its record.
+      const result = ctx.syscall('mmap', base + PAGE_SIZE, PAGE_SIZE, PROT_READ, ANON | MAP_FIXED);
+      machine.atCpl0(() => {
+        for (const record of records) vmaCache.free(record);
+        for (const pa of frames) machine.frames.freePages(pa, 0);
+      });
+      expect(result).toBe(-ERRNO.ENOMEM);
+      expect(space.vmas.find(base)).toMatchObject({ start: base, end: base + 3 * PAGE_SIZE });
+      expect([0, 1, 2].map((i) => ctx.load32(base + i * PAGE_SIZE))).toEqual([1, 0, 3]);
+      machine.check();
+    });
   });
 
   it('MAP_FIXED replaces, MAP_FIXED_NOREPLACE refuses with EEXIST (Linux selftest)', () => {
