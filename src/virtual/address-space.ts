@@ -458,15 +458,15 @@ export class AddressSpace {
     lockFlags: number,
     spare?: number[],
   ): boolean {
-    const area = new Vma(start, end, prot, shared, kind, name, 0, lockFlags);
     const next = this.vmas.indexAfter(start);
     const before = this.vmas.items[next - 1];
     const after = this.vmas.items[next];
-    const joinsBefore = before?.canMergeWith(area) === true;
-    const joinsAfter = after !== undefined && area.canMergeWith(after);
+    const joinsBefore =
+      before?.end === start && before.isAlike(prot, shared, kind, name, lockFlags);
+    const joinsAfter = after?.start === end && after.isAlike(prot, shared, kind, name, lockFlags);
     if (joinsBefore && joinsAfter) {
       const joinedEnd = after.end;
-      this.vmas.remove(after);
+      this.vmas.removeRun(next, next + 1);
       this.vmas.resize(before, before.start, joinedEnd);
       this.vm.freeRecord(after.record);
     } else if (joinsBefore) {
@@ -476,8 +476,7 @@ export class AddressSpace {
     } else {
       const record = spare?.pop() ?? this.vm.allocRecord();
       if (record === null) return false;
-      area.record = record;
-      this.insertVma(area);
+      this.insertVma(new Vma(start, end, prot, shared, kind, name, record, lockFlags));
       return true;
     }
     this.vm.syncRecord(joinsBefore ? before : after);
@@ -506,7 +505,7 @@ export class AddressSpace {
    * unused: reserved all the same, so the unmap fails where Linux's can. Undefined when kernel
    * memory is exhausted.
    */
-  reserveRecordsToRemove(start: number, end: number): number[] | undefined {
+  private reserveRecordsToRemove(start: number, end: number): number[] | undefined {
     if (cutsHole(this.vmas.items[this.vmas.indexAfter(start) - 1], start, end)) {
       return this.allocRecords(1);
     }
@@ -582,10 +581,7 @@ export class AddressSpace {
       if (!this.mapArea(oldEnd, newEnd, rw, false, 'heap', '[heap]', lockFlags)) return this.brk;
       this.populateLocked(oldEnd, newEnd, lockFlags);
     } else if (newEnd < oldEnd) {
-      const spare = this.reserveRecordsToRemove(newEnd, oldEnd);
-      if (spare === undefined) return this.brk;
-      this.removeRange(newEnd, oldEnd, spare);
-      this.releaseRecords(spare);
+      if (!this.unmap(newEnd, oldEnd)) return this.brk;
     }
     this.brk = requested;
     return this.brk;
@@ -676,11 +672,19 @@ export class AddressSpace {
     if (!isPageAligned(address) || length <= 0 || address < 0) return -ERRNO.EINVAL;
     const end = pageUp(address + length);
     if (end > USER_TOP) return -ERRNO.EINVAL;
-    const spare = this.reserveRecordsToRemove(address, end);
-    if (spare === undefined) return -ERRNO.ENOMEM;
-    this.removeRange(address, end, spare);
+    return this.unmap(address, end) ? 0 : -ERRNO.ENOMEM;
+  }
+
+  /**
+   * Unmaps the page-aligned `[start, end)`: false, with nothing changed, when kernel memory for
+   * the VMA records it takes is exhausted.
+   */
+  private unmap(start: number, end: number): boolean {
+    const spare = this.reserveRecordsToRemove(start, end);
+    if (spare === undefined) return false;
+    this.removeRange(start, end, spare);
     this.releaseRecords(spare);
-    return 0;
+    return true;
   }
 
   /** mprotect(2): 0 or a negative errno (ENOMEM when part of the range is not mapped). */

@@ -70,12 +70,22 @@ export class Vma {
   canMergeWith(next: Vma): boolean {
     return (
       this.end === next.start &&
-      this.prot === next.prot &&
-      this.shared === next.shared &&
-      this.kind === next.kind &&
-      this.name === next.name &&
-      this.lockFlags === next.lockFlags &&
-      this.kind !== 'stack'
+      this.isAlike(next.prot, next.shared, next.kind, next.name, next.lockFlags)
+    );
+  }
+
+  /**
+   * True when an area with these attributes can merge with this one, where they meet: they
+   * are identical, and neither is the stack (which grows on its own).
+   */
+  isAlike(prot: number, shared: boolean, kind: VmaKind, name: string, lockFlags: number): boolean {
+    return (
+      this.prot === prot &&
+      this.shared === shared &&
+      this.kind === kind &&
+      this.name === name &&
+      this.lockFlags === lockFlags &&
+      kind !== 'stack'
     );
   }
 }
