@@ -44,15 +44,39 @@ const PTE_WORDS = PTE_SIZE >> WORD_SHIFT;
 
 /** The count of a frame that is not a counted table: never freed by emptying (PML4s, pinned). */
 const NOT_COUNTED = -1;
+/** Groups of entries a table's occupancy word covers, one bit each. */
+const OCCUPANCY_GROUPS = 32;
+/** log2 of the words of one group: 16 entries, 128 bytes (two cache lines), 64 KiB of addresses. */
+const GROUP_WORD_SHIFT = Math.log2((ENTRIES_PER_TABLE / OCCUPANCY_GROUPS) * PTE_WORDS);
+const GROUP_WORDS = 1 << GROUP_WORD_SHIFT;
 
 /**
- * Non-zero entries of each page-table page, by frame number ({@link NOT_COUNTED} for any other
- * frame): what Linux keeps in a table's own `struct page`. One array serves every tree of a
- * machine, as a frame is a table of one tree at a time; a typed array spares each PTE write the
+ * What the machine keeps on each page-table page, by frame number. One set serves every tree of
+ * a machine, as a frame is a table of one tree at a time; typed arrays spare each PTE write the
  * hash lookups of a map keyed by table.
+ *
+ * ```
+ *  entries[frame]     non-zero entries of the table (NOT_COUNTED: not a counted table), what
+ *                     Linux keeps in the table's own struct page: the table goes when it empties
+ *  occupancy[frame]   bit g set: entries 16g..16g+15 may hold a non-zero one (bit g clear: they
+ *                     are all zero). Set as an entry becomes non-zero; cleared by a scan that
+ *                     finds the group empty. A sparse range is walked without reading its zeros.
+ *                     bit 31 ... bit 1 bit 0
+ *                     [496-511] ... [16-31] [0-15]
+ * ```
  */
-export function tableCounts(ram: PhysicalMemory): Int32Array {
-  return new Int32Array(Math.ceil(ram.top / PAGE_SIZE)).fill(NOT_COUNTED);
+export interface TableCounts {
+  readonly entries: Int32Array;
+  readonly occupancy: Int32Array;
+}
+
+/** The bookkeeping of the page-table pages of `ram` (see {@link TableCounts}). */
+export function tableCounts(ram: PhysicalMemory): TableCounts {
+  const frames = Math.ceil(ram.top / PAGE_SIZE);
+  return {
+    entries: new Int32Array(frames).fill(NOT_COUNTED),
+    occupancy: new Int32Array(frames),
+  };
 }
 
 /** Where {@link PageTables.clear} leaves the tables it empties (an MMU gather). */
@@ -70,17 +94,23 @@ export class PageTables {
    * one whose last entry reclaim dropped ({@link freeEmptyTablesIn} frees those).
    */
   private emptyTables = 0;
+  /**
+   * Non-zero entries of each table this tree owns below the PML4, by frame number (see
+   * {@link TableCounts}): a table is freed when it empties.
+   */
+  private readonly counts: Int32Array;
+  /** Which groups of entries of each table may be non-zero, by frame (see {@link TableCounts}). */
+  private readonly occupancy: Int32Array;
   private constructor(
     readonly ram: PhysicalMemory,
     readonly frames: FrameSource,
     root: number,
-    /**
-     * Non-zero entries of each table this tree owns below the PML4, by frame number (shared
-     * with the machine's other trees, see {@link tableCounts}): a table is freed when it empties.
-     */
-    private readonly counts: Int32Array,
+    /** The bookkeeping of every table page (shared with the machine's other trees). */
+    book: TableCounts,
   ) {
     this.root = root;
+    this.counts = book.entries;
+    this.occupancy = book.occupancy;
   }
 
   /**
@@ -90,7 +120,7 @@ export class PageTables {
   static create(
     ram: PhysicalMemory,
     frames: FrameSource,
-    counts: Int32Array = tableCounts(ram),
+    counts: TableCounts = tableCounts(ram),
   ): PageTables | undefined {
     const root = frames.tryAllocPages(0, FrameUse.PAGE_TABLE, ZONE_NORMAL, true);
     return root < 0 ? undefined : new PageTables(ram, frames, root, counts);
@@ -157,7 +187,10 @@ export class PageTables {
     this.ram.store32(at, lo);
     this.ram.store32(at + 4, hi);
     if (wasZero === isZero) return; // rewriting an entry in place (most writes): no count moves
-    this.countEntries(frameOf(at), isZero ? -1 : 1);
+    const frame = frameOf(at);
+    if (!isZero)
+      this.occupancy[frame]! |= 1 << ((at & TABLE_MASK) >> (GROUP_WORD_SHIFT + WORD_SHIFT));
+    this.countEntries(frame, isZero ? -1 : 1);
   }
 
   /** Adds `delta` to the entries of the table in `frame`, if counted, noting when it empties. */
@@ -287,7 +320,7 @@ export class PageTables {
       const tableVa = va - (firstWord / PTE_WORDS) * PAGE_SIZE;
       for (let word = firstWord; ; word += PTE_WORDS) {
         const words = this.ram.pageWordsAt(table);
-        word = words === undefined ? endWord : nextNonZeroEntry(words, word, endWord);
+        word = words === undefined ? endWord : this.nextLeafWord(words, table, word, endWord);
         if (word === endWord) {
           va = tableEnd;
           break;
@@ -298,6 +331,32 @@ export class PageTables {
         if (this.counts[frameOf(table)] === NOT_COUNTED) break;
       }
     }
+  }
+
+  /**
+   * The first word at or after `from` (an entry's low word) of a non-zero entry of `table`,
+   * whose words are `words`, or `to`. Groups its occupancy marks empty are skipped unread; a
+   * marked group the scan leaves without a find is checked whole (its two cache lines are at
+   * hand) and unmarked when it is empty.
+   */
+  private nextLeafWord(words: Int32Array, table: number, from: number, to: number): number {
+    const frame = frameOf(table);
+    for (let word = from; word < to; ) {
+      const group = word >> GROUP_WORD_SHIFT;
+      const groupStart = group << GROUP_WORD_SHIFT;
+      const groupEnd = groupStart + GROUP_WORDS;
+      if ((this.occupancy[frame]! & (1 << group)) !== 0) {
+        const scanEnd = Math.min(to, groupEnd);
+        const found = nextNonZeroEntry(words, word, scanEnd);
+        if (found < scanEnd) return found;
+        const empty =
+          nextNonZeroEntry(words, groupStart, word) === word &&
+          nextNonZeroEntry(words, scanEnd, groupEnd) === groupEnd;
+        if (empty) this.occupancy[frame]! &= ~(1 << group);
+      }
+      word = groupEnd;
+    }
+    return to;
   }
 
   /**
@@ -359,6 +418,7 @@ export class PageTables {
     const pa = this.frames.tryAllocPages(0, FrameUse.PAGE_TABLE, ZONE_NORMAL, true);
     if (pa < 0) return -1;
     this.counts[frameOf(pa)] = 0;
+    this.occupancy[frameOf(pa)] = 0;
     this.emptyTables++;
     this.tablePages++;
     return pa;

@@ -48,7 +48,7 @@ import {
   type UserLayout,
   VMALLOC_BASE,
 } from './layout.js';
-import { PageTables, tableCounts } from './page-tables.js';
+import { PageTables, type TableCounts, tableCounts } from './page-tables.js';
 import { DIRECT, type Reclaim, type Shrinker, SWAP_CLUSTER_MAX } from './reclaim/reclaim.js';
 import { Cpus } from './smp/cpus.js';
 import { FaultResult, VmEvents } from './stats.js';
@@ -83,8 +83,8 @@ const MAX_RECLAIM_RETRIES = 16;
 
 export class VirtualMemory {
   readonly kernelTables: PageTables;
-  /** The entry counts of every page-table page of the machine (shared by all trees). */
-  readonly pageTableCounts: Int32Array;
+  /** The entry counts and occupancy of every page-table page of the machine (shared by all trees). */
+  readonly pageTableCounts: TableCounts;
   readonly events = new VmEvents();
   /** Every CPU's MMU and TLB state; `cpus.current` is the one running. */
   readonly cpus: Cpus;

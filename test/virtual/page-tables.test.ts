@@ -105,4 +105,100 @@ describe('PageTables', () => {
       ),
     );
   });
+
+  it('keeps visiting exactly the non-zero leaves over a history of writes, clears and walks', () => {
+    // One tree over a long run: entries set and cleared one by one, and walks (some clearing
+    // what they visit, some setting a leaf further on) of any range, against a set of pages.
+    // Groups of entries marked empty are skipped unread, so a mark left wrong would show here.
+    const base = 0x7f00_0000_0000;
+    const pages = 2 * ENTRIES_PER_TABLE;
+    const page = fc.nat(pages - 1);
+    const op = fc.oneof(
+      fc.record({ kind: fc.constant('set' as const), page }),
+      fc.record({ kind: fc.constant('clear' as const), page }),
+      fc.record({
+        kind: fc.constantFrom('walk' as const, 'walk-clearing' as const, 'walk-setting' as const),
+        from: page,
+        to: page,
+      }),
+    );
+    const { ram, frames } = makeVm('64M');
+    const frame = frames.allocPages(0, FrameUse.USER);
+    fc.assert(
+      fc.property(fc.array(op, { maxLength: 120 }), (ops) => {
+        const tables = PageTables.create(ram, frames)!;
+        const model = new Set<number>();
+        const set = (p: number) => {
+          tables.write(
+            tables.entry(base + p * PAGE_SIZE, 1, true, true),
+            entryLow(frame, PTE_P),
+            0,
+          );
+          model.add(p);
+        };
+        const clear = (p: number) => {
+          tables.clear(base + p * PAGE_SIZE, 1);
+          model.delete(p);
+        };
+        for (const o of ops) {
+          if (o.kind === 'set') set(o.page);
+          else if (o.kind === 'clear') clear(o.page);
+          else {
+            const [first, last] = [Math.min(o.from, o.to), Math.max(o.from, o.to) + 1];
+            const inRange = () =>
+              [...model].filter((p) => p >= first && p < last).sort((x, y) => x - y);
+            const before = inRange();
+            const seen: number[] = [];
+            tables.forEachLeaf(base + first * PAGE_SIZE, base + last * PAGE_SIZE, (_at, va) => {
+              const p = (va - base) / PAGE_SIZE;
+              seen.push(p);
+              if (o.kind === 'walk-clearing') clear(p);
+              if (o.kind === 'walk-setting' && p + 1 < pages) set(p + 1);
+            });
+            // A walk that sets the next leaf as it goes visits that one too.
+            expect(seen).toEqual(o.kind === 'walk-setting' ? inRange() : before);
+          }
+        }
+        for (const p of [...model]) clear(p);
+        tables.destroy();
+      }),
+    );
+  });
+
+  it('reads only the groups of 16 entries that hold leaves when it walks a sparse range', () => {
+    // A 2 MiB table with two leaves far apart (a mapping of 512 pages with two touched): the
+    // walk reads the words of the two groups (16 entries each) that hold them, not all 1024.
+    const { ram, frames } = makeVm('64M');
+    const tables = PageTables.create(ram, frames)!;
+    const frame = frames.allocPages(0, FrameUse.USER);
+    const base = 0x4000_0000;
+    const leaves = [3, 300];
+    for (const p of leaves) {
+      tables.write(tables.entry(base + p * PAGE_SIZE, 1, true, true), entryLow(frame, PTE_P), 0);
+    }
+    let reads = 0;
+    const pageWordsAt = ram.pageWordsAt.bind(ram);
+    ram.pageWordsAt = (address: number) => {
+      const words = pageWordsAt(address);
+      if (words === undefined) return undefined;
+      return new Proxy(words, {
+        get(target, key) {
+          if (typeof key === 'string' && /^\d+$/.test(key)) reads++;
+          return Reflect.get(target, key);
+        },
+      });
+    };
+    const seen: number[] = [];
+    tables.forEachLeaf(base, base + ENTRIES_PER_TABLE * PAGE_SIZE, (_at, va) => seen.push(va));
+    expect(seen).toEqual(leaves.map((p) => base + p * PAGE_SIZE));
+    const groupWords = (ENTRIES_PER_TABLE / 32) * 2; // 16 entries of two 32-bit words
+    // Each group holding a leaf is read once through, and once more in part to find it empty.
+    expect(reads).toBeLessThanOrEqual(leaves.length * 2 * groupWords);
+    // Cleared, the leaves' groups are read once more and found empty; after that, none is read.
+    for (const p of leaves) tables.write(tables.entry(base + p * PAGE_SIZE, 1, false, true), 0, 0);
+    tables.forEachLeaf(base, base + ENTRIES_PER_TABLE * PAGE_SIZE, () => {});
+    reads = 0;
+    tables.forEachLeaf(base, base + ENTRIES_PER_TABLE * PAGE_SIZE, () => {});
+    expect(reads).toBe(0);
+  });
 });
