@@ -612,6 +612,40 @@ export class Mmu implements MemoryAccess {
   }
 
   /**
+   * The page walk of a TLB miss in its common case, done without the general walker: the PDE
+   * cache holds the page table of `va`, whose PTE maps a 4 KiB page present, without reserved
+   * bits, already accessed (and dirty, for a write) and allowing `access` at the current
+   * privilege, so the walk reads that one entry and writes nothing. Fills the slot of `va`
+   * with the translation and RAM's words, as {@link translateMiss} would, and returns true.
+   * Returns false, having changed nothing, in every other case, for the full path to decide:
+   * a fault, an A or D bit to set, a slot that holds the page already (its cached rights
+   * decide), RAM without words for the page.
+   */
+  refillFromPte(va: number, access: AccessKind): boolean {
+    const tlb = this.tlb;
+    const slot = (va >>> PAGE_SHIFT) & SLOT_MASK;
+    if (tlb.tags[slot] === va - (va & PAGE_MASK)) return false;
+    const table = tlb.cachedPageTable(va);
+    if (table < 0) return false;
+    const tableWords = this.ram.pageWordsAt(table);
+    if (tableWords === undefined) return false;
+    const at = ((va >>> PAGE_SHIFT) & ENTRY_INDEX_MASK) << 1;
+    const low = tableWords[at]!;
+    const high = tableWords[at + 1]!;
+    const needed = access === ACCESS_WRITE ? PTE_P | PTE_A | PTE_D : PTE_P | PTE_A;
+    if ((low & needed) !== needed || hasReservedBits(low, high, 1, this.cpu.eferNxe)) return false;
+    const rights = leafRights(tlb.pdeRights[Tlb.pdeSlotOf(va)]!, low, high);
+    if (!this.allowed(rights, access)) return false;
+    const frame = entryAddress(low, high);
+    const words = this.ram.pageWordsAt(frame);
+    if (words === undefined) return false;
+    tlb.misses++;
+    tlb.insert(va, frame, rights, 1);
+    tlb.attachWords(va, words);
+    return true;
+  }
+
+  /**
    * Walks the tables from CR3 for `va`, recording each entry read; returns a WALK_* status.
    * Reads RAM only.
    */
@@ -654,18 +688,14 @@ export class Mmu implements MemoryAccess {
       this.walkDepth = step + 1;
       if ((low & PTE_P) === 0) return WALK_NOT_PRESENT;
       if (hasReservedBits(low, high, level, nxe)) return WALK_RESERVED;
-      if ((low & PTE_RW) === 0) rights &= ~RIGHT_WRITABLE;
-      if ((low & PTE_US) === 0) rights &= ~RIGHT_USER;
-      if ((high & PTE_NX_HIGH) !== 0) rights |= RIGHT_NO_EXECUTE;
       const target = entryAddress(low, high);
       if (level === 1 || (low & PTE_PS) !== 0) {
-        if ((low & PTE_G) !== 0) rights |= RIGHT_GLOBAL;
-        if ((low & PTE_D) !== 0) rights |= RIGHT_DIRTY;
         this.walkLevel = level as PageLevel;
         this.walkPage = target - offsetIn(target, level as PageLevel);
-        this.walkRights = rights;
+        this.walkRights = leafRights(rights, low, high);
         return WALK_MAPPED;
       }
+      rights = entryRights(rights, low, high);
       if (level === PD_LEVEL) {
         this.walkTable = target;
         this.walkTableRights = rights;
@@ -901,7 +931,21 @@ export abstract class UserModeMemory implements WordWindows {
     }
     // `>>> 0` changes nothing but tells V8 both branches give a uint32: their merge then stays
     // an unboxed word instead of a heap number for each value of 2^31 or more.
-    return this.load32Miss(va) >>> 0;
+    return this.load32Refilled(va) >>> 0;
+  }
+
+  /**
+   * {@link load32} on a miss: the page walker refills the TLB in its common case
+   * ({@link Mmu.refillFromPte}) and the word comes from the words it attached; anything else
+   * (a fault, an A bit to set, a word across pages) takes the subclass's full path.
+   */
+  private load32Refilled(va: number): number {
+    const slot = (va >>> 12) & 2047;
+    const word = va & 0xffc;
+    if (this.mmu.refillFromPte(va, ACCESS_READ) && this.readTags[slot] === va - word) {
+      return this.words[slot]![word >> 2]!;
+    }
+    return this.load32Miss(va);
   }
 
   /**
@@ -931,6 +975,17 @@ export abstract class UserModeMemory implements WordWindows {
     const slot = (va >>> 12) & 2047;
     const word = va & 0xffc;
     if (this.writeTags[slot] === va - word) {
+      this.words[slot]![word >> 2] = value;
+    } else {
+      this.store32Refilled(va, value);
+    }
+  }
+
+  /** {@link store32} on a miss, as {@link load32Refilled}: D must be set already. */
+  private store32Refilled(va: number, value: number): void {
+    const slot = (va >>> 12) & 2047;
+    const word = va & 0xffc;
+    if (this.mmu.refillFromPte(va, ACCESS_WRITE) && this.writeTags[slot] === va - word) {
       this.words[slot]![word >> 2] = value;
     } else {
       this.store32Miss(va, value);
@@ -1023,6 +1078,23 @@ export abstract class UserModeMemory implements WordWindows {
 /** `address`'s offset within the naturally aligned block one `level` entry maps (non-negative). */
 function offsetIn(address: number, level: PageLevel): number {
   return address - Math.floor(address * LEVEL_SCALES[level]!) * LEVEL_SPANS[level]!;
+}
+
+/** `rights`, those of the levels above, narrowed by an entry's RW and US and marked by its NX. */
+function entryRights(rights: number, low: number, high: number): number {
+  let narrowed = rights;
+  if ((low & PTE_RW) === 0) narrowed &= ~RIGHT_WRITABLE;
+  if ((low & PTE_US) === 0) narrowed &= ~RIGHT_USER;
+  if ((high & PTE_NX_HIGH) !== 0) narrowed |= RIGHT_NO_EXECUTE;
+  return narrowed;
+}
+
+/** The rights a leaf gives, below levels that gave `rights`: its own, and its G and D bits. */
+function leafRights(rights: number, low: number, high: number): number {
+  let leaf = entryRights(rights, low, high);
+  if ((low & PTE_G) !== 0) leaf |= RIGHT_GLOBAL;
+  if ((low & PTE_D) !== 0) leaf |= RIGHT_DIRTY;
+  return leaf;
 }
 
 /** The index into the `level` table for `va`: paging.ts's `tableIndex`, without Math.pow. */

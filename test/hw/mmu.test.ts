@@ -970,6 +970,147 @@ describe('TLB', () => {
   });
 });
 
+describe("the page walker's refill of a user miss (refillFromPte)", () => {
+  /** Bit 51 of an entry: reserved, as MAXPHYADDR is below 52. */
+  const RESERVED_HIGH_BIT = 1 << (51 - 32);
+  /** Pages in two 2 MiB regions, each sharing its TLB slot with a page of the other. */
+  const PAGES = [0, 1, 2, 3, TLB_ENTRIES, TLB_ENTRIES + 1, TLB_ENTRIES + 2, TLB_ENTRIES + 3].map(
+    (page) => USER_VA + page * PAGE_SIZE,
+  );
+  /** Mostly true (mostly false): most pages usable, so that misses reach the refill. */
+  const mostly = (value: boolean) => fc.nat(7).map((n) => n > 0 === value);
+  const leafFlags = fc.record({
+    present: mostly(true),
+    rw: mostly(true),
+    us: mostly(true),
+    accessed: fc.boolean(),
+    dirty: fc.boolean(),
+    global: mostly(false),
+    nx: mostly(false),
+    reserved: mostly(false),
+  });
+  type LeafFlags = typeof leafFlags extends fc.Arbitrary<infer T> ? T : never;
+  const step = fc.oneof(
+    { weight: 4, arbitrary: fc.record({ op: fc.constant('load' as const), page: fc.nat(7) }) },
+    { weight: 4, arbitrary: fc.record({ op: fc.constant('store' as const), page: fc.nat(7) }) },
+    fc.record({ op: fc.constant('invlpg' as const), page: fc.nat(7) }),
+    fc.record({ op: fc.constant('clearAD' as const), page: fc.nat(7) }),
+    fc.record({ op: fc.constant('toggleRW' as const), page: fc.nat(7) }),
+    fc.record({ op: fc.constant('toggleUS' as const), page: fc.nat(7) }),
+  );
+
+  function twin(flags: LeafFlags[], nxe: boolean): Machine {
+    const m = machine();
+    PAGES.forEach((va, i) => {
+      const f = flags[i]!;
+      const low =
+        (f.present ? PTE_P : 0) |
+        (f.rw ? PTE_RW : 0) |
+        (f.us ? PTE_US : 0) |
+        (f.accessed ? PTE_A : 0) |
+        (f.dirty ? PTE_D : 0) |
+        (f.global ? PTE_G : 0);
+      m.tables.map(va, FRAME + i * PAGE_SIZE);
+      const at = m.tables.entryFor(va, 1);
+      const high = (f.nx ? PTE_NX_HIGH : 0) | (f.reserved ? RESERVED_HIGH_BIT : 0);
+      m.tables.write(at, entryLow(FRAME + i * PAGE_SIZE, low), high >>> 0);
+      m.ram.store32(FRAME + i * PAGE_SIZE, i + 1);
+    });
+    setMode(m.cpu, { ...USER_MODE, nxe });
+    return m;
+  }
+
+  /** Every entry on the way to each page (its A and D bits) and the word the steps use. */
+  function memoryOf(m: Machine): number[] {
+    return PAGES.flatMap((va, i) => [
+      ...([4, 3, 2, 1] as PageLevel[]).map((level) => m.tables.low(va, level)),
+      m.ram.load32(FRAME + i * PAGE_SIZE + 8),
+    ]);
+  }
+
+  /** A process's view whose misses take the MMU's full path, as the kernel's UserMemory does. */
+  class FullPathOnMiss extends UserModeMemory {
+    protected load8Miss(va: number): number {
+      return this.mmu.tryLoad8(va);
+    }
+    protected load32Miss(va: number): number {
+      return this.mmu.tryLoad32(va);
+    }
+    protected store8Miss(va: number, value: number): void {
+      this.mmu.tryStore8(va, value);
+    }
+    protected store32Miss(va: number, value: number): void {
+      this.mmu.tryStore32(va, value);
+    }
+    protected copyMiss(): void {}
+    protected fillMiss(): void {}
+  }
+
+  it('leaves the TLB, the A/D bits, the values and the faults exactly as the full walk does', () => {
+    fc.assert(
+      fc.property(
+        fc.array(leafFlags, { minLength: PAGES.length, maxLength: PAGES.length }),
+        fc.boolean(),
+        fc.array(step, { minLength: 20, maxLength: 100 }),
+        (flags, nxe, steps) => {
+          const viaUser = twin(flags, nxe);
+          const viaMmu = twin(flags, nxe);
+          const user = new FullPathOnMiss(viaUser.mmu);
+          for (const [n, { op, page }] of steps.entries()) {
+            const va = PAGES[page]! + 8;
+            for (const m of [viaUser, viaMmu]) m.cpu.cr2 = 0;
+            if (op === 'load') {
+              const value = user.load32(va);
+              expect(value).toBe(viaMmu.mmu.tryLoad32(va) >>> 0);
+            } else if (op === 'store') {
+              user.store32(va, n);
+              viaMmu.mmu.tryStore32(va, n);
+            } else if (op === 'invlpg') {
+              for (const m of [viaUser, viaMmu]) m.mmu.invlpg(va);
+            } else {
+              // Software rewrites the PTE without invlpg: a cached entry keeps deciding.
+              const bits = op === 'clearAD' ? PTE_A | PTE_D : op === 'toggleRW' ? PTE_RW : PTE_US;
+              for (const m of [viaUser, viaMmu]) {
+                const at = m.tables.entryFor(va, 1);
+                const low = m.ram.load32(at);
+                m.ram.store32(at, op === 'clearAD' ? low & ~bits : low ^ bits);
+              }
+            }
+            expect(viaUser.cpu.cr2).toBe(viaMmu.cpu.cr2);
+            expect(viaUser.mmu.faultErrorCode).toBe(viaMmu.mmu.faultErrorCode);
+            expect(viaUser.mmu.tlb.entries()).toEqual(viaMmu.mmu.tlb.entries());
+            expect(viaUser.mmu.tlb.misses).toBe(viaMmu.mmu.tlb.misses);
+            expect(memoryOf(viaUser)).toEqual(memoryOf(viaMmu));
+          }
+        },
+      ),
+      { numRuns: 300 },
+    );
+  });
+
+  it('serves a miss whose PDE is cached and whose PTE needs no A or D bit without the full path', () => {
+    const m = machine();
+    const conflicting = USER_VA + TLB_ENTRIES * PAGE_SIZE;
+    m.tables.map(USER_VA, FRAME);
+    m.tables.map(conflicting, FRAME + PAGE_SIZE);
+    m.ram.store32(FRAME + 8, 0x1234);
+    m.mmu.store32(USER_VA, 1); // A and D set; the PDE cached
+    m.mmu.load32(conflicting); // evicts the TLB entry of USER_VA, not its PDE
+    m.cpu.cpl = 3;
+    const user = new MissRecorder(m.mmu);
+    const misses = m.mmu.tlb.misses;
+    expect(user.load32(USER_VA + 8)).toBe(0x1234);
+    user.store32(USER_VA + 12, 0x5678);
+    expect(user.writableWindow(USER_VA)[3]).toBe(0x5678);
+    expect([user.misses, m.mmu.tlb.misses - misses]).toEqual([0, 1]); // one walk, by the refill
+    clearAccessedBits(m, USER_VA);
+    m.mmu.invlpg(conflicting); // drops the PDE cache: the refill cannot serve the next miss
+    m.mmu.load32(conflicting);
+    expect(user.load32(USER_VA + 8)).toBe(MissRecorder.MISSED);
+    expect(user.writableWindow(USER_VA).length).toBe(0);
+  });
+});
+
 describe('entries built with the paging helpers', () => {
   it('round-trip frames above 4 GiB', () => {
     const pa = 0x12_3456_7000;
