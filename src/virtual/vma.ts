@@ -22,8 +22,10 @@ export const VM_LOCKED_MASK = VM_LOCKED | VM_LOCKONFAULT;
 
 export class Vma {
   constructor(
-    public start: number,
-    public end: number,
+    /** First byte (page aligned); only the {@link VmaList} holding the area changes its bounds. */
+    readonly start: number,
+    /** First byte past the area (page aligned). */
+    readonly end: number,
     /** PROT_READ | PROT_WRITE | PROT_EXEC bits. */
     public prot: number,
     /** MAP_SHARED: children share the frames instead of copying on write. */
@@ -90,51 +92,63 @@ export class Vma {
   }
 }
 
-// A list of a few hundred areas at most: moving its elements by hand costs less than
-// `splice`, which allocates the array of what it removed on every call.
-
-/** Inserts `item` at index `at` of `list`, moving the later ones up. */
-function insertAt<T>(list: T[], at: number, item: T): void {
-  list.push(item);
-  for (let i = list.length - 1; i > at; i--) list[i] = list[i - 1]!;
-  list[at] = item;
-}
-
-/** Removes the element at index `at` of `list`, moving the later ones down. */
-function removeAt<T>(list: T[], at: number): void {
-  for (let i = at; i < list.length - 1; i++) list[i] = list[i + 1]!;
-  list.pop();
-}
-
 /** Lowercase hex without padding beyond 8 digits, as /proc/PID/maps prints addresses. */
 function hex(va: number): string {
   return va.toString(16).padStart(8, '0');
 }
 
+/** Areas the bound arrays of a new list have room for (they double as needed). */
+const INITIAL_CAPACITY = 64;
+
+/**
+ * Gives a listed area new bounds: only {@link VmaList} does, keeping its own copy of them
+ * and its total right.
+ */
+function setBounds(vma: Vma, start: number, end: number): void {
+  const bounds = vma as { start: number; end: number };
+  bounds.start = start;
+  bounds.end = end;
+}
+
 /**
  * A sorted list of non-overlapping VMAs, and their total size (Linux's `mm->total_vm`, VmSize),
- * kept as areas come, go and change their extent, so reading it costs no walk: every change of
+ * kept as areas come, go and change their extent, so reading it costs no walk. Every change of
  * an area's start or end goes through this list ({@link resize}).
+ *
+ * The list keeps the areas' bounds a second time, in two typed arrays beside `items`, as the
+ * maple tree keeps its pivots in its nodes: the searches (find an address, the top-down gap
+ * of mmap) read contiguous numbers instead of one object, and a boxed number in it, per area.
+ *
+ * ```
+ *  items   [ Vma ][ Vma ][ Vma ] ...
+ *  starts  [ s0  ][ s1  ][ s2  ] ...    starts[i] === items[i].start
+ *  ends    [ e0  ][ e1  ][ e2  ] ...    ends[i]   === items[i].end
+ * ```
+ *
+ * A list of a few hundred areas at most: moving elements by hand costs less than `splice`,
+ * which allocates the array of what it removed on every call.
  */
 export class VmaList {
   readonly items: Vma[] = [];
   /** Bytes the areas cover: the sum of their lengths (the checker verifies it). */
   totalBytes = 0;
+  private starts = new Float64Array(INITIAL_CAPACITY);
+  private ends = new Float64Array(INITIAL_CAPACITY);
 
   /** The area containing `va`, or undefined. */
   find(va: number): Vma | undefined {
     const i = this.indexAfter(va) - 1;
-    const vma = this.items[i];
-    return vma?.contains(va) ? vma : undefined;
+    return i >= 0 && va < this.ends[i]! ? this.items[i] : undefined;
   }
 
   /** Index of the first area that starts above `va`. */
   indexAfter(va: number): number {
+    const starts = this.starts;
     let lo = 0;
     let hi = this.items.length;
     while (lo < hi) {
       const mid = (lo + hi) >>> 1;
-      if (this.items[mid]!.start <= va) lo = mid + 1;
+      if (starts[mid]! <= va) lo = mid + 1;
       else hi = mid;
     }
     return lo;
@@ -144,29 +158,28 @@ export class VmaList {
   overlapping(start: number, end: number): Vma[] {
     const out: Vma[] = [];
     for (let i = Math.max(0, this.indexAfter(start) - 1); i < this.items.length; i++) {
-      const vma = this.items[i]!;
-      if (vma.start >= end) break;
-      if (vma.end > start) out.push(vma);
+      if (this.starts[i]! >= end) break;
+      if (this.ends[i]! > start) out.push(this.items[i]!);
     }
     return out;
   }
 
   /** True when some area overlaps `[start, end)`. */
   overlaps(start: number, end: number): boolean {
-    return this.overlapping(start, end).length > 0;
+    const i = this.indexAfter(start) - 1;
+    if (i >= 0 && this.ends[i]! > start) return true;
+    return i + 1 < this.items.length && this.starts[i + 1]! < end;
   }
 
   insert(vma: Vma): void {
-    insertAt(this.items, this.indexAfter(vma.start), vma);
+    this.openSlot(this.indexAfter(vma.start), vma);
     this.totalBytes += vma.length;
   }
 
   /** Removes `vma` (found by binary search on its start: areas never overlap). */
   remove(vma: Vma): void {
     const i = this.indexAfter(vma.start) - 1;
-    if (this.items[i] !== vma) return;
-    removeAt(this.items, i);
-    this.totalBytes -= vma.length;
+    if (this.items[i] === vma) this.removeRun(i, i + 1);
   }
 
   /**
@@ -174,9 +187,11 @@ export class VmaList {
    * free of overlaps (an area growing into a free range, or shrinking).
    */
   resize(vma: Vma, start: number, end: number): void {
+    const i = this.indexAfter(vma.start) - 1;
     this.totalBytes += end - start - vma.length;
-    vma.start = start;
-    vma.end = end;
+    setBounds(vma, start, end);
+    this.starts[i] = start;
+    this.ends[i] = end;
   }
 
   /**
@@ -195,19 +210,16 @@ export class VmaList {
       record,
       vma.lockFlags,
     );
-    vma.end = va;
-    insertAt(this.items, at + 1, upper);
+    setBounds(vma, vma.start, va);
+    this.ends[at] = va;
+    this.openSlot(at + 1, upper);
     return upper;
   }
 
   /** Removes the areas at indices `[from, to)`. */
   removeRun(from: number, to: number): void {
-    const items = this.items;
-    const count = to - from;
-    if (count <= 0) return;
-    for (let i = from; i < to; i++) this.totalBytes -= items[i]!.length;
-    for (let i = from; i + count < items.length; i++) items[i] = items[i + count]!;
-    for (let i = 0; i < count; i++) items.pop();
+    for (let i = from; i < to; i++) this.totalBytes -= this.items[i]!.length;
+    this.closeSlots(from, to - from);
   }
 
   /** Removes every area. */
@@ -220,12 +232,13 @@ export class VmaList {
   mergeAround(start: number, end: number): Vma[] {
     const removed: Vma[] = [];
     let i = Math.max(0, this.indexAfter(start) - 2);
-    while (i + 1 < this.items.length && this.items[i]!.start <= end) {
+    while (i + 1 < this.items.length && this.starts[i]! <= end) {
       const a = this.items[i]!;
       const b = this.items[i + 1]!;
       if (a.canMergeWith(b)) {
-        a.end = b.end;
-        removeAt(this.items, i + 1);
+        setBounds(a, a.start, b.end);
+        this.ends[i] = b.end;
+        this.closeSlots(i + 1, 1);
         removed.push(b);
       } else {
         i++;
@@ -239,13 +252,56 @@ export class VmaList {
    * placement), or -1.
    */
   findGapTopDown(length: number, low: number, high: number): number {
+    const { starts, ends } = this;
     let ceiling = high;
     for (let i = this.indexAfter(high - 1) - 1; ; i--) {
-      const vma = this.items[i];
-      const floor = vma === undefined ? low : Math.max(low, vma.end);
+      const floor = i < 0 ? low : Math.max(low, ends[i]!);
       if (ceiling - floor >= length) return ceiling - length;
-      if (vma === undefined || vma.start <= low) return -1;
-      ceiling = Math.min(ceiling, vma.start);
+      if (i < 0 || starts[i]! <= low) return -1;
+      ceiling = Math.min(ceiling, starts[i]!);
     }
+  }
+
+  /** For the checker: true when the bounds the list keeps are its areas' own. */
+  boundsAgree(): boolean {
+    return this.items.every((vma, i) => this.starts[i] === vma.start && this.ends[i] === vma.end);
+  }
+
+  /** Puts `vma` at index `at`, moving the later areas (and their bounds) up. */
+  private openSlot(at: number, vma: Vma): void {
+    const { items } = this;
+    if (items.length === this.starts.length) this.growBounds();
+    const { starts, ends } = this;
+    items.push(vma);
+    for (let i = items.length - 1; i > at; i--) {
+      items[i] = items[i - 1]!;
+      starts[i] = starts[i - 1]!;
+      ends[i] = ends[i - 1]!;
+    }
+    items[at] = vma;
+    starts[at] = vma.start;
+    ends[at] = vma.end;
+  }
+
+  /** Drops the `count` areas from index `from`, moving the later ones (and bounds) down. */
+  private closeSlots(from: number, count: number): void {
+    if (count <= 0) return;
+    const { items, starts, ends } = this;
+    for (let i = from; i + count < items.length; i++) {
+      items[i] = items[i + count]!;
+      starts[i] = starts[i + count]!;
+      ends[i] = ends[i + count]!;
+    }
+    for (let i = 0; i < count; i++) items.pop();
+  }
+
+  /** Doubles the room of the bound arrays. */
+  private growBounds(): void {
+    const starts = new Float64Array(2 * this.starts.length);
+    const ends = new Float64Array(2 * this.ends.length);
+    starts.set(this.starts);
+    ends.set(this.ends);
+    this.starts = starts;
+    this.ends = ends;
   }
 }
