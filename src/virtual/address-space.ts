@@ -378,14 +378,13 @@ export class AddressSpace {
       this.punchHole(first - 1, start, end, spare.pop()!);
     } else {
       if (below?.start === start) first--;
-      else if (below !== undefined && start < below.end) this.trimEnd(below, start);
+      else if (below !== undefined && start < below.end) this.trimEnd(first - 1, start);
       let last = first;
       for (; last < items.length && items[last]!.end <= end; last++) {
         this.zapRange(items[last]!.start, items[last]!.end);
         this.vm.freeRecord(items[last]!.record);
       }
-      const above = items[last];
-      if (above !== undefined && above.start < end) this.trimStart(above, end);
+      if (last < items.length && items[last]!.start < end) this.trimStart(last, end);
       this.vmas.removeRun(first, last);
     }
     this.tables.freeEmptyTablesIn(start, end, this.mmuGather);
@@ -400,23 +399,25 @@ export class AddressSpace {
   private punchHole(at: number, start: number, end: number, record: number): void {
     const lower = this.vmas.items[at]!;
     const upper = this.vmas.splitAt(at, end, record);
-    this.vmas.resize(lower, lower.start, start);
+    this.vmas.resizeAt(at, lower.start, start);
     this.zapRange(start, end);
     this.vm.syncRecord(lower);
     this.vm.syncRecord(upper);
   }
 
-  /** Unmaps the top of `vma` from `edge` (inside it) up: the area ends at `edge`. */
-  private trimEnd(vma: Vma, edge: number): void {
+  /** Unmaps the top of the area at index `at` from `edge` (inside it) up: it ends at `edge`. */
+  private trimEnd(at: number, edge: number): void {
+    const vma = this.vmas.items[at]!;
     this.zapRange(edge, vma.end);
-    this.vmas.resize(vma, vma.start, edge);
+    this.vmas.resizeAt(at, vma.start, edge);
     this.vm.syncRecord(vma);
   }
 
-  /** Unmaps the bottom of `vma` up to `edge` (inside it): the area starts at `edge`. */
-  private trimStart(vma: Vma, edge: number): void {
+  /** Unmaps the bottom of the area at index `at` up to `edge` (inside it): it starts there. */
+  private trimStart(at: number, edge: number): void {
+    const vma = this.vmas.items[at]!;
     this.zapRange(vma.start, edge);
-    this.vmas.resize(vma, edge, vma.end);
+    this.vmas.resizeAt(at, edge, vma.end);
     this.vm.syncRecord(vma);
   }
 
@@ -467,12 +468,12 @@ export class AddressSpace {
     if (joinsBefore && joinsAfter) {
       const joinedEnd = after.end;
       this.vmas.removeRun(next, next + 1);
-      this.vmas.resize(before, before.start, joinedEnd);
+      this.vmas.resizeAt(next - 1, before.start, joinedEnd);
       this.vm.freeRecord(after.record);
     } else if (joinsBefore) {
-      this.vmas.resize(before, before.start, end);
+      this.vmas.resizeAt(next - 1, before.start, end);
     } else if (joinsAfter) {
-      this.vmas.resize(after, start, after.end);
+      this.vmas.resizeAt(next, start, after.end);
     } else {
       const record = spare?.pop() ?? this.vm.allocRecord();
       if (record === null) return false;

@@ -162,7 +162,7 @@ function growStack(space: AddressSpace, va: number): Vma | undefined {
   const below = space.vmas.items[space.vmas.indexAfter(start) - 1];
   if (below !== undefined && below !== stack && below.end + STACK_GUARD_GAP > start)
     return undefined;
-  space.vmas.resize(stack, start, stack.end);
+  space.vmas.resizeAt(space.vmas.indexAfter(stack.start) - 1, start, stack.end);
   space.vm.syncRecord(stack);
   space.vm.events.stackGrowths++;
   return stack;

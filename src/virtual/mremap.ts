@@ -124,12 +124,13 @@ function shrink(space: AddressSpace, address: number, oldSize: number, newSize: 
 function growInPlace(space: AddressSpace, vma: Vma, delta: number): boolean {
   const end = vma.end + delta;
   if (end > USER_TOP || space.vmas.overlaps(vma.end, end)) return false;
-  const next = space.vmas.items[space.vmas.indexAfter(vma.start)];
+  const at = space.vmas.indexAfter(vma.start) - 1;
+  const next = space.vmas.items[at + 1];
   if (next !== undefined && next.kind === 'stack' && end + STACK_GUARD_GAP > next.start) {
     return false;
   }
   const grown = vma.end;
-  space.vmas.resize(vma, vma.start, end);
+  space.vmas.resizeAt(at, vma.start, end);
   space.vm.syncRecord(vma);
   space.mergeAround(vma.start, end);
   space.populateLocked(grown, end, vma.lockFlags);

@@ -113,7 +113,7 @@ function setBounds(vma: Vma, start: number, end: number): void {
 /**
  * A sorted list of non-overlapping VMAs, and their total size (Linux's `mm->total_vm`, VmSize),
  * kept as areas come, go and change their extent, so reading it costs no walk. Every change of
- * an area's start or end goes through this list ({@link resize}).
+ * an area's start or end goes through this list ({@link resizeAt}).
  *
  * The list keeps the areas' bounds a second time, in two typed arrays beside `items`, as the
  * maple tree keeps its pivots in its nodes: the searches (find an address, the top-down gap
@@ -183,15 +183,15 @@ export class VmaList {
   }
 
   /**
-   * Gives the listed `vma` the extent `[start, end)`, which must leave the list sorted and
-   * free of overlaps (an area growing into a free range, or shrinking).
+   * Gives the area at index `at` the extent `[start, end)`, which must leave the list sorted
+   * and free of overlaps (an area growing into a free range, or shrinking).
    */
-  resize(vma: Vma, start: number, end: number): void {
-    const i = this.indexAfter(vma.start) - 1;
+  resizeAt(at: number, start: number, end: number): void {
+    const vma = this.items[at]!;
     this.totalBytes += end - start - vma.length;
     setBounds(vma, start, end);
-    this.starts[i] = start;
-    this.ends[i] = end;
+    this.starts[at] = start;
+    this.ends[at] = end;
   }
 
   /**
