@@ -12,9 +12,10 @@
  *
  * Tables come from the physical allocator (use PAGE_TABLE, zeroed) and go back to it as soon as
  * a cleared entry leaves them empty (a table reclaim empties waits for the munmap of its range,
- * see {@link PageTables.freeEmptyTablesIn}). The top half of every user PML4 (entries 256..511) points at the kernel's
- * shared tables, which are never freed from here. This class only edits entries: TLB
- * invalidation is the caller's job, because only the caller knows whether the tree is live.
+ * see {@link PageTables.freeEmptyTablesIn}). The top half of every user PML4 (entries
+ * 256..511) points at the kernel's shared tables, which are never freed from here. This class
+ * only edits entries: TLB invalidation is the caller's job, because only the caller knows
+ * whether the tree is live.
  */
 import { ENTRIES_PER_TABLE, PAGE_SIZE, PTE_SIZE } from '../hw/constants.js';
 import {
