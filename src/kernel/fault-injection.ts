@@ -3,13 +3,16 @@
  * or the Nth slab allocation, counted from when it was armed, fail once (`fail-nth`), or make
  * every Nth one fail (the fault attribute `interval`).
  *
- * The injector sits at the boundary of the two allocators, so neither needs a hook of its own:
- * installed on a machine, it shadows two instance methods with counting wrappers.
+ * The injector sits where allocations enter the allocators, so none needs a hook of its own:
+ * installed on a machine, it shadows instance methods with counting wrappers. As Linux's
+ * should_fail_alloc_page, an injected page failure fails the whole allocation: no reclaim,
+ * no OOM killer, no retry.
  *
  * ```
- *  machine.frames.tryAllocPages(order, use, zone, zero)   every page allocation of the kernel
- *     └─ wrapper: count it; the armed Nth call returns -1    (page tables, user frames, slab
- *        (out of memory) without touching the allocator       pages, vmalloc, kernel stacks)
+ *  machine.vm.kernelFrames.tryAllocPages(order, use, …)   every page allocation of the kernel
+ *  machine.vm.allocUserFrame(zero)                         (page tables, user frames, slab
+ *     └─ wrapper: count it; the armed Nth call returns -1    pages, vmalloc, kernel stacks)
+ *        (out of memory) without touching the allocator
  *
  *  cache.alloc() of every slab cache live at install time   task_struct, mm_struct,
  *     └─ wrapper: count it; the armed Nth call returns 0     vm_area_struct and the kmalloc
@@ -20,16 +23,16 @@
  *        false without writing                                the page resident)
  * ```
  *
- * `allocPages` (the throwing form) calls `tryAllocPages` on the same object and so is covered;
- * a kmalloc above 8 KiB takes whole pages and counts as a page allocation. Caches created after
- * `install` are not wrapped. `uninstall` removes the wrappers, and the prototype methods take
+ * A kmalloc above 8 KiB takes whole pages and counts as a page allocation. Caches created after
+ * `install` are not wrapped. `uninstall` removes the wrappers, and the original methods take
  * over again, so a machine without an injector pays nothing.
  */
 
 import type { PhysicalMemory } from '../hw/ram.js';
 import type { SlabCache } from '../kernel-alloc/index.js';
-import type { FrameUse, PhysicalAllocator } from '../physical/index.js';
+import type { FrameSource, FrameUse } from '../physical/index.js';
 import type { SwapDevice } from '../virtual/swap/swap-device.js';
+import type { VirtualMemory } from '../virtual/virtual-memory.js';
 import type { Machine } from './machine.js';
 
 /** The calls of {@link FaultInjector} that count and can fail. */
@@ -38,7 +41,7 @@ export type InjectionSite = 'page' | 'slab' | 'swap';
 /** What {@link FaultInjector.arm} is waiting for: no failure armed. */
 export const NEVER = 0;
 
-type TryAllocPages = PhysicalAllocator['tryAllocPages'];
+type TryAllocPages = FrameSource['tryAllocPages'];
 
 /** Counts page and slab allocations of a machine and fails the armed Nth one of each site. */
 export class FaultInjector {
@@ -57,10 +60,12 @@ export class FaultInjector {
   private failSwapAt = NEVER;
   private swapInterval = NEVER;
   private readonly wrappedCaches: SlabCache[] = [];
+  /** What `vm.kernelFrames.tryAllocPages` was before the wrapper (an own property, put back). */
+  private kernelFramesAlloc: TryAllocPages | null = null;
   private installed = true;
 
   private constructor(private readonly machine: Machine) {
-    this.wrapPages(machine.frames);
+    this.wrapPages(machine.vm);
     for (const cache of machine.slab.caches()) this.wrapCache(cache);
     if (machine.vm.reclaim !== null) this.wrapSwap(machine.vm.reclaim.device);
   }
@@ -128,20 +133,29 @@ export class FaultInjector {
   uninstall(): void {
     if (!this.installed) return;
     this.installed = false;
-    Reflect.deleteProperty(this.machine.frames, 'tryAllocPages');
+    this.machine.vm.kernelFrames.tryAllocPages = this.kernelFramesAlloc!;
+    Reflect.deleteProperty(this.machine.vm, 'allocUserFrame');
     for (const cache of this.wrappedCaches) Reflect.deleteProperty(cache, 'alloc');
     this.wrappedCaches.length = 0;
     if (this.machine.vm.reclaim !== null)
       Reflect.deleteProperty(this.machine.vm.reclaim.device, 'write');
   }
 
-  private wrapPages(frames: PhysicalAllocator): void {
-    const original: TryAllocPages = frames.tryAllocPages;
-    frames.tryAllocPages = (order: number, use: FrameUse, zone?: number, zero?: boolean) => {
-      const n = ++this.pageAllocations;
-      if (n === this.failPageAt || hits(n, this.pageInterval)) return this.fail(-1);
-      return original.call(frames, order, use, zone, zero);
-    };
+  private wrapPages(vm: VirtualMemory): void {
+    const kernelFrames = vm.kernelFrames;
+    const original: TryAllocPages = kernelFrames.tryAllocPages;
+    this.kernelFramesAlloc = original;
+    kernelFrames.tryAllocPages = (order: number, use: FrameUse, zone?: number, zero?: boolean) =>
+      this.pageFails() ? this.fail(-1) : original.call(kernelFrames, order, use, zone, zero);
+    const allocUserFrame = vm.allocUserFrame;
+    vm.allocUserFrame = (zero: boolean) =>
+      this.pageFails() ? this.fail(-1) : allocUserFrame.call(vm, zero);
+  }
+
+  /** Counts a page allocation: true when it is the one to fail. */
+  private pageFails(): boolean {
+    const n = ++this.pageAllocations;
+    return n === this.failPageAt || hits(n, this.pageInterval);
   }
 
   private wrapCache(cache: SlabCache): void {

@@ -229,9 +229,11 @@ describe.each([
 describe('the injector', () => {
   it('fails exactly the armed call, once, and uninstalls without a trace', () => {
     const machine = Machine.boot({ memory: '16M' });
+    const kernelFrames = machine.vm.kernelFrames;
+    const unwrapped = kernelFrames.tryAllocPages;
     const injector = FaultInjector.install(machine);
     injector.arm('page', 3);
-    const results = [1, 2, 3, 4].map(() => machine.frames.tryAllocPages(0, 1));
+    const results = [1, 2, 3, 4].map(() => kernelFrames.tryAllocPages(0, 1));
     expect(results.map((pa) => pa < 0)).toEqual([false, false, true, false]);
     expect([injector.pageAllocations, injector.injected]).toEqual([4, 1]);
     injector.arm('slab', 1);
@@ -242,7 +244,8 @@ describe('the injector', () => {
     for (const pa of results) if (pa >= 0) machine.frames.freePages(pa, 0);
     injector.uninstall();
     machine.dropCaches();
-    expect(Object.hasOwn(machine.frames, 'tryAllocPages')).toBe(false);
+    expect(kernelFrames.tryAllocPages).toBe(unwrapped);
+    expect(Object.hasOwn(machine.vm, 'allocUserFrame')).toBe(false);
     expect(Object.hasOwn(machine.objects.tasks, 'alloc')).toBe(false);
     machine.check();
     expect(machine.frames.freeFrames).toBe(machine.bootFreeFrames);
@@ -270,10 +273,11 @@ describe('the injector', () => {
     const machine = Machine.boot({ memory: '16M' });
     const injector = FaultInjector.install(machine);
     injector.failEvery('page', 2);
-    const results = [1, 2, 3, 4, 5].map(() => machine.frames.tryAllocPages(0, 1));
+    const allocate = () => machine.vm.kernelFrames.tryAllocPages(0, 1);
+    const results = [1, 2, 3, 4, 5].map(allocate);
     expect(results.map((pa) => pa < 0)).toEqual([false, true, false, true, false]);
     injector.failEvery('page', NEVER);
-    const after = machine.frames.tryAllocPages(0, 1);
+    const after = allocate();
     expect(after).toBeGreaterThanOrEqual(0);
     for (const pa of [...results, after]) if (pa >= 0) machine.frames.freePages(pa, 0);
     injector.uninstall();
