@@ -52,7 +52,7 @@ export class ProcessExit {
     const thread = threadOf(process, tid);
     if (thread === undefined) return -ERRNO.ESRCH;
     if (thread === caller) return -ERRNO.EDEADLK;
-    if (!thread.ended) this.machine.block(caller, () => thread.ended || process.ended);
+    if (!thread.ended) this.machine.block(caller, () => thread.ended || process.dying);
     if (!thread.ended) return -ERRNO.EDEADLK;
     // Another task may have joined it while this one waited: it is forgotten already.
     const index = process.threads.indexOf(thread);

@@ -64,6 +64,7 @@ import {
   OOM_SCORE_ADJ_MAX,
   OOM_SCORE_ADJ_MIN,
   oomKillMessage,
+  reapAddressSpace,
   selectOomVictim,
 } from './oom-killer.js';
 import { Process, ProcessHandle, type Program } from './process.js';
@@ -151,6 +152,10 @@ export class Machine implements KernelView {
   current: Process | null = null;
   /** The running task (a process's leader or one of its threads), or null. */
   currentTask: Task | null = null;
+  /** Nesting of {@link enterKernel}: 0 when the CPU is back in user mode (or idle). */
+  private kernelDepth = 0;
+  /** OOM victims of kernel allocations that have not died yet (see {@link killOomVictims}). */
+  private oomVictimsPending = 0;
   private readonly processes = new Map<number, Process>();
   private nextPid = 1;
   /** Run queues and time slices: which task runs next, on which CPU. */
@@ -215,6 +220,7 @@ export class Machine implements KernelView {
     }
     if (options.swap !== undefined) this.swapOn(parseSize(options.swap), policy);
     this.vm.onOutOfMemory = (reclaimFirst) => this.outOfMemory(reclaimFirst);
+    this.vm.onKernelOutOfMemory = () => this.kernelOutOfMemory();
     this.procfs = new ProcFs(this);
     this.bootFreeFrames = this.frames.freeFrames;
     this.log(
@@ -507,20 +513,26 @@ export class Machine implements KernelView {
 
   /**
    * Runs kernel code at CPL 0. A fault or error escaping it is a kernel bug: an oops is
-   * recorded and the current process killed, as Linux does.
+   * recorded and the current process killed, as Linux does. Back from the outermost entry,
+   * the OOM victims of kernel allocations die (the current process unwinds if it is one).
    */
   enterKernel<T>(work: () => T): T {
     const registers = this.cpu;
     const saved = registers.cpl;
     registers.cpl = 0;
+    this.kernelDepth++;
+    let result: T;
     try {
-      return work();
+      result = work();
     } catch (error) {
       if (error instanceof ProcessTermination) throw error;
       throw this.oops(error);
     } finally {
       registers.cpl = saved;
+      this.kernelDepth--;
     }
+    if (this.kernelDepth === 0 && this.oomVictimsPending > 0) this.killOomVictims();
+    return result;
   }
 
   private oops(error: unknown): Error {
@@ -566,6 +578,41 @@ export class Machine implements KernelView {
     victim.error ??= 'out of memory';
     this.enterKernel(() => this.exit(victim, null, SIGKILL));
     return true;
+  }
+
+  /**
+   * A kernel allocation found no memory even after reclaim (Linux's __alloc_pages_may_oom):
+   * the process with the highest badness is chosen. Another process has its user memory
+   * reaped at once (the OOM reaper) and dies at the next return from the kernel, so nothing
+   * the allocating code holds changes under it; true then, and the allocation is retried. The
+   * current process (or none left to choose, or one already chosen allocating again) makes the
+   * allocation fail: its system call fails, cleanly, and it dies on the way back to user mode.
+   */
+  private kernelOutOfMemory(): boolean {
+    const current = this.current;
+    if (current?.oomVictim === true) return false;
+    const victim = selectOomVictim(this.processList, this.totalPages);
+    if (victim === undefined) return false;
+    this.log(oomKillMessage(victim));
+    this.oomKills++;
+    victim.oomVictim = true;
+    victim.error ??= 'out of memory';
+    this.oomVictimsPending++;
+    if (victim === current) return false;
+    reapAddressSpace(victim.space);
+    return true;
+  }
+
+  /**
+   * The OOM victims of kernel allocations exit (SIGKILL), at a return from the kernel or when
+   * the scheduler would run one; the current process, if it is one, unwinds.
+   */
+  killOomVictims(): void {
+    this.oomVictimsPending = 0;
+    const victims = this.processList.filter((process) => process.oomVictim && !process.ended);
+    for (const victim of victims) this.enterKernel(() => this.exit(victim, null, SIGKILL));
+    const current = this.current;
+    if (current !== null && victims.includes(current)) throw new ProcessTermination(current.pid);
   }
 
   /** RAM and swap pages: what oom_score is a share of (Linux's totalram + total_swap pages). */

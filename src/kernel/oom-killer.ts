@@ -15,9 +15,12 @@
  * same way.
  *
  * The victim gets SIGKILL, its memory and swap are freed at once (the OOM reaper's job), and
- * the kernel log gets Linux's "Out of memory: Killed process …" line.
+ * the kernel log gets Linux's "Out of memory: Killed process …" line. From a user fault the
+ * victim exits at once; from within a kernel allocation its user pages are reaped
+ * ({@link reapAddressSpace}) and it exits at the next return from the kernel (machine.ts).
  */
 import { pagesToKb } from '../hw/size.js';
+import type { AddressSpace } from '../virtual/address-space.js';
 import type { Process } from './process.js';
 
 /** oom_score_adj bounds (Linux's OOM_SCORE_ADJ_MIN / MAX); -1000 means never kill. */
@@ -32,7 +35,9 @@ export const UNKILLABLE = Number.NEGATIVE_INFINITY;
 
 /** Linux's oom_badness: the pages killing `process` would free, biased by its oom_score_adj. */
 export function oomBadness(process: Process, totalPages: number): number {
-  if (process.ended || process.oomScoreAdj === OOM_SCORE_ADJ_MIN) return UNKILLABLE;
+  // A victim already reaped is not chosen again (Linux's MMF_OOM_SKIP).
+  if (process.ended || process.oomVictim || process.oomScoreAdj === OOM_SCORE_ADJ_MIN)
+    return UNKILLABLE;
   const space = process.space;
   const points = space.rss + space.swapEntries + space.tables.tablePages;
   return points + process.oomScoreAdj * Math.floor(totalPages / PER_MILLE);
@@ -59,6 +64,16 @@ export function selectOomVictim(
     worst = badness;
   }
   return victim;
+}
+
+/**
+ * The OOM reaper (Linux's __oom_reap_task_mm): frees every page of `space` now, its areas and
+ * page tables left for the victim's exit. Safe from within a kernel allocation of another
+ * process: it changes only the victim's own tables, and frees no slab object and no kernel
+ * page table.
+ */
+export function reapAddressSpace(space: AddressSpace): void {
+  for (const vma of space.vmas.items) space.releasePages(vma.start, vma.end);
 }
 
 /** How the OOM killer's line in the kernel log starts. */

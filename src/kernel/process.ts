@@ -61,6 +61,11 @@ export class Process {
   readonly mmWritten: MmFields = unwrittenMm();
   /** oom_score_adj: -1000 (never chosen by the OOM killer) .. 1000; inherited by fork. */
   oomScoreAdj = 0;
+  /**
+   * Chosen by the OOM killer from within a kernel allocation (Linux's tsk_is_oom_victim): its
+   * user memory was reaped at once, and it dies at the next return from the kernel.
+   */
+  oomVictim = false;
 
   constructor(
     readonly pid: number,
@@ -118,6 +123,11 @@ export class Process {
 
   get ended(): boolean {
     return this.state === 'zombie' || this.state === 'reaped';
+  }
+
+  /** Ended, or about to (an OOM victim): a wait ends early (Linux's fatal_signal_pending). */
+  get dying(): boolean {
+    return this.ended || this.oomVictim;
   }
 
   /** Linux's wait status word: exit code in bits 8..15, or the signal in bits 0..6. */

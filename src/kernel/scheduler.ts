@@ -118,7 +118,7 @@ export class Scheduler {
 
   /** The tasks that can run, sleepers whose wait is over woken first. */
   private runnableTasks(): Task[] {
-    if (this.sleepers.size > 0) this.wakeSleepers((task, woken) => task.process.ended || woken());
+    if (this.sleepers.size > 0) this.wakeSleepers((task, woken) => task.process.dying || woken());
     return this.machine.liveTasks().filter((task) => task.state === 'runnable');
   }
 
@@ -256,6 +256,7 @@ export class Scheduler {
   }
 
   private resume(task: Task): IteratorResult<unknown> {
+    if (task.process.oomVictim && !task.process.ended) this.machine.killOomVictims();
     if (task.process.ended || task.state === 'dead') return { done: true, value: undefined };
     if (task.started) return task.iterator!.next();
     task.started = true;

@@ -236,7 +236,7 @@ export class UserContext {
   }
 
   private checkAlive(): void {
-    if (this.process.ended) this.machine.kill(this.process, this.process.signal ?? SIGKILL);
+    if (this.process.dying) this.machine.kill(this.process, this.process.signal ?? SIGKILL);
   }
 
   /**

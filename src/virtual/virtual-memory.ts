@@ -80,6 +80,8 @@ const COPY_BUFFER_START = 1024 * 1024;
 
 /** Direct reclaim rounds a kernel allocation waits for before it fails (Linux's MAX_RECLAIM_RETRIES). */
 const MAX_RECLAIM_RETRIES = 16;
+/** Orders above this fail rather than invoke the OOM killer (Linux's PAGE_ALLOC_COSTLY_ORDER). */
+const PAGE_ALLOC_COSTLY_ORDER = 3;
 
 export class VirtualMemory {
   readonly kernelTables: PageTables;
@@ -103,6 +105,12 @@ export class VirtualMemory {
    * `reclaimFirst` (see user-fault.ts), else goes straight to the OOM killer.
    */
   onOutOfMemory: ((reclaimFirst: boolean) => boolean) | null = null;
+  /**
+   * What a kernel allocation that reclaim could not satisfy does before it fails (the kernel's
+   * out_of_memory): true when the OOM killer freed memory, so the allocation is worth
+   * retrying; false when the victim is the current process, or none may be killed.
+   */
+  onKernelOutOfMemory: (() => boolean) | null = null;
   /** Kernel address of the image's data section, where static kernel variables live; 0 when
    * the machine is too small for a kernel image. */
   readonly kernelData: number;
@@ -294,12 +302,28 @@ export class VirtualMemory {
   };
 
   /**
-   * {@link kernelFrames} when no frame was free: direct reclaim, then a retry, while reclaim
-   * makes progress and at most {@link MAX_RECLAIM_RETRIES} times, as Linux's allocation slow
-   * path does for GFP_KERNEL short of its OOM killer. The one place kernel allocations reclaim:
-   * the slab, page tables and vmalloc only ask. -1 when reclaim frees nothing.
+   * {@link kernelFrames} when no frame was free, as Linux's allocation slow path for
+   * GFP_KERNEL: direct reclaim and a retry, while reclaim makes progress and at most
+   * {@link MAX_RECLAIM_RETRIES} times; then, for an order up to {@link PAGE_ALLOC_COSTLY_ORDER},
+   * a last try (memory may have come back meanwhile: Linux's __alloc_pages_may_oom tries the
+   * free lists once more) and the OOM killer, and all that again for as long as it kills a
+   * process other than the current one.
+   * The one place kernel allocations reclaim: the slab, page tables and vmalloc only ask. -1
+   * when all that frees nothing, and at once from within reclaim itself (PF_MEMALLOC: reclaim
+   * never recurses into reclaim or the OOM killer).
    */
   private allocKernelFramesSlow(order: number, use: FrameUse, zone: number, zero: boolean): number {
+    if (this.reclaim?.running === true) return -1;
+    for (;;) {
+      const reclaimed = this.allocAfterReclaim(order, use, zone, zero);
+      if (reclaimed >= 0 || order > PAGE_ALLOC_COSTLY_ORDER) return reclaimed;
+      const last = this.frames.tryAllocPages(order, use, zone, zero);
+      if (last >= 0 || this.onKernelOutOfMemory?.() !== true) return last;
+    }
+  }
+
+  /** Direct reclaim and a retry, while reclaim makes progress: the frames, or -1. */
+  private allocAfterReclaim(order: number, use: FrameUse, zone: number, zero: boolean): number {
     for (let retry = 0; retry < MAX_RECLAIM_RETRIES; retry++) {
       if (this.tryToFreePages(Math.max(SWAP_CLUSTER_MAX, 1 << order)) === 0) return -1;
       const pa = this.frames.tryAllocPages(order, use, zone, zero);

@@ -3,6 +3,7 @@ import { describe, expect, it, vi } from 'vitest';
 import { PAGE_SIZE } from '../../src/hw/constants.js';
 import { FaultInjector } from '../../src/kernel/fault-injection.js';
 import { Machine } from '../../src/kernel/machine.js';
+import { OOM_SCORE_ADJ_MIN } from '../../src/kernel/oom-killer.js';
 import {
   ERRNO,
   MAP_ANONYMOUS,
@@ -257,36 +258,46 @@ describe('mmap, munmap, mprotect', () => {
   });
 
   it('MAP_FIXED with kernel memory exhausted but for one VMA record: ENOMEM, the old area whole', () => {
-    inProcess((ctx, machine) => {
-      const space = machine.process(ctx.pid)!.space;
-      const base = ctx.mmap(0, 3 * PAGE_SIZE, RW, ANON);
-      // The middle page untouched: unmapping it frees no frame a new record could take.
-      ctx.store32(base, 1);
-      ctx.store32(base + 2 * PAGE_SIZE, 3);
-      const vmaCache = machine.slab.caches().find((cache) => cache.name === 'vm_area_struct')!;
-      const { records, frames } = machine.atCpl0(() => {
-        machine.dropCaches();
-        const frames: number[] = [];
-        for (let pa = 0; pa >= 0; ) {
-          pa = machine.frames.tryAllocPages(0, FrameUse.KERNEL);
-          if (pa >= 0) frames.push(pa);
-        }
-        const records: number[] = [];
-        for (let r = vmaCache.alloc(); r !== 0; r = vmaCache.alloc()) records.push(r);
-        vmaCache.free(records.pop()!); // one record left: the split's, not the new area's
-        return { records, frames };
-      });
-      // A read-only page in the middle: a split of the area, and a new area with its record.
-      const result = ctx.syscall('mmap', base + PAGE_SIZE, PAGE_SIZE, PROT_READ, ANON | MAP_FIXED);
-      machine.atCpl0(() => {
-        for (const record of records) vmaCache.free(record);
-        for (const pa of frames) machine.frames.freePages(pa, 0);
-      });
-      expect(result).toBe(-ERRNO.ENOMEM);
-      expect(space.vmas.find(base)).toMatchObject({ start: base, end: base + 3 * PAGE_SIZE });
-      expect([0, 1, 2].map((i) => ctx.load32(base + i * PAGE_SIZE))).toEqual([1, 0, 3]);
-      machine.check();
-    });
+    inProcess(
+      (ctx, machine) => {
+        const space = machine.process(ctx.pid)!.space;
+        const base = ctx.mmap(0, 3 * PAGE_SIZE, RW, ANON);
+        // The middle page untouched: unmapping it frees no frame a new record could take.
+        ctx.store32(base, 1);
+        ctx.store32(base + 2 * PAGE_SIZE, 3);
+        const vmaCache = machine.slab.caches().find((cache) => cache.name === 'vm_area_struct')!;
+        const { records, frames } = machine.atCpl0(() => {
+          machine.dropCaches();
+          const frames: number[] = [];
+          for (let pa = 0; pa >= 0; ) {
+            pa = machine.frames.tryAllocPages(0, FrameUse.KERNEL);
+            if (pa >= 0) frames.push(pa);
+          }
+          const records: number[] = [];
+          for (let r = vmaCache.alloc(); r !== 0; r = vmaCache.alloc()) records.push(r);
+          vmaCache.free(records.pop()!); // one record left: the split's, not the new area's
+          return { records, frames };
+        });
+        // A read-only page in the middle: a split of the area, and a new area with its record.
+        const result = ctx.syscall(
+          'mmap',
+          base + PAGE_SIZE,
+          PAGE_SIZE,
+          PROT_READ,
+          ANON | MAP_FIXED,
+        );
+        machine.atCpl0(() => {
+          for (const record of records) vmaCache.free(record);
+          for (const pa of frames) machine.frames.freePages(pa, 0);
+        });
+        expect(result).toBe(-ERRNO.ENOMEM);
+        expect(space.vmas.find(base)).toMatchObject({ start: base, end: base + 3 * PAGE_SIZE });
+        expect([0, 1, 2].map((i) => ctx.load32(base + i * PAGE_SIZE))).toEqual([1, 0, 3]);
+        machine.check();
+      },
+      undefined,
+      { oomScoreAdj: OOM_SCORE_ADJ_MIN },
+    ); // the OOM killer may not take it: ENOMEM
   });
 
   it('MAP_FIXED replaces, MAP_FIXED_NOREPLACE refuses with EEXIST (Linux selftest)', () => {

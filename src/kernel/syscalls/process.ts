@@ -2,8 +2,7 @@
  * The process family: getpid, getppid, exit, fork and wait4. `waitChild` is shared with the
  * libc-style `wait` wrapper, which returns the child's status as an object.
  */
-import { ERRNO } from '../../linux-abi.js';
-import { ProcessTermination } from '../errors.js';
+import { ERRNO, SIGKILL } from '../../linux-abi.js';
 import type { Process, Program } from '../process.js';
 import type { WaitStatus } from '../user-context.js';
 import { numberArg, type SyscallCaller, type SyscallHandler } from './handler.js';
@@ -59,9 +58,9 @@ export const sysWait4: SyscallHandler = (caller, args) => {
 export function waitChild(caller: SyscallCaller, pid: number): WaitStatus | number {
   const { machine, process: parent, task } = caller;
   if (waitWouldBlock(caller, pid)) {
-    machine.block(task, () => parent.ended || !waitWouldBlock(caller, pid));
-    // Killed while it waited (the OOM killer may pick a waiting parent): it unwinds now.
-    if (parent.ended) throw new ProcessTermination(parent.pid);
+    machine.block(task, () => parent.dying || !waitWouldBlock(caller, pid));
+    // Killed while it waited (the OOM killer may pick a waiting parent): it dies, unwinding.
+    if (parent.dying) machine.kill(parent, SIGKILL);
   }
   // Chosen again after the wait: another thread of the parent may have reaped the child.
   const child = childToWait(parent, pid);

@@ -1,0 +1,297 @@
+/**
+ * Kernel allocations (page tables, slab pages, kernel stacks) that reclaim cannot satisfy
+ * invoke the OOM killer, as Linux's GFP_KERNEL slow path does for small orders: another process
+ * chosen has its user memory reaped at once and the allocation goes on; when the process
+ * allocating is the one chosen, its system call fails cleanly with ENOMEM and it dies by
+ * SIGKILL on its way back to user mode. Machines without swap, so nothing else frees memory.
+ */
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { PAGE_SIZE } from '../../src/hw/constants.js';
+import { Machine } from '../../src/kernel/machine.js';
+import type { UserContext } from '../../src/kernel/user-context.js';
+import {
+  ERRNO,
+  MAP_ANONYMOUS,
+  MAP_PRIVATE,
+  PROT_READ,
+  PROT_WRITE,
+  SIGKILL,
+} from '../../src/linux-abi.js';
+import { FrameUse } from '../../src/physical/index.js';
+import { finish } from './helpers.js';
+
+const RW = PROT_READ | PROT_WRITE;
+const ANON = MAP_PRIVATE | MAP_ANONYMOUS;
+
+/** Touches `pages` fresh pages, writing each one's index in it; returns the base. */
+function touch(ctx: UserContext, pages: number): number {
+  const base = ctx.mmap(0, pages * PAGE_SIZE, RW, ANON);
+  for (let i = 0; i < pages; i++) ctx.store32(base + i * PAGE_SIZE, i + 1);
+  return base;
+}
+
+/**
+ * Takes every free frame, after the empty slabs went back (nothing is left for reclaim to
+ * free on a machine without swap); {@link release} gives them back.
+ */
+function holdEveryFrame(machine: Machine): number[] {
+  return machine.atCpl0(() => {
+    machine.dropCaches();
+    const held: number[] = [];
+    for (let pa = 0; pa >= 0; ) {
+      pa = machine.frames.tryAllocPages(0, FrameUse.KERNEL);
+      if (pa >= 0) held.push(pa);
+    }
+    return held;
+  });
+}
+
+function release(machine: Machine, held: number[]): void {
+  machine.atCpl0(() => {
+    for (const pa of held) machine.frames.freePages(pa, 0);
+  });
+}
+
+function killLines(machine: Machine): string[] {
+  return machine.bootLog.filter((line) => line.startsWith('Out of memory: Killed process'));
+}
+
+describe('the OOM killer, for kernel allocations', () => {
+  it('fork with no frame left kills the process with the highest badness and succeeds', () => {
+    const machine = Machine.boot({ memory: '16M' });
+    const frames = machine.frames.managedFrames;
+    let forked = false;
+    const hog = machine.spawn(
+      function* (ctx) {
+        touch(ctx, Math.floor(frames * 0.5));
+        while (!forked) yield;
+        return 0;
+      },
+      { name: 'hog' },
+    );
+    let child = 0;
+    let childRan = false;
+    const forker = machine.spawn(
+      function* (ctx) {
+        yield; // the hog takes its memory first
+        const base = touch(ctx, 8);
+        const held = holdEveryFrame(machine);
+        try {
+          child = ctx.syscall('fork', (c: UserContext) => {
+            childRan = c.load32(base + 7 * PAGE_SIZE) === 8;
+            return 0;
+          });
+        } finally {
+          release(machine, held);
+          forked = true;
+        }
+        if (child > 0) ctx.wait(child);
+        return 0;
+      },
+      { name: 'forker' },
+    );
+    finish(machine);
+    expect(child).toBeGreaterThan(0);
+    expect(childRan).toBe(true);
+    expect(forker.exitCode).toBe(0);
+    expect(hog.signal).toBe(SIGKILL);
+    expect(hog.error).toBe('out of memory');
+    expect(killLines(machine)).toEqual([expect.stringContaining(`process ${hog.pid} (hog)`)]);
+    expect(machine.oomKills).toBe(1);
+  });
+
+  it('when the process allocating is the one chosen: its fork fails cleanly and it dies by SIGKILL', () => {
+    const machine = Machine.boot({ memory: '16M' });
+    const frames = machine.frames.managedFrames;
+    let result: number | undefined;
+    let finished = false;
+    const bystander = machine.spawn(
+      function* (ctx) {
+        const base = touch(ctx, 16);
+        while (!finished) yield;
+        for (let i = 0; i < 16; i++) expect(ctx.load32(base + i * PAGE_SIZE)).toBe(i + 1);
+        return 0;
+      },
+      { name: 'bystander' },
+    );
+    const hog = machine.spawn(
+      function* (ctx) {
+        yield;
+        touch(ctx, Math.floor(frames * 0.5));
+        const held = holdEveryFrame(machine);
+        try {
+          result = ctx.syscall('fork', () => 0);
+        } finally {
+          release(machine, held);
+          finished = true;
+        }
+        return 0;
+      },
+      { name: 'hog' },
+    );
+    finish(machine);
+    expect(result).toBeUndefined(); // it never saw the result: it died returning from fork
+    expect(hog.signal).toBe(SIGKILL);
+    expect(hog.error).toBe('out of memory');
+    expect(bystander.exitCode).toBe(0);
+    expect(killLines(machine)).toEqual([expect.stringContaining(`process ${hog.pid} (hog)`)]);
+  });
+
+  it('can choose a parent blocked in wait (a plain function): reaped at once, it dies when its wait ends early', () => {
+    const machine = Machine.boot({ memory: '16M' });
+    const frames = machine.frames.managedFrames;
+    let grandchild = 0;
+    let childDone = false;
+    const parent = machine.spawn(
+      (ctx) => {
+        const pages = Math.floor(frames * 0.5);
+        const base = touch(ctx, pages);
+        const child = ctx.fork((c) => {
+          c.munmap(base, pages * PAGE_SIZE); // the child keeps none of them: the parent is bigger
+          const held = holdEveryFrame(machine);
+          try {
+            grandchild = c.syscall('fork', () => 0);
+          } finally {
+            release(machine, held);
+          }
+          if (grandchild > 0) c.wait(grandchild);
+          childDone = true;
+          return 0;
+        });
+        ctx.wait(child);
+        return 1; // never: the OOM killer took this process while it waited
+      },
+      { name: 'parent' },
+    );
+    finish(machine);
+    expect(grandchild).toBeGreaterThan(0);
+    expect(childDone).toBe(true);
+    expect(parent.signal).toBe(SIGKILL);
+    expect(killLines(machine)).toEqual([expect.stringContaining(`process ${parent.pid} (parent)`)]);
+  });
+
+  it('an allocation that still finds nothing after every other process died fails with ENOMEM', () => {
+    const machine = Machine.boot({ memory: '16M' });
+    let result = 0;
+    const alone = machine.spawn(
+      (ctx) => {
+        const held = holdEveryFrame(machine);
+        try {
+          result = ctx.syscall('fork', () => 0);
+        } finally {
+          release(machine, held);
+        }
+        return 0;
+      },
+      { name: 'alone', oomScoreAdj: -1000 },
+    );
+    finish(machine);
+    expect(result).toBe(-ERRNO.ENOMEM);
+    expect(alone.exitCode).toBe(0);
+    expect(machine.oomKills).toBe(0);
+  });
+
+  type Op =
+    | { kind: 'touch'; share: number }
+    | { kind: 'fork'; share: number; turns: number; squeeze: boolean }
+    | { kind: 'unmap' }
+    | { kind: 'yield' };
+  const opArb: fc.Arbitrary<Op> = fc.oneof(
+    fc.record({ kind: fc.constant('touch' as const), share: fc.integer({ min: 1, max: 30 }) }),
+    {
+      arbitrary: fc.record({
+        kind: fc.constant('fork' as const),
+        share: fc.integer({ min: 0, max: 30 }),
+        turns: fc.integer({ min: 0, max: 4 }),
+        squeeze: fc.boolean(), // every frame taken while it forks: its kernel allocations fail
+      }),
+      weight: 3,
+    },
+    fc.constant({ kind: 'unmap' as const }),
+    fc.constant({ kind: 'yield' as const }),
+  );
+
+  it('forks, mmaps and touches under small RAM without swap: no oops, check() holds, every frame back', () => {
+    let kernelOoms = 0;
+    fc.assert(
+      fc.property(
+        fc.array(fc.array(opArb, { minLength: 4, maxLength: 14 }), { minLength: 1, maxLength: 3 }),
+        (programs) => {
+          const machine = Machine.boot({ memory: '12M', seed: 7 });
+          const onKernelOom = machine.vm.onKernelOutOfMemory!;
+          machine.vm.onKernelOutOfMemory = () => {
+            kernelOoms++;
+            return onKernelOom();
+          };
+          const frames = machine.frames.managedFrames;
+          const pagesOf = (share: number) => Math.floor((frames * share) / 100);
+          /** What a process found wrong in its own memory (a reaped victim that ran on). */
+          const wrong: string[] = [];
+          /** Touches `pages` pages, and a check that they still hold what was written. */
+          const touchChecked = (ctx: UserContext, pages: number) => {
+            const base = touch(ctx, pages);
+            return () => {
+              const last = ctx.load32(base + (pages - 1) * PAGE_SIZE);
+              if (last !== pages) wrong.push(`pid ${ctx.getpid()}: ${last}, not ${pages}`);
+            };
+          };
+          /** A program running `ops`: every page it touched holds its index while it lives. */
+          const program = (ops: readonly Op[]) =>
+            function* (ctx: UserContext): Generator<unknown, number> {
+              const areas: { base: number; pages: number }[] = [];
+              const checks = () => {
+                for (const { base, pages } of areas) {
+                  const last = ctx.load32(base + (pages - 1) * PAGE_SIZE);
+                  if (last !== pages) wrong.push(`pid ${ctx.getpid()}: ${last}, not ${pages}`);
+                }
+              };
+              for (const op of ops) {
+                if (op.kind === 'touch') {
+                  const pages = Math.max(1, pagesOf(op.share));
+                  areas.push({ base: touch(ctx, pages), pages });
+                } else if (op.kind === 'unmap') {
+                  const area = areas.pop();
+                  if (area !== undefined) ctx.munmap(area.base, area.pages * PAGE_SIZE);
+                } else if (op.kind === 'fork') {
+                  const { share, turns } = op;
+                  const held = op.squeeze ? holdEveryFrame(machine) : [];
+                  let pid: number;
+                  try {
+                    pid = ctx.syscall('fork', function* (c: UserContext) {
+                      const check = share > 0 ? touchChecked(c, Math.max(1, pagesOf(share))) : null;
+                      for (let turn = 0; turn < turns; turn++) {
+                        yield;
+                        check?.();
+                      }
+                      return 0;
+                    });
+                  } finally {
+                    release(machine, held);
+                  }
+                  if (!(pid === -ERRNO.ENOMEM || pid > 0)) wrong.push(`fork returned ${pid}`);
+                } else {
+                  yield;
+                }
+                checks();
+              }
+              return 0;
+            };
+          const handles = programs.map((ops) => machine.spawn(program(ops)));
+          finish(machine);
+          expect(wrong).toEqual([]);
+          for (const handle of handles) {
+            const { exitCode, signal, error } = handle;
+            expect({ exitCode, signal, error }).toSatisfy(
+              (end: typeof handle) =>
+                (end.exitCode === 0 && end.error === null) ||
+                (end.signal === SIGKILL && end.error === 'out of memory'),
+            );
+          }
+        },
+      ),
+      { numRuns: 40 },
+    );
+    expect(kernelOoms).toBeGreaterThan(0); // the runs did reach the kernel allocations' OOM path
+  });
+});
