@@ -297,20 +297,19 @@ export class PageTables {
 
   /**
    * Calls `visit(entryAddress, va)` for every non-zero level-1 entry of `[start, end)`, skipping
-   * whole missing tables. `visit` may clear the entry it is given.
+   * whole missing tables (and large-page leaves). `visit` may clear the entry it is given.
    */
   forEachLeaf(start: number, end: number, visit: (at: number, va: number) => void): void {
     let va = start;
     while (va < end) {
-      const skip = this.missingSpan(va);
-      if (skip > 0) {
-        va = nextSpan(va, skip);
+      const table = this.pageTableOn(va);
+      if (table < 0) {
+        va = nextSpan(va, -table);
         continue;
       }
       // The rest of this page table in one pass, instead of a walk from the root per page. A
       // visit that empties the table frees it: the pass ends and the walk starts afresh.
-      const first = this.entry(va, 1, false, false);
-      const table = first - (first & TABLE_MASK);
+      const first = table + tableIndex(va, 1) * PTE_SIZE;
       const tableEnd = Math.min(end, nextSpan(va, PAGE_TABLE_SPAN));
       // The table's words straight from RAM's backing array: a sparse range (a big mapping
       // with a few pages touched) is scanned at array speed, in small integers (a user `va` is
@@ -379,16 +378,19 @@ export class PageTables {
     this.emptyTables = 0;
   }
 
-  /** The span of the missing table on `va`'s walk (0 when the walk reaches a level-1 table). */
-  private missingSpan(va: number): number {
+  /**
+   * The page table (level 1) on `va`'s walk, or minus the span of the first entry on the way
+   * that leads to none (not present, or a large-page leaf): one walk tells both.
+   */
+  private pageTableOn(va: number): number {
     let table = this.root;
     for (let l: PageLevel = 4; l > 1; l = (l - 1) as PageLevel) {
       const at = table + tableIndex(va, l) * PTE_SIZE;
       const lo = this.ram.load32(at);
-      if ((lo & PTE_P) === 0) return levelSpan(l);
+      if ((lo & PTE_P) === 0 || (l < 4 && (lo & PTE_PS) !== 0)) return -levelSpan(l);
       table = entryAddress(lo, this.ram.load32(at + 4));
     }
-    return 0;
+    return table;
   }
 
   /**

@@ -201,4 +201,27 @@ describe('PageTables', () => {
     tables.forEachLeaf(base, base + ENTRIES_PER_TABLE * PAGE_SIZE, () => {});
     expect(reads).toBe(0);
   });
+
+  it('walks from the root once for each page table it scans', () => {
+    // Three page tables with a leaf each (2 MiB apart): each pass finds its table by one walk
+    // through the PML4, the PDPT and the PD, two 32-bit reads at each level.
+    const { ram, frames } = makeVm('64M');
+    const tables = PageTables.create(ram, frames)!;
+    const frame = frames.allocPages(0, FrameUse.USER);
+    const base = 0x4000_0000;
+    const leaves = [0, 1, 2].map((i) => base + i * LARGE_PAGE_SIZE + 5 * PAGE_SIZE);
+    for (const va of leaves) {
+      tables.write(tables.entry(va, 1, true, true), entryLow(frame, PTE_P), 0);
+    }
+    let loads = 0;
+    const load32 = ram.load32.bind(ram);
+    ram.load32 = (address: number) => {
+      loads++;
+      return load32(address);
+    };
+    const seen: number[] = [];
+    tables.forEachLeaf(base, base + 3 * LARGE_PAGE_SIZE, (_at, va) => seen.push(va));
+    expect(seen).toEqual(leaves);
+    expect(loads).toBe(leaves.length * 3 * 2);
+  });
 });
