@@ -132,10 +132,14 @@ export class KernelObjects implements RecordStore {
   }
 
   write(address: number, vma: Vma): void {
-    store64(this.memory, address + VMA_START, vma.start);
-    store64(this.memory, address + VMA_END, vma.end);
+    this.writeBounds(address, vma);
     this.memory.store32(address + VMA_PROT, vma.prot);
     this.memory.store32(address + VMA_FLAGS, vmaFlags(vma));
+  }
+
+  writeBounds(address: number, vma: Vma): void {
+    store64(this.memory, address + VMA_START, vma.start);
+    store64(this.memory, address + VMA_END, vma.end);
   }
 
   /**

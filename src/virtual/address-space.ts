@@ -401,7 +401,7 @@ export class AddressSpace {
     const upper = this.vmas.splitAt(at, end, record);
     this.vmas.resizeAt(at, lower.start, start);
     this.zapRange(start, end);
-    this.vm.syncRecord(lower);
+    this.vm.syncBounds(lower);
     this.vm.syncRecord(upper);
   }
 
@@ -410,7 +410,7 @@ export class AddressSpace {
     const vma = this.vmas.items[at]!;
     this.zapRange(edge, vma.end);
     this.vmas.resizeAt(at, vma.start, edge);
-    this.vm.syncRecord(vma);
+    this.vm.syncBounds(vma);
   }
 
   /** Unmaps the bottom of the area at index `at` up to `edge` (inside it): it starts there. */
@@ -418,7 +418,7 @@ export class AddressSpace {
     const vma = this.vmas.items[at]!;
     this.zapRange(vma.start, edge);
     this.vmas.resizeAt(at, edge, vma.end);
-    this.vm.syncRecord(vma);
+    this.vm.syncBounds(vma);
   }
 
   /** Splits the VMAs at `start` and `end`, taking each new record from `spare`. */
@@ -437,7 +437,7 @@ export class AddressSpace {
     if (lower === undefined || lower.end <= edge) return above;
     if (lower.start === edge) return above - 1;
     const upper = this.vmas.splitAt(above - 1, edge, spare.pop()!);
-    this.vm.syncRecord(lower);
+    this.vm.syncBounds(lower);
     this.vm.syncRecord(upper);
     return above;
   }
@@ -480,7 +480,7 @@ export class AddressSpace {
       this.insertVma(new Vma(start, end, prot, shared, kind, name, record, lockFlags));
       return true;
     }
-    this.vm.syncRecord(joinsBefore ? before : after);
+    this.vm.syncBounds(joinsBefore ? before : after);
     return true;
   }
 

@@ -163,7 +163,7 @@ function growStack(space: AddressSpace, va: number): Vma | undefined {
   if (below !== undefined && below !== stack && below.end + STACK_GUARD_GAP > start)
     return undefined;
   space.vmas.resizeAt(space.vmas.indexAfter(stack.start) - 1, start, stack.end);
-  space.vm.syncRecord(stack);
+  space.vm.syncBounds(stack);
   space.vm.events.stackGrowths++;
   return stack;
 }

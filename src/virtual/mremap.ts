@@ -131,7 +131,7 @@ function growInPlace(space: AddressSpace, vma: Vma, delta: number): boolean {
   }
   const grown = vma.end;
   space.vmas.resizeAt(at, vma.start, end);
-  space.vm.syncRecord(vma);
+  space.vm.syncBounds(vma);
   space.mergeAround(vma.start, end);
   space.populateLocked(grown, end, vma.lockFlags);
   return true;

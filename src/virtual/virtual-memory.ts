@@ -61,6 +61,8 @@ export interface RecordStore {
   free(address: number): void;
   /** Writes the fields of `vma` into its record. */
   write(address: number, vma: Vma): void;
+  /** Writes only the bounds of `vma` (start, end) into its record. */
+  writeBounds(address: number, vma: Vma): void;
 }
 
 /** The level of the largest leaf that can map `pa` without passing `end`: 3, 2 or 1. */
@@ -401,6 +403,14 @@ export class VirtualMemory {
 
   syncRecord(vma: Vma): void {
     if (this.records !== null && vma.record !== 0) this.records.write(vma.record, vma);
+  }
+
+  /**
+   * {@link syncRecord} of an area that only grew or shrank: its bounds are all that changed,
+   * and all that is written (two of the record's four stores of its fields).
+   */
+  syncBounds(vma: Vma): void {
+    if (this.records !== null && vma.record !== 0) this.records.writeBounds(vma.record, vma);
   }
 
   // ─── user copies ────────────────────────────────────────────────────────────────────────

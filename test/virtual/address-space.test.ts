@@ -170,7 +170,7 @@ describe('mmap, munmap, mprotect', () => {
     machine.check();
   });
 
-  it('munmap trims an area it covers at one end in place: the area keeps its record, no split', () => {
+  it('munmap trims an area it covers at one end in place: it keeps its record, only its bounds are written, no split', () => {
     const machine = Machine.boot({ memory: '16M' });
     const injector = FaultInjector.install(machine);
     const p = machine.spawn((ctx) => {
@@ -180,9 +180,13 @@ describe('mmap, munmap, mprotect', () => {
       const base = ctx.mmap(0, 16 * PAGE_SIZE, RW, ANON);
       for (let i = 0; i < 16; i++) ctx.store32(page(i), i + 1);
       const record = space.vmas.find(base)!.record;
+      const writes = vi.spyOn(machine.objects, 'write');
+      const boundWrites = vi.spyOn(machine.objects, 'writeBounds');
       expect(ctx.syscall('munmap', page(14), 2 * PAGE_SIZE)).toBe(0); // the top
       expect(ctx.syscall('munmap', page(0), 2 * PAGE_SIZE)).toBe(0); // the bottom
       expect(space.vmas.find(page(2))).toMatchObject({ start: page(2), end: page(14), record });
+      // Each trim rewrote the area's bounds in its record, and nothing else.
+      expect([writes.mock.calls.length, boundWrites.mock.calls.length]).toEqual([0, 2]);
       // Linux's munmap splits at such an edge (__split_vma), which needs a record: without
       // one, the trim fails as it would, and nothing changes.
       injector.arm('slab', 1);
