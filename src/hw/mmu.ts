@@ -612,35 +612,71 @@ export class Mmu implements MemoryAccess {
   }
 
   /**
-   * The page walk of a TLB miss in its common case, done without the general walker: the PDE
-   * cache holds the page table of `va`, whose PTE maps a 4 KiB page present, without reserved
-   * bits, already accessed (and dirty, for a write) and allowing `access` at the current
-   * privilege, so the walk reads that one entry and writes nothing. Fills the slot of `va`
-   * with the translation and RAM's words, as {@link translateMiss} would, and returns true.
-   * Returns false, having changed nothing, in every other case, for the full path to decide:
-   * a fault, an A or D bit to set, a slot that holds the page already (its cached rights
-   * decide), RAM without words for the page.
+   * The page walk of a TLB miss in its common case, done without the general walker: from the
+   * deepest cached paging structure (the PDE cache, else the PDPTE cache, else CR3) every entry
+   * is present, accessed, without reserved bits and references a table, and the 4 KiB leaf is
+   * accessed (and dirty, for a write) and allows `access` at the current privilege, so the walk
+   * reads those entries and writes nothing. Fills the slot of `va` (RAM's words attached) and
+   * the paging-structure caches as {@link translateMiss} would, and returns true. Returns
+   * false, having changed nothing, in every other case, for the full path to decide: a fault,
+   * an A or D bit to set, a large page, a slot that holds the page already (its cached rights
+   * decide), RAM without words.
    */
-  refillFromPte(va: number, access: AccessKind): boolean {
+  refill(va: number, access: AccessKind): boolean {
     const tlb = this.tlb;
-    const slot = (va >>> PAGE_SHIFT) & SLOT_MASK;
-    if (tlb.tags[slot] === va - (va & PAGE_MASK)) return false;
-    const table = tlb.cachedPageTable(va);
-    if (table < 0) return false;
+    if (tlb.tags[Tlb.slotOf(va)] === va - (va & PAGE_MASK)) return false;
+    let level = 1;
+    let table = tlb.cachedPageTable(va);
+    let rights = tlb.pdeRights[Tlb.pdeSlotOf(va)]!;
+    if (table < 0) {
+      level = 2;
+      table = tlb.cachedDirectory(va);
+      rights = tlb.pdpteRights[Tlb.pdpteSlotOf(va)]!;
+    }
+    if (table < 0) {
+      level = TOP_LEVEL;
+      table = this.cpu.cr3 - (this.cpu.cr3 & PAGE_MASK);
+      rights = RIGHT_WRITABLE | RIGHT_USER;
+    }
+    const nxe = this.cpu.eferNxe;
+    let directory = -1;
+    let directoryRights = 0;
+    let pageTable = -1;
+    let pageTableRights = 0;
+    for (; level > 1; level--) {
+      const words = this.ram.pageWordsAt(table);
+      if (words === undefined) return false;
+      const at = entryIndex(va, level as PageLevel) << 1;
+      const low = words[at]!;
+      const high = words[at + 1]!;
+      if ((low & (PTE_P | PTE_A | PTE_PS)) !== (PTE_P | PTE_A)) return false;
+      if (hasReservedBits(low, high, level as PageLevel, nxe)) return false;
+      rights = entryRights(rights, low, high);
+      table = entryAddress(low, high);
+      if (level === PDPT_LEVEL) {
+        directory = table;
+        directoryRights = rights;
+      } else if (level === PD_LEVEL) {
+        pageTable = table;
+        pageTableRights = rights;
+      }
+    }
     const tableWords = this.ram.pageWordsAt(table);
     if (tableWords === undefined) return false;
     const at = ((va >>> PAGE_SHIFT) & ENTRY_INDEX_MASK) << 1;
     const low = tableWords[at]!;
     const high = tableWords[at + 1]!;
     const needed = access === ACCESS_WRITE ? PTE_P | PTE_A | PTE_D : PTE_P | PTE_A;
-    if ((low & needed) !== needed || hasReservedBits(low, high, 1, this.cpu.eferNxe)) return false;
-    const rights = leafRights(tlb.pdeRights[Tlb.pdeSlotOf(va)]!, low, high);
-    if (!this.allowed(rights, access)) return false;
+    if ((low & needed) !== needed || hasReservedBits(low, high, 1, nxe)) return false;
+    const leaf = leafRights(rights, low, high);
+    if (!this.allowed(leaf, access)) return false;
     const frame = entryAddress(low, high);
     const words = this.ram.pageWordsAt(frame);
     if (words === undefined) return false;
     tlb.misses++;
-    tlb.insert(va, frame, rights, 1);
+    if (directory >= 0) tlb.insertPdpte(va, directory, directoryRights);
+    if (pageTable >= 0) tlb.insertPde(va, pageTable, pageTableRights);
+    tlb.insert(va, frame, leaf, 1);
     tlb.attachWords(va, words);
     return true;
   }
@@ -936,13 +972,13 @@ export abstract class UserModeMemory implements WordWindows {
 
   /**
    * {@link load32} on a miss: the page walker refills the TLB in its common case
-   * ({@link Mmu.refillFromPte}) and the word comes from the words it attached; anything else
+   * ({@link Mmu.refill}) and the word comes from the words it attached; anything else
    * (a fault, an A bit to set, a word across pages) takes the subclass's full path.
    */
   private load32Refilled(va: number): number {
     const slot = (va >>> 12) & 2047;
     const word = va & 0xffc;
-    if (this.mmu.refillFromPte(va, ACCESS_READ) && this.readTags[slot] === va - word) {
+    if (this.mmu.refill(va, ACCESS_READ) && this.readTags[slot] === va - word) {
       return this.words[slot]![word >> 2]!;
     }
     return this.load32Miss(va);
@@ -985,7 +1021,7 @@ export abstract class UserModeMemory implements WordWindows {
   private store32Refilled(va: number, value: number): void {
     const slot = (va >>> 12) & 2047;
     const word = va & 0xffc;
-    if (this.mmu.refillFromPte(va, ACCESS_WRITE) && this.writeTags[slot] === va - word) {
+    if (this.mmu.refill(va, ACCESS_WRITE) && this.writeTags[slot] === va - word) {
       this.words[slot]![word >> 2] = value;
     } else {
       this.store32Miss(va, value);

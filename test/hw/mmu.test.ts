@@ -970,13 +970,16 @@ describe('TLB', () => {
   });
 });
 
-describe("the page walker's refill of a user miss (refillFromPte)", () => {
+describe("the page walker's refill of a user miss (Mmu.refill)", () => {
   /** Bit 51 of an entry: reserved, as MAXPHYADDR is below 52. */
   const RESERVED_HIGH_BIT = 1 << (51 - 32);
-  /** Pages in two 2 MiB regions, each sharing its TLB slot with a page of the other. */
+  /** 4 KiB pages in two 2 MiB regions, each sharing its TLB slot with a page of the other. */
   const PAGES = [0, 1, 2, 3, TLB_ENTRIES, TLB_ENTRIES + 1, TLB_ENTRIES + 2, TLB_ENTRIES + 3].map(
     (page) => USER_VA + page * PAGE_SIZE,
   );
+  /** A 2 MiB page in another 1 GiB region: the refill leaves large pages to the full walk. */
+  const LARGE_VA = USER_VA - (USER_VA % GiB) + GiB;
+  const TARGETS = [...PAGES, LARGE_VA];
   /** Mostly true (mostly false): most pages usable, so that misses reach the refill. */
   const mostly = (value: boolean) => fc.nat(7).map((n) => n > 0 === value);
   const leafFlags = fc.record({
@@ -990,14 +993,26 @@ describe("the page walker's refill of a user miss (refillFromPte)", () => {
     reserved: mostly(false),
   });
   type LeafFlags = typeof leafFlags extends fc.Arbitrary<infer T> ? T : never;
+  const target = fc.nat(TARGETS.length - 1);
+  const level = fc.constantFrom<PageLevel>(1, 2, 3, 4);
   const step = fc.oneof(
-    { weight: 4, arbitrary: fc.record({ op: fc.constant('load' as const), page: fc.nat(7) }) },
-    { weight: 4, arbitrary: fc.record({ op: fc.constant('store' as const), page: fc.nat(7) }) },
-    fc.record({ op: fc.constant('invlpg' as const), page: fc.nat(7) }),
-    fc.record({ op: fc.constant('clearAD' as const), page: fc.nat(7) }),
-    fc.record({ op: fc.constant('toggleRW' as const), page: fc.nat(7) }),
-    fc.record({ op: fc.constant('toggleUS' as const), page: fc.nat(7) }),
+    { weight: 4, arbitrary: fc.record({ op: fc.constant('load' as const), target, level }) },
+    { weight: 4, arbitrary: fc.record({ op: fc.constant('store' as const), target, level }) },
+    fc.record({ op: fc.constant('invlpg' as const), target, level }),
+    fc.record({ op: fc.constant('clearAD' as const), target, level }),
+    fc.record({ op: fc.constant('toggleRW' as const), target, level }),
+    fc.record({ op: fc.constant('toggleUS' as const), target, level }),
+    fc.record({ op: fc.constant('toggleNX' as const), target, level }),
+    fc.record({ op: fc.constant('toggleReserved' as const), target, level }),
   );
+  /** The bit each rewriting step flips (clears, for clearAD), and in which half of the entry. */
+  const REWRITES = {
+    clearAD: { bits: PTE_A | PTE_D, high: false },
+    toggleRW: { bits: PTE_RW, high: false },
+    toggleUS: { bits: PTE_US, high: false },
+    toggleNX: { bits: PTE_NX_HIGH, high: true },
+    toggleReserved: { bits: RESERVED_HIGH_BIT, high: true },
+  } as const;
 
   function twin(flags: LeafFlags[], nxe: boolean): Machine {
     const m = machine();
@@ -1016,15 +1031,28 @@ describe("the page walker's refill of a user miss (refillFromPte)", () => {
       m.tables.write(at, entryLow(FRAME + i * PAGE_SIZE, low), high >>> 0);
       m.ram.store32(FRAME + i * PAGE_SIZE, i + 1);
     });
+    m.tables.map(LARGE_VA, LARGE_FRAME, { leafLevel: 2 });
+    // What a walk that took the 2 MiB leaf for a table pointer would read as its PTE.
+    m.tables.write(LARGE_FRAME, entryLow(FRAME, ALL | PTE_A | PTE_D), 0);
     setMode(m.cpu, { ...USER_MODE, nxe });
     return m;
   }
 
-  /** Every entry on the way to each page (its A and D bits) and the word the steps use. */
-  function memoryOf(m: Machine): number[] {
-    return PAGES.flatMap((va, i) => [
-      ...([4, 3, 2, 1] as PageLevel[]).map((level) => m.tables.low(va, level)),
-      m.ram.load32(FRAME + i * PAGE_SIZE + 8),
+  /** The levels of entries on the way to `target`'s page. */
+  function levelsOf(target: number): PageLevel[] {
+    return target < PAGES.length ? [4, 3, 2, 1] : [4, 3, 2];
+  }
+
+  /**
+   * Every entry on the way to each page (their A and D bits), the words the steps use, and
+   * what the paging-structure caches hold for each page.
+   */
+  function stateOf(m: Machine): number[] {
+    return TARGETS.flatMap((va, i) => [
+      ...levelsOf(i).map((level) => m.tables.low(va, level)),
+      m.mmu.tlb.cachedPageTable(va),
+      m.mmu.tlb.cachedDirectory(va),
+      m.ram.load32(i < PAGES.length ? FRAME + i * PAGE_SIZE + 8 : LARGE_FRAME + 8),
     ]);
   }
 
@@ -1056,8 +1084,8 @@ describe("the page walker's refill of a user miss (refillFromPte)", () => {
           const viaUser = twin(flags, nxe);
           const viaMmu = twin(flags, nxe);
           const user = new FullPathOnMiss(viaUser.mmu);
-          for (const [n, { op, page }] of steps.entries()) {
-            const va = PAGES[page]! + 8;
+          for (const [n, { op, target, level }] of steps.entries()) {
+            const va = TARGETS[target]! + 8;
             for (const m of [viaUser, viaMmu]) m.cpu.cr2 = 0;
             if (op === 'load') {
               const value = user.load32(va);
@@ -1068,24 +1096,39 @@ describe("the page walker's refill of a user miss (refillFromPte)", () => {
             } else if (op === 'invlpg') {
               for (const m of [viaUser, viaMmu]) m.mmu.invlpg(va);
             } else {
-              // Software rewrites the PTE without invlpg: a cached entry keeps deciding.
-              const bits = op === 'clearAD' ? PTE_A | PTE_D : op === 'toggleRW' ? PTE_RW : PTE_US;
+              // Software rewrites an entry without invlpg: what is cached keeps deciding.
+              const at = Math.max(level, levelsOf(target).at(-1)!) as PageLevel;
+              const { bits, high } = REWRITES[op];
               for (const m of [viaUser, viaMmu]) {
-                const at = m.tables.entryFor(va, 1);
-                const low = m.ram.load32(at);
-                m.ram.store32(at, op === 'clearAD' ? low & ~bits : low ^ bits);
+                const word = m.tables.entryFor(va, at) + (high ? 4 : 0);
+                const value = m.ram.load32(word);
+                m.ram.store32(word, (op === 'clearAD' ? value & ~bits : value ^ bits) >>> 0);
               }
             }
             expect(viaUser.cpu.cr2).toBe(viaMmu.cpu.cr2);
             expect(viaUser.mmu.faultErrorCode).toBe(viaMmu.mmu.faultErrorCode);
             expect(viaUser.mmu.tlb.entries()).toEqual(viaMmu.mmu.tlb.entries());
             expect(viaUser.mmu.tlb.misses).toBe(viaMmu.mmu.tlb.misses);
-            expect(memoryOf(viaUser)).toEqual(memoryOf(viaMmu));
+            expect(stateOf(viaUser)).toEqual(stateOf(viaMmu));
           }
         },
       ),
       { numRuns: 300 },
     );
+  });
+
+  it('leaves a page the TLB holds to the full path: its cached rights decide (a spurious fault)', () => {
+    const m = machine();
+    m.tables.map(USER_VA, FRAME, { flags: { 1: PTE_P | PTE_US } });
+    m.ram.store32(FRAME, 1); // RAM has words for the page
+    m.mmu.load32(USER_VA); // cached read-only, its PDE too
+    const at = m.tables.entryFor(USER_VA, 1);
+    m.ram.store32(at, m.ram.load32(at) | PTE_RW | PTE_D); // made writable without invlpg
+    m.cpu.cpl = 3;
+    const user = new MissRecorder(m.mmu);
+    user.store32(USER_VA + 8, 0x5678);
+    expect(user.misses).toBe(1);
+    expect(m.ram.load32(FRAME + 8)).toBe(0);
   });
 
   it('serves a miss whose PDE is cached and whose PTE needs no A or D bit without the full path', () => {
