@@ -629,10 +629,9 @@ export class AddressSpace {
     const mapped = this.mapArea(start, start + size, prot, shared, 'anon', '', lockFlags, spare);
     this.releaseRecords(spare);
     if (!mapped) return -ERRNO.ENOMEM;
-    if (flags & MAP_POPULATE && this.populate(start, start + size) !== FaultResult.HANDLED) {
-      this.munmap(start, size);
-      return -ERRNO.ENOMEM;
-    }
+    // As Linux's mm_populate, a failure to populate is ignored: the mapping stays (it replaced
+    // any old one), populated as far as memory allowed, and its later faults take their chance.
+    if (flags & MAP_POPULATE) this.populate(start, start + size);
     this.populateLocked(start, start + size, lockFlags);
     return start;
   }

@@ -304,6 +304,27 @@ describe('mmap, munmap, mprotect', () => {
     ); // the OOM killer may not take it: ENOMEM
   });
 
+  it('MAP_FIXED | MAP_POPULATE that runs out of memory half-way still maps (mm_populate ignores the failure): no hole', () => {
+    inProcess((ctx, machine) => {
+      const space = machine.process(ctx.pid)!.space;
+      // A fifth page beyond the range keeps the page table: populate allocates frames only.
+      const base = ctx.mmap(0, 5 * PAGE_SIZE, RW, ANON);
+      for (let i = 0; i < 5; i++) ctx.store32(base + i * PAGE_SIZE, i + 1);
+      const injector = FaultInjector.install(machine);
+      injector.arm('page', 3); // the third page populate faults in
+      const flags = ANON | MAP_FIXED | MAP_POPULATE;
+      const result = ctx.syscall('mmap', base, 4 * PAGE_SIZE, RW, flags);
+      injector.uninstall();
+      expect(injector.injected).toBe(1);
+      expect(result).toBe(base);
+      expect(space.vmas.find(base)).toMatchObject({ start: base, end: base + 5 * PAGE_SIZE });
+      expect([...ctx.mincore(base, 5 * PAGE_SIZE)]).toEqual([1, 1, 0, 0, 1]);
+      const values = [0, 1, 2, 3, 4].map((i) => ctx.load32(base + i * PAGE_SIZE));
+      expect(values).toEqual([0, 0, 0, 0, 5]);
+      machine.check();
+    });
+  });
+
   it('MAP_FIXED replaces, MAP_FIXED_NOREPLACE refuses with EEXIST (Linux selftest)', () => {
     const { vm, space } = setup();
     const base = 0x3000_0000;
