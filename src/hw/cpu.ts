@@ -5,6 +5,9 @@
  * `sysret`, `cpu.rflagsAc = true` is `stac`. Writing `cr3` directly does not flush the TLB; use
  * {@link Mmu.loadCr3} for what a `mov cr3` does.
  */
+/** The privilege level of user mode (CPL 3); the kernel runs at 0. */
+export const USER_CPL = 3;
+
 export class Cpu {
   /** Physical address of the PML4 table (bits 12 and up; low bits ignored). */
   cr3 = 0;

@@ -36,7 +36,7 @@
 import { InvalidArgumentError, WallosError } from '../errors.js';
 import { formatAddress, isCanonical } from './address.js';
 import { PAGE_MASK, PAGE_SHIFT, PAGE_SIZE, PTE_SIZE } from './constants.js';
-import { Cpu } from './cpu.js';
+import { Cpu, USER_CPL } from './cpu.js';
 import type { MemoryAccess, WordWindows } from './memory-access.js';
 import {
   describeFaultCode,
@@ -180,8 +180,6 @@ const WALK_NOT_PRESENT = 1;
 const WALK_RESERVED = 2;
 /** What `lookup` returns when the TLB cannot answer alone. */
 const MISS = -1;
-/** Privilege level of user mode. */
-const USER_CPL = 3;
 /** Rights a TLB hit needs for a write on the hot path (D cached: no walk needed to set it). */
 const WRITE_HIT_RIGHTS = RIGHT_WRITABLE | RIGHT_DIRTY;
 /** The rights bits the hot paths compare: those, and US. */

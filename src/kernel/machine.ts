@@ -17,7 +17,7 @@
  */
 import { InvalidArgumentError } from '../errors.js';
 import { PAGE_SIZE } from '../hw/constants.js';
-import { Cpu } from '../hw/cpu.js';
+import { Cpu, USER_CPL } from '../hw/cpu.js';
 import {
   formatE820,
   generateMemoryMap,
@@ -152,8 +152,6 @@ export class Machine implements KernelView {
   current: Process | null = null;
   /** The running task (a process's leader or one of its threads), or null. */
   currentTask: Task | null = null;
-  /** Nesting of {@link enterKernel}: 0 when the CPU is back in user mode (or idle). */
-  private kernelDepth = 0;
   /** OOM victims of kernel allocations that have not died yet (see {@link killOomVictims}). */
   private oomVictimsPending = 0;
   private readonly processes = new Map<number, Process>();
@@ -513,14 +511,15 @@ export class Machine implements KernelView {
 
   /**
    * Runs kernel code at CPL 0. A fault or error escaping it is a kernel bug: an oops is
-   * recorded and the current process killed, as Linux does. Back from the outermost entry,
-   * the OOM victims of kernel allocations die (the current process unwinds if it is one).
+   * recorded and the current process killed, as Linux does. On the way back to user mode the
+   * OOM victims of kernel allocations die (the current process unwinds if it is one), as a
+   * pending SIGKILL is delivered on Linux's exit to user mode: not at the end of the outermost
+   * entry, which a task running while another waits in the kernel never reaches.
    */
   enterKernel<T>(work: () => T): T {
     const registers = this.cpu;
     const saved = registers.cpl;
     registers.cpl = 0;
-    this.kernelDepth++;
     let result: T;
     try {
       result = work();
@@ -529,9 +528,8 @@ export class Machine implements KernelView {
       throw this.oops(error);
     } finally {
       registers.cpl = saved;
-      this.kernelDepth--;
     }
-    if (this.kernelDepth === 0 && this.oomVictimsPending > 0) this.killOomVictims();
+    if (saved === USER_CPL && this.oomVictimsPending > 0) this.killOomVictims();
     return result;
   }
 

@@ -39,6 +39,7 @@
  * returns, which is why generators sleep: a leader joining a thread that sleeps in `wait`
  * would otherwise sit on top of that wait, and the join could never end.
  */
+import { USER_CPL } from '../hw/cpu.js';
 import type { Mulberry32 } from '../random.js';
 import { ProcessTermination } from './errors.js';
 import type { Machine } from './machine.js';
@@ -237,7 +238,7 @@ export class Scheduler {
     this.idle[cpu] = false;
     const registers = this.machine.cpu;
     task.state = 'running';
-    registers.cpl = 3;
+    registers.cpl = USER_CPL;
     try {
       const result = this.resume(task);
       if (result.done === true) {

@@ -9,7 +9,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { PAGE_SIZE } from '../../src/hw/constants.js';
 import { Machine } from '../../src/kernel/machine.js';
-import type { UserContext } from '../../src/kernel/user-context.js';
+import type { UserContext, WaitStatus } from '../../src/kernel/user-context.js';
 import {
   ERRNO,
   MAP_ANONYMOUS,
@@ -169,6 +169,35 @@ describe('the OOM killer, for kernel allocations', () => {
     expect(childDone).toBe(true);
     expect(parent.signal).toBe(SIGKILL);
     expect(killLines(machine)).toEqual([expect.stringContaining(`process ${parent.pid} (parent)`)]);
+  });
+
+  it('a child chosen as it allocates while its parent waits in the kernel never returns to user mode', () => {
+    const machine = Machine.boot({ memory: '16M' });
+    const frames = machine.frames.managedFrames;
+    let result: number | undefined;
+    let child: WaitStatus | undefined;
+    const parent = machine.spawn(
+      (ctx) => {
+        const pid = ctx.fork((c) => {
+          touch(c, Math.floor(frames * 0.5)); // the biggest process: the OOM killer's choice
+          const held = holdEveryFrame(machine);
+          try {
+            result = c.syscall('fork', () => 0);
+          } finally {
+            release(machine, held);
+          }
+          return 0;
+        });
+        child = ctx.wait(pid); // the child runs inside this wait: the kernel is entered twice
+        return 0;
+      },
+      { name: 'parent' },
+    );
+    finish(machine);
+    expect(result).toBeUndefined(); // it died returning from fork, though the parent's wait had not
+    expect(child?.signal).toBe(SIGKILL);
+    expect(parent.exitCode).toBe(0);
+    expect(killLines(machine)).toEqual([expect.stringContaining(`process ${child?.pid} (parent)`)]);
   });
 
   it('an allocation that still finds nothing after every other process died fails with ENOMEM', () => {
