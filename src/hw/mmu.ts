@@ -618,11 +618,13 @@ export class Mmu implements MemoryAccess {
    * the paging-structure caches as {@link translateMiss} would, and returns true. Returns
    * false, having changed nothing, in every other case, for the full path to decide: a fault,
    * an A or D bit to set, a large page, a slot that holds the page already (its cached rights
-   * decide), RAM without words.
+   * decide), RAM without words, an address that is no canonical integer (#GP: the walk would
+   * read the entries of the address 2^48 below, or of the integer below, and cache a tag that
+   * no invlpg of a page drops).
    */
   refill(va: number, access: AccessKind): boolean {
     const tlb = this.tlb;
-    if (tlb.tags[Tlb.slotOf(va)] === va - (va & PAGE_MASK)) return false;
+    if (!isCanonical(va) || tlb.tags[Tlb.slotOf(va)] === va - (va & PAGE_MASK)) return false;
     let level = 1;
     let table = tlb.cachedPageTable(va);
     let rights = tlb.pdeRights[Tlb.pdeSlotOf(va)]!;

@@ -1152,6 +1152,27 @@ describe("the page walker's refill of a user miss (Mmu.refill)", () => {
     expect(user.load32(USER_VA + 8)).toBe(MissRecorder.MISSED);
     expect(user.writableWindow(USER_VA).length).toBe(0);
   });
+
+  it('leaves an address that is no canonical integer to the full path, which raises #GP', () => {
+    const m = machine();
+    m.tables.map(USER_VA, FRAME);
+    m.ram.store32(FRAME + 8, 0x1234);
+    m.mmu.store32(USER_VA, 1); // A and D set; the PML4E, PDPTE and PDE cached
+    m.cpu.cpl = 3;
+    const user = new MissRecorder(m.mmu);
+    // 2^48 above it, the walk would read the same entries; half a byte above, the same PTE.
+    for (const va of [USER_VA + 8 + 2 ** 48, USER_VA + 8.5, USER_VA + 8 - 2 ** 48]) {
+      m.mmu.invlpg(USER_VA);
+      expect(m.mmu.refill(va, ACCESS_READ)).toBe(false);
+      expect(m.mmu.refill(va, ACCESS_WRITE)).toBe(false);
+      expect(user.load32(va)).toBe(MissRecorder.MISSED);
+      user.store32(va, 0x5678);
+      expect(() => m.mmu.load32(va)).toThrow(GeneralProtectionFault);
+    }
+    expect(user.misses).toBe(6);
+    expect(m.mmu.tlb.entries()).toEqual([]); // no tag that invlpg of the page could not drop
+    expect(m.ram.load32(FRAME + 8)).toBe(0x1234);
+  });
 });
 
 describe('entries built with the paging helpers', () => {
