@@ -13,6 +13,7 @@ import type { UserContext, WaitStatus } from '../../src/kernel/user-context.js';
 import {
   ERRNO,
   MAP_ANONYMOUS,
+  MAP_FIXED,
   MAP_PRIVATE,
   PROT_READ,
   PROT_WRITE,
@@ -23,6 +24,8 @@ import { finish } from './helpers.js';
 
 const RW = PROT_READ | PROT_WRITE;
 const ANON = MAP_PRIVATE | MAP_ANONYMOUS;
+/** An address in a 1 GiB region no area of a fresh process uses: its page tables are missing. */
+const FAR_AREA = 0x40_0000_0000;
 
 /** Touches `pages` fresh pages, writing each one's index in it; returns the base. */
 function touch(ctx: UserContext, pages: number): number {
@@ -198,6 +201,44 @@ describe('the OOM killer, for kernel allocations', () => {
     expect(child?.signal).toBe(SIGKILL);
     expect(parent.exitCode).toBe(0);
     expect(killLines(machine)).toEqual([expect.stringContaining(`process ${child?.pid} (parent)`)]);
+  });
+
+  it('a victim whose own copy to user memory then runs out of memory kills no other process', () => {
+    const machine = Machine.boot({ memory: '16M' });
+    const frames = machine.frames.managedFrames;
+    let finished = false;
+    const bystander = machine.spawn(
+      function* (ctx) {
+        const base = touch(ctx, 16);
+        while (!finished) yield;
+        for (let i = 0; i < 16; i++) expect(ctx.load32(base + i * PAGE_SIZE)).toBe(i + 1);
+        return 0;
+      },
+      { name: 'bystander' },
+    );
+    let result: number | undefined;
+    const hog = machine.spawn(
+      function* (ctx) {
+        yield;
+        const base = touch(ctx, Math.floor(frames * 0.5));
+        // mincore's vector in a 1 GiB region of its own: copying it out needs new page tables.
+        const vector = ctx.mmap(FAR_AREA, PAGE_SIZE, RW, ANON | MAP_FIXED);
+        const held = holdEveryFrame(machine);
+        try {
+          result = ctx.syscall('mincore', base, PAGE_SIZE, vector);
+        } finally {
+          release(machine, held);
+          finished = true;
+        }
+        return 0;
+      },
+      { name: 'hog' },
+    );
+    finish(machine);
+    expect(result).toBeUndefined();
+    expect(hog.signal).toBe(SIGKILL);
+    expect(bystander.exitCode).toBe(0);
+    expect(killLines(machine)).toEqual([expect.stringContaining(`process ${hog.pid} (hog)`)]);
   });
 
   it('an allocation that still finds nothing after every other process died fails with ENOMEM', () => {
