@@ -499,18 +499,14 @@ export class AddressSpace {
   }
 
   /**
-   * Reserves the VMA records Linux's munmap of `[start, end)` allocates: one per edge strictly
-   * inside a VMA (its __split_vma), but one in all for a hole in the middle of one area (as
-   * Linux, an unmap that splits nothing cannot fail for lack of memory). {@link removeRange}
-   * uses a hole's; it trims an area cut at one edge in place, and that edge's record goes back
-   * unused: reserved all the same, so the unmap fails where Linux's can. Undefined when kernel
-   * memory is exhausted.
+   * Reserves the VMA records Linux's munmap of `[start, end)` allocates (see
+   * {@link VmaList.splitsToUnmap}; as Linux, an unmap that splits nothing cannot fail for lack
+   * of memory). {@link removeRange} uses a hole's; it trims an area cut at one edge in place, and
+   * that edge's record goes back unused: reserved all the same, so the unmap fails where Linux's
+   * can. Undefined when kernel memory is exhausted.
    */
   private reserveRecordsToRemove(start: number, end: number): number[] | undefined {
-    if (cutsHole(this.vmas.items[this.vmas.indexAfter(start) - 1], start, end)) {
-      return this.allocRecords(1);
-    }
-    return this.reserveRecords(start, end);
+    return this.allocRecords(this.vmas.splitsToUnmap(start, end));
   }
 
   /**

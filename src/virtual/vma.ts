@@ -164,6 +164,22 @@ export class VmaList {
     return out;
   }
 
+  /**
+   * How many areas Linux's munmap of `[start, end)` splits (its __split_vma): one for each edge
+   * strictly inside an area, but one in all for a hole in the middle of one area. One search
+   * finds the area at `start`; the areas up to `end` follow it.
+   */
+  splitsToUnmap(start: number, end: number): number {
+    const { starts, ends } = this;
+    const first = this.indexAfter(start) - 1;
+    const startInside = first >= 0 && starts[first]! < start && start < ends[first]!;
+    if (startInside && end < ends[first]!) return 1;
+    let last = first;
+    while (last + 1 < this.items.length && starts[last + 1]! < end) last++;
+    const endInside = last >= 0 && starts[last]! < end && end < ends[last]!;
+    return (startInside ? 1 : 0) + (endInside ? 1 : 0);
+  }
+
   /** True when some area overlaps `[start, end)`. */
   overlaps(start: number, end: number): boolean {
     const i = this.indexAfter(start) - 1;

@@ -204,6 +204,11 @@ describe('mmap, munmap, mprotect', () => {
       );
       expect(splits).toHaveBeenCalledTimes(2); // mprotect's two; none by munmap
       expect([2, 3, 12, 13].map((i) => ctx.load32(page(i)))).toEqual([3, 4, 13, 14]);
+      // Each munmap searches the list twice: for the records to reserve, then to remove.
+      const searches = vi.spyOn(space.vmas, 'indexAfter');
+      expect(ctx.syscall('munmap', page(13), PAGE_SIZE)).toBe(0);
+      expect(ctx.syscall('munmap', page(0), 4 * PAGE_SIZE)).toBe(0);
+      expect(searches).toHaveBeenCalledTimes(2 * 2);
       machine.check(); // the trimmed areas' records and VmSize included
       return 0;
     });
