@@ -1,6 +1,9 @@
 import { expect } from 'vitest';
+import { PAGE_SIZE } from '../../src/hw/constants.js';
 import { type BootOptions, Machine, type SpawnOptions } from '../../src/kernel/machine.js';
 import type { UserContext } from '../../src/kernel/user-context.js';
+import { MAP_ANONYMOUS, MAP_PRIVATE, PROT_READ, PROT_WRITE } from '../../src/linux-abi.js';
+import { FrameUse } from '../../src/physical/index.js';
 
 /** Runs everything, then asserts no oops, consistent layers and memory back at its boot value. */
 export function finish(machine: Machine): void {
@@ -47,4 +50,31 @@ export function inProcess(
   if (failure !== null) throw failure;
   expectClean(handle);
   return machine;
+}
+
+/** Touches `pages` pages of a fresh private mapping, writing each one's index + 1 in it; the base. */
+export function touchPages(ctx: UserContext, pages: number): number {
+  const flags = MAP_PRIVATE | MAP_ANONYMOUS;
+  const base = ctx.mmap(0, pages * PAGE_SIZE, PROT_READ | PROT_WRITE, flags);
+  for (let i = 0; i < pages; i++) ctx.store32(base + i * PAGE_SIZE, i + 1);
+  return base;
+}
+
+/** Takes every free frame, as the kernel (CPL 0); {@link releaseFrames} gives them back. */
+export function holdEveryFrame(machine: Machine): number[] {
+  return machine.atCpl0(() => {
+    const held: number[] = [];
+    for (let pa = 0; pa >= 0; ) {
+      pa = machine.frames.tryAllocPages(0, FrameUse.KERNEL);
+      if (pa >= 0) held.push(pa);
+    }
+    return held;
+  });
+}
+
+/** Gives back the frames {@link holdEveryFrame} took. */
+export function releaseFrames(machine: Machine, held: readonly number[]): void {
+  machine.atCpl0(() => {
+    for (const pa of held) machine.frames.freePages(pa, 0);
+  });
 }

@@ -19,45 +19,64 @@ import {
   PROT_WRITE,
   SIGKILL,
 } from '../../src/linux-abi.js';
-import { FrameUse } from '../../src/physical/index.js';
-import { finish } from './helpers.js';
+import { finish, holdEveryFrame, releaseFrames, touchPages } from './helpers.js';
 
 const RW = PROT_READ | PROT_WRITE;
 const ANON = MAP_PRIVATE | MAP_ANONYMOUS;
 /** An address in a 1 GiB region no area of a fresh process uses: its page tables are missing. */
 const FAR_AREA = 0x40_0000_0000;
 
-/** Touches `pages` fresh pages, writing each one's index in it; returns the base. */
-function touch(ctx: UserContext, pages: number): number {
-  const base = ctx.mmap(0, pages * PAGE_SIZE, RW, ANON);
-  for (let i = 0; i < pages; i++) ctx.store32(base + i * PAGE_SIZE, i + 1);
-  return base;
-}
-
 /**
- * Takes every free frame, after the empty slabs went back (nothing is left for reclaim to
- * free on a machine without swap); {@link release} gives them back.
+ * Takes every free frame after the empty slabs went back: nothing is left for reclaim to free
+ * on a machine without swap.
  */
-function holdEveryFrame(machine: Machine): number[] {
-  return machine.atCpl0(() => {
-    machine.dropCaches();
-    const held: number[] = [];
-    for (let pa = 0; pa >= 0; ) {
-      pa = machine.frames.tryAllocPages(0, FrameUse.KERNEL);
-      if (pa >= 0) held.push(pa);
-    }
-    return held;
-  });
-}
-
-function release(machine: Machine, held: number[]): void {
-  machine.atCpl0(() => {
-    for (const pa of held) machine.frames.freePages(pa, 0);
-  });
+function holdAllMemory(machine: Machine): number[] {
+  machine.atCpl0(() => machine.dropCaches());
+  return holdEveryFrame(machine);
 }
 
 function killLines(machine: Machine): string[] {
   return machine.bootLog.filter((line) => line.startsWith('Out of memory: Killed process'));
+}
+
+/**
+ * Runs a bystander (16 pages, checked at its end) and a hog (half of memory, the OOM killer's
+ * choice) that makes the system call `prepare` returns with every frame taken; `prepare` gets
+ * the hog's pages. Checks that only the hog was killed; returns both and what the call returned
+ * to the hog (undefined: it never returned to user mode).
+ */
+function hogCallsWithNoMemory(prepare: (ctx: UserContext, hogPages: number) => () => number) {
+  const machine = Machine.boot({ memory: '16M' });
+  const frames = machine.frames.managedFrames;
+  let result: number | undefined;
+  let finished = false;
+  const bystander = machine.spawn(
+    function* (ctx) {
+      const base = touchPages(ctx, 16);
+      while (!finished) yield;
+      for (let i = 0; i < 16; i++) expect(ctx.load32(base + i * PAGE_SIZE)).toBe(i + 1);
+      return 0;
+    },
+    { name: 'bystander' },
+  );
+  const hog = machine.spawn(
+    function* (ctx) {
+      yield;
+      const call = prepare(ctx, touchPages(ctx, Math.floor(frames * 0.5)));
+      const held = holdAllMemory(machine);
+      try {
+        result = call();
+      } finally {
+        releaseFrames(machine, held);
+        finished = true;
+      }
+      return 0;
+    },
+    { name: 'hog' },
+  );
+  finish(machine);
+  expect(killLines(machine)).toEqual([expect.stringContaining(`process ${hog.pid} (hog)`)]);
+  return { hog, bystander, result };
 }
 
 describe('the OOM killer, for kernel allocations', () => {
@@ -67,7 +86,7 @@ describe('the OOM killer, for kernel allocations', () => {
     let forked = false;
     const hog = machine.spawn(
       function* (ctx) {
-        touch(ctx, Math.floor(frames * 0.5));
+        touchPages(ctx, Math.floor(frames * 0.5));
         while (!forked) yield;
         return 0;
       },
@@ -78,15 +97,15 @@ describe('the OOM killer, for kernel allocations', () => {
     const forker = machine.spawn(
       function* (ctx) {
         yield; // the hog takes its memory first
-        const base = touch(ctx, 8);
-        const held = holdEveryFrame(machine);
+        const base = touchPages(ctx, 8);
+        const held = holdAllMemory(machine);
         try {
           child = ctx.syscall('fork', (c: UserContext) => {
             childRan = c.load32(base + 7 * PAGE_SIZE) === 8;
             return 0;
           });
         } finally {
-          release(machine, held);
+          releaseFrames(machine, held);
           forked = true;
         }
         if (child > 0) ctx.wait(child);
@@ -105,40 +124,13 @@ describe('the OOM killer, for kernel allocations', () => {
   });
 
   it('when the process allocating is the one chosen: its fork fails cleanly and it dies by SIGKILL', () => {
-    const machine = Machine.boot({ memory: '16M' });
-    const frames = machine.frames.managedFrames;
-    let result: number | undefined;
-    let finished = false;
-    const bystander = machine.spawn(
-      function* (ctx) {
-        const base = touch(ctx, 16);
-        while (!finished) yield;
-        for (let i = 0; i < 16; i++) expect(ctx.load32(base + i * PAGE_SIZE)).toBe(i + 1);
-        return 0;
-      },
-      { name: 'bystander' },
+    const { hog, bystander, result } = hogCallsWithNoMemory(
+      (ctx) => () => ctx.syscall('fork', () => 0),
     );
-    const hog = machine.spawn(
-      function* (ctx) {
-        yield;
-        touch(ctx, Math.floor(frames * 0.5));
-        const held = holdEveryFrame(machine);
-        try {
-          result = ctx.syscall('fork', () => 0);
-        } finally {
-          release(machine, held);
-          finished = true;
-        }
-        return 0;
-      },
-      { name: 'hog' },
-    );
-    finish(machine);
     expect(result).toBeUndefined(); // it never saw the result: it died returning from fork
     expect(hog.signal).toBe(SIGKILL);
     expect(hog.error).toBe('out of memory');
     expect(bystander.exitCode).toBe(0);
-    expect(killLines(machine)).toEqual([expect.stringContaining(`process ${hog.pid} (hog)`)]);
   });
 
   it('can choose a parent blocked in wait (a plain function): reaped at once, it dies when its wait ends early', () => {
@@ -149,14 +141,14 @@ describe('the OOM killer, for kernel allocations', () => {
     const parent = machine.spawn(
       (ctx) => {
         const pages = Math.floor(frames * 0.5);
-        const base = touch(ctx, pages);
+        const base = touchPages(ctx, pages);
         const child = ctx.fork((c) => {
           c.munmap(base, pages * PAGE_SIZE); // the child keeps none of them: the parent is bigger
-          const held = holdEveryFrame(machine);
+          const held = holdAllMemory(machine);
           try {
             grandchild = c.syscall('fork', () => 0);
           } finally {
-            release(machine, held);
+            releaseFrames(machine, held);
           }
           if (grandchild > 0) c.wait(grandchild);
           childDone = true;
@@ -182,12 +174,12 @@ describe('the OOM killer, for kernel allocations', () => {
     const parent = machine.spawn(
       (ctx) => {
         const pid = ctx.fork((c) => {
-          touch(c, Math.floor(frames * 0.5)); // the biggest process: the OOM killer's choice
-          const held = holdEveryFrame(machine);
+          touchPages(c, Math.floor(frames * 0.5)); // the biggest process: the OOM killer's choice
+          const held = holdAllMemory(machine);
           try {
             result = c.syscall('fork', () => 0);
           } finally {
-            release(machine, held);
+            releaseFrames(machine, held);
           }
           return 0;
         });
@@ -204,41 +196,14 @@ describe('the OOM killer, for kernel allocations', () => {
   });
 
   it('a victim whose own copy to user memory then runs out of memory kills no other process', () => {
-    const machine = Machine.boot({ memory: '16M' });
-    const frames = machine.frames.managedFrames;
-    let finished = false;
-    const bystander = machine.spawn(
-      function* (ctx) {
-        const base = touch(ctx, 16);
-        while (!finished) yield;
-        for (let i = 0; i < 16; i++) expect(ctx.load32(base + i * PAGE_SIZE)).toBe(i + 1);
-        return 0;
-      },
-      { name: 'bystander' },
-    );
-    let result: number | undefined;
-    const hog = machine.spawn(
-      function* (ctx) {
-        yield;
-        const base = touch(ctx, Math.floor(frames * 0.5));
-        // mincore's vector in a 1 GiB region of its own: copying it out needs new page tables.
-        const vector = ctx.mmap(FAR_AREA, PAGE_SIZE, RW, ANON | MAP_FIXED);
-        const held = holdEveryFrame(machine);
-        try {
-          result = ctx.syscall('mincore', base, PAGE_SIZE, vector);
-        } finally {
-          release(machine, held);
-          finished = true;
-        }
-        return 0;
-      },
-      { name: 'hog' },
-    );
-    finish(machine);
-    expect(result).toBeUndefined();
+    const { hog, bystander, result } = hogCallsWithNoMemory((ctx, base) => {
+      // mincore's vector in a 1 GiB region of its own: copying it out needs new page tables.
+      const vector = ctx.mmap(FAR_AREA, PAGE_SIZE, RW, ANON | MAP_FIXED);
+      return () => ctx.syscall('mincore', base, PAGE_SIZE, vector);
+    });
+    expect(result).toBeUndefined(); // it died returning from mincore
     expect(hog.signal).toBe(SIGKILL);
-    expect(bystander.exitCode).toBe(0);
-    expect(killLines(machine)).toEqual([expect.stringContaining(`process ${hog.pid} (hog)`)]);
+    expect(bystander.exitCode).toBe(0); // the fault path's OOM killer did not take it as well
   });
 
   it('an allocation that still finds nothing after every other process died fails with ENOMEM', () => {
@@ -246,11 +211,11 @@ describe('the OOM killer, for kernel allocations', () => {
     let result = 0;
     const alone = machine.spawn(
       (ctx) => {
-        const held = holdEveryFrame(machine);
+        const held = holdAllMemory(machine);
         try {
           result = ctx.syscall('fork', () => 0);
         } finally {
-          release(machine, held);
+          releaseFrames(machine, held);
         }
         return 0;
       },
@@ -300,7 +265,7 @@ describe('the OOM killer, for kernel allocations', () => {
           const wrong: string[] = [];
           /** Touches `pages` pages, and a check that they still hold what was written. */
           const touchChecked = (ctx: UserContext, pages: number) => {
-            const base = touch(ctx, pages);
+            const base = touchPages(ctx, pages);
             return () => {
               const last = ctx.load32(base + (pages - 1) * PAGE_SIZE);
               if (last !== pages) wrong.push(`pid ${ctx.getpid()}: ${last}, not ${pages}`);
@@ -319,13 +284,13 @@ describe('the OOM killer, for kernel allocations', () => {
               for (const op of ops) {
                 if (op.kind === 'touch') {
                   const pages = Math.max(1, pagesOf(op.share));
-                  areas.push({ base: touch(ctx, pages), pages });
+                  areas.push({ base: touchPages(ctx, pages), pages });
                 } else if (op.kind === 'unmap') {
                   const area = areas.pop();
                   if (area !== undefined) ctx.munmap(area.base, area.pages * PAGE_SIZE);
                 } else if (op.kind === 'fork') {
                   const { share, turns } = op;
-                  const held = op.squeeze ? holdEveryFrame(machine) : [];
+                  const held = op.squeeze ? holdAllMemory(machine) : [];
                   let pid: number;
                   try {
                     pid = ctx.syscall('fork', function* (c: UserContext) {
@@ -337,7 +302,7 @@ describe('the OOM killer, for kernel allocations', () => {
                       return 0;
                     });
                   } finally {
-                    release(machine, held);
+                    releaseFrames(machine, held);
                   }
                   if (!(pid === -ERRNO.ENOMEM || pid > 0)) wrong.push(`fork returned ${pid}`);
                 } else {

@@ -10,22 +10,15 @@ import {
   PROT_READ,
   PROT_WRITE,
 } from '../../src/linux-abi.js';
-import { finish } from './helpers.js';
+import { finish, touchPages } from './helpers.js';
 
 const RW = PROT_READ | PROT_WRITE;
 const ANON = MAP_PRIVATE | MAP_ANONYMOUS;
 
-/** Touches `pages` fresh pages, writing each one's index in it; returns the base. */
-function touch(ctx: UserContext, pages: number): number {
-  const base = ctx.mmap(0, pages * PAGE_SIZE, RW, ANON);
-  for (let i = 0; i < pages; i++) ctx.store32(base + i * PAGE_SIZE, i + 1);
-  return base;
-}
-
 /** A process holding `pages` pages until `until()` holds. */
 function holder(pages: number, until: () => boolean) {
   return function* (ctx: UserContext) {
-    touch(ctx, pages);
+    touchPages(ctx, pages);
     while (!until()) yield;
     return 0;
   };
@@ -54,7 +47,7 @@ describe('the OOM killer', () => {
     const grower = machine.spawn(
       function* (ctx) {
         yield; // the others take their memory first
-        touch(ctx, Math.floor(frames * 0.35));
+        touchPages(ctx, Math.floor(frames * 0.35));
         done = true;
         return 0;
       },
@@ -97,7 +90,7 @@ describe('the OOM killer', () => {
       );
       expect(machine.procfs.read(`/proc/${favoured.pid}/oom_score_adj`)).toBe('800\n');
       try {
-        touch(ctx, Math.floor(frames * 0.6));
+        touchPages(ctx, Math.floor(frames * 0.6));
       } finally {
         ended.grower = true;
       }
@@ -115,7 +108,7 @@ describe('the OOM killer', () => {
     let expected = -1;
     const handle = machine.spawn(
       (ctx) => {
-        touch(ctx, 100);
+        touchPages(ctx, 100);
         const space = machine.current!.space;
         const badness = space.rss + space.swapEntries + space.tables.tablePages;
         const total = machine.frames.managedFrames + (16 * 1024 * 1024) / PAGE_SIZE - 1;
@@ -161,10 +154,10 @@ describe('the OOM killer', () => {
     const parent = machine.spawn(
       (ctx) => {
         const pages = Math.floor(frames * 0.6);
-        const base = touch(ctx, pages);
+        const base = touchPages(ctx, pages);
         const child = ctx.fork((c) => {
           c.munmap(base, pages * PAGE_SIZE); // the child keeps none of them: the parent is bigger
-          touch(c, Math.floor(frames * 0.5));
+          touchPages(c, Math.floor(frames * 0.5));
           childDone = true;
           return 0;
         });
@@ -185,7 +178,7 @@ describe('the OOM killer', () => {
     const machine = Machine.boot({ memory: '16M', swap: '1M' });
     const frames = machine.frames.managedFrames;
     const handle = machine.spawn((ctx) => {
-      touch(ctx, frames * 2);
+      touchPages(ctx, frames * 2);
     });
     finish(machine);
     expect(handle.signal).toBe(9);
@@ -267,7 +260,7 @@ describe('swap under fault injection', () => {
     const pages = Math.floor(machine.frames.managedFrames * 1.3);
     injector.failEvery('swap', 7);
     const handle = machine.spawn((ctx) => {
-      const base = touch(ctx, pages);
+      const base = touchPages(ctx, pages);
       injector.failEvery('page', 13);
       for (let i = 0; i < pages; i++) if (ctx.load32(base + i * PAGE_SIZE) !== i + 1) return 1;
       injector.reset();

@@ -17,6 +17,7 @@ import {
 } from '../../src/linux-abi.js';
 import { FrameUse } from '../../src/physical/constants.js';
 import { VMALLOC_BASE } from '../../src/virtual/layout.js';
+import { holdEveryFrame, releaseFrames } from '../kernel/helpers.js';
 
 const MiB = 1024 * 1024;
 const GiB = 1024 * MiB;
@@ -25,20 +26,6 @@ const SWAP = 48 * MiB;
 const ANON = MAP_PRIVATE | MAP_ANONYMOUS;
 /** An address in a 1 GiB region no other area of a fresh process uses. */
 const FORK_AREA = 0x40_0000_0000;
-
-/** Takes every free frame; the caller gives them back with {@link release}. */
-function holdEveryFrame(machine: Machine): number[] {
-  const held: number[] = [];
-  for (let pa = 0; pa >= 0; ) {
-    pa = machine.frames.tryAllocPages(0, FrameUse.KERNEL);
-    if (pa >= 0) held.push(pa);
-  }
-  return held;
-}
-
-function release(machine: Machine, held: number[]): void {
-  for (const pa of held) machine.frames.freePages(pa, 0);
-}
 
 /** A machine of {@link RAM}, with `swap` bytes of swap (none when 0). */
 function pressedMachine(swap: number): Machine {
@@ -161,7 +148,7 @@ describe('kernel allocations under memory pressure', () => {
       const before = machine.vm.reclaim!.events.allocStalls;
       const object = cache.alloc();
       const stalled = machine.vm.reclaim!.events.allocStalls - before;
-      release(machine, held);
+      releaseFrames(machine, held);
       expect(object).toBe(0); // NULL: nothing to reclaim
       cache.destroy();
       return stalled;
@@ -182,7 +169,7 @@ describe('kernel allocations under memory pressure', () => {
         return holdEveryFrame(machine); // free memory now: 128 empty slab pages
       });
       child = ctx.syscall('fork', () => 0);
-      release(machine, held);
+      releaseFrames(machine, held);
       if (child > 0) ctx.wait(child);
       return 0;
     });
