@@ -501,29 +501,13 @@ export class AddressSpace {
   /**
    * Reserves the VMA records Linux's munmap of `[start, end)` allocates (see
    * {@link VmaList.splitsToUnmap}; as Linux, an unmap that splits nothing cannot fail for lack
-   * of memory). {@link removeRange} uses a hole's; it trims an area cut at one edge in place, and
-   * that edge's record goes back unused: reserved all the same, so the unmap fails where Linux's
-   * can. Undefined when kernel memory is exhausted.
+   * of memory), plus `extra` for areas that replace the range (MAP_FIXED). {@link removeRange}
+   * uses a hole's; it trims an area cut at one edge in place, and that edge's record goes back
+   * unused: reserved all the same, so the unmap fails where Linux's can. Undefined when kernel
+   * memory is exhausted.
    */
-  private reserveRecordsToRemove(start: number, end: number): number[] | undefined {
-    return this.allocRecords(this.vmas.splitsToUnmap(start, end));
-  }
-
-  /**
-   * {@link reserveRecordsToRemove}, plus one record for the area that replaces the range
-   * (MAP_FIXED): reserved before anything is removed, so that running out of kernel memory
-   * leaves the old mapping as it was.
-   */
-  private reserveRecordsToReplace(start: number, end: number): number[] | undefined {
-    const spare = this.reserveRecordsToRemove(start, end);
-    if (spare === undefined) return undefined;
-    const record = this.vm.allocRecord();
-    if (record === null) {
-      this.releaseRecords(spare);
-      return undefined;
-    }
-    spare.push(record);
-    return spare;
+  private reserveRecordsToRemove(start: number, end: number, extra = 0): number[] | undefined {
+    return this.allocRecords(this.vmas.splitsToUnmap(start, end) + extra);
   }
 
   /**
@@ -615,9 +599,10 @@ export class AddressSpace {
       start = this.placeMapping(address, size);
       if (start < 0) return -ERRNO.ENOMEM;
     }
-    // A fixed mapping takes every record it may need before it removes anything: a failure then
-    // changes nothing (as Linux's mmap_region since 6.12, which puts the old areas back).
-    const spare = fixed ? this.reserveRecordsToReplace(start, start + size) : [];
+    // A fixed mapping takes every record it may need (the new area's too) before it removes
+    // anything: a failure then changes nothing (as Linux's mmap_region since 6.12, which puts
+    // the old areas back).
+    const spare = fixed ? this.reserveRecordsToRemove(start, start + size, 1) : [];
     if (spare === undefined) return -ERRNO.ENOMEM;
     if (fixed) this.removeRange(start, start + size, spare);
     const lockFlags = (flags & MAP_LOCKED ? VM_LOCKED : 0) | this.defaultLockFlags;
