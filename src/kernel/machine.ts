@@ -217,7 +217,6 @@ export class Machine implements KernelView {
       );
     }
     if (options.swap !== undefined) this.swapOn(parseSize(options.swap), policy);
-    this.vm.onOutOfMemory = (reclaimFirst) => this.outOfMemory(reclaimFirst);
     this.vm.onKernelOutOfMemory = () => this.kernelOutOfMemory();
     this.procfs = new ProcFs(this);
     this.bootFreeFrames = this.frames.freeFrames;
@@ -554,15 +553,12 @@ export class Machine implements KernelView {
   }
 
   /**
-   * A fault found no memory: reclaim directly (when `reclaimFirst`), else kill the process
+   * A user-mode fault found no memory: reclaim directly (when `reclaimFirst`), else kill the process
    * with the highest badness (Linux's out_of_memory). True when memory was freed and the fault
    * is worth retrying; the current process is unwound instead when it is the victim (or none
-   * may be killed). False at once when the current process is a victim already (of a kernel
-   * allocation, dying on its way back to user mode): its memory goes as it dies, so no other
-   * process is killed for it, as Linux's out_of_memory for a task_will_free_mem(current).
+   * may be killed).
    */
   private outOfMemory(reclaimFirst: boolean): boolean {
-    if (this.current?.oomVictim === true) return false;
     const freed = reclaimFirst
       ? this.enterKernel(() => this.vm.tryToFreePages(SWAP_CLUSTER_MAX))
       : 0;

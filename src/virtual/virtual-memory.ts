@@ -102,12 +102,6 @@ export class VirtualMemory {
   /** Reclaim and swap, when the machine has a swap device (null: anonymous memory stays put). */
   reclaim: Reclaim | null = null;
   /**
-   * What a fault that found no memory does before giving up (the kernel's OOM path): true
-   * when it freed something, so the fault is worth retrying. It reclaims first only when
-   * `reclaimFirst` (see user-fault.ts), else goes straight to the OOM killer.
-   */
-  onOutOfMemory: ((reclaimFirst: boolean) => boolean) | null = null;
-  /**
    * What a kernel allocation that reclaim could not satisfy does before it fails (the kernel's
    * out_of_memory): true when the OOM killer freed memory, so the allocation is worth
    * retrying; false when the victim is the current process, or none may be killed.
@@ -459,6 +453,19 @@ export class VirtualMemory {
   }
 
   /**
+   * A fault of a copy to or from user memory found no memory: true when the copy is worth
+   * retrying. Direct reclaim gets the `firstRound`, then the OOM killer of kernel allocations:
+   * another process's memory is reaped, or the current process is chosen and dies on its way
+   * back to user mode while the copy fails (EFAULT). It is never unwound in the middle of a
+   * system call, which would leave what the call had begun half done (as Linux, where a
+   * kernel-mode fault out of memory takes the copy's fixup, not pagefault_out_of_memory).
+   */
+  private copyOutOfMemory(firstRound: boolean): boolean {
+    if (firstRound && this.tryToFreePages(SWAP_CLUSTER_MAX) > 0) return true;
+    return this.onKernelOutOfMemory?.() === true;
+  }
+
+  /**
    * Runs `copy` page by page with RFLAGS.AC set (SMAP's `stac`), resolving faults through the
    * fault handler; the one place where a kernel-mode fault on a user address is legal.
    */
@@ -484,9 +491,9 @@ export class VirtualMemory {
         } catch (error) {
           if (!(error instanceof PageFault)) throw error;
           const result = space.handleFault(error.cr2, error.errorCode);
-          const retry =
-            result === FaultResult.OUT_OF_MEMORY && this.onOutOfMemory?.(oomRounds++ === 0);
-          if (retry === true) continue;
+          if (result === FaultResult.OUT_OF_MEMORY && this.copyOutOfMemory(oomRounds++ === 0)) {
+            continue;
+          }
           if (result !== FaultResult.HANDLED) return -ERRNO.EFAULT;
         }
       }

@@ -8,9 +8,11 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { PAGE_SIZE } from '../../src/hw/constants.js';
+import { FaultInjector } from '../../src/kernel/fault-injection.js';
 import { Machine } from '../../src/kernel/machine.js';
 import type { UserContext, WaitStatus } from '../../src/kernel/user-context.js';
 import {
+  CLONE_PTHREAD_FLAGS,
   ERRNO,
   MAP_ANONYMOUS,
   MAP_FIXED,
@@ -204,6 +206,36 @@ describe('the OOM killer, for kernel allocations', () => {
     expect(result).toBeUndefined(); // it died returning from mincore
     expect(hog.signal).toBe(SIGKILL);
     expect(bystander.exitCode).toBe(0); // the fault path's OOM killer did not take it as well
+  });
+
+  it('a thread whose descriptor finds no page: the clone fails cleanly, nothing leaks, the process dies returning', () => {
+    // Each page allocation of a clone fails in turn: the task_struct's slab, the kernel stack,
+    // the new stack's page table and the page its descriptor is copied into (copy_to_user).
+    const outcomes = new Set<string>();
+    for (let n = 1; n <= 12; n++) {
+      const machine = Machine.boot({ memory: '16M' });
+      const frames = machine.frames.managedFrames;
+      let tid: number | undefined;
+      const p = machine.spawn((ctx) => {
+        touchPages(ctx, Math.floor(frames * 0.3)); // the biggest process: the OOM killer's choice
+        machine.dropCaches(); // no empty slab for reclaim to give back
+        const injector = FaultInjector.install(machine);
+        injector.arm('page', n);
+        try {
+          tid = ctx.syscall('clone', () => 0, CLONE_PTHREAD_FLAGS);
+        } finally {
+          injector.uninstall();
+        }
+        return 0;
+      });
+      finish(machine); // no oops, check() holds, every frame back: the thread's too
+      const outcome =
+        tid === undefined ? `${p.signal} ${p.error}` : tid > 0 ? 'created' : `errno ${-tid}`;
+      expect(['created', `errno ${ERRNO.ENOMEM}`, `${SIGKILL} out of memory`]).toContain(outcome);
+      outcomes.add(outcome);
+    }
+    // The copy that found no page chose the process: it died on its way back to user mode.
+    expect(outcomes).toContain(`${SIGKILL} out of memory`);
   });
 
   it('an allocation that still finds nothing after every other process died fails with ENOMEM', () => {
