@@ -61,7 +61,8 @@ export function checkMachine(machine: Machine): void {
 /**
  * One live process's address space: each leaf inside a VMA, RSS and VmSwap equal to its
  * leaves and swap entries, VmSize and the VMA list's copy of the bounds (kept as areas
- * change) equal to its areas, the kernel half shared. Counts the frames its leaves map into
+ * change) equal to its areas, every entry in a group its table's occupancy marks, the kernel
+ * half shared. Counts the frames its leaves map into
  * `references` and the slots its swap entries name into `slotReferences`; returns its
  * page-table pages.
  */
@@ -98,6 +99,8 @@ function checkAddressSpace(
     problems.push(`pid ${process.pid}: VmSize ${space.mappedBytes} but areas of ${areaBytes}`);
   if (!space.vmas.boundsAgree())
     problems.push(`pid ${process.pid}: the VMA list's bounds differ from its areas`);
+  if (!space.tables.occupancyHolds())
+    problems.push(`pid ${process.pid}: a page-table entry lies in a group marked empty`);
   if (!sameKernelHalf(machine, space.tables.root))
     problems.push(`pid ${process.pid}: kernel half differs`);
   return space.tables.tablePages;

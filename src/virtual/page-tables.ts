@@ -394,6 +394,41 @@ export class PageTables {
   }
 
   /**
+   * For the checker: true when every non-zero entry of the user half's page tables lies in a
+   * group its table's occupancy word marks (a walk skips the unmarked groups unread).
+   */
+  occupancyHolds(): boolean {
+    for (let i = 0; i < KERNEL_PML4_FIRST; i++) {
+      if (!this.occupancyHoldsBelow(this.root + i * PTE_SIZE, 3)) return false;
+    }
+    return true;
+  }
+
+  /** {@link occupancyHolds} for the table of `level` the entry at `at` points to, and below. */
+  private occupancyHoldsBelow(at: number, level: number): boolean {
+    const lo = this.ram.load32(at);
+    if ((lo & PTE_P) === 0 || (lo & PTE_PS) !== 0) return true;
+    const table = entryAddress(lo, this.ram.load32(at + 4));
+    if (level > 1) {
+      for (let i = 0; i < ENTRIES_PER_TABLE; i++) {
+        if (!this.occupancyHoldsBelow(table + i * PTE_SIZE, level - 1)) return false;
+      }
+      return true;
+    }
+    const words = this.ram.pageWordsAt(table);
+    const marked = this.occupancy[frameOf(table)]!;
+    for (
+      let word = 0;
+      words !== undefined && word < ENTRIES_PER_TABLE * PTE_WORDS;
+      word += PTE_WORDS
+    ) {
+      const unmarked = (marked & (1 << (word >> GROUP_WORD_SHIFT))) === 0;
+      if (unmarked && (words[word]! | words[word + 1]!) !== 0) return false;
+    }
+    return true;
+  }
+
+  /**
    * Undoes the tables a failed walk added: the entry at `at` (in a table of `level`) and the
    * chain of fresh, otherwise empty tables below it.
    */

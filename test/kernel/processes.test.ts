@@ -396,6 +396,27 @@ describe('VmSize (total_vm), kept as areas change', () => {
   });
 });
 
+describe('machine.check() and the page tables', () => {
+  it('fails when an entry is written behind the tables, in a group its occupancy marks empty', () => {
+    const machine = Machine.boot({ memory: '16M' });
+    const p = machine.spawn((ctx) => {
+      const space = machine.process(ctx.pid)!.space;
+      const area = ctx.mmap(0, 64 * PAGE_SIZE, RW, ANON);
+      ctx.store32(area, 1); // the table exists; its first group holds a leaf
+      machine.check();
+      // 40 pages on (another group of 16 entries, or another table): not through the tables.
+      const at = space.tables.entry(area + 40 * PAGE_SIZE, 1, true, true);
+      machine.ram.store32(at, 0x200);
+      expect(() => machine.check()).toThrow(/a page-table entry lies in a group marked empty/);
+      machine.ram.store32(at, 0);
+      machine.check();
+      return 0;
+    });
+    machine.run();
+    expect(p.exitCode).toBe(0);
+  });
+});
+
 describe('machine.check() and the VMA records', () => {
   it('fails when a VMA record in kernel memory is overwritten, or one is leaked', () => {
     const machine = Machine.boot({ memory: '16M' });
