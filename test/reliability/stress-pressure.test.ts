@@ -27,8 +27,10 @@ describe('stress under pressure', () => {
         maxMappingPages: 256,
       });
       console.log(`stress pressure seed ${seed}:`, JSON.stringify(report));
-      // the run must have reached the out-of-memory paths it is meant to test
-      expect(report.enomem).toBeGreaterThan(0);
+      // The run must have reached the out-of-memory paths it is meant to test. Without injected
+      // failures they end in the OOM killer, not in ENOMEM: as on Linux, a kernel allocation
+      // either gets another process killed or has its own process chosen, which dies on its
+      // way back to user mode without seeing the error (the injected runs below see ENOMEM).
       expect(report.oomKills).toBeGreaterThan(0);
     },
     STRESS_TIMEOUT_MS,
