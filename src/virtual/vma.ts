@@ -192,12 +192,6 @@ export class VmaList {
     this.totalBytes += vma.length;
   }
 
-  /** Removes `vma` (found by binary search on its start: areas never overlap). */
-  remove(vma: Vma): void {
-    const i = this.indexAfter(vma.start) - 1;
-    if (this.items[i] === vma) this.removeRun(i, i + 1);
-  }
-
   /**
    * Gives the area at index `at` the extent `[start, end)`, which must leave the list sorted
    * and free of overlaps (an area growing into a free range, or shrinking).
