@@ -263,13 +263,18 @@ export class VmaList {
    */
   findGapTopDown(length: number, low: number, high: number): number {
     const { starts, ends } = this;
+    // From the gap under the first area at or above `high` (its top clipped to `high`) down.
+    let slot = this.indexAfter(high - 1);
     let ceiling = high;
-    for (let i = this.indexAfter(high - 1) - 1; ; i--) {
-      const floor = i < 0 ? low : Math.max(low, ends[i]!);
-      if (ceiling - floor >= length) return ceiling - length;
-      if (i < 0 || starts[i]! <= low) return -1;
-      ceiling = Math.min(ceiling, starts[i]!);
+    // A gap whose lower area starts above `low` is whole: one difference each.
+    while (slot > 0 && starts[slot - 1]! > low) {
+      if (ceiling - ends[slot - 1]! >= length) return ceiling - length;
+      slot--;
+      ceiling = starts[slot]!;
     }
+    // The last gap to try: its floor is `low`, or the end of an area reaching above it.
+    const floor = slot === 0 ? low : Math.max(low, ends[slot - 1]!);
+    return ceiling - floor >= length ? ceiling - length : -1;
   }
 
   /** For the checker: true when the bounds the list keeps are its areas' own. */
