@@ -361,4 +361,84 @@ describe('the OOM killer, for kernel allocations', () => {
     );
     expect(kernelOoms).toBeGreaterThan(0); // the runs did reach the kernel allocations' OOM path
   });
+
+  type NestedOp =
+    | { kind: 'touch'; share: number }
+    | { kind: 'unmap' }
+    | { kind: 'fork'; share: number; squeeze: boolean; wait: boolean; depth: number };
+  const nestedOpArb: fc.Arbitrary<NestedOp> = fc.oneof(
+    fc.record({ kind: fc.constant('touch' as const), share: fc.integer({ min: 1, max: 25 }) }),
+    fc.constant({ kind: 'unmap' as const }),
+    {
+      arbitrary: fc.record({
+        kind: fc.constant('fork' as const),
+        share: fc.integer({ min: 0, max: 25 }),
+        squeeze: fc.boolean(),
+        wait: fc.boolean(), // the parent waits: the child runs inside its kernel entry
+        depth: fc.integer({ min: 0, max: 2 }), // the child forks in turn
+      }),
+      weight: 3,
+    },
+  );
+
+  it('plain functions that wait for their children, nested under kernel OOM: no victim sees a result, no oops, every frame back', () => {
+    let kills = 0;
+    fc.assert(
+      fc.property(
+        fc.array(fc.array(nestedOpArb, { minLength: 3, maxLength: 10 }), {
+          minLength: 1,
+          maxLength: 3,
+        }),
+        (programs) => {
+          const machine = Machine.boot({ memory: '12M', seed: 7 });
+          const frames = machine.frames.managedFrames;
+          const pagesOf = (share: number) => Math.max(1, Math.floor((frames * share) / 100));
+          const wrong: string[] = [];
+          const run = (ctx: UserContext, ops: readonly NestedOp[], depth: number): number => {
+            const areas: { base: number; pages: number }[] = [];
+            for (const op of ops) {
+              if (op.kind === 'touch') {
+                const pages = pagesOf(op.share);
+                areas.push({ base: touchPages(ctx, pages), pages });
+              } else if (op.kind === 'unmap') {
+                const area = areas.pop();
+                if (area !== undefined) ctx.munmap(area.base, area.pages * PAGE_SIZE);
+              } else {
+                const child = (c: UserContext) => {
+                  if (op.share > 0) touchPages(c, pagesOf(op.share));
+                  return depth < op.depth ? run(c, ops.slice(0, 3), depth + 1) : 0;
+                };
+                const held = op.squeeze ? holdAllMemory(machine) : [];
+                let pid: number;
+                try {
+                  pid = ctx.syscall('fork', child);
+                } finally {
+                  releaseFrames(machine, held);
+                }
+                // A process the OOM killer chose never comes back to user mode to see this.
+                if (machine.process(ctx.pid)!.dying) wrong.push(`pid ${ctx.pid} saw fork ${pid}`);
+                if (!(pid === -ERRNO.ENOMEM || pid > 0)) wrong.push(`fork returned ${pid}`);
+                if (pid > 0 && op.wait) ctx.wait(pid);
+              }
+              for (const { base, pages } of areas) {
+                const last = ctx.load32(base + (pages - 1) * PAGE_SIZE);
+                if (last !== pages) wrong.push(`pid ${ctx.pid}: ${last}, not ${pages}`);
+              }
+            }
+            return 0;
+          };
+          const handles = programs.map((ops) => machine.spawn((ctx) => run(ctx, ops, 0)));
+          finish(machine);
+          kills += machine.oomKills;
+          expect(wrong).toEqual([]);
+          for (const { exitCode, signal, error } of handles) {
+            const clean = exitCode === 0 && error === null;
+            expect(clean || (signal === SIGKILL && error === 'out of memory')).toBe(true);
+          }
+        },
+      ),
+      { numRuns: 60 },
+    );
+    expect(kills).toBeGreaterThan(0); // the runs did reach the OOM killer
+  });
 });
