@@ -61,10 +61,11 @@ export class FaultInjector {
   private swapInterval = NEVER;
   private readonly wrappedCaches: SlabCache[] = [];
   /** What `vm.kernelFrames.tryAllocPages` was before the wrapper (an own property, put back). */
-  private kernelFramesAlloc: TryAllocPages | null = null;
+  private readonly kernelFramesAlloc: TryAllocPages;
   private installed = true;
 
   private constructor(private readonly machine: Machine) {
+    this.kernelFramesAlloc = machine.vm.kernelFrames.tryAllocPages;
     this.wrapPages(machine.vm);
     for (const cache of machine.slab.caches()) this.wrapCache(cache);
     if (machine.vm.reclaim !== null) this.wrapSwap(machine.vm.reclaim.device);
@@ -133,7 +134,7 @@ export class FaultInjector {
   uninstall(): void {
     if (!this.installed) return;
     this.installed = false;
-    this.machine.vm.kernelFrames.tryAllocPages = this.kernelFramesAlloc!;
+    this.machine.vm.kernelFrames.tryAllocPages = this.kernelFramesAlloc;
     Reflect.deleteProperty(this.machine.vm, 'allocUserFrame');
     for (const cache of this.wrappedCaches) Reflect.deleteProperty(cache, 'alloc');
     this.wrappedCaches.length = 0;
@@ -143,8 +144,7 @@ export class FaultInjector {
 
   private wrapPages(vm: VirtualMemory): void {
     const kernelFrames = vm.kernelFrames;
-    const original: TryAllocPages = kernelFrames.tryAllocPages;
-    this.kernelFramesAlloc = original;
+    const original = this.kernelFramesAlloc;
     kernelFrames.tryAllocPages = (order: number, use: FrameUse, zone?: number, zero?: boolean) =>
       this.pageFails() ? this.fail(-1) : original.call(kernelFrames, order, use, zone, zero);
     const allocUserFrame = vm.allocUserFrame;
