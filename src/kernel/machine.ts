@@ -553,10 +553,10 @@ export class Machine implements KernelView {
   }
 
   /**
-   * A user-mode fault found no memory: reclaim directly (when `reclaimFirst`), else kill the process
-   * with the highest badness (Linux's out_of_memory). True when memory was freed and the fault
-   * is worth retrying; the current process is unwound instead when it is the victim (or none
-   * may be killed).
+   * A user-mode fault found no memory: reclaim directly (when `reclaimFirst`), else kill the
+   * process with the highest badness (Linux's out_of_memory). True when memory was freed and the
+   * fault is worth retrying; the current process is unwound instead when it is the victim (or
+   * none may be killed).
    */
   private outOfMemory(reclaimFirst: boolean): boolean {
     const freed = reclaimFirst
@@ -580,7 +580,7 @@ export class Machine implements KernelView {
   /**
    * A kernel allocation found no memory even after reclaim (Linux's __alloc_pages_may_oom):
    * the process with the highest badness is chosen. Another process has its user memory
-   * reaped at once (the OOM reaper) and dies at the next return from the kernel, so nothing
+   * reaped at once (the OOM reaper) and dies at the next return to user mode, so nothing
    * the allocating code holds changes under it; true then, and the allocation is retried. The
    * current process (or none left to choose, or one already chosen allocating again) makes the
    * allocation fail: its system call fails, cleanly, and it dies on the way back to user mode.
@@ -601,8 +601,8 @@ export class Machine implements KernelView {
   }
 
   /**
-   * The OOM victims of kernel allocations exit (SIGKILL), at a return from the kernel or when
-   * the scheduler would run one; the current process, if it is one, unwinds.
+   * The OOM victims of kernel allocations exit (SIGKILL), at a return to user mode or when the
+   * scheduler would run one; the current process, if it is one, unwinds.
    */
   killOomVictims(): void {
     this.oomVictimsPending = 0;
