@@ -17,7 +17,7 @@
  * The victim gets SIGKILL, its memory and swap are freed at once (the OOM reaper's job), and
  * the kernel log gets Linux's "Out of memory: Killed process …" line. From a user fault the
  * victim exits at once; from within a kernel allocation its user pages are reaped
- * ({@link reapAddressSpace}) and it exits at the next return from the kernel (machine.ts).
+ * ({@link reapAddressSpace}) and it exits at the next return to user mode (machine.ts).
  */
 import { pagesToKb } from '../hw/size.js';
 import type { AddressSpace } from '../virtual/address-space.js';

@@ -63,7 +63,7 @@ export class Process {
   oomScoreAdj = 0;
   /**
    * Chosen by the OOM killer from within a kernel allocation (Linux's tsk_is_oom_victim): its
-   * user memory was reaped at once, and it dies at the next return from the kernel.
+   * user memory was reaped at once, and it dies at the next return to user mode.
    */
   oomVictim = false;
 
