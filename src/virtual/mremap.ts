@@ -131,8 +131,7 @@ function growInPlace(space: AddressSpace, vma: Vma, delta: number): boolean {
   }
   const grown = vma.end;
   space.vmas.resizeAt(at, vma.start, end);
-  space.vm.syncBounds(vma);
-  space.mergeAround(vma.start, end);
+  space.mergeAround(vma.start, end); // writes the record of every area around: this one's too
   space.populateLocked(grown, end, vma.lockFlags);
   return true;
 }

@@ -3,7 +3,7 @@
  * mremap_test.c and mremap_dontunmap.c): growing in place, moving, shrinking, MREMAP_FIXED,
  * MREMAP_DONTUNMAP, merging, and every error with nothing changed.
  */
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { PAGE_SIZE } from '../../src/hw/constants.js';
 import { FaultInjector } from '../../src/kernel/fault-injection.js';
 import { Machine } from '../../src/kernel/machine.js';
@@ -89,6 +89,22 @@ describe('mremap: resizing', () => {
       expect(areaAt(machine, ctx, va)).toMatch(
         new RegExp(`^${hex(va)}-${hex(va + 8 * PAGE_SIZE)} rw-p`),
       );
+    });
+  });
+
+  it('grows in place writing the area record once: the merge around it writes it whole', () => {
+    inProcess((ctx, machine) => {
+      const va = freeRange(ctx, 8);
+      ctx.mmap(va, 2 * PAGE_SIZE, RW, ANONYMOUS | MAP_FIXED);
+      const record = machine.process(ctx.pid)!.space.vmas.find(va)!.record;
+      const writes = vi.spyOn(machine.objects, 'write');
+      const boundWrites = vi.spyOn(machine.objects, 'writeBounds'); // write() makes one too
+      expect(ctx.mremap(va, 2 * PAGE_SIZE, 4 * PAGE_SIZE, 0)).toBe(va);
+      const ofRecord = (calls: unknown[][]) => calls.filter(([at]) => at === record).length;
+      expect([ofRecord(writes.mock.calls), ofRecord(boundWrites.mock.calls)]).toEqual([1, 1]);
+      writes.mockRestore();
+      boundWrites.mockRestore();
+      machine.check(); // the record holds the new bounds
     });
   });
 
