@@ -129,7 +129,10 @@ function setBounds(vma: Vma, start: number, end: number): void {
  * which allocates the array of what it removed on every call.
  */
 export class VmaList {
-  readonly items: Vma[] = [];
+  /** The areas, in order; written only here, where their bounds are kept beside them. */
+  private readonly areas: Vma[] = [];
+  /** The areas, in order: read-only outside, so the bounds arrays cannot go stale. */
+  readonly items: readonly Vma[] = this.areas;
   /** Bytes the areas cover: the sum of their lengths (the checker verifies it). */
   totalBytes = 0;
   private starts = new Float64Array(INITIAL_CAPACITY);
@@ -234,7 +237,7 @@ export class VmaList {
 
   /** Removes every area. */
   clear(): void {
-    this.items.length = 0;
+    this.areas.length = 0;
     this.totalBytes = 0;
   }
 
@@ -284,7 +287,7 @@ export class VmaList {
 
   /** Puts `vma` at index `at`, moving the later areas (and their bounds) up. */
   private openSlot(at: number, vma: Vma): void {
-    const { items } = this;
+    const items = this.areas;
     if (items.length === this.starts.length) this.growBounds();
     const { starts, ends } = this;
     items.push(vma);
@@ -301,7 +304,7 @@ export class VmaList {
   /** Drops the `count` areas from index `from`, moving the later ones (and bounds) down. */
   private closeSlots(from: number, count: number): void {
     if (count <= 0) return;
-    const { items, starts, ends } = this;
+    const { areas: items, starts, ends } = this;
     for (let i = from; i + count < items.length; i++) {
       items[i] = items[i + count]!;
       starts[i] = starts[i + count]!;
