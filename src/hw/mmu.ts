@@ -204,6 +204,10 @@ const BYTE_RANGE = 256;
  * whose page-sized pieces RAM moves with native copies.
  */
 const WORD_COPY_LIMIT = 256;
+/** 32-bit words in a page. */
+const PAGE_WORDS = PAGE_SIZE >> WORD_SHIFT;
+/** Words from which a copy between two pages' words is cheaper native than in a loop. */
+const NATIVE_COPY_WORDS = 32;
 /** Entries per table, as a mask of the index bits one level translates. */
 const ENTRY_INDEX_MASK = 511;
 /** The paging level of page directories, whose entries the PDE cache keeps. */
@@ -1029,10 +1033,11 @@ export abstract class UserModeMemory implements WordWindows {
   }
 
   /**
-   * memmove of `length` bytes from `from` to `to` (realloc's copies). Served here, a word at a
-   * time from RAM's backing words, when it is short ({@link WORD_COPY_LIMIT}), each range lies
-   * on one page that the TLB maps for the access (source readable, target writable and dirty),
-   * word-aligned and apart; anything else goes to {@link copyMiss}.
+   * memmove of `length` bytes from `from` to `to` (realloc's copies). Served here from RAM's
+   * backing words, a page piece at a time, when it is short ({@link WORD_COPY_LIMIT}),
+   * word-aligned, apart, and the TLB maps every page of both ranges for the access (source
+   * readable, target writable and dirty): nothing can fault then. Anything else goes to
+   * {@link copyMiss}.
    */
   copyWithin(to: number, from: number, length: number): void {
     if (!this.copyWordsOnHit(to, from, length)) this.copyMiss(to, from, length);
@@ -1043,23 +1048,37 @@ export abstract class UserModeMemory implements WordWindows {
     if ((length & WORD_MISALIGNMENT) !== 0 || (to < from + length && from < to + length)) {
       return false;
     }
-    const sourceSlot = this.shortRangeSlot(from, length, this.readTags);
-    const targetSlot = this.shortRangeSlot(to, length, this.writeTags);
-    if (sourceSlot < 0 || targetSlot < 0) return false;
-    const source = this.words[sourceSlot]!;
-    const target = this.words[targetSlot]!;
-    let at = (from & PAGE_MASK) >> WORD_SHIFT;
-    const end = at + (length >> WORD_SHIFT);
-    for (let into = (to & PAGE_MASK) >> WORD_SHIFT; at < end; at++) {
-      target[into++] = source[at]!;
+    if (!this.shortRangeHits(from, length, this.readTags)) return false;
+    if (!this.shortRangeHits(to, length, this.writeTags)) return false;
+    const sourceAt = (from & PAGE_MASK) >> WORD_SHIFT;
+    const targetAt = (to & PAGE_MASK) >> WORD_SHIFT;
+    const words = length >> WORD_SHIFT;
+    // Each range on one page (most copies): one piece, without the loop's per-piece arithmetic.
+    if (sourceAt + words <= PAGE_WORDS && targetAt + words <= PAGE_WORDS) {
+      const source = this.words[(from >>> PAGE_SHIFT) & SLOT_MASK]!;
+      copyWords(source, sourceAt, this.words[(to >>> PAGE_SHIFT) & SLOT_MASK]!, targetAt, words);
+      return true;
+    }
+    for (let done = 0; done < length; ) {
+      const source = from + done;
+      const target = to + done;
+      const count = bytesOnPage(target, bytesOnPage(source, length - done));
+      copyWords(
+        this.words[(source >>> PAGE_SHIFT) & SLOT_MASK]!,
+        (source & PAGE_MASK) >> WORD_SHIFT,
+        this.words[(target >>> PAGE_SHIFT) & SLOT_MASK]!,
+        (target & PAGE_MASK) >> WORD_SHIFT,
+        count >> WORD_SHIFT,
+      );
+      done += count;
     }
     return true;
   }
 
   /**
    * Sets `length` bytes at `va` to `byte` (calloc's zeroing). Served here, a word at a time into
-   * RAM's backing words, when it is short ({@link WORD_COPY_LIMIT}), starts on a word and lies
-   * on one page that the TLB maps writable and dirty; anything else goes to {@link fillMiss}.
+   * RAM's backing words, when it is short ({@link WORD_COPY_LIMIT}), starts on a word and the
+   * TLB maps its pages (one or two) writable and dirty; anything else goes to {@link fillMiss}.
    */
   fill(va: number, length: number, byte: number): void {
     if (!this.fillWordsOnHit(va, length, byte)) this.fillMiss(va, length, byte);
@@ -1067,34 +1086,34 @@ export abstract class UserModeMemory implements WordWindows {
 
   /** The fast case of {@link fill}: true when done, false (nothing written) otherwise. */
   private fillWordsOnHit(va: number, length: number, byte: number): boolean {
-    const slot = this.shortRangeSlot(va, length, this.writeTags);
-    if (slot < 0) return false;
-    const words = this.words[slot]!;
+    if (!this.shortRangeHits(va, length, this.writeTags)) return false;
     const pattern = Math.imul(byte & BYTE_MASK, BYTE_SPREAD);
-    let at = (va & PAGE_MASK) >> WORD_SHIFT;
-    for (const end = at + (length >> WORD_SHIFT); at < end; at++) words[at] = pattern;
-    const tailMask = (1 << ((length & WORD_MISALIGNMENT) << BYTE_SHIFT)) - 1; // little-endian
-    if (tailMask !== 0) words[at] = (words[at]! & ~tailMask) | (pattern & tailMask);
+    for (let done = 0; done < length; ) {
+      const at = va + done;
+      const count = bytesOnPage(at, length - done);
+      fillWords(
+        this.words[(at >>> PAGE_SHIFT) & SLOT_MASK]!,
+        (at & PAGE_MASK) >> WORD_SHIFT,
+        count,
+        pattern,
+      );
+      done += count;
+    }
     return true;
   }
 
   /**
-   * The TLB slot whose words hold `[va, va + length)` for an access that `tags` (the user read
-   * or write tags) allows, when the range is short ({@link WORD_COPY_LIMIT}), starts on a word
-   * and lies on one page; else -1. The bulk accesses' fast paths (copy, fill) serve only these.
+   * True when `[va, va + length)` is short ({@link WORD_COPY_LIMIT}), starts on a word, and lies
+   * on pages (one, or two when it crosses) that `tags` (the user read or write tags) allow.
    */
-  private shortRangeSlot(va: number, length: number, tags: Float64Array): number {
-    const offset = va & PAGE_MASK;
-    if (
-      length >>> 0 !== length ||
-      length > WORD_COPY_LIMIT ||
-      (va & WORD_MISALIGNMENT) !== 0 ||
-      offset + length > PAGE_SIZE
-    ) {
-      return -1;
+  private shortRangeHits(va: number, length: number, tags: Float64Array): boolean {
+    if (length >>> 0 !== length || length > WORD_COPY_LIMIT || (va & WORD_MISALIGNMENT) !== 0) {
+      return false;
     }
-    const slot = (va >>> PAGE_SHIFT) & SLOT_MASK;
-    return tags[slot] === va - offset ? slot : -1;
+    const offset = va & PAGE_MASK;
+    const next = va - offset + PAGE_SIZE;
+    if (tags[(va >>> PAGE_SHIFT) & SLOT_MASK] !== next - PAGE_SIZE) return false;
+    return offset + length <= PAGE_SIZE || tags[(next >>> PAGE_SHIFT) & SLOT_MASK] === next;
   }
 
   /** {@link load8} when the TLB cannot serve it alone: the MMU's full path, faults handled. */
@@ -1136,6 +1155,34 @@ function leafRights(rights: number, low: number, high: number): number {
 /** The index into the `level` table for `va`: paging.ts's `tableIndex`, without Math.pow. */
 function entryIndex(va: number, level: PageLevel): number {
   return Math.floor(va * LEVEL_SCALES[level]!) & ENTRY_INDEX_MASK;
+}
+
+/**
+ * Copies `count` words from `source[at..]` to `target[into..]`, two RAM pages' words: a short
+ * run word by word, a long one by a native copy between different frames (one page's words
+ * copied into another's, which a `subarray` costs less than a loop past ~32 words). Within one
+ * frame the loop always runs, forward, as `rep movsd` would over two mappings of one page.
+ */
+function copyWords(
+  source: Int32Array,
+  at: number,
+  target: Int32Array,
+  into: number,
+  count: number,
+): void {
+  if (count >= NATIVE_COPY_WORDS && source !== target) {
+    target.set(source.subarray(at, at + count), into);
+    return;
+  }
+  for (let i = 0; i < count; i++) target[into + i] = source[at + i]!;
+}
+
+/** Sets `count` bytes from word `at` of a page's `words` to `pattern`'s (little-endian). */
+function fillWords(words: Int32Array, at: number, count: number, pattern: number): void {
+  const end = at + (count >> WORD_SHIFT);
+  for (let i = at; i < end; i++) words[i] = pattern;
+  const tailMask = (1 << ((count & WORD_MISALIGNMENT) << BYTE_SHIFT)) - 1;
+  if (tailMask !== 0) words[end] = (words[end]! & ~tailMask) | (pattern & tailMask);
 }
 
 /** How many of `remaining` bytes from `va` lie on `va`'s page. */

@@ -296,7 +296,7 @@ describe('permission rules (Intel SDM vol. 3, 4.6)', () => {
     }
   });
 
-  it('the user-mode copy runs alone only on TLB hits, word-aligned, one page a side, apart', () => {
+  it('the user-mode copy runs alone only on TLB hits of every page it touches, word-aligned, apart', () => {
     const m = machine();
     const user = new MissRecorder(m.mmu);
     const SOURCE = USER_VA;
@@ -317,7 +317,8 @@ describe('permission rules (Intel SDM vol. 3, 4.6)', () => {
       ['hits', TARGET + PAGE_SIZE + 16, SOURCE + 8, 8, true],
       ['read-only target', TARGET + 16, SOURCE + 8, 8, false],
       ['unaligned', TARGET + PAGE_SIZE + 17, SOURCE + 8, 8, false],
-      ['target crosses a page', TARGET + 2 * PAGE_SIZE - 4, SOURCE + 8, 8, false],
+      ['target crosses into an unmapped page', TARGET + 2 * PAGE_SIZE - 4, SOURCE + 8, 8, false],
+      ['target crosses from a read-only page', TARGET + PAGE_SIZE - 4, SOURCE + 8, 8, false],
       ['overlapping', SOURCE + 12, SOURCE + 8, 8, false],
       ['negative length', TARGET + PAGE_SIZE + 16, SOURCE + 8, -4, false],
       ['long (native copies do better)', TARGET + PAGE_SIZE + 16, SOURCE + 8, 260, false],
@@ -330,7 +331,7 @@ describe('permission rules (Intel SDM vol. 3, 4.6)', () => {
     }
   });
 
-  it('the user-mode fill runs alone only on a writable, dirty TLB hit, from a word, on one page', () => {
+  it('the user-mode fill runs alone only on writable, dirty TLB hits, from a word', () => {
     const m = machine();
     const user = new MissRecorder(m.mmu);
     m.tables.map(USER_VA, FRAME);
@@ -360,7 +361,7 @@ describe('permission rules (Intel SDM vol. 3, 4.6)', () => {
     }
     const misses: [string, number, number][] = [
       ['unaligned start', USER_VA + 65, 8],
-      ['crosses a page', USER_VA + PAGE_SIZE - 8, 16],
+      ['crosses into a read-only page', USER_VA + PAGE_SIZE - 8, 16],
       ['read-only page', USER_VA + PAGE_SIZE + 16, 8],
       ['negative length', USER_VA + 64, -4],
     ];
@@ -370,6 +371,48 @@ describe('permission rules (Intel SDM vol. 3, 4.6)', () => {
       expect([what, user.misses]).toEqual([what, 1]);
     }
     expect(m.ram.load32(FRAME + 64)).toBe(0x11223344); // none of them wrote
+  });
+
+  it('short copies and fills across a page boundary are served alone when every page hits, bytes as memmove and memset', () => {
+    const m = machine();
+    const user = new MissRecorder(m.mmu);
+    const SOURCE = USER_VA; // two pages
+    const TARGET = USER_VA + 4 * PAGE_SIZE; // two pages, in other frames
+    for (let page = 0; page < 2; page++) {
+      m.tables.map(SOURCE + page * PAGE_SIZE, FRAME + page * PAGE_SIZE);
+      m.tables.map(TARGET + page * PAGE_SIZE, FRAME + (4 + page) * PAGE_SIZE);
+    }
+    // Word offsets in the two pages, a third of them just below the boundary.
+    const word = fc.oneof(
+      fc.nat(2 * (PAGE_SIZE / 4) - 64).map((n) => n * 4),
+      fc.integer({ min: 1, max: 64 }).map((n) => PAGE_SIZE - n * 4),
+    );
+    fc.assert(
+      fc.property(
+        word,
+        word,
+        fc.nat(64).map((n) => n * 4),
+        fc.boolean(),
+        (to, from, length, fill) => {
+          m.cpu.cpl = 0;
+          m.mmu.tlb.flushAll();
+          for (let at = 0; at < 2 * PAGE_SIZE; at += 4) {
+            m.mmu.store32(SOURCE + at, (at * 0x9e3779b1) | 0);
+            m.mmu.store32(TARGET + at, 0);
+          }
+          const expected = m.ram.readBytes(FRAME + 4 * PAGE_SIZE, 2 * PAGE_SIZE);
+          if (fill) expected.fill(0xab, to, to + length);
+          else expected.set(m.ram.readBytes(FRAME + from, length), to);
+          m.cpu.cpl = 3;
+          user.misses = 0;
+          if (fill) user.fill(TARGET + to, length, 0xab);
+          else user.copyWithin(TARGET + to, SOURCE + from, length);
+          expect(user.misses).toBe(0);
+          expect(m.ram.readBytes(FRAME + 4 * PAGE_SIZE, 2 * PAGE_SIZE)).toEqual(expected);
+        },
+      ),
+      { numRuns: 200 },
+    );
   });
 
   it('the user-mode windows are the RAM words of a page the TLB maps user-writable and dirty, else none', () => {
