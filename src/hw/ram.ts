@@ -43,10 +43,14 @@ export interface PhysicalRange {
   readonly length: number;
 }
 
-/** A cache of RAM's backing arrays, told when they change (see {@link PhysicalMemory.pageWordsAt}). */
+/** A cache of RAM's backing arrays, told when some go (see {@link PhysicalMemory.pageWordsAt}). */
 export interface BackingObserver {
-  /** A chunk got or lost its own host memory: drop every array taken from `pageWordsAt`. */
-  backingChanged(): void;
+  /**
+   * `[base, base + length)` lost its host memory (it reads as zeros again): drop the arrays
+   * taken from `pageWordsAt` for it. A chunk that gets host memory needs no word: it had no
+   * arrays to give before.
+   */
+  backingReleased(base: number, length: number): void;
 }
 
 /** An access to a physical address with no RAM behind it. */
@@ -133,7 +137,7 @@ export class PhysicalMemory implements MemoryAccess {
 
   /**
    * Registers a cache of arrays from {@link pageWordsAt} (the TLB is one): it is told whenever a
-   * chunk gets or loses its own host memory, and must then drop every array it holds.
+   * chunk loses its own host memory, and must then drop the arrays it holds for it.
    */
   addBackingObserver(observer: BackingObserver): void {
     this.observers.push(observer);
@@ -148,7 +152,7 @@ export class PhysicalMemory implements MemoryAccess {
   /**
    * The 1024 words backing the 4 KiB page that holds `address` (a view of its chunk's words,
    * made with the chunk's host memory), or undefined when that chunk has none of its own yet
-   * (untouched, or no RAM). Valid until the next {@link BackingObserver.backingChanged}.
+   * (untouched, or no RAM). Valid until the chunk is released ({@link BackingObserver}).
    */
   pageWordsAt(address: number): Int32Array | undefined {
     return this.frameWords[Math.floor(address / PAGE_SIZE)];
@@ -423,7 +427,6 @@ export class PhysicalMemory implements MemoryAccess {
       );
     }
     this.touched++;
-    this.notifyBackingChanged();
     return fresh;
   }
 
@@ -436,7 +439,9 @@ export class PhysicalMemory implements MemoryAccess {
     this.words[index] = ZERO_WORDS;
     this.frameWords.fill(undefined, index * CHUNK_PAGES, (index + 1) * CHUNK_PAGES);
     this.touched--;
-    this.notifyBackingChanged();
+    for (const observer of this.observers) {
+      observer.backingReleased(index * RAM_CHUNK_SIZE, RAM_CHUNK_SIZE);
+    }
   }
 
   /**
@@ -452,10 +457,6 @@ export class PhysicalMemory implements MemoryAccess {
       this.blockUsed = 0;
     }
     return new Uint8Array(this.block, RAM_CHUNK_SIZE * this.blockUsed++, RAM_CHUNK_SIZE);
-  }
-
-  private notifyBackingChanged(): void {
-    for (const observer of this.observers) observer.backingChanged();
   }
 
   /** Calls `visit` once per chunk that `[address, address + length)` crosses. */

@@ -23,9 +23,9 @@
  *
  * `wordTags` and `words` are a host-side shortcut, not hardware: RAM's words backing the
  * piece (slot 1 above; slot 2's chunk was never written), so a hit reads them without RAM's
- * chunk lookup. RAM replaces chunk arrays when it gives a chunk host memory or takes it back,
- * so the TLB registers as RAM's {@link BackingObserver} and drops every attached array when
- * that happens.
+ * chunk lookup. RAM takes a chunk's host memory back when the whole chunk is zeroed, so the
+ * TLB registers as RAM's {@link BackingObserver} and drops the arrays attached for the chunk
+ * when that happens (a chunk given host memory had none to attach before).
  *
  * Beside the TLB sit two of the paging-structure caches of Intel SDM vol. 3, 4.10.3. The PDE
  * cache keeps, for a 2 MiB region (bits 47:21 of the address), the page table its PDE points to
@@ -262,12 +262,22 @@ export class Tlb implements BackingObserver {
     this.userWriteTags[slot] = (rights & USER_WRITE_RIGHTS) === USER_WRITE_RIGHTS ? tag : EMPTY;
   }
 
-  /** RAM's backing changed: every attached array may be stale. */
-  backingChanged(): void {
-    this.wordTags.fill(EMPTY);
-    this.userReadTags.fill(EMPTY);
-    this.userWriteTags.fill(EMPTY);
-    this.words.fill(NO_WORDS);
+  /** RAM took back the host memory of `[base, base + length)`: its attached words are stale. */
+  backingReleased(base: number, length: number): void {
+    for (let slot = 0; slot < TLB_ENTRIES; slot++) {
+      const frame = this.frames[slot]!;
+      if (this.words[slot] !== NO_WORDS && frame >= base && frame < base + length) {
+        this.detachWords(slot);
+      }
+    }
+  }
+
+  /** Drops the words attached to `slot`: its hits take the MMU's path again. */
+  private detachWords(slot: number): void {
+    this.wordTags[slot] = EMPTY;
+    this.userReadTags[slot] = EMPTY;
+    this.userWriteTags[slot] = EMPTY;
+    this.words[slot] = NO_WORDS;
   }
 
   /**
@@ -352,10 +362,7 @@ export class Tlb implements BackingObserver {
     this.tags[slot] = EMPTY;
     this.rights[slot] = 0;
     this.levels[slot] = 0;
-    this.wordTags[slot] = EMPTY;
-    this.userReadTags[slot] = EMPTY;
-    this.userWriteTags[slot] = EMPTY;
-    this.words[slot] = NO_WORDS;
+    this.detachWords(slot);
   }
 }
 

@@ -715,6 +715,24 @@ describe('accesses', () => {
     expect(m.ram.load32(FRAME + 1)).toBe(0xcafebabe);
   });
 
+  it('keeps a hit on its attached words while other chunks get or lose host memory; drops only its own', () => {
+    const m = machine();
+    const other = USER_VA + 16 * PAGE_SIZE; // a frame in another chunk
+    m.tables.map(USER_VA, FRAME);
+    m.tables.map(other, FRAME + 16 * PAGE_SIZE);
+    m.mmu.store32(USER_VA, 7); // cached, dirty, words attached
+    m.cpu.cpl = 3;
+    const user = new MissRecorder(m.mmu);
+    m.ram.store32(FRAME + 32 * PAGE_SIZE, 1); // a third chunk gets host memory
+    m.ram.store32(FRAME + 16 * PAGE_SIZE, 1);
+    m.ram.fill(FRAME + 16 * PAGE_SIZE, 16 * PAGE_SIZE, 0); // the other chunk is released
+    expect(user.load32(USER_VA)).toBe(7);
+    expect(user.misses).toBe(0);
+    m.ram.fill(FRAME, 16 * PAGE_SIZE, 0); // its own chunk is released
+    expect(user.load32(USER_VA)).toBe(MissRecorder.MISSED);
+    expect(m.mmu.load32(USER_VA)).toBe(0);
+  });
+
   it('sees RAM changed behind its back, even after RAM replaces a chunk', () => {
     const m = machine();
     m.tables.map(USER_VA, FRAME);
