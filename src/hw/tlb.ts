@@ -140,7 +140,7 @@ export class Tlb implements BackingObserver {
   /**
    * The tag again, for slots that also hold RAM's backing words for their piece: a hit here
    * lets the MMU's 32-bit accesses skip RAM's chunk lookup. The MMU attaches words from
-   * {@link PhysicalMemory.pageWordsAt}; all are dropped when RAM reports its backing changed.
+   * {@link PhysicalMemory.pageWordsAt}; those of a chunk RAM takes back are dropped then.
    */
   readonly wordTags = new Float64Array(TLB_ENTRIES).fill(EMPTY);
   /**
